@@ -1,0 +1,30 @@
+/* Fully connected (TFLite FULLY_CONNECTED), int8 and 16x8. */
+#ifndef TINYQ_TQ_FULLY_CONNECTED_H
+#define TINYQ_TQ_FULLY_CONNECTED_H
+
+#include "tinyq/tq_types.h"
+
+typedef struct {
+    int32_t batches;      /* rows: input elements / accum_depth */
+    int32_t accum_depth;  /* input features */
+    int32_t output_depth; /* output features */
+    int32_t input_offset; /* -input zero point: [-127, 128] for int8, 0 for int16 */
+    int32_t filter_offset;
+    int32_t output_offset;
+    int32_t act_min, act_max;
+    int32_t per_channel;       /* 1: multiplier/shift have output_depth entries; 0: one entry */
+    const int8_t *weights;     /* [output_depth][accum_depth] */
+    const void *bias;          /* int32_t[output_depth] (s8), int64_t[output_depth] (s16), or NULL */
+    const int32_t *multiplier; /* Q31 */
+    const int32_t *shift;      /* positive = left */
+} tq_fully_connected_params;
+
+/**
+ * @param[in]  p       parameters (see struct)
+ * @param[in]  input   [batches][accum_depth]
+ * @param[out] output  [batches][output_depth]
+ */
+tq_status tq_fully_connected_s8(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s16(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
+
+#endif

@@ -1,0 +1,16 @@
+/* tinyq kernel library: every kernel family's prototypes. Include this one header. */
+#ifndef TINYQ_TQ_KERNELS_H
+#define TINYQ_TQ_KERNELS_H
+
+#include "tinyq/tq_types.h"
+#include "tinyq/tq_fully_connected.h"
+#include "tinyq/tq_conv.h"
+#include "tinyq/tq_pool.h"
+#include "tinyq/tq_elementwise.h"
+#include "tinyq/tq_activation.h"
+#include "tinyq/tq_softmax.h"
+#include "tinyq/tq_shape.h"
+#include "tinyq/tq_reduce.h"
+#include "tinyq/tq_quantize.h"
+
+#endif

@@ -1,0 +1,34 @@
+"""FULLY_CONNECTED: TFLM == simulator (== host C) on a grid of shapes, biases, activations and dtypes."""
+import pytest
+
+from tests.ops.oplib import check_model, convert_keras
+
+CASES = [
+    # (in_features, units, use_bias, activation, int16, batch_dims)
+    (16, 8, True, None, False, ()),
+    (33, 5, False, None, False, ()),
+    (64, 10, True, "relu", False, ()),
+    (7, 3, True, "relu6", False, ()),
+    (10, 4, True, None, False, (3,)),  # rank-3 input: rows flattened
+    (16, 8, True, None, True, ()),
+    (40, 12, False, "relu", True, ()),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
+def test_fully_connected(case):
+    import keras
+
+    features, units, use_bias, act, int16, batch_dims = case
+
+    def build():
+        layers = [keras.Input((*batch_dims, features)), keras.layers.Dense(units, use_bias=use_bias)]
+        if act == "relu":
+            layers.append(keras.layers.ReLU())
+        elif act == "relu6":
+            layers.append(keras.layers.ReLU(6.0))
+        return keras.Sequential(layers)
+
+    tfl = convert_keras(build, seed=len(str(case)), int16=int16, lo=-2, hi=2)
+    check_model(tfl, n=20, seed=3, expect_ops=["FULLY_CONNECTED"])

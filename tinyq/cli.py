@@ -1,0 +1,79 @@
+"""Command-line front end: `tinyq <command> ...`. Parsing and error reporting only; no logic.
+
+Each command lives in tinyq/commands/<name>.py and provides
+    add_parser(subparsers) -> argparse.ArgumentParser   and   run(args) -> int (exit status).
+Command modules import their heavy dependencies inside run(), so `tinyq --help` stays fast.
+"""
+import argparse
+import importlib
+import os
+import sys
+
+from tinyq import __version__
+from tinyq.errors import TinyqError
+
+COMMANDS = (
+    "inspect",
+    "simulate",
+    "compile",
+    "build",
+    "run",
+    "verify",
+    "bench",
+    "boards",
+    "flash",
+    "quantize",
+    "evaluate",
+)
+
+
+def _load_commands():
+    modules = {}
+    for name in COMMANDS:
+        try:
+            modules[name] = importlib.import_module(f"tinyq.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tinyq.commands.{name}":
+                raise
+    return modules
+
+
+def build_parser(modules) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinyq",
+        description="Quantized neural networks to bit-exact C for Cortex-M microcontrollers.",
+    )
+    parser.add_argument("--version", action="version", version=f"tinyq {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module in modules.items():
+        module.add_parser(sub).set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    modules = _load_commands()
+    args = build_parser(modules).parse_args(argv)
+    debug = args.debug or bool(os.environ.get("TINYQ_DEBUG"))
+    try:
+        return int(args._run(args) or 0)
+    except TinyqError as exc:
+        if debug:
+            raise
+        print(f"tinyq: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tinyq: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in tinyq: still one line, and how to see more
+        if debug:
+            raise
+        print(
+            f"tinyq: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

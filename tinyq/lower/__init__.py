@@ -1,0 +1,145 @@
+"""Lowering: tinyq.ir.Graph -> tinyq.program.Program (one or more kernel-call records per TFLite op).
+
+Each op family lives in tinyq/lower/<family>.py and registers its lowering with @lowers. A lowering
+either returns records with every integer parameter resolved (multipliers, shifts, offsets, clamps,
+padding), or raises UnsupportedError naming the op and what is not supported. Support is therefore
+decided in one place, and `tinyq inspect` and docs/SUPPORTED_OPS.md read the same registry.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from tinyq.errors import UnsupportedError
+from tinyq.ir import Graph, Op, Tensor
+from tinyq.program import KernelCall, Program, TensorInfo
+
+FAMILIES = ("fully_connected", "conv", "pool", "elementwise", "activation", "softmax", "shape", "reduce", "quantize")
+
+
+@dataclass(frozen=True)
+class Lowering:
+    opcode: str
+    fn: Callable[["OpContext"], Sequence[KernelCall] | KernelCall]
+    dtypes: tuple[str, ...]  # activation dtypes supported, for the docs
+    doc: str  # constraints, one per line, for docs/SUPPORTED_OPS.md
+
+
+REGISTRY: dict[str, Lowering] = {}
+# Ops refused with a specific reason (recognised, but not yet lowered)
+REFUSED = {
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "recurrent op, not supported yet",
+    "SVDF": "recurrent op, not supported yet",
+}
+
+
+def lowers(*opcodes: str, dtypes: tuple[str, ...] = ("int8",), doc: str = ""):
+    """Register a lowering function for one or more TFLite builtin ops."""
+
+    def register(fn):
+        for opcode in opcodes:
+            REGISTRY[opcode] = Lowering(opcode, fn, dtypes, (doc or fn.__doc__ or "").strip())
+        return fn
+
+    return register
+
+
+def _load_families():
+    for family in FAMILIES:
+        try:
+            importlib.import_module(f"tinyq.lower.{family}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tinyq.lower.{family}":
+                raise
+
+
+@dataclass(frozen=True)
+class OpContext:
+    """What a lowering function sees: the op, the graph, and helpers that raise located errors."""
+
+    op: Op
+    graph: Graph
+
+    @property
+    def where(self) -> str:
+        return self.graph.op_location(self.op)
+
+    def fail(self, what: str) -> UnsupportedError:
+        return UnsupportedError(f"{self.where}: {what}")
+
+    def input(self, k: int) -> Tensor | None:
+        """Input k, or None when absent (-1 or past the end)."""
+        if k >= len(self.op.inputs) or self.op.inputs[k] < 0:
+            return None
+        return self.graph.tensors[self.op.inputs[k]]
+
+    def output(self, k: int = 0) -> Tensor:
+        return self.graph.tensors[self.op.outputs[k]]
+
+    def const_input(self, k: int, what: str) -> Tensor:
+        t = self.input(k)
+        if t is None or t.data is None:
+            raise self.fail(f"{what} (input {k}) must be a constant tensor")
+        return t
+
+    def require_dtype(self, tensor: Tensor, *dtypes: str) -> None:
+        if tensor.dtype not in dtypes:
+            raise self.fail(f"{tensor.describe()} has dtype {tensor.dtype}; supported: {', '.join(dtypes)}")
+
+    def require_quant(self, tensor: Tensor, per_tensor: bool = True) -> None:
+        if tensor.quant is None:
+            raise self.fail(f"{tensor.describe()} is not quantized")
+        if per_tensor and tensor.quant.per_channel:
+            raise self.fail(f"{tensor.describe()} must have per-tensor quantization")
+
+    def call_fields(self, kernel: str, inputs: Sequence[int] | None = None, outputs: Sequence[int] | None = None) -> dict:
+        """The KernelCall base fields for a record of this op."""
+        return dict(
+            kernel=kernel,
+            layer=self.op.index,
+            opcode=self.op.opcode,
+            inputs=tuple(self.op.inputs if inputs is None else inputs),
+            outputs=tuple(self.op.outputs if outputs is None else outputs),
+        )
+
+
+def support_error(graph: Graph, op: Op) -> str | None:
+    """None if tinyq can lower `op`, else the reason (one line)."""
+    try:
+        _lower_op(graph, op)
+    except UnsupportedError as exc:
+        return str(exc)
+    return None
+
+
+def _lower_op(graph: Graph, op: Op) -> list[KernelCall]:
+    _load_families()
+    ctx = OpContext(op, graph)
+    if op.custom:
+        raise ctx.fail("custom op is not supported")
+    if op.opcode in REFUSED:
+        raise ctx.fail(REFUSED[op.opcode])
+    lowering = REGISTRY.get(op.opcode)
+    if lowering is None:
+        raise ctx.fail("op is not supported")
+    result = lowering.fn(ctx)
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def lower(graph: Graph) -> Program:
+    """Lower every op of the graph; raises UnsupportedError at the first op tinyq cannot lower."""
+    for t in graph.inputs + graph.outputs:
+        tensor = graph.tensors[t]
+        if tensor.dtype not in ("int8", "int16", "float32", "int32"):
+            raise UnsupportedError(f"graph {'input' if t in graph.inputs else 'output'} {tensor.describe()} has unsupported dtype")
+    calls: list[KernelCall] = []
+    for op in graph.ops:
+        calls.extend(_lower_op(graph, op))
+    used = sorted({i for c in calls for i in (*c.inputs, *c.outputs)} | set(graph.inputs) | set(graph.outputs))
+    tensors = tuple(_info(graph.tensors[i]) for i in used)
+    return Program(tensors, tuple(calls), tuple(graph.inputs), tuple(graph.outputs), graph.sha256)
+
+
+def _info(t: Tensor) -> TensorInfo:
+    return TensorInfo(t.index, t.name, tuple(t.shape), t.dtype, t.scale, t.zero_point)

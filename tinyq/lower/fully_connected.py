@@ -1,0 +1,78 @@
+"""FULLY_CONNECTED -> tq_fully_connected_s8 / tq_fully_connected_s16 (TFLM reference_integer_ops)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq.lower import OpContext, lowers
+from tinyq.lower.common import fused_activation_range, per_channel_requant
+from tinyq.program import KernelCall, const_array
+
+
+@dataclass(frozen=True, eq=False)
+class FullyConnectedCall(KernelCall):
+    params_type = "tq_fully_connected_params"
+    batches: int  # rows: input size / accum_depth
+    accum_depth: int
+    output_depth: int
+    input_offset: int
+    filter_offset: int
+    output_offset: int
+    act_min: int
+    act_max: int
+    per_channel: bool  # multiplier/shift have output_depth entries (else one)
+    weights: np.ndarray  # int8 [output_depth, accum_depth]
+    bias: np.ndarray | None  # int32 (s8) or int64 (s16) [output_depth], or None
+    multiplier: np.ndarray  # int32
+    shift: np.ndarray  # int32
+
+
+@lowers("FULLY_CONNECTED", dtypes=("int8", "int16"))
+def lower_fully_connected(ctx: OpContext):
+    """int8 or int16 input/output with int8 weights (per-tensor or per-channel), optional int32/int64 bias.
+    Weights must be constant; keep_num_dims and any input rank are accepted (input is flattened to rows)."""
+    inp, out = ctx.input(0), ctx.output(0)
+    weights = ctx.const_input(1, "weights")
+    bias = ctx.input(2)
+    ctx.require_dtype(inp, "int8", "int16")
+    ctx.require_dtype(out, inp.dtype)
+    ctx.require_dtype(weights, "int8")
+    ctx.require_quant(inp)
+    ctx.require_quant(out)
+    ctx.require_quant(weights, per_tensor=False)
+    if len(weights.shape) != 2:
+        raise ctx.fail(f"weights must be 2-D, got {list(weights.shape)}")
+    if ctx.op.option("weights_format", 0) != 0:
+        raise ctx.fail("shuffled weights format is not supported")
+    output_depth, accum_depth = weights.shape
+    if inp.size % accum_depth:
+        raise ctx.fail(f"input size {inp.size} is not a multiple of the weights' depth {accum_depth}")
+    if inp.dtype == "int16" and inp.zero_point != 0:
+        raise ctx.fail("int16 input must have zero point 0")
+    bias_data = None
+    if bias is not None:
+        if bias.data is None:
+            raise ctx.fail("bias (input 2) must be a constant tensor")
+        want = "int32" if inp.dtype == "int8" else ("int32", "int64")
+        ctx.require_dtype(bias, *((want,) if isinstance(want, str) else want))
+        bias_data = const_array(bias.data.reshape(-1), np.int32 if inp.dtype == "int8" else np.int64)
+    multiplier, shift = per_channel_requant(inp, weights, out, output_depth if weights.quant.per_channel else 1)
+    act_min, act_max = fused_activation_range(ctx.op.option("fused_activation_function", 0), out)
+    suffix = "s8" if inp.dtype == "int8" else "s16"
+    return FullyConnectedCall(
+        **ctx.call_fields(f"tq_fully_connected_{suffix}", inputs=(inp.index,)),
+        batches=inp.size // accum_depth,
+        accum_depth=accum_depth,
+        output_depth=output_depth,
+        input_offset=-inp.zero_point,
+        filter_offset=-weights.zero_point,
+        output_offset=out.zero_point,
+        act_min=act_min,
+        act_max=act_max,
+        per_channel=weights.quant.per_channel,
+        weights=const_array(weights.data, np.int8),
+        bias=bias_data,
+        multiplier=multiplier,
+        shift=shift,
+    )

@@ -1,0 +1,93 @@
+"""The lowered program: kernel-call records with every integer resolved. Output of tinyq.lower.
+
+A Program is the ONLY input of both the NumPy simulator (tinyq.sim) and the C emitter (tinyq.emit),
+so the two can disagree only about arithmetic, never about parameters.
+
+Conventions (also in firmware/include/tinyq/tq_types.h):
+  * multiplier: Q31 (0 <= m < 2**31); shift: positive = left (TFLite's sign).
+  * input_offset = -input zero point; output_offset = +output zero point.
+  * Activations are NHWC; conv filters OHWI; depthwise filters 1HW(C*M); FC weights [out, in].
+
+A record is a frozen dataclass deriving from KernelCall. Its own fields become the members of the C
+parameter struct `tq_<family>_params` (same names): ints, bools and tuples of ints become struct
+members; NumPy arrays become `const` arrays in flash referenced by pointer. Fields whose name starts
+with "_" are Python-only (not emitted).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """An activation tensor of the program (constants live inside the records)."""
+
+    index: int  # tensor index in the TFLite graph
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # numpy dtype name
+    scale: float
+    zero_point: int
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * np.dtype(self.dtype).itemsize
+
+
+@dataclass(frozen=True, eq=False)
+class KernelCall:
+    """Base of every record: which C kernel runs, on which tensors, for which TFLite op."""
+
+    kernel: str  # C function name, e.g. "tq_conv_s8"; the simulator function has the same name
+    layer: int  # TFLite operator index
+    opcode: str  # TFLite builtin name
+    inputs: tuple[int, ...]  # activation tensor indices, in the C call's argument order
+    outputs: tuple[int, ...]
+
+    params_type: ClassVar[str] = ""  # C struct name, e.g. "tq_conv_params"; "" = the kernel takes none
+    variadic_inputs: ClassVar[bool] = False  # inputs passed as one `const void *const *` array (concat)
+
+    def scratch_bytes(self) -> int:
+        """Scratch memory the C kernel needs for this call (planned by the memory planner)."""
+        return 0
+
+    def param_fields(self) -> list[tuple[str, object]]:
+        """(name, value) of the record's own fields: the C params struct members, in order."""
+        base = {f.name for f in fields(KernelCall)}
+        return [(f.name, getattr(self, f.name)) for f in fields(self) if f.name not in base and not f.name.startswith("_")]
+
+    def constants(self) -> list[tuple[str, np.ndarray]]:
+        return [(n, v) for n, v in self.param_fields() if isinstance(v, np.ndarray)]
+
+
+@dataclass(frozen=True)
+class Program:
+    tensors: tuple[TensorInfo, ...]  # every activation tensor the calls touch
+    calls: tuple[KernelCall, ...]  # in execution order
+    inputs: tuple[int, ...]  # graph input tensor indices
+    outputs: tuple[int, ...]
+    model_sha256: str
+
+    def tensor(self, index: int) -> TensorInfo:
+        for t in self.tensors:
+            if t.index == index:
+                return t
+        raise KeyError(index)
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(int(a.nbytes) for c in self.calls for _, a in c.constants())
+
+
+def const_array(values, dtype) -> np.ndarray:
+    """A read-only array for a record field (records are frozen; so is their data)."""
+    arr = np.ascontiguousarray(np.asarray(values, dtype=dtype))
+    arr.setflags(write=False)
+    return arr

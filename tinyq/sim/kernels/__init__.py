@@ -1,0 +1,34 @@
+"""One NumPy function per C kernel, registered under the C function's name.
+
+A kernel function takes (call, *inputs) where each input is an array of shape (N, *tensor.shape)
+and returns the output array (or a tuple of them) with N on axis 0; the driver reshapes it to
+(N, *tensor.shape). Arithmetic is exact integer
+arithmetic mirroring firmware/src/tq_<family>.c; see tinyq.sim.fixedpoint.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+SIM_KERNELS: dict[str, Callable] = {}
+FAMILIES = ("fully_connected", "conv", "pool", "elementwise", "activation", "softmax", "shape", "reduce", "quantize")
+
+
+def sim_kernel(*names: str):
+    def register(fn):
+        for name in names:
+            SIM_KERNELS[name] = fn
+        return fn
+
+    return register
+
+
+def get_kernel(name: str) -> Callable:
+    if not SIM_KERNELS:
+        for family in FAMILIES:
+            try:
+                importlib.import_module(f"tinyq.sim.kernels.{family}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"tinyq.sim.kernels.{family}":
+                    raise
+    return SIM_KERNELS[name]

@@ -1,0 +1,25 @@
+"""Simulator kernels for tq_fully_connected_s8 / _s16 (mirror firmware/src/tq_fully_connected.c)."""
+from __future__ import annotations
+
+import numpy as np
+
+from tinyq.sim.fixedpoint import multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_int64
+from tinyq.sim.kernels import sim_kernel
+
+
+@sim_kernel("tq_fully_connected_s8", "tq_fully_connected_s16")
+def fully_connected(call, x):
+    n = x.shape[0]
+    rows = x.reshape(n * call.batches, call.accum_depth).astype(np.int64) + call.input_offset
+    w = call.weights.astype(np.int64) + call.filter_offset
+    acc = rows @ w.T  # exact: int64 matmul
+    if call.bias is not None:
+        acc = acc + call.bias.astype(np.int64)
+    if call.kernel.endswith("s8"):
+        y = multiply_by_quantized_multiplier(acc, call.multiplier, call.shift)
+        out_dtype = np.int8
+    else:
+        y = multiply_by_quantized_multiplier_int64(acc, call.multiplier, call.shift)
+        out_dtype = np.int16
+    y = np.clip(y + call.output_offset, call.act_min, call.act_max)
+    return y.astype(out_dtype).reshape(n, -1)

@@ -1,0 +1,73 @@
+"""Execute a Program on batches: the bit-exact NumPy simulator's driver.
+
+simulate() reads a model (path, bytes, Graph or Program), lowers it, and runs the kernel records in
+order; with trace=True it returns every activation tensor it computed, keyed by TFLite tensor name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyq.io import from_batch, load_inputs
+from tinyq.ir import Graph
+from tinyq.program import Program
+from tinyq.sim.kernels import get_kernel
+
+
+@dataclass
+class SimResult:
+    outputs: dict[str, np.ndarray]  # output tensor name -> (N, *user_shape)
+    trace: dict[str, np.ndarray] | None = None  # every activation tensor name -> (N, *user_shape)
+    program: Program | None = field(default=None, repr=False)
+
+    def output_list(self) -> list[np.ndarray]:
+        return list(self.outputs.values())
+
+
+def as_program(model) -> Program:
+    from tinyq.lower import lower
+    from tinyq.tflite_reader import read_model
+
+    if isinstance(model, Program):
+        return model
+    if not isinstance(model, Graph):
+        model = read_model(model)
+    return lower(model)
+
+
+def run_program(program: Program, batches: list[np.ndarray], trace: bool = False) -> dict[int, np.ndarray]:
+    """Run on internal (N, *shape) batches; returns tensor index -> batch (all tensors if trace, else outputs)."""
+    env: dict[int, np.ndarray] = dict(zip(program.inputs, batches))
+    last_use = {}
+    for k, call in enumerate(program.calls):
+        for i in call.inputs:
+            last_use[i] = k
+    keep = set(program.outputs)
+    for k, call in enumerate(program.calls):
+        result = get_kernel(call.kernel)(call, *(env[i] for i in call.inputs))
+        results = result if isinstance(result, tuple) else (result,)
+        for i, value in zip(call.outputs, results):
+            # kernels may return any shape of the right size; the tensor's shape is the truth
+            shape = (value.shape[0], *program.tensor(i).shape)
+            assert value.size == int(np.prod(shape)), f"{call.kernel}: output size {value.shape} != {shape}"
+            env[i] = value.reshape(shape)
+        if not trace:  # free what no later call reads
+            for i in call.inputs:
+                if last_use.get(i) == k and i not in keep:
+                    env.pop(i, None)
+    return env
+
+
+def simulate(model, inputs, trace: bool = False) -> SimResult:
+    """model: .tflite path/bytes, Graph or Program; inputs: array, .npy/.npz path or mapping (see tinyq.io)."""
+    program = as_program(model)
+    in_tensors = [program.tensor(i) for i in program.inputs]
+    batches = load_inputs(inputs, in_tensors)
+    env = run_program(program, batches, trace)
+    outputs = {program.tensor(i).name: from_batch(env[i], program.tensor(i)) for i in program.outputs}
+    traced = None
+    if trace:
+        traced = {program.tensor(i).name: from_batch(v, program.tensor(i)) for i, v in env.items()}
+    return SimResult(outputs, traced, program)
