@@ -15,7 +15,7 @@ from tinyq.errors import UnsupportedError
 from tinyq.ir import Graph, Op, Tensor
 from tinyq.program import KernelCall, Program, TensorInfo
 
-FAMILIES = ("fully_connected", "conv", "pool", "elementwise", "activation", "softmax", "shape", "reduce", "quantize")
+FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape")
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,23 @@ def per_channel_requant(inp: Tensor, weights: Tensor, out: Tensor, channels: int
 
 def fused_activation_range(op_activation: int, out: Tensor) -> tuple[int, int]:
     return activation_range(op_activation, f32(out.scale), out.zero_point, out.dtype)
+
+
+PADDING_SAME, PADDING_VALID = 0, 1  # TFLite Padding enum
+
+
+def conv_output_size(padding: int, in_size: int, filter_size: int, stride: int, dilation: int = 1) -> int:
+    """TFLite ComputeOutSize."""
+    effective = (filter_size - 1) * dilation + 1
+    if padding == PADDING_SAME:
+        return (in_size + stride - 1) // stride
+    return (in_size + stride - effective) // stride
+
+
+def conv_padding(padding: int, in_size: int, filter_size: int, stride: int, dilation: int, out_size: int) -> tuple[int, int]:
+    """TFLite ComputePaddingWithOffset: (padding before, extra padding after = offset). VALID gives (0, 0)."""
+    if padding == PADDING_VALID:
+        return 0, 0
+    effective = (filter_size - 1) * dilation + 1
+    total = max((out_size - 1) * stride + effective - in_size, 0)
+    return total // 2, total % 2

@@ -9,6 +9,7 @@
 #include "tinyq/tq_elementwise.h"
 #include "tinyq/tq_activation.h"
 #include "tinyq/tq_softmax.h"
+#include "tinyq/tq_logistic.h"
 #include "tinyq/tq_shape.h"
 #include "tinyq/tq_reduce.h"
 #include "tinyq/tq_quantize.h"

@@ -11,7 +11,7 @@ import importlib
 from typing import Callable
 
 SIM_KERNELS: dict[str, Callable] = {}
-FAMILIES = ("fully_connected", "conv", "pool", "elementwise", "activation", "softmax", "shape", "reduce", "quantize")
+FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape")
 
 
 def sim_kernel(*names: str):
