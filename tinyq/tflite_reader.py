@@ -30,8 +30,10 @@ def read_model(model: str | Path | bytes) -> Graph:
     else:
         path = Path(model)
         where = str(path)
-        if not path.is_file():
+        if not path.exists():
             raise ModelFormatError(f"{where}: no such file")
+        if not path.is_file():
+            raise ModelFormatError(f"{where}: not a regular file")
         data = path.read_bytes()
     if len(data) == 0:
         raise ModelFormatError(f"{where}: file is empty")

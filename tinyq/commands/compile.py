@@ -1,0 +1,22 @@
+"""`tinyq compile MODEL --board BOARD --out DIR [--prefix NAME]`: generate the C sources and project."""
+from __future__ import annotations
+
+
+def add_parser(sub):
+    p = sub.add_parser("compile", help="lower a .tflite model to C sources (and a project for the board)")
+    p.add_argument("model", help=".tflite file")
+    p.add_argument("--board", "-b", default="host", help="target board (see `tinyq boards`); default host")
+    p.add_argument("--out", "-o", required=True, help="output directory")
+    p.add_argument("--prefix", default="model", help="C symbol prefix (default: model)")
+    return p
+
+
+def run(args) -> int:
+    from tinyq.compiler import compile_model
+
+    r = compile_model(args.model, args.out, board=args.board, prefix=args.prefix)
+    print(f"compiled {args.model} for {args.board}: {len(r.program.calls)} kernel calls -> {r.out_dir}/")
+    print(f"  weights {r.plan.weight_bytes:>9,} B  (flash)")
+    print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; largest scratch {r.plan.scratch_bytes:,} B)")
+    print(f"  I/O     {r.plan.io_bytes:>9,} B  (caller-owned buffers)")
+    return 0

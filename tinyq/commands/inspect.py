@@ -1,0 +1,61 @@
+"""`tinyq inspect MODEL.tflite`: layers, shapes, quantization and which ops tinyq supports."""
+from __future__ import annotations
+
+
+def add_parser(sub):
+    p = sub.add_parser("inspect", help="print a model's layers, shapes, quantization and op support")
+    p.add_argument("model", help=".tflite file")
+    return p
+
+
+def _quant(t) -> str:
+    if t is None:
+        return "-"
+    if t.quant is None:
+        return "float" if t.dtype.startswith("float") else "-"
+    q = t.quant
+    if q.per_channel:
+        return f"per-channel x{len(q.scale)} (axis {q.axis})"
+    return f"s={q.scale[0]:.6g} zp={q.zero_point[0]}"
+
+
+def describe(model) -> tuple[str, int]:
+    """The report text, and the number of unsupported ops."""
+    from tinyq.lower import support_error
+    from tinyq.tflite_reader import read_model
+
+    g = read_model(model)
+    lines = [f"model   {model}", f"sha256  {g.sha256}", f"ops     {len(g.ops)}, tensors {len(g.tensors)}", ""]
+    for label, idx in (("input", g.inputs), ("output", g.outputs)):
+        for k, i in enumerate(idx):
+            t = g.tensors[i]
+            lines.append(f"{label} {k}: '{t.name}' {t.dtype}{list(t.shape)} {_quant(t)}")
+    lines.append("")
+    header = f"{'#':>3}  {'op':<20} {'output shape':<20} {'quantization':<26} {'weights':<26} {'support':<8} output tensor"
+    lines += [header, "-" * len(header)]
+    unsupported = 0
+    for op in g.ops:
+        out = g.tensors[op.outputs[0]] if op.outputs else None
+        weights = next((g.tensors[i] for i in op.inputs[1:] if i >= 0 and g.tensors[i].data is not None), None)
+        err = support_error(g, op)
+        unsupported += err is not None
+        shape = f"{out.dtype}{list(out.shape)}" if out else "-"
+        name = (out.name.split(";")[0] if out else "-")[:60]
+        lines.append(
+            f"{op.index:>3}  {op.opcode:<20} {shape:<20} {_quant(out):<26} "
+            f"{_quant(weights) if weights is not None else '-':<26} {'yes' if err is None else 'NO':<8} {name}"
+        )
+        if err is not None:
+            lines.append(f"{'':>5}^ {err.split(': ', 1)[-1]}")
+    lines.append("")
+    lines.append(
+        f"{len(g.ops) - unsupported} of {len(g.ops)} ops supported"
+        + ("" if unsupported == 0 else f"; tinyq cannot compile this model ({unsupported} unsupported)")
+    )
+    return "\n".join(lines), unsupported
+
+
+def run(args) -> int:
+    text, _ = describe(args.model)
+    print(text)
+    return 0
