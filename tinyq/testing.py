@@ -1,0 +1,100 @@
+"""Host-compiled C for tests and `tinyq verify`: compile a model for the `host` board and run it.
+
+The runner is built with AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the run).
+Kernel-library objects are cached by content hash (the library is the same for every model), so a
+one-op model costs one compile of its generated files only.
+"""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from tinyq.boards import load_board
+from tinyq.compiler import compile_model
+from tinyq.errors import BuildError, RunError
+from tinyq.resources import data_dir
+from tinyq.targets.cache import cache_dir
+from tinyq.targets.manifest import read_manifest
+from tinyq.targets.run import pack_inputs
+
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
+
+
+def _cc(args, what: str, timeout: float = 300) -> None:
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise BuildError(f"{what} failed:\n{p.stderr[-4000:]}")
+
+
+def _flags(sanitize: bool) -> list[str]:
+    board = load_board("host")
+    return [*board.cflags, *(SANITIZE if sanitize else [])]
+
+
+def _library_objects(sanitize: bool) -> list[Path]:
+    """Compile firmware/src/*.c once per (content, flags); returns the object files."""
+    fw = data_dir("firmware")
+    flags = _flags(sanitize)
+    headers = b"".join(p.read_bytes() for p in sorted((fw / "include").rglob("*.h")))
+    objs = []
+    for src in sorted((fw / "src").glob("*.c")):
+        key = hashlib.sha256(headers + src.read_bytes() + " ".join(flags).encode()).hexdigest()[:20]
+        obj = cache_dir() / "objs" / f"{src.stem}-{key}.o"
+        if not obj.is_file():
+            obj.parent.mkdir(parents=True, exist_ok=True)
+            tmp = obj.with_suffix(f".{np.random.default_rng().integers(1 << 30)}.tmp")
+            _cc(["cc", *flags, "-I", fw / "include", "-c", src, "-o", tmp], f"compiling {src.name}")
+            tmp.replace(obj)  # atomic: parallel test workers may race
+        objs.append(obj)
+    return objs
+
+
+def build_host_runner(project_dir: Path, sanitize: bool = True) -> Path:
+    """Link DIR/build/runner-asan (or runner) from the generated sources and the cached library objects."""
+    project_dir = Path(project_dir)
+    fw = data_dir("firmware")
+    runner = project_dir / "build" / ("runner-asan" if sanitize else "runner")
+    runner.parent.mkdir(parents=True, exist_ok=True)
+    _cc(["cc", *_flags(sanitize), "-I", project_dir / "src", "-I", fw / "include",
+         *sorted((project_dir / "src").glob("*.c")), *_library_objects(sanitize), "-o", runner, "-lm"],
+        f"building {runner}")
+    return runner
+
+
+def run_host_runner(project_dir: Path, runner: Path, batches: list[np.ndarray], timeout: float = 600) -> list[np.ndarray]:
+    """Run the runner on internal (N, *shape) batches; returns (N, *shape) arrays per output."""
+    manifest = read_manifest(project_dir)
+    n = batches[0].shape[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
+        fin.write_bytes(pack_inputs(manifest, batches))
+        p = subprocess.run([str(runner), str(fin), str(fout)], capture_output=True, text=True, timeout=timeout,
+                           env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
+        if p.returncode != 0 or "runtime error" in p.stderr or "Sanitizer" in p.stderr:
+            raise RunError(f"host runner failed (exit {p.returncode}):\n{p.stderr[-4000:]}")
+        data = fout.read_bytes()
+    outs, pos = [], 0
+    for t in manifest.outputs:
+        outs.append(None)
+    per_sample = sum(t.bytes for t in manifest.outputs)
+    if len(data) != per_sample * n:
+        raise RunError(f"host runner wrote {len(data)} bytes, expected {per_sample * n}")
+    rows = np.frombuffer(data, np.uint8).reshape(n, per_sample)
+    for k, t in enumerate(manifest.outputs):
+        chunk = np.ascontiguousarray(rows[:, pos : pos + t.bytes])
+        outs[k] = chunk.view(np.dtype(t.dtype).newbyteorder("<")).reshape((n, *t.shape)).astype(t.dtype)
+        pos += t.bytes
+    return outs
+
+
+def host_c_outputs(model, batches: list[np.ndarray], sanitize: bool = True, work_dir: Path | None = None) -> list[np.ndarray]:
+    """Compile `model` (.tflite path or bytes) for the host and run it on (N, *shape) batches."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(work_dir or tmp) / "host"
+        compile_model(model, out, board="host")
+        runner = build_host_runner(out, sanitize)
+        return run_host_runner(out, runner, batches)
