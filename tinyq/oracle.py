@@ -50,4 +50,5 @@ class TflmReference:
 
     def tensor(self, index: int) -> np.ndarray:
         """An intermediate tensor after the last invoke (needs preserve_all_tensors=True)."""
-        return np.array(self.interp.GetTensor(index, 0))
+        t = self.interp.GetTensor(index, 0)  # a dict: dtype, shape, tensor_data, quantization
+        return np.array(t["tensor_data"]).reshape(tuple(int(d) for d in t["shape"]))

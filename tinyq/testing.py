@@ -35,10 +35,10 @@ def _flags(sanitize: bool) -> list[str]:
     return [*board.cflags, *(SANITIZE if sanitize else [])]
 
 
-def _library_objects(sanitize: bool) -> list[Path]:
+def _library_objects(sanitize: bool, extra_flags: tuple[str, ...] = ()) -> list[Path]:
     """Compile firmware/src/*.c once per (content, flags); returns the object files."""
     fw = data_dir("firmware")
-    flags = _flags(sanitize)
+    flags = [*_flags(sanitize), *extra_flags]
     headers = b"".join(p.read_bytes() for p in sorted((fw / "include").rglob("*.h")))
     objs = []
     for src in sorted((fw / "src").glob("*.c")):
@@ -53,14 +53,15 @@ def _library_objects(sanitize: bool) -> list[Path]:
     return objs
 
 
-def build_host_runner(project_dir: Path, sanitize: bool = True) -> Path:
+def build_host_runner(project_dir: Path, sanitize: bool = True, extra_flags: tuple[str, ...] = ()) -> Path:
     """Link DIR/build/runner-asan (or runner) from the generated sources and the cached library objects."""
     project_dir = Path(project_dir)
     fw = data_dir("firmware")
-    runner = project_dir / "build" / ("runner-asan" if sanitize else "runner")
+    name = ("runner-asan" if sanitize else "runner") + ("-trace" if "-DTQ_TRACE" in extra_flags else "")
+    runner = project_dir / "build" / name
     runner.parent.mkdir(parents=True, exist_ok=True)
-    _cc(["cc", *_flags(sanitize), "-I", project_dir / "src", "-I", fw / "include",
-         *sorted((project_dir / "src").glob("*.c")), *_library_objects(sanitize), "-o", runner, "-lm"],
+    _cc(["cc", *_flags(sanitize), *extra_flags, "-I", project_dir / "src", "-I", fw / "include",
+         *sorted((project_dir / "src").glob("*.c")), *_library_objects(sanitize, extra_flags), "-o", runner, "-lm"],
         f"building {runner}")
     return runner
 

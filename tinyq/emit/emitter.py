@@ -38,6 +38,7 @@ class CallView:
     params_init: tuple[str, ...]  # ".member = value" lines
     prelude: str  # statement before the call (variadic input pointer array), or ""
     call: str  # the kernel call expression
+    traced: tuple[str, ...]  # "pointer, nbytes" of each output, for TQ_TRACE builds
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class _Emitter:
         return CallView(
             k, call.layer, call.opcode, call.kernel, title, call.params_type, f"{sym}_params", tuple(inits), prelude,
             f"{call.kernel}({', '.join(args)})",
+            tuple(f"{self.pointer(i, False)}, {self.program.tensor(i).nbytes}u" for i in call.outputs),
         )
 
     def io_view(self, k: int, index: int) -> IoView:

@@ -1,0 +1,27 @@
+"""`tinyq verify MODEL --board B [--samples N] [--input IN.npy] [--json FILE]`."""
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub):
+    p = sub.add_parser("verify", help="prove TFLM runtime = simulator = host C = firmware, bit for bit")
+    p.add_argument("model", help=".tflite file")
+    p.add_argument("--board", "-b", default="host", help="an emulated board, or host (default)")
+    p.add_argument("--samples", "-n", type=int, default=20, help="seeded random inputs (default 20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--input", "-i", help="also verify on these inputs (.npy/.npz, batch on axis 0)")
+    p.add_argument("--json", help="write the report as JSON")
+    p.add_argument("--work-dir", help="keep the generated projects here (default: a temporary directory)")
+    return p
+
+
+def run(args) -> int:
+    from tinyq.verify import format_report, save_json, verify
+
+    report = verify(args.model, args.board, args.samples, args.input, args.seed, args.work_dir,
+                    progress=lambda s: print(s, file=sys.stderr, flush=True))
+    print(format_report(report))
+    if args.json:
+        save_json(report, args.json)
+    return 0 if report.ok else 1
