@@ -1,0 +1,23 @@
+"""`tinyq bench MODEL --board B [--json FILE]`: exact instructions per inference and per layer, flash and RAM."""
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub):
+    p = sub.add_parser("bench", help="count instructions per inference and per layer on an emulated board; flash and RAM")
+    p.add_argument("model", help=".tflite file")
+    p.add_argument("--board", "-b", required=True, help="an emulated board (see `tinyq boards`)")
+    p.add_argument("--json", help="write the report as JSON")
+    p.add_argument("--work-dir", help="keep the generated project here")
+    return p
+
+
+def run(args) -> int:
+    from tinyq.bench import bench, format_report, save_json
+
+    report = bench(args.model, args.board, args.work_dir, progress=lambda s: print(s, file=sys.stderr, flush=True))
+    print(format_report(report))
+    if args.json:
+        save_json(report, args.json)
+    return 0
