@@ -57,7 +57,8 @@ def build_host_runner(project_dir: Path, sanitize: bool = True, extra_flags: tup
     """Link DIR/build/runner-asan (or runner) from the generated sources and the cached library objects."""
     project_dir = Path(project_dir)
     fw = data_dir("firmware")
-    name = ("runner-asan" if sanitize else "runner") + ("-trace" if "-DTQ_TRACE" in extra_flags else "")
+    # not DIR/build/runner: that is the host target's own (tinyq build), built with the board's flags only
+    name = ("runner-asan" if sanitize else "runner-test") + ("-trace" if "-DTQ_TRACE" in extra_flags else "")
     runner = project_dir / "build" / name
     runner.parent.mkdir(parents=True, exist_ok=True)
     _cc(["cc", *_flags(sanitize), *extra_flags, "-I", project_dir / "src", "-I", fw / "include",

@@ -8,9 +8,14 @@ import jinja2
 from tinyq.resources import data_dir
 
 
+def c_comment(text) -> str:
+    """Text safe inside a /* */ comment (tensor names are arbitrary strings)."""
+    return " ".join(str(text).split()).replace("*/", "* /")
+
+
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -18,6 +23,8 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters["c_comment"] = c_comment
+    return env
 
 
 def render(template: str, **context) -> str:

@@ -1,8 +1,9 @@
-/* Dummy model: out0 = sat8(in0 + w0), out1 = sat16(2 * in1 + w1), as two profiled "layers".
+/* Dummy model: out0 = sat8(in0 + w0), out1 = sat16(2 * in1 + w1), as two profiled and traced "layers".
  * Test hooks on in0[0]: 101 hangs, 102 executes an undefined instruction (fault), 103 returns status 7. */
 #include "model.h"
 
 #include "tinyq/tq_profile.h"
+#include "tinyq/tq_trace.h"
 
 extern const int8_t model_w0[4];
 extern const int16_t model_w1[3];
@@ -40,11 +41,13 @@ tq_status model_invoke_v(const void *const *inputs, void *const *outputs)
         out0[i] = (int8_t)clamp(model_arena[i], -128, 127);
     }
     TQ_LAYER_END(0);
+    TQ_TRACE_TENSOR(0, out0, 4);
     TQ_LAYER_BEGIN(1);
     for (int i = 0; i < 3; i++) {
         model_arena[4 + i] = 2 * (int32_t)in1[i] + model_w1[i];
         out1[i] = (int16_t)clamp(model_arena[4 + i], -32768, 32767);
     }
     TQ_LAYER_END(1);
+    TQ_TRACE_TENSOR(1, out1, 6);
     return TQ_OK;
 }

@@ -1,0 +1,28 @@
+"""`tinyq build DIR [--profile]`: compile a project made by `tinyq compile` and report its size."""
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub):
+    p = sub.add_parser("build", help="build a compiled project for its board (host runner or firmware)")
+    p.add_argument("project", help="directory written by `tinyq compile`")
+    p.add_argument("--profile", action="store_true", help="build with instruction-count markers (-DTQ_PROFILE)")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds before the build is killed (900)")
+    return p
+
+
+def run(args) -> int:
+    from tinyq.targets.build import CompileFailed, build_project
+    from tinyq.targets.elfsize import format_size_report
+
+    try:
+        r = build_project(args.project, profile=args.profile, timeout=args.timeout)
+    except CompileFailed as exc:
+        print(exc.log.rstrip(), file=sys.stderr)  # errors in full, then the one-line summary
+        raise
+    how = "cc" if r.board.is_host else "PlatformIO"
+    took = f"{r.seconds:.1f} s" if r.log else "up to date"
+    print(f"built {r.artifact} for {r.board.name} ({how}, {took})")
+    print(format_size_report(r.sizes))
+    return 0

@@ -1,0 +1,146 @@
+"""Project generation: turns a directory holding the generated model sources into a buildable project.
+
+Consumes OUT_DIR/src/<prefix>.{h,c} + <prefix>_data.c (written by the emitter), a Board and the
+manifest. Produces, deterministically (no timestamps):
+    src/main.c                  the harness (templates/main.c.j2)
+    lib/tinyq/                  the kernel library as a PlatformIO library (library.json, include/, src/)
+    platformio.ini              (not for the host) env "firmware" and env "profile" (-DTQ_PROFILE)
+    boards/tinyq_<board>.json   (not for the host) PlatformIO board manifest generated from boards/<board>.toml
+The PlatformIO project uses tinyq's dev-platform in place (platform = symlink://...), so it builds offline.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from tinyq.emit.jinja_env import environment
+
+from tinyq import __version__
+from tinyq.boards import Board, resolve_board
+from tinyq.errors import TinyqError
+from tinyq.resources import data_dir
+from tinyq.targets.manifest import Manifest, parse_manifest
+
+LIBRARY_DIR = Path("lib") / "tinyq"
+
+
+
+def platform_dir() -> Path:
+    """tinyq's PlatformIO dev-platform (firmware/platform), used in place by every project."""
+    return data_dir("firmware") / "platform"
+
+
+def pio_board_id(board: Board) -> str:
+    return "tinyq_" + board.name.replace("-", "_")
+
+
+def pio_board_manifest(board: Board) -> dict:
+    """PlatformIO board JSON; build.tinyq carries what the platform builder needs."""
+    console = {"kind": board.console.kind}
+    if board.console.kind == "uart":
+        c = board.console
+        console.update(
+            init=[list(step) for step in c.init],
+            tx_data=c.tx_data,
+            tx_ready=None if c.tx_ready is None else [c.tx_ready.address, c.tx_ready.mask, c.tx_ready.value],
+            tx_done=None if c.tx_done is None else [c.tx_done.address, c.tx_done.mask, c.tx_done.value],
+        )
+    upload = None
+    if board.upload is not None:
+        upload = {"protocol": board.upload.protocol, "openocd_target": board.upload.openocd_target}
+    flash_total = board.flash.size + (board.weights.size if board.weights else 0)
+    return {
+        "name": board.title,
+        "url": "https://github.com/tinyq",
+        "vendor": "tinyq",
+        "frameworks": [],
+        "upload": {
+            "maximum_size": flash_total,
+            "maximum_ram_size": board.ram.size,
+            "protocol": upload["protocol"] if upload else "qemu",
+        },
+        "build": {
+            "cpu": board.cpu,
+            "mcu": board.name,
+            "tinyq": {
+                "arch_flags": list(board.arch_flags),
+                "memory": {
+                    "flash": [board.flash.origin, board.flash.size],
+                    "weights": [board.weights.origin, board.weights.size] if board.weights else None,
+                    "ram": [board.ram.origin, board.ram.size],
+                    "stack_bytes": board.stack_bytes,
+                },
+                "console": console,
+                "qemu_machine": board.qemu_machine,
+                "upload": upload,
+            },
+        },
+    }
+
+
+def _write(path: Path, text: str, written: list[Path]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:  # keep mtimes: no needless rebuilds
+        path.write_text(text, encoding="utf-8")
+    written.append(path)
+
+
+def _copy_library(out: Path, written: list[Path]) -> None:
+    """Mirror firmware/{library.json,include,src} into OUT/lib/tinyq (stale files removed)."""
+    firmware = data_dir("firmware")
+    lib = out / LIBRARY_DIR
+    wanted = {Path("library.json"): firmware / "library.json"}
+    for sub in ("include", "src"):
+        for src in sorted((firmware / sub).rglob("*")):
+            if src.is_file() and src.suffix in (".c", ".h"):
+                wanted[src.relative_to(firmware)] = src
+    if lib.is_dir():
+        for existing in sorted(lib.rglob("*"), reverse=True):
+            rel = existing.relative_to(lib)
+            if existing.is_file() and rel not in wanted:
+                existing.unlink()
+            elif existing.is_dir() and not any(existing.iterdir()):
+                existing.rmdir()
+    for rel, src in wanted.items():
+        _write(lib / rel, src.read_text(encoding="utf-8"), written)
+
+
+def render_main(board: Board, manifest: Manifest) -> str:
+    """The harness source for `board` (file I/O on host and QEMU; one zero sample over UART on real boards)."""
+    return environment().get_template("main.c.j2").render(
+        version=__version__,
+        board=board,
+        files=board.console.kind in ("stdio", "semihosting"),
+        prefix=manifest.prefix,
+        PREFIX=manifest.prefix.upper(),
+        model_sha256=manifest.model_sha256 or "unknown",
+        inputs=manifest.inputs,
+        outputs=manifest.outputs,
+    )
+
+
+def write_project(out_dir: Path | str, board: Board | str, manifest: Manifest | Mapping) -> list[Path]:
+    """Add the harness, kernel library and PlatformIO files to OUT_DIR; return the files written."""
+    board = resolve_board(board)
+    if not isinstance(manifest, Manifest):
+        manifest = parse_manifest(manifest)
+    if manifest.board and manifest.board != board.name:
+        raise TinyqError(f"{out_dir}: the manifest is for board '{manifest.board}', not '{board.name}'")
+    out = Path(out_dir)
+    written: list[Path] = []
+    _write(out / "src" / "main.c", render_main(board, manifest), written)
+    _copy_library(out, written)
+    if board.is_host:
+        return written
+    board_json = json.dumps(pio_board_manifest(board), indent=2, sort_keys=True) + "\n"
+    _write(out / "boards" / f"{pio_board_id(board)}.json", board_json, written)
+    ini = environment().get_template("platformio.ini.j2").render(
+        version=__version__,
+        board=board,
+        prefix=manifest.prefix,
+        platform_dir=platform_dir().as_posix(),
+        pio_board=pio_board_id(board),
+    )
+    _write(out / "platformio.ini", ini, written)
+    return written
