@@ -25,25 +25,22 @@ def wrap_int32(x) -> np.ndarray:
 def saturating_rounding_doubling_high_mul(a, b) -> np.ndarray:
     """gemmlowp SaturatingRoundingDoublingHighMul = VQRDMULH: high 32 bits of 2*a*b, ties toward +inf.
 
-    The only overflow, INT32_MIN * INT32_MIN, saturates to INT32_MAX.
+    gemmlowp adds a nudge of +2**30 or 1 - 2**30 (by the sign of a*b) and truncates toward zero; both
+    cases equal one floor: (a*b + 2**30) >> 31, which is what we compute (3 array passes instead of 12).
+    The only overflow, INT32_MIN * INT32_MIN, gives 2**31 and saturates to INT32_MAX.
     """
-    a, b = _i64(a), _i64(b)
-    overflow = (a == INT32_MIN) & (b == INT32_MIN)
-    ab = a * b  # |a*b| <= 2**62: exact in int64
-    nudge = np.where(ab >= 0, np.int64(1 << 30), np.int64(1 - (1 << 30)))
-    t = ab + nudge
-    # C's int64 division by 2**31 truncates toward zero
-    high = np.where(t >= 0, t >> 31, -((-t) >> 31))
-    return np.where(overflow, INT32_MAX, high)
+    ab = _i64(a) * _i64(b)  # |a*b| <= 2**62: exact in int64
+    return np.minimum((ab + (1 << 30)) >> 31, INT32_MAX)
 
 
 def rounding_divide_by_pot(x, exponent) -> np.ndarray:
-    """gemmlowp RoundingDivideByPOT: x / 2**exponent, ties away from zero. 0 <= exponent <= 31."""
+    """gemmlowp RoundingDivideByPOT: x / 2**exponent, ties away from zero. 0 <= exponent <= 31.
+
+    gemmlowp's mask/threshold form equals (x + 2**(e-1) - [x < 0 and e > 0]) >> e.
+    """
     x, exponent = _i64(x), _i64(exponent)
-    mask = (np.int64(1) << exponent) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (x < 0)
-    return (x >> exponent) + (remainder > threshold)
+    half = (np.int64(1) << exponent) >> 1  # 0 when exponent == 0
+    return (x + half - ((x < 0) & (exponent > 0))) >> exponent
 
 
 def multiply_by_quantized_multiplier(x, multiplier, shift) -> np.ndarray:
@@ -73,6 +70,20 @@ def multiply_by_quantized_multiplier_int64(x, multiplier, shift) -> np.ndarray:
     total_shift = 15 - shift
     y = x * reduced + (np.int64(1) << (total_shift - 1))
     return wrap_int32(y >> total_shift)
+
+
+def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integer a @ b, exactly, as int64 — computed with float64 BLAS when that is provably exact.
+
+    Every product and partial sum is an integer; float64 represents integers exactly up to 2**53, so
+    when max|a| * max|b| * K < 2**53 the float64 result is the exact integer result (int64 matmul in
+    NumPy has no BLAS and is several times slower).
+    """
+    k = a.shape[-1]
+    bound = float(np.abs(a).max(initial=0)) * float(np.abs(b).max(initial=0)) * k
+    if bound < 2.0**53:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    return a.astype(np.int64) @ b.astype(np.int64)
 
 
 def requantize(acc, multiplier, shift, output_offset, act_min, act_max) -> np.ndarray:

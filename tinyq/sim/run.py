@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from tinyq.io import from_batch, load_inputs
 from tinyq.ir import Graph
@@ -39,6 +40,13 @@ def as_program(model) -> Program:
 
 def run_program(program: Program, batches: list[np.ndarray], trace: bool = False) -> dict[int, np.ndarray]:
     """Run on internal (N, *shape) batches; returns tensor index -> batch (all tensors if trace, else outputs)."""
+    # One BLAS thread: the matmuls are small, and threads fighting other work (test workers, TFLM)
+    # made them ten times slower on a two-core machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(program, batches, trace)
+
+
+def _run(program: Program, batches: list[np.ndarray], trace: bool) -> dict[int, np.ndarray]:
     env: dict[int, np.ndarray] = dict(zip(program.inputs, batches))
     last_use = {}
     for k, call in enumerate(program.calls):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyq.sim.fixedpoint import multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_int64
+from tinyq.sim.fixedpoint import exact_matmul, multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_int64
 from tinyq.sim.kernels import sim_kernel
 
 
@@ -12,7 +12,7 @@ def fully_connected(call, x):
     n = x.shape[0]
     rows = x.reshape(n * call.batches, call.accum_depth).astype(np.int64) + call.input_offset
     w = call.weights.astype(np.int64) + call.filter_offset
-    acc = rows @ w.T  # exact: int64 matmul
+    acc = exact_matmul(rows, w.T)
     if call.bias is not None:
         acc = acc + call.bias.astype(np.int64)
     if call.kernel.endswith("s8"):

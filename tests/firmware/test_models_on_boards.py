@@ -1,0 +1,79 @@
+"""The shared real models on every emulated board: firmware == simulator == host C == TFLM, exactly,
+on 20 seeded random inputs plus the real samples. A model that cannot fit a board must be refused
+before building, with the sizes in the message (and then it is not a failure)."""
+from functools import cache
+
+import numpy as np
+import pytest
+
+from tests.samples import model_path, samples
+from tinyq.boards import list_boards
+from tinyq.compiler import compile_model
+from tinyq.errors import PlanError
+from tinyq.io import from_batch
+from tinyq.oracle import TflmReference
+from tinyq.sim.run import as_program, run_program
+from tinyq.targets.build import build_project
+from tinyq.targets.run import run_project
+from tinyq.testing import build_host_runner, run_host_runner
+from tinyq.verify import random_batches
+
+FIRMWARE_MODELS = [
+    "mlperf_kws_dscnn_int8",
+    "mlperf_vww_mobilenetv1_025_int8",
+    "mlperf_ic_resnet8_int8",
+    "mlperf_ad_fc_autoencoder_int8",
+    "tflm_hello_world_int8",
+    "tflm_micro_speech_int8",
+    "tflm_person_detect_int8",
+]
+EMULATED = [b.name for b in list_boards() if b.emulated]
+
+
+@cache
+def reference(stem):
+    """(program, batches, simulator outputs), after checking simulator == TFLM and host C == simulator."""
+    path = model_path(stem)
+    program = as_program(path)
+    batches = random_batches(program, 20, seed=sum(map(ord, stem)))
+    real = [s.input for s in samples() if s.model == f"{stem}.tflite"]
+    if real:
+        from tinyq.io import load_inputs
+
+        extra = load_inputs(np.concatenate(real), [program.tensor(program.inputs[0])])
+        batches = [np.concatenate([batches[0], extra[0]])]
+    env = run_program(program, batches)
+    sim = [env[i] for i in program.outputs]
+    ref = TflmReference(path).run(batches, len(program.outputs))
+    for s, r in zip(sim, ref):
+        assert np.array_equal(s, r.reshape(s.shape)), f"{stem}: simulator != TFLM"
+    return program, batches, sim
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", FIRMWARE_MODELS)
+def test_host_c_equals_simulator(stem, tmp_path):
+    program, batches, sim = reference(stem)
+    compile_model(model_path(stem), tmp_path / "host", board="host")
+    got = run_host_runner(tmp_path / "host", build_host_runner(tmp_path / "host", sanitize=True), batches)
+    for g, s in zip(got, sim):
+        np.testing.assert_array_equal(g, s)
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+@pytest.mark.parametrize("board", EMULATED)
+@pytest.mark.parametrize("stem", FIRMWARE_MODELS)
+def test_firmware_equals_simulator(stem, board, tmp_path):
+    program, batches, sim = reference(stem)
+    out = tmp_path / board
+    compile_model(model_path(stem), out, board=board)
+    try:
+        build_project(out)
+    except PlanError as exc:  # refused before building: say so in the test log, with the sizes
+        assert "does not fit" in str(exc) and " B" in str(exc)
+        pytest.skip(f"{stem} does not fit {board}: {exc}")
+    arrays = {f"input_{k}": from_batch(b, program.tensor(i)) for k, (b, i) in enumerate(zip(batches, program.inputs))}
+    got = run_project(out, arrays, build=False, timeout=600).arrays
+    for g, s, i in zip(got, sim, program.outputs):
+        np.testing.assert_array_equal(g.reshape(s.shape), s, err_msg=f"{stem} on {board}: firmware != simulator")
