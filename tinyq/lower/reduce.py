@@ -1,0 +1,110 @@
+"""MEAN -> tq_mean_s8 / tq_mean_s16 (TFLM reduce.cc + reduce_common.cc, reference reduce.h).
+
+Consumes one MEAN op of the IR; produces one MeanCall whose fields are the members of tq_mean_params.
+
+TFLM's integer MEAN (reference_ops::QuantizedMeanOrSum, for int8 and int16) sums the raw values in int32
+(wrapping), subtracts zero_point * count, and requantizes once with multiplier/shift =
+QuantizeMultiplier(input_scale / output_scale) into which 1/count has been folded (see _fold_count).
+The tflite-micro runtime tinyq matches (0.dev20261023) takes this path for every axis set, keep_dims value and
+quantization: older releases also had a truncating path for equal input/output quantization and a special
+kernel for 4-D inputs reduced over axes [1, 2] with keep_dims, and reduced at most two axes (PR #3281, 2026-01,
+moved the axis bookkeeping to scratch buffers). tests/ops/test_reduce.py pins each of those cases.
+
+The reduced axes are described to the kernel by merging adjacent kept / reduced input dimensions into the
+pattern [kept0, reduced0, kept1, reduced1, kept2, reduced2, kept3] (missing groups have size 1), which covers
+every axis set of an input of rank <= 6.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq.lower import OpContext, lowers
+from tinyq.program import KernelCall
+from tinyq.quant import f32, quantize_multiplier
+
+MAX_RANK = 6  # the largest rank whose every axis set fits the GROUPS slots
+GROUPS = 7  # kept, reduced, kept, reduced, kept, reduced, kept
+
+
+@dataclass(frozen=True, eq=False)
+class MeanCall(KernelCall):
+    params_type = "tq_mean_params"
+    # 7 entries: input as [kept0, reduced0, kept1, reduced1, kept2, reduced2, kept3]; output as [kept0..3]
+    dims: tuple[int, ...]
+    count: int  # elements averaged per output: reduced0 * reduced1 * reduced2
+    input_offset: int  # -input zero point
+    output_offset: int  # +output zero point
+    multiplier: int  # Q31, 1/count folded in
+    shift: int  # positive = left
+
+
+def _fold_count(multiplier: int, shift: int, count: int) -> tuple[int, int]:
+    """TFLM QuantizedMeanOrSum: fold 1/count into (multiplier, shift), keeping as many bits as fit.
+
+    s = floor(log2(count)), limited to 32 and to 31 + shift; multiplier' = (multiplier << s) / count (C division
+    of positive numbers, i.e. floor); shift' = shift - s.
+    """
+    s = min(count.bit_length() - 1, 32, 31 + shift)
+    return (multiplier << s) // count, shift - s
+
+
+def merge_axes(shape: tuple[int, ...], reduced: set[int]) -> tuple[int, ...] | None:
+    """shape -> [kept0, reduced0, kept1, reduced1, kept2, reduced2, kept3] (products of adjacent dims), or None
+    if that is not enough groups. Size-1 dimensions are dropped: they change neither values nor order."""
+    groups: list[list] = []  # [is_reduced, size]
+    for d, size in enumerate(shape):
+        if size == 1:
+            continue
+        kind = d in reduced
+        if groups and groups[-1][0] == kind:
+            groups[-1][1] *= size
+        else:
+            groups.append([kind, size])
+    if groups and groups[0][0]:
+        groups.insert(0, [False, 1])
+    sizes = [size for _, size in groups]
+    if len(sizes) > GROUPS:
+        return None
+    return tuple(sizes + [1] * (GROUPS - len(sizes)))
+
+
+@lowers("MEAN", dtypes=("int8", "int16"))
+def lower_mean(ctx: OpContext):
+    """int8 or int16 input and output (per-tensor quantization), input rank <= 6, constant int32 axes (any set;
+    negative and repeated axes are resolved as TFLM does), keep_dims true or false.
+    The mean is requantized with 1/count folded into the multiplier, as TFLM's reference kernel."""
+    inp, out = ctx.input(0), ctx.output(0)
+    axis = ctx.const_input(1, "axes")
+    ctx.require_dtype(inp, "int8", "int16")
+    ctx.require_dtype(out, inp.dtype)
+    ctx.require_dtype(axis, "int32")
+    ctx.require_quant(inp)
+    ctx.require_quant(out)
+    rank = len(inp.shape)
+    if rank > MAX_RANK:
+        raise ctx.fail(f"input rank {rank} exceeds {MAX_RANK}")
+    if inp.size == 0 or out.size == 0:
+        raise ctx.fail("empty tensors are not supported")
+    resolved: list[int] = []  # TFLM ResolveAxis: negatives wrap, duplicates dropped
+    for a in axis.data.reshape(-1).tolist():
+        a = a + rank if a < 0 else a
+        if not 0 <= a < rank:
+            raise ctx.fail(f"axis {a} is out of range for a rank-{rank} input")
+        if a not in resolved:
+            resolved.append(a)
+    dims = merge_axes(tuple(inp.shape), set(resolved))
+    assert dims is not None  # rank <= 6 makes at most 6 groups, plus a leading kept group of 1
+    count = dims[1] * dims[3] * dims[5]
+    if out.size != dims[0] * dims[2] * dims[4] * dims[6]:
+        raise ctx.fail(f"output shape {list(out.shape)} does not match input {list(inp.shape)} reduced over {resolved}")
+    # TFLM PrepareMeanOrSumHelper: double(input scale) / double(output scale)
+    multiplier, shift = _fold_count(*quantize_multiplier(f32(inp.scale) / f32(out.scale)), count)
+    return MeanCall(
+        **ctx.call_fields(f"tq_mean_{'s8' if inp.dtype == 'int8' else 's16'}", inputs=(inp.index,)),
+        dims=dims,
+        count=count,
+        input_offset=-inp.zero_point,
+        output_offset=out.zero_point,
+        multiplier=multiplier,
+        shift=shift,
+    )
