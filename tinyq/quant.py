@@ -60,7 +60,8 @@ def activation_range(activation: int, scale: float, zero_point: int, dtype: str)
     qmin, qmax = DTYPE_RANGE[dtype]
 
     def q(v: float) -> int:
-        return zero_point + round_half_away(v / scale)
+        # TFLM: zero_point + (int32_t)TfLiteRound(f / scale) with f and scale float32: divide in float32
+        return zero_point + round_half_away(float(np.float32(v) / np.float32(scale)))
 
     if activation == 0:
         return qmin, qmax
