@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyq.sim.fixedpoint import INT32_MAX, INT32_MIN, rounding_divide_by_pot, saturating_rounding_doubling_high_mul, wrap_int32
+from tinyq.sim.fixedpoint import (
+    INT32_MAX,
+    INT32_MIN,
+    rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul,
+    wrap_int32,
+)
 
 # Q0.31 constants of gemmlowp's exp barrel shifter: exp(-2**k) for k = -2 .. 4
 _EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535), (3, 720401), (4, 242))
@@ -72,7 +78,9 @@ def exp_on_interval_between_negative_one_quarter_and_0_excl(a) -> np.ndarray:
 
 
 def exp_on_negative_values(a, integer_bits: int) -> np.ndarray:
-    """exp(a) for a <= 0 given in Q(integer_bits).(31-integer_bits); result Q0.31 (exp(0) = INT32_MAX)."""
+    """exp(a) for a <= 0 given in Q(integer_bits).(31-integer_bits), integer_bits <= 5 (gemmlowp's extra
+    clamp below -32 only exists for more); result Q0.31 (exp(0) = INT32_MAX)."""
+    assert 0 <= integer_bits <= 5
     a = _i64(a)
     fractional_bits = 31 - integer_bits
     one_quarter = 1 << (fractional_bits - 2)
@@ -84,12 +92,10 @@ def exp_on_negative_values(a, integer_bits: int) -> np.ndarray:
         if integer_bits > exponent:
             bit = np.int64(1) << (fractional_bits + exponent)
             result = np.where((remainder & bit) != 0, _mul(result, multiplier), result)
-    if integer_bits > 5:
-        result = np.where(a < -(1 << (36 - integer_bits)), 0, result)
     return np.where(a == 0, INT32_MAX, result)
 
 
-def _newton_reciprocal(half_denominator) -> np.ndarray:
+def newton_reciprocal(half_denominator) -> np.ndarray:
     """Three Newton-Raphson steps for 1/half_denominator, Q2.29 (shared by the two divisions below)."""
     x = wrap_int32(_48_OVER_17 + _mul(half_denominator, _NEG_32_OVER_17))
     for _ in range(3):
@@ -100,17 +106,17 @@ def _newton_reciprocal(half_denominator) -> np.ndarray:
 
 def one_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
     """1/(1+a) for a in [0, 1), Q0.31 in and out."""
-    x = _newton_reciprocal(rounding_half_sum(a, INT32_MAX))
+    x = newton_reciprocal(rounding_half_sum(a, INT32_MAX))
     return saturating_rounding_multiply_by_pot(x, 1)  # Rescale<0>(ExactMulByPot<-1>(x))
 
 
 def one_minus_x_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
     """(1-a)/(1+a) for a in [0, 1), Q0.31 in and out."""
-    x = _newton_reciprocal(rounding_half_sum(a, INT32_MAX))
+    x = newton_reciprocal(rounding_half_sum(a, INT32_MAX))
     return saturating_rounding_multiply_by_pot(wrap_int32(x - _ONE_Q2), 2)
 
 
-def logistic(a, integer_bits: int) -> np.ndarray:
+def gemmlowp_logistic(a, integer_bits: int) -> np.ndarray:
     """1/(1+exp(-a)) for a in Q(integer_bits); result Q0.31."""
     a = _i64(a)
     positive = a > 0
@@ -120,7 +126,7 @@ def logistic(a, integer_bits: int) -> np.ndarray:
     return np.where(a == 0, 1 << 30, np.where(positive, if_positive, if_negative))
 
 
-def tanh(a, integer_bits: int) -> np.ndarray:
+def gemmlowp_tanh(a, integer_bits: int) -> np.ndarray:
     """tanh(a) for a in Q(integer_bits); result Q0.31."""
     a = _i64(a)
     negative = a < 0
@@ -131,7 +137,8 @@ def tanh(a, integer_bits: int) -> np.ndarray:
 
 
 def get_reciprocal(x, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
-    """TFLite GetReciprocal: (1/x as Q0.31 scaled into [0.5, 1], num_bits_over_unit) for x > 0 in Q(x_integer_digits)."""
+    """TFLite GetReciprocal for x > 0 in Q(x_integer_digits): (1/x as a Q0.31 value in [1/2, 1],
+    num_bits_over_unit); 1/x = that value * 2^-num_bits_over_unit."""
     x = _i64(x)
     headroom_plus_one = count_leading_zeros(x)
     num_bits_over_unit = x_integer_digits - headroom_plus_one

@@ -63,9 +63,11 @@ static inline int32_t tq_exp_on_interval_between_negative_one_quarter_and_0_excl
                      tq_saturating_rounding_doubling_high_mul(exp_minus_one_eighth, tq_gl_add(x, poly)));
 }
 
-/* exp(a) for a <= 0 in Q(integer_bits).(31-integer_bits), 0 <= integer_bits <= 26; result Q0.31
- * (exp(0) = INT32_MAX). The remainder below -1/4 is applied bit by bit (gemmlowp's barrel shifter). */
+/* exp(a) for a <= 0 in Q(integer_bits).(31-integer_bits), 0 <= integer_bits <= 5; result Q0.31
+ * (exp(0) = INT32_MAX). The remainder below -1/4 is applied bit by bit (gemmlowp's barrel shifter);
+ * gemmlowp's extra clamp below -32 only exists for more than 5 integer bits. */
 static inline int32_t tq_exp_on_negative_values(int32_t a, int integer_bits) {
+    TQ_ASSERT(integer_bits >= 0 && integer_bits <= 5);
     static const int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
     const int fractional_bits = 31 - integer_bits;
     const int32_t one_quarter = INT32_C(1) << (fractional_bits - 2);
@@ -79,7 +81,6 @@ static inline int32_t tq_exp_on_negative_values(int32_t a, int integer_bits) {
             result = tq_saturating_rounding_doubling_high_mul(result, barrel[k]);
         }
     }
-    if (integer_bits > 5 && a < -(INT32_C(1) << (36 - integer_bits))) result = 0; /* below -32 */
     return a == 0 ? INT32_MAX : result;
 }
 
@@ -90,7 +91,8 @@ static inline int32_t tq_newton_reciprocal(int32_t half_denominator) {
                           tq_saturating_rounding_doubling_high_mul(half_denominator, -1010580540 /* -32/17 */));
     for (int i = 0; i < 3; ++i) {
         const int32_t one_minus = tq_gl_sub(one_q2, tq_saturating_rounding_doubling_high_mul(half_denominator, x));
-        x = tq_gl_add(x, tq_saturating_rounding_multiply_by_pot(tq_saturating_rounding_doubling_high_mul(x, one_minus), 2));
+        const int32_t step = tq_saturating_rounding_doubling_high_mul(x, one_minus); /* Q4.27 */
+        x = tq_gl_add(x, tq_saturating_rounding_multiply_by_pot(step, 2));
     }
     return x;
 }
@@ -108,7 +110,7 @@ static inline int32_t tq_one_minus_x_over_one_plus_x_for_x_in_0_1(int32_t a) {
 }
 
 /* 1/(1+exp(-a)) for a in Q(integer_bits), a != INT32_MIN; result Q0.31. */
-static inline int32_t tq_logistic(int32_t a, int integer_bits) {
+static inline int32_t tq_gemmlowp_logistic(int32_t a, int integer_bits) {
     if (a == 0) return INT32_C(1) << 30;
     const int32_t abs_a = a > 0 ? a : -a;
     const int32_t if_positive = tq_one_over_one_plus_x_for_x_in_0_1(tq_exp_on_negative_values(-abs_a, integer_bits));
@@ -116,7 +118,7 @@ static inline int32_t tq_logistic(int32_t a, int integer_bits) {
 }
 
 /* tanh(a) for a in Q(integer_bits), a != INT32_MIN; result Q0.31. */
-static inline int32_t tq_tanh(int32_t a, int integer_bits) {
+static inline int32_t tq_gemmlowp_tanh(int32_t a, int integer_bits) {
     if (a == 0) return 0;
     const int32_t n = a < 0 ? a : -a;
     /* ExactMulByPot<1>: the same raw value read with one more integer bit is 2n */
@@ -127,6 +129,7 @@ static inline int32_t tq_tanh(int32_t a, int integer_bits) {
 /* TFLite GetReciprocal: 1/x for x > 0 in Q(x_integer_digits), returned as a Q0.31 value in [1/2, 1]
  * together with *num_bits_over_unit (the result is that value * 2^-num_bits_over_unit). */
 static inline int32_t tq_get_reciprocal(int32_t x, int x_integer_digits, int *num_bits_over_unit) {
+    TQ_ASSERT(x > 0);
     const int headroom_plus_one = tq_count_leading_zeros((uint32_t)x);
     *num_bits_over_unit = x_integer_digits - headroom_plus_one;
     const int32_t shifted_sum_minus_one = (int32_t)(((uint32_t)x << headroom_plus_one) - (UINT32_C(1) << 31));
