@@ -103,6 +103,8 @@ def check_model(tflite_bytes: bytes, n: int = 20, seed: int = 0, expect_ops=None
     for k, i in enumerate(program.outputs):
         got = env[i]
         want = ref[k].reshape(got.shape)
+        if got.dtype == np.float32:  # bit for bit: -0.0 != 0.0, NaN payloads count
+            got, want = got.view(np.uint32), want.astype(np.float32).view(np.uint32)
         if not np.array_equal(got, want):
             bad = np.argwhere(got != want)
             raise AssertionError(
@@ -120,4 +122,7 @@ def _check_host_c(tflite_bytes, program, inputs, env) -> None:
         return
     outs = host_c_outputs(tflite_bytes, inputs)
     for k, i in enumerate(program.outputs):
-        np.testing.assert_array_equal(outs[k], env[i], err_msg=f"host C != simulator on '{program.tensor(i).name}'")
+        got, want = outs[k], env[i]
+        if want.dtype == np.float32:
+            got, want = got.view(np.uint32), want.view(np.uint32)
+        np.testing.assert_array_equal(got, want, err_msg=f"host C != simulator on '{program.tensor(i).name}'")

@@ -8,6 +8,7 @@ decided in one place, and `tinyq inspect` and docs/SUPPORTED_OPS.md read the sam
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -92,6 +93,9 @@ class OpContext:
             raise self.fail(f"{tensor.describe()} is not quantized")
         if per_tensor and tensor.quant.per_channel:
             raise self.fail(f"{tensor.describe()} must have per-tensor quantization")
+        bad = [s for s in tensor.quant.scale if not (math.isfinite(s) and s > 0)]
+        if bad:
+            raise self.fail(f"{tensor.describe()} has an invalid quantization scale {bad[0]!r}")
 
     def call_fields(self, kernel: str, inputs: Sequence[int] | None = None, outputs: Sequence[int] | None = None) -> dict:
         """The KernelCall base fields for a record of this op."""
