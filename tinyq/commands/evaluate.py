@@ -1,4 +1,5 @@
 """`tinyq evaluate`: accuracy (or mean error) of an integer .tflite vs its float model, and SQNR per layer."""
+
 from pathlib import Path
 
 
@@ -12,17 +13,35 @@ def add_parser(subparsers):
         "every integer tensor against the matching Keras layer output, as a table and a PNG plot.",
     )
     p.add_argument("model", help="integer .tflite model")
-    p.add_argument("--data", required=True, metavar="X.npy",
-                   help="float input samples: .npy/.npz, or a directory of images or .wav files")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="X.npy",
+        help="float input samples: .npy/.npz, or a directory of images or .wav files",
+    )
     p.add_argument("--labels", metavar="Y.npy", help="labels or targets (omit for autoencoders)")
-    p.add_argument("--float", dest="float_model", metavar="MODEL.keras",
-                   help="the float model (.keras/.h5 for the per-layer report, or a SavedModel directory)")
-    p.add_argument("--backend", choices=("sim", "tflm"), default="sim",
-                   help="run the integer model in tinyq's simulator (default) or TFLite Micro's reference")
+    p.add_argument(
+        "--float",
+        dest="float_model",
+        metavar="MODEL.keras",
+        help="the float model (.keras/.h5 for the per-layer report, or a SavedModel directory)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("sim", "tflm"),
+        default="sim",
+        help="run the integer model in tinyq's simulator (default) or TFLite Micro's reference",
+    )
     p.add_argument("--plot", metavar="PNG", help="per-layer plot (default: MODEL_layers.png beside the model)")
     p.add_argument("--no-plot", action="store_true", help="do not write the plot")
-    p.add_argument("--image-range", nargs=2, type=float, metavar=("LO", "HI"), default=(0.0, 1.0),
-                   help="pixel values of images read from a directory are scaled to [LO, HI] (default: 0 1)")
+    p.add_argument(
+        "--image-range",
+        nargs=2,
+        type=float,
+        metavar=("LO", "HI"),
+        default=(0.0, 1.0),
+        help="pixel values of images read from a directory are scaled to [LO, HI] (default: 0 1)",
+    )
     return p
 
 
@@ -34,7 +53,12 @@ def run(args) -> int:
     if args.float_model and not args.no_plot:
         plot = Path(args.plot) if args.plot else model.with_name(f"{model.stem}_layers.png")
     report = evaluate(
-        model, args.data, args.labels, float_model=args.float_model, backend=args.backend, plot=plot,
+        model,
+        args.data,
+        args.labels,
+        float_model=args.float_model,
+        backend=args.backend,
+        plot=plot,
         image_range=tuple(args.image_range),
     )
     print(report.summary())

@@ -1,4 +1,5 @@
 """`tinyq quantize`: a float Keras model or SavedModel -> a fully-integer .tflite (PTQ, or QAT with --qat)."""
+
 from pathlib import Path
 
 
@@ -11,15 +12,31 @@ def add_parser(subparsers):
         "--activations int16 (16x8 mode). The model's inputs and outputs are integer unless --io float32.",
     )
     p.add_argument("model", help=".keras/.h5 file or SavedModel directory")
-    p.add_argument("--calibration", metavar="DATA",
-                   help="calibration samples: .npy/.npz, or a directory of images or .wav files (required without --qat)")
-    p.add_argument("--out", "-o", metavar="OUT.tflite",
-                   help="output file (default: MODEL_<activations>.tflite, or MODEL_qat.tflite, beside the model)")
+    p.add_argument(
+        "--calibration",
+        metavar="DATA",
+        help="calibration samples: .npy/.npz, or a directory of images or .wav files (required without --qat)",
+    )
+    p.add_argument(
+        "--out",
+        "-o",
+        metavar="OUT.tflite",
+        help="output file (default: MODEL_<activations>.tflite, or MODEL_qat.tflite, beside the model)",
+    )
     p.add_argument("--activations", choices=("int8", "int16"), default="int8", help="activation type (default: int8)")
-    p.add_argument("--io", choices=("int8", "int16", "float32"),
-                   help="input/output type (default: the activation type; float32 adds QUANTIZE/DEQUANTIZE at the edges)")
-    p.add_argument("--image-range", nargs=2, type=float, metavar=("LO", "HI"), default=(0.0, 1.0),
-                   help="pixel values of images read from a directory are scaled to [LO, HI] (default: 0 1)")
+    p.add_argument(
+        "--io",
+        choices=("int8", "int16", "float32"),
+        help="input/output type (default: the activation type; float32 adds QUANTIZE/DEQUANTIZE at the edges)",
+    )
+    p.add_argument(
+        "--image-range",
+        nargs=2,
+        type=float,
+        metavar=("LO", "HI"),
+        default=(0.0, 1.0),
+        help="pixel values of images read from a directory are scaled to [LO, HI] (default: 0 1)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     qat = p.add_argument_group("quantization-aware training (tensorflow-model-optimization)")
     qat.add_argument("--qat", action="store_true", help="fine-tune with fake quantization, then convert")
@@ -44,9 +61,18 @@ def run(args) -> int:
             raise InputError("--qat makes int8 activations only (tfmot has no 16x8 scheme); drop --activations int16")
         out = Path(args.out) if args.out else model.with_name(f"{model.stem}_qat.tflite")
         result = qat(
-            model, args.train, args.labels, out, epochs=args.epochs, batch_size=args.batch_size,
-            learning_rate=args.learning_rate, calibration=args.calibration, io=args.io, seed=args.seed,
-            progress=not args.no_progress, image_range=tuple(args.image_range),
+            model,
+            args.train,
+            args.labels,
+            out,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            calibration=args.calibration,
+            io=args.io,
+            seed=args.seed,
+            progress=not args.no_progress,
+            image_range=tuple(args.image_range),
         )
         how = f"QAT, {args.epochs} epochs on {result.samples} samples"
     else:
@@ -54,8 +80,13 @@ def run(args) -> int:
             raise InputError("quantize needs --calibration DATA (or --qat with --train and --labels)")
         out = Path(args.out) if args.out else model.with_name(f"{model.stem}_{args.activations}.tflite")
         result = quantize(
-            model, args.calibration, out, activations=args.activations, io=args.io,
-            progress=not args.no_progress, image_range=tuple(args.image_range),
+            model,
+            args.calibration,
+            out,
+            activations=args.activations,
+            io=args.io,
+            progress=not args.no_progress,
+            image_range=tuple(args.image_range),
         )
         how = f"PTQ, {result.samples} calibration samples"
     print(

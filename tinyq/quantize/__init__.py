@@ -5,6 +5,7 @@
     evaluate(model_tflite, data, labels=None, *, float_model=None, backend="sim") -> Report     (report.py)
 TensorFlow is imported only by the functions that need it.
 """
+
 from tinyq.quantize.ptq import QuantizeResult, quantize
 from tinyq.quantize.qat import qat
 from tinyq.quantize.report import LayerError, Report, evaluate

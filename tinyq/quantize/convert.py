@@ -5,6 +5,7 @@ variables are frozen into constants. Weights are int8 (per-channel for convoluti
 ("16x8" mode); model inputs and outputs are integer, or float32 with QUANTIZE/DEQUANTIZE at the edges.
 Used by PTQ (with a representative dataset) and by QAT (fake-quant ranges, no dataset needed).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -59,14 +60,16 @@ def convert(
         concrete = tf.function(call).get_concrete_function(*specs)
         frozen = convert_variables_to_constants_v2(concrete)
     except Exception as exc:
-        raise QuantizationError(f"{where}: TensorFlow cannot trace the model ({_summary(exc)})") from None
+        raise QuantizationError(f"{where}: TensorFlow cannot trace the model ({error_summary(exc)})") from None
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], trackable)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if representative is not None:
         converter.representative_dataset = representative
     if activations == "int16":
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
     else:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     io_type = {"int8": tf.int8, "int16": tf.int16, "float32": tf.float32}[io]
@@ -80,7 +83,7 @@ def convert(
         except TinyqError:  # raised by the representative dataset
             raise
         except Exception as exc:  # ConverterError and friends
-            raise QuantizationError(f"{where}: the TFLite converter failed: {_summary(exc)}") from None
+            raise QuantizationError(f"{where}: the TFLite converter failed: {error_summary(exc)}") from None
 
 
 @contextlib.contextmanager
@@ -113,8 +116,9 @@ def _op_name(name: str, k: int) -> str:
     return clean if re.match(r"[A-Za-z0-9.]", clean) else f"input_{k}"
 
 
-def _summary(exc: Exception) -> str:
-    """The converter's exceptions hold pages of MLIR diagnostics: keep the first line that says 'error'."""
+def error_summary(exc: Exception) -> str:
+    """One line from a TensorFlow exception (the converter's hold pages of MLIR diagnostics): the first line that
+    says 'error:', else the first line."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     for line in lines:
         if "error:" in line:

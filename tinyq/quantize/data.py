@@ -5,6 +5,7 @@ arrays; produces a SampleSet (one float32 array per model input, N samples on ax
 the model's inputs (InputSpec). Labels (.npy or array) are checked against the sample count.
 Every problem is an InputError that names the data and what does not fit.
 """
+
 from __future__ import annotations
 
 import wave
@@ -101,7 +102,9 @@ def load_labels(source, count: int, what: str = "labels") -> np.ndarray:
         where = what
         labels = np.asarray(source)
     if labels.ndim == 0 or labels.dtype.kind not in "iubf":
-        raise InputError(f"{where}: expected a numeric array with one row per sample, got {labels.dtype}{list(labels.shape)}")
+        raise InputError(
+            f"{where}: expected a numeric array with one row per sample, got {labels.dtype}{list(labels.shape)}"
+        )
     if labels.shape[0] != count:
         raise InputError(f"{where} has {labels.shape[0]} rows, but the data has {count} samples")
     if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
@@ -112,7 +115,9 @@ def load_labels(source, count: int, what: str = "labels") -> np.ndarray:
 def _load_file(path: Path, where: str):
     """An .npy file (memory-mapped) or an .npz file (dict of arrays)."""
     if path.suffix not in (".npy", ".npz"):
-        raise InputError(f"{where}: unsupported file type '{path.suffix}' (use .npy, .npz or a directory of images/.wav files)")
+        raise InputError(
+            f"{where}: unsupported file type '{path.suffix}' (use .npy, .npz or a directory of images/.wav files)"
+        )
     try:
         if path.suffix == ".npy":
             return np.load(path, mmap_mode="r", allow_pickle=False)

@@ -3,6 +3,7 @@
 FloatModel knows the model's inputs (InputSpec), runs it on NumPy batches, and, for Keras models, returns every
 layer's output (the float side of the per-layer quantization report). TensorFlow is imported on first use.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tinyq.errors import InputError
+from tinyq.quantize.convert import error_summary
 from tinyq.quantize.data import InputSpec
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -43,7 +45,8 @@ class FloatModel:
             return ()
         parents = _parents(self.keras)
         return tuple(
-            Layer(layer.name, type(layer).__name__, _shape(t), parents[layer.name]) for layer, t in _layer_outputs(self.keras)
+            Layer(layer.name, type(layer).__name__, _shape(t), parents[layer.name])
+            for layer, t in _layer_outputs(self.keras)
         )
 
     @property
@@ -94,7 +97,7 @@ def load_float_model(source) -> FloatModel:
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for bad files, unknown layers, version skew
-        raise InputError(f"{where}: Keras cannot load it ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise InputError(f"{where}: Keras cannot load it ({type(exc).__name__}: {error_summary(exc)})") from None
     return _from_keras(model, where)
 
 
@@ -121,7 +124,9 @@ def _from_saved_model(path: Path, where: str) -> FloatModel:
         loaded = tf.saved_model.load(str(path))
         signature = loaded.signatures["serving_default"]
     except Exception as exc:
-        raise InputError(f"{where}: TensorFlow cannot load a 'serving_default' signature ({_first_line(exc)})") from None
+        raise InputError(
+            f"{where}: TensorFlow cannot load a 'serving_default' signature ({error_summary(exc)})"
+        ) from None
     _, kwargs = signature.structured_input_signature
     names = sorted(kwargs)
     specs = tuple(InputSpec(n, tuple(kwargs[n].shape)[1:]) for n in names)
@@ -192,8 +197,3 @@ def _run_batched(call: Callable, arrays: Sequence[np.ndarray], batch_size: int) 
         xs = [tf.convert_to_tensor(np.asarray(a[start : start + batch_size], np.float32)) for a in arrays]
         chunks.append([np.asarray(o) for o in call(*xs)])
     return [np.concatenate(parts) for parts in zip(*chunks)]
-
-
-def _first_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__

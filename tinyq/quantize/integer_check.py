@@ -5,6 +5,7 @@ DEQUANTIZE and a QUANTIZE. Such a model cannot run on an integer-only microcontr
 the layers (found through their tensor names) and ops that stayed float. The QUANTIZE of a float model input and
 the DEQUANTIZE of a float model output (`--io float32`) are allowed.
 """
+
 from __future__ import annotations
 
 from typing import Sequence

@@ -10,6 +10,7 @@ explains most of the scopes seen, and gives any scope left over to the earliest 
 A fused tensor belongs to the latest layer among its scopes (the activation after a convolution). Only the scope
 right under the model's root scope names a layer: deeper ones are the layer's own sub-scopes.
 """
+
 from __future__ import annotations
 
 import re

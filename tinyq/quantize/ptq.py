@@ -3,6 +3,7 @@
 The calibration set is streamed to TensorFlow's calibrator one sample at a time (read from disk in chunks, with a
 tqdm progress bar on stderr); the result is checked to be fully integer (see integer_check).
 """
+
 from __future__ import annotations
 
 import sys
@@ -72,8 +73,14 @@ def representative_dataset(samples: SampleSet, progress: bool, stream=None):
     def generate():
         from tqdm import tqdm
 
-        with tqdm(total=samples.count, desc="calibrating", unit="sample", file=stream or sys.stderr,
-                  disable=not progress, leave=False) as bar:
+        with tqdm(
+            total=samples.count,
+            desc="calibrating",
+            unit="sample",
+            file=stream or sys.stderr,
+            disable=not progress,
+            leave=False,
+        ) as bar:
             for batch in samples.batches(_READ_CHUNK):
                 for i in range(batch[0].shape[0]):
                     yield [x[i : i + 1] for x in batch]

@@ -4,6 +4,7 @@ Writes a job file (and any in-memory arrays or model) to a temporary directory a
 process with TF_USE_LEGACY_KERAS=1 (tfmot needs tf_keras; this process may already hold TensorFlow with Keras 3).
 The child's progress goes to stderr; its one-line errors come back as QuantizationError/InputError.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,7 +67,10 @@ def qat(
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         proc = subprocess.run(
             [sys.executable, "-m", "tinyq.quantize.qat_worker", str(tmp / "job.json")],
-            env=env, stdout=subprocess.DEVNULL, stderr=None if progress else subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=None if progress else subprocess.PIPE,
+            text=True,
         )
         result_file = tmp / "result.json"
         if not result_file.is_file():

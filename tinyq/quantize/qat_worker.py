@@ -6,6 +6,7 @@ rebuilds it in tf_keras (rebuild.py), wraps it with tfmot's default 8-bit scheme
 data, and converts it with the same converter settings as PTQ. A TinyqError becomes {"error": message} in the
 result file; any other failure {"internal": message}.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ import traceback
 from pathlib import Path
 
 from tinyq.errors import QuantizationError, TinyqError
+from tinyq.quantize.convert import error_summary
 
 _REBUILD_TOLERANCE = 1e-4  # relative: the tf_keras copy must compute what the Keras 3 model computes
 
@@ -69,17 +71,24 @@ def run_job(job: dict) -> dict:
     got = got if isinstance(got, list) else [got]
     for w, g in zip(want, got):
         if np.max(np.abs(w - g)) > _REBUILD_TOLERANCE * max(1.0, float(np.max(np.abs(w)))):
-            raise QuantizationError(f"{where}: the tf_keras copy of the model computes something else; QAT cannot use it")
+            raise QuantizationError(
+                f"{where}: the tf_keras copy of the model computes something else; QAT cannot use it"
+            )
     try:
         qmodel = tfmot.quantization.keras.quantize_model(model)
     except Exception as exc:  # tfmot raises RuntimeError/ValueError naming the layer
-        raise QuantizationError(f"{where}: tfmot cannot quantize the model ({_first_line(exc)})") from None
+        raise QuantizationError(f"{where}: tfmot cannot quantize the model ({error_summary(exc)})") from None
     loss, metrics = training_loss(float_model, labels)
     qmodel.compile(optimizer=tf.keras.optimizers.Adam(job["learning_rate"]), loss=loss, metrics=metrics)
     start = time.perf_counter()
     history = qmodel.fit(
-        xs if len(xs) > 1 else xs[0], labels, batch_size=job["batch_size"], epochs=job["epochs"],
-        shuffle=True, verbose=0, callbacks=[_progress_callback(tf, job["epochs"], job["progress"])],
+        xs if len(xs) > 1 else xs[0],
+        labels,
+        batch_size=job["batch_size"],
+        epochs=job["epochs"],
+        shuffle=True,
+        verbose=0,
+        callbacks=[_progress_callback(tf, job["epochs"], job["progress"])],
     )
     train_seconds = time.perf_counter() - start
 
@@ -90,9 +99,13 @@ def run_job(job: dict) -> dict:
     start = time.perf_counter()
     with quiet_stderr() as terminal:
         tflite = convert(
-            call, [(s.name, shape) for s, shape in zip(train.specs, train.shapes)],
-            representative_dataset(calibration, job["progress"], terminal), activations="int8", io=job["io"],
-            where=where, trackable=qmodel,
+            call,
+            [(s.name, shape) for s, shape in zip(train.specs, train.shapes)],
+            representative_dataset(calibration, job["progress"], terminal),
+            activations="int8",
+            io=job["io"],
+            where=where,
+            trackable=qmodel,
         )
     convert_seconds = time.perf_counter() - start
     finish(tflite, [layer.name for layer in float_model.layers], "int8", where, job["out"])
@@ -139,11 +152,6 @@ def _progress_callback(tf, epochs: int, enabled: bool):
             self.bar.close()
 
     return Progress()
-
-
-def _first_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ Consumes a loaded Keras 3 model (Sequential or Functional); produces the same gr
 same names and weights. Layers are re-created from their Keras 3 config, keeping only the arguments tf_keras
 accepts; initializers, regularizers and constraints are dropped (the weights are copied, and regularization does
 not carry over to fine-tuning). Only SUPPORTED_LAYERS are rebuilt: those that tfmot's default 8-bit scheme
-quantizes and that TFLite runs in int8. Must run in a process started with TF_USE_LEGACY_KERAS=1.
+quantizes and that TFLite runs in int8 (each one is in tests/quantize/test_qat.py; tfmot 0.8.1 has no 1-D
+convolution or pooling). Must run in a process started with TF_USE_LEGACY_KERAS=1.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -14,10 +16,26 @@ from tinyq.errors import QuantizationError
 from tinyq.quantize.float_model import graph_calls
 
 SUPPORTED_LAYERS = (
-    "InputLayer", "Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense", "BatchNormalization",
-    "ReLU", "Activation", "Softmax", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
-    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten", "Reshape", "Dropout",
-    "ZeroPadding2D", "UpSampling2D", "Add", "Concatenate",
+    "InputLayer",
+    "Conv2D",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "Dense",
+    "BatchNormalization",
+    "ReLU",
+    "Activation",
+    "Softmax",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
+    "Flatten",
+    "Reshape",
+    "Dropout",
+    "ZeroPadding2D",
+    "UpSampling2D",
+    "Add",
+    "Concatenate",
 )
 _DROPPED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 
@@ -29,8 +47,13 @@ def rebuild(model3, where: str):
 
     if not tf.keras.__name__.startswith("tf_keras"):
         raise QuantizationError("QAT needs tf_keras: start the process with TF_USE_LEGACY_KERAS=1")
-    unsupported = sorted({f"'{layer.name}' ({type(layer).__name__})" for layer in model3.layers
-                          if type(layer).__name__ not in SUPPORTED_LAYERS})
+    unsupported = sorted(
+        {
+            f"'{layer.name}' ({type(layer).__name__})"
+            for layer in model3.layers
+            if type(layer).__name__ not in SUPPORTED_LAYERS
+        }
+    )
     if unsupported:
         raise QuantizationError(
             f"{where}: QAT cannot rebuild layer {', '.join(unsupported)}; supported layer types: "
@@ -56,7 +79,8 @@ def rebuild(model3, where: str):
     skipped = [f"'{layer.name}'" for layer in model3.layers if layer.name not in called]
     if skipped:
         raise QuantizationError(
-            f"{where}: QAT cannot rebuild layer {', '.join(skipped)} (called more than once, or off the path to the outputs)"
+            f"{where}: QAT cannot rebuild layer {', '.join(skipped)} "
+            "(called more than once, or off the path to the outputs)"
         )
     for layer3, node in calls:
         kind = type(layer3).__name__
@@ -78,7 +102,8 @@ def _tf_keras_layer(tf_layers, layer3, kind: str):
     cls = getattr(tf_layers, kind)
     accepted = set(inspect.signature(cls.__init__).parameters) | {"name", "trainable"}
     config = {
-        k: v for k, v in layer3.get_config().items()
+        k: v
+        for k, v in layer3.get_config().items()
         if k in accepted and k != "dtype" and not k.endswith(_DROPPED_SUFFIXES)
     }
     if isinstance(config.get("activation"), dict):

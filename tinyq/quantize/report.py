@@ -5,11 +5,14 @@ classifiers (class-index or one-hot labels), mean absolute error for regressors 
 (no labels, output shaped like the input). With a Keras float model it also compares every integer tensor,
 dequantized, with the float output of the Keras layer it stands for (see match.py):
   * SQNR dB = 10 log10(sum f^2 / sum (f - q)^2): how far the integer tensor is from float so far;
-  * layer dB = the same ratio for the noise this layer adds: noise-to-signal ratios add up along the graph, so the
-    layer's own share is its ratio minus its inputs' (the input layer's share is its whole ratio).
+  * layer dB = the same ratio for the noise this layer adds. It uses the median over channels (last axis) of each
+    channel's noise-to-signal ratio, so that a few large channels cannot hide the others (they do in the SQNR);
+    ratios add up along the graph, so a layer's share is its ratio minus its inputs' (all of it for an input).
+    Layers that keep their input's scale and zero point (reshape, max pooling, concatenation) only move values: "-".
 The layer with the lowest layer dB is the one that loses the most precision. Report.table() renders the terminal
 table and Report.plot() a PNG (matplotlib, Agg).
 """
+
 from __future__ import annotations
 
 import math
@@ -95,8 +98,14 @@ class Report:
         rows = [r for r in self.layers if r.sqnr_db is not None]
         if not rows:
             raise InputError("no per-layer results to plot (evaluate with a float Keras model)")
-        cap = max([r.sqnr_db for r in rows if math.isfinite(r.sqnr_db)] + [r.layer_db for r in rows
-                  if r.layer_db is not None and math.isfinite(r.layer_db)] + [10.0]) + 10
+        cap = (
+            max(
+                [r.sqnr_db for r in rows if math.isfinite(r.sqnr_db)]
+                + [r.layer_db for r in rows if r.layer_db is not None and math.isfinite(r.layer_db)]
+                + [10.0]
+            )
+            + 10
+        )
         worst = self.worst_layer
         x = np.arange(len(rows))
         fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(rows) + 2), 4.2))
@@ -186,7 +195,9 @@ def score(output: np.ndarray, labels: np.ndarray | None, arrays: Sequence[np.nda
         predicted = flat.argmax(axis=1) if flat.shape[1] > 1 else (flat[:, 0] > 0.5).astype(int)
         return "classification", "accuracy", float(np.mean(predicted == classes))
     if labels.size != output.size:
-        raise InputError(f"{where}: float targets of shape {list(labels.shape)} do not match the output {list(output.shape)}")
+        raise InputError(
+            f"{where}: float targets of shape {list(labels.shape)} do not match the output {list(output.shape)}"
+        )
     return "regression", "mean absolute error", float(np.mean(np.abs(flat - labels.reshape(n, -1))))
 
 
@@ -195,8 +206,12 @@ def layer_errors(graph: Graph, traced: dict, fm, float_outputs: dict) -> tuple[L
     layers = fm.layers
     index = {layer.name: k for k, layer in enumerate(layers)}
     tensor_ids = list(graph.inputs) + [i for op in graph.ops for i in op.outputs]
-    owners = dict(zip(tensor_ids, LayerMatcher([layer.name for layer in layers]).owners(
-        [graph.tensors[i].name for i in tensor_ids])))
+    owners = dict(
+        zip(
+            tensor_ids,
+            LayerMatcher([layer.name for layer in layers]).owners([graph.tensors[i].name for i in tensor_ids]),
+        )
+    )
     # graph inputs/outputs belong to the model's input/output layers, whatever their names say
     owners.update({i: k for i, k in zip(graph.inputs, range(len(fm.specs)))})
     owners.update({i: index[n] for i, n in zip(graph.outputs, fm.output_layers) if n in index})

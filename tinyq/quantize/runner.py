@@ -4,6 +4,7 @@ Backends: "sim", tinyq's bit-exact NumPy simulator (the default), or "tflm", TFL
 (tinyq.oracle), for models with ops the simulator does not know. Float inputs are quantized the way TFLite's
 QUANTIZE does (tinyq.io). Arrays come back as (N, *shape without the batch-1 axis), keyed by tensor name.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tinyq.errors import InputError
+from tinyq.errors import InputError, UnsupportedError
 from tinyq.ir import Graph
 
 BACKENDS = ("sim", "tflm")
@@ -36,7 +37,10 @@ def _run_sim(graph: Graph, arrays, trace: bool) -> IntegerRun:
     from tinyq import simulate
 
     inputs = {graph.tensors[i].name: a for i, a in zip(graph.inputs, arrays)}
-    result = simulate(graph, inputs, trace=trace)
+    try:
+        result = simulate(graph, inputs, trace=trace)
+    except UnsupportedError as exc:
+        raise UnsupportedError(f"{exc} in the simulator (backend 'tflm' runs TFLite Micro instead)") from None
     outputs = tuple(result.outputs[graph.tensors[i].name] for i in graph.outputs)
     return IntegerRun(outputs, dict(result.trace or {}))
 
@@ -57,8 +61,7 @@ def _run_tflm(tflite: bytes, graph: Graph, arrays, trace: bool) -> IntegerRun:
         for k, out in enumerate(outs):
             outputs[k].append(out[0])
         for i in traced:
-            # TFLM's GetTensor returns {'tensor_data': array, 'shape': ..., 'dtype': ...}
-            tensors[i].append(np.array(reference.interp.GetTensor(i, 0)["tensor_data"]).reshape(graph.tensors[i].shape))
+            tensors[i].append(reference.tensor(i).reshape(graph.tensors[i].shape))
     out_arrays = tuple(from_batch(np.stack(o), graph.tensors[i]) for o, i in zip(outputs, graph.outputs))
     named = {graph.tensors[i].name: from_batch(np.stack(v), graph.tensors[i]) for i, v in tensors.items()}
     for t, b in zip(in_tensors, batches):
