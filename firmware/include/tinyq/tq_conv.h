@@ -1,5 +1,77 @@
-/* placeholder: filled in by the conv kernel family */
+/* Convolutions (TFLite CONV_2D and DEPTHWISE_CONV_2D), int8 and 16x8, per-channel requantization.
+ * Reference kernels: TFLM reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel, same loop order.
+ */
 #ifndef TINYQ_TQ_CONV_H
 #define TINYQ_TQ_CONV_H
+
 #include "tinyq/tq_types.h"
+
+typedef struct {
+    int32_t batches; /* the input tensor's batch dimension */
+    int32_t input_height, input_width, input_depth;
+    int32_t filter_height, filter_width;
+    int32_t filter_input_depth; /* input_depth / groups (grouped convolution when smaller) */
+    int32_t output_height, output_width, output_depth; /* output_depth divisible by the group count */
+    int32_t stride_height, stride_width;               /* >= 1 */
+    int32_t dilation_height, dilation_width;           /* >= 1 */
+    int32_t pad_height, pad_width;                     /* padding before row/column 0, >= 0 */
+    int32_t input_offset;  /* -input zero point: [-127, 128] (s8), 0 (s16) */
+    int32_t output_offset; /* +output zero point: [-128, 127] (s8), 0 (s16) */
+    int32_t act_min, act_max;
+    int32_t acc64;             /* s16 only. 1: int64 accumulator, int64_t bias, int64 requant;
+                                  0: int32 accumulator, int32_t bias, int32 requant (TFLM's int32-bias path). s8: 0 */
+    const void *bias;          /* int32_t or int64_t (see acc64) [output_depth], or NULL */
+    const int32_t *multiplier; /* Q31 [output_depth] */
+    const int32_t *shift;      /* [output_depth], positive = left */
+    const int8_t *filter;      /* [output_depth][filter_height][filter_width][filter_input_depth] */
+} tq_conv_params;
+
+typedef struct {
+    int32_t batches;
+    int32_t input_height, input_width, input_depth;
+    int32_t filter_height, filter_width;
+    int32_t output_height, output_width, output_depth; /* output_depth = input_depth * depth_multiplier */
+    int32_t stride_height, stride_width;
+    int32_t dilation_height, dilation_width;
+    int32_t pad_height, pad_width;
+    int32_t input_offset;  /* -input zero point: [-127, 128] (s8), 0 (s16) */
+    int32_t output_offset; /* +output zero point: [-128, 127] (s8), 0 (s16) */
+    int32_t act_min, act_max;
+    int32_t acc64;             /* 1 for s16 (int64 accumulator, int64_t bias), 0 for s8 */
+    const void *bias;          /* int32_t (s8) or int64_t (s16) [output_depth], or NULL */
+    const int32_t *multiplier; /* Q31 [output_depth] */
+    const int32_t *shift;      /* [output_depth], positive = left */
+    int32_t depth_multiplier;  /* >= 1 */
+    const int8_t *filter;      /* [filter_height][filter_width][output_depth]; channel c*M+m reads input c */
+} tq_depthwise_conv_params;
+
+/**
+ * Convolution, int8 activations and filters, int32 bias and accumulator.
+ * @param[in]  p       parameters (see struct)
+ * @param[in]  input   [batches][input_height][input_width][input_depth]
+ * @param[out] output  [batches][output_height][output_width][output_depth]
+ */
+tq_status tq_conv_s8(const tq_conv_params *p, const int8_t *input, int8_t *output);
+
+/**
+ * Convolution, 16x8: int16 activations, int8 filters; accumulator and bias per p->acc64.
+ * @param[in]  input   [batches][input_height][input_width][input_depth]
+ * @param[out] output  [batches][output_height][output_width][output_depth]
+ */
+tq_status tq_conv_s16(const tq_conv_params *p, const int16_t *input, int16_t *output);
+
+/**
+ * Depthwise convolution, int8 activations and filters, int32 bias and accumulator.
+ * @param[in]  input   [batches][input_height][input_width][input_depth]
+ * @param[out] output  [batches][output_height][output_width][output_depth]
+ */
+tq_status tq_depthwise_conv_s8(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+
+/**
+ * Depthwise convolution, 16x8: int16 activations, int8 filters, int64 bias and accumulator.
+ * @param[in]  input   [batches][input_height][input_width][input_depth]
+ * @param[out] output  [batches][output_height][output_width][output_depth]
+ */
+tq_status tq_depthwise_conv_s16(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
+
 #endif
