@@ -9,6 +9,8 @@ from tinyq.lower import OpContext, lowers
 from tinyq.lower.common import fused_activation_range, per_channel_requant
 from tinyq.program import KernelCall, const_array
 
+_TENSOR_TYPE_INT32 = 2  # TFLite TensorType, as FullyConnectedOptions.quantized_bias_type stores it
+
 
 @dataclass(frozen=True, eq=False)
 class FullyConnectedCall(KernelCall):
@@ -22,6 +24,7 @@ class FullyConnectedCall(KernelCall):
     act_min: int
     act_max: int
     per_channel: bool  # multiplier/shift have output_depth entries (else one)
+    acc64: bool  # 16x8 only: int64 sum + int64 requant (int64 bias); 0: int32 sum + int32 requant
     weights: np.ndarray  # int8 [output_depth, accum_depth]
     bias: np.ndarray | None  # int32 (s8) or int64 (s16) [output_depth], or None
     multiplier: np.ndarray  # int32
@@ -30,7 +33,8 @@ class FullyConnectedCall(KernelCall):
 
 @lowers("FULLY_CONNECTED", dtypes=("int8", "int16"))
 def lower_fully_connected(ctx: OpContext):
-    """int8 or int16 input/output with int8 weights (per-tensor or per-channel), optional int32/int64 bias.
+    """int8 or int16 input/output with int8 weights (per-tensor or per-channel), optional bias (int32 for int8;
+    int32 or int64 for 16x8, which picks TFLM's 32- or 64-bit accumulator).
     Weights must be constant; keep_num_dims and any input rank are accepted (input is flattened to rows)."""
     inp, out = ctx.input(0), ctx.output(0)
     weights = ctx.const_input(1, "weights")
@@ -51,12 +55,15 @@ def lower_fully_connected(ctx: OpContext):
     if inp.dtype == "int16" and inp.zero_point != 0:
         raise ctx.fail("int16 input must have zero point 0")
     bias_data = None
+    # TFLM's 16x8 kernel accumulates in the bias's type (int64 -> int64 sum and the int64 requantize;
+    # int32 -> int32 sum and the int32 one); with no bias, the op's quantized_bias_type decides.
+    acc64 = inp.dtype == "int16" and ctx.op.option("quantized_bias_type", 0) != _TENSOR_TYPE_INT32
     if bias is not None:
         if bias.data is None:
             raise ctx.fail("bias (input 2) must be a constant tensor")
-        want = "int32" if inp.dtype == "int8" else ("int32", "int64")
-        ctx.require_dtype(bias, *((want,) if isinstance(want, str) else want))
-        bias_data = const_array(bias.data.reshape(-1), np.int32 if inp.dtype == "int8" else np.int64)
+        ctx.require_dtype(bias, *(("int32",) if inp.dtype == "int8" else ("int32", "int64")))
+        acc64 = bias.dtype == "int64"
+        bias_data = const_array(bias.data.reshape(-1), np.int64 if acc64 else np.int32)
     multiplier, shift = per_channel_requant(inp, weights, out, output_depth if weights.quant.per_channel else 1)
     act_min, act_max = fused_activation_range(ctx.op.option("fused_activation_function", 0), out)
     suffix = "s8" if inp.dtype == "int8" else "s16"
@@ -71,6 +78,7 @@ def lower_fully_connected(ctx: OpContext):
         act_min=act_min,
         act_max=act_max,
         per_channel=weights.quant.per_channel,
+        acc64=acc64,
         weights=const_array(weights.data, np.int8),
         bias=bias_data,
         multiplier=multiplier,

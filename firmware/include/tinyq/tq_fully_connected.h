@@ -13,8 +13,9 @@ typedef struct {
     int32_t output_offset;
     int32_t act_min, act_max;
     int32_t per_channel;       /* 1: multiplier/shift have output_depth entries; 0: one entry */
+    int32_t acc64;             /* s16 only: 1 = int64 sum, int64 bias, int64 requantize; 0 = all int32 */
     const int8_t *weights;     /* [output_depth][accum_depth] */
-    const void *bias;          /* int32_t[output_depth] (s8), int64_t[output_depth] (s16), or NULL */
+    const void *bias;          /* int32_t[output_depth], or int64_t[output_depth] when acc64; or NULL */
     const int32_t *multiplier; /* Q31 */
     const int32_t *shift;      /* positive = left */
 } tq_fully_connected_params;

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyq.sim.fixedpoint import exact_matmul, multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_int64
+from tinyq.sim.fixedpoint import (
+    exact_matmul,
+    multiply_by_quantized_multiplier,
+    multiply_by_quantized_multiplier_int64,
+    wrap_int32,
+)
 from tinyq.sim.kernels import sim_kernel
 
 
@@ -15,11 +20,10 @@ def fully_connected(call, x):
     acc = exact_matmul(rows, w.T)
     if call.bias is not None:
         acc = acc + call.bias.astype(np.int64)
-    if call.kernel.endswith("s8"):
-        y = multiply_by_quantized_multiplier(acc, call.multiplier, call.shift)
-        out_dtype = np.int8
-    else:
+    out_dtype = np.int8 if call.kernel.endswith("s8") else np.int16
+    if call.acc64:
         y = multiply_by_quantized_multiplier_int64(acc, call.multiplier, call.shift)
-        out_dtype = np.int16
+    else:  # an int32 accumulator wraps, as C's does
+        y = multiply_by_quantized_multiplier(wrap_int32(acc), call.multiplier, call.shift)
     y = np.clip(y + call.output_offset, call.act_min, call.act_max)
     return y.astype(out_dtype).reshape(n, -1)
