@@ -52,3 +52,31 @@ class TflmReference:
         """An intermediate tensor after the last invoke (needs preserve_all_tensors=True)."""
         t = self.interp.GetTensor(index, 0)  # a dict: dtype, shape, tensor_data, quantization
         return np.array(t["tensor_data"]).reshape(tuple(int(d) for d in t["shape"]))
+
+
+def _run_child(model: bytes, batches: list[np.ndarray], n_outputs: int, preserve: bool, tensors: tuple[int, ...]):
+    ref = TflmReference(model, preserve_all_tensors=preserve)
+    outs = ref.run(batches, n_outputs)
+    return outs, {i: ref.tensor(i) for i in tensors}
+
+
+def run_isolated(model: str | Path | bytes, batches: list[np.ndarray], n_outputs: int,
+                 tensors: tuple[int, ...] = ()) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+    """TflmReference.run in a child process: TFLM aborts or segfaults on some models it should refuse
+    (e.g. a DEPTHWISE_CONV_2D whose bias index is -1); that must become an error, not a dead tinyq.
+    Also returns the tensors asked for (after the last sample; preserves all tensors when any is asked)."""
+    import concurrent.futures
+    import multiprocessing
+
+    from tinyq.errors import RunError
+
+    data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        try:
+            return pool.submit(_run_child, data, batches, n_outputs, bool(tensors), tuple(tensors)).result()
+        except concurrent.futures.process.BrokenProcessPool:
+            raise RunError("the TFLM reference runtime crashed on this model (tflite-micro aborted or segfaulted); "
+                           "it cannot serve as the reference for it") from None
+        except Exception as exc:
+            raise RunError(f"the TFLM reference runtime failed on this model: {exc}") from None

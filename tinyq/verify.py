@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from tinyq.io import from_batch, load_inputs
-from tinyq.oracle import TflmReference
+from tinyq.oracle import run_isolated
 from tinyq.program import Program
 from tinyq.sim.run import as_program, run_program
 
@@ -163,7 +163,7 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
         return result
 
     try:
-        ref = timed("TFLM runtime", lambda: TflmReference(model).run(batches, len(program.outputs)))
+        ref = timed("TFLM runtime", lambda: run_isolated(model, batches, len(program.outputs))[0])
         env = timed("simulator", lambda: run_program(program, batches))
         sim = [env[i] for i in program.outputs]
         cmp, bad = _compare(program, "simulator", "TFLM runtime", sim, ref)
@@ -211,9 +211,9 @@ def _sim_trace(program: Program, sample: list[np.ndarray]) -> dict[int, np.ndarr
 
 
 def _tflm_divergence(model: Path, program: Program, sample: list[np.ndarray]) -> str | None:
-    ref = TflmReference(model, preserve_all_tensors=True)
-    ref.run(sample, len(program.outputs))
-    return _first_divergence(program, _sim_trace(program, sample), ref.tensor)
+    wanted = tuple(i for c in program.calls for i in c.outputs)
+    _, tensors = run_isolated(model, sample, len(program.outputs), tensors=wanted)
+    return _first_divergence(program, _sim_trace(program, sample), tensors.get)
 
 
 def _host_divergence(host_dir: Path, program: Program, sample: list[np.ndarray]) -> str | None:

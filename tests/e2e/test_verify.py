@@ -49,3 +49,23 @@ def test_host_c_divergence_is_located(tmp_path):
 def test_verify_rejects_real_board(capsys):
     assert main(["verify", str(model_path(AD)), "--board", "nucleo_f446re"]) == 2
     assert "real hardware" in capsys.readouterr().err
+
+
+def _depthwise_without_bias_index(data: bytes) -> bytes:
+    """micro_speech with its DEPTHWISE_CONV_2D bias input index set to -1 (optional input absent)."""
+    import tflite
+
+    m = tflite.Model.GetRootAsModel(data, 0)
+    op = m.Subgraphs(0).Operators(1)
+    vec = op._tab.Vector(op._tab.Offset(6))  # field 1: inputs
+    b = bytearray(data)
+    b[vec + 8 : vec + 12] = (-1).to_bytes(4, "little", signed=True)
+    return bytes(b)
+
+
+def test_tflm_crash_becomes_an_error(tmp_path, capsys):
+    model = tmp_path / "dw_no_bias.tflite"
+    model.write_bytes(_depthwise_without_bias_index(model_path("tflm_micro_speech_int8").read_bytes()))
+    assert main(["verify", str(model), "-n", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "TFLM reference runtime crashed" in err and "Traceback" not in err
