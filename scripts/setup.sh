@@ -15,6 +15,9 @@ command -v qemu-system-arm >/dev/null || need_apt+=(qemu-system-arm)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
 command -v git >/dev/null || need_apt+=(git)
+# `tinyq flash` uploads through these (nRF boards use Nordic's nrfjprog, which Debian does not package)
+command -v openocd >/dev/null || need_apt+=(openocd)
+command -v st-flash >/dev/null || need_apt+=(stlink-tools)
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
   for p in python3.11 python3; do

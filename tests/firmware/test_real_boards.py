@@ -87,3 +87,20 @@ def test_run_and_flash_refuse_the_wrong_kind_of_board(projects, tmp_path):
         run_project(projects["nucleo_f446re"], dummy.sample_inputs(1))
     with pytest.raises(RunError, match="nothing to flash"):
         flash_project(dummy.make_project(tmp_path, "mps2-an386"))
+
+
+@pytest.mark.parametrize("board", REAL)
+def test_real_board_builds_the_kws_model(board, tmp_path, capsys):
+    """The MLPerf KWS model, compiled and built offline for each real board, with a size report."""
+    from tests.samples import model_path
+
+    out = tmp_path / board
+    assert main(["compile", str(model_path("mlperf_kws_dscnn_int8")), "--board", board, "--out", str(out)]) == 0
+    assert main(["build", str(out)]) == 0
+    text = capsys.readouterr().out
+    b = load_board(board)
+    assert f"for {board} (PlatformIO" in text and f"of {b.flash.size:,}" in text
+    sizes = build_project(out).sizes
+    manifest = read_manifest(out)
+    assert sizes.arena_bytes == manifest.arena_bytes and sizes.weight_bytes >= manifest.weight_bytes
+    assert sizes.flash_bytes < b.flash.size and sizes.ram_bytes < b.ram.size
