@@ -7,6 +7,7 @@ decided in one place, and `tinyq inspect` and docs/SUPPORTED_OPS.md read the sam
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from dataclasses import dataclass
@@ -46,13 +47,10 @@ def lowers(*opcodes: str, dtypes: tuple[str, ...] = ("int8",), doc: str = ""):
     return register
 
 
-def _load_families():
+@functools.cache
+def _load_families() -> None:
     for family in FAMILIES:
-        try:
-            importlib.import_module(f"tinyq.lower.{family}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tinyq.lower.{family}":
-                raise
+        importlib.import_module(f"tinyq.lower.{family}")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ arithmetic mirroring firmware/src/tq_<family>.c; see tinyq.sim.fixedpoint.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Callable
 
@@ -23,12 +24,13 @@ def sim_kernel(*names: str):
     return register
 
 
+@functools.cache
+def _load_families() -> None:
+    # every family, even when one was imported directly before (its kernels alone would be registered)
+    for family in FAMILIES:
+        importlib.import_module(f"tinyq.sim.kernels.{family}")
+
+
 def get_kernel(name: str) -> Callable:
-    if not SIM_KERNELS:
-        for family in FAMILIES:
-            try:
-                importlib.import_module(f"tinyq.sim.kernels.{family}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"tinyq.sim.kernels.{family}":
-                    raise
+    _load_families()
     return SIM_KERNELS[name]
