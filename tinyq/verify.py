@@ -55,13 +55,14 @@ class VerifyReport:
         return d
 
 
-def random_batches(program: Program, n: int, seed: int) -> list[np.ndarray]:
+def random_batches(program: Program, n: int, seed: int, float_range: tuple[float, float] = (-1.0, 1.0)) -> list[np.ndarray]:
+    """Seeded inputs: integers over the dtype's full range; floats uniform in float_range. (N, *shape) each."""
     rng = np.random.default_rng(seed)
     out = []
     for i in program.inputs:
         t = program.tensor(i)
         if t.dtype == "float32":
-            out.append(rng.uniform(-1, 1, size=(n, *t.shape)).astype(np.float32))
+            out.append(rng.uniform(*float_range, size=(n, *t.shape)).astype(np.float32))
         else:
             info = np.iinfo(t.dtype)
             out.append(rng.integers(info.min, info.max, size=(n, *t.shape), endpoint=True, dtype=t.dtype))

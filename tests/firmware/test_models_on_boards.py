@@ -6,7 +6,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from tests.samples import model_path, samples
+from tests.samples import MODELS, model_path, samples
 from tinyq.boards import list_boards
 from tinyq.compiler import compile_model
 from tinyq.errors import PlanError
@@ -18,15 +18,7 @@ from tinyq.targets.run import run_project
 from tinyq.testing import build_host_runner, run_host_runner
 from tinyq.verify import random_batches
 
-FIRMWARE_MODELS = [
-    "mlperf_kws_dscnn_int8",
-    "mlperf_vww_mobilenetv1_025_int8",
-    "mlperf_ic_resnet8_int8",
-    "mlperf_ad_fc_autoencoder_int8",
-    "tflm_hello_world_int8",
-    "tflm_micro_speech_int8",
-    "tflm_person_detect_int8",
-]
+FIRMWARE_MODELS = MODELS  # every supported shared model, on every emulated board
 EMULATED = [b.name for b in list_boards() if b.emulated]
 
 

@@ -73,17 +73,10 @@ def convert_function(fn, shapes, seed: int, int16: bool = False, lo: float = -1.
 
 
 def random_inputs(program, n: int, seed: int) -> list[np.ndarray]:
-    """Full-range seeded integer inputs (floats for float inputs), shape (N, *tensor.shape)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in program.inputs:
-        t = program.tensor(i)
-        if t.dtype == "float32":
-            out.append(rng.uniform(-2, 2, size=(n, *t.shape)).astype(np.float32))
-        else:
-            info = np.iinfo(t.dtype)
-            out.append(rng.integers(info.min, info.max, size=(n, *t.shape), endpoint=True, dtype=t.dtype))
-    return out
+    """Full-range seeded integer inputs (floats in [-2, 2) for float inputs), shape (N, *tensor.shape)."""
+    from tinyq.verify import random_batches
+
+    return random_batches(program, n, seed, float_range=(-2.0, 2.0))
 
 
 def check_model(tflite_bytes: bytes, n: int = 20, seed: int = 0, expect_ops=None) -> None:

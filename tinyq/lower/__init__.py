@@ -95,6 +95,25 @@ class OpContext:
         if bad:
             raise self.fail(f"{tensor.describe()} has an invalid quantization scale {bad[0]!r}")
 
+    def quantized_io(self, *dtypes: str) -> tuple[Tensor, Tensor]:
+        """Input 0 and output 0: the input of one of `dtypes`, the output of the same dtype, both per-tensor
+        quantized with valid scales. The opening of most lowerings."""
+        inp, out = self.input(0), self.output(0)
+        if inp is None:
+            raise self.fail("input 0 is missing")
+        self.require_dtype(inp, *dtypes)
+        self.require_dtype(out, inp.dtype)
+        self.require_quant(inp)
+        self.require_quant(out)
+        return inp, out
+
+    def int8_weights(self, k: int, what: str) -> Tensor:
+        """Constant int8 input k, quantized per tensor or per channel."""
+        weights = self.const_input(k, what)
+        self.require_dtype(weights, "int8")
+        self.require_quant(weights, per_tensor=False)
+        return weights
+
     def call_fields(self, kernel: str, inputs: Sequence[int] | None = None, outputs: Sequence[int] | None = None) -> dict:
         """The KernelCall base fields for a record of this op."""
         return dict(

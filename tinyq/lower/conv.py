@@ -73,14 +73,8 @@ class DepthwiseConvCall(_ConvGeometry):
 
 def _geometry(ctx: OpContext, filter_hw: tuple[int, int], quant_dim: int) -> dict:
     """Checks shared by both ops; returns the _ConvGeometry fields (without the call base fields)."""
-    inp, out = ctx.input(0), ctx.output(0)
-    weights = ctx.const_input(1, "filter")
-    ctx.require_dtype(inp, "int8", "int16")
-    ctx.require_dtype(out, inp.dtype)
-    ctx.require_dtype(weights, "int8")
-    ctx.require_quant(inp)
-    ctx.require_quant(out)
-    ctx.require_quant(weights, per_tensor=False)
+    inp, out = ctx.quantized_io("int8", "int16")
+    weights = ctx.int8_weights(1, "filter")
     for t, what in ((inp, "input"), (weights, "filter"), (out, "output")):
         if len(t.shape) != 4:
             raise ctx.fail(f"{what} {t.describe()} must be 4-D")

@@ -36,15 +36,9 @@ def lower_fully_connected(ctx: OpContext):
     """int8 or int16 input/output with int8 weights (per-tensor or per-channel), optional bias (int32 for int8;
     int32 or int64 for 16x8, which picks TFLM's 32- or 64-bit accumulator).
     Weights must be constant; keep_num_dims and any input rank are accepted (input is flattened to rows)."""
-    inp, out = ctx.input(0), ctx.output(0)
-    weights = ctx.const_input(1, "weights")
+    inp, out = ctx.quantized_io("int8", "int16")
+    weights = ctx.int8_weights(1, "weights")
     bias = ctx.input(2)
-    ctx.require_dtype(inp, "int8", "int16")
-    ctx.require_dtype(out, inp.dtype)
-    ctx.require_dtype(weights, "int8")
-    ctx.require_quant(inp)
-    ctx.require_quant(out)
-    ctx.require_quant(weights, per_tensor=False)
     if len(weights.shape) != 2:
         raise ctx.fail(f"weights must be 2-D, got {list(weights.shape)}")
     if ctx.op.option("weights_format", 0) != 0:

@@ -41,11 +41,7 @@ def lower_pool(ctx: OpContext):
     Any filter size and stride, SAME or VALID padding, fused NONE/RELU/RELU_N1_TO_1/RELU6.
     Average pooling divides by the number of window elements inside the input (padding is not counted) and
     rounds half away from zero, as TFLM. int16 average windows are limited to 65536 elements."""
-    inp, out = ctx.input(0), ctx.output(0)
-    ctx.require_dtype(inp, "int8", "int16")
-    ctx.require_dtype(out, inp.dtype)
-    ctx.require_quant(inp)
-    ctx.require_quant(out)
+    inp, out = ctx.quantized_io("int8", "int16")
     if len(inp.shape) != 4 or len(out.shape) != 4:
         raise ctx.fail(f"input and output must be 4-D (NHWC), got {list(inp.shape)} and {list(out.shape)}")
     # TFLM PoolingPrepare: the pooled values are not rescaled, so the quantization must match

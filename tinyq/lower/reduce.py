@@ -73,13 +73,9 @@ def lower_mean(ctx: OpContext):
     """int8 or int16 input and output (per-tensor quantization), input rank <= 6, constant int32 axes (any set;
     negative and repeated axes are resolved as TFLM does), keep_dims true or false.
     The mean is requantized with 1/count folded into the multiplier, as TFLM's reference kernel."""
-    inp, out = ctx.input(0), ctx.output(0)
+    inp, out = ctx.quantized_io("int8", "int16")
     axis = ctx.const_input(1, "axes")
-    ctx.require_dtype(inp, "int8", "int16")
-    ctx.require_dtype(out, inp.dtype)
     ctx.require_dtype(axis, "int32")
-    ctx.require_quant(inp)
-    ctx.require_quant(out)
     rank = len(inp.shape)
     if rank > MAX_RANK:
         raise ctx.fail(f"input rank {rank} exceeds {MAX_RANK}")
