@@ -2,7 +2,8 @@
 
 Lifetimes come from the call order: a tensor lives from the call that writes it to the last call that
 reads it (inclusive); a scratch buffer lives during its own call. Graph inputs and outputs are buffers the
-caller owns, so they are not in the arena. Placement is greedy by size (largest first, lowest offset that
+caller owns, so they are not in the arena. The output of an in-place call (a reshape) shares its input's
+buffer: the two tensors hold the same bytes, so they form one buffer living over both lifetimes. Placement is greedy by size (largest first, lowest offset that
 does not overlap any already-placed buffer with an intersecting lifetime), aligned to ALIGN bytes.
 check_plan() independently proves that no two buffers that are live at the same time overlap.
 """
@@ -33,6 +34,7 @@ class MemoryPlan:
     allocations: tuple[Allocation, ...]
     weight_bytes: int
     io_bytes: int  # caller-owned input + output buffers
+    aliases: tuple[tuple[int, int], ...] = ()  # (tensor, tensor whose buffer it shares), from in-place calls
 
     @property
     def scratch_bytes(self) -> int:
@@ -40,6 +42,7 @@ class MemoryPlan:
         return max((a.size for a in self.allocations if a.tensor < 0), default=0)
 
     def tensor_offset(self, index: int) -> int | None:
+        index = dict(self.aliases).get(index, index)
         for a in self.allocations:
             if a.tensor == index:
                 return a.offset
@@ -56,9 +59,22 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def lifetimes(program: Program) -> list[Allocation]:
-    """Unplaced buffers (offset -1) with their live ranges."""
+def aliases(program: Program) -> dict[int, int]:
+    """tensor -> the tensor whose buffer it shares (the root of its chain of in-place calls)."""
     external = set(program.inputs) | set(program.outputs)
+    root: dict[int, int] = {}
+    for call in program.calls:
+        if call.in_place and len(call.inputs) == 1 and len(call.outputs) == 1:
+            src, dst = call.inputs[0], call.outputs[0]
+            if src not in external and dst not in external:
+                root[dst] = root.get(src, src)
+    return root
+
+
+def lifetimes(program: Program) -> list[Allocation]:
+    """Unplaced buffers (offset -1) with their live ranges; aliased tensors are one buffer, under their root."""
+    external = set(program.inputs) | set(program.outputs)
+    alias = aliases(program)
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     for k, call in enumerate(program.calls):
@@ -69,6 +85,9 @@ def lifetimes(program: Program) -> list[Allocation]:
             if i not in first and i not in external:
                 raise PlanError(f"tensor #{i} is read by call {k} ({call.opcode}) before any call writes it")
             last[i] = max(last.get(i, k), k)
+    for i, r in alias.items():  # a root's buffer lives as long as any tensor that shares it
+        first[r] = min(first[r], first.pop(i))
+        last[r] = max(last[r], last.pop(i))
     buffers = [
         Allocation(program.tensor(i).name, i, first[i], first[i], last[i], program.tensor(i).nbytes, -1)
         for i in sorted(first)
@@ -97,7 +116,7 @@ def plan_memory(program: Program) -> MemoryPlan:
     placed.sort(key=lambda a: (a.first, a.tensor))
     arena = _align(max((a.offset + a.size for a in placed), default=0))
     io = sum(program.tensor(i).nbytes for i in set(program.inputs) | set(program.outputs))
-    plan = MemoryPlan(arena, tuple(placed), program.weight_bytes, io)
+    plan = MemoryPlan(arena, tuple(placed), program.weight_bytes, io, tuple(sorted(aliases(program).items())))
     check_plan(plan)
     return plan
 

@@ -53,6 +53,7 @@ class KernelCall:
 
     params_type: ClassVar[str] = ""  # C struct name, e.g. "tq_conv_params"; "" = the kernel takes none
     variadic_inputs: ClassVar[bool] = False  # inputs passed as one `const void *const *` array (concat)
+    in_place: ClassVar[bool] = False  # the output may be the input's memory (the kernel then does nothing)
 
     def scratch_bytes(self) -> int:
         """Scratch memory the C kernel needs for this call (planned by the memory planner)."""

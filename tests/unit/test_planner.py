@@ -5,21 +5,12 @@ import pytest
 
 from tests.samples import MODELS, model_path
 from tinyq.errors import PlanError
-from tinyq.lower import support_error
 from tinyq.planner import ALIGN, check_plan, lifetimes, plan_memory
 from tinyq.sim.run import as_program
-from tinyq.tflite_reader import read_model
-
-
-def _lowerable(stem):
-    g = read_model(model_path(stem))
-    return all(support_error(g, op) is None for op in g.ops)
 
 
 @pytest.mark.parametrize("stem", MODELS)
 def test_plan_is_valid_and_no_worse_than_naive(stem):
-    if not _lowerable(stem):
-        pytest.skip(f"{stem}: not every op is lowered yet")
     program = as_program(model_path(stem))
     plan = plan_memory(program)
     check_plan(plan)
@@ -46,3 +37,12 @@ def test_checker_catches_out_of_arena():
     plan = plan_memory(program)
     with pytest.raises(PlanError, match="outside the arena"):
         check_plan(dataclasses.replace(plan, arena_bytes=plan.arena_bytes - ALIGN))
+
+
+def test_reshape_output_shares_its_input_buffer():
+    program = as_program(model_path("mlperf_kws_dscnn_int8"))
+    plan = plan_memory(program)
+    (reshape,) = [c for c in program.calls if c.opcode == "RESHAPE"]
+    src, dst = reshape.inputs[0], reshape.outputs[0]
+    assert (dst, src) in plan.aliases
+    assert plan.tensor_offset(dst) == plan.tensor_offset(src) is not None
