@@ -1,16 +1,26 @@
-"""One-op test models: build a seeded Keras model (or tf.function), quantize it with TFLiteConverter,
-and check TFLM == simulator (== host C, once tinyq can compile) on seeded inputs, exactly.
+"""The shared toolkit of the per-op tests (tests/ops/test_<family>.py): make small .tflite models and check
+TFLM == simulator == host C on them, exactly (float outputs bit for bit).
 
-Usage in tests/ops/test_<family>.py:
-    tfl = convert_keras(lambda: keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(...)]),
-                        seed=1, int16=False)
-    check_model(tfl, n=20, seed=1)
+Models come from three places:
+- the TFLiteConverter, on a seeded Keras model (convert_keras) or tf.function (convert_function), calibrated on
+  seeded uniform inputs: one (lo, hi) for all inputs, or one per input (ranges=);
+- hand-built flatbuffers (OpSpec + ops_model), for the dtypes and quantizations the converter never emits;
+- a converted model edited afterwards (with_quant patches one tensor's quantization, edit_model anything else).
+
+check_model runs one model on seeded random inputs (random_inputs) or on given ones; check_exact does it for
+an ops_model grid; lowering_error returns why tinyq refuses one OpSpec.
+
+Usage:
+    tfl = convert_keras(lambda: keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)]), seed=1)
+    check_model(tfl, n=20, seed=1, expect_ops=["CONV_2D"])
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -21,34 +31,48 @@ def _tf():
     return tf
 
 
-def _representative(shapes, seed, lo, hi, n=64):
+# ---------------------------------------------------------------- converter-made models
+
+
+def _calibration_ranges(shapes, lo, hi, ranges) -> list[tuple[float, float]]:
+    if ranges is None:
+        return [(lo, hi)] * len(shapes)
+    if len(ranges) != len(shapes):  # zip() would silently drop inputs
+        raise ValueError(f"{len(ranges)} calibration ranges for {len(shapes)} inputs")
+    return list(ranges)
+
+
+def _finish(converter, shapes, seed, int16, ranges, float_io, int32_bias, batch=1) -> bytes:
+    """Full-integer quantization (int8, or 16x8 if int16), calibrated on 64 seeded uniform samples per input."""
+    tf = _tf()
     rng = np.random.default_rng(seed)
 
-    def gen():
-        for _ in range(n):
-            yield [rng.uniform(lo, hi, size=(1, *s)).astype(np.float32) for s in shapes]
+    def representative():
+        for _ in range(64):
+            yield [rng.uniform(lo, hi, size=(batch, *s)).astype(np.float32) for s, (lo, hi) in zip(shapes, ranges)]
 
-    return gen
-
-
-def _finish(converter, shapes, seed, int16, lo, hi, float_io=False):
-    tf = _tf()
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = _representative(shapes, seed, lo, hi)
+    converter.representative_dataset = representative
     if int16:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
         io = tf.int16
     else:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         io = tf.int8
+    if int32_bias:  # 16x8 only: TFLM then accumulates in int32 (int64 otherwise)
+        converter._experimental_full_integer_quantization_bias_type = tf.int32
     if not float_io:
         converter.inference_input_type = io
         converter.inference_output_type = io
     return converter.convert()
 
 
-def convert_keras(build, seed: int, int16: bool = False, lo: float = -1.0, hi: float = 1.0, float_io=False) -> bytes:
-    """build() -> keras.Model, called after seeding every RNG (weights are reproducible)."""
+def convert_keras(build, seed: int, int16: bool = False, lo: float = -1.0, hi: float = 1.0, float_io: bool = False,
+                  ranges=None, int32_bias: bool = False) -> bytes:
+    """build() -> keras.Model, called after seeding every RNG (weights are reproducible); the batch is pinned to 1.
+
+    Calibration: uniform in [lo, hi) for every input, or ranges = one (lo, hi) per input. float_io keeps float32
+    model inputs and outputs (the converter adds QUANTIZE / DEQUANTIZE). int32_bias: int32 biases in 16x8."""
     tf = _tf()
     tf.keras.utils.set_random_seed(seed)
     model = build()
@@ -59,17 +83,120 @@ def convert_keras(build, seed: int, int16: bool = False, lo: float = -1.0, hi: f
     inputs = [keras.Input(shape=s, batch_size=1) for s in shapes]
     fixed = keras.Model(inputs, model(inputs if len(inputs) > 1 else inputs[0]))
     converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
-    return _finish(converter, shapes, seed, int16, lo, hi, float_io)
+    return _finish(converter, shapes, seed, int16, _calibration_ranges(shapes, lo, hi, ranges), float_io, int32_bias)
 
 
-def convert_function(fn, shapes, seed: int, int16: bool = False, lo: float = -1.0, hi: float = 1.0, float_io=False) -> bytes:
-    """fn(*tensors) using tf ops; shapes: per-input shapes without the batch axis (batch is 1)."""
+def convert_function(fn, shapes, seed: int, int16: bool = False, lo: float = -1.0, hi: float = 1.0,
+                     float_io: bool = False, ranges=None, int32_bias: bool = False, batch: int | None = 1) -> bytes:
+    """fn(*tensors) using tf ops; shapes: per-input shapes without the batch axis.
+
+    batch: the inputs' batch size, or None for a dynamic batch (the converter then keeps ops such as EXPAND_DIMS
+    that it folds away for a static one; calibration samples have batch 1). Other options as convert_keras."""
     tf = _tf()
     tf.keras.utils.set_random_seed(seed)
-    specs = [tf.TensorSpec((1, *s), tf.float32) for s in shapes]
+    specs = [tf.TensorSpec((batch, *s), tf.float32) for s in shapes]
     concrete = tf.function(fn, input_signature=specs).get_concrete_function()
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
-    return _finish(converter, shapes, seed, int16, lo, hi, float_io)
+    return _finish(converter, shapes, seed, int16, _calibration_ranges(shapes, lo, hi, ranges), float_io, int32_bias,
+                   batch=1 if batch is None else batch)
+
+
+# ---------------------------------------------------------------- hand-built and edited models
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One op of a hand-built model: input tensor -> op -> output tensor of the same shape, each with its own
+    dtype and quantization (scale and zero point None: a float32 tensor, not quantized)."""
+
+    opcode: str
+    shape: tuple[int, ...]
+    in_dtype: str
+    in_scale: float | None
+    in_zp: int | None
+    out_dtype: str
+    out_scale: float | None
+    out_zp: int | None
+    beta: float | None = None  # SOFTMAX only
+    options: object = None  # other builtin options: a schema *OptionsT object, e.g. LeakyReluOptionsT
+
+
+def _builtin_options(spec: OpSpec, schema):
+    if spec.beta is None:
+        return spec.options
+    if spec.options is not None:
+        raise ValueError(f"{spec}: give beta or options, not both")
+    options = schema.SoftmaxOptionsT()
+    options.beta = float(spec.beta)
+    return options
+
+
+def ops_model(specs: list[OpSpec]) -> bytes:
+    """A .tflite flatbuffer running independent ops side by side (op k reads input k, writes output k),
+    built with TF's flatbuffer object API: one model, hence one host-C build, covers a whole grid."""
+    from tensorflow.lite.python import schema_py_generated as s
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    def tensor(name, shape, dtype, scale, zp):
+        t = s.TensorT()
+        t.name, t.shape, t.type, t.buffer = name, list(shape), getattr(s.TensorType, dtype.upper()), 0
+        if scale is not None:
+            t.quantization = s.QuantizationParametersT()
+            t.quantization.scale, t.quantization.zeroPoint = [float(np.float32(scale))], [int(zp)]
+        return t
+
+    opcodes = sorted({spec.opcode for spec in specs})
+    codes = []
+    for name in opcodes:
+        code = s.OperatorCodeT()
+        code.builtinCode = getattr(s.BuiltinOperator, name)
+        code.deprecatedBuiltinCode, code.version = min(code.builtinCode, 127), 1
+        codes.append(code)
+    graph = s.SubGraphT()
+    graph.name, graph.tensors, graph.operators = "main", [], []
+    for k, spec in enumerate(specs):
+        graph.tensors += [tensor(f"x{k}", spec.shape, spec.in_dtype, spec.in_scale, spec.in_zp),
+                          tensor(f"y{k}", spec.shape, spec.out_dtype, spec.out_scale, spec.out_zp)]
+        op = s.OperatorT()
+        op.opcodeIndex, op.inputs, op.outputs = opcodes.index(spec.opcode), [2 * k], [2 * k + 1]
+        options = _builtin_options(spec, s)
+        if options is not None:
+            op.builtinOptionsType = getattr(s.BuiltinOptions, type(options).__name__[:-1])  # FooOptionsT -> FooOptions
+            op.builtinOptions = options
+        graph.operators.append(op)
+    graph.inputs = [2 * k for k in range(len(specs))]
+    graph.outputs = [2 * k + 1 for k in range(len(specs))]
+    model = s.ModelT()
+    model.version, model.description = 3, "tinyq hand-built test model"
+    model.operatorCodes, model.subgraphs, model.buffers = codes, [graph], [s.BufferT()]  # buffer 0: no data
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def edit_model(tflite_bytes: bytes, edit) -> bytes:
+    """Apply edit(model_object, schema) to a model (TF's flatbuffer object API) and serialize it again."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes))
+    edit(model, schema)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def with_quant(tflite_bytes: bytes, tensor: int, scale: float, zero_point: int) -> bytes:
+    """The model with the first scale / zero point of tensor #`tensor` overwritten in place (same size)."""
+    import tflite
+
+    m = tflite.Model.GetRootAsModel(tflite_bytes, 0)
+    q = m.Subgraphs(0).Tensors(tensor).Quantization()
+    b = bytearray(tflite_bytes)
+    scale_at = q._tab.Vector(q._tab.Offset(8))  # QuantizationParameters field 2: scale (float32[])
+    zp_at = q._tab.Vector(q._tab.Offset(10))  # field 3: zero_point (int64[])
+    b[scale_at : scale_at + 4] = np.float32(scale).tobytes()
+    b[zp_at : zp_at + 8] = np.int64(zero_point).tobytes()
+    return bytes(b)
+
+
+# ---------------------------------------------------------------- exact checks
 
 
 def random_inputs(program, n: int, seed: int) -> list[np.ndarray]:
@@ -79,43 +206,70 @@ def random_inputs(program, n: int, seed: int) -> list[np.ndarray]:
     return random_batches(program, n, seed, float_range=(-2.0, 2.0))
 
 
-def check_model(tflite_bytes: bytes, n: int = 20, seed: int = 0, expect_ops=None) -> None:
-    """TFLM == simulator on n seeded random inputs (exact), and the same for host-compiled C when available."""
+def assert_same(got, want, what: str, inputs: np.ndarray | None = None) -> None:
+    """got == want exactly, same shape; float32 bit for bit (-0.0 != 0.0, NaN payloads count).
+    inputs: the batch `got` was computed from, when it has got's shape (a row-wise op): the message shows the
+    input row of the first difference."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, f"{what}: shape {got.shape} vs {want.shape}"
+    if got.dtype == np.float32:
+        got, want = got.view(np.uint32), want.astype(np.float32).view(np.uint32)
+    if np.array_equal(got, want):
+        return
+    bad = np.argwhere(got != want)
+    at = tuple(int(v) for v in bad[0])
+    row = f"; input row {inputs[at[:-1]]}" if inputs is not None and inputs.shape == got.shape else ""
+    raise AssertionError(f"{what}: {len(bad)} of {got.size} values differ; first at {at}{row}: "
+                         f"{got[at]} vs {want[at]}")
+
+
+def check_model(tflite_bytes: bytes, n: int = 20, seed: int = 0, expect_ops=None, *, inputs=None, kernels=None,
+                tflm: bool = True, labels=None) -> list[np.ndarray]:
+    """TFLM == simulator == host-compiled C (ASan + UBSan), exactly; returns the simulator's outputs.
+
+    inputs: one (N, *shape) array per model input; by default n seeded random samples (random_inputs).
+    expect_ops: the model's opcodes, any order; kernels: the lowered calls' kernels, in order.
+    tflm=False skips TFLM (for inputs where its result is undefined); labels: one name per output for messages."""
     from tinyq.oracle import TflmReference
     from tinyq.sim.run import as_program, run_program
+    from tinyq.testing import host_c_outputs
     from tinyq.tflite_reader import read_model
 
     graph = read_model(tflite_bytes)
     if expect_ops is not None:
         ops = sorted({op.opcode for op in graph.ops})
-        assert ops == sorted(expect_ops), f"converter produced {ops}, expected {sorted(expect_ops)}"
+        assert ops == sorted(expect_ops), f"model has ops {ops}, expected {sorted(expect_ops)}"
     program = as_program(graph)
-    inputs = random_inputs(program, n, seed)
-    ref = TflmReference(tflite_bytes).run(inputs, len(program.outputs))
+    if kernels is not None:
+        lowered = [call.kernel for call in program.calls]
+        assert lowered == list(kernels), f"lowered to {lowered}, expected {list(kernels)}"
+    if inputs is None:
+        inputs = random_inputs(program, n, seed)
     env = run_program(program, inputs)
-    for k, i in enumerate(program.outputs):
-        got = env[i]
-        want = ref[k].reshape(got.shape)
-        if got.dtype == np.float32:  # bit for bit: -0.0 != 0.0, NaN payloads count
-            got, want = got.view(np.uint32), want.astype(np.float32).view(np.uint32)
-        if not np.array_equal(got, want):
-            bad = np.argwhere(got != want)
-            raise AssertionError(
-                f"simulator != TFLM on output '{program.tensor(i).name}': {len(bad)} of {got.size} values differ; "
-                f"first at {tuple(bad[0])}: sim {got[tuple(bad[0])]} vs tflm {want[tuple(bad[0])]}"
-            )
-    _check_host_c(tflite_bytes, program, inputs, env)
+    sim = [env[i] for i in program.outputs]
+    if labels is None:
+        labels = [f"output '{program.tensor(i).name}'" for i in program.outputs]
+    row_inputs = inputs if len(inputs) == len(sim) else [None] * len(sim)
+    if tflm:
+        ref = TflmReference(tflite_bytes).run(inputs, len(sim))
+        for k, got in enumerate(sim):
+            assert_same(got, ref[k].reshape(got.shape), f"simulator != TFLM on {labels[k]}", row_inputs[k])
+    for k, c in enumerate(host_c_outputs(tflite_bytes, inputs)):
+        assert_same(c, sim[k], f"host C != simulator on {labels[k]}", row_inputs[k])
+    return sim
 
 
-def _check_host_c(tflite_bytes, program, inputs, env) -> None:
-    """Compile the model for the host board and compare with the simulator (enabled once tinyq.emit exists)."""
-    try:
-        from tinyq.testing import host_c_outputs  # provided by the C emitter stage
-    except ImportError:
-        return
-    outs = host_c_outputs(tflite_bytes, inputs)
-    for k, i in enumerate(program.outputs):
-        got, want = outs[k], env[i]
-        if want.dtype == np.float32:
-            got, want = got.view(np.uint32), want.view(np.uint32)
-        np.testing.assert_array_equal(got, want, err_msg=f"host C != simulator on '{program.tensor(i).name}'")
+def check_exact(specs: list[OpSpec], xs: list[np.ndarray], kernels: list[str]) -> list[np.ndarray]:
+    """check_model on ops_model(specs), fed xs (one (N, *spec.shape) batch per spec); kernels: each op's kernel."""
+    return check_model(ops_model(specs), inputs=xs, kernels=kernels, labels=[str(spec) for spec in specs])
+
+
+def lowering_error(spec: OpSpec) -> str:
+    """The message of the UnsupportedError tinyq raises lowering ops_model([spec]) (fails if it lowers)."""
+    from tinyq.errors import UnsupportedError
+    from tinyq.lower import lower
+    from tinyq.tflite_reader import read_model
+
+    with pytest.raises(UnsupportedError) as info:
+        lower(read_model(ops_model([spec])))
+    return str(info.value)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ops.oplib import check_model, convert_function, random_inputs
-from tests.ops.test_quantize import check_exact, one_op_model
+from tests.ops.oplib import OpSpec, check_model, convert_function, ops_model
 
 
 def _hard_swish(x):
@@ -100,11 +99,8 @@ HAND_CASES = [
 @pytest.mark.slow
 @pytest.mark.parametrize("op,inp,out,options", HAND_CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in HAND_CASES])
 def test_hand_built(op, inp, out, options):
-    from tinyq.sim.run import as_program
-
-    tfl = one_op_model(op, inp, out, (5, 60), options)
-    program = as_program(tfl)
-    check_exact(tfl, random_inputs(program, 20, seed=9), expect_ops=[op])
+    tfl = ops_model([OpSpec(op, (5, 60), *inp, *out, options=options)])
+    check_model(tfl, n=20, seed=9, expect_ops=[op])
 
 
 @pytest.mark.slow
@@ -115,7 +111,7 @@ def test_hard_swish_shift_corners_are_reached():
     shifts = {}
     for op, inp, out, options in HAND_CASES:
         if op == "HARD_SWISH":
-            (call,) = as_program(one_op_model(op, inp, out, (4,), options)).calls
+            (call,) = as_program(ops_model([OpSpec(op, (4,), *inp, *out, options=options)])).calls
             shifts[(inp[1], out[1])] = (call.reluish_shift, call.output_shift)
     assert shifts[(0.001, 0.0005)][0] == -3 and shifts[(1e-6, 1e-6)][0] == -13
     assert shifts[(2.0, 1.5)][0] == 8 and shifts[(0.01, 10.0)][1] == -16 and shifts[(1.0, 0.01)][1] == 0
@@ -132,6 +128,6 @@ def test_refused(op, inp, out, why):
     from tinyq.lower import support_error
     from tinyq.tflite_reader import read_model
 
-    g = read_model(one_op_model(op, inp, out, (4,)))
+    g = read_model(ops_model([OpSpec(op, (4,), *inp, *out)]))
     err = support_error(g, g.ops[0])
     assert err is not None and op in err and why in err, err

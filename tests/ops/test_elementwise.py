@@ -9,7 +9,7 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 
-from tests.ops.oplib import check_model
+from tests.ops.oplib import check_model, convert_function, edit_model
 from tinyq.ir import Graph, Op, QuantParams, Tensor
 from tinyq.lower import support_error
 from tinyq.lower.elementwise import MAX_RANK, broadcast_loops
@@ -92,29 +92,6 @@ def test_unsupported(opcode, tensors, message):
 
 
 # ---------------------------------------------------------------- one-op models vs TFLM
-
-
-def _convert(fn, shapes, ranges, seed: int, int16: bool) -> bytes:
-    """oplib.convert_function, but each input calibrated on its own (lo, hi) so input scales differ."""
-    import tensorflow as tf
-
-    tf.keras.utils.set_random_seed(seed)
-    specs = [tf.TensorSpec((1, *s), tf.float32) for s in shapes]
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([tf.function(fn, input_signature=specs).get_concrete_function()])
-    rng = np.random.default_rng(seed)
-
-    def representative():
-        for _ in range(64):
-            yield [rng.uniform(lo, hi, size=(1, *s)).astype(np.float32) for s, (lo, hi) in zip(shapes, ranges)]
-
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    if int16:
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-    else:
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.int16 if int16 else tf.int8
-    return converter.convert()
 
 
 @dataclass(frozen=True)
@@ -212,7 +189,7 @@ def test_elementwise(case):
 
     seed = len(str(case))
     fn, shapes, ranges = _build(case, seed)
-    tfl = _convert(fn, shapes, ranges, seed, case.int16)
+    tfl = convert_function(fn, shapes, seed, int16=case.int16, ranges=ranges)
     (call,) = as_program(tfl).calls
     assert call.kernel == f"tq_{case.op}{'_const' if case.const else ''}_{'s16' if case.int16 else 's8'}"
     check_model(tfl, n=20, seed=3, expect_ops=[case.op.upper()])
@@ -221,17 +198,14 @@ def test_elementwise(case):
 @pytest.mark.slow
 def test_int16_add_ignores_pot_scale_flag():
     """TFLM runs int16 ADD on the general rescaling path whatever pot_scale_int16 says; so does tinyq."""
-    import flatbuffers
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    tfl = convert_function(lambda x, y: x + y, [(64,), (64,)], seed=1, int16=True, ranges=((-3.0, 3.0), (-1.0, 1.0)))
 
-    tfl = _convert(lambda x, y: x + y, [(64,), (64,)], ((-3.0, 3.0), (-1.0, 1.0)), seed=1, int16=True)
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(tfl, 0))
-    options = model.subgraphs[0].operators[0].builtinOptions
-    assert isinstance(options, schema.AddOptionsT)
-    options.potScaleInt16 = not options.potScaleInt16
-    builder = flatbuffers.Builder(0)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    check_model(bytes(builder.Output()), n=20, seed=4, expect_ops=["ADD"])
+    def flip(model, schema):
+        options = model.subgraphs[0].operators[0].builtinOptions
+        assert isinstance(options, schema.AddOptionsT)
+        options.potScaleInt16 = not options.potScaleInt16
+
+    check_model(edit_model(tfl, flip), n=20, seed=4, expect_ops=["ADD"])
 
 
 # ---------------------------------------------------------------- real models

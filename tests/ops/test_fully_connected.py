@@ -39,16 +39,11 @@ def test_fully_connected(case):
 def test_fully_connected_16x8_int32_bias(use_bias):
     """A 16x8 FC with an int32 bias: TFLM then accumulates in int32 and uses the int32 requantize."""
     import keras
-    import tensorflow as tf
 
-    from tests.ops import oplib
+    def build():
+        return keras.Sequential([keras.Input((24,)), keras.layers.Dense(7, use_bias=use_bias)])
 
-    tf.keras.utils.set_random_seed(5)
-    inputs = keras.Input((24,), batch_size=1)
-    model = keras.Model(inputs, keras.layers.Dense(7, use_bias=use_bias)(inputs))
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter._experimental_full_integer_quantization_bias_type = tf.int32
-    tfl = oplib._finish(converter, [(24,)], seed=5, int16=True, lo=-3, hi=3)
+    tfl = convert_keras(build, seed=5, int16=True, lo=-3, hi=3, int32_bias=True)
     from tinyq.lower import lower
     from tinyq.tflite_reader import read_model
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.ops.oplib import check_model, convert_function
-from tests.ops.test_softmax import OpSpec, check_exact, lowering_error, ops_model
+from tests.ops.oplib import OpSpec, check_exact, check_model, convert_function, lowering_error, ops_model
 
 ALL_S8 = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
 ALL_S16 = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 65536)

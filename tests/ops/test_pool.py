@@ -3,8 +3,7 @@ fused activations and dtypes, plus the pooling layer of every shared model that 
 import numpy as np
 import pytest
 
-from tests.ops.oplib import check_model, convert_function, convert_keras
-from tests.ops.test_reduce import with_quant
+from tests.ops.oplib import check_model, convert_function, convert_keras, with_quant
 from tinyq.errors import UnsupportedError
 
 # (kind, input HWC, pool size, strides, padding, fused activation, int16, lo, hi)

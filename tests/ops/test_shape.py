@@ -8,8 +8,7 @@ converted RESHAPE back to SQUEEZE in the flatbuffer; TFLM then runs the real op.
 import numpy as np
 import pytest
 
-from tests.ops import oplib
-from tests.ops.oplib import check_model, convert_function
+from tests.ops.oplib import check_model, convert_function, edit_model
 
 
 def _tf():
@@ -18,32 +17,12 @@ def _tf():
     return tf
 
 
-def convert_dynamic_batch(fn, shapes, seed: int, int16: bool = False) -> bytes:
-    """convert_function with a dynamic batch dimension (needed for the converter to keep EXPAND_DIMS)."""
-    tf = _tf()
-    tf.keras.utils.set_random_seed(seed)
-    specs = [tf.TensorSpec((None, *s), tf.float32) for s in shapes]
-    concrete = tf.function(fn, input_signature=specs).get_concrete_function()
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
-    return oplib._finish(converter, shapes, seed, int16, -1.0, 1.0)
-
-
 def convert_float(fn, shapes) -> bytes:
     """An unquantized float32 model of fn."""
     tf = _tf()
     specs = [tf.TensorSpec((1, *s), tf.float32) for s in shapes]
     concrete = tf.function(fn, input_signature=specs).get_concrete_function()
     return tf.lite.TFLiteConverter.from_concrete_functions([concrete]).convert()
-
-
-def edit_model(tfl: bytes, edit) -> bytes:
-    """Apply edit(model_object, schema) to a converted model and serialize it again."""
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tfl))
-    edit(model, schema)
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 def reshape_to_squeeze(tfl: bytes, dims) -> bytes:
@@ -100,7 +79,7 @@ def test_squeeze(int16):
 @pytest.mark.parametrize("int16", [False, True], ids=["s8", "s16"])
 def test_expand_dims(int16):
     tf = _tf()
-    tfl = convert_dynamic_batch(lambda x: tf.expand_dims(x, 2), [(4, 6)], seed=3, int16=int16)
+    tfl = convert_function(lambda x: tf.expand_dims(x, 2), [(4, 6)], seed=3, int16=int16, batch=None)
     check_model(tfl, n=8, seed=4, expect_ops=["EXPAND_DIMS"])
 
 

@@ -11,106 +11,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
-from tests.ops.oplib import check_model, convert_function
+from tests.ops.oplib import OpSpec, check_exact, check_model, convert_function, lowering_error, ops_model
 
 SEED = 20261101
-
-
-# ---------------------------------------------------------------- helpers (also used by test_logistic.py)
-
-@dataclass(frozen=True)
-class OpSpec:
-    """One op of a hand-built test model: input tensor -> op -> output tensor, each with its own quantization."""
-
-    opcode: str
-    shape: tuple[int, ...]
-    in_dtype: str
-    in_scale: float
-    in_zp: int
-    out_dtype: str
-    out_scale: float
-    out_zp: int
-    beta: float | None = None  # SOFTMAX only
-
-
-def ops_model(specs: list[OpSpec]) -> bytes:
-    """A .tflite flatbuffer running independent ops side by side (op k reads input k, writes output k),
-    built with TF's flatbuffer object API: one model, hence one host-C build, covers a whole grid."""
-    from tensorflow.lite.python import schema_py_generated as s
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    types = {"int8": s.TensorType.INT8, "int16": s.TensorType.INT16}
-
-    def tensor(name, shape, dtype, scale, zp):
-        t = s.TensorT()
-        t.name, t.shape, t.type, t.buffer = name, list(shape), types[dtype], 0
-        t.quantization = s.QuantizationParametersT()
-        t.quantization.scale, t.quantization.zeroPoint = [float(np.float32(scale))], [int(zp)]
-        return t
-
-    opcodes = sorted({spec.opcode for spec in specs})
-    codes = []
-    for name in opcodes:
-        code = s.OperatorCodeT()
-        code.builtinCode = getattr(s.BuiltinOperator, name)
-        code.deprecatedBuiltinCode, code.version = min(code.builtinCode, 127), 1
-        codes.append(code)
-    graph = s.SubGraphT()
-    graph.name, graph.tensors, graph.operators = "main", [], []
-    for k, spec in enumerate(specs):
-        graph.tensors += [tensor(f"x{k}", spec.shape, spec.in_dtype, spec.in_scale, spec.in_zp),
-                          tensor(f"y{k}", spec.shape, spec.out_dtype, spec.out_scale, spec.out_zp)]
-        op = s.OperatorT()
-        op.opcodeIndex, op.inputs, op.outputs = opcodes.index(spec.opcode), [2 * k], [2 * k + 1]
-        if spec.beta is not None:
-            op.builtinOptionsType = s.BuiltinOptions.SoftmaxOptions
-            op.builtinOptions = s.SoftmaxOptionsT()
-            op.builtinOptions.beta = float(spec.beta)
-        graph.operators.append(op)
-    graph.inputs = [2 * k for k in range(len(specs))]
-    graph.outputs = [2 * k + 1 for k in range(len(specs))]
-    model = s.ModelT()
-    model.version, model.description = 3, "tinyq hand-built test model"
-    model.operatorCodes, model.subgraphs, model.buffers = codes, [graph], [s.BufferT()]
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-
-
-def check_exact(specs: list[OpSpec], xs: list[np.ndarray], kernels: list[str]) -> list[np.ndarray]:
-    """TFLM == simulator == host C (ASan+UBSan) for ops_model(specs) on the given (N, *shape) batches."""
-    from tinyq.oracle import TflmReference
-    from tinyq.sim.run import as_program, run_program
-    from tinyq.testing import host_c_outputs
-    from tinyq.tflite_reader import read_model
-
-    tfl = ops_model(specs)
-    program = as_program(read_model(tfl))
-    assert [c.kernel for c in program.calls] == kernels
-    env = run_program(program, xs)
-    got = [env[i] for i in program.outputs]
-    want = TflmReference(tfl).run(xs, len(specs))
-    for k, spec in enumerate(specs):
-        bad = np.argwhere(got[k] != want[k].reshape(got[k].shape))
-        assert bad.size == 0, (f"{spec}: simulator != TFLM in {len(bad)} of {got[k].size} values; first at "
-                               f"{tuple(bad[0])}: input row {xs[k][tuple(bad[0][:-1])]}, sim {got[k][tuple(bad[0])]} "
-                               f"vs tflm {want[k].reshape(got[k].shape)[tuple(bad[0])]}")
-    for k, c in enumerate(host_c_outputs(tfl, xs)):
-        np.testing.assert_array_equal(c, got[k], err_msg=f"{specs[k]}: host C != simulator")
-    return got
-
-
-def lowering_error(spec: OpSpec) -> str:
-    from tinyq.errors import UnsupportedError
-    from tinyq.lower import lower
-    from tinyq.tflite_reader import read_model
-
-    with pytest.raises(UnsupportedError) as info:
-        lower(read_model(ops_model([spec])))
-    return str(info.value)
 
 
 # ---------------------------------------------------------------- structured inputs
@@ -200,16 +106,10 @@ def test_softmax_s8_rows(depth):
 def test_softmax_s8_long_rows_saturate():
     """Rows of 512+ nearly equal values push the final shift past 31, where TFLM's TFLITE_CHECK aborts;
     tinyq saturates the shift at 31 (outputs -128 or -127), the same in the simulator and in C."""
-    from tinyq.sim.run import as_program, run_program
-    from tinyq.testing import host_c_outputs
-    from tinyq.tflite_reader import read_model
-
     tfl = ops_model([s8_spec((4, 1000), 0.001, 0)])
     x = np.random.default_rng(SEED).integers(-128, 127, size=(2, 4, 1000), endpoint=True).astype(np.int8)
-    program = as_program(read_model(tfl))
-    got = run_program(program, [x])[program.outputs[0]]
+    (got,) = check_model(tfl, inputs=[x], tflm=False)
     assert set(np.unique(got)) <= {-128, -127}
-    np.testing.assert_array_equal(host_c_outputs(tfl, [x])[0], got)
 
 
 @pytest.mark.slow
