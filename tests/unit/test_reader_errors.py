@@ -117,3 +117,20 @@ def test_mutated_models_never_crash(hello, seed):
         lower(read_model(bytes(b)))
     except TinyqError:
         pass
+
+
+@pytest.mark.slow
+def test_buffer_outside_the_flatbuffer_is_refused(hello, tmp_path):
+    """The >2 GB layout keeps buffer data after the flatbuffer (offset/size): refused with one clear line."""
+    from tests.ops.oplib import edit_model
+
+    def move_first_weights_out(model, schema):
+        for b in model.buffers:
+            if b.data is not None and len(b.data) > 4:
+                b.offset, b.size, b.data = 1 << 20, len(b.data), None
+                return
+
+    p = tmp_path / "external.tflite"
+    p.write_bytes(edit_model(hello, move_first_weights_out))
+    code, _, err = run_cli(["inspect", str(p)])
+    assert code == 2 and "keeps its data outside the flatbuffer" in err and "Traceback" not in err
