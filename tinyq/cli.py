@@ -62,6 +62,12 @@ def main(argv=None) -> int:
             raise
         print(f"tinyq: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the file system said no (missing directory, permissions, disk full): the user can fix it
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tinyq: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("tinyq: interrupted", file=sys.stderr)
         return 130

@@ -103,6 +103,7 @@ def from_batch(x: np.ndarray, tensor) -> np.ndarray:
 def save_outputs(path, arrays: Sequence[np.ndarray], tensors: Sequence) -> None:
     path = Path(path)
     outs = {t.name: from_batch(a, t) for a, t in zip(arrays, tensors)}
+    path.parent.mkdir(parents=True, exist_ok=True)
     if len(outs) == 1 and path.suffix != ".npz":
         np.save(path, next(iter(outs.values())))
     else:

@@ -19,7 +19,8 @@ def _out_dtype(call):
 
 @sim_kernel("tq_quantize_f32_s8", "tq_quantize_f32_s16")
 def quantize(call, x):
-    q = np.asarray(x, dtype=np.float32) / np.float32(call.scale)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are clamped just below, as in C
+        q = np.asarray(x, dtype=np.float32) / np.float32(call.scale)
     q = np.where(np.isnan(q), -QUANTIZE_LIMIT, np.clip(q, -QUANTIZE_LIMIT, QUANTIZE_LIMIT)).astype(np.float32)
     # TfLiteRound = roundf: half away from zero. |q| <= 2**17, so q - trunc(q) is exact.
     t = np.trunc(q)
