@@ -2,7 +2,8 @@
 
 Instructions per inference and per layer are exact counts of retired guest instructions (QEMU with
 -icount shift=0 and tinyq's counting plugin between marker functions), repeatable to the instruction.
-Flash and RAM come from the linked ELF's sections (weights, code, arena, stack, other).
+Flash and RAM come from the linked ELF's sections (weights, code, arena, stack, other); the stack one invoke
+really uses is measured in the same run by painting the free stack before the invoke.
 """
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
         return BenchReport(
             str(model), board, counts.invokes[0], layers,
             {"code": sizes.code_bytes, "weights": sizes.weight_bytes, "total": sizes.flash_bytes},
-            {"arena": sizes.arena_bytes, "stack": sizes.stack_bytes, "other": sizes.other_ram_bytes, "total": sizes.ram_bytes},
+            {"arena": sizes.arena_bytes, "stack": sizes.stack_bytes, "stack_used": counts.stack_used,
+             "other": sizes.other_ram_bytes, "total": sizes.ram_bytes},
             {"arena_bytes": r.plan.arena_bytes, "scratch_bytes": r.plan.scratch_bytes, "weight_bytes": r.plan.weight_bytes,
              "io_bytes": r.plan.io_bytes},
         )
@@ -86,6 +88,9 @@ def format_report(r: BenchReport) -> str:
     lines += ["", f"  flash: {f['total']:,} B = code {f['code']:,} + weights {f['weights']:,}",
               f"  RAM:   {m['total']:,} B = arena {m['arena']:,} + stack {m['stack']:,} + other {m['other']:,}"
               f" (I/O buffers {r.plan['io_bytes']:,} B are in 'other')"]
+    if m.get("stack_used") is not None:
+        lines.append(f"  stack: one invoke uses {m['stack_used']:,} B (measured by stack painting) of the "
+                     f"{m['stack']:,} B reserved")
     return "\n".join(lines)
 
 

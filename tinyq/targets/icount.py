@@ -8,6 +8,7 @@ not cycles (QEMU models no pipeline or memory timing); repeated runs give identi
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -30,6 +31,7 @@ MARKERS = ("invoke_begin", "invoke_end", "layer_begin", "layer_end")  # plugin a
 _LAYER = re.compile(r"^tqcount layer (\d+) (\d+) insns (\d+)$", re.MULTILINE)
 _INVOKE = re.compile(r"^tqcount invoke (\d+) insns (\d+)$", re.MULTILINE)
 _TOTAL = re.compile(r"^tqcount total insns (\d+)$", re.MULTILINE)
+_STACK = re.compile(r"^tinyq-stack (\d+)\s*$", re.MULTILINE)  # printed by the profile harness (main.c.j2)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class InstructionCounts:
     invokes: tuple[int, ...]  # instructions of each invoke, one per sample
     layers: tuple[tuple[int, ...], ...]  # per sample: instructions of each TQ_LAYER_BEGIN/END pair, in order
     total: int  # the whole run, reset to exit (file I/O included)
+    stack_used: int | None = None  # measured peak stack of one invoke, from the caller's SP (stack painting)
 
 
 def plugin_path() -> Path:
@@ -112,6 +115,8 @@ def count_instructions(project_dir: Path | str, arrays=None, *, timeout: float =
     with tempfile.TemporaryDirectory(prefix="tinyq-icount-") as tmp:
         log_file = Path(tmp) / "tqcount.log"
         extra = ("-icount", "shift=0", "-plugin", f"{plugin_path()},{plugin_args}", "-d", "plugin", "-D", log_file)
-        run_binary(board, elf, pack_inputs(manifest, batches), timeout=timeout, qemu_extra=extra)
+        _, done = run_binary(board, elf, pack_inputs(manifest, batches), timeout=timeout, qemu_extra=extra)
         log = log_file.read_text(encoding="utf-8") if log_file.is_file() else ""
-    return parse_counts(board.name, log, samples)
+    counts = parse_counts(board.name, log, samples)
+    stack = _STACK.search(done.output)
+    return dataclasses.replace(counts, stack_used=int(stack.group(1)) if stack else None)
