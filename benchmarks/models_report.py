@@ -4,7 +4,8 @@
    runtime's own arena (RecordingMicroAllocator: head = activations and scratch, tail = persistent data);
 2. on emulated boards (default mps2-an386 and mps3-an547), for the MLPerf Tiny models: exact instructions
    per inference, flash (code, weights) and RAM (arena, stack, other) from `tinyq bench`, beside TFLM +
-   CMSIS-NN's figures on the same emulated CPUs (benchmarks/anchors.json, from ../shared/notes/anchors.md).
+   CMSIS-NN's figures on the same emulated CPUs (benchmarks/anchors.json, from ../shared/notes/anchors.md);
+   "stack" is the reservation, "used" the stack one invoke really uses (measured).
 
     python benchmarks/models_report.py [--boards mps2-an386 mps3-an547] [--json FILE]
 """
@@ -63,14 +64,15 @@ def main() -> int:
     for board in args.boards:
         print(f"\nOn {board} (QEMU, exact instruction counts; ratio = tinyq / TFLM):")
         print(f"{'model':<34} {'instructions':>13} {'vs TFLM ref':>11} {'vs CMSIS-NN':>11} | {'code':>7} {'weights':>8} | "
-              f"{'arena':>7} {'stack':>6} {'RAM':>7} {'TFLM arena':>10}")
+              f"{'arena':>7} {'stack':>6} {'used':>5} {'RAM':>7} {'TFLM arena':>10}")
         for stem in MLPERF:
             r = bench(SHARED / f"{stem}.tflite", board)
             a = anchors["instructions"][stem][board]
             result["bench"].setdefault(board, {})[stem] = r.to_dict()
             print(f"{stem:<34} {r.instructions:>13,} {r.instructions / a['reference']:>10.2f}x {r.instructions / a['cmsis_nn']:>10.2f}x | "
                   f"{r.flash_bytes['code']:>7,} {r.flash_bytes['weights']:>8,} | {r.ram_bytes['arena']:>7,} "
-                  f"{r.ram_bytes['stack']:>6,} {r.ram_bytes['total']:>7,} {anchors['arena_bytes'][stem][board]:>10,}")
+                  f"{r.ram_bytes['stack']:>6,} {r.ram_bytes['stack_used'] or 0:>5,} {r.ram_bytes['total']:>7,} "
+                  f"{anchors['arena_bytes'][stem][board]:>10,}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0

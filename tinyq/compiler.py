@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyq.emit.emitter import emit_sources
+from tinyq.kernel_select import board_features, select_kernels
 from tinyq.lower import lower
 from tinyq.planner import MemoryPlan, plan_memory
 from tinyq.program import Program
@@ -32,7 +33,7 @@ def _tensor_entry(t) -> dict:
     }
 
 
-def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_name: str) -> dict:
+def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_name: str, variants) -> dict:
     return {
         "tinyq_version": __import__("tinyq").__version__,
         "model": model_name,
@@ -45,8 +46,9 @@ def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_
                  "weight_bytes": plan.weight_bytes, "io_bytes": plan.io_bytes},
         "layers": [
             {"call": k, "layer": c.layer, "op": c.opcode, "kernel": c.kernel,
+             "implementation": v.symbol if v else c.kernel,
              "name": program.tensor(c.outputs[0]).name if c.outputs else ""}
-            for k, c in enumerate(program.calls)
+            for k, (c, v) in enumerate(zip(program.calls, variants))
         ],
     }
 
@@ -60,8 +62,10 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     program = lower(read_model(model))
     plan = plan_memory(program)
     out_dir = Path(out_dir)
-    files = emit_sources(program, plan, out_dir / "src", prefix, model_name, options=f"board={board} prefix={prefix}")
-    info = manifest(program, plan, board, prefix, model_name)
+    features = board_features(board_obj)
+    files = emit_sources(program, plan, out_dir / "src", prefix, model_name, options=f"board={board} prefix={prefix}",
+                         features=features)
+    info = manifest(program, plan, board, prefix, model_name, select_kernels(program, features))
     (out_dir / MANIFEST).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     if project:
         from tinyq.targets.project import write_project

@@ -50,3 +50,27 @@ def test_fully_connected_16x8_int32_bias(use_bias):
     (call,) = lower(read_model(tfl)).calls
     assert call.acc64 is False
     check_model(tfl, n=50, seed=9, expect_ops=["FULLY_CONNECTED"])
+
+
+@pytest.mark.slow
+def test_weights_with_a_zero_point_are_refused():
+    """TFLite's int8 spec fixes weight zero points at 0; TFLM's output with another one is not the textbook
+    (w - zp) sum, so tinyq refuses the model instead of producing code it cannot prove equal."""
+    import keras
+    import numpy as np
+
+    from tests.ops.oplib import with_quant
+    from tinyq.errors import UnsupportedError
+    from tinyq.lower import lower
+    from tinyq.tflite_reader import read_model
+
+    def build():
+        return keras.Sequential([keras.Input((12,)), keras.layers.Dense(4)])
+
+    tfl = convert_keras(build, seed=2)
+    graph = read_model(tfl)
+    (op,) = graph.ops
+    weights = graph.tensors[op.inputs[1]]
+    edited = with_quant(tfl, weights.index, float(np.atleast_1d(weights.scale)[0]), 3)
+    with pytest.raises(UnsupportedError, match=r"FULLY_CONNECTED .*weights tensor .*non-zero zero point"):
+        lower(read_model(edited))

@@ -111,6 +111,7 @@ def test_functional_model_layers_match_real_tensor_names(tmp_path):
     import keras
     from keras import layers
 
+    keras.backend.clear_session()  # restart Keras's auto-name counters: other tests in this worker made layers
     keras.utils.set_random_seed(0)
     inp = keras.Input((8, 8, 1))
     x = layers.Conv2D(4, 3)(inp)

@@ -12,6 +12,7 @@ from tinyq import __version__
 from tinyq.emit.c_literals import array_lines, c_type, c_value, is_c_identifier
 from tinyq.emit.jinja_env import render
 from tinyq.errors import TinyqError
+from tinyq.kernel_select import select_kernels
 from tinyq.planner import MemoryPlan
 from tinyq.program import KernelCall, Program, TensorInfo
 
@@ -61,10 +62,11 @@ def _comment_safe(s: str) -> str:
 
 
 class _Emitter:
-    def __init__(self, program: Program, plan: MemoryPlan, prefix: str):
+    def __init__(self, program: Program, plan: MemoryPlan, prefix: str, variants):
         self.program = program
         self.plan = plan
         self.prefix = prefix
+        self.variants = variants  # per call: the kernel_select.Variant to call, or None for the reference
         self.arrays: list[ConstArray] = []
 
     def pointer(self, index: int, writable: bool) -> str:
@@ -106,12 +108,14 @@ class _Emitter:
         if call.scratch_bytes() > 0:
             args.append(f"(void *)({self.prefix}_arena + {self.plan.scratch_offset(k)})")
         out = self.program.tensor(call.outputs[0]) if call.outputs else None
-        title = f"layer {call.layer}: {call.opcode} -> {call.kernel}"
+        variant = self.variants[k]
+        symbol = variant.symbol if variant else call.kernel
+        title = f"layer {call.layer}: {call.opcode} -> {symbol}"
         if out is not None:
             title += f', output "{_comment_safe(out.name)}" {_shape(out)}'
         return CallView(
-            k, call.layer, call.opcode, call.kernel, title, call.params_type, f"{sym}_params", tuple(inits), prelude,
-            f"{call.kernel}({', '.join(args)})",
+            k, call.layer, call.opcode, symbol, title, call.params_type, f"{sym}_params", tuple(inits), prelude,
+            f"{symbol}({', '.join(args)})",
             tuple(f"{self.pointer(i, False)}, {self.program.tensor(i).nbytes}u" for i in call.outputs),
         )
 
@@ -121,11 +125,14 @@ class _Emitter:
 
 
 def emit_sources(program: Program, plan: MemoryPlan, out_dir: Path, prefix: str = "model",
-                 model_name: str = "model.tflite", options: str = "") -> list[Path]:
-    """Write model.h, model.c, model_data.h and model_data.c into out_dir; returns their paths."""
+                 model_name: str = "model.tflite", options: str = "",
+                 features: frozenset[str] = frozenset()) -> list[Path]:
+    """Write model.h, model.c, model_data.h and model_data.c into out_dir; returns their paths.
+    `features`: the target CPU's features (tinyq.kernel_select), which pick optimized kernel variants."""
     if not is_c_identifier(prefix):
         raise TinyqError(f"--prefix '{prefix}' is not a valid C identifier")
-    em = _Emitter(program, plan, prefix)
+    variants = select_kernels(program, features)
+    em = _Emitter(program, plan, prefix, variants)
     calls = [em.call_view(k, c) for k, c in enumerate(program.calls)]
     context = dict(
         prefix=prefix,
@@ -139,6 +146,7 @@ def emit_sources(program: Program, plan: MemoryPlan, out_dir: Path, prefix: str 
         inputs=[em.io_view(k, i) for k, i in enumerate(program.inputs)],
         outputs=[em.io_view(k, i) for k, i in enumerate(program.outputs)],
         plan=plan,
+        required_features=sorted({(v.feature, v.macro) for v in variants if v}),
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

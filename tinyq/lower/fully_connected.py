@@ -33,7 +33,7 @@ class FullyConnectedCall(KernelCall):
 
 @lowers("FULLY_CONNECTED", dtypes=("int8", "int16"))
 def lower_fully_connected(ctx: OpContext):
-    """int8 or int16 input/output with int8 weights (per-tensor or per-channel), optional bias (int32 for int8;
+    """int8 or int16 input/output with int8 weights (per-tensor or per-channel, zero point 0), optional bias (int32 for int8;
     int32 or int64 for 16x8, which picks TFLM's 32- or 64-bit accumulator).
     Weights must be constant; keep_num_dims and any input rank are accepted (input is flattened to rows)."""
     inp, out = ctx.quantized_io("int8", "int16")
@@ -48,6 +48,10 @@ def lower_fully_connected(ctx: OpContext):
         raise ctx.fail(f"input size {inp.size} is not a multiple of the weights' depth {accum_depth}")
     if inp.dtype == "int16" and inp.zero_point != 0:
         raise ctx.fail("int16 input must have zero point 0")
+    # TFLite's int8 spec fixes weight zero points at 0 and TFLM's result with another one is not the
+    # textbook (w - zp) sum (measured: they differ): refuse rather than guess, as conv does.
+    if any(zp != 0 for zp in weights.quant.zero_point):
+        raise ctx.fail(f"weights {weights.describe()} have a non-zero zero point (TFLite's int8 spec fixes it at 0)")
     bias_data = None
     # TFLM's 16x8 kernel accumulates in the bias's type (int64 -> int64 sum and the int64 requantize;
     # int32 -> int32 sum and the int32 one); with no bias, the op's quantized_bias_type decides.

@@ -28,4 +28,8 @@ typedef struct {
 tq_status tq_fully_connected_s8(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s16(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
 
+/* Variant of tq_fully_connected_s8 for the Arm DSP extension (SMLAD), same results bit for bit.
+ * Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
+tq_status tq_fully_connected_s8_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+
 #endif

@@ -1,0 +1,49 @@
+"""Optimized kernel variants (tinyq/kernel_select.py) on the emulated CPUs that select them: firmware ==
+simulator == TFLM, exactly, on models built to reach every path of each variant."""
+import numpy as np
+import pytest
+
+from tests.ops.oplib import check_model, convert_keras, random_inputs
+from tinyq.compiler import compile_model
+from tinyq.io import from_batch
+from tinyq.sim.run import as_program
+from tinyq.targets.run import run_project
+
+pytestmark = [pytest.mark.firmware, pytest.mark.slow]
+
+DSP_BOARDS = ["mps2-an386", "mps2-an505", "mps3-an547"]  # Cortex-M4, M33, M55
+
+
+def _fc_chain():
+    """FULLY_CONNECTED layers whose depths hit the DSP kernel's 4-wide blocks and remainders (37, 5, 64, 1, 3)
+    and output depths both odd and even (5, 64, 1, 3, 16), with and without bias, rows > 1."""
+    import keras
+
+    def build():
+        return keras.Sequential([
+            keras.Input((2, 37)),
+            keras.layers.Dense(5), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1, use_bias=False),
+            keras.layers.Dense(3), keras.layers.Dense(16, activation="relu"),
+        ])
+
+    return convert_keras(build, seed=11, lo=-3, hi=3)
+
+
+@pytest.fixture(scope="module")
+def fc_model():
+    tfl = _fc_chain()
+    program = as_program(tfl)
+    inputs = random_inputs(program, 40, seed=5)
+    sim = check_model(tfl, inputs=inputs)  # TFLM == simulator == host C first
+    return tfl, inputs, sim
+
+
+@pytest.mark.parametrize("board", DSP_BOARDS)
+def test_fully_connected_dsp_equals_simulator(board, fc_model, tmp_path):
+    tfl, inputs, sim = fc_model
+    compile_model(tfl, tmp_path, board=board)
+    assert (tmp_path / "src" / "model.c").read_text().count("tq_fully_connected_s8_dsp(") == 5
+    program = as_program(tfl)
+    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
+    for g, s, i in zip(got, sim, program.outputs):
+        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))

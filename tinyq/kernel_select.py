@@ -1,0 +1,43 @@
+"""Compile-time kernel selection: which C implementation each kernel call gets on a board.
+
+Lowering names a kernel (`KernelCall.kernel`, e.g. tq_fully_connected_s8); the portable reference
+implementation of every kernel is in firmware/src and is what the simulator mirrors. An optimized
+variant is registered here with the CPU feature it needs; `select_kernels` gives each call the first
+variant the board's CPU has, else the reference. A variant takes the same parameter struct and
+must give the same integers: the firmware tests run each variant against the simulator on the
+emulated boards that select it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq.program import Program
+
+
+@dataclass(frozen=True)
+class Variant:
+    symbol: str  # the C function
+    feature: str  # CPU feature it needs: "dsp" (Arm DSP extension) or "mve" (Helium)
+    macro: str  # the compiler's macro for that feature, checked by the generated model.c
+
+
+DSP = "dsp"
+MVE = "mve"
+_MACROS = {DSP: "__ARM_FEATURE_DSP", MVE: "__ARM_FEATURE_MVE"}
+
+# kernel -> variants, best first
+VARIANTS: dict[str, tuple[Variant, ...]] = {
+    "tq_fully_connected_s8": (Variant("tq_fully_connected_s8_dsp", DSP, _MACROS[DSP]),),
+}
+
+
+def board_features(board) -> frozenset[str]:
+    """The CPU features of a tinyq.boards.Board (none for the host: its build is portable C)."""
+    if board.is_host:
+        return frozenset()
+    return frozenset(f for f, has in ((DSP, board.has_dsp), (MVE, board.has_mve)) if has)
+
+
+def select_kernels(program: Program, features: frozenset[str]) -> list[Variant | None]:
+    """One entry per call: the variant to use, or None for the reference implementation."""
+    return [next((v for v in VARIANTS.get(c.kernel, ()) if v.feature in features), None) for c in program.calls]
