@@ -28,6 +28,8 @@ _MACROS = {DSP: "__ARM_FEATURE_DSP", MVE: "__ARM_FEATURE_MVE"}
 # kernel -> variants, best first
 VARIANTS: dict[str, tuple[Variant, ...]] = {
     "tq_fully_connected_s8": (Variant("tq_fully_connected_s8_dsp", DSP, _MACROS[DSP]),),
+    "tq_conv_s8": (Variant("tq_conv_s8_dsp", DSP, _MACROS[DSP]),),
+    "tq_depthwise_conv_s8": (Variant("tq_depthwise_conv_s8_dsp", DSP, _MACROS[DSP]),),
 }
 
 

@@ -1,8 +1,11 @@
 """Optimized kernel variants (tinyq/kernel_select.py) on the emulated CPUs that select them: firmware ==
-simulator == TFLM, exactly, on models built to reach every path of each variant."""
+simulator == TFLM, exactly, on models built to reach every path of each variant (block loops and their
+remainders, padding, strides, dilations, groups, depth multipliers). The shared real models run on every
+emulated board in test_models_on_boards.py as well."""
 import numpy as np
 import pytest
 
+from tests.ops import test_conv as conv_cases
 from tests.ops.oplib import check_model, convert_keras, random_inputs
 from tinyq.compiler import compile_model
 from tinyq.io import from_batch
@@ -44,6 +47,24 @@ def test_fully_connected_dsp_equals_simulator(board, fc_model, tmp_path):
     compile_model(tfl, tmp_path, board=board)
     assert (tmp_path / "src" / "model.c").read_text().count("tq_fully_connected_s8_dsp(") == 5
     program = as_program(tfl)
+    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
+    for g, s, i in zip(got, sim, program.outputs):
+        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
+
+
+CONV_CASES = [c for c in conv_cases.CASES if not c.int16]
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=[f"{i}-{c.op}" for i, c in enumerate(CONV_CASES)])
+def test_conv_dsp_equals_simulator(case, tmp_path):
+    """The int8 CONV_2D / DEPTHWISE_CONV_2D grid of tests/ops/test_conv.py, on the Cortex-M4 (DSP variants)."""
+    tfl = conv_cases._convert(case)
+    program = as_program(tfl)
+    inputs = random_inputs(program, 12, seed=3)
+    sim = check_model(tfl, inputs=inputs)
+    compile_model(tfl, tmp_path, board="mps2-an386")
+    kernel = "tq_conv_s8_dsp(" if case.op == "conv" else "tq_depthwise_conv_s8_dsp("
+    assert kernel in (tmp_path / "src" / "model.c").read_text()
     got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
     for g, s, i in zip(got, sim, program.outputs):
         np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))

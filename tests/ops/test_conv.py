@@ -51,6 +51,10 @@ CASES = [
     Case("dw", (12, 9, 1), (4, 3), filters=8, strides=2, act="relu"),
     Case("dw", (7, 7, 6), 5, padding="valid", bias="none"),
     Case("dw", (6, 5, 4), 3, filters=2, strides=(1, 2), batch=2),
+    # depth multiplier 1 (the common case; filters=1), depths around multiples of 4
+    Case("dw", (7, 7, 6), 3, filters=1),
+    Case("dw", (9, 8, 8), (3, 2), filters=1, strides=2, act="relu", lo=-2.0, hi=3.0),
+    Case("dw", (10, 10, 5), 3, filters=1, dilation=2, padding="same", bias="none"),
     # 16x8
     Case("conv", (8, 8, 3), 3, int16=True),
     Case("conv", (9, 9, 4), 3, filters=6, strides=2, padding="valid", act="relu", int16=True, lo=0.0, hi=6.0),

@@ -60,6 +60,10 @@ tq_status tq_conv_s8(const tq_conv_params *p, const int8_t *input, int8_t *outpu
  */
 tq_status tq_conv_s16(const tq_conv_params *p, const int16_t *input, int16_t *output);
 
+/* Variant of tq_conv_s8 for the Arm DSP extension (SMLAD), same results bit for bit. Defined only when the
+ * compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
+tq_status tq_conv_s8_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
+
 /**
  * Depthwise convolution, int8 activations and filters, int32 bias and accumulator.
  * @param[in]  input   [batches][input_height][input_width][input_depth]
@@ -73,5 +77,9 @@ tq_status tq_depthwise_conv_s8(const tq_depthwise_conv_params *p, const int8_t *
  * @param[out] output  [batches][output_height][output_width][output_depth]
  */
 tq_status tq_depthwise_conv_s16(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
+
+/* Variant of tq_depthwise_conv_s8 for the Arm DSP extension (SMLABB/SMLATT), same results bit for bit.
+ * Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
+tq_status tq_depthwise_conv_s8_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 
 #endif
