@@ -62,10 +62,10 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     program = lower(read_model(model))
     plan = plan_memory(program)
     out_dir = Path(out_dir)
-    features = board_features(board_obj)
+    variants = select_kernels(program, board_features(board_obj))
     files = emit_sources(program, plan, out_dir / "src", prefix, model_name, options=f"board={board} prefix={prefix}",
-                         features=features)
-    info = manifest(program, plan, board, prefix, model_name, select_kernels(program, features))
+                         variants=variants)
+    info = manifest(program, plan, board, prefix, model_name, variants)
     (out_dir / MANIFEST).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     if project:
         from tinyq.targets.project import write_project

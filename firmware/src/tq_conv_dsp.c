@@ -1,8 +1,8 @@
 /* CONV_2D int8 for CPUs with the Arm DSP extension (Cortex-M4/M7/M33/M55). Same loops as tq_conv_s8,
  * except that two output channels of a pixel are computed together, sharing the widened input, and the
  * taps of a filter row that lie inside the image are summed as one run with SMLAD (tq_dsp_dot.h) when
- * they are contiguous (no groups, no horizontal dilation), else tap by tap. Bit-exact with tq_conv_s8: the same int32 sum modulo
- * 2^32. Selected at compile time (tinyq/kernel_select.py). */
+ * they are contiguous (no groups, no horizontal dilation), else tap by tap. Bit-exact with tq_conv_s8:
+ * the same int32 sum modulo 2^32. Selected at compile time (tinyq/kernel_select.py). */
 #include "tinyq/tq_conv.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_dsp_dot.h"

@@ -25,9 +25,11 @@ tq_status tq_fully_connected_s8_dsp(const tq_fully_connected_params *p, const in
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * depth;
         int8_t *out = output + b * p->output_depth;
-        uint32_t in_sum = 0;
-        for (int32_t d = 0; d < depth; ++d) in_sum += (uint32_t)(in[d] + p->input_offset);
-        const uint32_t offset_term = (uint32_t)p->filter_offset * in_sum;
+        uint32_t offset_term = 0; /* filter_offset * S, only summed when there is an offset */
+        if (p->filter_offset != 0) {
+            for (int32_t d = 0; d < depth; ++d) offset_term += (uint32_t)(in[d] + p->input_offset);
+            offset_term *= (uint32_t)p->filter_offset;
+        }
         int32_t o = 0;
         for (; o + 1 < p->output_depth; o += 2) {
             const int8_t *w0 = p->weights + o * depth;

@@ -17,6 +17,17 @@ pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 DSP_BOARDS = ["mps2-an386", "mps2-an505", "mps3-an547"]  # Cortex-M4, M33, M55
 
 
+def _assert_firmware_equals(tfl, inputs, sim, board, out_dir) -> str:
+    """Compile `tfl` for `board`, run `inputs` (simulator batches) on QEMU, assert the outputs equal `sim`
+    exactly; returns the generated model.c."""
+    program = as_program(tfl)
+    compile_model(tfl, out_dir, board=board)
+    got = run_project(out_dir, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
+    for g, s, i in zip(got, sim, program.outputs):
+        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
+    return (out_dir / "src" / "model.c").read_text()
+
+
 def _fc_chain():
     """FULLY_CONNECTED layers whose depths hit the DSP kernel's 4-wide blocks and remainders (37, 5, 64, 1, 3)
     and output depths both odd and even (5, 64, 1, 3, 16), with and without bias, rows > 1."""
@@ -44,12 +55,8 @@ def fc_model():
 @pytest.mark.parametrize("board", DSP_BOARDS)
 def test_fully_connected_dsp_equals_simulator(board, fc_model, tmp_path):
     tfl, inputs, sim = fc_model
-    compile_model(tfl, tmp_path, board=board)
-    assert (tmp_path / "src" / "model.c").read_text().count("tq_fully_connected_s8_dsp(") == 5
-    program = as_program(tfl)
-    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
-    for g, s, i in zip(got, sim, program.outputs):
-        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
+    model_c = _assert_firmware_equals(tfl, inputs, sim, board, tmp_path)
+    assert model_c.count("tq_fully_connected_s8_dsp(") == 5
 
 
 CONV_CASES = [c for c in conv_cases.CASES if not c.int16]
@@ -62,9 +69,5 @@ def test_conv_dsp_equals_simulator(case, tmp_path):
     program = as_program(tfl)
     inputs = random_inputs(program, 12, seed=3)
     sim = check_model(tfl, inputs=inputs)
-    compile_model(tfl, tmp_path, board="mps2-an386")
-    kernel = "tq_conv_s8_dsp(" if case.op == "conv" else "tq_depthwise_conv_s8_dsp("
-    assert kernel in (tmp_path / "src" / "model.c").read_text()
-    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
-    for g, s, i in zip(got, sim, program.outputs):
-        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
+    model_c = _assert_firmware_equals(tfl, inputs, sim, "mps2-an386", tmp_path)
+    assert ("tq_conv_s8_dsp(" if case.op == "conv" else "tq_depthwise_conv_s8_dsp(") in model_c

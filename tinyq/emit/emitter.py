@@ -3,6 +3,7 @@ array text); the templates in templates/ lay out the files. Output is byte-for-b
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from tinyq import __version__
 from tinyq.emit.c_literals import array_lines, c_type, c_value, is_c_identifier
 from tinyq.emit.jinja_env import render
 from tinyq.errors import TinyqError
-from tinyq.kernel_select import select_kernels
+from tinyq.kernel_select import Variant
 from tinyq.planner import MemoryPlan
 from tinyq.program import KernelCall, Program, TensorInfo
 
@@ -126,12 +127,14 @@ class _Emitter:
 
 def emit_sources(program: Program, plan: MemoryPlan, out_dir: Path, prefix: str = "model",
                  model_name: str = "model.tflite", options: str = "",
-                 features: frozenset[str] = frozenset()) -> list[Path]:
+                 variants: Sequence[Variant | None] | None = None) -> list[Path]:
     """Write model.h, model.c, model_data.h and model_data.c into out_dir; returns their paths.
-    `features`: the target CPU's features (tinyq.kernel_select), which pick optimized kernel variants."""
+    `variants`: per call, the optimized kernel to call (tinyq.kernel_select.select_kernels), or None for
+    the reference; by default every call uses the reference."""
     if not is_c_identifier(prefix):
         raise TinyqError(f"--prefix '{prefix}' is not a valid C identifier")
-    variants = select_kernels(program, features)
+    if variants is None:
+        variants = [None] * len(program.calls)
     em = _Emitter(program, plan, prefix, variants)
     calls = [em.call_view(k, c) for k, c in enumerate(program.calls)]
     context = dict(
