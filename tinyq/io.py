@@ -4,11 +4,14 @@ Conventions shared by `tinyq simulate`, `tinyq run` and `tinyq verify`:
   * batch on the leading axis: a tensor of shape [1, *rest] is given as (N, *rest); any other shape S as (N, *S);
   * several inputs or outputs: an .npz keyed by tensor name; inputs also by position as input_0, input_1, ...;
   * float32 data for an integer input is quantized with the tensor's scale and zero point
-    (float32 divide, round half away from zero, clamp: what TFLite's QUANTIZE kernel does).
+    (float32 divide, round half away from zero, clamp: what TFLite's QUANTIZE kernel does); +-inf and
+    values out of range saturate, NaN is refused with its position;
+  * output paths are checked before any work (output_file, output_dir) and written exactly as given.
 Internally every batch has shape (N, *tensor.shape).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -36,25 +39,51 @@ def to_batch(x: np.ndarray, tensor, where: str) -> np.ndarray:
             f"(expected (N, {', '.join(map(str, per_sample))}))"
         )
     dtype = np.dtype(tensor.dtype)
-    if x.dtype.kind == "f" and dtype.kind in "iu":
-        x = quantize_float(x, tensor.scale, tensor.zero_point, tensor.dtype)
+    if x.dtype.kind not in "iubf":
+        raise InputError(f"{where}: dtype {x.dtype} cannot feed input '{tensor.name}' ({tensor.dtype})")
+    if x.dtype.kind == "f":
+        _refuse_nan(x, tensor, where)
+        if dtype.kind in "iu":
+            x = quantize_float(x, tensor.scale, tensor.zero_point, tensor.dtype, where=f"{where}: input '{tensor.name}'")
+        else:
+            with np.errstate(over="ignore"):  # float64 beyond float32's range becomes +-inf, as a C cast would
+                x = x.astype(dtype)
     elif x.dtype != dtype:
-        if x.dtype.kind not in "iub" and not (x.dtype.kind == "f" and dtype.kind == "f"):
-            raise InputError(f"{where}: dtype {x.dtype} cannot feed input '{tensor.name}' ({tensor.dtype})")
         lo, hi = DTYPE_RANGE.get(tensor.dtype, (None, None))
-        if lo is not None and (x.min(initial=0) < lo or x.max(initial=0) > hi):
-            raise InputError(f"{where}: values outside the {tensor.dtype} range for input '{tensor.name}'")
+        if lo is not None:
+            bad = np.argwhere((x < lo) | (x > hi))
+            if bad.size:
+                raise InputError(f"{where}: input '{tensor.name}' {_position(bad[0])} is {x[tuple(bad[0])]}, "
+                                 f"outside the {tensor.dtype} range [{lo}, {hi}]")
         x = x.astype(dtype)
     return np.ascontiguousarray(x.reshape((x.shape[0], *tensor.shape)))
 
 
-def quantize_float(x: np.ndarray, scale: float, zero_point: int, dtype: str) -> np.ndarray:
-    if scale == 0.0:
-        raise InputError("cannot quantize float data: the input tensor has no quantization scale")
-    q = np.asarray(x, np.float32) / np.float32(scale)
-    q = np.trunc(q + np.copysign(np.float32(0.5), q))  # round half away from zero
-    lo, hi = DTYPE_RANGE[dtype]
-    return np.clip(q.astype(np.int64) + zero_point, lo, hi).astype(dtype)
+def _position(index) -> str:
+    """'sample 3 index [0, 5, 2]' for an index into a (N, *sample shape) array."""
+    return f"sample {int(index[0])} index {[int(i) for i in index[1:]]}"
+
+
+def _refuse_nan(x: np.ndarray, tensor, where: str) -> None:
+    # NaN has no integer value: refusing it beats quietly feeding the model a zero point
+    bad = np.argwhere(np.isnan(x))
+    if bad.size:
+        raise InputError(f"{where}: input '{tensor.name}' {_position(bad[0])} is NaN")
+
+
+def quantize_float(x: np.ndarray, scale: float, zero_point: int, dtype: str, where: str = "float data") -> np.ndarray:
+    """float -> int as TFLite's QUANTIZE: round(x / scale) + zero_point, saturated; +-inf saturate too.
+
+    The same float32 arithmetic as the simulator's QUANTIZE kernel (and the C kernel): one rule everywhere.
+    NaN is not allowed here (it has no value); to_batch refuses it with its position.
+    """
+    from tinyq.sim.kernels.quantize import quantize_f32
+
+    if not scale:
+        raise InputError(f"{where}: cannot quantize float data: the input tensor has no quantization scale")
+    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes +-inf, and saturates
+        x32 = np.asarray(x, np.float32)
+    return quantize_f32(x32, scale, zero_point, dtype)
 
 
 def load_inputs(source, tensors: Sequence) -> list[np.ndarray]:
@@ -64,14 +93,7 @@ def load_inputs(source, tensors: Sequence) -> list[np.ndarray]:
     """
     where = str(source) if isinstance(source, (str, Path)) else "input"
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
-        try:
-            loaded = np.load(path, allow_pickle=False)
-        except Exception as exc:
-            raise InputError(f"{path}: not a readable .npy/.npz file ({exc})") from None
-        source = dict(loaded) if hasattr(loaded, "files") else loaded
+        source = load_arrays(source)
     if isinstance(source, Mapping):
         arrays = []
         for k, t in enumerate(tensors):
@@ -91,8 +113,97 @@ def load_inputs(source, tensors: Sequence) -> list[np.ndarray]:
     if len({b.shape[0] for b in batches}) > 1:
         raise InputError(f"{where}: inputs have different batch sizes {[b.shape[0] for b in batches]}")
     if batches and batches[0].shape[0] == 0:
-        raise InputError(f"{where}: empty batch")
+        raise InputError(f"{where}: no samples (the batch axis has length 0)")
     return batches
+
+
+def load_arrays(path) -> np.ndarray | dict[str, np.ndarray]:
+    """An .npy file's array, or an .npz file's arrays by key (never pickled objects)."""
+    path = input_file(path)
+    with open(path, "rb") as f:  # our own handle: np.load leaks its file when a zip turns out broken
+        magic = f.read(6)
+        if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):  # np.load would try to unpickle anything else
+            raise InputError(f"{path}: not an .npy or .npz file")
+        f.seek(0)
+        try:
+            loaded = np.load(f, allow_pickle=False)
+            if not hasattr(loaded, "files"):
+                return loaded
+            with loaded:  # an .npz: read every array now, so a broken member fails here, with the file's name
+                return {k: loaded[k] for k in loaded.files}
+        except Exception as exc:
+            raise InputError(f"{path}: cannot read this .npy/.npz file ({_one_line(exc)})") from None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def input_file(path) -> Path:
+    """A file the user gave to be read: it exists, is a regular file, is readable and is not empty."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a file")
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: no permission to read it")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+    return path
+
+
+def output_file(path, option: str) -> Path:
+    """Refuse, before any work, an output file that cannot be written as a regular file at exactly PATH.
+
+    Devices (/dev/null, /dev/full), directories, a path inside a non-directory and unwritable places are
+    refused: tinyq reports the file it wrote, so it must write a real one.
+    """
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if path.is_dir():
+            raise InputError(f"{option} {path}: is a directory, not a file")
+        if not path.is_file():
+            raise InputError(f"{option} {path}: not a regular file (a device or a pipe?); give a file path")
+        if not os.access(path, os.W_OK):
+            raise InputError(f"{option} {path}: no permission to write it")
+    else:
+        _check_parent(path, option)
+    return path
+
+
+def output_dir(path, option: str) -> Path:
+    """Refuse, before any work, an output directory that cannot be created or written."""
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if not path.is_dir():
+            raise InputError(f"{option} {path}: exists and is not a directory")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise InputError(f"{option} {path}: no permission to write in it")
+    else:
+        _check_parent(path, option)
+    return path
+
+
+def _check_parent(path: Path, option: str) -> None:
+    # missing directories are created when writing; the deepest existing one must be a writable directory
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{option} {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{option} {path}: no permission to write in {parent}")
+
+
+def output_arrays(path, tensors: Sequence, option: str) -> Path:
+    """output_file, and several outputs need an .npz (an .npy holds one array)."""
+    path = output_file(path, option)
+    if len(tensors) > 1 and path.suffix.lower() != ".npz":
+        raise InputError(f"{option} {path}: the model has {len(tensors)} outputs; write an .npz")
+    return path
 
 
 def from_batch(x: np.ndarray, tensor) -> np.ndarray:
@@ -101,10 +212,12 @@ def from_batch(x: np.ndarray, tensor) -> np.ndarray:
 
 
 def save_outputs(path, arrays: Sequence[np.ndarray], tensors: Sequence) -> None:
-    path = Path(path)
+    """One output: an .npy (or an .npz if PATH ends in .npz); several: an .npz keyed by tensor name."""
+    path = output_arrays(path, tensors, "output")
     outs = {t.name: from_batch(a, t) for a, t in zip(arrays, tensors)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    if len(outs) == 1 and path.suffix != ".npz":
-        np.save(path, next(iter(outs.values())))
-    else:
-        np.savez(path, **outs)
+    with open(path, "wb") as f:  # a file handle: given a name, np.save/np.savez would append .npy/.npz to it
+        if len(outs) == 1 and path.suffix.lower() != ".npz":
+            np.save(f, next(iter(outs.values())))
+        else:
+            np.savez(f, **outs)

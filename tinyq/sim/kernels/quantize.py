@@ -9,7 +9,8 @@ from tinyq.sim.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
 from tinyq.sim.kernels import sim_kernel
 
 _DTYPES = {"s8": np.int8, "s16": np.int16, "s32": np.int32}
-# x / scale is clamped to this magnitude before the float->int conversion (see tq_quantize.c)
+# x / scale is clamped to this magnitude before the float->int conversion (see tq_quantize.c): anything
+# larger saturates the output dtype anyway (|zero point| <= 2**16), and the conversion stays defined
 QUANTIZE_LIMIT = np.float32(1 << 17)
 
 
@@ -17,17 +18,26 @@ def _out_dtype(call):
     return _DTYPES[call.kernel.rsplit("_", 1)[1]]
 
 
-@sim_kernel("tq_quantize_f32_s8", "tq_quantize_f32_s16")
-def quantize(call, x):
-    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are clamped just below, as in C
-        q = np.asarray(x, dtype=np.float32) / np.float32(call.scale)
-    q = np.where(np.isnan(q), -QUANTIZE_LIMIT, np.clip(q, -QUANTIZE_LIMIT, QUANTIZE_LIMIT)).astype(np.float32)
+def quantize_f32(x, scale, zero_point: int, dtype) -> np.ndarray:
+    """TFLite's AffineQuantize in float32: roundf(x / scale) + zero_point, saturated to dtype.
+
+    Where TFLite is undefined the agreed rule (C kernel too): +inf and too large -> max, -inf and too small
+    -> min, NaN -> the zero point. Clamped in float before converting, so no value overflows an integer.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # inf and NaN are handled just below
+        q = np.asarray(x, dtype=np.float32) / np.float32(scale)
+    q = np.where(np.isnan(q), np.float32(0), np.clip(q, -QUANTIZE_LIMIT, QUANTIZE_LIMIT)).astype(np.float32)
     # TfLiteRound = roundf: half away from zero. |q| <= 2**17, so q - trunc(q) is exact.
     t = np.trunc(q)
     frac = q - t
     r = t.astype(np.int64) + (frac >= np.float32(0.5)) - (frac <= np.float32(-0.5))
-    info = np.iinfo(_out_dtype(call))
-    return np.clip(r + call.output_offset, info.min, info.max).astype(_out_dtype(call))
+    info = np.iinfo(dtype)
+    return np.clip(r + int(zero_point), info.min, info.max).astype(dtype)
+
+
+@sim_kernel("tq_quantize_f32_s8", "tq_quantize_f32_s16")
+def quantize(call, x):
+    return quantize_f32(x, call.scale, call.output_offset, _out_dtype(call))
 
 
 @sim_kernel("tq_requantize_s8_s8", "tq_requantize_s8_s16", "tq_requantize_s8_s32", "tq_requantize_s16_s8",
