@@ -8,7 +8,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyq.emit.c_literals import is_c_identifier
 from tinyq.emit.emitter import emit_sources
+from tinyq.errors import InputError, PlanError
 from tinyq.kernel_select import board_features, select_kernels
 from tinyq.lower import lower
 from tinyq.planner import MemoryPlan, plan_memory
@@ -16,6 +18,14 @@ from tinyq.program import Program
 from tinyq.tflite_reader import read_model
 
 MANIFEST = "tinyq.json"
+
+# What the firmware needs besides the model's plan, as lower bounds measured on the dummy model's builds
+# (tests/firmware/dummy.py): start-up, harness and console code (newlib stdio + semihosting on QEMU, a bare
+# UART on real boards), the code of each kernel call, and the harness's other static RAM. Lower bounds, so
+# compile refuses only what cannot fit; `tinyq build` checks the linked ELF exactly.
+CODE_BYTES = {"emulated": 13_000, "real": 2_200}
+CODE_PER_CALL = 128
+OTHER_RAM_BYTES = {"emulated": 850, "real": 32}
 
 
 @dataclass(frozen=True)
@@ -53,14 +63,49 @@ def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_
     }
 
 
+def check_prefix(prefix: str) -> None:
+    if not is_c_identifier(prefix):
+        raise InputError(f"--prefix '{prefix}' is not a C identifier (letters, digits, _; not a keyword)")
+    if prefix.lower() == "tq" or prefix.lower().startswith("tq_"):
+        raise InputError(f"--prefix '{prefix}': names starting with tq_ belong to tinyq's kernel library")
+
+
+def check_fit(model_name: str, program: Program, plan: MemoryPlan, board) -> None:
+    """Refuse a model that cannot fit the board, naming flash and RAM with their sizes (the host has no limit)."""
+    if board.is_host:
+        return
+    weights, code = plan.weight_bytes, CODE_BYTES[board.kind] + CODE_PER_CALL * len(program.calls)
+    other = OTHER_RAM_BYTES[board.kind]
+    ram = plan.arena_bytes + plan.io_bytes + board.stack_bytes + other
+    ram_part = (f"RAM needs ~{ram:,} B (arena {plan.arena_bytes:,} + I/O {plan.io_bytes:,} + stack "
+                f"{board.stack_bytes:,} + other ~{other:,}) of {board.ram.size:,} B")
+    if board.weights:  # weights have a region of their own; flash holds the code
+        needs = [("flash", code, f"flash needs ~{code:,} B (code) of {board.flash.size:,} B", board.flash.size),
+                 ("weight region", weights, f"weight region needs {weights:,} B (weights) of {board.weights.size:,} B",
+                  board.weights.size)]
+    else:
+        needs = [("flash", weights + code, f"flash needs ~{weights + code:,} B (weights {weights:,} B + code "
+                  f"~{code:,} B) of {board.flash.size:,} B", board.flash.size)]
+    needs.append(("RAM", ram, ram_part, board.ram.size))
+    exceeded = [name for name, need, _, size in needs if need > size]
+    if exceeded:
+        raise PlanError(f"{model_name} does not fit {board.name} ({' and '.join(exceeded)} exceeded): "
+                        + "; ".join(text for _, _, text, _ in needs))
+
+
 def compile_model(model, out_dir, board: str = "host", prefix: str = "model", project: bool = True) -> CompileResult:
-    """Compile a .tflite model (path or bytes) for `board` into out_dir (sources in out_dir/src)."""
+    """Compile a .tflite model (path or bytes) for `board` into out_dir (sources in out_dir/src).
+
+    Everything is checked (board, prefix, model, fit) before a file is written.
+    """
     from tinyq.boards import load_board
 
     board_obj = load_board(board)  # fails early, with the list of boards, on a bad name
+    check_prefix(prefix)
     model_name = Path(model).name if isinstance(model, (str, Path)) else "model.tflite"
     program = lower(read_model(model))
     plan = plan_memory(program)
+    check_fit(str(model) if isinstance(model, (str, Path)) else model_name, program, plan, board_obj)
     out_dir = Path(out_dir)
     variants = select_kernels(program, board_features(board_obj))
     files = emit_sources(program, plan, out_dir / "src", prefix, model_name, options=f"board={board} prefix={prefix}",
