@@ -14,6 +14,11 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 DTYPE_RANGE = {"int8": (-128, 127), "int16": (-32768, 32767), "int32": (INT32_MIN, INT32_MAX), "uint8": (0, 255)}
 
 
+class ParameterError(ValueError):
+    """A fixed-point parameter derived from the model's scales is outside what the kernels compute
+    (the lowering turns it into an UnsupportedError naming the op)."""
+
+
 def round_half_away(x: float) -> int:
     """std::round / TfLiteRound: ties go away from zero (Python's round() goes to even)."""
     return int(math.copysign(math.floor(abs(x) + 0.5), x))
@@ -21,11 +26,12 @@ def round_half_away(x: float) -> int:
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """TFLM QuantizeMultiplier (double rounding build): real ~= m * 2**(shift - 31)."""
+    if not math.isfinite(real):
+        raise ParameterError(f"requantization scale {real!r} is not finite (check the tensors' scales)")
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)
     q_fixed = round_half_away(q * (1 << 31))
-    assert q_fixed <= (1 << 31)
     if q_fixed == (1 << 31):
         q_fixed //= 2
         shift += 1
@@ -36,9 +42,18 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 def quantize_multiplier_smaller_than_one(real: float) -> tuple[int, int]:
     """TFLite QuantizeMultiplierSmallerThanOneExp: requires 0 < real < 1; shift <= 0."""
-    assert 0.0 < real < 1.0, real
+    m, shift = quantize_multiplier(real) if 0.0 < real < 1.0 else (0, 1)
+    if shift > 0:
+        raise ParameterError(f"rescale multiplier {real!r} is outside (0, 1) (check the tensors' scales)")
+    return m, shift
+
+
+def requant_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
+    """quantize_multiplier for MultiplyByQuantizedMultiplier, whose left shift must stay <= 30 (int32) or
+    <= 7 (the int64 variant); a larger one means scales no kernel can honour."""
     m, shift = quantize_multiplier(real)
-    assert shift <= 0
+    if shift > max_shift:
+        raise ParameterError(f"requantization scale {real:g} is too large (shift {shift} > {max_shift})")
     return m, shift
 
 

@@ -1,30 +1,65 @@
 """The only module that touches the TFLite flatbuffer: .tflite bytes -> tinyq.ir.Graph.
 
-Uses the `tflite` package's generated accessors for the TFLite schema. Reads subgraph 0, copies
+Reads the file through the official generated schema (`schema_py_generated`, shipped with tflite-micro),
+which follows the schema exactly: an opcode is max(builtin_code, deprecated_builtin_code), so files that
+set only `builtin_code` (as current Google tools write them) read correctly. Reads subgraph 0, copies
 constant buffers into read-only NumPy arrays, and turns op options into snake_case mappings.
-Every problem with the file itself raises ModelFormatError naming the file and the element.
+
+The file is untrusted input. Everything about one element (indices, dtypes, quantization, buffer sizes,
+options tables) is checked here as it is read; checks that need the whole graph (producers, order, graph
+inputs and outputs) are in tinyq/graph_checks.py, which read_model runs last. Every problem raises
+ModelFormatError (the file is malformed) or UnsupportedError (valid, but not something tinyq compiles),
+naming the file and the element.
 """
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-import tflite
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from tinyq.errors import ModelFormatError, UnsupportedError
+from tinyq.graph_checks import check_graph
 from tinyq.ir import Graph, Op, QuantParams, Tensor
 
-_BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-_OPTION_NAMES = {v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}
-_TYPE_NAMES = {v: k.lower() for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
+_BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+_OPTION_NAMES = {v: k for k, v in vars(schema.BuiltinOptions).items() if not k.startswith("_")}
+_TYPE_NAMES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 _ACCESSOR_SUFFIXES = ("AsNumpy", "IsNone", "Length", "BufferHasIdentifier")
+_NUMPY_DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+                 "float32", "float16", "float64", "bool")
+# Zero points must lie inside the stored type's range; other dtypes (float, bool, ...) take int32's.
+_ZERO_POINT_RANGE = {"int4": (-8, 7), "int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
+                     "uint16": (0, 65535), "int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_MIN_NORMAL_F32 = float(np.finfo(np.float32).tiny)
+_MAX_TENSOR_BYTES = 2**31 - 1  # every size in the generated C is an int32 or a uint32
+
+# The builtin-options table each op must carry (TFLite schema), and whether it may be absent. A table of
+# another type is refused: its fields would be read as this op's. Where TFLM's defaults for an absent
+# table (all zero: stride 0, filter 0, beta 0, alpha 0) differ from what the op means, absence is refused too.
+_OPTIONS = {
+    "CONV_2D": ("Conv2DOptions", True), "DEPTHWISE_CONV_2D": ("DepthwiseConv2DOptions", True),
+    "AVERAGE_POOL_2D": ("Pool2DOptions", True), "MAX_POOL_2D": ("Pool2DOptions", True),
+    "SOFTMAX": ("SoftmaxOptions", True), "LEAKY_RELU": ("LeakyReluOptions", True),
+    "FULLY_CONNECTED": ("FullyConnectedOptions", False), "MEAN": ("ReducerOptions", False),
+    "ADD": ("AddOptions", False), "SUB": ("SubOptions", False), "MUL": ("MulOptions", False),
+    "MAXIMUM": ("MaximumMinimumOptions", False), "MINIMUM": ("MaximumMinimumOptions", False),
+    "HARD_SWISH": ("HardSwishOptions", False), "QUANTIZE": ("QuantizeOptions", False),
+    "DEQUANTIZE": ("DequantizeOptions", False), "RESHAPE": ("ReshapeOptions", False),
+    "SQUEEZE": ("SqueezeOptions", False), "EXPAND_DIMS": ("ExpandDimsOptions", False),
+    "CONCATENATION": ("ConcatenationOptions", False), "PAD": ("PadOptions", False),
+    "PADV2": ("PadV2Options", False), "TRANSPOSE": ("TransposeOptions", False),
+    "STRIDED_SLICE": ("StridedSliceOptions", False), "SLICE": ("SliceOptions", False),
+    "RELU": ("NONE", False), "RELU6": ("NONE", False), "LOGISTIC": ("NONE", False), "TANH": ("NONE", False),
+}
 
 
 def read_model(model: str | Path | bytes) -> Graph:
-    """Read a .tflite model from a path or from bytes."""
+    """Read a .tflite model from a path or from bytes; the Graph returned is well-formed."""
     if isinstance(model, (bytes, bytearray, memoryview)):
         data, where = bytes(model), "model bytes"
     else:
@@ -40,13 +75,19 @@ def read_model(model: str | Path | bytes) -> Graph:
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelFormatError(f"{where}: not a TFLite model (no 'TFL3' flatbuffer identifier)")
     try:
-        return _Reader(data, where).graph()
+        graph = _Reader(data, where).graph()
     except (ModelFormatError, UnsupportedError):
         raise
-    except Exception as exc:  # the flatbuffer library raises struct/index errors on corrupt data
+    except Exception as exc:  # the flatbuffer library raises struct/index/unicode errors on corrupt data
         raise ModelFormatError(
-            f"{where}: corrupt or truncated TFLite flatbuffer ({type(exc).__name__}: {exc})"
+            f"{where}: corrupt or truncated TFLite flatbuffer ({type(exc).__name__}: {_short(exc)})"
         ) from None
+    check_graph(graph, where)
+    return graph
+
+
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:120]
 
 
 def _snake(name: str) -> str:
@@ -57,23 +98,32 @@ class _Reader:
     def __init__(self, data: bytes, where: str):
         self.data = data
         self.where = where
-        self.model = tflite.Model.GetRootAsModel(data, 0)
+        self.model = schema.Model.GetRootAs(data, 0)
+
+    def fail(self, what: str) -> ModelFormatError:
+        return ModelFormatError(f"{self.where}: {what}")
 
     def _count(self, n: int, what: str) -> int:
         # Each vector element takes at least 4 bytes: a larger count means a corrupt length field.
         if n < 0 or n * 4 > len(self.data):
-            raise ModelFormatError(f"{self.where}: corrupt flatbuffer ({what} count {n})")
+            raise self.fail(f"corrupt flatbuffer ({what} count {n})")
         return n
 
     def graph(self) -> Graph:
         m = self.model
-        if self._count(m.SubgraphsLength(), "subgraph") == 0:
-            raise ModelFormatError(f"{self.where}: model has no subgraph")
+        n_subgraphs = self._count(m.SubgraphsLength(), "subgraph")
+        if n_subgraphs == 0:
+            raise self.fail("model has no subgraph")
+        if n_subgraphs > 1:
+            raise UnsupportedError(
+                f"{self.where}: model has {n_subgraphs} subgraphs; tinyq compiles single-subgraph models "
+                f"(control flow such as WHILE, IF and CALL_ONCE is not supported)"
+            )
         sg = m.Subgraphs(0)
         n_buffers = self._count(m.BuffersLength(), "buffer")
-        tensors = tuple(
+        tensors = [
             self._tensor(sg.Tensors(i), i, n_buffers) for i in range(self._count(sg.TensorsLength(), "tensor"))
-        )
+        ]
         opcodes = [self._opcode(m.OperatorCodes(i)) for i in range(self._count(m.OperatorCodesLength(), "opcode"))]
         ops = tuple(
             self._op(sg.Operators(i), i, opcodes, len(tensors))
@@ -83,7 +133,7 @@ class _Reader:
         outputs = self._indices(sg.OutputsAsNumpy(), len(tensors), "graph output")
         desc = m.Description()
         return Graph(
-            tensors=tensors,
+            tensors=tuple(_unique_names(tensors)),
             ops=ops,
             inputs=inputs,
             outputs=outputs,
@@ -97,83 +147,116 @@ class _Reader:
         out = tuple(int(x) for x in arr)
         for x in out:
             if not (0 <= x < n_tensors or (allow_absent and x == -1)):
-                raise ModelFormatError(f"{self.where}: {what} refers to tensor {x}, but there are {n_tensors}")
+                raise self.fail(f"{what} refers to tensor {x}, but there are {n_tensors}")
         return out
 
     def _opcode(self, oc) -> tuple[str, int, bool]:
-        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())  # schema v3a: the larger one is real
-        if code == tflite.BuiltinOperator.CUSTOM:
+        # Schema v3a: builtin_code is the real field; old files set only deprecated_builtin_code (int8,
+        # 127 = "look in builtin_code"). The larger of the two is the opcode either way.
+        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+        if code == schema.BuiltinOperator.CUSTOM:
             custom = oc.CustomCode()
             return (custom.decode("utf-8", "replace") if custom else "CUSTOM"), oc.Version(), True
         return _BUILTIN_NAMES.get(code, f"BUILTIN_{code}"), oc.Version(), False
 
     def _tensor(self, t, index: int, n_buffers: int) -> Tensor:
         name = (t.Name() or b"").decode("utf-8", "replace") or f"tensor_{index}"
+        label = f"tensor '{name}' (#{index})"
         shape = tuple(int(s) for s in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-        dtype = _TYPE_NAMES.get(t.Type(), f"type{t.Type()}")
-        quant = self._quant(t.Quantization(), shape)
+        if any(d < 0 for d in shape):
+            raise self.fail(f"{label} has a negative dimension in its shape {list(shape)}")
+        if t.Type() not in _TYPE_NAMES:
+            raise self.fail(f"{label} has an unknown dtype (TensorType {t.Type()})")
+        dtype = _TYPE_NAMES[t.Type()]
+        if dtype in _NUMPY_DTYPES and math.prod(shape) * np.dtype(dtype).itemsize > _MAX_TENSOR_BYTES:
+            raise UnsupportedError(f"{self.where}: {label} {dtype}{list(shape)} is larger than 2 GiB")
+        quant = self._quant(t.Quantization(), shape, dtype, label)
         data = None
         b = t.Buffer()
         if b >= n_buffers or b < 0:
-            raise ModelFormatError(f"{self.where}: tensor '{name}' (#{index}) points to buffer {b}, but there are {n_buffers}")
+            raise self.fail(f"{label} points to buffer {b}, but there are {n_buffers}")
         if b > 0:
-            data = self._buffer_data(b, name, index, shape, dtype)
+            data = self._buffer_data(b, label, shape, dtype)
         return Tensor(index, name, shape, dtype, quant, data, bool(t.IsVariable()))
 
-    def _buffer_data(self, b: int, name: str, index: int, shape, dtype: str) -> np.ndarray | None:
+    def _buffer_data(self, b: int, label: str, shape, dtype: str) -> np.ndarray | None:
         buf = self.model.Buffers(b)
         if buf.Offset() > 1:
             raise UnsupportedError(
-                f"{self.where}: tensor '{name}' (#{index}) keeps its data outside the flatbuffer "
+                f"{self.where}: {label} keeps its data outside the flatbuffer "
                 f"(buffer {b} at file offset {buf.Offset()}, the >2 GB layout); tinyq reads only inline buffers"
             )
         raw = buf.DataAsNumpy()
         if isinstance(raw, int) or raw.size == 0:
             return None  # an activation tensor with an empty buffer
-        if dtype not in ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-                         "float32", "float16", "float64", "bool"):
+        if dtype not in _NUMPY_DTYPES:
             return np.frombuffer(raw.tobytes(), np.uint8).copy()  # opaque bytes (e.g. int4, string)
         dt = np.dtype(dtype).newbyteorder("<")
-        need = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        need = math.prod(shape) * dt.itemsize
         if raw.size != need:
-            raise ModelFormatError(
-                f"{self.where}: tensor '{name}' (#{index}, {dtype}{list(shape)}) needs {need} bytes, "
-                f"but buffer {b} holds {raw.size}"
-            )
+            raise self.fail(f"{label} ({dtype}{list(shape)}) needs {need} bytes, but buffer {b} holds {raw.size}")
         arr = np.frombuffer(raw.tobytes(), dt).astype(dt.newbyteorder("="), copy=True).reshape(shape)
         arr.setflags(write=False)
         return arr
 
-    def _quant(self, q, shape) -> QuantParams | None:
+    def _quant(self, q, shape, dtype: str, label: str) -> QuantParams | None:
         if q is None or q.ScaleLength() == 0:
+            if q is not None and q.ZeroPointLength():
+                raise self.fail(f"{label} has {q.ZeroPointLength()} zero points but no scale")
             return None
         scale = tuple(float(s) for s in q.ScaleAsNumpy())
-        zp = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scale)
+        for s in scale:  # TFLM refuses these, and every multiplier tinyq derives would be meaningless
+            if not (math.isfinite(s) and s >= _MIN_NORMAL_F32):
+                raise self.fail(f"{label} has quantization scale {s!r}; scales must be finite, positive and normal")
+        n_zp = q.ZeroPointLength()
+        if n_zp not in (0, 1, len(scale)):
+            raise self.fail(f"{label} has {len(scale)} scales but {n_zp} zero points")
+        zp = tuple(int(z) for z in q.ZeroPointAsNumpy()) if n_zp else (0,) * len(scale)
+        lo, hi = _ZERO_POINT_RANGE.get(dtype, _ZERO_POINT_RANGE["int32"])
+        for z in zp:
+            if not lo <= z <= hi:
+                raise self.fail(f"{label} has zero point {z}, outside the {dtype} range [{lo}, {hi}]")
         if len(zp) == 1 and len(scale) > 1:
             zp = zp * len(scale)
         axis = int(q.QuantizedDimension())
-        # TOCO-era files put quantized_dimension=3 on 1-D per-channel bias tensors: the only axis is 0.
-        if len(shape) == 1 and axis != 0 and len(scale) == shape[0]:
+        # TOCO-era files put quantized_dimension=3 on 1-D bias tensors: the only axis is 0.
+        if len(shape) == 1 and axis == 3:
             axis = 0
+        if not 0 <= axis < max(len(shape), 1):
+            raise self.fail(f"{label} has quantized_dimension {axis}, but its rank is {len(shape)}")
+        if len(scale) > 1 and (not shape or len(scale) != shape[axis]):
+            raise self.fail(
+                f"{label} {list(shape)} has {len(scale)} per-channel scales along dimension {axis}"
+                + (f", which has {shape[axis]} channels" if shape else ", but it is a scalar")
+            )
         return QuantParams(scale, zp, axis)
 
     def _op(self, o, index: int, opcodes, n_tensors: int) -> Op:
         oc = o.OpcodeIndex()
         if oc >= len(opcodes):
-            raise ModelFormatError(f"{self.where}: operator #{index} uses opcode {oc}, but there are {len(opcodes)}")
+            raise self.fail(f"operator #{index} uses opcode {oc}, but there are {len(opcodes)}")
         opcode, version, custom = opcodes[oc]
         where = f"operator #{index} ({opcode})"
         inputs = self._indices(o.InputsAsNumpy(), n_tensors, f"{where} input", allow_absent=True)
         outputs = self._indices(o.OutputsAsNumpy(), n_tensors, f"{where} output")
-        options = {} if custom else self._options(o)
+        options = {} if custom else self._options(o, opcode, where)
         return Op(index, opcode, version, inputs, outputs, MappingProxyType(options), custom)
 
-    def _options(self, o) -> dict:
-        name = _OPTION_NAMES.get(o.BuiltinOptionsType())
+    def _options(self, o, opcode: str, where: str) -> dict:
+        kind = o.BuiltinOptionsType()
+        name = _OPTION_NAMES.get(kind)
+        if name is None:
+            raise self.fail(f"{where} has an unknown builtin options type {kind}")
         table = o.BuiltinOptions()
-        if not name or name == "NONE" or table is None:
+        if table is None:
+            name = "NONE"
+        expected, required = _OPTIONS.get(opcode, (None, False))
+        if expected is not None and name != expected and not (name == "NONE" and not required):
+            have = "no options table" if name == "NONE" else f"a {name} table"
+            raise self.fail(f"{where} has {have}; the op takes {expected}")
+        if name == "NONE":
             return {}
-        cls = getattr(tflite, name, None)
+        cls = getattr(schema, name, None)
         if cls is None:
             return {}
         obj = cls()
@@ -189,3 +272,15 @@ class _Reader:
                 value = getattr(obj, attr)()
             options[_snake(attr)] = value
         return options
+
+
+def _unique_names(tensors: list[Tensor]) -> list[Tensor]:
+    """Tensor names key traces, .npz files and results: give a repeated name its index, '<name>#<index>'."""
+    seen: set[str] = set()
+    out = []
+    for t in tensors:
+        if t.name in seen:
+            t = Tensor(t.index, f"{t.name}#{t.index}", t.shape, t.dtype, t.quant, t.data, t.is_variable)
+        seen.add(t.name)
+        out.append(t)
+    return out

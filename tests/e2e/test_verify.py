@@ -53,9 +53,9 @@ def test_verify_rejects_real_board(capsys):
 
 def _depthwise_without_bias_index(data: bytes) -> bytes:
     """micro_speech with its DEPTHWISE_CONV_2D bias input index set to -1 (optional input absent)."""
-    import tflite
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as tflite
 
-    m = tflite.Model.GetRootAsModel(data, 0)
+    m = tflite.Model.GetRootAs(data, 0)
     op = m.Subgraphs(0).Operators(1)
     vec = op._tab.Vector(op._tab.Offset(6))  # field 1: inputs
     b = bytearray(data)

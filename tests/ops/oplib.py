@@ -184,9 +184,9 @@ def edit_model(tflite_bytes: bytes, edit) -> bytes:
 
 def with_quant(tflite_bytes: bytes, tensor: int, scale: float, zero_point: int) -> bytes:
     """The model with the first scale / zero point of tensor #`tensor` overwritten in place (same size)."""
-    import tflite
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as tflite
 
-    m = tflite.Model.GetRootAsModel(tflite_bytes, 0)
+    m = tflite.Model.GetRootAs(tflite_bytes, 0)
     q = m.Subgraphs(0).Tensors(tensor).Quantization()
     b = bytearray(tflite_bytes)
     scale_at = q._tab.Vector(q._tab.Offset(8))  # QuantizationParameters field 2: scale (float32[])

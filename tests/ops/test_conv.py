@@ -121,10 +121,10 @@ def _drop_bias(tfl: bytes) -> bytes:
     """Drop every op's third input (the bias) by shortening its inputs vector to 2 in place in the flatbuffer:
     the converter always writes a bias, but TFLite models may omit it. (A -1 bias index is not used: TFLM's
     DepthwiseConvPrepare crashes on it and TFLite's rejects it.)"""
-    import tflite
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as tflite
 
     data = bytearray(tfl)
-    graph = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    graph = tflite.Model.GetRootAs(data, 0).Subgraphs(0)
     for k in range(graph.OperatorsLength()):
         op = graph.Operators(k)
         assert op.InputsLength() == 3

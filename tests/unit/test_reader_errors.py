@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import pytest
-import tflite
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as tflite
 
 from tinyq.cli import main
 from tinyq.errors import ModelFormatError, TinyqError
@@ -25,7 +25,7 @@ def _patched(data: bytes, pos: int, value: int) -> bytes:
 
 def _weights_buffer_length_pos(data: bytes) -> tuple[int, int]:
     """Byte position of the length field of the first constant tensor's buffer vector, and that length."""
-    m = tflite.Model.GetRootAsModel(data, 0)
+    m = tflite.Model.GetRootAs(data, 0)
     sg = m.Subgraphs(0)
     for i in range(sg.TensorsLength()):
         b = sg.Tensors(i).Buffer()
@@ -38,7 +38,7 @@ def _weights_buffer_length_pos(data: bytes) -> tuple[int, int]:
 
 
 def _tensor_buffer_field_pos(data: bytes) -> int:
-    m = tflite.Model.GetRootAsModel(data, 0)
+    m = tflite.Model.GetRootAs(data, 0)
     t = m.Subgraphs(0).Tensors(0)
     return t._tab.Pos + t._tab.Offset(8)  # field 2 (buffer)
 

@@ -13,9 +13,12 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
+
 from tinyq.errors import UnsupportedError
 from tinyq.ir import Graph, Op, Tensor
 from tinyq.program import KernelCall, Program, TensorInfo
+from tinyq.quant import ParameterError
 
 FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape")
 
@@ -34,6 +37,18 @@ REFUSED = {
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "recurrent op, not supported yet",
     "SVDF": "recurrent op, not supported yet",
 }
+# How many inputs (absent optional ones included) each op takes, as TFLM's Prepare checks; every supported
+# op writes exactly one output. A lowering reads inputs by position, so extra ones would go unnoticed.
+INPUT_COUNTS = {
+    "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3),
+    "AVERAGE_POOL_2D": (1, 1), "MAX_POOL_2D": (1, 1), "MEAN": (2, 2),
+    "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "MAXIMUM": (2, 2), "MINIMUM": (2, 2),
+    "RELU": (1, 1), "RELU6": (1, 1), "LEAKY_RELU": (1, 1), "HARD_SWISH": (1, 1), "LOGISTIC": (1, 1),
+    "TANH": (1, 1), "QUANTIZE": (1, 1), "DEQUANTIZE": (1, 1), "SOFTMAX": (1, 1),
+    "RESHAPE": (1, 2), "SQUEEZE": (1, 1), "EXPAND_DIMS": (2, 2), "CONCATENATION": (1, 1 << 16),
+    "PAD": (2, 2), "PADV2": (3, 3), "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SLICE": (3, 3),
+}
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
 def lowers(*opcodes: str, dtypes: tuple[str, ...] = ("int8",), doc: str = ""):
@@ -75,6 +90,11 @@ class OpContext:
 
     def output(self, k: int = 0) -> Tensor:
         return self.graph.tensors[self.op.outputs[k]]
+
+    def require_same_shape(self, inp: Tensor, out: Tensor) -> None:
+        """Elementwise ops: the declared output shape is the input's (the kernel writes inp.size elements)."""
+        if tuple(out.shape) != tuple(inp.shape):
+            raise self.fail(f"output shape {list(out.shape)} differs from the input shape {list(inp.shape)}")
 
     def const_input(self, k: int, what: str) -> Tensor:
         t = self.input(k)
@@ -144,8 +164,29 @@ def _lower_op(graph: Graph, op: Op) -> list[KernelCall]:
     lowering = REGISTRY.get(op.opcode)
     if lowering is None:
         raise ctx.fail("op is not supported")
-    result = lowering.fn(ctx)
-    return list(result) if isinstance(result, (list, tuple)) else [result]
+    lo, hi = INPUT_COUNTS[op.opcode]
+    if not lo <= len(op.inputs) <= hi:
+        want = str(lo) if lo == hi else f"{lo} to {hi}"
+        raise ctx.fail(f"has {len(op.inputs)} inputs; {op.opcode} takes {want}")
+    if len(op.outputs) != 1:
+        raise ctx.fail(f"has {len(op.outputs)} outputs; {op.opcode} writes one")
+    try:
+        result = lowering.fn(ctx)
+    except ParameterError as exc:  # a derived fixed-point parameter (multiplier, shift) is out of range
+        raise ctx.fail(str(exc)) from None
+    calls = list(result) if isinstance(result, (list, tuple)) else [result]
+    for call in calls:
+        _check_fits_int32(ctx, call)
+    return calls
+
+
+def _check_fits_int32(ctx: OpContext, call: KernelCall) -> None:
+    """Every scalar member of a C params struct is an int32_t: refuse a value that would not fit."""
+    for name, value in call.param_fields():
+        values = value if isinstance(value, tuple) else (value,)
+        for v in values:
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and not INT32_MIN <= int(v) <= INT32_MAX:
+                raise ctx.fail(f"parameter {name} = {int(v)} does not fit the kernel's int32")
 
 
 def lower(graph: Graph) -> Program:

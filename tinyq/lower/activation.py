@@ -70,6 +70,7 @@ def _same_dtype_io(ctx: OpContext, *dtypes: str) -> tuple[Tensor, Tensor]:
         raise ctx.fail("constant input is not supported")
     ctx.require_dtype(inp, *dtypes)
     ctx.require_dtype(out, inp.dtype)
+    ctx.require_same_shape(inp, out)
     for t in (inp, out):
         ctx.require_quant(t)
         if not (math.isfinite(f32(t.scale)) and f32(t.scale) > 0):

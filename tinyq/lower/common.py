@@ -5,7 +5,7 @@ import numpy as np
 
 from tinyq.ir import Tensor
 from tinyq.program import const_array
-from tinyq.quant import activation_range, f32, quantize_multiplier
+from tinyq.quant import ParameterError, activation_range, f32, requant_multiplier
 
 
 def per_channel_requant(inp: Tensor, weights: Tensor, out: Tensor, channels: int):
@@ -16,12 +16,12 @@ def per_channel_requant(inp: Tensor, weights: Tensor, out: Tensor, channels: int
     """
     scales = weights.quant.scale
     if len(scales) not in (1, channels):
-        raise ValueError(f"{weights.describe()}: {len(scales)} scales for {channels} channels")
+        raise ParameterError(f"{weights.describe()} has {len(scales)} scales for {channels} channels")
     in_s, out_s = f32(inp.scale), f32(out.scale)
     mults, shifts = [], []
     for c in range(channels):
         real = in_s * f32(scales[c if len(scales) > 1 else 0]) / out_s
-        m, s = quantize_multiplier(real)
+        m, s = requant_multiplier(real)
         mults.append(m)
         shifts.append(s)
     return const_array(mults, np.int32), const_array(shifts, np.int32)

@@ -117,6 +117,8 @@ def _geometry(ctx: OpContext, filter_hw: tuple[int, int], quant_dim: int) -> dic
     multiplier, shift = per_channel_requant(inp, weights, out, channels)
     act_min, act_max = fused_activation_range(activation, out)
     bias_data, acc64 = _bias(ctx, channels, depthwise=ctx.op.opcode == "DEPTHWISE_CONV_2D")
+    if acc64 and int(shift.max()) > 7:  # the int64 requantize's contract (tq_fixedpoint.h)
+        raise ctx.fail(f"requantization shift {int(shift.max())} is too large for the 16x8 kernel (> 7)")
     return dict(
         batches=inp.shape[0], input_height=in_h, input_width=in_w, input_depth=in_c,
         filter_height=k_h, filter_width=k_w, output_height=out_h, output_width=out_w, output_depth=out_c,

@@ -8,6 +8,7 @@ import numpy as np
 from tinyq.lower import OpContext, lowers
 from tinyq.lower.common import fused_activation_range, per_channel_requant
 from tinyq.program import KernelCall, const_array
+from tinyq.quant import f32
 
 _TENSOR_TYPE_INT32 = 2  # TFLite TensorType, as FullyConnectedOptions.quantized_bias_type stores it
 
@@ -60,14 +61,26 @@ def lower_fully_connected(ctx: OpContext):
         if bias.data is None:
             raise ctx.fail("bias (input 2) must be a constant tensor")
         ctx.require_dtype(bias, *(("int32",) if inp.dtype == "int8" else ("int32", "int64")))
+        # TFLM's GetQuantizedConvolutionMultipler: the bias scale (0 when it has none) must be close to
+        # input scale x weight scale, relative to the output scale, or Prepare fails.
+        product = f32(inp.scale) * f32(weights.quant.scale[0])
+        if not abs(product - f32(bias.scale)) / f32(out.scale) <= 0.02:
+            raise ctx.fail(f"bias {bias.describe()} has scale {bias.scale:g}, but input scale x weight scale is "
+                           f"{product:g} (TFLM requires |difference| / output scale <= 0.02)")
         acc64 = bias.dtype == "int64"
         bias_data = const_array(bias.data.reshape(-1), np.int64 if acc64 else np.int32)
+    # TFLM takes the rows from the output shape: it must hold output_depth values per input row.
+    batches = inp.size // accum_depth
+    if not out.shape or out.shape[-1] != output_depth or out.size != batches * output_depth:
+        raise ctx.fail(f"output shape {list(out.shape)} does not hold {batches} rows of {output_depth} values")
     multiplier, shift = per_channel_requant(inp, weights, out, output_depth if weights.quant.per_channel else 1)
+    if acc64 and int(shift.max()) > 7:  # the int64 requantize's contract (tq_fixedpoint.h)
+        raise ctx.fail(f"requantization shift {int(shift.max())} is too large for the 16x8 kernel (> 7)")
     act_min, act_max = fused_activation_range(ctx.op.option("fused_activation_function", 0), out)
     suffix = "s8" if inp.dtype == "int8" else "s16"
     return FullyConnectedCall(
         **ctx.call_fields(f"tq_fully_connected_{suffix}", inputs=(inp.index,)),
-        batches=inp.size // accum_depth,
+        batches=batches,
         accum_depth=accum_depth,
         output_depth=output_depth,
         input_offset=-inp.zero_point,

@@ -93,8 +93,11 @@ def _s16_params(ctx: OpContext, inp: Tensor, out: Tensor, pot_shifts: tuple[int,
 
 def _lower(ctx: OpContext, op: str, s8_zero_point: int, s8_scale: float, pot_shifts: tuple[int, ...]):
     inp, out = ctx.input(0), ctx.output(0)
+    if inp is None:
+        raise ctx.fail("input 0 is missing")
     ctx.require_dtype(inp, "int8", "int16")
     ctx.require_dtype(out, inp.dtype)
+    ctx.require_same_shape(inp, out)
     ctx.require_quant(inp)
     ctx.require_quant(out)
     if inp.dtype == "int16":

@@ -64,6 +64,7 @@ def _activation_input(ctx: OpContext) -> Tensor:
         raise ctx.fail("missing input")
     if inp.is_constant:
         raise ctx.fail("constant input is not supported (fold it before conversion)")
+    ctx.require_same_shape(inp, ctx.output(0))
     return inp
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from tinyq.lower import OpContext, lowers
 from tinyq.program import KernelCall
-from tinyq.quant import f32, quantize_multiplier
+from tinyq.quant import f32, requant_multiplier
 
 MAX_RANK = 6  # the largest rank whose every axis set fits the GROUPS slots
 GROUPS = 7  # kept, reduced, kept, reduced, kept, reduced, kept
@@ -94,7 +94,7 @@ def lower_mean(ctx: OpContext):
     if out.size != dims[0] * dims[2] * dims[4] * dims[6]:
         raise ctx.fail(f"output shape {list(out.shape)} does not match input {list(inp.shape)} reduced over {resolved}")
     # TFLM PrepareMeanOrSumHelper: double(input scale) / double(output scale)
-    multiplier, shift = _fold_count(*quantize_multiplier(f32(inp.scale) / f32(out.scale)), count)
+    multiplier, shift = _fold_count(*requant_multiplier(f32(inp.scale) / f32(out.scale)), count)
     return MeanCall(
         **ctx.call_fields(f"tq_mean_{'s8' if inp.dtype == 'int8' else 's16'}", inputs=(inp.index,)),
         dims=dims,

@@ -98,6 +98,8 @@ def lower_softmax(ctx: OpContext):
     (output scale 1/65536, zero point -32768) or int16 -> int16 (output scale 1/32768, zero point 0).
     Per-tensor input quantization; beta * input_scale * 2^26 must exceed 1 for int8 input."""
     inp, out = ctx.input(0), ctx.output(0)
+    if inp is None:
+        raise ctx.fail("input 0 is missing")
     ctx.require_dtype(inp, "int8", "int16")
     if inp.dtype == "int8":
         ctx.require_dtype(out, "int8", "int16")
@@ -105,6 +107,7 @@ def lower_softmax(ctx: OpContext):
         ctx.require_dtype(out, "int16")
     ctx.require_quant(inp)
     ctx.require_quant(out)
+    ctx.require_same_shape(inp, out)
     if len(inp.shape) < 1 or inp.shape[-1] < 1:
         raise ctx.fail(f"{inp.describe()} must have a non-empty last axis")
     depth = int(inp.shape[-1])

@@ -52,7 +52,7 @@ def sigmoid_table_uint16() -> np.ndarray:
 def probe_model() -> bytes:
     """The probe: input x (int16[PROBE_COUNT]) -> TANH -> output 0, and x -> LOGISTIC -> output 1."""
     import flatbuffers
-    import tflite as fb
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
     b = flatbuffers.Builder(1024)
 
