@@ -12,6 +12,19 @@ import sys
 from tinyq import __version__
 from tinyq.errors import TinyqError
 
+
+class UsageError(TinyqError):
+    """A bad command line: unknown option, missing or malformed argument."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one `tinyq: error:` line (the usage text is for --help)."""
+
+    def error(self, message):
+        command = self.prog.removeprefix("tinyq").strip()
+        hint = f"tinyq {command} --help" if command else "tinyq --help"
+        raise UsageError(f"{command + ': ' if command else ''}{message} (see `{hint}`)")
+
 COMMANDS = (
     "inspect",
     "simulate",
@@ -39,7 +52,7 @@ def _load_commands():
 
 
 def build_parser(modules) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tinyq",
         description="Quantized neural networks to bit-exact C for Cortex-M microcontrollers.",
     )
@@ -53,7 +66,11 @@ def build_parser(modules) -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     modules = _load_commands()
-    args = build_parser(modules).parse_args(argv)
+    try:
+        args = build_parser(modules).parse_args(argv)
+    except UsageError as exc:
+        print(f"tinyq: error: {exc}", file=sys.stderr)
+        return 2
     debug = args.debug or bool(os.environ.get("TINYQ_DEBUG"))
     try:
         return int(args._run(args) or 0)
@@ -67,6 +84,11 @@ def main(argv=None) -> int:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"tinyq: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:  # e.g. -n 1000000000: the user asked for more than the machine has
+        if debug:
+            raise
+        print(f"tinyq: error: out of memory{f': {exc}' if str(exc) else ''} (fewer samples?)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tinyq: interrupted", file=sys.stderr)

@@ -1,0 +1,70 @@
+"""Helpers the command modules share: argparse types for counts and durations, and the project directory check.
+
+Types raise argparse.ArgumentTypeError, so a bad value is one `tinyq: error: ... argument --x: ...` line.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+
+
+def positive_int(text: str) -> int:
+    value = _int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def value_range(values, option: str) -> tuple[float, float]:
+    """--image-range LO HI: LO < HI."""
+    from tinyq.errors import InputError
+
+    lo, hi = values
+    if not lo < hi:
+        raise InputError(f"{option} {lo:g} {hi:g}: LO must be below HI")
+    return lo, hi
+
+
+def project_dir(path: str):
+    """A directory written by `tinyq compile` (its tinyq.json is read and checked by read_manifest)."""
+    from pathlib import Path
+
+    from tinyq.errors import InputError
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such directory (give the directory `tinyq compile --out` wrote)")
+    if not p.is_dir():
+        raise InputError(f"{p}: not a directory (give the directory `tinyq compile --out` wrote)")
+    return p

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def add_parser(sub):
@@ -15,9 +16,15 @@ def add_parser(sub):
 
 def run(args) -> int:
     from tinyq.bench import bench, format_report, save_json
+    from tinyq.io import output_dir, output_file
 
+    if args.json:
+        output_file(args.json, "--json")
+    if args.work_dir:
+        output_dir(args.work_dir, "--work-dir")
     report = bench(args.model, args.board, args.work_dir, progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(format_report(report))
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         save_json(report, args.json)
     return 0

@@ -3,21 +3,24 @@ from __future__ import annotations
 
 import sys
 
+from tinyq.commands import positive_float
+
 
 def add_parser(sub):
     p = sub.add_parser("build", help="build a compiled project for its board (host runner or firmware)")
     p.add_argument("project", help="directory written by `tinyq compile`")
     p.add_argument("--profile", action="store_true", help="build with instruction-count markers (-DTQ_PROFILE)")
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds before the build is killed (900)")
+    p.add_argument("--timeout", type=positive_float, default=900.0, help="seconds before the build is killed (900)")
     return p
 
 
 def run(args) -> int:
+    from tinyq.commands import project_dir
     from tinyq.targets.build import CompileFailed, build_project
     from tinyq.targets.elfsize import format_size_report
 
     try:
-        r = build_project(args.project, profile=args.profile, timeout=args.timeout)
+        r = build_project(project_dir(args.project), profile=args.profile, timeout=args.timeout)
     except CompileFailed as exc:
         print(exc.log.rstrip(), file=sys.stderr)  # errors in full, then the one-line summary
         raise

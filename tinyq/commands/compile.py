@@ -13,7 +13,9 @@ def add_parser(sub):
 
 def run(args) -> int:
     from tinyq.compiler import compile_model
+    from tinyq.io import output_dir
 
+    output_dir(args.out, "--out")
     r = compile_model(args.model, args.out, board=args.board, prefix=args.prefix)
     print(f"compiled {args.model} for {args.board}: {len(r.program.calls)} kernel calls -> {r.out_dir}/")
     print(f"  weights {r.plan.weight_bytes:>9,} B  (flash)")

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from tinyq.commands import finite_float
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
@@ -37,7 +39,7 @@ def add_parser(subparsers):
     p.add_argument(
         "--image-range",
         nargs=2,
-        type=float,
+        type=finite_float,
         metavar=("LO", "HI"),
         default=(0.0, 1.0),
         help="pixel values of images read from a directory are scaled to [LO, HI] (default: 0 1)",
@@ -46,12 +48,18 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    from tinyq.commands import value_range
+    from tinyq.errors import InputError
+    from tinyq.io import output_file
     from tinyq.quantize import evaluate
 
     model = Path(args.model)
+    value_range(args.image_range, "--image-range")
     plot = None
     if args.float_model and not args.no_plot:
-        plot = Path(args.plot) if args.plot else model.with_name(f"{model.stem}_layers.png")
+        plot = output_file(args.plot or model.with_name(f"{model.stem}_layers.png"), "--plot")
+        if plot.suffix.lower() != ".png":  # matplotlib would pick the format from the suffix, or append .png
+            raise InputError(f"--plot {plot}: the plot is a PNG; give a path ending in .png")
     report = evaluate(
         model,
         args.data,

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from tinyq.commands import finite_float, nonnegative_int, positive_float, positive_int
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
@@ -32,7 +34,7 @@ def add_parser(subparsers):
     p.add_argument(
         "--image-range",
         nargs=2,
-        type=float,
+        type=finite_float,
         metavar=("LO", "HI"),
         default=(0.0, 1.0),
         help="pixel values of images read from a directory are scaled to [LO, HI] (default: 0 1)",
@@ -42,24 +44,27 @@ def add_parser(subparsers):
     qat.add_argument("--qat", action="store_true", help="fine-tune with fake quantization, then convert")
     qat.add_argument("--train", metavar="X.npy", help="training samples (same formats as --calibration)")
     qat.add_argument("--labels", metavar="Y.npy", help="training labels: class indices, one-hot rows or float targets")
-    qat.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs (default: 5)")
-    qat.add_argument("--batch-size", type=int, default=32, help="(default: 32)")
-    qat.add_argument("--learning-rate", type=float, default=1e-4, help="Adam learning rate (default: 1e-4)")
-    qat.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    qat.add_argument("--epochs", type=positive_int, default=5, help="fine-tuning epochs (default: 5)")
+    qat.add_argument("--batch-size", type=positive_int, default=32, help="(default: 32)")
+    qat.add_argument("--learning-rate", type=positive_float, default=1e-4, help="Adam learning rate (default: 1e-4)")
+    qat.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default: 0)")
     return p
 
 
 def run(args) -> int:
+    from tinyq.commands import value_range
     from tinyq.errors import InputError
+    from tinyq.io import output_file
     from tinyq.quantize import qat, quantize
 
     model = Path(args.model)
+    value_range(args.image_range, "--image-range")
     if args.qat:
         if not args.train or not args.labels:
             raise InputError("--qat needs --train X.npy and --labels Y.npy")
         if args.activations != "int8":
             raise InputError("--qat makes int8 activations only (tfmot has no 16x8 scheme); drop --activations int16")
-        out = Path(args.out) if args.out else model.with_name(f"{model.stem}_qat.tflite")
+        out = output_file(args.out or model.with_name(f"{model.stem}_qat.tflite"), "--out")
         result = qat(
             model,
             args.train,
@@ -78,7 +83,7 @@ def run(args) -> int:
     else:
         if not args.calibration:
             raise InputError("quantize needs --calibration DATA (or --qat with --train and --labels)")
-        out = Path(args.out) if args.out else model.with_name(f"{model.stem}_{args.activations}.tflite")
+        out = output_file(args.out or model.with_name(f"{model.stem}_{args.activations}.tflite"), "--out")
         result = quantize(
             model,
             args.calibration,

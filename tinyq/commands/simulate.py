@@ -16,12 +16,16 @@ def run(args) -> int:
 
     import numpy as np
 
-    from tinyq.io import save_outputs
+    from tinyq.io import output_arrays, output_dir, output_file, save_outputs
     from tinyq.sim.run import as_program, simulate
 
+    output_file(args.output, "--output")
+    if args.trace:
+        output_dir(args.trace, "--trace")
     program = as_program(args.model)
-    result = simulate(program, args.input, trace=bool(args.trace))
     out_tensors = [program.tensor(i) for i in program.outputs]
+    output_arrays(args.output, out_tensors, "--output")
+    result = simulate(program, args.input, trace=bool(args.trace))
     save_outputs(args.output, list(result.outputs.values()), out_tensors)
     n = next(iter(result.outputs.values())).shape[0]
     print(f"simulated {n} sample(s) through {len(program.calls)} kernel calls -> {args.output}")

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+from tinyq.commands import nonnegative_int
 
 
 def add_parser(sub):
     p = sub.add_parser("verify", help="prove TFLM runtime = simulator = host C = firmware, bit for bit")
     p.add_argument("model", help=".tflite file")
     p.add_argument("--board", "-b", default="host", help="an emulated board, or host (default)")
-    p.add_argument("--samples", "-n", type=int, default=20, help="seeded random inputs (default 20)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--samples", "-n", type=nonnegative_int, default=20, help="seeded random inputs (default 20)")
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--input", "-i", help="also verify on these inputs (.npy/.npz, batch on axis 0)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--work-dir", help="keep the generated projects here (default: a temporary directory)")
@@ -17,11 +20,17 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from tinyq.io import output_dir, output_file
     from tinyq.verify import format_report, save_json, verify
 
+    if args.json:
+        output_file(args.json, "--json")
+    if args.work_dir:
+        output_dir(args.work_dir, "--work-dir")
     report = verify(args.model, args.board, args.samples, args.input, args.seed, args.work_dir,
                     progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(format_report(report))
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         save_json(report, args.json)
     return 0 if report.ok else 1
