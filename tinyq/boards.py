@@ -7,6 +7,7 @@ a UART described as register writes, so no vendor SDK is needed).
 """
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -207,7 +208,9 @@ def load_board(name: str) -> Board:
     """Return the board called `name` (the file name of boards/<name>.toml)."""
     path = data_dir("boards") / f"{name}.toml"
     if not name or "/" in name or not path.is_file():
-        raise BoardError(f"unknown board '{name}' (known: {', '.join(board_names())})")
+        close = difflib.get_close_matches(name.replace("-", "_").lower(), board_names(), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise BoardError(f"unknown board '{name}' ({hint}known: {', '.join(board_names())})")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -75,6 +75,7 @@ CASES = [
     (["inspect", "{x.npy}"], "not a TFLite model"),
     # compile
     (["compile", HELLO, "--board", "nope", "--out", "{c}"], "unknown board 'nope' (known: host, "),
+    (["compile", HELLO, "--board", "nucleo-f446re", "--out", "{c}"], "(did you mean nucleo_f446re? known: host, "),
     (["compile", HELLO, "--prefix", "1x", "--out", "{c}"], "--prefix '1x' is not a C identifier"),
     (["compile", HELLO, "--prefix", "static", "--out", "{c}"], "--prefix 'static' is not a C identifier"),
     (["compile", HELLO, "--prefix", "tq_net", "--out", "{c}"], "names starting with tq_ belong to tinyq"),
