@@ -200,6 +200,11 @@ def lower(graph: Graph) -> Program:
         calls.extend(_lower_op(graph, op))
     used = sorted({i for c in calls for i in (*c.inputs, *c.outputs)} | set(graph.inputs) | set(graph.outputs))
     tensors = tuple(_info(graph.tensors[i]) for i in used)
+    # Arena offsets and sizes are int32 in the generated C: bound them here, so that compile and
+    # simulate refuse the same models (the sum bounds any arena the planner can make).
+    total = sum(t.nbytes for t in tensors)
+    if total > INT32_MAX:
+        raise UnsupportedError(f"the model's activation tensors take {total:,} bytes in all; tinyq's limit is 2 GiB")
     return Program(tensors, tuple(calls), tuple(graph.inputs), tuple(graph.outputs), graph.sha256)
 
 

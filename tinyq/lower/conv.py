@@ -104,6 +104,11 @@ def _geometry(ctx: OpContext, filter_hw: tuple[int, int], quant_dim: int) -> dic
     pads = []
     for in_size, k, s, d, out_size, axis in ((in_h, k_h, stride[0], dilation[0], out_h, "height"),
                                             (in_w, k_w, stride[1], dilation[1], out_w, "width")):
+        # A dilated filter much wider than its input only reads padding; past that, the index arithmetic
+        # (out * stride - pad + tap * dilation) would overflow the kernels' int32, and TFLM's too.
+        if (k - 1) * d > 2 * (in_size + k):
+            raise ctx.fail(f"the {axis} of the dilated filter ({k} taps, dilation {d}) is far larger than "
+                           f"the input's {in_size}")
         expect = conv_output_size(padding, in_size, k, s, d)
         if expect != out_size or out_size < 1:
             raise ctx.fail(f"output {axis} {out_size} does not match the computed {expect}")

@@ -60,6 +60,8 @@ def lower_fully_connected(ctx: OpContext):
     if bias is not None:
         if bias.data is None:
             raise ctx.fail("bias (input 2) must be a constant tensor")
+        if bias.size != output_depth:
+            raise ctx.fail(f"bias {bias.describe()} must have {output_depth} values")
         ctx.require_dtype(bias, *(("int32",) if inp.dtype == "int8" else ("int32", "int64")))
         # TFLM's GetQuantizedConvolutionMultipler: the bias scale (0 when it has none) must be close to
         # input scale x weight scale, relative to the output scale, or Prepare fails.

@@ -59,6 +59,9 @@ def lower_pool(ctx: OpContext):
     if padding not in (PADDING_SAME, PADDING_VALID):
         raise ctx.fail(f"padding type {padding} is not supported")
     batches, in_h, in_w, depth = inp.shape
+    # A window more than twice its input covers only padding; much larger ones overflow int32 indices.
+    if filter_h > 2 * in_h + 1 or filter_w > 2 * in_w + 1:
+        raise ctx.fail(f"pooling window {filter_h}x{filter_w} is more than twice the input's {in_h}x{in_w}")
     out_h = conv_output_size(padding, in_h, filter_h, stride_h)
     out_w = conv_output_size(padding, in_w, filter_w, stride_w)
     if tuple(out.shape) != (batches, out_h, out_w, depth):
