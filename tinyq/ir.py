@@ -96,6 +96,7 @@ class Graph:
     outputs: tuple[int, ...]
     sha256: str = ""
     description: str = ""
+    source: str = ""  # the file it was read from (or "model bytes"), for error messages
 
     def tensor(self, index: int) -> Tensor:
         return self.tensors[index]

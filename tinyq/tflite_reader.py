@@ -139,6 +139,7 @@ class _Reader:
             outputs=outputs,
             sha256=hashlib.sha256(self.data).hexdigest(),
             description=desc.decode("utf-8", "replace") if desc else "",
+            source=self.where,
         )
 
     def _indices(self, arr, n_tensors: int, what: str, allow_absent: bool = False) -> tuple[int, ...]:

@@ -61,7 +61,9 @@ def _conv_options_on_fc(model, sg):
 CASES = [
     # memory-unsafe firmware
     ("reads-own-output", _edit(relu_chain(), lambda m, sg: _set(sg.operators[1], inputs=[2])), "reads its own output"),
-    ("fc-weights-transposed", fc_model(n_out=1, weight_shape=[16, 1]).bytes(), "does not hold 16 rows of 16 values"),
+    ("fc-weights-transposed", fc_model(n_out=1, weight_shape=[16, 1]).bytes(), "bias tensor 'b' (#2, int32[1]) must have 16 values"),
+    ("fc-weights-transposed-no-bias", _edit(fc_model(n_out=1, weight_shape=[16, 1]), lambda m, sg: _set(sg.operators[0], inputs=[0, 1])),
+     "does not hold 16 rows of 16 values"),
     ("activation-shape-off-by-one", relu_chain(out_shape=(1, 9)).bytes(), "output shape [1, 9] differs from the input shape [1, 8]"),
     ("empty-output", fc_model(out_shape=[0, 4]).bytes(), "is empty (a zero dimension)"),
     # silently wrong integers on models TFLM runs

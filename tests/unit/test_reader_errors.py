@@ -94,7 +94,7 @@ def test_unsupported_custom_ops_named(shared_models, tmp_path):
     model = shared_models / "tflm_audio_preprocessor_int8.tflite"
     code, _, err = run_cli(["compile", str(model), "--board", "host", "--out", str(tmp_path / "o")])
     assert code == 2, err
-    assert err.startswith("tinyq: error: op #") and "custom op is not supported" in err
+    assert err.startswith(f"tinyq: error: {model}: op #0 SignalWindow") and "custom op is not supported" in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -190,7 +190,15 @@ def _check_fits_int32(ctx: OpContext, call: KernelCall) -> None:
 
 
 def lower(graph: Graph) -> Program:
-    """Lower every op of the graph; raises UnsupportedError at the first op tinyq cannot lower."""
+    """Lower every op of the graph; raises UnsupportedError, naming the model file, at the first op tinyq
+    cannot lower. The Program returned is well-formed: neither the simulator nor the emitter finds an error."""
+    try:
+        return _lower(graph)
+    except UnsupportedError as exc:
+        raise UnsupportedError(f"{graph.source}: {exc}" if graph.source else str(exc)) from None
+
+
+def _lower(graph: Graph) -> Program:
     for t in graph.inputs + graph.outputs:
         tensor = graph.tensors[t]
         if tensor.dtype not in ("int8", "int16", "float32", "int32"):

@@ -72,7 +72,7 @@ def _activation_input(ctx: OpContext) -> Tensor:
 def lower_quantize(ctx: OpContext):
     """float32 -> int8/int16; or integer requantization int8 -> int8/int16/int32, int16 -> int8/int16/int32,
     int32 -> int8/int16. Per-tensor quantization only. float32 inputs with |x / scale| >= 2**31 (where TFLM's
-    float->int32 cast is undefined) saturate, +-inf included; NaN gives the dtype minimum."""
+    float->int32 cast is undefined) saturate, +-inf included; NaN gives the zero point (TFLM on a Cortex-M)."""
     inp, out = _activation_input(ctx), ctx.output(0)
     if inp.dtype == "float32":
         ctx.require_dtype(out, "int8", "int16")

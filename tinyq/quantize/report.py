@@ -192,6 +192,10 @@ def score(output: np.ndarray, labels: np.ndarray | None, arrays: Sequence[np.nda
         if classes.ndim == 2 and classes.shape[1] != 1:
             raise InputError(f"labels of shape {list(labels.shape)} are neither class indices nor one-hot rows")
         classes = classes.reshape(n)
+        n_classes = flat.shape[1] if flat.shape[1] > 1 else 2
+        if classes.min() < 0 or classes.max() >= n_classes:
+            raise InputError(f"{where}: labels must be class indices in [0, {n_classes - 1}] for this model's "
+                             f"output, got values from {int(classes.min())} to {int(classes.max())}")
         predicted = flat.argmax(axis=1) if flat.shape[1] > 1 else (flat[:, 0] > 0.5).astype(int)
         return "classification", "accuracy", float(np.mean(predicted == classes))
     if labels.size != output.size:
