@@ -5,12 +5,26 @@
 /* int32 addition that wraps instead of overflowing (TFLM's int32 arithmetic on every target). */
 static inline int32_t add_wrap_i32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 
+/* Kernel contracts (TQ_ENABLE_ASSERT): pointers, a size, offsets that cannot overflow int32 when added to a
+ * stored value, the clamp inside the output type [lo, hi]. Shifts are checked by the fixed-point primitives. */
+#define RELU_CHECK(p, input, output, lo, hi)                                                              \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->size >= 0 &&                     \
+              TQ_OFFSET_OK((p)->input_offset) && TQ_ACT_OK((p)->act_min, (p)->act_max, (lo), (hi)))
+#define RELU6_CHECK(p, input, output, lo, hi)                                                             \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->size >= 0 &&                     \
+              TQ_ACT_OK((p)->lower, (p)->upper, (lo), (hi)))
+#define LEAKY_RELU_CHECK(p, input, output)                                                                \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->size >= 0 &&                     \
+              TQ_OFFSET_OK((p)->input_offset) && (p)->multiplier_identity >= 0 &&                        \
+              (p)->multiplier_alpha != INT32_MIN) /* a negative alpha multiplier is negated */
+
 static inline int32_t relu_one(const tq_relu_params *p, int32_t x) {
     const int32_t y = tq_multiply_by_quantized_multiplier(x + p->input_offset, p->multiplier, p->shift);
     return tq_clamp_i32(add_wrap_i32(y, p->output_offset), p->act_min, p->act_max);
 }
 
 tq_status tq_relu_s8(const tq_relu_params *p, const int8_t *input, int8_t *output) {
+    RELU_CHECK(p, input, output, INT8_MIN, INT8_MAX);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int8_t)relu_one(p, input[i]);
     }
@@ -18,6 +32,7 @@ tq_status tq_relu_s8(const tq_relu_params *p, const int8_t *input, int8_t *outpu
 }
 
 tq_status tq_relu_s16(const tq_relu_params *p, const int16_t *input, int16_t *output) {
+    RELU_CHECK(p, input, output, INT16_MIN, INT16_MAX);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int16_t)relu_one(p, input[i]);
     }
@@ -25,6 +40,7 @@ tq_status tq_relu_s16(const tq_relu_params *p, const int16_t *input, int16_t *ou
 }
 
 tq_status tq_relu6_s8(const tq_relu6_params *p, const int8_t *input, int8_t *output) {
+    RELU6_CHECK(p, input, output, INT8_MIN, INT8_MAX);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int8_t)tq_clamp_i32(input[i], p->lower, p->upper);
     }
@@ -32,6 +48,7 @@ tq_status tq_relu6_s8(const tq_relu6_params *p, const int8_t *input, int8_t *out
 }
 
 tq_status tq_relu6_s16(const tq_relu6_params *p, const int16_t *input, int16_t *output) {
+    RELU6_CHECK(p, input, output, INT16_MIN, INT16_MAX);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int16_t)tq_clamp_i32(input[i], p->lower, p->upper);
     }
@@ -54,6 +71,7 @@ static inline int32_t leaky_relu_one(const tq_leaky_relu_params *p, int32_t x) {
 }
 
 tq_status tq_leaky_relu_s8(const tq_leaky_relu_params *p, const int8_t *input, int8_t *output) {
+    LEAKY_RELU_CHECK(p, input, output);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int8_t)tq_clamp_i32(leaky_relu_one(p, input[i]), INT8_MIN, INT8_MAX);
     }
@@ -61,6 +79,7 @@ tq_status tq_leaky_relu_s8(const tq_leaky_relu_params *p, const int8_t *input, i
 }
 
 tq_status tq_leaky_relu_s16(const tq_leaky_relu_params *p, const int16_t *input, int16_t *output) {
+    LEAKY_RELU_CHECK(p, input, output);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int16_t)tq_clamp_i32(leaky_relu_one(p, input[i]), INT16_MIN, INT16_MAX);
     }
@@ -98,6 +117,12 @@ static inline int16_t hs_saturating_left_shift_s16(int16_t x, int amount) { /* T
 }
 
 tq_status tq_hard_swish_s8(const tq_hard_swish_params *p, const int8_t *input, int8_t *output) {
+    /* |input + offset| <= 255 keeps v * 128 inside int16; the Q15 multipliers are int16 values */
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
+    TQ_ASSERT(p->input_offset >= -127 && p->input_offset <= 128 && TQ_OFFSET_OK(p->output_offset));
+    TQ_ASSERT(p->output_multiplier_q15 >= 0 && p->output_multiplier_q15 <= 32767);
+    TQ_ASSERT(p->reluish_multiplier_q15 >= 0 && p->reluish_multiplier_q15 <= 32767);
+    TQ_ASSERT(p->output_shift >= -31 && p->output_shift <= 0 && p->reluish_shift >= -31 && p->reluish_shift <= 30);
     for (int32_t i = 0; i < p->size; ++i) {
         const int16_t v = (int16_t)(input[i] + p->input_offset);
         /* |v| <= 255, so v * 128 fits int16: the input on a "hires" scale with 7 more fraction bits */

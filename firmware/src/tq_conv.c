@@ -7,7 +7,8 @@
 static inline int32_t add_wrap_i32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 
 tq_status tq_conv_s8(const tq_conv_params *p, const int8_t *input, int8_t *output) {
-    TQ_ASSERT(p->filter_input_depth > 0 && p->input_depth % p->filter_input_depth == 0);
+    TQ_CONV_CHECK(p, input, output, INT8_MIN, INT8_MAX);
+    TQ_ASSERT(p->acc64 == 0); /* an int32 bias */
     const int32_t *bias = (const int32_t *)p->bias;
     const int32_t depth = p->filter_input_depth;
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
@@ -36,8 +37,7 @@ tq_status tq_conv_s8(const tq_conv_params *p, const int8_t *input, int8_t *outpu
                     }
                     if (bias) acc = add_wrap_i32(acc, bias[out_c]);
                     acc = tq_multiply_by_quantized_multiplier(acc, p->multiplier[out_c], p->shift[out_c]);
-                    acc += p->output_offset;
-                    *output++ = (int8_t)tq_clamp_i32(acc, p->act_min, p->act_max); /* NHWC order */
+                    *output++ = (int8_t)tq_add_clamp_i32(acc, p->output_offset, p->act_min, p->act_max); /* NHWC */
                 }
             }
         }
@@ -50,7 +50,7 @@ tq_status tq_conv_s8(const tq_conv_params *p, const int8_t *input, int8_t *outpu
  * p->acc64 (also for an absent bias). Both come from one int64 sum here: the int32 sum is that sum modulo
  * 2^32. Zero points are 0. */
 tq_status tq_conv_s16(const tq_conv_params *p, const int16_t *input, int16_t *output) {
-    TQ_ASSERT(p->filter_input_depth > 0 && p->input_depth % p->filter_input_depth == 0);
+    TQ_CONV_CHECK(p, input, output, INT16_MIN, INT16_MAX);
     const int32_t depth = p->filter_input_depth;
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
     for (int32_t batch = 0; batch < p->batches; ++batch) {
@@ -77,7 +77,7 @@ tq_status tq_conv_s16(const tq_conv_params *p, const int16_t *input, int16_t *ou
                     }
                     int32_t y;
                     if (p->acc64) {
-                        if (p->bias) acc += ((const int64_t *)p->bias)[out_c];
+                        if (p->bias) acc = tq_add_wrap_i64(acc, ((const int64_t *)p->bias)[out_c]);
                         y = tq_multiply_by_quantized_multiplier_int64(acc, p->multiplier[out_c], p->shift[out_c]);
                     } else {
                         int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc;

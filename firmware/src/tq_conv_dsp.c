@@ -12,7 +12,7 @@
 static inline int8_t finish(const tq_conv_params *p, int32_t out_c, uint32_t acc) {
     if (p->bias) acc += (uint32_t)((const int32_t *)p->bias)[out_c];
     int32_t y = tq_multiply_by_quantized_multiplier((int32_t)acc, p->multiplier[out_c], p->shift[out_c]);
-    return (int8_t)tq_clamp_i32(y + p->output_offset, p->act_min, p->act_max);
+    return (int8_t)tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max);
 }
 
 /* one channel (two = 0) or two channels sharing the input run */
@@ -26,7 +26,8 @@ static inline void dot(int two, const int8_t *in, const int8_t *w0, const int8_t
 }
 
 tq_status tq_conv_s8_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output) {
-    TQ_ASSERT(p->filter_input_depth > 0 && p->input_depth % p->filter_input_depth == 0);
+    TQ_CONV_CHECK(p, input, output, INT8_MIN, INT8_MAX);
+    TQ_ASSERT(p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128); /* an int16 SIMD lane */
     const int32_t depth = p->filter_input_depth;
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
     const int32_t filter_stride = p->filter_height * p->filter_width * depth; /* one output channel's filter */

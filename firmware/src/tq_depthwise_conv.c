@@ -7,6 +7,8 @@
 static inline int32_t add_wrap_i32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 
 tq_status tq_depthwise_conv_s8(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
+    TQ_DEPTHWISE_CONV_CHECK(p, input, output, INT8_MIN, INT8_MAX);
+    TQ_ASSERT(p->acc64 == 0); /* an int32 bias */
     const int32_t *bias = (const int32_t *)p->bias;
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int8_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
@@ -34,8 +36,8 @@ tq_status tq_depthwise_conv_s8(const tq_depthwise_conv_params *p, const int8_t *
                         }
                         if (bias) acc = add_wrap_i32(acc, bias[out_c]);
                         acc = tq_multiply_by_quantized_multiplier(acc, p->multiplier[out_c], p->shift[out_c]);
-                        acc += p->output_offset;
-                        *output++ = (int8_t)tq_clamp_i32(acc, p->act_min, p->act_max); /* NHWC: out_c = in_c*M + m */
+                        /* NHWC: out_c = in_c*M + m */
+                        *output++ = (int8_t)tq_add_clamp_i32(acc, p->output_offset, p->act_min, p->act_max);
                     }
                 }
             }
@@ -46,6 +48,8 @@ tq_status tq_depthwise_conv_s8(const tq_depthwise_conv_params *p, const int8_t *
 
 /* 16x8: int64 accumulator and int64 bias, the int64 requant; zero points are 0 (TFLM ignores them). */
 tq_status tq_depthwise_conv_s16(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
+    TQ_DEPTHWISE_CONV_CHECK(p, input, output, INT16_MIN, INT16_MAX);
+    TQ_ASSERT(p->acc64 == 1); /* an int64 bias */
     const int64_t *bias = (const int64_t *)p->bias;
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int16_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
@@ -70,7 +74,7 @@ tq_status tq_depthwise_conv_s16(const tq_depthwise_conv_params *p, const int16_t
                                 acc += (int64_t)filter_val * input_val;
                             }
                         }
-                        if (bias) acc += bias[out_c];
+                        if (bias) acc = tq_add_wrap_i64(acc, bias[out_c]);
                         const int32_t y =
                             tq_multiply_by_quantized_multiplier_int64(acc, p->multiplier[out_c], p->shift[out_c]);
                         *output++ = (int16_t)tq_clamp_i32(y, p->act_min, p->act_max);

@@ -13,10 +13,12 @@
 static inline int8_t finish(const tq_depthwise_conv_params *p, int32_t out_c, uint32_t acc) {
     if (p->bias) acc += (uint32_t)((const int32_t *)p->bias)[out_c];
     int32_t y = tq_multiply_by_quantized_multiplier((int32_t)acc, p->multiplier[out_c], p->shift[out_c]);
-    return (int8_t)tq_clamp_i32(y + p->output_offset, p->act_min, p->act_max);
+    return (int8_t)tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max);
 }
 
 tq_status tq_depthwise_conv_s8_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
+    TQ_DEPTHWISE_CONV_CHECK(p, input, output, INT8_MIN, INT8_MAX);
+    TQ_ASSERT(p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128); /* an int16 SIMD lane */
     if (p->depth_multiplier != 1) return tq_depthwise_conv_s8(p, input, output);
     const int32_t depth = p->input_depth;
     const int16x2_t off2 = tq_dsp_pair(p->input_offset);

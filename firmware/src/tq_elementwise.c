@@ -3,10 +3,29 @@
 #include "tinyq/tq_elementwise.h"
 #include "tinyq/tq_fixedpoint.h"
 
+/* ---- kernel contracts (TQ_ENABLE_ASSERT); max_abs: 128 (int8) or 32768 (int16) ---- */
+
+static inline int64_t tq_ew_abs64(int32_t x) { return x < 0 ? -(int64_t)x : (int64_t)x; }
+
+/* ADD/SUB: (x + offset) << left_shift fits int32 (the sum of the rescaled inputs is checked per element). */
+#define TQ_EW_ADD_CHECK(p, max_abs, lo, hi)                                                                      \
+    TQ_ASSERT((p) != NULL && (p)->left_shift >= 0 && (p)->left_shift <= 20 &&                                 \
+              (((max_abs) + tq_ew_abs64((p)->input1_offset)) << (p)->left_shift) <= INT32_MAX &&              \
+              (((max_abs) + tq_ew_abs64((p)->input2_offset)) << (p)->left_shift) <= INT32_MAX &&              \
+              (p)->input1_shift <= 0 && (p)->input2_shift <= 0 && (p)->output_shift <= 0 &&                   \
+              TQ_ACT_OK((p)->act_min, (p)->act_max, (lo), (hi)))
+
+/* MUL: the product of the two offset inputs fits int32. */
+#define TQ_EW_MUL_CHECK(p, max_abs, lo, hi)                                                                      \
+    TQ_ASSERT((p) != NULL &&                                                                                  \
+              ((max_abs) + tq_ew_abs64((p)->input1_offset)) * ((max_abs) + tq_ew_abs64((p)->input2_offset)) <=  \
+                  INT32_MAX &&                                                                                \
+              TQ_ACT_OK((p)->act_min, (p)->act_max, (lo), (hi)))
+
 /* ---- one element of each op; operands are the stored integers widened to int32 ---- */
 
 /* ADD/SUB input rescale: (x + offset) * 2^left_shift cannot overflow: |x + offset| <= 65535 and
- * left_shift is 15 for int16 (20 for int8, |x + offset| <= 255). */
+ * left_shift is 15 for int16 (20 for int8, |x + offset| <= 255); TQ_EW_ADD_CHECK asserts it. */
 static inline int32_t tq_ew_rescale_input(int32_t x, int32_t offset, int32_t left_shift, int32_t multiplier, int32_t shift) {
     const int32_t shifted = (x + offset) * ((int32_t)1 << left_shift);
     return tq_multiply_by_quantized_multiplier_smaller_than_one_exp(shifted, multiplier, shift);
@@ -14,26 +33,31 @@ static inline int32_t tq_ew_rescale_input(int32_t x, int32_t offset, int32_t lef
 
 static inline int32_t tq_ew_rescale_output(const tq_elementwise_params *p, int32_t raw) {
     const int32_t y = tq_multiply_by_quantized_multiplier_smaller_than_one_exp(raw, p->output_multiplier, p->output_shift);
-    return tq_clamp_i32(y + p->output_offset, p->act_min, p->act_max);
+    return tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max);
 }
 
 static inline int32_t tq_ew_add(const tq_elementwise_params *p, int32_t a, int32_t b) {
     const int32_t x1 = tq_ew_rescale_input(a, p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift);
     const int32_t x2 = tq_ew_rescale_input(b, p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift);
-    return tq_ew_rescale_output(p, x1 + x2); /* each |x_k| < 2^30: the sum fits */
+    /* the host's input multipliers are <= 1/2 (TFLM's), so |x_k| <= 2^30 and the sum fits int32 */
+    const int64_t raw = (int64_t)x1 + x2;
+    TQ_ASSERT(raw >= INT32_MIN && raw <= INT32_MAX);
+    return tq_ew_rescale_output(p, (int32_t)raw);
 }
 
 static inline int32_t tq_ew_sub(const tq_elementwise_params *p, int32_t a, int32_t b) {
     const int32_t x1 = tq_ew_rescale_input(a, p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift);
     const int32_t x2 = tq_ew_rescale_input(b, p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift);
-    return tq_ew_rescale_output(p, x1 - x2);
+    const int64_t raw = (int64_t)x1 - x2;
+    TQ_ASSERT(raw >= INT32_MIN && raw <= INT32_MAX);
+    return tq_ew_rescale_output(p, (int32_t)raw);
 }
 
 static inline int32_t tq_ew_mul(const tq_elementwise_params *p, int32_t a, int32_t b) {
     /* |product| <= 255 * 255 (int8) or 2^30 (int16, zero points 0) */
     const int32_t product = (a + p->input1_offset) * (b + p->input2_offset);
     const int32_t y = tq_multiply_by_quantized_multiplier(product, p->output_multiplier, p->output_shift);
-    return tq_clamp_i32(y + p->output_offset, p->act_min, p->act_max);
+    return tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max);
 }
 
 /* MAXIMUM/MINIMUM compare stored values (no rescale); p is unused but keeps one element signature. */
@@ -84,13 +108,21 @@ TQ_EW_ROW(tq_ew_minimum_row_s16, int16_t, tq_ew_minimum)
 
 static tq_status tq_ew_walk(const tq_elementwise_params *p, const void *input1, const void *input2, void *output,
                             int32_t elem_bytes, tq_ew_row_fn row) {
-    TQ_ASSERT(p->rank >= 1 && p->rank <= TQ_ELEMENTWISE_MAX_RANK);
+    TQ_ASSERT(p != NULL && output != NULL && p->rank >= 1 && p->rank <= TQ_ELEMENTWISE_MAX_RANK);
+    TQ_ASSERT(p->input1_const == NULL || p->input2_const == NULL);
     const uint8_t *a = (const uint8_t *)(p->input1_const ? p->input1_const : input1);
     const uint8_t *b = (const uint8_t *)(p->input2_const ? p->input2_const : input2);
     uint8_t *out = (uint8_t *)output;
     const int32_t inner = p->rank - 1;
     const int32_t n = p->shape[inner];
+    TQ_ASSERT(a != NULL && b != NULL);
+    /* a row reads each operand contiguously (stride 1) or its first element only (stride 0), so both
+     * strides 0 is only right for a row of one element */
+    TQ_ASSERT((p->input1_stride[inner] == 0 || p->input1_stride[inner] == 1) &&
+              (p->input2_stride[inner] == 0 || p->input2_stride[inner] == 1) &&
+              (p->input1_stride[inner] == 1 || p->input2_stride[inner] == 1 || n == 1));
     int32_t rows = 1;
+    for (int32_t d = 0; d <= inner; ++d) TQ_ASSERT(p->shape[d] >= 1); /* a row reads element 0 of each */
     for (int32_t d = 0; d < inner; ++d) rows *= p->shape[d];
 
     int32_t index[TQ_ELEMENTWISE_MAX_RANK] = {0};
@@ -113,26 +145,32 @@ static tq_status tq_ew_walk(const tq_elementwise_params *p, const void *input1, 
 /* ---- public kernels ---- */
 
 tq_status tq_add_s8(const tq_elementwise_params *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+    TQ_EW_ADD_CHECK(p, 128, INT8_MIN, INT8_MAX);
     return tq_ew_walk(p, input1, input2, output, (int32_t)sizeof(int8_t), tq_ew_add_row_s8);
 }
 
 tq_status tq_add_s16(const tq_elementwise_params *p, const int16_t *input1, const int16_t *input2, int16_t *output) {
+    TQ_EW_ADD_CHECK(p, 32768, INT16_MIN, INT16_MAX);
     return tq_ew_walk(p, input1, input2, output, (int32_t)sizeof(int16_t), tq_ew_add_row_s16);
 }
 
 tq_status tq_sub_s8(const tq_elementwise_params *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+    TQ_EW_ADD_CHECK(p, 128, INT8_MIN, INT8_MAX);
     return tq_ew_walk(p, input1, input2, output, (int32_t)sizeof(int8_t), tq_ew_sub_row_s8);
 }
 
 tq_status tq_sub_s16(const tq_elementwise_params *p, const int16_t *input1, const int16_t *input2, int16_t *output) {
+    TQ_EW_ADD_CHECK(p, 32768, INT16_MIN, INT16_MAX);
     return tq_ew_walk(p, input1, input2, output, (int32_t)sizeof(int16_t), tq_ew_sub_row_s16);
 }
 
 tq_status tq_mul_s8(const tq_elementwise_params *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+    TQ_EW_MUL_CHECK(p, 128, INT8_MIN, INT8_MAX);
     return tq_ew_walk(p, input1, input2, output, (int32_t)sizeof(int8_t), tq_ew_mul_row_s8);
 }
 
 tq_status tq_mul_s16(const tq_elementwise_params *p, const int16_t *input1, const int16_t *input2, int16_t *output) {
+    TQ_EW_MUL_CHECK(p, 32768, INT16_MIN, INT16_MAX);
     return tq_ew_walk(p, input1, input2, output, (int32_t)sizeof(int16_t), tq_ew_mul_row_s16);
 }
 

@@ -13,14 +13,17 @@
 static inline int8_t finish(const tq_fully_connected_params *p, int32_t o, uint32_t acc) {
     if (p->bias) acc += (uint32_t)((const int32_t *)p->bias)[o];
     const int32_t c = p->per_channel ? o : 0;
-    int32_t y = tq_multiply_by_quantized_multiplier((int32_t)acc, p->multiplier[c], p->shift[c]) + p->output_offset;
-    return (int8_t)tq_clamp_i32(y, p->act_min, p->act_max);
+    const int32_t y = tq_multiply_by_quantized_multiplier((int32_t)acc, p->multiplier[c], p->shift[c]);
+    return (int8_t)tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max);
 }
 
 /* Σ_d (x_d + input_offset) * (w_d + filter_offset) = Σ_d (x_d + input_offset) * w_d + filter_offset * S,
  * with S = Σ_d (x_d + input_offset) computed once per input row (the lowering keeps filter_offset 0 today;
  * the identity keeps the kernel right for any value). */
 tq_status tq_fully_connected_s8_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
+    TQ_FULLY_CONNECTED_CHECK(p, input, output, INT8_MIN, INT8_MAX);
+    TQ_ASSERT(p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128 && p->filter_offset >= -127 &&
+              p->filter_offset <= 128); /* x + input_offset is an int16 SIMD lane */
     const int32_t depth = p->accum_depth;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * depth;

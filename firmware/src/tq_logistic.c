@@ -21,12 +21,24 @@ static int8_t logistic_s8_value(const tq_logistic_params *p, int8_t x, int is_ta
     return (int8_t)tq_clamp_i32(y, INT8_MIN, INT8_MAX);
 }
 
+/* Kernel contracts (TQ_ENABLE_ASSERT). */
+#define LOGISTIC_S8_CHECK(p, input, output)                                                                 \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->size >= 0 &&                       \
+              TQ_OFFSET_OK((p)->input_offset) && (p)->input_range_radius >= 0 && (p)->input_shift >= 0)
+/* the rescaled input stays below 2^30 in magnitude, and the table is read at [0, 255] only */
+#define LOGISTIC_S16_CHECK(p, input, output)                                                                \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->size >= 0 &&                       \
+              (p)->sigmoid_table != NULL && (p)->input_multiplier >= 0 && (p)->input_multiplier <= 32767 &&  \
+              (p)->input_right_shift >= 0 && (p)->input_right_shift <= 31)
+
 tq_status tq_logistic_s8(const tq_logistic_params *p, const int8_t *input, int8_t *output) {
+    LOGISTIC_S8_CHECK(p, input, output);
     for (int32_t i = 0; i < p->size; ++i) output[i] = logistic_s8_value(p, input[i], 0);
     return TQ_OK;
 }
 
 tq_status tq_tanh_s8(const tq_logistic_params *p, const int8_t *input, int8_t *output) {
+    LOGISTIC_S8_CHECK(p, input, output);
     for (int32_t i = 0; i < p->size; ++i) output[i] = logistic_s8_value(p, input[i], 1);
     return TQ_OK;
 }
@@ -47,6 +59,7 @@ static uint32_t logistic_s16_interpolate(const uint16_t *table, uint32_t abs_inp
 }
 
 tq_status tq_logistic_s16(const tq_logistic_s16_params *p, const int16_t *input, int16_t *output) {
+    LOGISTIC_S16_CHECK(p, input, output);
     for (int32_t i = 0; i < p->size; ++i) {
         const int32_t v = logistic_s16_rescale(p, input[i]);
         const uint32_t abs_v = (uint32_t)(v < 0 ? -v : v);
@@ -60,6 +73,7 @@ tq_status tq_logistic_s16(const tq_logistic_s16_params *p, const int16_t *input,
 }
 
 tq_status tq_tanh_s16(const tq_logistic_s16_params *p, const int16_t *input, int16_t *output) {
+    LOGISTIC_S16_CHECK(p, input, output);
     for (int32_t i = 0; i < p->size; ++i) {
         const int32_t v = logistic_s16_rescale(p, input[i]);
         const uint32_t abs_v = (uint32_t)(v < 0 ? -v : v);

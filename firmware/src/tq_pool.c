@@ -2,6 +2,15 @@
 #include "tinyq/tq_pool.h"
 #include "tinyq/tq_fixedpoint.h"
 
+/* Kernel contracts (TQ_ENABLE_ASSERT); lo, hi: the output type's range; max_window: the most elements an
+ * average's int32 sum can take (128 or 32768 per element). */
+#define TQ_POOL_CHECK(p, input, output, lo, hi, max_window)                                                   \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->batches >= 0 && (p)->depth >= 0 &&   \
+              (p)->input_h >= 1 && (p)->input_w >= 1 && (p)->output_h >= 0 && (p)->output_w >= 0 &&         \
+              (p)->stride_h >= 1 && (p)->stride_w >= 1 && (p)->filter_h >= 1 && (p)->filter_w >= 1 &&       \
+              (int64_t)(p)->filter_h * (p)->filter_w <= (max_window) && (p)->pad_h >= 0 && (p)->pad_w >= 0 && \
+              TQ_ACT_OK((p)->act_min, (p)->act_max, (lo), (hi)))
+
 /* The window of one output position, clipped to the input: rows [y0, y1), columns [x0, x1). */
 typedef struct {
     int32_t y0, y1, x0, x1;
@@ -25,6 +34,7 @@ static int32_t tq_pool_rounded_average(int32_t acc, int32_t count) {
 }
 
 tq_status tq_avgpool_s8(const tq_pool_params *p, const int8_t *input, int8_t *output) {
+    TQ_POOL_CHECK(p, input, output, INT8_MIN, INT8_MAX, (1 << 24));
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * p->input_h * p->input_w * p->depth;
         for (int32_t out_y = 0; out_y < p->output_h; ++out_y) {
@@ -46,6 +56,7 @@ tq_status tq_avgpool_s8(const tq_pool_params *p, const int8_t *input, int8_t *ou
 }
 
 tq_status tq_avgpool_s16(const tq_pool_params *p, const int16_t *input, int16_t *output) {
+    TQ_POOL_CHECK(p, input, output, INT16_MIN, INT16_MAX, 65536);
     for (int32_t b = 0; b < p->batches; ++b) {
         const int16_t *in = input + b * p->input_h * p->input_w * p->depth;
         for (int32_t out_y = 0; out_y < p->output_h; ++out_y) {
@@ -67,6 +78,7 @@ tq_status tq_avgpool_s16(const tq_pool_params *p, const int16_t *input, int16_t 
 }
 
 tq_status tq_maxpool_s8(const tq_pool_params *p, const int8_t *input, int8_t *output) {
+    TQ_POOL_CHECK(p, input, output, INT8_MIN, INT8_MAX, INT32_MAX);
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * p->input_h * p->input_w * p->depth;
         for (int32_t out_y = 0; out_y < p->output_h; ++out_y) {
@@ -88,6 +100,7 @@ tq_status tq_maxpool_s8(const tq_pool_params *p, const int8_t *input, int8_t *ou
 }
 
 tq_status tq_maxpool_s16(const tq_pool_params *p, const int16_t *input, int16_t *output) {
+    TQ_POOL_CHECK(p, input, output, INT16_MIN, INT16_MAX, INT32_MAX);
     for (int32_t b = 0; b < p->batches; ++b) {
         const int16_t *in = input + b * p->input_h * p->input_w * p->depth;
         for (int32_t out_y = 0; out_y < p->output_h; ++out_y) {

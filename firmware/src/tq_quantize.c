@@ -7,16 +7,25 @@
 #error "tq_quantize.c needs float expressions evaluated in float (FLT_EVAL_METHOD 0), as TFLM on Arm and x86-64"
 #endif
 
-/* |x / scale| is clamped to this before the float -> int conversion: any larger value clamps to the
- * output dtype anyway (|zero point| <= 2^16), and the conversion stays defined. */
+/* x / scale is clamped to [-LIMIT, LIMIT] in float before the float -> int conversion, so the conversion is
+ * always defined (UBSan's float-cast-overflow): any value beyond the limit saturates the output anyway, as
+ * the zero point lies in the output type's range (|zero point| <= 2^15). */
 #define TQ_QUANTIZE_LIMIT 131072.0f
 
-/* TFLM: (int32_t)roundf(x / scale) + zero_point. roundf (half away from zero) is written out so no libm
- * is needed: for |q| <= 2^17, q - trunc(q) is exact. */
+/* Kernel contracts (TQ_ENABLE_ASSERT): a finite positive scale, the zero point inside [lo, hi]. */
+#define QUANTIZE_CHECK(p, input, output, lo, hi)                                                           \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->size >= 0 && (p)->scale > 0.0f &&  \
+              (p)->scale <= FLT_MAX && (p)->output_offset >= (lo) && (p)->output_offset <= (hi))
+
+/* TFLM: (int32_t)roundf(x / scale) + zero_point, then the clamp to the output type. roundf (half away from
+ * zero) is written out so no libm is needed: for |q| <= 2^17, q - trunc(q) is exact. Beyond TFLM's defined
+ * range (it converts without a clamp): +inf and values above the range give the type's maximum, -inf and
+ * values below it the minimum, NaN the zero point (tinyq's rule; the simulator does the same). */
 static inline int32_t quantize_one(const tq_quantize_params *p, float x) {
     float q = x / p->scale;
+    if (q != q) return p->output_offset; /* NaN */
     if (q > TQ_QUANTIZE_LIMIT) q = TQ_QUANTIZE_LIMIT;
-    if (!(q >= -TQ_QUANTIZE_LIMIT)) q = -TQ_QUANTIZE_LIMIT; /* NaN too */
+    if (q < -TQ_QUANTIZE_LIMIT) q = -TQ_QUANTIZE_LIMIT;
     int32_t r = (int32_t)q; /* truncates toward zero */
     const float frac = q - (float)r;
     if (frac >= 0.5f) r += 1;
@@ -25,6 +34,7 @@ static inline int32_t quantize_one(const tq_quantize_params *p, float x) {
 }
 
 tq_status tq_quantize_f32_s8(const tq_quantize_params *p, const float *input, int8_t *output) {
+    QUANTIZE_CHECK(p, input, output, INT8_MIN, INT8_MAX);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int8_t)tq_clamp_i32(quantize_one(p, input[i]), INT8_MIN, INT8_MAX);
     }
@@ -32,6 +42,7 @@ tq_status tq_quantize_f32_s8(const tq_quantize_params *p, const float *input, in
 }
 
 tq_status tq_quantize_f32_s16(const tq_quantize_params *p, const float *input, int16_t *output) {
+    QUANTIZE_CHECK(p, input, output, INT16_MIN, INT16_MAX);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int16_t)tq_clamp_i32(quantize_one(p, input[i]), INT16_MIN, INT16_MAX);
     }
@@ -47,6 +58,7 @@ static inline int32_t requantize_one(const tq_requantize_params *p, int32_t x) {
 }
 
 tq_status tq_requantize_s8_s8(const tq_requantize_params *p, const int8_t *input, int8_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int8_t)tq_clamp_i32(requantize_one(p, input[i]), INT8_MIN, INT8_MAX);
     }
@@ -54,6 +66,7 @@ tq_status tq_requantize_s8_s8(const tq_requantize_params *p, const int8_t *input
 }
 
 tq_status tq_requantize_s8_s16(const tq_requantize_params *p, const int8_t *input, int16_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int16_t)tq_clamp_i32(requantize_one(p, input[i]), INT16_MIN, INT16_MAX);
     }
@@ -61,6 +74,7 @@ tq_status tq_requantize_s8_s16(const tq_requantize_params *p, const int8_t *inpu
 }
 
 tq_status tq_requantize_s8_s32(const tq_requantize_params *p, const int8_t *input, int32_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = requantize_one(p, input[i]);
     }
@@ -68,6 +82,7 @@ tq_status tq_requantize_s8_s32(const tq_requantize_params *p, const int8_t *inpu
 }
 
 tq_status tq_requantize_s16_s8(const tq_requantize_params *p, const int16_t *input, int8_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int8_t)tq_clamp_i32(requantize_one(p, input[i]), INT8_MIN, INT8_MAX);
     }
@@ -75,6 +90,7 @@ tq_status tq_requantize_s16_s8(const tq_requantize_params *p, const int16_t *inp
 }
 
 tq_status tq_requantize_s16_s16(const tq_requantize_params *p, const int16_t *input, int16_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int16_t)tq_clamp_i32(requantize_one(p, input[i]), INT16_MIN, INT16_MAX);
     }
@@ -82,6 +98,7 @@ tq_status tq_requantize_s16_s16(const tq_requantize_params *p, const int16_t *in
 }
 
 tq_status tq_requantize_s16_s32(const tq_requantize_params *p, const int16_t *input, int32_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = requantize_one(p, input[i]);
     }
@@ -89,6 +106,7 @@ tq_status tq_requantize_s16_s32(const tq_requantize_params *p, const int16_t *in
 }
 
 tq_status tq_requantize_s32_s8(const tq_requantize_params *p, const int32_t *input, int8_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int8_t)tq_clamp_i32(requantize_one(p, input[i]), INT8_MIN, INT8_MAX);
     }
@@ -96,6 +114,7 @@ tq_status tq_requantize_s32_s8(const tq_requantize_params *p, const int32_t *inp
 }
 
 tq_status tq_requantize_s32_s16(const tq_requantize_params *p, const int32_t *input, int16_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int16_t)tq_clamp_i32(requantize_one(p, input[i]), INT16_MIN, INT16_MAX);
     }
@@ -105,6 +124,7 @@ tq_status tq_requantize_s32_s16(const tq_requantize_params *p, const int32_t *in
 /* TFLM: (float)(scale * (x - zero_point)). TFLM multiplies in double, but the double product of a float32
  * scale and a 17-bit integer is exact, so rounding it to float equals this single float32 multiply. */
 tq_status tq_dequantize_s8_f32(const tq_dequantize_params *p, const int8_t *input, float *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0 && TQ_OFFSET_OK(p->input_offset));
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = p->scale * (float)(input[i] + p->input_offset);
     }
@@ -112,6 +132,7 @@ tq_status tq_dequantize_s8_f32(const tq_dequantize_params *p, const int8_t *inpu
 }
 
 tq_status tq_dequantize_s16_f32(const tq_dequantize_params *p, const int16_t *input, float *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0 && TQ_OFFSET_OK(p->input_offset));
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = p->scale * (float)(input[i] + p->input_offset);
     }

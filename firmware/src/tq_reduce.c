@@ -8,6 +8,12 @@ static void tq_mean_strides(const tq_mean_params *p, int32_t stride[TQ_MEAN_GROU
     for (int g = TQ_MEAN_GROUPS - 2; g >= 0; --g) stride[g] = stride[g + 1] * p->dims[g + 1];
 }
 
+/* Kernel contracts (TQ_ENABLE_ASSERT): every group >= 1 element, count = the reduced groups' product. */
+#define TQ_MEAN_CHECK(p, input, output)                                                                      \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->dims[0] >= 1 && (p)->dims[1] >= 1 && \
+              (p)->dims[2] >= 1 && (p)->dims[3] >= 1 && (p)->dims[4] >= 1 && (p)->dims[5] >= 1 &&            \
+              (p)->dims[6] >= 1 && (int64_t)(p)->dims[1] * (p)->dims[3] * (p)->dims[5] == (p)->count)
+
 /* Two's-complement bits of x: sums are kept in uint32_t so that wrapping is defined behaviour. */
 static inline uint32_t tq_u32(int32_t x) { return (uint32_t)x; }
 
@@ -20,6 +26,7 @@ static int32_t tq_mean_value(const tq_mean_params *p, uint32_t sum) {
 }
 
 tq_status tq_mean_s8(const tq_mean_params *p, const int8_t *input, int8_t *output) {
+    TQ_MEAN_CHECK(p, input, output);
     int32_t s[TQ_MEAN_GROUPS];
     const int32_t *d = p->dims;
     tq_mean_strides(p, s);
@@ -38,6 +45,7 @@ tq_status tq_mean_s8(const tq_mean_params *p, const int8_t *input, int8_t *outpu
 }
 
 tq_status tq_mean_s16(const tq_mean_params *p, const int16_t *input, int16_t *output) {
+    TQ_MEAN_CHECK(p, input, output);
     int32_t s[TQ_MEAN_GROUPS];
     const int32_t *d = p->dims;
     tq_mean_strides(p, s);

@@ -40,12 +40,28 @@ static uint8_t *fill(uint8_t *dst, const uint8_t *value, int32_t n, int32_t size
     return dst;
 }
 
+/* 1 when [a, a + an) and [b, b + bn) share a byte (addresses compared as integers, without overflow). */
+static inline int overlap(const void *a, size_t an, const void *b, size_t bn) {
+    const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return x >= y ? x - y < bn : y - x < an;
+}
+
+static inline int elem_bytes_ok(int32_t n) { return n == 1 || n == 2 || n == 4; }
+
 tq_status tq_copy(const tq_copy_params *p, const void *input, void *output) {
+    /* memcpy needs disjoint buffers: the very same buffer is the only overlap allowed */
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->bytes >= 0);
+    TQ_ASSERT(input == output || !overlap(input, (size_t)p->bytes, output, (size_t)p->bytes));
     if (input != output) memcpy(output, input, (size_t)p->bytes);
     return TQ_OK;
 }
 
 tq_status tq_concatenation(const tq_concatenation_params *p, const void *const *inputs, void *output) {
+    TQ_ASSERT(p != NULL && output != NULL && p->num_inputs >= 1 && p->outer_size >= 0 && p->copy_bytes != NULL);
+    for (int32_t i = 0; i < p->num_inputs; ++i) {
+        TQ_ASSERT(p->copy_bytes[i] >= 0);
+        TQ_ASSERT((p->const_offset != NULL && p->const_offset[i] >= 0) ? p->const_data != NULL : inputs != NULL);
+    }
     uint8_t *out = (uint8_t *)output;
     for (int32_t o = 0; o < p->outer_size; ++o) {
         int32_t next = 0; /* next activation input */
@@ -54,6 +70,7 @@ tq_status tq_concatenation(const tq_concatenation_params *p, const void *const *
             const uint8_t *base = (p->const_offset != NULL && p->const_offset[i] >= 0)
                                       ? (const uint8_t *)p->const_data + p->const_offset[i]
                                       : (const uint8_t *)inputs[next++];
+            TQ_ASSERT(base != NULL);
             memcpy(out, base + (size_t)o * n, n);
             out += n;
         }
@@ -67,6 +84,10 @@ static int on_input(int32_t o, int32_t before, int32_t dim) {
 }
 
 tq_status tq_pad(const tq_pad_params *p, const void *input, void *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->pad_value != NULL && elem_bytes_ok(p->elem_bytes));
+    for (int32_t d = 0; d < TQ_SHAPE_MAX_RANK; ++d) { /* the input fits inside the output along every axis */
+        TQ_ASSERT(p->in_dims[d] >= 0 && p->before[d] >= 0 && p->out_dims[d] >= p->before[d] + p->in_dims[d]);
+    }
     const uint8_t *in = (const uint8_t *)input;
     const uint8_t *value = (const uint8_t *)p->pad_value;
     uint8_t *out = (uint8_t *)output;
@@ -96,6 +117,8 @@ tq_status tq_pad(const tq_pad_params *p, const void *input, void *output) {
 }
 
 tq_status tq_strided_copy(const tq_strided_copy_params *p, const void *input, void *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && elem_bytes_ok(p->elem_bytes) && p->offset >= 0);
+    for (int32_t d = 0; d < TQ_SHAPE_MAX_RANK; ++d) TQ_ASSERT(p->count[d] >= 1);
     const uint8_t *in = (const uint8_t *)input;
     uint8_t *out = (uint8_t *)output;
     const int32_t *c = p->count, *s = p->step;

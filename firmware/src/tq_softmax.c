@@ -6,6 +6,16 @@
 #define TQ_SOFTMAX_SCALED_DIFF_INTEGER_BITS 5  /* exp() input is Q5.26 */
 #define TQ_SOFTMAX_ACCUMULATION_INTEGER_BITS 12 /* sum of exps is Q12.19 */
 
+/* Kernel contracts (TQ_ENABLE_ASSERT). */
+#define SOFTMAX_S8_CHECK(p, input, output)                                                                  \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->outer_size >= 0 && (p)->depth >= 1 && \
+              (p)->input_multiplier >= 0 && (p)->input_shift >= 0 && (p)->input_shift <= 31 && (p)->diff_min <= 0)
+/* depth <= 65536 keeps the int32 sum of Q0.15 exps from overflowing */
+#define SOFTMAX_S16_CHECK(p, input, output)                                                                 \
+    TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->outer_size >= 0 && (p)->depth >= 1 && \
+              (p)->depth <= 65536 && (p)->exp_lut != NULL && (p)->one_over_one_plus_x_lut != NULL &&          \
+              (input) != (const int16_t *)(output))
+
 /* exp(input - row max) in Q0.31 for an int8 element with diff >= diff_min. The left shift cannot
  * overflow: |diff| <= -diff_min = floor(31 * 2^26 / 2^input_shift). */
 static int32_t softmax_s8_exp(const tq_softmax_params *p, int32_t diff) {
@@ -53,6 +63,7 @@ static int32_t softmax_s8_value(const tq_softmax_params *p, const softmax_s8_row
 }
 
 tq_status tq_softmax_s8(const tq_softmax_params *p, const int8_t *input, int8_t *output) {
+    SOFTMAX_S8_CHECK(p, input, output);
     for (int32_t i = 0; i < p->outer_size; ++i) {
         const int8_t *in = input + i * p->depth;
         const softmax_s8_row row = softmax_s8_prepare_row(p, in, 8);
@@ -64,6 +75,7 @@ tq_status tq_softmax_s8(const tq_softmax_params *p, const int8_t *input, int8_t 
 }
 
 tq_status tq_softmax_s8_s16(const tq_softmax_params *p, const int8_t *input, int16_t *output) {
+    SOFTMAX_S8_CHECK(p, input, output);
     for (int32_t i = 0; i < p->outer_size; ++i) {
         const int8_t *in = input + i * p->depth;
         const softmax_s8_row row = softmax_s8_prepare_row(p, in, 16);
@@ -86,6 +98,7 @@ static int16_t softmax_lut_lookup(int16_t value, const int16_t *lut) {
 }
 
 tq_status tq_softmax_s16(const tq_softmax_params *p, const int16_t *input, int16_t *output) {
+    SOFTMAX_S16_CHECK(p, input, output);
     for (int32_t i = 0; i < p->outer_size; ++i) {
         const int16_t *in = input + i * p->depth;
         int16_t *exp_q015 = output + i * p->depth; /* exp values are kept in the output row */
@@ -101,6 +114,7 @@ tq_status tq_softmax_s16(const tq_softmax_params *p, const int16_t *input, int16
         }
         /* reciprocal of the sum: 1/(1+x) LUT on x = normalised sum - 1, recentred from [0, 65535] */
         const int headroom_plus_one = tq_count_leading_zeros((uint32_t)sum_of_exps);
+        TQ_ASSERT(sum_of_exps > 0 && headroom_plus_one <= 30); /* the row max alone adds about 32767 */
         const int32_t shifted_sum = (int32_t)((((int64_t)sum_of_exps << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
         const int32_t sym_shifted_sum = tq_clamp_i32(shifted_sum - ((1 << 15) + (1 << 16)), INT16_MIN, INT16_MAX);
         const int32_t reciprocal_q015 = softmax_lut_lookup((int16_t)sym_shifted_sum, p->one_over_one_plus_x_lut);

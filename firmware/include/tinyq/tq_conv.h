@@ -45,6 +45,38 @@ typedef struct {
     const int8_t *filter;      /* [filter_height][filter_width][output_depth]; channel c*M+m reads input c */
 } tq_depthwise_conv_params;
 
+/* Kernel contracts, checked with TQ_ENABLE_ASSERT (tq_config.h); lo, hi: the output type's range. Every
+ * dimension >= 1, strides and dilations >= 1, padding >= 0, groups dividing both depths, per-channel
+ * multipliers and shifts checked by the fixed-point primitives. */
+#define TQ_CONV_CHECK(p, input, output, lo, hi)                                                                     \
+    do {                                                                                                            \
+        TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->filter != NULL &&                       \
+                  (p)->multiplier != NULL && (p)->shift != NULL);                                                   \
+        TQ_ASSERT((p)->batches >= 1 && (p)->input_height >= 1 && (p)->input_width >= 1 && (p)->input_depth >= 1 &&   \
+                  (p)->filter_height >= 1 && (p)->filter_width >= 1 && (p)->output_height >= 1 &&                 \
+                  (p)->output_width >= 1 && (p)->output_depth >= 1);                                              \
+        TQ_ASSERT((p)->filter_input_depth >= 1 && (p)->input_depth % (p)->filter_input_depth == 0 &&               \
+                  (p)->output_depth % ((p)->input_depth / (p)->filter_input_depth) == 0);                          \
+        TQ_ASSERT((p)->stride_height >= 1 && (p)->stride_width >= 1 && (p)->dilation_height >= 1 &&                \
+                  (p)->dilation_width >= 1 && (p)->pad_height >= 0 && (p)->pad_width >= 0);                        \
+        TQ_ASSERT(TQ_OFFSET_OK((p)->input_offset) && TQ_OFFSET_OK((p)->output_offset) &&                           \
+                  TQ_ACT_OK((p)->act_min, (p)->act_max, (lo), (hi)) && ((p)->acc64 == 0 || (p)->acc64 == 1));      \
+    } while (0)
+
+#define TQ_DEPTHWISE_CONV_CHECK(p, input, output, lo, hi)                                                           \
+    do {                                                                                                            \
+        TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->filter != NULL &&                       \
+                  (p)->multiplier != NULL && (p)->shift != NULL);                                                   \
+        TQ_ASSERT((p)->batches >= 1 && (p)->input_height >= 1 && (p)->input_width >= 1 && (p)->input_depth >= 1 &&   \
+                  (p)->filter_height >= 1 && (p)->filter_width >= 1 && (p)->output_height >= 1 &&                 \
+                  (p)->output_width >= 1 && (p)->depth_multiplier >= 1 &&                                         \
+                  (p)->output_depth == (p)->input_depth * (p)->depth_multiplier);                                 \
+        TQ_ASSERT((p)->stride_height >= 1 && (p)->stride_width >= 1 && (p)->dilation_height >= 1 &&                \
+                  (p)->dilation_width >= 1 && (p)->pad_height >= 0 && (p)->pad_width >= 0);                        \
+        TQ_ASSERT(TQ_OFFSET_OK((p)->input_offset) && TQ_OFFSET_OK((p)->output_offset) &&                           \
+                  TQ_ACT_OK((p)->act_min, (p)->act_max, (lo), (hi)));                                              \
+    } while (0)
+
 /**
  * Convolution, int8 activations and filters, int32 bias and accumulator.
  * @param[in]  p       parameters (see struct)

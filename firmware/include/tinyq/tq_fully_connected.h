@@ -20,6 +20,17 @@ typedef struct {
     const int32_t *shift;      /* positive = left */
 } tq_fully_connected_params;
 
+/* Kernel contracts, checked with TQ_ENABLE_ASSERT (tq_config.h); lo, hi: the output type's range. */
+#define TQ_FULLY_CONNECTED_CHECK(p, input, output, lo, hi)                                                         \
+    do {                                                                                                            \
+        TQ_ASSERT((p) != NULL && (input) != NULL && (output) != NULL && (p)->weights != NULL &&                      \
+                  (p)->multiplier != NULL && (p)->shift != NULL);                                                   \
+        TQ_ASSERT((p)->batches >= 1 && (p)->accum_depth >= 1 && (p)->output_depth >= 1 &&                           \
+                  ((p)->per_channel == 0 || (p)->per_channel == 1) && ((p)->acc64 == 0 || (p)->acc64 == 1));       \
+        TQ_ASSERT(TQ_OFFSET_OK((p)->input_offset) && TQ_OFFSET_OK((p)->filter_offset) &&                          \
+                  TQ_OFFSET_OK((p)->output_offset) && TQ_ACT_OK((p)->act_min, (p)->act_max, (lo), (hi)));         \
+    } while (0)
+
 /**
  * @param[in]  p       parameters (see struct)
  * @param[in]  input   [batches][accum_depth]

@@ -34,6 +34,7 @@ static inline int tq_count_leading_zeros(uint32_t x) {
 /* gemmlowp SaturatingRoundingMultiplyByPOT<exponent>: exponent > 0 saturating left shift,
  * exponent < 0 RoundingDivideByPOT (ties away from zero). -31 <= exponent <= 30. */
 static inline int32_t tq_saturating_rounding_multiply_by_pot(int32_t x, int exponent) {
+    TQ_ASSERT(exponent >= -31 && exponent <= 31);
     if (exponent == 0) return x;
     if (exponent < 0) return tq_rounding_divide_by_pot(x, -exponent);
     const int32_t threshold = (int32_t)((INT32_C(1) << (31 - exponent)) - 1);
@@ -111,6 +112,7 @@ static inline int32_t tq_one_minus_x_over_one_plus_x_for_x_in_0_1(int32_t a) {
 
 /* 1/(1+exp(-a)) for a in Q(integer_bits), a != INT32_MIN; result Q0.31. */
 static inline int32_t tq_gemmlowp_logistic(int32_t a, int integer_bits) {
+    TQ_ASSERT(a != INT32_MIN); /* -a below would overflow */
     if (a == 0) return INT32_C(1) << 30;
     const int32_t abs_a = a > 0 ? a : -a;
     const int32_t if_positive = tq_one_over_one_plus_x_for_x_in_0_1(tq_exp_on_negative_values(-abs_a, integer_bits));
@@ -119,6 +121,7 @@ static inline int32_t tq_gemmlowp_logistic(int32_t a, int integer_bits) {
 
 /* tanh(a) for a in Q(integer_bits), a != INT32_MIN; result Q0.31. */
 static inline int32_t tq_gemmlowp_tanh(int32_t a, int integer_bits) {
+    TQ_ASSERT(a != INT32_MIN);
     if (a == 0) return 0;
     const int32_t n = a < 0 ? a : -a;
     /* ExactMulByPot<1>: the same raw value read with one more integer bit is 2n */

@@ -32,7 +32,8 @@ typedef struct {
 
 /**
  * float32 -> int8/int16. Equal to TFLM wherever TFLM is defined (|x / scale| < 2^31); beyond that the
- * result saturates (+-inf included) and NaN gives the dtype minimum.
+ * result saturates (+inf and values above the range to the dtype maximum, -inf and below to the minimum)
+ * and NaN gives the zero point. Defined behaviour for every float input.
  * @param[in]  input   float [size]
  * @param[out] output  [size]
  */
