@@ -47,4 +47,4 @@ def test_bad_prefix_is_refused(tmp_path, capsys):
     from tinyq.cli import main
 
     assert main(["compile", str(model_path("tflm_hello_world_int8")), "--out", str(tmp_path), "--prefix", "3bad"]) == 2
-    assert "not a valid C identifier" in capsys.readouterr().err
+    assert "is not a C identifier" in capsys.readouterr().err

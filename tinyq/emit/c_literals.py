@@ -1,9 +1,14 @@
-"""Python values -> C text: literals, identifiers and pre-chunked array initializers (deterministic)."""
+"""Python values -> C text: literals, identifiers, sanitized model text and pre-chunked array initializers
+(deterministic). Nothing here trusts the model: names become inert text, numbers are range-checked by the
+emitter before they are rendered."""
 from __future__ import annotations
 
 import re
 
 import numpy as np
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+TEXT_LIMIT = 80  # characters of model text (a name, a file name) in a generated file
 
 C_TYPES = {
     "int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t",
@@ -24,6 +29,20 @@ def is_c_identifier(name: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)) and name not in C_RESERVED
 
 
+def c_text(text, limit: int = TEXT_LIMIT) -> str:
+    """Model text (tensor names, file names, options) made inert anywhere in a C file: inside a /* */
+    comment, a // comment or a "..." string literal. Printable ASCII only (anything else, newlines
+    included, becomes '_'), no backslash (no escape, no line continuation), no '"', no comment opener or
+    closer, no '??' (trigraphs: -std=c99 honours them), at most `limit` characters ("..." marks a cut)."""
+    out = "".join(c if " " <= c <= "~" else "_" for c in str(text))
+    out = out.replace("\\", "/").replace('"', "'")
+    if len(out) > limit:
+        out = out[: limit - 3] + "..."
+    while "/*" in out or "*/" in out or "??" in out:  # each pass separates one pair; none is re-created
+        out = out.replace("/*", "/ *").replace("*/", "* /").replace("??", "? ?")
+    return out.strip()
+
+
 def c_int(v: int, ctype: str = "int32_t") -> str:
     v = int(v)
     if ctype == "int64_t":
@@ -39,21 +58,6 @@ def c_float(v: float) -> str:
     if np.isinf(f):
         return "INFINITY" if f > 0 else "-INFINITY"
     return f"{f.hex()}f" if f != 0 else ("-0.0f" if np.signbit(f) else "0.0f")
-
-
-def c_value(v) -> str:
-    """A params-struct member initializer."""
-    if v is None:
-        return "NULL"
-    if isinstance(v, (bool, np.bool_)):
-        return "1" if v else "0"
-    if isinstance(v, (int, np.integer)):
-        return c_int(v)
-    if isinstance(v, (float, np.floating)):
-        return c_float(v)
-    if isinstance(v, (tuple, list)):
-        return "{" + ", ".join(c_value(x) for x in v) + "}"
-    raise TypeError(f"cannot render {type(v).__name__} as a C initializer")
 
 
 def array_lines(arr: np.ndarray, per_line: int = 16) -> list[str]:

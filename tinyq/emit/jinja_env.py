@@ -5,12 +5,13 @@ from functools import cache
 
 import jinja2
 
+from tinyq.emit.c_literals import c_text
 from tinyq.resources import data_dir
 
 
 def c_comment(text) -> str:
-    """Text safe inside a /* */ comment (tensor names are arbitrary strings)."""
-    return " ".join(str(text).split()).replace("*/", "* /")
+    """Text safe inside a /* */ comment or a "..." literal (tensor names are arbitrary strings)."""
+    return c_text(text)
 
 
 @cache

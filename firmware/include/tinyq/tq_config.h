@@ -5,8 +5,9 @@
 /* TQ_ENABLE_ASSERT: check kernel contracts at run time (costs code size and a few cycles per call).
  * Every kernel asserts what it relies on for memory safety and defined behaviour: non-NULL pointers,
  * positive dimensions, strides and dilations >= 1, act_min <= act_max within the output type, shift
- * ranges, depth relations. The host build (tinyq build --board host) and the sanitizer test builds
- * define it; firmware does not, since tinyq's lowering proves these for every model it accepts. */
+ * ranges, depth relations. The host runner (tinyq/targets/host.py) defines it, and so do the tests'
+ * sanitizer builds of the shared models; firmware does not: tinyq's lowering establishes these for every
+ * model it accepts. */
 #ifdef TQ_ENABLE_ASSERT
 #include <assert.h>
 #define TQ_ASSERT(x) assert(x)
