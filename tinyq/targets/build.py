@@ -4,7 +4,9 @@ Consumes a project directory (tinyq.json + sources + files from tinyq.targets.pr
 BuildResult (artifact path, SizeReport, compiler log). Before compiling it refuses a model whose
 memory plan cannot fit the board. Host: one `cc` call -> DIR/build/runner. Others: `pio run`
 -> .pio/build/<env>/firmware.elf, where env is "firmware", "profile" (-DTQ_PROFILE markers) or
-"trace" (-DTQ_TRACE per-call output dumps).
+"trace" (-DTQ_TRACE per-call output dumps). Every compiler run leaves its full output in DIR/build.log
+(build-<env>.log for profile/trace); a failure is one CompileFailed line naming that file and, when short,
+the compiler's first error line.
 """
 from __future__ import annotations
 
@@ -22,15 +24,19 @@ from tinyq.targets.project import platform_dir
 BUILD_TIMEOUT = 900.0
 _NO_FIT = re.compile(r"section `(\S+)' will not fit in region `(\w+)'")
 _OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+_COMPILER_ERROR = re.compile(r"^.*\b(fatal )?error:.*$", re.MULTILINE)  # gcc's "file:line:col: error: ..."
 _ERROR_LINE = re.compile(r"^.*\b(error|Error|ERROR)\b.*$", re.MULTILINE)
+_SHORT = 200  # characters: a longer first error line stays in the log only
 
 
 class CompileFailed(BuildError):
-    """The compiler or linker failed; `log` holds its full output."""
+    """The compiler or linker failed. The message is one line naming the build and `log_file`, which holds
+    the full compiler output; `log` is that output."""
 
-    def __init__(self, message: str, log: str):
+    def __init__(self, message: str, log: str, log_file: Path | None = None):
         super().__init__(message)
         self.log = log
+        self.log_file = log_file
 
 
 @dataclass(frozen=True)
@@ -94,16 +100,36 @@ def is_fresh(project_dir: Path, board: Board, variant: str = "firmware") -> bool
     return all(f.stat().st_mtime <= built for f in _inputs(project_dir, board))
 
 
-def _failure(board: Board, log: str) -> CompileFailed:
+def log_path(project_dir: Path, variant: str = "firmware") -> Path:
+    """Where the last build's full compiler output is kept: DIR/build.log (DIR/build-<env>.log for the
+    profile and trace envs)."""
+    return Path(project_dir) / ("build.log" if variant == "firmware" else f"build-{variant}.log")
+
+
+def _write_log(path: Path, done) -> None:
+    path.write_text("$ " + " ".join(done.args) + "\n" + done.output, encoding="utf-8")
+
+
+def _first_error(log: str, project_dir: Path) -> str | None:
+    """The compiler's first error line, paths shortened to the project, if it is short enough to show."""
+    found = _COMPILER_ERROR.search(log) or _ERROR_LINE.search(log)
+    if not found:
+        return None
+    line = " ".join(found.group(0).replace(f"{project_dir}/", "").split())
+    return line if len(line) <= _SHORT else None
+
+
+def _failure(board: Board, log: str, project_dir: Path, log_file: Path) -> CompileFailed:
+    where = f"full compiler output in {log_file}"
     no_fit, overflow = _NO_FIT.search(log), _OVERFLOW.search(log)
     if no_fit or overflow:
         section, region = no_fit.groups() if no_fit else ("", overflow.group(1))
         by = int(overflow.group(2)) if overflow else 0
         detail = (f" (section {section} does not fit)" if section else "") + (f" by {by:,} B" if by else "")
-        return CompileFailed(f"model does not fit {board.name}: the linker's {region} region overflowed{detail}", log)
-    first = _ERROR_LINE.search(log)
-    detail = first.group(0).strip() if first else "see the compiler output"
-    return CompileFailed(f"build for {board.name} failed: {detail}", log)
+        return CompileFailed(f"model does not fit {board.name}: the linker's {region} region overflowed{detail}; "
+                             f"{where}", log, log_file)
+    first = _first_error(log, project_dir)
+    return CompileFailed(f"build for {board.name} failed: {first + '; ' if first else ''}{where}", log, log_file)
 
 
 def build_project(project_dir: Path | str, *, profile: bool = False, trace: bool = False,
@@ -125,10 +151,14 @@ def build_project(project_dir: Path | str, *, profile: bool = False, trace: bool
         done = None if is_fresh(project_dir, board) else host.build_host(project_dir, board, timeout=timeout)
     else:
         done = platformio.pio_run(project_dir, variant, timeout=timeout)
-    if done is not None and done.timed_out:
-        raise CompileFailed(f"build for {board.name} did not finish within {timeout:g} s", done.output)
-    if done is not None and done.returncode != 0:
-        raise _failure(board, done.output)
+    if done is not None:
+        log_file = log_path(project_dir, variant)
+        _write_log(log_file, done)
+        if done.timed_out:
+            raise CompileFailed(f"build for {board.name} did not finish within {timeout:g} s; compiler output so "
+                                f"far in {log_file}", done.output, log_file)
+        if done.returncode != 0:
+            raise _failure(board, done.output, project_dir, log_file)
     artifact = artifact_path(project_dir, board, variant)
     return BuildResult(
         project_dir=project_dir,
