@@ -107,6 +107,18 @@ def read_arrays(path: Path) -> list[np.ndarray]:
         return [z[f"input_{k}"] for k in range(len(z.files))]
 
 
+def read_outputs(path: str | Path, names: list[str]) -> list[np.ndarray]:
+    """The simulator's output .npz as one array per graph output, in order.
+
+    By position when the file has one array per output (np.savez keeps the order; tinyq may rename
+    duplicates, and a zip member name stops at a NUL byte), else by tensor name. KeyError if missing."""
+    with np.load(path, allow_pickle=False) as z:
+        keys = list(z.files)
+        if len(keys) != len(names):
+            keys = names
+        return [z[k] for k in keys]
+
+
 def digest(arrays: list[np.ndarray]) -> str:
     h = hashlib.sha256()
     for a in arrays:

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from tinyq.fuzz.inputs import read_outputs
+
 VIOLATIONS = {
     "crash": "tinyq crashed (signal or abnormal exit)",
     "hang": "tinyq did not finish within the timeout",
@@ -22,6 +24,7 @@ VIOLATIONS = {
     "compile_vs_simulate": "compile and simulate disagree on whether the model is refused",
     "tflm_refuses": "tinyq accepted what TFLM refuses (or crashes or hangs on)",
     "tflm_mismatch": "TFLM and the simulator differ",
+    "output_lost": "the simulator's output file has no array for one of the model's outputs",
     "host_build_failed": "the generated C does not build (host flags + ASan/UBSan)",
     "sanitizer": "ASan/UBSan report running the generated C",
     "host_crash": "the host runner crashed or exited non-zero",
@@ -102,11 +105,13 @@ def compare_outputs(sim_path: str | None, tflm_path: str, names: list[str]) -> s
     """None when every TFLM output equals the simulator's (values and dtype), else what differs."""
     if sim_path is None:
         return "the simulator wrote no output file"
-    with np.load(sim_path, allow_pickle=False) as sim, np.load(tflm_path, allow_pickle=False) as ref:
-        for k, name in enumerate(names):
-            if name not in sim.files:
-                return f"output {k} '{name}': not in the simulator's output file (keys: {sim.files[:5]})"
-            a, b = sim[name], ref[f"output_{k}"]
+    try:
+        sim = read_outputs(sim_path, names)
+    except KeyError as exc:
+        return f"an output is missing from the simulator's output file: {exc}"
+    with np.load(tflm_path, allow_pickle=False) as ref:
+        for k, (name, a) in enumerate(zip(names, sim)):
+            b = ref[f"output_{k}"]
             if a.dtype != b.dtype:
                 return f"output {k} '{name}': dtype {a.dtype}, TFLM {b.dtype}"
             if a.size != b.size:
@@ -143,7 +148,10 @@ def judge_tflm(reply: dict, sim_output: str | None, names: list[str]) -> tuple[d
         return info, [Violation("tflm_refuses", "tflm", f"TFLM refused at {r['where']}: {info['message']}")]
     diff = compare_outputs(sim_output, r["output"], names)
     info["status"] = "equal" if diff is None else "mismatch"
-    return info, [Violation("tflm_mismatch", "tflm", diff)] if diff else []
+    if diff is None:
+        return info, []
+    kind = "output_lost" if diff.startswith(("an output is missing", "the simulator wrote no")) else "tflm_mismatch"
+    return info, [Violation(kind, "tflm", diff)]
 
 
 def _first_error_line(text: str) -> str:

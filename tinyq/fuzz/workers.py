@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 MEMORY_LIMIT = 4 << 30
-LOG_LIMIT = 20000  # characters of stdout/stderr kept per task
+LOG_LIMIT = 1 << 20  # characters of stdout/stderr kept per task (judged whole: a 70 kB name is one line)
 
 
 def _serve(conn, memory_limit: int) -> None:
@@ -74,7 +74,7 @@ def _read(path: Path) -> str:
         text = path.read_bytes().decode("utf-8", "replace")
     except OSError:
         return ""
-    return text if len(text) <= LOG_LIMIT else text[:LOG_LIMIT // 2] + "\n[...]\n" + text[-LOG_LIMIT // 2:]
+    return text if len(text) <= LOG_LIMIT else text[:LOG_LIMIT // 2] + " [...] " + text[-LOG_LIMIT // 2:]
 
 
 class Worker:
