@@ -37,6 +37,7 @@ _ZERO_POINT_RANGE = {"int4": (-8, 7), "int8": (-128, 127), "uint8": (0, 255), "i
                      "uint16": (0, 65535), "int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _MIN_NORMAL_F32 = float(np.finfo(np.float32).tiny)
 _MAX_TENSOR_BYTES = 2**31 - 1  # every size in the generated C is an int32 or a uint32
+_MAX_NAME_CHARS = 8192  # names key .npz members (a zip name holds at most 64 KiB) and trace file names
 
 # The builtin-options table each op must carry (TFLite schema), and whether it may be absent. A table of
 # another type is refused: its fields would be read as this op's. Where TFLM's defaults for an absent
@@ -75,6 +76,9 @@ def read_model(model: str | Path | bytes) -> Graph:
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelFormatError(f"{where}: not a TFLite model (no 'TFL3' flatbuffer identifier)")
     try:
+        # Parse every table of the file once, as TFLM's Python runtime does before it runs a model: a
+        # corrupt part that tinyq itself never reads (metadata, signatures, unused options) is still refused.
+        schema.ModelT.InitFromObj(schema.Model.GetRootAs(data, 0))
         graph = _Reader(data, where).graph()
     except (ModelFormatError, UnsupportedError):
         raise
@@ -162,6 +166,9 @@ class _Reader:
 
     def _tensor(self, t, index: int, n_buffers: int) -> Tensor:
         name = (t.Name() or b"").decode("utf-8", "replace") or f"tensor_{index}"
+        if len(name) > _MAX_NAME_CHARS:
+            raise UnsupportedError(f"{self.where}: tensor #{index} has a name of {len(name):,} characters "
+                                   f"(the limit is {_MAX_NAME_CHARS:,})")
         label = f"tensor '{name}' (#{index})"
         shape = tuple(int(s) for s in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         if any(d < 0 for d in shape):

@@ -64,8 +64,18 @@ def _depthwise_without_bias_index(data: bytes) -> bytes:
 
 
 def test_tflm_crash_becomes_an_error(tmp_path, capsys):
+    """TFLM segfaults on a DEPTHWISE_CONV_2D whose bias index is -1: the reference runs in a child process,
+    so its crash is an error; tinyq itself refuses the model (TFLite does too), in one line."""
+    import numpy as np
+
+    from tinyq.errors import RunError
+    from tinyq.oracle import run_isolated
+
+    data = _depthwise_without_bias_index(model_path("tflm_micro_speech_int8").read_bytes())
+    with pytest.raises(RunError, match="TFLM reference runtime crashed"):
+        run_isolated(data, [np.zeros((1, 1, 1960), np.int8)], 1)
     model = tmp_path / "dw_no_bias.tflite"
-    model.write_bytes(_depthwise_without_bias_index(model_path("tflm_micro_speech_int8").read_bytes()))
+    model.write_bytes(data)
     assert main(["verify", str(model), "-n", "2"]) == 2
     err = capsys.readouterr().err
-    assert "TFLM reference runtime crashed" in err and "Traceback" not in err
+    assert "bias input index -1 (absent) is refused" in err and err.count("\n") == 1

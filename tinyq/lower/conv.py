@@ -144,6 +144,9 @@ def _bias(ctx: OpContext, channels: int, depthwise: bool) -> tuple[np.ndarray | 
     """
     inp: Tensor = ctx.input(0)
     bias = ctx.input(2)
+    if depthwise and len(ctx.op.inputs) > 2 and ctx.op.inputs[2] < 0:
+        # the oracle cannot run it: TFLM's DepthwiseConvPrepare crashes on it and TFLite refuses it
+        raise ctx.fail("bias input index -1 (absent) is refused, as TFLite does: leave the input out instead")
     if bias is not None and bias.data is None:
         raise ctx.fail("bias (input 2) must be a constant tensor")
     if bias is not None and bias.size != channels:
