@@ -21,13 +21,24 @@ from tinyq.targets.cache import cache_dir
 from tinyq.targets.manifest import read_manifest
 from tinyq.targets.run import pack_inputs
 
-SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
+# GCC's -fsanitize=undefined leaves out the two float checks; kernels also assert their contracts.
+SANITIZE = ["-fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero", "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer", "-g", "-DTQ_ENABLE_ASSERT"]
 
 
-def _cc(args, what: str, timeout: float = 300) -> None:
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    first = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else "")
+    return first[:200]
+
+
+def _cc(args, what: str, log: Path, timeout: float = 300) -> None:
+    """Run the compiler; a failure is one line naming `log`, which holds the full output."""
     p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
-        raise BuildError(f"{what} failed:\n{p.stderr[-4000:]}")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(p.stdout + p.stderr, encoding="utf-8")
+        raise BuildError(f"{what} failed: {_first_line(p.stderr)}; full compiler output in {log}")
 
 
 def _flags(sanitize: bool) -> list[str]:
@@ -47,7 +58,8 @@ def _library_objects(sanitize: bool, extra_flags: tuple[str, ...] = ()) -> list[
         if not obj.is_file():
             obj.parent.mkdir(parents=True, exist_ok=True)
             tmp = obj.with_suffix(f".{np.random.default_rng().integers(1 << 30)}.tmp")
-            _cc(["cc", *flags, "-I", fw / "include", "-c", src, "-o", tmp], f"compiling {src.name}")
+            _cc(["cc", *flags, "-I", fw / "include", "-c", src, "-o", tmp], f"compiling {src.name}",
+                obj.with_suffix(".log"))
             tmp.replace(obj)  # atomic: parallel test workers may race
         objs.append(obj)
     return objs
@@ -63,7 +75,7 @@ def build_host_runner(project_dir: Path, sanitize: bool = True, extra_flags: tup
     runner.parent.mkdir(parents=True, exist_ok=True)
     _cc(["cc", *_flags(sanitize), *extra_flags, "-I", project_dir / "src", "-I", fw / "include",
          *sorted((project_dir / "src").glob("*.c")), *_library_objects(sanitize, extra_flags), "-o", runner, "-lm"],
-        f"building {runner}")
+        f"building {runner}", runner.with_suffix(".log"))
     return runner
 
 
@@ -77,7 +89,9 @@ def run_host_runner(project_dir: Path, runner: Path, batches: list[np.ndarray], 
         p = subprocess.run([str(runner), str(fin), str(fout)], capture_output=True, text=True, timeout=timeout,
                            env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
         if p.returncode != 0 or "runtime error" in p.stderr or "Sanitizer" in p.stderr:
-            raise RunError(f"host runner failed (exit {p.returncode}):\n{p.stderr[-4000:]}")
+            log = runner.with_suffix(".run.log")
+            log.write_text(p.stderr, encoding="utf-8")
+            raise RunError(f"host runner failed (exit {p.returncode}): {_first_line(p.stderr)}; full output in {log}")
         data = fout.read_bytes()
     outs, pos = [], 0
     for t in manifest.outputs:

@@ -289,7 +289,7 @@ def _random_layer(rng, opcode, dtype, in_shape, k, out_c, stride, dilation, padd
                "dilation_wfactor": dilation[1], "fused_activation_function": 1}
     if opcode == "DEPTHWISE_CONV_2D":
         options["depth_multiplier"] = multiplier
-    op = Op(0, opcode, 1, (0, 1, 2 if bias else -1), (3,), MappingProxyType(options))
+    op = Op(0, opcode, 1, (0, 1, 2) if bias else (0, 1), (3,), MappingProxyType(options))
     return Graph(tuple(tensors), (op,), (0,), (3,)), op
 
 

@@ -1,7 +1,6 @@
 """`tinyq build DIR [--profile]`: compile a project made by `tinyq compile` and report its size."""
 from __future__ import annotations
 
-import sys
 
 from tinyq.commands import positive_float
 
@@ -16,14 +15,10 @@ def add_parser(sub):
 
 def run(args) -> int:
     from tinyq.commands import project_dir
-    from tinyq.targets.build import CompileFailed, build_project
+    from tinyq.targets.build import build_project
     from tinyq.targets.elfsize import format_size_report
 
-    try:
-        r = build_project(project_dir(args.project), profile=args.profile, timeout=args.timeout)
-    except CompileFailed as exc:
-        print(exc.log.rstrip(), file=sys.stderr)  # errors in full, then the one-line summary
-        raise
+    r = build_project(project_dir(args.project), profile=args.profile, timeout=args.timeout)  # a failure names its log
     how = "cc" if r.board.is_host else "PlatformIO"
     took = f"{r.seconds:.1f} s" if r.log else "up to date"
     print(f"built {r.artifact} for {r.board.name} ({how}, {took})")

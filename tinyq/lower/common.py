@@ -27,6 +27,15 @@ def per_channel_requant(inp: Tensor, weights: Tensor, out: Tensor, channels: int
     return const_array(mults, np.int32), const_array(shifts, np.int32)
 
 
+def check_acc64_range(ctx, bias: np.ndarray | None, taps: int) -> None:
+    """16x8 with an int64 accumulator: TFLM's int64 requantize takes |sum| < 2^47; a sum is at most
+    |bias| + taps * 32768 * 128 (int16 input, int8 weight), so refuse biases that could leave that range."""
+    worst = (0 if bias is None or bias.size == 0 else int(np.abs(bias.astype(np.int64)).max())) + taps * (1 << 22)
+    if worst >= 1 << 47:
+        raise ctx.fail(f"the 16x8 accumulator could reach {worst:,} (bias up to "
+                       f"{worst - taps * (1 << 22):,}), beyond the int64 requantize's 2^47")
+
+
 def fused_activation_range(op_activation: int, out: Tensor) -> tuple[int, int]:
     return activation_range(op_activation, f32(out.scale), out.zero_point, out.dtype)
 

@@ -16,6 +16,7 @@ from tinyq.lower.common import (
     PADDING_SAME,
     PADDING_VALID,
     conv_output_size,
+    check_acc64_range,
     conv_padding,
     fused_activation_range,
     per_channel_requant,
@@ -124,6 +125,9 @@ def _geometry(ctx: OpContext, filter_hw: tuple[int, int], quant_dim: int) -> dic
     bias_data, acc64 = _bias(ctx, channels, depthwise=ctx.op.opcode == "DEPTHWISE_CONV_2D")
     if acc64 and int(shift.max()) > 7:  # the int64 requantize's contract (tq_fixedpoint.h)
         raise ctx.fail(f"requantization shift {int(shift.max())} is too large for the 16x8 kernel (> 7)")
+    if acc64:
+        taps = k_h * k_w * (in_c if ctx.op.opcode == "CONV_2D" else 1)
+        check_acc64_range(ctx, bias_data, taps)
     return dict(
         batches=inp.shape[0], input_height=in_h, input_width=in_w, input_depth=in_c,
         filter_height=k_h, filter_width=k_w, output_height=out_h, output_width=out_w, output_depth=out_c,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.lower import OpContext, lowers
-from tinyq.lower.common import fused_activation_range, per_channel_requant
+from tinyq.lower.common import check_acc64_range, fused_activation_range, per_channel_requant
 from tinyq.program import KernelCall, const_array
 from tinyq.quant import f32
 
@@ -78,6 +78,8 @@ def lower_fully_connected(ctx: OpContext):
     multiplier, shift = per_channel_requant(inp, weights, out, output_depth if weights.quant.per_channel else 1)
     if acc64 and int(shift.max()) > 7:  # the int64 requantize's contract (tq_fixedpoint.h)
         raise ctx.fail(f"requantization shift {int(shift.max())} is too large for the 16x8 kernel (> 7)")
+    if acc64:
+        check_acc64_range(ctx, bias_data, accum_depth)
     act_min, act_max = fused_activation_range(ctx.op.option("fused_activation_function", 0), out)
     suffix = "s8" if inp.dtype == "int8" else "s16"
     return FullyConnectedCall(

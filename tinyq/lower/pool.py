@@ -13,6 +13,7 @@ from tinyq.lower.common import PADDING_SAME, PADDING_VALID, conv_output_size, co
 from tinyq.program import KernelCall
 from tinyq.quant import f32
 
+MAX_AVG_WINDOW_S8 = 1 << 24  # int8 sums of larger windows could overflow the int32 accumulator
 MAX_AVG_WINDOW_S16 = 65536  # int16 sums of larger windows could overflow TFLM's int32 accumulator
 
 
@@ -70,6 +71,8 @@ def lower_pool(ctx: OpContext):
     if min(out.shape) < 1 or min(inp.shape) < 1:
         raise ctx.fail("empty tensors are not supported")
     avg = ctx.op.opcode == "AVERAGE_POOL_2D"
+    if avg and inp.dtype == "int8" and filter_h * filter_w > MAX_AVG_WINDOW_S8:
+        raise ctx.fail(f"int8 average window {filter_h}x{filter_w} exceeds {MAX_AVG_WINDOW_S8} elements")
     if avg and inp.dtype == "int16" and filter_h * filter_w > MAX_AVG_WINDOW_S16:
         raise ctx.fail(f"int16 average window {filter_h}x{filter_w} exceeds {MAX_AVG_WINDOW_S16} elements")
     pad_h, _ = conv_padding(padding, in_h, filter_h, stride_h, 1, out_h)
