@@ -65,7 +65,29 @@ class KernelCall:
         return [(f.name, getattr(self, f.name)) for f in fields(self) if f.name not in base and not f.name.startswith("_")]
 
     def constants(self) -> list[tuple[str, np.ndarray]]:
-        return [(n, v) for n, v in self.param_fields() if isinstance(v, np.ndarray)]
+        """Every constant array of the record, those of the structs it points to included."""
+        return _arrays(self.param_fields())
+
+
+@dataclass(frozen=True, eq=False)
+class ParamStruct:
+    """A constant C struct that a record member points to (`.name = &<symbol>`), e.g. the descriptor of
+    packed weights. Its fields are the struct's members, with the same rules as a record's."""
+
+    params_type: ClassVar[str] = ""
+
+    def param_fields(self) -> list[tuple[str, object]]:
+        return [(f.name, getattr(self, f.name)) for f in fields(self) if not f.name.startswith("_")]
+
+
+def _arrays(members) -> list[tuple[str, np.ndarray]]:
+    out = []
+    for name, value in members:
+        if isinstance(value, np.ndarray):
+            out.append((name, value))
+        elif isinstance(value, ParamStruct):
+            out += [(f"{name}.{n}", v) for n, v in _arrays(value.param_fields())]
+    return out
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from tinyq.emit.jinja_env import render
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.kernel_select import Variant
 from tinyq.planner import MemoryPlan
-from tinyq.program import KernelCall, Program, TensorInfo
+from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,17 @@ class CallView:
     params_type: str
     params_symbol: str
     params_init: tuple[str, ...]  # ".member = value" lines
+    structs: tuple["StructView", ...]  # constant structs the params point to, rendered before them
     prelude: str  # statement before the call (variadic input pointer array), or ""
     call: str  # the kernel call expression
     traced: tuple[str, ...]  # "pointer, nbytes" of each output, for TQ_TRACE builds
+
+
+@dataclass(frozen=True)
+class StructView:
+    ctype: str
+    symbol: str
+    init: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -141,21 +149,32 @@ class _Emitter:
         return ConstArray(symbol, c_type(value.dtype), int(value.size), int(value.nbytes), tuple(array_lines(value)),
                           c_text(f"{what} {value.dtype}{list(value.shape)}", 160))
 
+    def members(self, sym: str, members, where: str, structs: list) -> list[str]:
+        """".member = value," lines; arrays become const arrays, ParamStructs static const structs."""
+        inits = []
+        for name, value in members:
+            _identifier(name, f"{where}: parameter")
+            if isinstance(value, np.ndarray):
+                arr = self.const_array(f"{sym}_{name}", value, f"{where}: {name}")
+                self.arrays.append(arr)
+                inits.append(f".{name} = {arr.symbol},")
+            elif isinstance(value, ParamStruct):
+                inner = f"{sym}_{name}"
+                lines = self.members(inner, value.param_fields(), f"{where}: {name}", structs)
+                structs.append(StructView(_identifier(value.params_type, f"{where}: {name} struct"), inner, tuple(lines)))
+                inits.append(f".{name} = &{inner},")
+            else:
+                inits.append(f".{name} = {_member(value, f'{where}: parameter {name}')},")
+        return inits
+
     def call_view(self, k: int, call: KernelCall) -> CallView:
         sym = f"{self.prefix}_c{k}"
         where = f"call {k} (layer {call.layer} {c_text(call.opcode)})"
         _identifier(call.kernel, f"{where}: kernel")
         if call.params_type:
             _identifier(call.params_type, f"{where}: parameter struct")
-        inits = []
-        for name, value in call.param_fields():
-            _identifier(name, f"{where}: parameter")
-            if isinstance(value, np.ndarray):
-                arr = self.const_array(f"{sym}_{name}", value, f"{where}: {name}")
-                self.arrays.append(arr)
-                inits.append(f".{name} = {arr.symbol},")
-            else:
-                inits.append(f".{name} = {_member(value, f'{where}: parameter {name}')},")
+        structs: list[StructView] = []
+        inits = self.members(sym, call.param_fields(), where, structs)
         args = [f"&{sym}_params"] if call.params_type else []
         prelude = ""
         if call.variadic_inputs:
@@ -177,7 +196,8 @@ class _Emitter:
         if out is not None:
             title += f', output "{c_text(out.name)}" {_shape(out)}'
         return CallView(
-            k, call.layer, call.opcode, symbol, title, call.params_type, f"{sym}_params", tuple(inits), prelude,
+            k, call.layer, call.opcode, symbol, title, call.params_type, f"{sym}_params", tuple(inits), tuple(structs),
+            prelude,
             f"{symbol}({', '.join(args)})",
             tuple(f"{self.pointer(i, False)}, {self.program.tensor(i).nbytes}u" for i in call.outputs),
         )

@@ -17,7 +17,7 @@ import numpy as np
 
 from tinyq.errors import UnsupportedError
 from tinyq.ir import Graph, Op, Tensor
-from tinyq.program import KernelCall, Program, TensorInfo
+from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo
 from tinyq.quant import ParameterError
 
 FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape")
@@ -182,7 +182,14 @@ def _lower_op(graph: Graph, op: Op) -> list[KernelCall]:
 
 def _check_fits_int32(ctx: OpContext, call: KernelCall) -> None:
     """Every scalar member of a C params struct is an int32_t: refuse a value that would not fit."""
-    for name, value in call.param_fields():
+    _check_members_fit_int32(ctx, call.param_fields())
+
+
+def _check_members_fit_int32(ctx: OpContext, members) -> None:
+    for name, value in members:
+        if isinstance(value, ParamStruct):
+            _check_members_fit_int32(ctx, value.param_fields())
+            continue
         values = value if isinstance(value, tuple) else (value,)
         for v in values:
             if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and not INT32_MIN <= int(v) <= INT32_MAX:
