@@ -9,8 +9,16 @@ import flatbuffers
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-DTYPES = {"int8": schema.TensorType.INT8, "int16": schema.TensorType.INT16, "int32": schema.TensorType.INT32,
+DTYPES = {"int4": schema.TensorType.INT4, "int8": schema.TensorType.INT8, "int16": schema.TensorType.INT16, "int32": schema.TensorType.INT32,
           "int64": schema.TensorType.INT64, "float32": schema.TensorType.FLOAT32, "uint8": schema.TensorType.UINT8}
+
+
+def int4_bytes(values) -> np.ndarray:
+    """TFLite INT4 packing: two's complement nibbles, the even element in the low nibble."""
+    v = np.asarray(values, np.int16).reshape(-1) & 0xF
+    if v.size % 2:
+        v = np.append(v, 0)
+    return (v[0::2] | (v[1::2] << 4)).astype(np.uint8)
 
 
 def pack(model: schema.ModelT) -> bytes:
@@ -48,7 +56,8 @@ class Net:
         t.buffer = 0
         if data is not None:
             buf = schema.BufferT()
-            buf.data = list(np.ascontiguousarray(np.asarray(data, dtype=dtype)).view(np.uint8).reshape(-1))
+            buf.data = list(int4_bytes(data) if dtype == "int4" else
+                            np.ascontiguousarray(np.asarray(data, dtype=dtype)).view(np.uint8).reshape(-1))
             self.model.buffers.append(buf)
             t.buffer = len(self.model.buffers) - 1
         self.sg.tensors.append(t)
@@ -86,13 +95,13 @@ class Net:
 
 
 def fc_model(n_in=16, n_out=4, in_scale=0.05, out_scale=0.1, w_scale=0.01, in_zp=-3, out_zp=5, seed=0,
-             weight_shape=None, out_shape=None) -> Net:
+             weight_shape=None, out_shape=None, weight_dtype="int8", levels=(-127, 128)) -> Net:
     """input int8[1, n_in] -> FULLY_CONNECTED (int8 weights, int32 bias) -> output int8[1, n_out]."""
     rng = np.random.default_rng(seed)
     net = Net()
     x = net.add_tensor("x", [1, n_in], scale=in_scale, zero_point=in_zp)
-    w_data = rng.integers(-127, 128, (n_out, n_in))
-    w = net.add_tensor("w", weight_shape or [n_out, n_in], scale=w_scale,
+    w_data = rng.integers(*levels, (n_out, n_in))
+    w = net.add_tensor("w", weight_shape or [n_out, n_in], weight_dtype, scale=w_scale,
                        data=w_data.reshape(weight_shape or [n_out, n_in]))
     b = net.add_tensor("b", [n_out], "int32", scale=float(np.float32(in_scale) * np.float32(w_scale)), data=rng.integers(-500, 500, n_out))
     y = net.add_tensor("y", out_shape or [1, n_out], scale=out_scale, zero_point=out_zp)

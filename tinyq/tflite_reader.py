@@ -197,13 +197,32 @@ class _Reader:
         raw = buf.DataAsNumpy()
         if isinstance(raw, int) or raw.size == 0:
             return None  # an activation tensor with an empty buffer
+        if dtype == "int4":
+            return self._int4_data(raw, b, label, shape)
         if dtype not in _NUMPY_DTYPES:
-            return np.frombuffer(raw.tobytes(), np.uint8).copy()  # opaque bytes (e.g. int4, string)
+            return np.frombuffer(raw.tobytes(), np.uint8).copy()  # opaque bytes (e.g. string)
         dt = np.dtype(dtype).newbyteorder("<")
         need = math.prod(shape) * dt.itemsize
         if raw.size != need:
             raise self.fail(f"{label} ({dtype}{list(shape)}) needs {need} bytes, but buffer {b} holds {raw.size}")
         arr = np.frombuffer(raw.tobytes(), dt).astype(dt.newbyteorder("="), copy=True).reshape(shape)
+        arr.setflags(write=False)
+        return arr
+
+    def _int4_data(self, raw: np.ndarray, b: int, label: str, shape) -> np.ndarray:
+        """TFLite INT4: two values per byte, the even element in the low nibble, two's complement. Read as
+        the int8 values they hold (tensor dtype stays "int4"); the encoder packs them again, to the same bytes."""
+        n = math.prod(shape)
+        if n % 2:
+            raise self.fail(f"{label} is INT4 with an odd element count {n}: its last byte would be half a "
+                            f"value (tinyq keeps INT4 rows packed in whole bytes)")
+        if raw.size != n // 2:
+            raise self.fail(f"{label} (int4{list(shape)}) needs {n // 2} bytes packed two per byte, "
+                            f"but buffer {b} holds {raw.size}")
+        packed = np.frombuffer(raw.tobytes(), np.uint8)
+        nibbles = np.empty(n, np.int16)
+        nibbles[0::2], nibbles[1::2] = packed & 0xF, packed >> 4
+        arr = ((nibbles ^ 8) - 8).astype(np.int8).reshape(shape)
         arr.setflags(write=False)
         return arr
 

@@ -128,9 +128,9 @@ class OpContext:
         return inp, out
 
     def int8_weights(self, k: int, what: str) -> Tensor:
-        """Constant int8 input k, quantized per tensor or per channel."""
+        """Constant int8 input k (or TFLite INT4, read as its int8 values), quantized per tensor or per channel."""
         weights = self.const_input(k, what)
-        self.require_dtype(weights, "int8")
+        self.require_dtype(weights, "int8", "int4")
         self.require_quant(weights, per_tensor=False)
         return weights
 
