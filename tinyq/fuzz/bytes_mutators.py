@@ -57,25 +57,25 @@ def byte_interesting(data: bytes, rng, ranges) -> tuple[bytes, str]:
     return bytes(out), "set bytes " + ", ".join(done)
 
 
-def _overwrite_word(data: bytes, rng, ranges, words, fmt: str, label) -> tuple[bytes, str]:
+def _overwrite_word(data: bytes, rng, ranges, words, fmt: str, label, fmt_name: str) -> tuple[bytes, str]:
     out = bytearray(data)
     p = _pos(data, rng, ranges, align=4)
     old = struct.unpack_from(fmt, out, p)[0]
     choices = [w for w in words if w != old]
     value = int(rng.choice(choices))
     struct.pack_into(fmt, out, p, value)
-    return bytes(out), f"int32 at {p}: {label(old)} -> {label(value)}"
+    return bytes(out), f"{fmt_name} at {p}: {label(old)} -> {label(value)}"
 
 
 def int32_interesting(data: bytes, rng, ranges) -> tuple[bytes, str]:
-    return _overwrite_word(data, rng, ranges, INTERESTING_INT32, "<i", str)
+    return _overwrite_word(data, rng, ranges, INTERESTING_INT32, "<i", str, "int32")
 
 
 def float32_interesting(data: bytes, rng, ranges) -> tuple[bytes, str]:
     def label(bits):
         return f"{struct.unpack('<f', struct.pack('<I', bits))[0]!r} (0x{bits:08x})"
 
-    return _overwrite_word(data, rng, ranges, INTERESTING_FLOAT32_BITS, "<I", label)
+    return _overwrite_word(data, rng, ranges, INTERESTING_FLOAT32_BITS, "<I", label, "float32")
 
 
 def truncate(data: bytes, rng, ranges) -> tuple[bytes, str]:
