@@ -236,9 +236,9 @@ class _Reader:
             if not (math.isfinite(s) and s >= _MIN_NORMAL_F32):
                 raise self.fail(f"{label} has quantization scale {s!r}; scales must be finite, positive and normal")
         n_zp = q.ZeroPointLength()
-        if n_zp not in (0, 1, len(scale)):
+        if n_zp not in (1, len(scale)):  # TFLM aborts on scales without zero points
             raise self.fail(f"{label} has {len(scale)} scales but {n_zp} zero points")
-        zp = tuple(int(z) for z in q.ZeroPointAsNumpy()) if n_zp else (0,) * len(scale)
+        zp = tuple(int(z) for z in q.ZeroPointAsNumpy())
         lo, hi = _ZERO_POINT_RANGE.get(dtype, _ZERO_POINT_RANGE["int32"])
         for z in zp:
             if not lo <= z <= hi:

@@ -83,6 +83,7 @@ CASES = [
     ("weight-scale-zero", _edit(fc_model(), lambda m, sg: _quant(sg, 1, scale=[0.0])), "scales must be finite, positive and normal"),
     ("bias-scale-mismatch", _edit(fc_model(), lambda m, sg: _quant(sg, 2, scale=[0.01])), "(TFLM requires |difference| / output scale <= 0.02)"),
     ("quantized-dimension-2^31-1", _edit(fc_model(), lambda m, sg: _quant(sg, 1, quantizedDimension=2**31 - 1)), "quantized_dimension 2147483647"),
+    ("scales-without-zero-points", _edit(fc_model(), lambda m, sg: _quant(sg, 0, zeroPoint=[])), "has 1 scales but 0 zero points"),
     ("per-channel-count", _edit(fc_model(), lambda m, sg: _quant(sg, 1, scale=[0.01] * 3, zeroPoint=[0] * 3)), "3 per-channel scales"),
     # what used to be internal errors
     ("op-without-outputs", _edit(relu_chain(), lambda m, sg: _set(sg.operators[1], outputs=[])), "has no outputs"),
