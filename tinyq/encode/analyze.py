@@ -68,9 +68,10 @@ def analyze(rows: np.ndarray, channel_axis: int) -> WeightStats:
         nz = mag[mag != 0]
         ternary_t = bool(nz.size == 0 or (nz.min() == nz.max() and nz.max() <= 127))
         no_zero = bool((mag != 0).all())
-        srt = np.sort(by_channel, axis=1)
-        ch_levels = int((1 + (np.diff(srt, axis=1) != 0).sum(axis=1)).max()) if srt.shape[1] else 0
-        levels = int(np.unique(rows).size)
+        key = np.arange(c)[:, None] * 256 + (by_channel.astype(np.int64) + 128)  # distinct values by bincount
+        present = (np.bincount(key.reshape(-1), minlength=c * 256) > 0).reshape(c, 256)
+        ch_levels = int(present.sum(axis=1).max())
+        levels = int(present.any(axis=0).sum())
     else:
         lo = hi = levels = ch_levels = 0
         ternary_c = ternary_t = no_zero = True

@@ -41,32 +41,40 @@ def unpack_fixed(stream: np.ndarray, rows: int, n: int, bits: int) -> np.ndarray
     return (planes << np.arange(bits, dtype=np.uint8)).sum(axis=2, dtype=np.uint8)
 
 
-def _bit_positions(counts: np.ndarray, offsets: np.ndarray, bits: int) -> np.ndarray:
-    """int64 [sum(counts), bits]: the stream bit of every bit of every code."""
-    counts = np.asarray(counts, np.int64)
-    row = np.repeat(np.arange(len(counts)), counts)
-    first = np.cumsum(counts) - counts  # index of each row's first code in the flat code list
-    j = np.arange(int(counts.sum()), dtype=np.int64) - first[row]
-    start = offsets[:-1][row] * 8 + j * bits
-    return start[:, None] + np.arange(bits, dtype=np.int64)
-
-
 def pack_rows(codes: np.ndarray, counts: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Flat codes, `counts[r]` per row -> (uint8 stream, int64 offsets [R + 1])."""
+    """Flat codes, `counts[r]` per row -> (uint8 stream, int64 offsets [R + 1]).
+
+    Each row is padded with zero codes to a multiple of 8 (8 codes = `bits` whole bytes), all rows are
+    packed at once, then each row's bytes past ceil(n·b/8) (zero padding) are dropped."""
+    counts = np.asarray(counts, np.int64)
     offsets = row_offsets(counts, bits)
     codes = np.asarray(codes).reshape(-1)
-    stream_bits = np.zeros(int(offsets[-1]) * 8, np.uint8)
-    if codes.size:
-        pos = _bit_positions(counts, offsets, bits)
-        stream_bits[pos] = (codes[:, None].astype(np.uint8) >> np.arange(bits, dtype=np.uint8)) & 1
-    return np.packbits(stream_bits, bitorder="little"), offsets
+    chunks = (counts + 7) // 8
+    padded_start = np.concatenate(([0], np.cumsum(chunks * 8)))
+    grid = np.zeros(int(padded_start[-1]), np.uint8)
+    grid[_flat_index(counts, padded_start)] = codes
+    packed = pack_fixed(grid.reshape(-1, 8), bits).reshape(-1)  # row r: chunks[r]·bits bytes
+    keep_bytes = np.repeat(row_sizes(counts, bits), chunks * bits)
+    within = np.arange(packed.size) - np.repeat(np.cumsum(chunks * bits) - chunks * bits, chunks * bits)
+    return packed[within < keep_bytes], offsets
+
+
+def _flat_index(counts: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """For codes laid out row after row, each code's index in rows beginning at `starts`."""
+    row = np.repeat(np.arange(len(counts)), counts)
+    first = np.cumsum(counts) - counts
+    return starts[:-1][row] + np.arange(int(counts.sum()), dtype=np.int64) - first[row]
 
 
 def unpack_rows(stream: np.ndarray, offsets: np.ndarray, counts: np.ndarray, bits: int) -> np.ndarray:
     """The inverse of pack_rows, reading row r at byte offsets[r]: flat codes uint8 [sum(counts)]."""
     counts = np.asarray(counts, np.int64)
-    if not counts.sum():
-        return np.zeros(0, np.uint8)
-    stream_bits = np.unpackbits(np.asarray(stream, np.uint8), bitorder="little")
-    pos = _bit_positions(counts, np.asarray(offsets, np.int64), bits)
-    return (stream_bits[pos] << np.arange(bits, dtype=np.uint8)).sum(axis=1, dtype=np.uint8)
+    offsets = np.asarray(offsets, np.int64)
+    stream = np.asarray(stream, np.uint8)
+    chunks = (counts + 7) // 8
+    sizes = row_sizes(counts, bits)
+    # copy each row's bytes into whole chunks of 8 codes, unpack them all, then keep each row's codes
+    grid = np.zeros(int(chunks.sum()) * bits, np.uint8)
+    grid[_flat_index(sizes, np.concatenate(([0], np.cumsum(chunks * bits))))] = stream[_flat_index(sizes, offsets)]
+    unpacked = unpack_fixed(grid, int(chunks.sum()), 8, bits).reshape(-1)
+    return unpacked[_flat_index(counts, np.concatenate(([0], np.cumsum(chunks * 8))))]

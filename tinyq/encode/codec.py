@@ -5,10 +5,10 @@ import numpy as np
 
 from tinyq.encode.dense import decode_dense, encode_dense
 from tinyq.encode.formats import EncodedWeights
-from tinyq.encode.sparse import decode_sparse, encode_block, encode_nm, encode_unstructured
+from tinyq.encode.sparse import decode_sparse, encode_sparse
 from tinyq.encode.spec import EncodingError, parse, parse_encoding
 
-_ENCODERS = {"dense": encode_dense, "sparse": encode_unstructured, "nm": encode_nm, "block": encode_block}
+_ENCODERS = {"dense": encode_dense, "sparse": encode_sparse, "nm": encode_sparse, "block": encode_sparse}
 
 
 def encode(rows: np.ndarray, channel_axis: int, encoding: str) -> EncodedWeights:

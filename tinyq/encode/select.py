@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyq.encode.analyze import analyze
+from tinyq.encode.analyze import analyze, nm_compatible
 from tinyq.encode.codec import encode
 from tinyq.encode.formats import EncodedWeights
+from tinyq.encode.sparse import build, kept_blocks, layout_of
 from tinyq.encode.spec import EncodingError, parse
 
 SPEED_MARGIN = 0.0
@@ -52,43 +53,40 @@ def _value_names(stats, sparse: bool) -> list[str]:
 
 def candidates(rows: np.ndarray, channel_axis: int) -> list[EncodedWeights]:
     """Every exact encoding among: int8; the smallest int<k>; ternary; binary; codebook:<b> at the smallest b
-    (per tensor and per channel); and, when the tensor has zeros, sparse+E, sparseN:M+E (NM_PATTERNS) and
-    blockB+E (BLOCK_SIZES, when a block is dropped) over those value encodings."""
+    (per tensor and per channel); and, when the tensor has zeros, sparse+E, sparseN:M+E (NM_PATTERNS, when
+    compatible) and blockB+E (BLOCK_SIZES, when a block is dropped) over those value encodings."""
     rows = np.ascontiguousarray(rows)
     stats = analyze(rows, channel_axis)
-    names = list(_value_names(stats, sparse=False))
-    if stats.zeros:
-        values = _value_names(stats, sparse=True)
-        wrappers = ["sparse"]
-        wrappers += [f"sparse{n}:{m}" for n, m in NM_PATTERNS if _nm_ok(rows, n, m)]
-        wrappers += [f"block{b}" for b in BLOCK_SIZES if _block_drops(rows, b)]
-        names += [f"{w}+{v}" for w in wrappers for v in values]
     out = []
-    for name in dict.fromkeys(names):
-        try:
-            out.append(encode(rows, channel_axis, name))
-        except EncodingError:
-            pass  # not exact for this tensor
+    for name in _value_names(stats, sparse=False):
+        _try(out, lambda: encode(rows, channel_axis, name))
+    if not stats.zeros:
+        return out
+    wrappers = ["sparse"]
+    wrappers += [f"sparse{n}:{m}" for n, m in NM_PATTERNS if nm_compatible(rows, n, m)]
+    wrappers += [f"block{b}" for b in BLOCK_SIZES if not kept_blocks(rows, b).all()]
+    values = _value_names(stats, sparse=True)
+    for wrapper in wrappers:
+        layout = layout_of(rows, channel_axis, parse(wrapper))  # shared by its value encodings
+        for v in values:
+            _try(out, lambda: build(rows, channel_axis, parse(f"{wrapper}+{v}"), layout))
     return out
 
 
-def _nm_ok(rows, n, m) -> bool:
-    from tinyq.encode.analyze import nm_compatible
-
-    return nm_compatible(rows, n, m)
-
-
-def _block_drops(rows: np.ndarray, b: int) -> bool:
-    r, length = rows.shape
-    nb = -(-length // b)
-    padded = np.zeros((r, nb * b), bool)
-    padded[:, :length] = rows != 0
-    return bool((~padded.reshape(r, nb, b).any(axis=2)).any())
+def _try(out: list, make) -> None:
+    try:
+        out.append(make())
+    except EncodingError:
+        pass  # not exact for this tensor
 
 
 def choose(rows: np.ndarray, channel_axis: int) -> EncodedWeights:
     """The smallest exact encoding whose modelled kernel cost is within SPEED_MARGIN of int8's."""
-    limit = 1.0 + SPEED_MARGIN
-    allowed = [(w.nbytes, kernel_cost(w), k, w) for k, w in enumerate(candidates(rows, channel_axis))]
-    allowed = [t for t in allowed if t[1] <= limit + 1e-12]
-    return min(allowed, key=lambda t: t[:3])[3]
+    limit = 1.0 + SPEED_MARGIN + 1e-12
+    found = sorted(enumerate(candidates(rows, channel_axis)), key=lambda kw: (kw[1].nbytes, kw[0]))
+    for size in dict.fromkeys(w.nbytes for _, w in found):  # ascending sizes; costs only as far as needed
+        same = [(kernel_cost(w), k, w) for k, w in found if w.nbytes == size]
+        allowed = [t for t in same if t[0] <= limit]
+        if allowed:
+            return min(allowed, key=lambda t: t[:2])[2]
+    raise AssertionError("int8 is always a candidate")  # unreachable

@@ -5,6 +5,8 @@ sparseN:M+E rows have a fixed size.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from tinyq.encode import bitpack
@@ -22,21 +24,39 @@ def _row_start(offsets: np.ndarray) -> np.ndarray:
     return offsets.astype(np.int32)
 
 
-def _variable(rows, channel_axis, enc: Encoding, mask: np.ndarray, index: np.ndarray, index_row_bytes: int,
-              group=None) -> EncodedWeights:
-    """Store the elements under `mask`, row by row, in the value encoding."""
-    vals = values_of(rows, channel_axis, mask)
-    vc = encode_values(vals, enc)
-    stream, offsets = bitpack.pack_rows(vc.codes, mask.sum(axis=1), enc.bits)
-    return EncodedWeights(enc.name, rows.shape[0], rows.shape[1], channel_axis, enc.bits, stream, 0,
-                          table=vc.table, magnitude=vc.magnitude, index=index.reshape(-1),
-                          index_row_bytes=index_row_bytes, row_start=_row_start(offsets), group=group)
+@dataclass(frozen=True)
+class Layout:
+    """What a sparse form stores, before any value encoding: the stored values and the index stream."""
+
+    values: Values
+    counts: np.ndarray | None  # stored values per row (variable rows), or None (N:M: fixed rows)
+    index: np.ndarray  # uint8 [R, index_row_bytes]
+    group: tuple[int, int] | None
 
 
-def encode_unstructured(rows, channel_axis, enc: Encoding) -> EncodedWeights:
+def build(rows: np.ndarray, channel_axis: int, enc: Encoding, layout: Layout) -> EncodedWeights:
+    """The record of `layout` with its values in the value encoding `enc.value`."""
+    r_count, length = rows.shape
+    vc = encode_values(layout.values, enc)
+    common = dict(table=vc.table, magnitude=vc.magnitude, index=layout.index.reshape(-1),
+                  index_row_bytes=layout.index.shape[1], group=layout.group)
+    if layout.counts is None:  # fixed rows of N values per group
+        per_row = vc.codes.size // r_count if r_count else 0
+        codes = bitpack.pack_fixed(vc.codes.reshape(r_count, per_row), enc.bits)
+        return EncodedWeights(enc.name, r_count, length, channel_axis, enc.bits, codes.reshape(-1),
+                              (per_row * enc.bits + 7) // 8, **common)
+    stream, offsets = bitpack.pack_rows(vc.codes, layout.counts, enc.bits)
+    return EncodedWeights(enc.name, r_count, length, channel_axis, enc.bits, stream, 0,
+                          row_start=_row_start(offsets), **common)
+
+
+def _masked(rows, channel_axis, mask: np.ndarray, index: np.ndarray, group=None) -> Layout:
+    return Layout(values_of(rows, channel_axis, mask), mask.sum(axis=1), index, group)
+
+
+def layout_unstructured(rows: np.ndarray, channel_axis: int) -> Layout:
     mask = rows != 0
-    bitmap = bitpack.pack_fixed(mask.astype(np.uint8), 1)
-    return _variable(rows, channel_axis, enc, mask, bitmap, (rows.shape[1] + 7) // 8)
+    return _masked(rows, channel_axis, mask, bitpack.pack_fixed(mask.astype(np.uint8), 1))
 
 
 def _block_mask(kept: np.ndarray, block: int, length: int) -> np.ndarray:
@@ -44,46 +64,54 @@ def _block_mask(kept: np.ndarray, block: int, length: int) -> np.ndarray:
     return np.repeat(kept, block, axis=1)[:, :length]
 
 
-def encode_block(rows, channel_axis, enc: Encoding) -> EncodedWeights:
+def kept_blocks(rows: np.ndarray, block: int) -> np.ndarray:
+    """bool [R, ceil(L/B)]: the blocks that hold a nonzero."""
     r_count, length = rows.shape
-    b = enc.block
-    n_blocks = -(-length // b)
-    padded = np.zeros((r_count, n_blocks * b), bool)
+    n_blocks = -(-length // block)
+    padded = np.zeros((r_count, n_blocks * block), bool)
     padded[:, :length] = rows != 0
-    kept = padded.reshape(r_count, n_blocks, b).any(axis=2)
-    bitmap = bitpack.pack_fixed(kept.astype(np.uint8), 1)
-    return _variable(rows, channel_axis, enc, _block_mask(kept, b, length), bitmap, (n_blocks + 7) // 8,
-                     group=(b, b))
+    return padded.reshape(r_count, n_blocks, block).any(axis=2)
 
 
-def encode_nm(rows, channel_axis, enc: Encoding) -> EncodedWeights:
+def layout_block(rows: np.ndarray, channel_axis: int, block: int) -> Layout:
+    kept = kept_blocks(rows, block)
+    return _masked(rows, channel_axis, _block_mask(kept, block, rows.shape[1]),
+                   bitpack.pack_fixed(kept.astype(np.uint8), 1), group=(block, block))
+
+
+def layout_nm(rows: np.ndarray, channel_axis: int, n: int, m: int, name: str) -> Layout:
     r_count, length = rows.shape
-    n, m = enc.n, enc.m
     if length % m:
-        raise EncodingError(f"{enc.name} needs rows whose length is a multiple of {m}; rows have {length} elements")
+        raise EncodingError(f"{name} needs rows whose length is a multiple of {m}; rows have {length} elements")
     g = length // m
     nonzero = (rows != 0).reshape(r_count, g, m)
     counts = nonzero.sum(axis=2)
     if r_count and g and counts.max() > n:
         r, k = np.unravel_index(int(counts.argmax()), counts.shape)
-        raise EncodingError(f"{enc.name} keeps {n} of every {m}: row {r}, elements {k * m}…{k * m + m - 1} hold "
+        raise EncodingError(f"{name} keeps {n} of every {m}: row {r}, elements {k * m}…{k * m + m - 1} hold "
                             f"{int(counts[r, k])} nonzeros")
     # the nonzeros, then the smallest free positions, then ascending (the spec's padding rule)
     pos = np.arange(m)
     order = np.argsort(np.where(nonzero, pos, pos + m), axis=2, kind="stable")[:, :, :n]
     positions = np.sort(order, axis=2)
-    elem = (positions + (np.arange(g) * m)[None, :, None]).reshape(r_count, g * n)
+    e = (positions + (np.arange(g) * m)[None, :, None]).reshape(-1)
     row = np.repeat(np.arange(r_count), g * n)
-    e = elem.reshape(-1)
-    v = rows[row, e].astype(np.int16)
-    vals = Values(v, row, e, row if channel_axis == 0 else e, r_count if channel_axis == 0 else length)
-    vc = encode_values(vals, enc)
-    codes = bitpack.pack_fixed(vc.codes.reshape(r_count, g * n), enc.bits)
-    pos_bits = m.bit_length() - 1
-    index = bitpack.pack_fixed(positions.reshape(r_count, g * n), pos_bits)
-    return EncodedWeights(enc.name, r_count, length, channel_axis, enc.bits, codes.reshape(-1),
-                          (g * n * enc.bits + 7) // 8, table=vc.table, magnitude=vc.magnitude,
-                          index=index.reshape(-1), index_row_bytes=(g * n * pos_bits + 7) // 8, group=(n, m))
+    vals = Values(rows[row, e].astype(np.int16), row, e, row if channel_axis == 0 else e,
+                  r_count if channel_axis == 0 else length)
+    index = bitpack.pack_fixed(positions.reshape(r_count, g * n), m.bit_length() - 1)
+    return Layout(vals, None, index, (n, m))
+
+
+def layout_of(rows: np.ndarray, channel_axis: int, enc: Encoding) -> Layout:
+    if enc.form == "sparse":
+        return layout_unstructured(rows, channel_axis)
+    if enc.form == "block":
+        return layout_block(rows, channel_axis, enc.block)
+    return layout_nm(rows, channel_axis, enc.n, enc.m, enc.name)
+
+
+def encode_sparse(rows: np.ndarray, channel_axis: int, enc: Encoding) -> EncodedWeights:
+    return build(rows, channel_axis, enc, layout_of(rows, channel_axis, enc))
 
 
 def _stored_mask(w: EncodedWeights, enc: Encoding) -> np.ndarray:

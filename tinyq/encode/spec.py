@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -59,6 +60,11 @@ def parse(text: str) -> Encoding:
     """The structured form of a name (not `auto`)."""
     if not isinstance(text, str):
         raise _bad(str(text))
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(text: str) -> Encoding:
     s = text.strip().lower()
     head, plus, tail = s.partition("+")
     wrapper = _WRAPPER.fullmatch(head)

@@ -76,27 +76,30 @@ def _signed_magnitude(vals: Values, kind: str) -> ValueCodes:
 
 
 def _codebook(vals: Values, bits: int) -> ValueCodes:
-    """A table per tensor when all distinct values fit 2^bits entries, else per channel when each channel's do."""
+    """A table per tensor when all distinct values fit 2^bits entries, else per channel when each channel's do.
+
+    Values are int8, so distinct values are counted with bincount over 256 bins (per channel: C x 256)."""
     size = 1 << bits
-    v = vals.v
-    levels = np.unique(v)
-    if levels.size <= size:
+    v = vals.v.astype(np.int64) + 128
+    present = np.bincount(v, minlength=256) > 0
+    levels = int(present.sum())
+    if levels <= size:
+        rank = np.cumsum(present) - 1  # value -> its position among the distinct values
         table = np.zeros(size, np.int8)
-        table[: levels.size] = levels
-        return ValueCodes(np.searchsorted(levels, v).astype(np.uint8), table=table)
-    # per channel: rank of each value among its channel's distinct values (sorted by channel, then value)
-    key = vals.channel.astype(np.int64) * 256 + (v + 128)
-    uniq, inverse = np.unique(key, return_inverse=True)
-    uch = uniq // 256
-    rank = np.arange(uniq.size) - np.searchsorted(uch, uch, side="left")
-    per_channel = np.bincount(uch, minlength=vals.channels)
+        table[:levels] = np.flatnonzero(present) - 128
+        return ValueCodes(rank[v].astype(np.uint8), table=table)
+    key = vals.channel.astype(np.int64) * 256 + v
+    present = (np.bincount(key, minlength=vals.channels * 256) > 0).reshape(vals.channels, 256)
+    per_channel = present.sum(axis=1)
     worst = int(per_channel.argmax())
     if per_channel[worst] > size:
-        raise EncodingError(f"codebook:{bits} holds {size} values per table: the tensor has {levels.size} distinct "
+        raise EncodingError(f"codebook:{bits} holds {size} values per table: the tensor has {levels} distinct "
                             f"values and output channel {worst} alone has {int(per_channel[worst])}")
+    rank = np.cumsum(present, axis=1) - 1
     table = np.zeros((vals.channels, size), np.int8)
-    table[uch, rank] = uniq % 256 - 128
-    return ValueCodes(rank[inverse.reshape(-1)].astype(np.uint8), table=table)
+    ch, val = np.nonzero(present)
+    table[ch, rank[ch, val]] = val - 128
+    return ValueCodes(rank.reshape(-1)[key].astype(np.uint8), table=table)
 
 
 def decode_values(codes: np.ndarray, channel: np.ndarray, enc: Encoding, table, magnitude) -> np.ndarray:
