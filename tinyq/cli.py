@@ -64,12 +64,18 @@ def build_parser(modules) -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: str) -> None:
+    """One line on stderr, whatever the message quotes (model tensor names may hold newlines or escapes)."""
+    line = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+    print(f"tinyq: error: {line}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     modules = _load_commands()
     try:
         args = build_parser(modules).parse_args(argv)
     except UsageError as exc:
-        print(f"tinyq: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2
     debug = args.debug or bool(os.environ.get("TINYQ_DEBUG"))
     try:
@@ -77,18 +83,18 @@ def main(argv=None) -> int:
     except TinyqError as exc:
         if debug:
             raise
-        print(f"tinyq: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2
     except OSError as exc:  # the file system said no (missing directory, permissions, disk full): the user can fix it
         if debug:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"tinyq: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        _error(f"{where}{exc.strerror or exc}")
         return 2
     except MemoryError as exc:  # e.g. -n 1000000000: the user asked for more than the machine has
         if debug:
             raise
-        print(f"tinyq: error: out of memory{f': {exc}' if str(exc) else ''} (fewer samples?)", file=sys.stderr)
+        _error(f"out of memory{f': {exc}' if str(exc) else ''} (fewer samples?)")
         return 2
     except KeyboardInterrupt:
         print("tinyq: interrupted", file=sys.stderr)

@@ -81,7 +81,7 @@ def test_odd_tensor_names_stay_inside_comments(tmp_path):
     info["inputs"][0]["name"] = "serving/in:0 */ int x;\nnext"
     d = dummy.make_project(tmp_path, "host")
     main_c = render_main(load_board("host"), parse_manifest(info))
-    assert "*/ int x;" not in main_c and "serving/in:0 * / int x; next" in main_c
+    assert "*/ int x;" not in main_c and "serving/in:0 * / int x;_next" in main_c
     (d / "src" / "main.c").write_text(main_c)
     from tinyq.targets.build import build_project
 

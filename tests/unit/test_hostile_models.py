@@ -184,3 +184,12 @@ def test_modelkit_models_run_in_tflm_and_match():
         interp.invoke()
         assert np.array_equal(simulate(model, x).output_list()[0], interp.get_output(0))
         assert pack(unpack(model)) == model
+
+
+def test_names_with_control_characters_stay_on_one_line(tmp_path, capsys):
+    """A refusal quotes tensor names; the CLI escapes what is not printable, so it is still one line."""
+    model = tmp_path / "m.tflite"
+    model.write_bytes(_edit(relu_chain(out_shape=(1, 9)), lambda m, sg: _set(sg.tensors[2], name=b"y\n#error x\r\x1b[2J")))
+    assert main(["compile", str(model), "--out", str(tmp_path / "fw")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "output 'y\\n#error x\\r\\x1b[2J'" in err
