@@ -33,7 +33,7 @@ def channels_of(rows: int, length: int, channel_axis: int) -> np.ndarray:
 def encode_dense(rows: np.ndarray, channel_axis: int, enc: Encoding) -> EncodedWeights:
     r_count, length = rows.shape
     if enc.value == "int8":  # the plain tensor, byte for byte
-        return EncodedWeights(enc.name, r_count, length, channel_axis, 8, rows.view(np.uint8), length)
+        return EncodedWeights(enc.name, r_count, length, channel_axis, 8, rows.view(np.uint8).reshape(-1), length)
     vc = encode_values(values_of(rows, channel_axis), enc)
     codes = bitpack.pack_fixed(vc.codes.reshape(r_count, length), enc.bits)
     return EncodedWeights(enc.name, r_count, length, channel_axis, enc.bits, codes.reshape(-1),
