@@ -41,7 +41,8 @@ class BenchReport:
         return asdict(self)
 
 
-def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[str], None] = lambda s: None) -> BenchReport:
+def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[str], None] = lambda s: None,
+          weights: str = "auto", layers=None) -> BenchReport:
     from tinyq.boards import load_board
     from tinyq.errors import TinyqError
     from tinyq.io import from_batch
@@ -54,7 +55,7 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
     out = Path(work_dir or tmp.name) / board
     try:
         progress(f"compiling for {board} ...")
-        r = compile_model(model, out, board=board)
+        r = compile_model(model, out, board=board, weights=weights, layers=layers)
         progress("building ...")
         sizes = build_project(out).sizes
         progress("counting instructions (QEMU, -icount shift=0) ...")

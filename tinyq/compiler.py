@@ -93,7 +93,8 @@ def check_fit(model_name: str, program: Program, plan: MemoryPlan, board) -> Non
                         + "; ".join(text for _, _, text, _ in needs))
 
 
-def compile_model(model, out_dir, board: str = "host", prefix: str = "model", project: bool = True) -> CompileResult:
+def compile_model(model, out_dir, board: str = "host", prefix: str = "model", project: bool = True,
+                  weights: str = "auto", layers=None) -> CompileResult:
     """Compile a .tflite model (path or bytes) for `board` into out_dir (sources in out_dir/src).
 
     Everything is checked (board, prefix, model, fit) before a file is written.
@@ -103,7 +104,7 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     board_obj = load_board(board)  # fails early, with the list of boards, on a bad name
     check_prefix(prefix)
     model_name = Path(model).name if isinstance(model, (str, Path)) else "model.tflite"
-    program = lower(read_model(model))
+    program = lower(read_model(model), weights, layers)
     plan = plan_memory(program)
     check_fit(str(model) if isinstance(model, (str, Path)) else model_name, program, plan, board_obj)
     out_dir = Path(out_dir)

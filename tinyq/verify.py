@@ -130,7 +130,8 @@ def _traced_outputs(program: Program, trace: dict[int, bytes]) -> dict[int, np.n
 
 
 def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=None, seed: int = 0,
-           work_dir: str | Path | None = None, progress: Callable[[str], None] = lambda s: None) -> VerifyReport:
+           work_dir: str | Path | None = None, progress: Callable[[str], None] = lambda s: None,
+           weights: str = "auto", layers=None) -> VerifyReport:
     from tinyq.boards import load_board
 
     board_obj = load_board(board)
@@ -139,7 +140,7 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
 
         raise TinyqError(f"board {board} is real hardware: verify runs on the host or an emulated board (see `tinyq boards`)")
     model = Path(model)
-    program = as_program(model)
+    program = as_program(model, weights, layers)
     in_tensors = [program.tensor(i) for i in program.inputs]
     batches = random_batches(program, samples, seed) if samples > 0 else []
     if inputs is not None:
@@ -178,7 +179,7 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
         host_dir = work / "host"
 
         def host():
-            compile_model(model, host_dir, board="host")
+            compile_model(model, host_dir, board="host", weights=weights, layers=layers)
             return run_host_runner(host_dir, build_host_runner(host_dir, sanitize=True), batches)
 
         cmp, bad = _compare(program, "host C (ASan+UBSan)", "simulator", timed("host C, ASan+UBSan", host), sim)
@@ -193,7 +194,7 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
             fw_dir = work / board
 
             def firmware():
-                compile_model(model, fw_dir, board=board)
+                compile_model(model, fw_dir, board=board, weights=weights, layers=layers)
                 build_project(fw_dir)
                 arrays = {f"input_{k}": from_batch(b, t) for k, (b, t) in enumerate(zip(batches, in_tensors))}
                 return run_project(fw_dir, arrays, build=False).arrays

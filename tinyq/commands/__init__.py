@@ -68,3 +68,36 @@ def project_dir(path: str):
     if not p.is_dir():
         raise InputError(f"{p}: not a directory (give the directory `tinyq compile --out` wrote)")
     return p
+
+
+def add_weight_options(p) -> None:
+    """--weights and --layer: how weights are stored (docs/weight_encodings.md)."""
+    p.add_argument("--weights", default="auto", type=_encoding_or_auto, metavar="ENCODING",
+                   help="weight storage for every layer: auto (default: the smallest exact encoding), int8, "
+                        "int1..int7, ternary, binary, codebook:B, sparse+E, sparseN:M+E, blockB+E")
+    p.add_argument("--layer", action="append", default=[], type=_layer_encoding, metavar="NAME=ENCODING",
+                   help="one layer's weight storage (NAME: its output tensor or its call index); repeatable")
+
+
+def weight_options(args) -> dict:
+    return {"weights": args.weights, "layers": dict(args.layer)}
+
+
+def _encoding_or_auto(text: str) -> str:
+    from tinyq.encode import EncodingError, parse_encoding
+
+    if text == "auto":
+        return text
+    try:
+        return parse_encoding(text)
+    except EncodingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _layer_encoding(text: str) -> tuple[str, str]:
+    name, sep, encoding = text.rpartition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"'{text}' is not NAME=ENCODING")
+    if encoding == "auto":
+        raise argparse.ArgumentTypeError(f"'{text}': give an encoding (auto is --weights' default)")
+    return name, _encoding_or_auto(encoding)

@@ -1,6 +1,8 @@
 """`tinyq bench MODEL --board B [--json FILE]`: exact instructions per inference and per layer, flash and RAM."""
 from __future__ import annotations
 
+from tinyq.commands import add_weight_options, weight_options
+
 import sys
 from pathlib import Path
 
@@ -11,6 +13,7 @@ def add_parser(sub):
     p.add_argument("--board", "-b", required=True, help="an emulated board (see `tinyq boards`)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--work-dir", help="keep the generated project here")
+    add_weight_options(p)
     return p
 
 
@@ -22,7 +25,8 @@ def run(args) -> int:
         output_file(args.json, "--json")
     if args.work_dir:
         output_dir(args.work_dir, "--work-dir")
-    report = bench(args.model, args.board, args.work_dir, progress=lambda s: print(s, file=sys.stderr, flush=True))
+    report = bench(args.model, args.board, args.work_dir, progress=lambda s: print(s, file=sys.stderr, flush=True),
+                   **weight_options(args))
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

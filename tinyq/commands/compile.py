@@ -1,6 +1,8 @@
 """`tinyq compile MODEL --board BOARD --out DIR [--prefix NAME]`: generate the C sources and project."""
 from __future__ import annotations
 
+from tinyq.commands import add_weight_options, weight_options
+
 
 def add_parser(sub):
     p = sub.add_parser("compile", help="lower a .tflite model to C sources (and a project for the board)")
@@ -8,6 +10,7 @@ def add_parser(sub):
     p.add_argument("--board", "-b", default="host", help="target board (see `tinyq boards`); default host")
     p.add_argument("--out", "-o", required=True, help="output directory")
     p.add_argument("--prefix", default="model", help="C symbol prefix (default: model)")
+    add_weight_options(p)
     return p
 
 
@@ -16,7 +19,7 @@ def run(args) -> int:
     from tinyq.io import output_dir
 
     output_dir(args.out, "--out")
-    r = compile_model(args.model, args.out, board=args.board, prefix=args.prefix)
+    r = compile_model(args.model, args.out, board=args.board, prefix=args.prefix, **weight_options(args))
     print(f"compiled {args.model} for {args.board}: {len(r.program.calls)} kernel calls -> {r.out_dir}/")
     print(f"  weights {r.plan.weight_bytes:>9,} B  (flash)")
     print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; largest scratch {r.plan.scratch_bytes:,} B)")

@@ -1,6 +1,8 @@
 """`tinyq simulate MODEL --input IN.npy --output OUT.npy [--trace DIR]`: the bit-exact NumPy simulator."""
 from __future__ import annotations
 
+from tinyq.commands import add_weight_options, weight_options
+
 
 def add_parser(sub):
     p = sub.add_parser("simulate", help="run a model in the bit-exact NumPy simulator")
@@ -8,6 +10,7 @@ def add_parser(sub):
     p.add_argument("--input", "-i", required=True, help=".npy (one input) or .npz (by tensor name or input_0, ...); batch on axis 0")
     p.add_argument("--output", "-o", required=True, help=".npy (one output) or .npz (keyed by tensor name)")
     p.add_argument("--trace", metavar="DIR", help="also save every intermediate tensor as DIR/<call>_<name>.npy")
+    add_weight_options(p)
     return p
 
 
@@ -22,7 +25,7 @@ def run(args) -> int:
     output_file(args.output, "--output")
     if args.trace:
         output_dir(args.trace, "--trace")
-    program = as_program(args.model)
+    program = as_program(args.model, **weight_options(args))
     out_tensors = [program.tensor(i) for i in program.outputs]
     output_arrays(args.output, out_tensors, "--output")
     result = simulate(program, args.input, trace=bool(args.trace))

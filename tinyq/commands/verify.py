@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tinyq.commands import nonnegative_int
+from tinyq.commands import add_weight_options, weight_options, nonnegative_int
 
 
 def add_parser(sub):
@@ -16,6 +16,7 @@ def add_parser(sub):
     p.add_argument("--input", "-i", help="also verify on these inputs (.npy/.npz, batch on axis 0)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--work-dir", help="keep the generated projects here (default: a temporary directory)")
+    add_weight_options(p)
     return p
 
 
@@ -28,7 +29,7 @@ def run(args) -> int:
     if args.work_dir:
         output_dir(args.work_dir, "--work-dir")
     report = verify(args.model, args.board, args.samples, args.input, args.seed, args.work_dir,
-                    progress=lambda s: print(s, file=sys.stderr, flush=True))
+                    progress=lambda s: print(s, file=sys.stderr, flush=True), **weight_options(args))
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

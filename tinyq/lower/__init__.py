@@ -11,7 +11,7 @@ import functools
 import importlib
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -196,11 +196,15 @@ def _check_members_fit_int32(ctx: OpContext, members) -> None:
                 raise ctx.fail(f"parameter {name} = {int(v)} does not fit the kernel's int32")
 
 
-def lower(graph: Graph) -> Program:
-    """Lower every op of the graph; raises UnsupportedError, naming the model file, at the first op tinyq
-    cannot lower. The Program returned is well-formed: neither the simulator nor the emitter finds an error."""
+def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None = None) -> Program:
+    """Lower every op of the graph, then encode weights (`weights`: auto, int8 or an encoding; `layers`:
+    layer name or call index -> encoding; tinyq.encode.apply). Raises UnsupportedError, naming the model
+    file, at the first op tinyq cannot lower. The Program returned is well-formed: neither the simulator
+    nor the emitter finds an error."""
+    from tinyq.encode.apply import apply_encodings
+
     try:
-        return _lower(graph)
+        return apply_encodings(_lower(graph), weights, layers)
     except UnsupportedError as exc:
         raise UnsupportedError(f"{graph.source}: {exc}" if graph.source else str(exc)) from None
 

@@ -62,14 +62,16 @@ class _ConvGeometry(KernelCall):
 class ConvCall(_ConvGeometry):
     params_type = "tq_conv_params"
     filter_input_depth: int  # input_depth / groups
-    filter: np.ndarray  # int8 [output_depth, filter_height, filter_width, filter_input_depth] (OHWI)
+    filter: np.ndarray | None  # int8 [output_depth, filter_height, filter_width, filter_input_depth] (OHWI)
+    packed: object | None = None  # tinyq.encode.apply.PackedWeights when encoded (then filter is None)
 
 
 @dataclass(frozen=True, eq=False)
 class DepthwiseConvCall(_ConvGeometry):
     params_type = "tq_depthwise_conv_params"
     depth_multiplier: int  # output_depth / input_depth
-    filter: np.ndarray  # int8 [filter_height, filter_width, output_depth] (1HW(C*M) without the 1)
+    filter: np.ndarray | None  # int8 [filter_height, filter_width, output_depth] (1HW(C*M) without the 1)
+    packed: object | None = None  # tinyq.encode.apply.PackedWeights when encoded (then filter is None)
 
 
 def _geometry(ctx: OpContext, filter_hw: tuple[int, int], quant_dim: int) -> dict:

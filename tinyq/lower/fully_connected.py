@@ -26,10 +26,11 @@ class FullyConnectedCall(KernelCall):
     act_max: int
     per_channel: bool  # multiplier/shift have output_depth entries (else one)
     acc64: bool  # 16x8 only: int64 sum + int64 requant (int64 bias); 0: int32 sum + int32 requant
-    weights: np.ndarray  # int8 [output_depth, accum_depth]
+    weights: np.ndarray | None  # int8 (None when packed) [output_depth, accum_depth]
     bias: np.ndarray | None  # int32 (s8) or int64 (s16) [output_depth], or None
     multiplier: np.ndarray  # int32
     shift: np.ndarray  # int32
+    packed: object | None = None  # tinyq.encode.apply.PackedWeights when encoded (then weights is None)
 
 
 @lowers("FULLY_CONNECTED", dtypes=("int8", "int16"))

@@ -27,7 +27,7 @@ class SimResult:
         return list(self.outputs.values())
 
 
-def as_program(model) -> Program:
+def as_program(model, weights: str = "auto", layers=None) -> Program:
     from tinyq.lower import lower
     from tinyq.tflite_reader import read_model
 
@@ -35,7 +35,7 @@ def as_program(model) -> Program:
         return model
     if not isinstance(model, Graph):
         model = read_model(model)
-    return lower(model)
+    return lower(model, weights, layers)
 
 
 def run_program(program: Program, batches: list[np.ndarray], trace: bool = False) -> dict[int, np.ndarray]:
@@ -68,9 +68,10 @@ def _run(program: Program, batches: list[np.ndarray], trace: bool) -> dict[int, 
     return env
 
 
-def simulate(model, inputs, trace: bool = False) -> SimResult:
-    """model: .tflite path/bytes, Graph or Program; inputs: array, .npy/.npz path or mapping (see tinyq.io)."""
-    program = as_program(model)
+def simulate(model, inputs, trace: bool = False, weights: str = "auto", layers=None) -> SimResult:
+    """model: .tflite path/bytes, Graph or Program; inputs: array, .npy/.npz path or mapping (see tinyq.io);
+    weights / layers: how weights are stored (tinyq.encode.apply), which the simulator decodes."""
+    program = as_program(model, weights, layers)
     in_tensors = [program.tensor(i) for i in program.inputs]
     batches = load_inputs(inputs, in_tensors)
     env = run_program(program, batches, trace)

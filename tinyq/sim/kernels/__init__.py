@@ -12,7 +12,8 @@ import importlib
 from typing import Callable
 
 SIM_KERNELS: dict[str, Callable] = {}
-FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape")
+FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape",
+            "packed")
 
 
 def sim_kernel(*names: str):
