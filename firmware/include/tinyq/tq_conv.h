@@ -5,6 +5,7 @@
 #define TINYQ_TQ_CONV_H
 
 #include "tinyq/tq_types.h"
+#include "tinyq/tq_weights.h"
 
 typedef struct {
     int32_t batches; /* the input tensor's batch dimension */
@@ -24,6 +25,7 @@ typedef struct {
     const int32_t *multiplier; /* Q31 [output_depth] */
     const int32_t *shift;      /* [output_depth], positive = left */
     const int8_t *filter;      /* [output_depth][filter_height][filter_width][filter_input_depth] */
+    const tq_packed_weights *packed; /* NULL: the int8 filter/weights array is used */
 } tq_conv_params;
 
 typedef struct {
@@ -43,6 +45,7 @@ typedef struct {
     const int32_t *shift;      /* [output_depth], positive = left */
     int32_t depth_multiplier;  /* >= 1 */
     const int8_t *filter;      /* [filter_height][filter_width][output_depth]; channel c*M+m reads input c */
+    const tq_packed_weights *packed; /* NULL: the int8 filter/weights array is used */
 } tq_depthwise_conv_params;
 
 /* Kernel contracts, checked with TQ_ENABLE_ASSERT (tq_config.h); lo, hi: the output type's range. Every
@@ -113,5 +116,39 @@ tq_status tq_depthwise_conv_s16(const tq_depthwise_conv_params *p, const int16_t
 /* Variant of tq_depthwise_conv_s8 for the Arm DSP extension (SMLABB/SMLATT), same results bit for bit.
  * Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
 tq_status tq_depthwise_conv_s8_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+
+/* Packed weights (tinyq/tq_weights.h, docs/weight_encodings.md): the same results as tq_conv_s8 / _s16 and
+ * tq_depthwise_conv_s8 / _s16 on the decoded int8 filter, reading p->packed instead of p->filter.
+ * Weight forms: _w4 int4, _w2 int2, _wk int<k> (any k), _wt ternary, _wb binary, _wc codebook (dense);
+ * _ws any sparse form with any value encoding. Conv rows: output channels (channel_axis 0); depthwise
+ * rows: taps, elements: output channels (channel_axis 1). */
+tq_status tq_conv_s8_w4(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_w2(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_wk(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_wt(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_wb(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_wc(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_ws(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s16_w4(const tq_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_conv_s16_w2(const tq_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_conv_s16_wk(const tq_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_conv_s16_wt(const tq_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_conv_s16_wb(const tq_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_conv_s16_wc(const tq_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_conv_s16_ws(const tq_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_depthwise_conv_s8_w4(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_w2(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wk(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wt(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wb(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wc(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_ws(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s16_w4(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_depthwise_conv_s16_w2(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_depthwise_conv_s16_wk(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_depthwise_conv_s16_wt(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_depthwise_conv_s16_wb(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_depthwise_conv_s16_wc(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_depthwise_conv_s16_ws(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
 
 #endif

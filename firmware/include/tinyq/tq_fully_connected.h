@@ -3,6 +3,7 @@
 #define TINYQ_TQ_FULLY_CONNECTED_H
 
 #include "tinyq/tq_types.h"
+#include "tinyq/tq_weights.h"
 
 typedef struct {
     int32_t batches;      /* rows: input elements / accum_depth */
@@ -18,6 +19,7 @@ typedef struct {
     const void *bias;          /* int32_t[output_depth], or int64_t[output_depth] when acc64; or NULL */
     const int32_t *multiplier; /* Q31 */
     const int32_t *shift;      /* positive = left */
+    const tq_packed_weights *packed; /* NULL: the int8 filter/weights array is used */
 } tq_fully_connected_params;
 
 /* Kernel contracts, checked with TQ_ENABLE_ASSERT (tq_config.h); lo, hi: the output type's range. */
@@ -42,5 +44,24 @@ tq_status tq_fully_connected_s16(const tq_fully_connected_params *p, const int16
 /* Variant of tq_fully_connected_s8 for the Arm DSP extension (SMLAD), same results bit for bit.
  * Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
 tq_status tq_fully_connected_s8_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+
+/* Packed weights (tinyq/tq_weights.h, docs/weight_encodings.md): the same results as tq_fully_connected_s8
+ * / _s16 on the decoded int8 weights, reading p->packed (rows = output features, channel_axis 0) instead
+ * of p->weights. _w4 int4, _w2 int2, _wk int<k>, _wt ternary, _wb binary, _wc codebook (dense); _ws any
+ * sparse form with any value encoding. */
+tq_status tq_fully_connected_s8_w4(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s8_w2(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s8_wk(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s8_wt(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s8_wb(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s8_wc(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s8_ws(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s16_w4(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
+tq_status tq_fully_connected_s16_w2(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
+tq_status tq_fully_connected_s16_wk(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
+tq_status tq_fully_connected_s16_wt(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
+tq_status tq_fully_connected_s16_wb(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
+tq_status tq_fully_connected_s16_wc(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
+tq_status tq_fully_connected_s16_ws(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
 
 #endif

@@ -3,6 +3,7 @@
 #define TINYQ_TQ_KERNELS_H
 
 #include "tinyq/tq_types.h"
+#include "tinyq/tq_weights.h"
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_conv.h"
 #include "tinyq/tq_pool.h"

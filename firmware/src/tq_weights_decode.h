@@ -1,0 +1,306 @@
+/* Internal to the packed-weight kernels (tq_*_packed.c): decoders of tq_packed_weights, the formats of
+ * docs/weight_encodings.md. Two steps feed the kernels' inner loops, separable from them:
+ *   dense  - tq_w_decode: elements e0 .. e0+n-1 of a row (n <= TQ_W_CHUNK) into a small local array;
+ *   sparse - tq_w_row_begin / tq_w_seek / tq_w_next: a cursor over the stored (element, code) pairs of a
+ *            row, in ascending element order, that moves forward only.
+ * Every function is static inline and takes the encoding as arguments; the kernels pass constants, so
+ * GCC specializes each entry point (no function pointers, no whole-tensor decode, no scratch).
+ *
+ * A decoded value is the int8 weight, except for ternary and binary: there it is the sign (-1, 0, +1)
+ * and the kernel multiplies each output's finished sum by a_c once. w = a_c * sign exactly, so
+ * Σ w·x = a_c · Σ sign·x, in the int32 accumulator modulo 2^32 as in int64. */
+#ifndef TINYQ_TQ_WEIGHTS_DECODE_H
+#define TINYQ_TQ_WEIGHTS_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tinyq/tq_weights.h"
+
+#define TQ_W_CHUNK 32 /* dense values decoded per step */
+
+/* The b-bit code k of a stream (bits k·b onwards, LSB-first). The second byte is read only when the code
+ * spans it, so a row's last code never reads past the row. */
+static inline uint32_t tq_w_code(const uint8_t *s, int32_t k, int32_t bits) {
+    const uint32_t pos = (uint32_t)k * (uint32_t)bits;
+    const uint8_t *b = s + (pos >> 3);
+    const uint32_t sh = pos & 7u;
+    uint32_t c = (uint32_t)b[0] >> sh;
+    if (sh + (uint32_t)bits > 8u) c |= (uint32_t)b[1] << (8u - sh);
+    return c & ((1u << bits) - 1u);
+}
+
+/* What a code means (see the top of this file: ternary and binary give the sign). */
+static inline int32_t tq_w_value(uint32_t c, int32_t enc, int32_t bits, const int8_t *table) {
+    switch (enc) {
+    case TQ_W_TERNARY: return (c & 1u) ? 1 - (int32_t)(c & 2u) : 0; /* 01 -> +1, 11 -> -1, 00 and 10 -> 0 */
+    case TQ_W_BINARY: return (int32_t)(c << 1) - 1;
+    case TQ_W_CODEBOOK: return table[c];
+    default: { /* int8, int<k>: two's complement sign extension */
+        const uint32_t half = 1u << (bits - 1);
+        return (int32_t)(c ^ half) - (int32_t)half;
+    }
+    }
+}
+
+/* 1 when the sum of an output is multiplied by its channel's magnitude a_c */
+static inline int tq_w_scaled(int32_t enc) { return enc == TQ_W_TERNARY || enc == TQ_W_BINARY; }
+
+/* The codebook of output channel `channel` (only called for TQ_W_CODEBOOK: table is not NULL). */
+static inline const int8_t *tq_w_table(const tq_packed_weights *w, int32_t channel) {
+    return w->table_per_channel ? w->table + ((size_t)channel << w->bits) : w->table;
+}
+
+/* Elements e0 .. e0+n-1 (1 <= n <= TQ_W_CHUNK) of a dense row, decoded into out. `table` is the codebook
+ * of element e0's channel; table_step is 2^bits when every element has its own (per-channel table,
+ * channel axis 1), else 0. A bit buffer refilled a byte at a time: no byte past the last code is read. */
+static inline void tq_w_decode(const uint8_t *row, int32_t e0, int32_t n, int32_t enc, int32_t bits,
+                               const int8_t *table, int32_t table_step, int8_t *out) {
+    const uint32_t pos = (uint32_t)e0 * (uint32_t)bits;
+    const uint8_t *b = row + (pos >> 3);
+    const uint32_t mask = (1u << bits) - 1u;
+    uint32_t buf = (uint32_t)*b++ >> (pos & 7u);
+    int32_t have = 8 - (int32_t)(pos & 7u);
+    for (int32_t j = 0; j < n; ++j) {
+        if (have < bits) { /* at most one refill: bits <= 8 */
+            buf |= (uint32_t)*b++ << have;
+            have += 8;
+        }
+        const uint32_t c = buf & mask;
+        buf >>= bits;
+        have -= bits;
+        out[j] = (int8_t)tq_w_value(c, enc, bits, table);
+        if (enc == TQ_W_CODEBOOK) table += table_step;
+    }
+}
+
+/* ---- sparse rows -------------------------------------------------------------------------------- */
+
+static inline int32_t tq_w_popcount8(uint32_t x) {
+    x = x - ((x >> 1) & 0x55u);
+    x = (x & 0x33u) + ((x >> 2) & 0x33u);
+    return (int32_t)((x + (x >> 4)) & 0x0Fu);
+}
+
+/* index of the lowest set bit of a nonzero byte */
+static inline int32_t tq_w_ctz(uint32_t x) {
+#if defined(__GNUC__)
+    return __builtin_ctz(x); /* RBIT + CLZ on Armv7-M */
+#else
+    int32_t n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        ++n;
+    }
+    return n;
+#endif
+}
+
+static inline uint32_t tq_w_bit(const uint8_t *map, int32_t i) { return ((uint32_t)map[i >> 3] >> (i & 7)) & 1u; }
+
+/* set bits a .. b-1 of a bitmap */
+static inline int32_t tq_w_count_bits(const uint8_t *map, int32_t a, int32_t b) {
+    int32_t n = 0;
+    while (a < b) {
+        const int32_t byte = a >> 3, lo = a & 7;
+        const int32_t hi = b - (byte << 3) < 8 ? b - (byte << 3) : 8; /* bits lo .. hi-1 of this byte */
+        n += tq_w_popcount8((uint32_t)map[byte] & (((1u << hi) - 1u) & ~((1u << lo) - 1u)));
+        a = (byte << 3) + hi;
+    }
+    return n;
+}
+
+static inline int32_t tq_w_log2(int32_t m) {
+    int32_t b = 0;
+    while ((1 << (b + 1)) <= m) ++b;
+    return b;
+}
+
+/* Where a walk over one sparse row stands. Invariant: every stored element below e has been returned or
+ * stepped over, and k values were (code k of `values` is the next). */
+typedef struct {
+    const uint8_t *values; /* the row's value stream */
+    const uint8_t *index;  /* the row's bitmap (BITMAP, BLOCK) or positions (N:M) */
+    int32_t e, k;
+    int32_t g, i;      /* BLOCK: the block holding e; N:M: group and rank of pair k */
+    int32_t m, n, len; /* block size or M; N; L */
+    int32_t pos_bits;  /* N:M: log2(M) */
+} tq_w_cursor;
+
+static inline void tq_w_row_begin(const tq_packed_weights *w, int32_t form, int32_t r, tq_w_cursor *c) {
+    c->index = w->index + (size_t)r * (size_t)w->index_row_bytes;
+    c->values = w->codes + (form == TQ_S_NM ? (size_t)r * (size_t)w->row_bytes : (size_t)w->row_start[r]);
+    c->e = c->k = c->g = c->i = 0;
+    c->m = w->group_m;
+    c->n = w->group_n;
+    c->len = w->length;
+    c->pos_bits = form == TQ_S_NM ? tq_w_log2(w->group_m) : 0;
+}
+
+/* N:M: the element of pair k (its group c->g) */
+static inline int32_t tq_w_nm_element(const tq_w_cursor *c) {
+    return c->g * c->m + (int32_t)tq_w_code(c->index, c->k, c->pos_bits);
+}
+
+static inline void tq_w_nm_step(tq_w_cursor *c) {
+    ++c->k;
+    if (++c->i == c->n) {
+        c->i = 0;
+        ++c->g;
+    }
+}
+
+/* Step over every stored element below `to` (>= c->e, <= L) without decoding it. */
+static inline void tq_w_seek(int32_t form, tq_w_cursor *c, int32_t to) {
+    if (to <= c->e) return;
+    if (form == TQ_S_BITMAP) {
+        c->k += tq_w_count_bits(c->index, c->e, to); /* stored = set bits */
+    } else if (form == TQ_S_BLOCK) {
+        while (c->e < to) {
+            const int32_t block_end = (c->g + 1) * c->m;
+            const int32_t stop = block_end < to ? block_end : to;
+            if (tq_w_bit(c->index, c->g)) c->k += stop - c->e;
+            c->e = stop;
+            if (stop == block_end) ++c->g;
+        }
+    } else { /* N:M: pairs are group-major, so jump to the group of `to`, then past the pairs below it */
+        const int32_t g = to / c->m, groups = c->len / c->m;
+        if (c->g < g) {
+            c->g = g;
+            c->i = 0;
+            c->k = g * c->n;
+        }
+        while (c->g == g && g < groups && tq_w_nm_element(c) < to) tq_w_nm_step(c);
+    }
+    c->e = to;
+}
+
+/* The next stored element below `end` (<= L): returns 1 with *e and its code, or 0 with the cursor at end. */
+static inline int tq_w_next(int32_t form, int32_t bits, tq_w_cursor *c, int32_t end, int32_t *e, uint32_t *code) {
+    if (form == TQ_S_BITMAP) {
+        while (c->e < end) {
+            const uint32_t rest = (uint32_t)c->index[c->e >> 3] >> (c->e & 7);
+            if (rest == 0) { /* the rest of this byte is zeros */
+                const int32_t next = (c->e | 7) + 1;
+                c->e = next < end ? next : end;
+                continue;
+            }
+            const int32_t at = c->e + tq_w_ctz(rest);
+            if (at >= end) break;
+            *e = at;
+            c->e = at + 1;
+            *code = tq_w_code(c->values, c->k++, bits);
+            return 1;
+        }
+    } else if (form == TQ_S_BLOCK) {
+        while (c->e < end) {
+            const int32_t block_end = (c->g + 1) * c->m;
+            if (!tq_w_bit(c->index, c->g)) { /* a dropped block: all zeros */
+                c->e = block_end < end ? block_end : end;
+                if (c->e == block_end) ++c->g;
+                continue;
+            }
+            *e = c->e;
+            *code = tq_w_code(c->values, c->k++, bits);
+            if (++c->e == block_end) ++c->g;
+            return 1;
+        }
+    } else {
+        const int32_t groups = c->len / c->m;
+        while (c->g < groups) {
+            const int32_t at = tq_w_nm_element(c), k = c->k;
+            if (at >= end) break;
+            tq_w_nm_step(c);
+            if (at < c->e) continue; /* positions out of order (a broken record): never revisit an element */
+            *e = at;
+            c->e = at + 1;
+            *code = tq_w_code(c->values, k, bits);
+            return 1;
+        }
+    }
+    if (c->e < end) c->e = end;
+    return 0;
+}
+
+/* ---- contracts (TQ_ENABLE_ASSERT) --------------------------------------------------------------- */
+
+static inline int64_t tq_w_bytes(int64_t count, int32_t bits) { return (count * bits + 7) / 8; }
+
+/* The descriptor is one the decoders can read: the arrays its form needs, a code width its value encoding
+ * allows, the shape of the op (rows, length, channel axis), row sizes that hold their codes, row_start
+ * non-decreasing from 0, N:M positions ascending. The row walks run only with TQ_ENABLE_ASSERT. */
+static inline void tq_w_check(const tq_packed_weights *w, int64_t rows, int64_t length, int32_t channel_axis) {
+#ifdef TQ_ENABLE_ASSERT
+    TQ_ASSERT(w != NULL && w->codes != NULL);
+    TQ_ASSERT(w->rows >= 1 && w->length >= 1 && w->rows == rows && w->length == length &&
+              w->channel_axis == channel_axis);
+    const int32_t enc = w->value_encoding, bits = w->bits, form = w->sparse_form;
+    TQ_ASSERT((enc == TQ_W_INT8 && bits == 8) || (enc == TQ_W_INTK && bits >= 1 && bits <= 8) ||
+              (enc == TQ_W_TERNARY && bits == 2) || (enc == TQ_W_BINARY && bits == 1) ||
+              (enc == TQ_W_CODEBOOK && bits >= 1 && bits <= 7));
+    if (enc == TQ_W_CODEBOOK) TQ_ASSERT(w->table != NULL && (w->table_per_channel == 0 || w->table_per_channel == 1));
+    if (enc == TQ_W_TERNARY || enc == TQ_W_BINARY) TQ_ASSERT(w->magnitude != NULL);
+    TQ_ASSERT(form == TQ_S_DENSE || form == TQ_S_BITMAP || form == TQ_S_NM || form == TQ_S_BLOCK);
+    if (form == TQ_S_DENSE) {
+        TQ_ASSERT(w->row_bytes == tq_w_bytes(length, bits));
+    } else if (form == TQ_S_NM) {
+        const int32_t n = w->group_n, m = w->group_m;
+        TQ_ASSERT(m >= 2 && m <= 256 && (m & (m - 1)) == 0 && n >= 1 && n < m && length % m == 0);
+        const int64_t pairs = length / m * n;
+        TQ_ASSERT(w->index != NULL && w->row_bytes == tq_w_bytes(pairs, bits) &&
+                  w->index_row_bytes == tq_w_bytes(pairs, tq_w_log2(m)));
+        if (w->index == NULL) return;
+        for (int32_t r = 0; r < w->rows; ++r) { /* positions strictly ascending within each group */
+            tq_w_cursor c;
+            tq_w_row_begin(w, form, r, &c);
+            int32_t prev = -1;
+            for (; c.g < w->length / m; tq_w_nm_step(&c)) {
+                const int32_t at = tq_w_nm_element(&c);
+                TQ_ASSERT(at > prev);
+                prev = at;
+            }
+        }
+    } else { /* BITMAP, BLOCK */
+        const int32_t b = form == TQ_S_BLOCK ? w->group_m : 1;
+        TQ_ASSERT(b >= 1 && b <= 256);
+        const int64_t units = (length + b - 1) / b; /* bitmap bits per row */
+        TQ_ASSERT(w->index != NULL && w->row_start != NULL && w->index_row_bytes == tq_w_bytes(units, 1));
+        if (w->index == NULL || w->row_start == NULL) return;
+        TQ_ASSERT(w->row_start[0] >= 0);
+        for (int32_t r = 0; r < w->rows; ++r) {
+            const uint8_t *map = w->index + (size_t)r * (size_t)w->index_row_bytes;
+            int64_t stored;
+            if (form == TQ_S_BITMAP) {
+                stored = tq_w_count_bits(map, 0, w->length);
+            } else { /* kept blocks hold B values each, the last one L - (units - 1)·B */
+                stored = 0;
+                for (int32_t u = 0; u < units; ++u) {
+                    if (tq_w_bit(map, u)) stored += u + 1 < units ? b : length - (int64_t)(units - 1) * b;
+                }
+            }
+            /* non-decreasing, and each row big enough for its codes */
+            TQ_ASSERT(w->row_start[r + 1] >= w->row_start[r] &&
+                      (int64_t)w->row_start[r + 1] - w->row_start[r] >= tq_w_bytes(stored, bits));
+        }
+    }
+#else
+    (void)w;
+    (void)rows;
+    (void)length;
+    (void)channel_axis;
+#endif
+}
+
+/* An entry point's own contract: the descriptor holds the form the kernel was chosen for
+ * (enc < 0: any value encoding; bits 0: any width; sparse: any sparse form, else dense). */
+static inline void tq_w_expect(const tq_packed_weights *w, int32_t enc, int32_t bits, int sparse) {
+    TQ_ASSERT(w != NULL);
+    TQ_ASSERT(enc < 0 || w->value_encoding == enc);
+    TQ_ASSERT(bits == 0 || w->bits == bits);
+    TQ_ASSERT(sparse ? w->sparse_form != TQ_S_DENSE : w->sparse_form == TQ_S_DENSE);
+    (void)w;
+    (void)enc;
+    (void)bits;
+    (void)sparse;
+}
+
+#endif

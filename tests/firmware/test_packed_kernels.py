@@ -1,0 +1,626 @@
+"""Kernels on packed weights (firmware/src/tq_*_packed.c, docs/weight_encodings.md), with real compilers and
+QEMU, nothing mocked. An encoding is storage: for seeded random shapes (odd lengths, padding, strides,
+dilations, groups, depth multipliers 1 and 2, batches of 2) and every weight form, int8 weights that fit
+the form are packed by tinyq.encode, and the packed kernel must write exactly the bytes the int8 reference
+kernel writes on the decoded weights: on the host under ASan/UBSan with every kernel assert on, and on the
+Cortex-M4 (mps2-an386) and Cortex-M3 (mps2-an385) under QEMU. Hostile descriptors trip TQ_ASSERT."""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyq.encode import encode, rows_view
+from tinyq.encode.spec import parse
+from tinyq.resources import data_dir
+from tinyq.testing import SANITIZE
+
+FIRMWARE = data_dir("firmware")
+STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", *SANITIZE, "-DTQ_ENABLE_ASSERT"]
+KERNEL_SOURCES = ["tq_fully_connected.c", "tq_conv.c", "tq_depthwise_conv.c", "tq_fully_connected_packed.c",
+                  "tq_conv_packed.c", "tq_depthwise_conv_packed.c"]
+GUARD = 16  # elements after each output buffer that no kernel may touch
+
+OPS = {"fc": ("fully_connected", "FULLY_CONNECTED"), "conv": ("conv", "CONV_2D"),
+       "dw": ("depthwise_conv", "DEPTHWISE_CONV_2D")}
+# (encoding, codebook tables per channel?) - every dense form, and sparse forms over every value encoding
+FORMS = [
+    ("int4", False), ("int2", False), ("int1", False), ("int3", False), ("int5", False), ("int6", False),
+    ("int7", False), ("ternary", False), ("binary", False), ("codebook:1", True), ("codebook:3", False),
+    ("codebook:4", True), ("codebook:7", False), ("codebook:2", True),
+    ("sparse+int8", False), ("sparse+int4", False), ("sparse+int3", False), ("sparse+ternary", False),
+    ("sparse+binary", False), ("sparse+codebook:2", True), ("sparse+codebook:5", False),
+    ("sparse2:4+int8", False), ("sparse2:4+int4", False), ("sparse1:2+ternary", False),
+    ("sparse3:8+codebook:3", False), ("sparse2:4+binary", False), ("sparse1:4+int6", False),
+    ("block4+int8", False), ("block3+int5", False), ("block8+ternary", False), ("block5+codebook:4", True),
+    ("block2+binary", False), ("block16+int2", False),
+]
+VALUE_ENCODING = {"int": 1, "ternary": 2, "binary": 3, "codebook": 4}  # TQ_W_* (TQ_W_INT8 = 0)
+SPARSE_FORM = {"dense": 0, "sparse": 1, "nm": 2, "block": 3}  # TQ_S_*
+
+
+def kernel_suffix(encoding: str) -> str:
+    """The entry point's weight form: tq_<op>_<act>_<suffix>."""
+    e = parse(encoding)
+    if e.form != "dense":
+        return "ws"
+    if e.kind == "int":
+        return {4: "w4", 2: "w2"}.get(e.bits, "wk")
+    return {"ternary": "wt", "binary": "wb", "codebook": "wc"}[e.kind]
+
+
+# ---- weights that fit a form -----------------------------------------------------------------------
+
+def dense_values(kind: str, bits: int, shape, channel: np.ndarray, channels: int, per_channel: bool, rng,
+                 with_zero: bool = False):
+    """int values of one value encoding; `channel` [shape]: each element's output channel."""
+    if kind == "int":
+        return rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), shape)
+    if kind in ("ternary", "binary"):
+        a = rng.integers(1, 128, channels)
+        sign = rng.integers(-1, 2, shape) if kind == "ternary" else rng.choice([-1, 1], shape)
+        return sign * a[channel]
+    size = 1 << bits
+
+    def levels():  # with 0 among them when the form stores zeros (N:M pads short groups with 0)
+        lv = rng.choice(np.setdiff1d(np.arange(-128, 128), [0]) if with_zero else np.arange(-128, 128), size,
+                        replace=False)
+        if with_zero:
+            lv[0] = 0
+        return lv
+
+    if per_channel:
+        return np.stack([levels() for _ in range(channels)])[channel, rng.integers(0, size, shape)]
+    return levels()[rng.integers(0, size, shape)]
+
+
+def make_rows(encoding: str, per_channel: bool, r: int, length: int, axis: int, rng) -> np.ndarray:
+    """int8 [R, L] that `encoding` stores exactly, its zeros placed the way the sparse form keeps them."""
+    e = parse(encoding)
+    channel = np.repeat(np.arange(r)[:, None], length, 1) if axis == 0 else np.repeat(np.arange(length)[None], r, 0)
+    v = dense_values(e.kind, e.bits, (r, length), channel, r if axis == 0 else length, per_channel, rng,
+                     with_zero=e.form == "nm")
+    if e.form == "sparse":
+        mask = rng.random((r, length)) < 0.35
+    elif e.form == "block":
+        kept = rng.random((r, -(-length // e.block))) < 0.5
+        mask = np.repeat(kept, e.block, axis=1)[:, :length]
+    elif e.form == "nm":
+        mask = np.zeros((r, length), bool)
+        for row in range(r):
+            for g in range(length // e.m):  # binary cannot store the zero of a short group: always N
+                k = e.n if e.kind == "binary" else int(rng.integers(0, e.n + 1))
+                mask[row, g * e.m + rng.choice(e.m, k, replace=False)] = True
+    else:
+        mask = np.ones((r, length), bool)
+    return np.where(mask, v, 0).astype(np.int8)
+
+
+# ---- C text ----------------------------------------------------------------------------------------
+
+def c_array(ctype: str, name: str, values) -> str:
+    vals = [int(v) for v in np.asarray(values).reshape(-1)]
+    if ctype == "int64_t":
+        body = ", ".join(f"INT64_C({v})" for v in vals)
+    else:
+        body = ", ".join(str(v) for v in vals)
+    return f"static const {ctype} {name}[{max(len(vals), 1)}] = {{{body or '0'}}};\n"
+
+
+def c_struct(ctype: str, name: str, fields: dict) -> str:
+    body = ", ".join(f".{k} = {v}" for k, v in fields.items())
+    return f"static const {ctype} {name} = {{{body}}};\n"
+
+
+def packed_decl(prefix: str, w, rng) -> str:
+    """The tq_packed_weights of an EncodedWeights record (what the emitter writes), and its arrays."""
+    e = parse(w.encoding)
+    text = c_array("uint8_t", f"{prefix}_codes", w.codes)
+    f = {"bits": w.bits, "sparse_form": SPARSE_FORM[e.form], "rows": w.rows, "length": w.length,
+         "channel_axis": w.channel_axis, "row_bytes": w.row_bytes, "codes": f"{prefix}_codes"}
+    # int8 values of a sparse form: TQ_W_INT8, or TQ_W_INTK with bits 8 (the same numbers)
+    f["value_encoding"] = 0 if e.kind == "int" and w.bits == 8 and rng.random() < 0.5 else VALUE_ENCODING[e.kind]
+    if w.table is not None:
+        text += c_array("int8_t", f"{prefix}_table", w.table)
+        f["table"], f["table_per_channel"] = f"{prefix}_table", int(w.table.ndim == 2)
+    if w.magnitude is not None:
+        text += c_array("int8_t", f"{prefix}_mag", w.magnitude)
+        f["magnitude"] = f"{prefix}_mag"
+    if w.index is not None:
+        text += c_array("uint8_t", f"{prefix}_index", w.index)
+        f["index"], f["index_row_bytes"] = f"{prefix}_index", w.index_row_bytes
+    if w.row_start is not None:
+        text += c_array("int32_t", f"{prefix}_row_start", w.row_start)
+        f["row_start"] = f"{prefix}_row_start"
+    if w.group is not None:
+        f["group_n"], f["group_m"] = w.group
+    return text + c_struct("tq_packed_weights", f"{prefix}_pw", f)
+
+
+def requant(std: np.ndarray, target: float, shift_max: int, rng):
+    """Per-channel Q31 multipliers and shifts that map a sum of spread `std` to about `target`."""
+    mults, shifts = [], []
+    for s in std:
+        scale = target / max(float(s), 1.0) * rng.uniform(0.6, 1.6)
+        shift = int(np.floor(np.log2(scale))) + 1
+        mult = int(round(scale * 2.0 ** (31 - shift)))
+        if mult >= 1 << 31:
+            mult, shift = mult // 2, shift + 1
+        shift = min(max(shift, -31), shift_max)
+        mults.append(mult)
+        shifts.append(shift)
+    return np.array(mults), np.array(shifts)
+
+
+@dataclass
+class Case:
+    id: int
+    label: str  # op, activation, encoding
+    decls: str
+    body: str  # the C statements of case_<id>()
+    per_channel_table: bool
+    outputs: int
+
+
+def conv_sums(xo: np.ndarray, w: np.ndarray, geo: dict, groups: int, depthwise: bool) -> np.ndarray:
+    """The int64 sums of the reference loops (padding taps skipped), [B, OH, OW, O]: for the test's scales."""
+    b, h, wd, _ = xo.shape
+    oh, ow = geo["output_height"], geo["output_width"]
+    out_d = w.shape[-1] if depthwise else w.shape[0]
+    acc = np.zeros((b, oh, ow, out_d), np.int64)
+    for fy in range(geo["filter_height"]):
+        iy = np.arange(oh) * geo["stride_height"] - geo["pad_height"] + geo["dilation_height"] * fy
+        for fx in range(geo["filter_width"]):
+            ix = np.arange(ow) * geo["stride_width"] - geo["pad_width"] + geo["dilation_width"] * fx
+            inside = ((iy >= 0) & (iy < h))[:, None] & ((ix >= 0) & (ix < wd))[None, :]
+            patch = xo[:, np.clip(iy, 0, h - 1)][:, :, np.clip(ix, 0, wd - 1)] * inside[None, :, :, None]
+            if depthwise:
+                mult = out_d // xo.shape[3]
+                acc += patch[..., np.arange(out_d) // mult] * w[0, fy, fx]
+            else:
+                fpg, fid = out_d // groups, w.shape[3]
+                for g in range(groups):
+                    acc[..., g * fpg:(g + 1) * fpg] += patch[..., g * fid:(g + 1) * fid] @ w[g * fpg:(g + 1) * fpg, fy, fx].T
+    return acc
+
+
+def conv_geometry(rng):
+    """Input size, filter, stride, dilation, padding before, output size (every output >= 1)."""
+    kh, kw = (int(x) for x in rng.integers(1, 4, 2))
+    sh, sw = (int(x) for x in rng.integers(1, 3, 2))
+    dh, dw = (int(x) for x in rng.integers(1, 3, 2))
+    geo = {}
+    for axis, k, s, d in (("height", kh, sh, dh), ("width", kw, sw, dw)):
+        size = int(rng.integers(1, 8))
+        eff = d * (k - 1) + 1
+        before = int(rng.integers(0, k))
+        after = int(rng.integers(0, k))
+        size = max(size, eff - before - after)
+        geo[f"input_{axis}"], geo[f"filter_{axis}"] = size, k
+        geo[f"stride_{axis}"], geo[f"dilation_{axis}"], geo[f"pad_{axis}"] = s, d, before
+        geo[f"output_{axis}"] = (size + before + after - eff) // s + 1
+    return geo
+
+
+def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng) -> Case:
+    e = parse(encoding)
+    s16 = act == "s16"
+    m_mult = e.m if e.form == "nm" else 1  # N:M: rows whose length is a multiple of M
+    batches = int(rng.integers(1, 3))
+    if op == "fc":
+        out_d = int(rng.integers(1, 10))
+        acc_d = m_mult * int(rng.integers(1, 12)) if m_mult > 1 else int(rng.integers(0, 50)) * 2 + 1
+        tensor_shape = (out_d, acc_d)
+    elif op == "conv":
+        geo = conv_geometry(rng)
+        groups = int(rng.choice([1, 1, 2, 3]))
+        fid = int(rng.choice([1, 2, 3, 5, 33, 37])) if m_mult == 1 else m_mult * int(rng.integers(1, 3))
+        out_d = groups * int(rng.integers(1, 4))
+        tensor_shape = (out_d, geo["filter_height"], geo["filter_width"], fid)
+    else:
+        geo = conv_geometry(rng)
+        mult = int(rng.integers(1, 3))
+        channels = int(rng.integers(1, 13))
+        if m_mult > 1:
+            channels = max(m_mult // mult, 1) * int(rng.integers(1, 4))
+        out_d = channels * mult
+        tensor_shape = (1, geo["filter_height"], geo["filter_width"], out_d)
+    kind_op = OPS[op][1]
+    axis = 1 if op == "dw" else 0
+    r = int(np.prod(tensor_shape[:-1])) if op == "dw" else tensor_shape[0]
+    length = int(np.prod(tensor_shape)) // r
+    rows = make_rows(encoding, per_channel, r, length, axis, rng)
+    tensor = rows.reshape(tensor_shape)
+    view, view_axis = rows_view(tensor, kind_op)
+    assert view_axis == axis and np.array_equal(view, rows)
+    w = encode(rows, axis, encoding)
+    assert np.array_equal(w.decode(), rows), encoding  # the packer is exact, so the int8 kernel is the oracle
+
+    ctype = "int16_t" if s16 else "int8_t"
+    lo, hi = (-32768, 32767) if s16 else (-128, 127)
+    pre = f"c{cid}"
+    decls = packed_decl(pre, w, rng)
+    decls += c_array("int8_t", f"{pre}_w8", tensor)
+    in_off = 0 if s16 else -int(rng.integers(-128, 128))
+    out_off = 0 if s16 else int(rng.integers(-128, 128))
+    act_min, act_max = (lo, hi) if rng.random() < 0.7 else (int(rng.integers(lo, 0)), int(rng.integers(1, hi)))
+    w64 = tensor.astype(np.int64)
+    if op == "fc":
+        f_off = int(rng.choice([0, 0, int(rng.integers(-127, 129))])) if not s16 else int(rng.choice([0, 0, 3]))
+        x = rng.integers(lo, hi + 1, (batches, tensor_shape[1]))
+        acc = (x + in_off) @ (w64 + f_off).T
+    elif op == "conv":
+        x = rng.integers(lo, hi + 1, (batches, geo["input_height"], geo["input_width"], tensor_shape[3] * groups))
+        acc = conv_sums(x + in_off, w64, geo, groups, depthwise=False)
+    else:
+        x = rng.integers(lo, hi + 1, (batches, geo["input_height"], geo["input_width"], channels))
+        acc = conv_sums(x + in_off, w64, geo, 1, depthwise=True)
+    decls += c_array(ctype, f"{pre}_in", x)
+    # the sums' spread per channel sets the requantization, and a bias centres them (outputs not saturated)
+    acc = acc.reshape(-1, out_d).astype(np.float64)
+    std = np.maximum(acc.std(axis=0), np.abs(acc).mean(axis=0) / 4 if acc.shape[0] == 1 else 1.0)
+    acc64 = int(s16 and (op == "dw" or rng.random() < 0.6))
+    mults, shifts = requant(std, 6000.0 if s16 else 40.0, 14 if acc64 else 30, rng)
+    per_ch = int(op != "fc" or rng.random() < 0.6)
+    if not per_ch:
+        mults, shifts = mults[:1], shifts[:1]
+    decls += c_array("int32_t", f"{pre}_mult", mults) + c_array("int32_t", f"{pre}_shift", shifts)
+    bias = "NULL"
+    if rng.random() < 0.8:
+        b = np.round(-acc.mean(axis=0) + rng.normal(0, 1, out_d) * std / 2).astype(np.int64)
+        if not acc64:
+            b = np.clip(b, -(1 << 31), (1 << 31) - 1)
+        decls += c_array("int64_t" if acc64 else "int32_t", f"{pre}_bias", b)
+        bias = f"{pre}_bias"
+    common = {"batches": batches, "input_offset": in_off, "output_offset": out_off, "act_min": act_min,
+              "act_max": act_max, "acc64": acc64, "bias": bias, "multiplier": f"{pre}_mult",
+              "shift": f"{pre}_shift"}
+    if op == "fc":
+        fields = {**common, "accum_depth": tensor_shape[1], "output_depth": out_d, "filter_offset": f_off,
+                  "per_channel": per_ch}
+        ptype, wfield = "tq_fully_connected_params", "weights"
+        out_n = batches * out_d
+    else:
+        fields = {**common, **geo, "output_depth": out_d}
+        if op == "conv":
+            fields["filter_input_depth"] = tensor_shape[3]
+            fields["input_depth"] = tensor_shape[3] * groups
+            ptype = "tq_conv_params"
+        else:
+            fields["input_depth"] = channels
+            fields["depth_multiplier"] = mult
+            ptype = "tq_depthwise_conv_params"
+        wfield = "filter"
+        out_n = batches * geo["output_height"] * geo["output_width"] * out_d
+    decls += c_struct(ptype, f"{pre}_ref", {**fields, wfield: f"{pre}_w8"})
+    decls += c_struct(ptype, f"{pre}_pk", {**fields, "packed": f"&{pre}_pw"})  # no int8 array at all
+    name = f"tq_{OPS[op][0]}_{act}"
+    body = (f"static {ctype} ref[{out_n + GUARD}], pk[{out_n + GUARD}];\n"
+            f"    memset(ref, 0x5A, sizeof ref);\n    memset(pk, 0x5A, sizeof pk);\n"
+            f"    if ({name}(&{pre}_ref, {pre}_in, ref) != TQ_OK) return report({cid}, 3, 0, 0, 0);\n"
+            f"    PROFILE_BEGIN();\n"
+            f"    const tq_status st = {name}_{kernel_suffix(encoding)}(&{pre}_pk, {pre}_in, pk);\n"
+            f"    PROFILE_END();\n"
+            f"    if (st != TQ_OK) return report({cid}, 4, 0, 0, 0);\n"
+            f"    return finish_{act}({cid}, ref, pk, {out_n});")
+    label = f"{op} {act} {encoding}{' per-channel' if w.table is not None and w.table.ndim == 2 else ''}"
+    return Case(cid, label, decls, body, w.table is not None and w.table.ndim == 2, out_n)
+
+
+HARNESS_HEAD = r"""
+#include <stdint.h>
+#include <string.h>
+#include "tinyq/tq_kernels.h"
+
+#ifdef __arm__
+void put(const char *s); /* semihosting, in the test's startup file */
+#else
+#include <stdio.h>
+static void put(const char *s) { fputs(s, stdout); }
+#endif
+#ifndef PROFILE_BEGIN
+#define PROFILE_BEGIN() ((void)0)
+#define PROFILE_END() ((void)0)
+#endif
+
+static void put_int(int64_t v) {
+    char b[24];
+    int n = 23;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    b[n] = 0;
+    do { b[--n] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) b[--n] = '-';
+    put(b + n);
+}
+
+/* one line per case: id, status (0 equal, 1 outputs differ, 2 guard written, 3/4 a kernel refused), the
+ * FNV-1a hash of the output bytes, their min and max */
+static int report(int id, int status, uint32_t hash, int32_t lo, int32_t hi) {
+    put("case "); put_int(id); put(" "); put_int(status); put(" "); put_int(hash); put(" ");
+    put_int(lo); put(" "); put_int(hi); put("\n");
+    return status != 0;
+}
+
+static uint32_t fnv(const void *p, size_t n) {
+    const uint8_t *b = (const uint8_t *)p;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static int finish_s8(int id, const int8_t *ref, const int8_t *pk, int32_t n) {
+    int status = memcmp(ref, pk, (size_t)n) != 0;
+    for (int32_t i = n; i < n + GUARD; ++i) if ((uint8_t)ref[i] != 0x5A || (uint8_t)pk[i] != 0x5A) status = 2;
+    int32_t lo = 127, hi = -128;
+    for (int32_t i = 0; i < n; ++i) { if (pk[i] < lo) lo = pk[i]; if (pk[i] > hi) hi = pk[i]; }
+    return report(id, status, fnv(pk, (size_t)n), lo, hi);
+}
+
+static int finish_s16(int id, const int16_t *ref, const int16_t *pk, int32_t n) {
+    int status = memcmp(ref, pk, (size_t)n * 2) != 0;
+    for (int32_t i = n; i < n + GUARD; ++i) if ((uint16_t)ref[i] != 0x5A5A || (uint16_t)pk[i] != 0x5A5A) status = 2;
+    int32_t lo = 32767, hi = -32768;
+    for (int32_t i = 0; i < n; ++i) { if (pk[i] < lo) lo = pk[i]; if (pk[i] > hi) hi = pk[i]; }
+    return report(id, status, fnv(pk, (size_t)n * 2), lo, hi);
+}
+"""
+
+
+def harness(cases: list[Case], only=None) -> str:
+    chosen = [c for c in cases if only is None or c.id in only]
+    parts = [f"#define GUARD {GUARD}\n", HARNESS_HEAD]
+    for c in chosen:
+        parts.append(c.decls)
+        parts.append(f"static int case_{c.id}(void) {{\n    {c.body}\n}}\n")
+    calls = "".join(f"    fails += case_{c.id}();\n" for c in chosen)
+    parts.append(f"int main(void) {{\n    int fails = 0;\n{calls}    put(\"done \");\n    put_int(fails);\n"
+                 f"    put(\"\\n\");\n    return fails != 0;\n}}\n")
+    return "".join(parts)
+
+
+def all_cases(seed: int = 2026) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    cases = []
+    for op in OPS:
+        for act in ("s8", "s16"):
+            for encoding, per_channel in FORMS:
+                cases.append(make_case(len(cases), op, act, encoding, per_channel, rng))
+    return cases
+
+
+def parse_lines(text: str) -> dict[int, tuple[int, int, int, int]]:
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("case "):
+            cid, status, h, lo, hi = (int(v) for v in line.split()[1:])
+            out[cid] = (status, h, lo, hi)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return all_cases()
+
+
+@pytest.fixture(scope="module")
+def sources(cases, tmp_path_factory):
+    d = tmp_path_factory.mktemp("packed")
+    (d / "cases.c").write_text(harness(cases))
+    return d
+
+
+def check_results(cases, lines: dict, where: str):
+    bad = [f"{c.label} (case {c.id}): status {lines[c.id][0]}" for c in cases if c.id in lines and lines[c.id][0]]
+    missing = [c.label for c in cases if c.id not in lines]
+    assert not bad and not missing, f"{where}: {bad[:10]} missing {missing[:5]}"
+
+
+@pytest.fixture(scope="module")
+def host_results(cases, sources):
+    exe = sources / "cases_host"
+    args = ["cc", *STRICT, "-I", FIRMWARE / "include", sources / "cases.c",
+            *(FIRMWARE / "src" / s for s in KERNEL_SOURCES), "-o", exe, "-lm"]
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-4000:]
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=600,
+                         env={"ASAN_OPTIONS": "detect_leaks=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
+    assert run.returncode == 0 and "runtime error" not in run.stderr, (run.stdout[-3000:] + run.stderr[-3000:])
+    return parse_lines(run.stdout)
+
+
+def test_packed_equals_int8_reference_on_host(cases, host_results):
+    """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
+    check_results(cases, host_results, "host")
+    assert len(cases) == 3 * 2 * len(FORMS)
+    # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
+    flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
+    assert len(flat) <= len(cases) // 20, flat
+    assert sum(c.per_channel_table for c in cases) >= 10
+
+
+# ---- QEMU: the same cases on the Cortex-M4 and the Cortex-M3 -----------------------------------------
+
+ARM_STARTUP = r"""
+#include <stdint.h>
+extern uint32_t __StackTop, __data_load__, __data_start__, __data_end__, __bss_start__, __bss_end__;
+int main(void);
+void Reset_Handler(void);
+
+static int semihost(int op, const void *arg) {
+    register int r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+void put(const char *s) { semihost(0x04, s); } /* SYS_WRITE0 */
+static void stop(int code) { /* SYS_EXIT_EXTENDED: QEMU exits with `code` */
+    const uint32_t block[2] = {0x20026u, (uint32_t)code};
+    semihost(0x20, block);
+    for (;;) {}
+}
+void Fault_Handler(void) { put("*** FAULT\n"); stop(99); }
+__attribute__((noipa)) void tq_region_begin(void) { __asm__ volatile("nop"); }
+__attribute__((noipa)) void tq_region_end(void) { __asm__ volatile("nop; nop"); }
+
+__attribute__((section(".isr_vector"), used)) void (*const vectors[16])(void) = {
+    (void (*)(void))&__StackTop, Reset_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
+    Fault_Handler, 0, 0, 0, 0, Fault_Handler, Fault_Handler, 0, Fault_Handler, Fault_Handler};
+
+void Reset_Handler(void) {
+#if defined(__ARM_FP)
+    *(volatile uint32_t *)0xE000ED88 |= 0xFu << 20; /* CPACR: the FPU, in case GCC spills to it */
+    __asm__ volatile("dsb\n isb" ::: "memory");
+#endif
+    uint32_t *s = &__data_load__, *d = &__data_start__;
+    while (d < &__data_end__) *d++ = *s++;
+    for (d = &__bss_start__; d < &__bss_end__;) *d++ = 0;
+    stop(main());
+}
+"""
+LINKER_SCRIPT = """
+MEMORY { CODE (rx) : ORIGIN = 0x00000000, LENGTH = 4M
+         RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 4M }
+ENTRY(Reset_Handler)
+SECTIONS {
+  .text : { KEEP(*(.isr_vector)) *(.text*) *(.rodata*) . = ALIGN(4); } > CODE
+  .ARM.exidx : { *(.ARM.exidx*) } > CODE
+  .data : ALIGN(4) { __data_start__ = .; *(.data*) . = ALIGN(4); __data_end__ = .; } > RAM AT > CODE
+  __data_load__ = LOADADDR(.data);
+  .bss (NOLOAD) : ALIGN(4) { __bss_start__ = .; *(.bss*) *(COMMON) . = ALIGN(4); __bss_end__ = .; } > RAM
+  __StackTop = ORIGIN(RAM) + LENGTH(RAM);
+}
+"""
+CPU_FLAGS = {
+    "mps2-an386": ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"],
+    "mps2-an385": ["-mcpu=cortex-m3", "-mfloat-abi=soft"],
+}
+
+
+def build_arm(directory: Path, source: Path, board: str, extra=(), opt="-O2") -> Path:
+    (directory / "startup.c").write_text(ARM_STARTUP)
+    (directory / "mps2.ld").write_text(LINKER_SCRIPT)
+    elf = directory / f"{source.stem}-{board}.elf"
+    args = ["arm-none-eabi-gcc", *CPU_FLAGS[board], "-mthumb", opt, "-std=c99", "-Wall", "-Wextra", "-Werror",
+            "-ffunction-sections", "-fdata-sections", *extra, "-I", FIRMWARE / "include", "-nostartfiles",
+            "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections", "-T", directory / "mps2.ld",
+            directory / "startup.c", source, *(FIRMWARE / "src" / s for s in KERNEL_SOURCES), "-o", elf]
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-4000:]
+    return elf
+
+
+def run_qemu(board: str, elf: Path, extra=()) -> subprocess.CompletedProcess:
+    return subprocess.run(["qemu-system-arm", "-M", board, "-nographic", "-monitor", "none", "-semihosting-config",
+                           "enable=on,target=native", *extra, "-kernel", str(elf)],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.firmware
+@pytest.mark.slow
+@pytest.mark.parametrize("board", list(CPU_FLAGS))
+def test_packed_equals_int8_reference_on_qemu(board, cases, sources, host_results):
+    """The same cases on the emulated CPU (no asserts, -O2, as firmware is built): packed = int8 reference,
+    and both equal the host's outputs (the same hash per case)."""
+    elf = build_arm(sources, sources / "cases.c", board)
+    p = run_qemu(board, elf)
+    text = p.stdout + p.stderr
+    assert p.returncode == 0 and "done 0" in text, text[-3000:]
+    lines = parse_lines(text)
+    check_results(cases, lines, board)
+    assert {k: v[1:] for k, v in lines.items()} == {k: v[1:] for k, v in host_results.items()}
+
+
+# ---- hostile descriptors: TQ_ASSERT aborts -----------------------------------------------------------
+
+def hostile_source(rng) -> str:
+    """A valid int8 FC layer in three packed forms (codebook, int3, sparse+int4) and a depthwise sparse one;
+    main(argv[1]) breaks one field of one descriptor, then calls the kernel."""
+    fc_rows = make_rows("int3", False, 5, 11, 0, rng)
+    cb_rows = make_rows("codebook:2", False, 5, 11, 0, rng)
+    sp_rows = make_rows("sparse+int4", False, 5, 11, 0, rng)
+    nm_rows = make_rows("sparse2:4+int8", False, 5, 12, 0, rng)
+    text = (packed_decl("k3", encode(fc_rows, 0, "int3"), rng) + packed_decl("cb", encode(cb_rows, 0, "codebook:2"), rng)
+            + packed_decl("sp", encode(sp_rows, 0, "sparse+int4"), rng)
+            + packed_decl("nm", encode(nm_rows, 0, "sparse2:4+int8"), rng))
+    return text + r"""
+static const int32_t mult[1] = {1 << 30}, shift[1] = {-4};
+int main(int argc, char **argv) {
+    const char *what = argc > 1 ? argv[1] : "valid";
+    static int8_t in[12], out[5];
+    tq_fully_connected_params p = {.batches = 1, .accum_depth = 11, .output_depth = 5, .act_min = -128,
+                                   .act_max = 127, .multiplier = mult, .shift = shift};
+    tq_packed_weights k3 = k3_pw, cb = cb_pw, sp = sp_pw, nm = nm_pw;
+    int32_t rs[6];
+    memcpy(rs, sp_row_start, sizeof rs);
+    sp.row_start = rs;
+    uint8_t pos[sizeof nm_index];
+    memcpy(pos, nm_index, sizeof pos);
+    nm.index = pos;
+    if (!strcmp(what, "valid")) {
+        p.packed = &k3; tq_fully_connected_s8_wk(&p, in, out);
+        p.packed = &cb; tq_fully_connected_s8_wc(&p, in, out);
+        p.packed = &sp; tq_fully_connected_s8_ws(&p, in, out);
+        p.accum_depth = 12; p.packed = &nm; tq_fully_connected_s8_ws(&p, in, out);
+        return 0;
+    }
+    if (!strcmp(what, "codebook NULL table")) { cb.table = NULL; p.packed = &cb; tq_fully_connected_s8_wc(&p, in, out); }
+    if (!strcmp(what, "bits 0")) { k3.bits = 0; p.packed = &k3; tq_fully_connected_s8_wk(&p, in, out); }
+    if (!strcmp(what, "bits 9")) { k3.bits = 9; p.packed = &k3; tq_fully_connected_s8_wk(&p, in, out); }
+    if (!strcmp(what, "codebook bits 8")) { cb.bits = 8; p.packed = &cb; tq_fully_connected_s8_wc(&p, in, out); }
+    if (!strcmp(what, "row_start backwards")) {
+        rs[2] = rs[1] - 1; p.packed = &sp; tq_fully_connected_s8_ws(&p, in, out);
+    }
+    if (!strcmp(what, "row too short")) { /* the first row with codes loses them, the others keep their sizes */
+        int32_t r = 0;
+        while (rs[r + 1] == rs[r]) ++r;
+        const int32_t cut = rs[r + 1] - rs[r];
+        for (int32_t j = r + 1; j < 6; ++j) rs[j] -= cut;
+        p.packed = &sp; tq_fully_connected_s8_ws(&p, in, out);
+    }
+    if (!strcmp(what, "no row_start")) { sp.row_start = NULL; p.packed = &sp; tq_fully_connected_s8_ws(&p, in, out); }
+    if (!strcmp(what, "rows do not match the op")) { p.output_depth = 4; p.packed = &k3; tq_fully_connected_s8_wk(&p, in, out); }
+    if (!strcmp(what, "sparse record to a dense kernel")) { p.packed = &sp; tq_fully_connected_s8_w4(&p, in, out); }
+    if (!strcmp(what, "N:M positions descending")) {
+        pos[0] = (uint8_t)((pos[0] & 0xF0u) | ((pos[0] & 0x3u) << 2) | ((pos[0] >> 2) & 0x3u));
+        p.accum_depth = 12; p.packed = &nm; tq_fully_connected_s8_ws(&p, in, out);
+    }
+    if (!strcmp(what, "no packed weights")) { p.packed = NULL; tq_fully_connected_s8_wk(&p, in, out); }
+    return 0; /* unreachable when the assert fires */
+}
+"""
+
+
+HOSTILE = ["codebook NULL table", "bits 0", "bits 9", "codebook bits 8", "row_start backwards", "row too short",
+           "no row_start", "rows do not match the op", "sparse record to a dense kernel", "N:M positions descending",
+           "no packed weights"]
+
+
+@pytest.fixture(scope="module")
+def hostile_exe(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hostile")
+    src = d / "hostile.c"
+    src.write_text("#include <string.h>\n#include \"tinyq/tq_kernels.h\"\n" + hostile_source(np.random.default_rng(7)))
+    exe = d / "hostile"
+    args = ["cc", *STRICT, "-I", FIRMWARE / "include", src, *(FIRMWARE / "src" / s for s in KERNEL_SOURCES), "-o", exe]
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return exe
+
+
+def run_hostile(exe: Path, what: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(exe), what], capture_output=True, text=True, timeout=60,
+                          env={"ASAN_OPTIONS": "detect_leaks=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
+
+
+def test_valid_descriptors_pass_the_asserts(hostile_exe):
+    p = run_hostile(hostile_exe, "valid")
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("what", HOSTILE)
+def test_hostile_descriptor_trips_assert(hostile_exe, what):
+    p = run_hostile(hostile_exe, what)
+    assert p.returncode != 0 and "Assertion" in p.stderr, (p.returncode, p.stderr[-2000:])
