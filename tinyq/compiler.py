@@ -34,6 +34,7 @@ class CompileResult:
     program: Program
     plan: MemoryPlan
     files: tuple[Path, ...]
+    note: str = ""  # how auto adapted to the board, if it had to
 
 
 def _tensor_entry(t) -> dict:
@@ -44,6 +45,10 @@ def _tensor_entry(t) -> dict:
 
 
 def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_name: str, variants) -> dict:
+    from tinyq.encode.apply import weight_report
+
+    stored = {w.call: {"encoding": w.encoding, "bytes": w.nbytes, "int8_bytes": w.int8_bytes}
+              for w in weight_report(program)}
     return {
         "tinyq_version": __import__("tinyq").__version__,
         "model": model_name,
@@ -53,11 +58,13 @@ def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_
         "inputs": [_tensor_entry(program.tensor(i)) for i in program.inputs],
         "outputs": [_tensor_entry(program.tensor(i)) for i in program.outputs],
         "plan": {"arena_bytes": plan.arena_bytes, "scratch_bytes": plan.scratch_bytes,
-                 "weight_bytes": plan.weight_bytes, "io_bytes": plan.io_bytes},
+                 "weight_bytes": plan.weight_bytes, "io_bytes": plan.io_bytes,
+                 "weight_bytes_int8": plan.weight_bytes + sum(w["int8_bytes"] - w["bytes"] for w in stored.values())},
         "layers": [
             {"call": k, "layer": c.layer, "op": c.opcode, "kernel": c.kernel,
              "implementation": v.symbol if v else c.kernel,
-             "name": program.tensor(c.outputs[0]).name if c.outputs else ""}
+             "name": program.tensor(c.outputs[0]).name if c.outputs else "",
+             **({"weights": stored[k]} if k in stored else {})}
             for k, (c, v) in enumerate(zip(program.calls, variants))
         ],
     }
@@ -104,9 +111,22 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     board_obj = load_board(board)  # fails early, with the list of boards, on a bad name
     check_prefix(prefix)
     model_name = Path(model).name if isinstance(model, (str, Path)) else "model.tflite"
-    program = lower(read_model(model), weights, layers)
+    graph = read_model(model)
+    program = lower(graph, weights, layers)
     plan = plan_memory(program)
-    check_fit(str(model) if isinstance(model, (str, Path)) else model_name, program, plan, board_obj)
+    where = str(model) if isinstance(model, (str, Path)) else model_name
+    note = ""
+    try:
+        check_fit(where, program, plan, board_obj)
+    except PlanError:
+        if weights != "auto":
+            raise
+        # flash is the wall: rather than refuse, store every tensor as small as it exactly goes
+        program = lower(graph, "smallest", layers)
+        plan = plan_memory(program)
+        check_fit(where, program, plan, board_obj)
+        note = (f"the fast encodings do not fit {board_obj.name}: weights stored as small as they exactly go "
+                f"(--weights smallest), with slower kernels")
     out_dir = Path(out_dir)
     variants = select_kernels(program, board_features(board_obj))
     files = emit_sources(program, plan, out_dir / "src", prefix, model_name, options=f"board={board} prefix={prefix}",
@@ -118,4 +138,4 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
         from tinyq.targets.manifest import read_manifest
 
         files += list(write_project(out_dir, board_obj, read_manifest(out_dir)) or [])
-    return CompileResult(out_dir, program, plan, tuple(files))
+    return CompileResult(out_dir, program, plan, tuple(files), note)

@@ -18,11 +18,6 @@ GOALS = {"int4": 4 / 8 + 0.03, "int2": 2 / 8 + 0.03, "ternary": 2 / 8 + 0.03, "b
 # and per-channel magnitudes, a 16-entry table or 4-byte row starts cost more than the bits saved. Pinned.
 KNOWN_MISSES = {("tflm_hello_world_int8", "ternary"): 0.352, ("tflm_hello_world_int8", "binary"): 0.234,
                 ("tflm_hello_world_int8", "codebook16"): 0.612, ("tflm_hello_world_int8", "sparse75"): 0.660}
-# models whose weights are not already pruned (VWW's and AD's are): there choose() picks the form's own
-# encoding for nearly all weights. Not for int1…int3: rounding to so few levels zeroes most weights of a
-# per-tensor layer, and a sparse form is then smaller (choose() is never larger than the form's own encoding).
-UNPRUNED = ("mlperf_ic_resnet8_int8", "mlperf_kws_dscnn_int8", "tflm_micro_speech_int8", "tflm_person_detect_int8")
-EXPECTED_FORMS = ("int4", "int5", "int6", "int7", "ternary", "binary", "codebook16", "sparse75", "sparse2:4")
 
 
 def _model_sizes(models_dir, model: str) -> dict:
@@ -33,7 +28,7 @@ def _model_sizes(models_dir, model: str) -> dict:
         as_expected = 0
         for op, t, rows, axis in weights(graph):
             check_form(rows, axis, form)
-            best = choose(rows, axis)
+            best = choose(rows, axis, float("inf"))  # --weights smallest: flash alone
             assert np.array_equal(best.decode(), rows)
             if form != "sparse2:4" or rows.shape[1] % 4 == 0:
                 assert best.nbytes <= encode(rows, axis, form_encoding(form)).nbytes
@@ -61,9 +56,8 @@ def _check_goals(model: str, row: dict) -> None:
             assert ratio <= KNOWN_MISSES[model, form], (model, form, ratio)
         else:
             assert ratio <= goal, f"{model} {form}: {ratio:.3f} of int8, goal {goal:.3f}"
-    if model in UNPRUNED:
-        for form in EXPECTED_FORMS:
-            assert row[form][1] >= 0.9, f"{model} {form}: choose() picked {form_encoding(form)} for only {row[form][1]:.0%}"
+    # Which encoding wins (the form's own, or a sparse one smaller still) is printed, not asserted: the
+    # flash goals above are the contract, and choose() is never larger than the form's own encoding.
 
 
 def test_flash_goals_fast(shared_models):

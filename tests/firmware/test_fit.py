@@ -55,7 +55,7 @@ def test_linker_overflow_is_explained(tmp_path):
 # ---------------------------------------------------------------- tinyq compile refuses before writing any C
 
 
-def fc_model(path, depth: int, units: int):
+def fc_model(path, depth: int, units: int, levels=(-127, 128)):
     """An int8 FULLY_CONNECTED [1, depth] -> [1, units] model (weights depth x units), built with the schema's
     object API: a model of any size without TensorFlow."""
     import flatbuffers
@@ -75,7 +75,7 @@ def fc_model(path, depth: int, units: int):
             b.data = np.frombuffer(data.tobytes(), np.uint8)
         return b
 
-    weights = np.random.default_rng(0).integers(-127, 128, (units, depth), dtype=np.int8)
+    weights = np.random.default_rng(0).integers(*levels, (units, depth), dtype=np.int8)
     g = s.SubGraphT()
     g.name, g.inputs, g.outputs = "main", [0], [3]
     g.tensors = [tensor("x", (1, depth), s.TensorType.INT8, 0.5, 0),
@@ -166,3 +166,21 @@ def test_compile_estimates_are_lower_bounds(tmp_path, board):
     kind = load_board(board).kind
     assert sizes.code_bytes >= CODE_BYTES[kind] + CODE_PER_CALL * len(r.program.calls)
     assert sizes.other_ram_bytes >= r.plan.io_bytes + OTHER_RAM_BYTES[kind]
+
+
+def test_int4_weights_make_a_model_fit_that_int8_does_not(tmp_path, capsys):
+    """The issue's fit criterion: 614 KB of int8 weights overflow the NUCLEO-F446RE's 512 KB flash; the same
+    weights (4-bit levels in int8 containers) stored as int4 take half and build, with the size report.
+    --weights int8 is refused; auto stores them as small as they go, and says so."""
+    model = fc_model(tmp_path / "big4.tflite", 1024, 600, levels=(-8, 8))
+    out = tmp_path / "int8"
+    assert main(["compile", str(model), "--board", "nucleo_f446re", "--out", str(out), "--weights", "int8"]) == 2
+    assert "flash exceeded" in capsys.readouterr().err
+    for weights, note in (("int4", False), ("auto", True)):
+        out = tmp_path / weights
+        assert main(["compile", str(model), "--board", "nucleo_f446re", "--out", str(out), "--weights", weights]) == 0
+        printed = capsys.readouterr().out
+        assert "309,608 B  (flash; 0.50x the int8 build's 616,808 B" in printed and ("note: the fast encodings do not fit" in printed) == note
+    assert main(["build", str(tmp_path / "int4")]) == 0
+    report = capsys.readouterr().out
+    assert "2,816 code + 309,632 weights of 524,288" in report or "309,632 weights of 524,288" in report, report

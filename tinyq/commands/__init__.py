@@ -73,7 +73,8 @@ def project_dir(path: str):
 def add_weight_options(p) -> None:
     """--weights and --layer: how weights are stored (docs/weight_encodings.md)."""
     p.add_argument("--weights", default="auto", type=_encoding_or_auto, metavar="ENCODING",
-                   help="weight storage for every layer: auto (default: the smallest exact encoding), int8, "
+                   help="weight storage for every layer: auto (default: the smallest exact encoding whose kernel is "
+                        "within 15%% of int8's speed; the smallest when int8 does not fit the board), smallest, int8, "
                         "int1..int7, ternary, binary, codebook:B, sparse+E, sparseN:M+E, blockB+E")
     p.add_argument("--layer", action="append", default=[], type=_layer_encoding, metavar="NAME=ENCODING",
                    help="one layer's weight storage (NAME: its output tensor or its call index); repeatable")
@@ -86,7 +87,7 @@ def weight_options(args) -> dict:
 def _encoding_or_auto(text: str) -> str:
     from tinyq.encode import EncodingError, parse_encoding
 
-    if text == "auto":
+    if text in ("auto", "smallest"):
         return text
     try:
         return parse_encoding(text)
@@ -98,6 +99,6 @@ def _layer_encoding(text: str) -> tuple[str, str]:
     name, sep, encoding = text.rpartition("=")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"'{text}' is not NAME=ENCODING")
-    if encoding == "auto":
+    if encoding in ("auto", "smallest"):
         raise argparse.ArgumentTypeError(f"'{text}': give an encoding (auto is --weights' default)")
     return name, _encoding_or_auto(encoding)

@@ -21,7 +21,16 @@ def run(args) -> int:
     output_dir(args.out, "--out")
     r = compile_model(args.model, args.out, board=args.board, prefix=args.prefix, **weight_options(args))
     print(f"compiled {args.model} for {args.board}: {len(r.program.calls)} kernel calls -> {r.out_dir}/")
-    print(f"  weights {r.plan.weight_bytes:>9,} B  (flash)")
+    if r.note:
+        print(f"  note: {r.note}")
+    from tinyq.encode.apply import weight_report
+
+    layers = weight_report(r.program)
+    int8 = r.plan.weight_bytes + sum(w.int8_bytes - w.nbytes for w in layers)
+    encoded = sum(w.encoding != "int8" for w in layers)
+    ratio = f"{r.plan.weight_bytes / int8:.2f}x " if int8 else ""
+    print(f"  weights {r.plan.weight_bytes:>9,} B  (flash; {ratio}the int8 build's {int8:,} B, "
+          f"{encoded} of {len(layers)} weight tensors encoded)")
     print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; largest scratch {r.plan.scratch_bytes:,} B)")
     print(f"  I/O     {r.plan.io_bytes:>9,} B  (caller-owned buffers)")
     return 0

@@ -1,10 +1,13 @@
 """`tinyq inspect MODEL.tflite`: layers, shapes, quantization and which ops tinyq supports."""
 from __future__ import annotations
 
+from tinyq.commands import add_weight_options, weight_options
+
 
 def add_parser(sub):
     p = sub.add_parser("inspect", help="print a model's layers, shapes, quantization and op support")
     p.add_argument("model", help=".tflite file")
+    add_weight_options(p)
     return p
 
 
@@ -19,7 +22,24 @@ def _quant(t) -> str:
     return f"s={q.scale[0]:.6g} zp={q.zero_point[0]}"
 
 
-def describe(model) -> tuple[str, int]:
+def weights_table(program) -> list[str]:
+    """Per layer with weights: distinct levels, zeros, the encoding chosen, bytes against int8."""
+    from tinyq.encode.apply import weight_report
+
+    layers = weight_report(program)
+    if not layers:
+        return []
+    header = f"{'call':>4}  {'op':<18} {'levels':>6} {'zeros':>6}  {'encoding':<22} {'bytes':>9} {'int8':>9} {'ratio':>6}  layer"
+    lines = ["weights", header, "-" * len(header)]
+    for w in layers:
+        lines.append(f"{w.call:>4}  {w.op:<18} {w.levels:>6} {w.sparsity:>6.1%}  {w.encoding:<22} {w.nbytes:>9,} "
+                     f"{w.int8_bytes:>9,} {w.nbytes / w.int8_bytes:>6.2f}  {w.name.split(';')[0][:50]}")
+    stored, int8 = sum(w.nbytes for w in layers), sum(w.int8_bytes for w in layers)
+    lines.append(f"{'':>4}  {'all':<18} {'':>6} {'':>6}  {'':<22} {stored:>9,} {int8:>9,} {stored / int8:>6.2f}")
+    return ["", *lines]
+
+
+def describe(model, weight_spec: str = "auto", layer_specs=None) -> tuple[str, int]:
     """The report text, and the number of unsupported ops."""
     from tinyq.lower import support_error
     from tinyq.tflite_reader import read_model
@@ -48,6 +68,11 @@ def describe(model) -> tuple[str, int]:
         if err is not None:
             lines.append(f"{'':>5}^ {err.split(': ', 1)[-1]}")
     lines.append("")
+    if unsupported == 0:
+        from tinyq.lower import lower
+
+        lines += weights_table(lower(g, weight_spec, layer_specs))
+    lines.append("")
     lines.append(
         f"{len(g.ops) - unsupported} of {len(g.ops)} ops supported"
         + ("" if unsupported == 0 else f"; tinyq cannot compile this model ({unsupported} unsupported)")
@@ -56,6 +81,7 @@ def describe(model) -> tuple[str, int]:
 
 
 def run(args) -> int:
-    text, _ = describe(args.model)
+    options = weight_options(args)
+    text, _ = describe(args.model, options["weights"], options["layers"])
     print(text)
     return 0

@@ -1,8 +1,8 @@
 """Give the weights of each CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED call an encoding.
 
 The pass runs on a lowered Program. `--weights` sets the default (`auto`: the smallest exact encoding
-fast enough, tinyq.encode.select; `int8`: none; or one encoding name for every layer that it
-represents exactly), `--layer NAME=ENCODING` one layer, NAME being the output tensor's name or the call
+fast enough, tinyq.encode.select; `smallest`: the smallest exact one whatever its speed; `int8`: none;
+or one encoding name for every layer, refused where it cannot represent the tensor exactly), `--layer NAME=ENCODING` one layer, NAME being the output tensor's name or the call
 index. An encoded call keeps every parameter of the int8 call, drops the int8 array and points to a
 `PackedWeights` descriptor; its kernel is `tq_<op>_<act>_<w>` (tinyq/sim/kernels/packed.py decodes it back).
 """
@@ -82,7 +82,7 @@ def weight_suffix(encoding: str) -> str:
 
 
 def encodable_calls(program: Program) -> list[tuple[int, str]]:
-    """(call index, layer name) of every call whose weights can be encoded."""
+    """(call index, layer name) of every call whose weights can be (or are) encoded."""
     return [(k, program.tensor(c.outputs[0]).name) for k, c in enumerate(program.calls)
             if c.kernel in ENCODABLE or getattr(c, "packed", None) is not None]
 
@@ -110,17 +110,19 @@ def resolve_layers(program: Program, layers: Mapping[str, str]) -> dict[int, str
 
 def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str, str] | None = None) -> Program:
     """The program with each encodable call's weights encoded as asked (see the module docstring)."""
-    default = "auto" if weights == "auto" else parse_encoding(weights)
+    default = weights if weights in ("auto", "smallest") else parse_encoding(weights)
     forced = resolve_layers(program, layers or {})
     calls = list(program.calls)
     for k, name in encodable_calls(program):
         call = calls[k]
+        if call.kernel not in ENCODABLE:  # already encoded
+            continue
         op, field = ENCODABLE[call.kernel]
         spec = forced.get(k, default)
         rows, axis = rows_view(_as_tflite_shape(getattr(call, field), op), op)
         try:
-            if spec == "auto":
-                packed = choose(rows, axis)
+            if spec in ("auto", "smallest"):
+                packed = choose(rows, axis, None if spec == "auto" else float("inf"))
             else:
                 packed = encode(rows, axis, spec)
         except EncodingError as exc:  # never rounded: the user asked for what this tensor cannot be
@@ -135,3 +137,37 @@ def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str
 def _as_tflite_shape(arr: np.ndarray, op: str) -> np.ndarray:
     """Records keep depthwise filters as [KH, KW, C*M]; the rows view wants TFLite's [1, KH, KW, C*M]."""
     return arr[None] if op == "DEPTHWISE_CONV_2D" else arr
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """How one call's weights are stored, for reports (compile, inspect, tinyq.json)."""
+
+    call: int
+    name: str
+    op: str
+    encoding: str
+    nbytes: int  # stored bytes of the weight tensor (tables, magnitudes and indices included)
+    int8_bytes: int  # the same tensor as plain int8
+    levels: int  # distinct values
+    sparsity: float  # fraction of zeros
+
+
+def weight_report(program: Program) -> list[LayerWeights]:
+    from tinyq.encode.analyze import analyze
+
+    out = []
+    for k, name in encodable_calls(program):
+        call = program.calls[k]
+        packed = getattr(call, "packed", None)
+        if packed is not None:
+            w = packed.encoded
+            rows, axis, encoding, nbytes = w.decode(), w.channel_axis, w.encoding, w.nbytes
+            op = ENCODABLE[call.kernel.rsplit("_", 1)[0]][0]
+        else:
+            op, field = ENCODABLE[call.kernel]
+            rows, axis = rows_view(_as_tflite_shape(getattr(call, field), op), op)
+            encoding, nbytes = "int8", int(rows.nbytes)
+        stats = analyze(rows, axis)
+        out.append(LayerWeights(k, name, op, encoding, nbytes, int(rows.size), stats.levels, stats.sparsity))
+    return out
