@@ -27,7 +27,30 @@ def render() -> str:
     for opcode, reason in sorted(REFUSED.items()):
         lines.append(f"| {opcode} | {reason} |")
     lines += ["", "Custom ops (e.g. TFLM's Signal library) are not supported.", ""]
+    lines += _weight_kernels()
     return "\n".join(lines)
+
+
+def _weight_kernels() -> list[str]:
+    """Which op x weight encoding x CPU feature has a kernel of its own (tinyq/kernel_select.py)."""
+    from tinyq.encode.apply import ENCODABLE
+    from tinyq.kernel_select import VARIANTS
+    from tinyq.sim.kernels.packed import WEIGHT_FORMS
+
+    names = {"": "int8", "w4": "int4", "w2": "int2", "wk": "int1, int3, int5-int7", "wt": "ternary",
+             "wb": "binary", "wc": "codebook", "ws": "sparse (any form, any value encoding)"}
+    lines = ["## Weight encodings (docs/weight_encodings.md)", "",
+             "Every op below takes every encoding, with int8 and 16x8 activations, in portable C99. The last",
+             "column names the CPU features with an optimized variant, chosen when the model is compiled.", "",
+             "| op | activations | weights | kernel | optimized variants |", "|---|---|---|---|---|"]
+    for base in sorted(ENCODABLE):
+        op = ENCODABLE[base][0]
+        act = "int8" if base.endswith("s8") else "16x8"
+        for suffix in ("", *WEIGHT_FORMS):
+            kernel = f"{base}_{suffix}" if suffix else base
+            variants = ", ".join(f"{v.feature} ({v.symbol})" for v in VARIANTS.get(kernel, ())) or "—"
+            lines.append(f"| {op} | {act} | {names[suffix]} | `{kernel}` | {variants} |")
+    return lines + [""]
 
 
 if __name__ == "__main__":
