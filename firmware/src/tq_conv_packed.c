@@ -1,8 +1,9 @@
 /* CONV_2D on packed weights (p->packed, tinyq/tq_weights.h): the integers of tq_conv_s8 / tq_conv_s16 on
  * the decoded int8 filter, bit for bit, with the same loops (skipped padding taps, groups, the 16x8
  * acc64/acc32 paths). Row out_c of the [O, KH·KW·I] filter is output channel out_c (channel axis 0); tap t
- * of it is elements t·I .. t·I+I-1. A dense tap is decoded TQ_W_CHUNK values at a time; a sparse row is
- * one forward walk per output pixel, stepping over the taps that fall in the padding. */
+ * of it is elements t·I .. t·I+I-1. A dense tap is one tq_w_dot_s8/_s16 (codes decoded in registers); a
+ * sparse row is one forward walk per output pixel, stepping over the taps that fall in the padding.
+ * Encoding arguments as in tq_fully_connected_packed.c: enc -1, bits 0, form -1 mean "the record's". */
 #include "tinyq/tq_conv.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_weights_decode.h"
@@ -24,11 +25,13 @@ static inline void check(const tq_conv_params *p, const void *input, const void 
 #endif
 }
 
-static inline tq_status conv_s8(const tq_conv_params *p, const int8_t *input, int8_t *output, int32_t enc,
+TQ_W_BODY tq_status conv_s8(const tq_conv_params *p, const int8_t *input, int8_t *output, int32_t enc,
                                 int32_t bits, int32_t form) {
     check(p, input, output, INT8_MIN, INT8_MAX);
     TQ_ASSERT(p->acc64 == 0); /* an int32 bias */
     const tq_packed_weights *w = p->packed;
+    const int32_t venc = enc < 0 ? w->value_encoding : enc, width = bits > 0 ? bits : w->bits;
+    const int32_t sform = form < 0 ? w->sparse_form : form;
     const int32_t *bias = (const int32_t *)p->bias;
     const int32_t depth = p->filter_input_depth;
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
@@ -40,10 +43,10 @@ static inline tq_status conv_s8(const tq_conv_params *p, const int8_t *input, in
                 const int32_t in_x_origin = out_x * p->stride_width - p->pad_width;
                 for (int32_t out_c = 0; out_c < p->output_depth; ++out_c) {
                     const int32_t group = out_c / filters_per_group;
-                    const int8_t *table = enc == TQ_W_CODEBOOK ? tq_w_table(w, out_c) : NULL;
+                    const int8_t *table = venc == TQ_W_CODEBOOK ? tq_w_table(w, out_c) : NULL;
                     const uint8_t *row = w->codes + (size_t)out_c * (size_t)w->row_bytes; /* dense */
-                    tq_w_cursor cur;
-                    if (form != TQ_S_DENSE) tq_w_row_begin(w, form, out_c, &cur);
+                    tq_w_cursor cur = {0};
+                    if (form != TQ_S_DENSE) tq_w_row_begin(w, sform, out_c, &cur);
                     uint32_t acc = 0; /* TFLM's int32 accumulator, wrapping modulo 2^32 */
                     for (int32_t filter_y = 0; filter_y < p->filter_height; ++filter_y) {
                         const int32_t in_y = in_y_origin + p->dilation_height * filter_y;
@@ -54,25 +57,18 @@ static inline tq_status conv_s8(const tq_conv_params *p, const int8_t *input, in
                             const int8_t *in = image + (in_y * p->input_width + in_x) * p->input_depth + group * depth;
                             const int32_t e0 = (filter_y * p->filter_width + filter_x) * depth;
                             if (form == TQ_S_DENSE) {
-                                int8_t wv[TQ_W_CHUNK];
-                                for (int32_t d0 = 0; d0 < depth; d0 += TQ_W_CHUNK) {
-                                    const int32_t n = depth - d0 < TQ_W_CHUNK ? depth - d0 : TQ_W_CHUNK;
-                                    tq_w_decode(row, e0 + d0, n, enc, bits, table, 0, wv);
-                                    for (int32_t j = 0; j < n; ++j) {
-                                        acc += (uint32_t)(wv[j] * (in[d0 + j] + p->input_offset));
-                                    }
-                                }
+                                acc += tq_w_dot_s8_any(row, e0, depth, in, p->input_offset, enc, bits, width, table);
                             } else {
-                                tq_w_seek(form, &cur, e0); /* past the taps skipped since the last one */
+                                tq_w_seek(sform, &cur, e0); /* past the taps skipped since the last one */
                                 int32_t e;
                                 uint32_t code;
-                                while (tq_w_next(form, bits, &cur, e0 + depth, &e, &code)) {
-                                    acc += (uint32_t)(tq_w_value(code, enc, bits, table) * (in[e - e0] + p->input_offset));
+                                while (tq_w_next(sform, width, &cur, e0 + depth, &e, &code)) {
+                                    acc += (uint32_t)(tq_w_value(code, venc, width, table) * (in[e - e0] + p->input_offset));
                                 }
                             }
                         }
                     }
-                    if (tq_w_scaled(enc)) acc *= (uint32_t)w->magnitude[out_c];
+                    if (tq_w_scaled(venc)) acc *= (uint32_t)w->magnitude[out_c];
                     if (bias) acc += (uint32_t)bias[out_c];
                     const int32_t y = tq_multiply_by_quantized_multiplier((int32_t)acc, p->multiplier[out_c], p->shift[out_c]);
                     *output++ = (int8_t)tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max); /* NHWC */
@@ -84,10 +80,12 @@ static inline tq_status conv_s8(const tq_conv_params *p, const int8_t *input, in
 }
 
 /* 16x8: one exact sum (uint64 modulo 2^64); p->acc64 picks the int64 or the int32 path (tq_conv_s16). */
-static inline tq_status conv_s16(const tq_conv_params *p, const int16_t *input, int16_t *output, int32_t enc,
+TQ_W_BODY tq_status conv_s16(const tq_conv_params *p, const int16_t *input, int16_t *output, int32_t enc,
                                  int32_t bits, int32_t form) {
     check(p, input, output, INT16_MIN, INT16_MAX);
     const tq_packed_weights *w = p->packed;
+    const int32_t venc = enc < 0 ? w->value_encoding : enc, width = bits > 0 ? bits : w->bits;
+    const int32_t sform = form < 0 ? w->sparse_form : form;
     const int32_t depth = p->filter_input_depth;
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
     for (int32_t batch = 0; batch < p->batches; ++batch) {
@@ -98,10 +96,10 @@ static inline tq_status conv_s16(const tq_conv_params *p, const int16_t *input, 
                 const int32_t in_x_origin = out_x * p->stride_width - p->pad_width;
                 for (int32_t out_c = 0; out_c < p->output_depth; ++out_c) {
                     const int32_t group = out_c / filters_per_group;
-                    const int8_t *table = enc == TQ_W_CODEBOOK ? tq_w_table(w, out_c) : NULL;
+                    const int8_t *table = venc == TQ_W_CODEBOOK ? tq_w_table(w, out_c) : NULL;
                     const uint8_t *row = w->codes + (size_t)out_c * (size_t)w->row_bytes;
-                    tq_w_cursor cur;
-                    if (form != TQ_S_DENSE) tq_w_row_begin(w, form, out_c, &cur);
+                    tq_w_cursor cur = {0};
+                    if (form != TQ_S_DENSE) tq_w_row_begin(w, sform, out_c, &cur);
                     uint64_t acc = 0;
                     for (int32_t filter_y = 0; filter_y < p->filter_height; ++filter_y) {
                         const int32_t in_y = in_y_origin + p->dilation_height * filter_y;
@@ -111,23 +109,18 @@ static inline tq_status conv_s16(const tq_conv_params *p, const int16_t *input, 
                             const int16_t *in = image + (in_y * p->input_width + in_x) * p->input_depth + group * depth;
                             const int32_t e0 = (filter_y * p->filter_width + filter_x) * depth;
                             if (form == TQ_S_DENSE) {
-                                int8_t wv[TQ_W_CHUNK];
-                                for (int32_t d0 = 0; d0 < depth; d0 += TQ_W_CHUNK) {
-                                    const int32_t n = depth - d0 < TQ_W_CHUNK ? depth - d0 : TQ_W_CHUNK;
-                                    tq_w_decode(row, e0 + d0, n, enc, bits, table, 0, wv);
-                                    for (int32_t j = 0; j < n; ++j) acc += (uint64_t)((int64_t)wv[j] * in[d0 + j]);
-                                }
+                                acc += tq_w_dot_s16_any(row, e0, depth, in, 0, enc, bits, width, table);
                             } else {
-                                tq_w_seek(form, &cur, e0);
+                                tq_w_seek(sform, &cur, e0);
                                 int32_t e;
                                 uint32_t code;
-                                while (tq_w_next(form, bits, &cur, e0 + depth, &e, &code)) {
-                                    acc += (uint64_t)((int64_t)tq_w_value(code, enc, bits, table) * in[e - e0]);
+                                while (tq_w_next(sform, width, &cur, e0 + depth, &e, &code)) {
+                                    acc += (uint64_t)((int64_t)tq_w_value(code, venc, width, table) * in[e - e0]);
                                 }
                             }
                         }
                     }
-                    if (tq_w_scaled(enc)) acc *= (uint64_t)(int64_t)w->magnitude[out_c];
+                    if (tq_w_scaled(venc)) acc *= (uint64_t)(int64_t)w->magnitude[out_c];
                     int32_t y;
                     if (p->acc64) {
                         if (p->bias) acc += (uint64_t)((const int64_t *)p->bias)[out_c];
@@ -145,7 +138,8 @@ static inline tq_status conv_s16(const tq_conv_params *p, const int16_t *input, 
     return TQ_OK;
 }
 
-/* Entry points: each fixes the encoding it was chosen for, so conv_s8/conv_s16 are specialized per form. */
+
+/* Entry points: each fixes the encoding it was chosen for; _wk and _wc read the width from the record. */
 
 tq_status tq_conv_s8_w4(const tq_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
@@ -162,7 +156,7 @@ tq_status tq_conv_s8_w2(const tq_conv_params *p, const int8_t *input, int8_t *ou
 tq_status tq_conv_s8_wk(const tq_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_INTK, 0, 0);
-    return conv_s8(p, input, output, TQ_W_INTK, p->packed->bits, TQ_S_DENSE);
+    return conv_s8(p, input, output, TQ_W_INTK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_conv_s8_wt(const tq_conv_params *p, const int8_t *input, int8_t *output) {
@@ -180,14 +174,13 @@ tq_status tq_conv_s8_wb(const tq_conv_params *p, const int8_t *input, int8_t *ou
 tq_status tq_conv_s8_wc(const tq_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_CODEBOOK, 0, 0);
-    return conv_s8(p, input, output, TQ_W_CODEBOOK, p->packed->bits, TQ_S_DENSE);
+    return conv_s8(p, input, output, TQ_W_CODEBOOK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_conv_s8_ws(const tq_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    const tq_packed_weights *w = p->packed;
-    return conv_s8(p, input, output, w->value_encoding, w->bits, w->sparse_form);
+    return conv_s8(p, input, output, -1, 0, -1);
 }
 
 tq_status tq_conv_s16_w4(const tq_conv_params *p, const int16_t *input, int16_t *output) {
@@ -205,7 +198,7 @@ tq_status tq_conv_s16_w2(const tq_conv_params *p, const int16_t *input, int16_t 
 tq_status tq_conv_s16_wk(const tq_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_INTK, 0, 0);
-    return conv_s16(p, input, output, TQ_W_INTK, p->packed->bits, TQ_S_DENSE);
+    return conv_s16(p, input, output, TQ_W_INTK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_conv_s16_wt(const tq_conv_params *p, const int16_t *input, int16_t *output) {
@@ -223,12 +216,11 @@ tq_status tq_conv_s16_wb(const tq_conv_params *p, const int16_t *input, int16_t 
 tq_status tq_conv_s16_wc(const tq_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_CODEBOOK, 0, 0);
-    return conv_s16(p, input, output, TQ_W_CODEBOOK, p->packed->bits, TQ_S_DENSE);
+    return conv_s16(p, input, output, TQ_W_CODEBOOK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_conv_s16_ws(const tq_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    const tq_packed_weights *w = p->packed;
-    return conv_s16(p, input, output, w->value_encoding, w->bits, w->sparse_form);
+    return conv_s16(p, input, output, -1, 0, -1);
 }

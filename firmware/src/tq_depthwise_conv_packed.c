@@ -3,7 +3,8 @@
  * whose element out_c is output channel out_c (channel axis 1). A row is read along the channels, so each
  * output pixel is computed DW_CHUNK channels at a time with local accumulators: per tap inside the image,
  * the chunk's weights are decoded (dense) or walked (sparse), as the reference's (in_c, m) order gives
- * out_c = in_c·M + m ascending. Each channel sums the same products as the reference: the same result. */
+ * out_c = in_c·M + m ascending. Each channel sums the same products as the reference: the same result.
+ * Encoding arguments as in tq_fully_connected_packed.c: enc -1, bits 0, form -1 mean "the record's". */
 #include "tinyq/tq_conv.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_weights_decode.h"
@@ -29,32 +30,34 @@ static inline void check(const tq_depthwise_conv_params *p, const void *input, c
 }
 
 /* The weights of channels c0 .. c0+n-1 at tap `tap`, into wv (dense), or for the stored ones their
- * positions in the chunk (sparse); returns how many. Shared by both activation types. */
-static inline int32_t chunk_weights(const tq_packed_weights *w, int32_t enc, int32_t bits, int32_t form, int32_t tap,
+ * positions in the chunk (sparse); returns how many. Encoding arguments as in the bodies. */
+TQ_W_BODY int32_t chunk_weights(const tq_packed_weights *w, int32_t enc, int32_t bits, int32_t form, int32_t tap,
                                     int32_t c0, int32_t n, int8_t *wv, uint8_t *at) {
+    const int32_t venc = enc < 0 ? w->value_encoding : enc, width = bits > 0 ? bits : w->bits;
     if (form == TQ_S_DENSE) {
         const int8_t *table = NULL;
         int32_t step = 0;
         if (enc == TQ_W_CODEBOOK) {
             table = tq_w_table(w, c0);
-            step = w->table_per_channel ? 1 << bits : 0;
+            step = w->table_per_channel ? 1 << width : 0;
         }
-        tq_w_decode(w->codes + (size_t)tap * (size_t)w->row_bytes, c0, n, enc, bits, table, step, wv);
+        tq_w_decode_any(w->codes + (size_t)tap * (size_t)w->row_bytes, c0, n, enc, bits, width, table, step, wv);
         return n;
     }
+    const int32_t sform = form < 0 ? w->sparse_form : form;
     tq_w_cursor cur;
-    tq_w_row_begin(w, form, tap, &cur);
-    tq_w_seek(form, &cur, c0);
+    tq_w_row_begin(w, sform, tap, &cur);
+    tq_w_seek(sform, &cur, c0);
     int32_t count = 0, e;
     uint32_t code;
-    while (tq_w_next(form, bits, &cur, c0 + n, &e, &code)) {
-        wv[count] = (int8_t)tq_w_value(code, enc, bits, enc == TQ_W_CODEBOOK ? tq_w_table(w, e) : NULL);
+    while (tq_w_next(sform, width, &cur, c0 + n, &e, &code)) {
+        wv[count] = (int8_t)tq_w_value(code, venc, width, venc == TQ_W_CODEBOOK ? tq_w_table(w, e) : NULL);
         at[count++] = (uint8_t)(e - c0);
     }
     return count;
 }
 
-static inline tq_status dw_s8(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output, int32_t enc,
+TQ_W_BODY tq_status dw_s8(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output, int32_t enc,
                               int32_t bits, int32_t form) {
     check(p, input, output, INT8_MIN, INT8_MAX);
     TQ_ASSERT(p->acc64 == 0); /* an int32 bias */
@@ -103,7 +106,7 @@ static inline tq_status dw_s8(const tq_depthwise_conv_params *p, const int8_t *i
                     for (int32_t j = 0; j < n; ++j) {
                         const int32_t out_c = c0 + j;
                         uint32_t a = acc[j];
-                        if (tq_w_scaled(enc)) a *= (uint32_t)w->magnitude[out_c];
+                        if (tq_w_scaled(enc < 0 ? w->value_encoding : enc)) a *= (uint32_t)w->magnitude[out_c];
                         if (bias) a += (uint32_t)bias[out_c];
                         const int32_t y = tq_multiply_by_quantized_multiplier((int32_t)a, p->multiplier[out_c], p->shift[out_c]);
                         *output++ = (int8_t)tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max); /* NHWC */
@@ -116,7 +119,7 @@ static inline tq_status dw_s8(const tq_depthwise_conv_params *p, const int8_t *i
 }
 
 /* 16x8: int64 accumulators (uint64 modulo 2^64) and int64 bias, the int64 requant (tq_depthwise_conv_s16). */
-static inline tq_status dw_s16(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output, int32_t enc,
+TQ_W_BODY tq_status dw_s16(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output, int32_t enc,
                                int32_t bits, int32_t form) {
     check(p, input, output, INT16_MIN, INT16_MAX);
     TQ_ASSERT(p->acc64 == 1); /* an int64 bias */
@@ -164,7 +167,7 @@ static inline tq_status dw_s16(const tq_depthwise_conv_params *p, const int16_t 
                     for (int32_t j = 0; j < n; ++j) {
                         const int32_t out_c = c0 + j;
                         uint64_t a = acc[j];
-                        if (tq_w_scaled(enc)) a *= (uint64_t)(int64_t)w->magnitude[out_c];
+                        if (tq_w_scaled(enc < 0 ? w->value_encoding : enc)) a *= (uint64_t)(int64_t)w->magnitude[out_c];
                         if (bias) a += (uint64_t)bias[out_c];
                         const int32_t y =
                             tq_multiply_by_quantized_multiplier_int64((int64_t)a, p->multiplier[out_c], p->shift[out_c]);
@@ -177,7 +180,8 @@ static inline tq_status dw_s16(const tq_depthwise_conv_params *p, const int16_t 
     return TQ_OK;
 }
 
-/* Entry points: each fixes the encoding it was chosen for, so dw_s8/dw_s16 are specialized per form. */
+
+/* Entry points: each fixes the encoding it was chosen for; _wk and _wc read the width from the record. */
 
 tq_status tq_depthwise_conv_s8_w4(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
@@ -194,7 +198,7 @@ tq_status tq_depthwise_conv_s8_w2(const tq_depthwise_conv_params *p, const int8_
 tq_status tq_depthwise_conv_s8_wk(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_INTK, 0, 0);
-    return dw_s8(p, input, output, TQ_W_INTK, p->packed->bits, TQ_S_DENSE);
+    return dw_s8(p, input, output, TQ_W_INTK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_depthwise_conv_s8_wt(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
@@ -212,14 +216,13 @@ tq_status tq_depthwise_conv_s8_wb(const tq_depthwise_conv_params *p, const int8_
 tq_status tq_depthwise_conv_s8_wc(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_CODEBOOK, 0, 0);
-    return dw_s8(p, input, output, TQ_W_CODEBOOK, p->packed->bits, TQ_S_DENSE);
+    return dw_s8(p, input, output, TQ_W_CODEBOOK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_depthwise_conv_s8_ws(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    const tq_packed_weights *w = p->packed;
-    return dw_s8(p, input, output, w->value_encoding, w->bits, w->sparse_form);
+    return dw_s8(p, input, output, -1, 0, -1);
 }
 
 tq_status tq_depthwise_conv_s16_w4(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
@@ -237,7 +240,7 @@ tq_status tq_depthwise_conv_s16_w2(const tq_depthwise_conv_params *p, const int1
 tq_status tq_depthwise_conv_s16_wk(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_INTK, 0, 0);
-    return dw_s16(p, input, output, TQ_W_INTK, p->packed->bits, TQ_S_DENSE);
+    return dw_s16(p, input, output, TQ_W_INTK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_depthwise_conv_s16_wt(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
@@ -255,12 +258,11 @@ tq_status tq_depthwise_conv_s16_wb(const tq_depthwise_conv_params *p, const int1
 tq_status tq_depthwise_conv_s16_wc(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_CODEBOOK, 0, 0);
-    return dw_s16(p, input, output, TQ_W_CODEBOOK, p->packed->bits, TQ_S_DENSE);
+    return dw_s16(p, input, output, TQ_W_CODEBOOK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_depthwise_conv_s16_ws(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    const tq_packed_weights *w = p->packed;
-    return dw_s16(p, input, output, w->value_encoding, w->bits, w->sparse_form);
+    return dw_s16(p, input, output, -1, 0, -1);
 }

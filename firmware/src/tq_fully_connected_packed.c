@@ -1,8 +1,11 @@
 /* FULLY_CONNECTED on packed weights (p->packed, tinyq/tq_weights.h): the integers of tq_fully_connected_s8 /
  * _s16 on the decoded int8 weights, bit for bit. Row o of the [O, I] weights is output o (channel axis 0).
- * Dense rows are decoded TQ_W_CHUNK values at a time into a local array; sparse rows are walked pair by
- * pair (tq_weights_decode.h). The filter offset enters as filter_offset · Σ(x + input_offset), once per input
- * row: the stored weights alone then make the rest of the sum (zeros of sparse rows add nothing). */
+ * A dense row is one tq_w_dot (codes decoded in registers); a sparse row is walked pair by pair
+ * (tq_weights_decode.h). The filter offset enters as filter_offset · Σ(x + input_offset), once per input
+ * row: the stored weights alone then make the rest of the sum (zeros of sparse rows add nothing).
+ *
+ * The bodies take the encoding as constants where the entry point fixes it: enc (-1: the record's, _ws),
+ * bits (0: the record's width, _wk/_wc/_ws), form (TQ_S_DENSE, or -1: the record's sparse form, _ws). */
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_weights_decode.h"
@@ -25,12 +28,14 @@ static inline void check(const tq_fully_connected_params *p, const void *input, 
 #endif
 }
 
-static inline tq_status fc_s8(const tq_fully_connected_params *p, const int8_t *input, int8_t *output, int32_t enc,
-                              int32_t bits, int32_t form) {
+TQ_W_BODY tq_status fc_s8(const tq_fully_connected_params *p, const int8_t *input, int8_t *output, int32_t enc,
+                          int32_t bits, int32_t form) {
     check(p, input, output, INT8_MIN, INT8_MAX);
     TQ_ASSERT(p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128 && p->filter_offset >= -127 &&
               p->filter_offset <= 128);
     const tq_packed_weights *w = p->packed;
+    const int32_t venc = enc < 0 ? w->value_encoding : enc, width = bits > 0 ? bits : w->bits;
+    const int32_t sform = form < 0 ? w->sparse_form : form;
     const int32_t *bias = (const int32_t *)p->bias;
     const int32_t depth = p->accum_depth;
     for (int32_t b = 0; b < p->batches; ++b) {
@@ -41,26 +46,21 @@ static inline tq_status fc_s8(const tq_fully_connected_params *p, const int8_t *
             offset_term *= (uint32_t)p->filter_offset;
         }
         for (int32_t o = 0; o < p->output_depth; ++o) {
-            const int8_t *table = enc == TQ_W_CODEBOOK ? tq_w_table(w, o) : NULL;
+            const int8_t *table = venc == TQ_W_CODEBOOK ? tq_w_table(w, o) : NULL;
             uint32_t acc = 0; /* TFLM's int32 accumulator, wrapping modulo 2^32 */
             if (form == TQ_S_DENSE) {
-                const uint8_t *row = w->codes + (size_t)o * (size_t)w->row_bytes;
-                int8_t wv[TQ_W_CHUNK];
-                for (int32_t d0 = 0; d0 < depth; d0 += TQ_W_CHUNK) {
-                    const int32_t n = depth - d0 < TQ_W_CHUNK ? depth - d0 : TQ_W_CHUNK;
-                    tq_w_decode(row, d0, n, enc, bits, table, 0, wv);
-                    for (int32_t j = 0; j < n; ++j) acc += (uint32_t)(wv[j] * (in[d0 + j] + p->input_offset));
-                }
+                acc = tq_w_dot_s8_any(w->codes + (size_t)o * (size_t)w->row_bytes, 0, depth, in, p->input_offset,
+                                      enc, bits, width, table);
             } else {
                 tq_w_cursor c;
-                tq_w_row_begin(w, form, o, &c);
+                tq_w_row_begin(w, sform, o, &c);
                 int32_t e;
                 uint32_t code;
-                while (tq_w_next(form, bits, &c, depth, &e, &code)) {
-                    acc += (uint32_t)(tq_w_value(code, enc, bits, table) * (in[e] + p->input_offset));
+                while (tq_w_next(sform, width, &c, depth, &e, &code)) {
+                    acc += (uint32_t)(tq_w_value(code, venc, width, table) * (in[e] + p->input_offset));
                 }
             }
-            if (tq_w_scaled(enc)) acc *= (uint32_t)w->magnitude[o];
+            if (tq_w_scaled(venc)) acc *= (uint32_t)w->magnitude[o];
             acc += offset_term;
             if (bias) acc += (uint32_t)bias[o];
             const int32_t c = p->per_channel ? o : 0;
@@ -73,10 +73,12 @@ static inline tq_status fc_s8(const tq_fully_connected_params *p, const int8_t *
 
 /* 16x8: the exact sum (as uint64, modulo 2^64: the reference's int64 sum wherever that is defined);
  * p->acc64 picks TFLM's int64 or int32 path as in tq_fully_connected_s16. */
-static inline tq_status fc_s16(const tq_fully_connected_params *p, const int16_t *input, int16_t *output, int32_t enc,
-                               int32_t bits, int32_t form) {
+TQ_W_BODY tq_status fc_s16(const tq_fully_connected_params *p, const int16_t *input, int16_t *output, int32_t enc,
+                           int32_t bits, int32_t form) {
     check(p, input, output, INT16_MIN, INT16_MAX);
     const tq_packed_weights *w = p->packed;
+    const int32_t venc = enc < 0 ? w->value_encoding : enc, width = bits > 0 ? bits : w->bits;
+    const int32_t sform = form < 0 ? w->sparse_form : form;
     const int32_t depth = p->accum_depth;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int16_t *in = input + b * depth;
@@ -86,28 +88,21 @@ static inline tq_status fc_s16(const tq_fully_connected_params *p, const int16_t
             offset_term *= (uint64_t)(int64_t)p->filter_offset;
         }
         for (int32_t o = 0; o < p->output_depth; ++o) {
-            const int8_t *table = enc == TQ_W_CODEBOOK ? tq_w_table(w, o) : NULL;
+            const int8_t *table = venc == TQ_W_CODEBOOK ? tq_w_table(w, o) : NULL;
             uint64_t acc = 0;
             if (form == TQ_S_DENSE) {
-                const uint8_t *row = w->codes + (size_t)o * (size_t)w->row_bytes;
-                int8_t wv[TQ_W_CHUNK];
-                for (int32_t d0 = 0; d0 < depth; d0 += TQ_W_CHUNK) {
-                    const int32_t n = depth - d0 < TQ_W_CHUNK ? depth - d0 : TQ_W_CHUNK;
-                    tq_w_decode(row, d0, n, enc, bits, table, 0, wv);
-                    for (int32_t j = 0; j < n; ++j) {
-                        acc += (uint64_t)((int64_t)wv[j] * (in[d0 + j] + p->input_offset));
-                    }
-                }
+                acc = tq_w_dot_s16_any(w->codes + (size_t)o * (size_t)w->row_bytes, 0, depth, in, p->input_offset,
+                                       enc, bits, width, table);
             } else {
                 tq_w_cursor c;
-                tq_w_row_begin(w, form, o, &c);
+                tq_w_row_begin(w, sform, o, &c);
                 int32_t e;
                 uint32_t code;
-                while (tq_w_next(form, bits, &c, depth, &e, &code)) {
-                    acc += (uint64_t)((int64_t)tq_w_value(code, enc, bits, table) * (in[e] + p->input_offset));
+                while (tq_w_next(sform, width, &c, depth, &e, &code)) {
+                    acc += (uint64_t)((int64_t)tq_w_value(code, venc, width, table) * (in[e] + p->input_offset));
                 }
             }
-            if (tq_w_scaled(enc)) acc *= (uint64_t)(int64_t)w->magnitude[o];
+            if (tq_w_scaled(venc)) acc *= (uint64_t)(int64_t)w->magnitude[o];
             acc += offset_term;
             const int32_t c = p->per_channel ? o : 0;
             int32_t y;
@@ -125,7 +120,7 @@ static inline tq_status fc_s16(const tq_fully_connected_params *p, const int16_t
     return TQ_OK;
 }
 
-/* Entry points: each fixes the encoding it was chosen for, so fc_s8/fc_s16 are specialized per form. */
+/* Entry points: each fixes the encoding it was chosen for; _wk and _wc read the width from the record. */
 
 tq_status tq_fully_connected_s8_w4(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
@@ -142,7 +137,7 @@ tq_status tq_fully_connected_s8_w2(const tq_fully_connected_params *p, const int
 tq_status tq_fully_connected_s8_wk(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_INTK, 0, 0);
-    return fc_s8(p, input, output, TQ_W_INTK, p->packed->bits, TQ_S_DENSE);
+    return fc_s8(p, input, output, TQ_W_INTK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_fully_connected_s8_wt(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
@@ -160,14 +155,13 @@ tq_status tq_fully_connected_s8_wb(const tq_fully_connected_params *p, const int
 tq_status tq_fully_connected_s8_wc(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_CODEBOOK, 0, 0);
-    return fc_s8(p, input, output, TQ_W_CODEBOOK, p->packed->bits, TQ_S_DENSE);
+    return fc_s8(p, input, output, TQ_W_CODEBOOK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_fully_connected_s8_ws(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    const tq_packed_weights *w = p->packed;
-    return fc_s8(p, input, output, w->value_encoding, w->bits, w->sparse_form);
+    return fc_s8(p, input, output, -1, 0, -1);
 }
 
 tq_status tq_fully_connected_s16_w4(const tq_fully_connected_params *p, const int16_t *input, int16_t *output) {
@@ -185,7 +179,7 @@ tq_status tq_fully_connected_s16_w2(const tq_fully_connected_params *p, const in
 tq_status tq_fully_connected_s16_wk(const tq_fully_connected_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_INTK, 0, 0);
-    return fc_s16(p, input, output, TQ_W_INTK, p->packed->bits, TQ_S_DENSE);
+    return fc_s16(p, input, output, TQ_W_INTK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_fully_connected_s16_wt(const tq_fully_connected_params *p, const int16_t *input, int16_t *output) {
@@ -203,12 +197,11 @@ tq_status tq_fully_connected_s16_wb(const tq_fully_connected_params *p, const in
 tq_status tq_fully_connected_s16_wc(const tq_fully_connected_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_CODEBOOK, 0, 0);
-    return fc_s16(p, input, output, TQ_W_CODEBOOK, p->packed->bits, TQ_S_DENSE);
+    return fc_s16(p, input, output, TQ_W_CODEBOOK, 0, TQ_S_DENSE);
 }
 
 tq_status tq_fully_connected_s16_ws(const tq_fully_connected_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    const tq_packed_weights *w = p->packed;
-    return fc_s16(p, input, output, w->value_encoding, w->bits, w->sparse_form);
+    return fc_s16(p, input, output, -1, 0, -1);
 }

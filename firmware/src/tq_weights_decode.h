@@ -18,6 +18,25 @@
 
 #define TQ_W_CHUNK 32 /* dense values decoded per step */
 
+/* Unroll the loop over the codes of a word (its trip count is a constant in the specialized kernels),
+ * so each code is one shift-free field extract; -O2 alone keeps the loop and shifts by variables. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#define TQ_W_UNROLL _Pragma("GCC unroll 32")
+#else
+#define TQ_W_UNROLL
+#endif
+
+/* The kernel bodies are big: GCC would call one shared copy and lose the constant arguments. The
+ * run-time-width switches (below, and tq_weights_dot.c) stay calls, so that a kernel body exists once
+ * per encoding. */
+#if defined(__GNUC__)
+#define TQ_W_BODY static inline __attribute__((always_inline))
+#define TQ_W_SWITCH static __attribute__((noinline, unused))
+#else
+#define TQ_W_BODY static inline
+#define TQ_W_SWITCH static inline
+#endif
+
 /* The b-bit code k of a stream (bits k·b onwards, LSB-first). The second byte is read only when the code
  * spans it, so a row's last code never reads past the row. */
 static inline uint32_t tq_w_code(const uint8_t *s, int32_t k, int32_t bits) {
@@ -50,26 +69,238 @@ static inline const int8_t *tq_w_table(const tq_packed_weights *w, int32_t chann
     return w->table_per_channel ? w->table + ((size_t)channel << w->bits) : w->table;
 }
 
-/* Elements e0 .. e0+n-1 (1 <= n <= TQ_W_CHUNK) of a dense row, decoded into out. `table` is the codebook
- * of element e0's channel; table_step is 2^bits when every element has its own (per-channel table,
- * channel axis 1), else 0. A bit buffer refilled a byte at a time: no byte past the last code is read. */
+/* ---- runs of codes ----------------------------------------------------------------------------------
+ * A row read from a run boundary on is a sequence of runs: for widths that divide 8 (1, 2, 4, 8) a 32-bit
+ * word of 32/bits codes, for the others (3, 5, 6, 7) a group of 8 codes in exactly `bits` bytes. With a
+ * constant width every code of a run is one field extract at a constant position (SBFX / UBFX). */
+
+static inline int tq_w_words(int32_t bits) { return 8 % bits == 0; }
+
+/* codes per run */
+static inline int32_t tq_w_run(int32_t bits) { return tq_w_words(bits) ? 32 / bits : 8; }
+
+/* element e begins a run: its code starts a byte (words) or e is a multiple of 8 (groups) */
+static inline int tq_w_run_start(int32_t e, int32_t bits) {
+    return tq_w_words(bits) ? (((uint32_t)e * (uint32_t)bits) & 7u) == 0 : (e & 7) == 0;
+}
+
+/* Little-endian loads assembled from bytes: any alignment, any host; GCC merges them into LDRs. */
+static inline uint32_t tq_w_load4(const uint8_t *b) {
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* A group of 8 codes of width 3, 5, 6 or 7: exactly `bits` bytes, as lo (bytes 0..3, or 0..2) and hi
+ * (bytes 4..bits-1); tq_w_group_code gives code t in the low bits (the bits above are ignored). */
+static inline void tq_w_load_group(const uint8_t *b, int32_t bits, uint32_t *lo, uint32_t *hi) {
+    if (bits < 4) {
+        *lo = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
+        *hi = 0;
+        return;
+    }
+    *lo = tq_w_load4(b);
+    uint32_t h = 0;
+    for (int32_t i = 4; i < bits; ++i) h |= (uint32_t)b[i] << (8 * (i - 4));
+    *hi = h;
+}
+
+static inline uint32_t tq_w_group_code(uint32_t lo, uint32_t hi, int32_t t, int32_t bits) {
+    const int32_t at = t * bits;
+    if (at >= 32) return hi >> (at - 32);
+    if (at + bits <= 32) return lo >> at;
+    return (lo >> at) | (hi << (32 - at)); /* straddles the two words */
+}
+
+/* A word of codes made ready for tq_w_field: ternary's unused code 10 becomes 00 (0, as the spec's
+ * decoder reads it), so that a ternary code is the 2-bit two's complement of its sign; binary codes are
+ * inverted, so that their signed 1-bit field, OR 1, is the sign. (Both are 1 or 2 bits: always words.) */
+static inline uint32_t tq_w_prepare(uint32_t word, int32_t enc) {
+    if (enc == TQ_W_TERNARY) {
+        const uint32_t nonzero = word & 0x55555555u;
+        return nonzero | (((word >> 1) & nonzero) << 1);
+    }
+    if (enc == TQ_W_BINARY) return ~word;
+    return word;
+}
+
+/* The value of the (prepared) code in the low `bits` bits of x; the bits above are ignored. */
+static inline int32_t tq_w_field(uint32_t x, int32_t enc, int32_t bits, const int8_t *table) {
+    if (enc == TQ_W_CODEBOOK) return table[x & ((1u << bits) - 1u)];
+    const int32_t v = (int32_t)(x << (32 - bits)) >> (32 - bits); /* sign extension (arithmetic >> in GCC) */
+    return enc == TQ_W_BINARY ? v | 1 : v;
+}
+
+/* Elements e0 .. e0+n-1 (1 <= n <= TQ_W_CHUNK) of a dense row, decoded into out (DEPTHWISE_CONV_2D's
+ * channel chunks). `table` is the codebook of element e0's channel; table_step is 2^bits when every
+ * element has its own (per-channel table, channel axis 1), else 0. */
 static inline void tq_w_decode(const uint8_t *row, int32_t e0, int32_t n, int32_t enc, int32_t bits,
                                const int8_t *table, int32_t table_step, int8_t *out) {
-    const uint32_t pos = (uint32_t)e0 * (uint32_t)bits;
-    const uint8_t *b = row + (pos >> 3);
-    const uint32_t mask = (1u << bits) - 1u;
-    uint32_t buf = (uint32_t)*b++ >> (pos & 7u);
-    int32_t have = 8 - (int32_t)(pos & 7u);
-    for (int32_t j = 0; j < n; ++j) {
-        if (have < bits) { /* at most one refill: bits <= 8 */
-            buf |= (uint32_t)*b++ << have;
-            have += 8;
+    const int32_t run = tq_w_run(bits);
+    int32_t j = 0;
+    for (; j < n && !tq_w_run_start(e0 + j, bits); ++j) {
+        out[j] = (int8_t)tq_w_value(tq_w_code(row, e0 + j, bits), enc, bits,
+                                    enc == TQ_W_CODEBOOK ? table + j * table_step : NULL);
+    }
+    const uint8_t *b = row + (((uint32_t)(e0 + j) * (uint32_t)bits) >> 3);
+    for (; j + run <= n; j += run) {
+        if (tq_w_words(bits)) {
+            const uint32_t word = tq_w_prepare(tq_w_load4(b), enc);
+            b += 4;
+            TQ_W_UNROLL
+            for (int32_t t = 0; t < run; ++t) {
+                out[j + t] = (int8_t)tq_w_field(word >> (t * bits), enc, bits,
+                                                enc == TQ_W_CODEBOOK ? table + (j + t) * table_step : NULL);
+            }
+        } else {
+            uint32_t lo, hi;
+            tq_w_load_group(b, bits, &lo, &hi);
+            b += bits;
+            TQ_W_UNROLL
+            for (int32_t t = 0; t < 8; ++t) {
+                out[j + t] = (int8_t)tq_w_field(tq_w_group_code(lo, hi, t, bits), enc, bits,
+                                                enc == TQ_W_CODEBOOK ? table + (j + t) * table_step : NULL);
+            }
         }
-        const uint32_t c = buf & mask;
-        buf >>= bits;
-        have -= bits;
-        out[j] = (int8_t)tq_w_value(c, enc, bits, table);
-        if (enc == TQ_W_CODEBOOK) table += table_step;
+    }
+    for (; j < n; ++j) {
+        out[j] = (int8_t)tq_w_value(tq_w_code(row, e0 + j, bits), enc, bits,
+                                    enc == TQ_W_CODEBOOK ? table + j * table_step : NULL);
+    }
+}
+
+/* ---- dot products over a dense row segment (the inner loop of FULLY_CONNECTED and CONV_2D) --------- */
+
+/* Σ_j w(e0 + j) · (x[j] + x_off), j < n, modulo 2^32, the codes decoded in registers: element by element
+ * up to a run boundary, then run by run, then the tail. */
+static inline uint32_t tq_w_dot_s8(const uint8_t *row, int32_t e0, int32_t n, const int8_t *x, int32_t x_off,
+                                   int32_t enc, int32_t bits, const int8_t *table) {
+    const int32_t run = tq_w_run(bits);
+    uint32_t acc = 0;
+    int32_t j = 0;
+    for (; j < n && !tq_w_run_start(e0 + j, bits); ++j) {
+        acc += (uint32_t)(tq_w_value(tq_w_code(row, e0 + j, bits), enc, bits, table) * (x[j] + x_off));
+    }
+    const uint8_t *b = row + (((uint32_t)(e0 + j) * (uint32_t)bits) >> 3);
+    for (; j + run <= n; j += run) {
+        if (tq_w_words(bits)) {
+            const uint32_t word = tq_w_prepare(tq_w_load4(b), enc);
+            b += 4;
+            TQ_W_UNROLL
+            for (int32_t t = 0; t < run; ++t) {
+                acc += (uint32_t)(tq_w_field(word >> (t * bits), enc, bits, table) * (x[j + t] + x_off));
+            }
+        } else {
+            uint32_t lo, hi;
+            tq_w_load_group(b, bits, &lo, &hi);
+            b += bits;
+            TQ_W_UNROLL
+            for (int32_t t = 0; t < 8; ++t) {
+                acc += (uint32_t)(tq_w_field(tq_w_group_code(lo, hi, t, bits), enc, bits, table) * (x[j + t] + x_off));
+            }
+        }
+    }
+    for (; j < n; ++j) {
+        acc += (uint32_t)(tq_w_value(tq_w_code(row, e0 + j, bits), enc, bits, table) * (x[j] + x_off));
+    }
+    return acc;
+}
+
+/* The same for 16x8: int16 x, the exact sum as uint64 (each product fits int32: |w| <= 128). */
+static inline uint64_t tq_w_dot_s16(const uint8_t *row, int32_t e0, int32_t n, const int16_t *x, int32_t x_off,
+                                    int32_t enc, int32_t bits, const int8_t *table) {
+    const int32_t run = tq_w_run(bits);
+    uint64_t acc = 0;
+    int32_t j = 0;
+    for (; j < n && !tq_w_run_start(e0 + j, bits); ++j) {
+        acc += (uint64_t)(int64_t)(tq_w_value(tq_w_code(row, e0 + j, bits), enc, bits, table) * (x[j] + x_off));
+    }
+    const uint8_t *b = row + (((uint32_t)(e0 + j) * (uint32_t)bits) >> 3);
+    for (; j + run <= n; j += run) {
+        if (tq_w_words(bits)) {
+            const uint32_t word = tq_w_prepare(tq_w_load4(b), enc);
+            b += 4;
+            TQ_W_UNROLL
+            for (int32_t t = 0; t < run; ++t) {
+                acc += (uint64_t)(int64_t)(tq_w_field(word >> (t * bits), enc, bits, table) * (x[j + t] + x_off));
+            }
+        } else {
+            uint32_t lo, hi;
+            tq_w_load_group(b, bits, &lo, &hi);
+            b += bits;
+            TQ_W_UNROLL
+            for (int32_t t = 0; t < 8; ++t) {
+                acc += (uint64_t)(int64_t)(tq_w_field(tq_w_group_code(lo, hi, t, bits), enc, bits, table) *
+                                           (x[j + t] + x_off));
+            }
+        }
+    }
+    for (; j < n; ++j) {
+        acc += (uint64_t)(int64_t)(tq_w_value(tq_w_code(row, e0 + j, bits), enc, bits, table) * (x[j] + x_off));
+    }
+    return acc;
+}
+
+/* ---- widths known at run time (_wk, _wc) -------------------------------------------------------------
+ * The kernel bodies take bits = 0 for "the record's width": each row segment then goes through one switch
+ * to a copy of the decoder for that constant width (a call per segment instead of a body per width). */
+
+/* Defined once for the library in tq_weights_dot.c (FULLY_CONNECTED and CONV_2D share them). */
+uint32_t tq_w_dot_s8_intk(const uint8_t *row, int32_t e0, int32_t n, const int8_t *x, int32_t x_off, int32_t bits);
+uint32_t tq_w_dot_s8_codebook(const uint8_t *row, int32_t e0, int32_t n, const int8_t *x, int32_t x_off,
+                              int32_t bits, const int8_t *table);
+uint64_t tq_w_dot_s16_intk(const uint8_t *row, int32_t e0, int32_t n, const int16_t *x, int32_t x_off, int32_t bits);
+uint64_t tq_w_dot_s16_codebook(const uint8_t *row, int32_t e0, int32_t n, const int16_t *x, int32_t x_off,
+                               int32_t bits, const int8_t *table);
+
+TQ_W_SWITCH void tq_w_decode_intk(const uint8_t *row, int32_t e0, int32_t n, int32_t bits, int8_t *out) {
+    switch (bits) {
+    case 1: tq_w_decode(row, e0, n, TQ_W_INTK, 1, NULL, 0, out); break;
+    case 2: tq_w_decode(row, e0, n, TQ_W_INTK, 2, NULL, 0, out); break;
+    case 3: tq_w_decode(row, e0, n, TQ_W_INTK, 3, NULL, 0, out); break;
+    case 4: tq_w_decode(row, e0, n, TQ_W_INTK, 4, NULL, 0, out); break;
+    case 5: tq_w_decode(row, e0, n, TQ_W_INTK, 5, NULL, 0, out); break;
+    case 6: tq_w_decode(row, e0, n, TQ_W_INTK, 6, NULL, 0, out); break;
+    case 7: tq_w_decode(row, e0, n, TQ_W_INTK, 7, NULL, 0, out); break;
+    default: tq_w_decode(row, e0, n, TQ_W_INTK, 8, NULL, 0, out); break;
+    }
+}
+
+TQ_W_SWITCH void tq_w_decode_codebook(const uint8_t *row, int32_t e0, int32_t n, int32_t bits, const int8_t *table,
+                                      int32_t table_step, int8_t *out) {
+    switch (bits) {
+    case 1: tq_w_decode(row, e0, n, TQ_W_CODEBOOK, 1, table, table_step, out); break;
+    case 2: tq_w_decode(row, e0, n, TQ_W_CODEBOOK, 2, table, table_step, out); break;
+    case 3: tq_w_decode(row, e0, n, TQ_W_CODEBOOK, 3, table, table_step, out); break;
+    case 4: tq_w_decode(row, e0, n, TQ_W_CODEBOOK, 4, table, table_step, out); break;
+    case 5: tq_w_decode(row, e0, n, TQ_W_CODEBOOK, 5, table, table_step, out); break;
+    case 6: tq_w_decode(row, e0, n, TQ_W_CODEBOOK, 6, table, table_step, out); break;
+    default: tq_w_decode(row, e0, n, TQ_W_CODEBOOK, 7, table, table_step, out); break;
+    }
+}
+
+/* What the bodies call for a dense segment: `bits` > 0 a constant width (inline), 0 the record's `width`
+ * (enc is then TQ_W_INTK or TQ_W_CODEBOOK). */
+static inline uint32_t tq_w_dot_s8_any(const uint8_t *row, int32_t e0, int32_t n, const int8_t *x, int32_t x_off,
+                                       int32_t enc, int32_t bits, int32_t width, const int8_t *table) {
+    if (bits > 0) return tq_w_dot_s8(row, e0, n, x, x_off, enc, bits, table);
+    return enc == TQ_W_CODEBOOK ? tq_w_dot_s8_codebook(row, e0, n, x, x_off, width, table)
+                                : tq_w_dot_s8_intk(row, e0, n, x, x_off, width);
+}
+
+static inline uint64_t tq_w_dot_s16_any(const uint8_t *row, int32_t e0, int32_t n, const int16_t *x, int32_t x_off,
+                                        int32_t enc, int32_t bits, int32_t width, const int8_t *table) {
+    if (bits > 0) return tq_w_dot_s16(row, e0, n, x, x_off, enc, bits, table);
+    return enc == TQ_W_CODEBOOK ? tq_w_dot_s16_codebook(row, e0, n, x, x_off, width, table)
+                                : tq_w_dot_s16_intk(row, e0, n, x, x_off, width);
+}
+
+static inline void tq_w_decode_any(const uint8_t *row, int32_t e0, int32_t n, int32_t enc, int32_t bits,
+                                   int32_t width, const int8_t *table, int32_t table_step, int8_t *out) {
+    if (bits > 0) {
+        tq_w_decode(row, e0, n, enc, bits, table, table_step, out);
+    } else if (enc == TQ_W_CODEBOOK) {
+        tq_w_decode_codebook(row, e0, n, width, table, table_step, out);
+    } else {
+        tq_w_decode_intk(row, e0, n, width, out);
     }
 }
 

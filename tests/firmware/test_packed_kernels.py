@@ -21,7 +21,8 @@ from tinyq.testing import SANITIZE
 FIRMWARE = data_dir("firmware")
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", *SANITIZE, "-DTQ_ENABLE_ASSERT"]
 KERNEL_SOURCES = ["tq_fully_connected.c", "tq_conv.c", "tq_depthwise_conv.c", "tq_fully_connected_packed.c",
-                  "tq_conv_packed.c", "tq_depthwise_conv_packed.c"]
+                  "tq_conv_packed.c", "tq_depthwise_conv_packed.c", "tq_fully_connected_dsp.c", "tq_conv_dsp.c",
+                  "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c"]
 GUARD = 16  # elements after each output buffer that no kernel may touch
 
 OPS = {"fc": ("fully_connected", "FULLY_CONNECTED"), "conv": ("conv", "CONV_2D"),
@@ -163,6 +164,7 @@ class Case:
     body: str  # the C statements of case_<id>()
     per_channel_table: bool
     outputs: int
+    dsp: bool  # also runs the _dsp variant where the CPU has the extension
 
 
 def conv_sums(xo: np.ndarray, w: np.ndarray, geo: dict, groups: int, depthwise: bool) -> np.ndarray:
@@ -187,11 +189,12 @@ def conv_sums(xo: np.ndarray, w: np.ndarray, geo: dict, groups: int, depthwise: 
     return acc
 
 
-def conv_geometry(rng):
+def conv_geometry(rng, dilation_width=None):
     """Input size, filter, stride, dilation, padding before, output size (every output >= 1)."""
     kh, kw = (int(x) for x in rng.integers(1, 4, 2))
     sh, sw = (int(x) for x in rng.integers(1, 3, 2))
     dh, dw = (int(x) for x in rng.integers(1, 3, 2))
+    dw = dilation_width or dw
     geo = {}
     for axis, k, s, d in (("height", kh, sh, dh), ("width", kw, sw, dw)):
         size = int(rng.integers(1, 8))
@@ -205,19 +208,25 @@ def conv_geometry(rng):
     return geo
 
 
-def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng) -> Case:
+def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng, shape=None) -> Case:
+    """One kernel call on random data; `shape` overrides the random sizes (acc_d, out_d, fid, groups, dilation_width)."""
+    shape = shape or {}
     e = parse(encoding)
     s16 = act == "s16"
     m_mult = e.m if e.form == "nm" else 1  # N:M: rows whose length is a multiple of M
     batches = int(rng.integers(1, 3))
     if op == "fc":
-        out_d = int(rng.integers(1, 10))
+        out_d = shape.get("out_d", int(rng.integers(1, 10)))
         acc_d = m_mult * int(rng.integers(1, 12)) if m_mult > 1 else int(rng.integers(0, 50)) * 2 + 1
+        acc_d = shape.get("acc_d", acc_d)
         tensor_shape = (out_d, acc_d)
     elif op == "conv":
         geo = conv_geometry(rng)
-        groups = int(rng.choice([1, 1, 2, 3]))
+        if "dilation_width" in shape:
+            geo = conv_geometry(rng, shape["dilation_width"])
+        groups = shape.get("groups", int(rng.choice([1, 1, 2, 3])))
         fid = int(rng.choice([1, 2, 3, 5, 33, 37])) if m_mult == 1 else m_mult * int(rng.integers(1, 3))
+        fid = shape.get("fid", fid)
         out_d = groups * int(rng.integers(1, 4))
         tensor_shape = (out_d, geo["filter_height"], geo["filter_width"], fid)
     else:
@@ -298,16 +307,23 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     decls += c_struct(ptype, f"{pre}_ref", {**fields, wfield: f"{pre}_w8"})
     decls += c_struct(ptype, f"{pre}_pk", {**fields, "packed": f"&{pre}_pw"})  # no int8 array at all
     name = f"tq_{OPS[op][0]}_{act}"
+    suffix = kernel_suffix(encoding)
+    dsp = ""
+    if op in ("fc", "conv") and act == "s8" and suffix in ("w4", "wt", "wb"):  # the Arm DSP variants, on the M4
+        dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static int8_t dsp[{out_n + GUARD}];\n"
+               f"        memset(dsp, 0x5A, sizeof dsp);\n        ++dsp_cases;\n"
+               f"        if ({name}_{suffix}_dsp(&{pre}_pk, {pre}_in, dsp) != TQ_OK || memcmp(dsp, ref, sizeof dsp) != 0)\n"
+               f"            return report({cid}, 5, 0, 0, 0);\n    }}\n#endif\n    ")
     body = (f"static {ctype} ref[{out_n + GUARD}], pk[{out_n + GUARD}];\n"
             f"    memset(ref, 0x5A, sizeof ref);\n    memset(pk, 0x5A, sizeof pk);\n"
             f"    if ({name}(&{pre}_ref, {pre}_in, ref) != TQ_OK) return report({cid}, 3, 0, 0, 0);\n"
             f"    PROFILE_BEGIN();\n"
-            f"    const tq_status st = {name}_{kernel_suffix(encoding)}(&{pre}_pk, {pre}_in, pk);\n"
+            f"    const tq_status st = {name}_{suffix}(&{pre}_pk, {pre}_in, pk);\n"
             f"    PROFILE_END();\n"
             f"    if (st != TQ_OK) return report({cid}, 4, 0, 0, 0);\n"
-            f"    return finish_{act}({cid}, ref, pk, {out_n});")
+            f"    {dsp}return finish_{act}({cid}, ref, pk, {out_n});")
     label = f"{op} {act} {encoding}{' per-channel' if w.table is not None and w.table.ndim == 2 else ''}"
-    return Case(cid, label, decls, body, w.table is not None and w.table.ndim == 2, out_n)
+    return Case(cid, label, decls, body, w.table is not None and w.table.ndim == 2, out_n, bool(dsp))
 
 
 HARNESS_HEAD = r"""
@@ -344,6 +360,8 @@ static int report(int id, int status, uint32_t hash, int32_t lo, int32_t hi) {
     return status != 0;
 }
 
+static int dsp_cases; /* DSP variants compared (on CPUs with the extension) */
+
 static uint32_t fnv(const void *p, size_t n) {
     const uint8_t *b = (const uint8_t *)p;
     uint32_t h = 2166136261u;
@@ -376,9 +394,19 @@ def harness(cases: list[Case], only=None) -> str:
         parts.append(c.decls)
         parts.append(f"static int case_{c.id}(void) {{\n    {c.body}\n}}\n")
     calls = "".join(f"    fails += case_{c.id}();\n" for c in chosen)
-    parts.append(f"int main(void) {{\n    int fails = 0;\n{calls}    put(\"done \");\n    put_int(fails);\n"
-                 f"    put(\"\\n\");\n    return fails != 0;\n}}\n")
+    parts.append(f"int main(void) {{\n    int fails = 0;\n{calls}    put(\"dsp \");\n    put_int(dsp_cases);\n"
+                 f"    put(\"\\ndone \");\n    put_int(fails);\n    put(\"\\n\");\n    return fails != 0;\n}}\n")
     return "".join(parts)
+
+
+# the DSP variants' paths: blocks and their remainders, a run longer than TQ_WD_RUN (4096), odd output
+# depths, filter offsets; conv row runs (no groups, no horizontal dilation), taps of odd depth, groups
+DSP_SHAPES = [
+    ("fc", {"acc_d": 37, "out_d": 5}), ("fc", {"acc_d": 64, "out_d": 4}), ("fc", {"acc_d": 131, "out_d": 3}),
+    ("fc", {"acc_d": 4133, "out_d": 3}), ("fc", {"acc_d": 96, "out_d": 1}),
+    ("conv", {"fid": 40, "groups": 1, "dilation_width": 1}), ("conv", {"fid": 7, "groups": 1, "dilation_width": 1}),
+    ("conv", {"fid": 33, "groups": 1, "dilation_width": 2}), ("conv", {"fid": 16, "groups": 2}),
+]
 
 
 def all_cases(seed: int = 2026) -> list[Case]:
@@ -388,6 +416,9 @@ def all_cases(seed: int = 2026) -> list[Case]:
         for act in ("s8", "s16"):
             for encoding, per_channel in FORMS:
                 cases.append(make_case(len(cases), op, act, encoding, per_channel, rng))
+    for op, shape in DSP_SHAPES:
+        for encoding in ("int4", "ternary", "binary"):
+            cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
     return cases
 
 
@@ -434,7 +465,7 @@ def host_results(cases, sources):
 def test_packed_equals_int8_reference_on_host(cases, host_results):
     """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
     check_results(cases, host_results, "host")
-    assert len(cases) == 3 * 2 * len(FORMS)
+    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES)
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat
@@ -530,6 +561,8 @@ def test_packed_equals_int8_reference_on_qemu(board, cases, sources, host_result
     assert p.returncode == 0 and "done 0" in text, text[-3000:]
     lines = parse_lines(text)
     check_results(cases, lines, board)
+    dsp = sum(c.dsp for c in cases) if board == "mps2-an386" else 0  # the M3 has no DSP extension
+    assert f"dsp {dsp}\n" in text
     assert {k: v[1:] for k, v in lines.items()} == {k: v[1:] for k, v in host_results.items()}
 
 
