@@ -1,0 +1,97 @@
+"""Encoded weights end to end. Every supported shared model, rewritten by scripts/rewrite_weights.py so its
+weights take each form's levels (k-bit, ternary, binary, 16-level codebook, 75 % zeros, 2:4), is a valid
+TFLite file that TFLM runs; compiled with `--weights smallest` (every tensor stored as small as it exactly
+goes), it gives simulator = TFLM on 100 seeded inputs and host C (ASan + UBSan + kernel asserts) =
+simulator, and firmware = simulator on the emulated boards. TFLM runs each rewritten .tflite as it is:
+the encodings are tinyq's storage, so TFLM is the oracle.
+"""
+from functools import cache
+
+import numpy as np
+import pytest
+
+from tests.encode.helpers import FORMS, MODELS, rewritten
+from tests.conftest import SHARED_MODELS
+from tinyq.boards import list_boards
+from tinyq.compiler import compile_model
+from tinyq.encode.apply import weight_report
+from tinyq.io import from_batch
+from tinyq.oracle import TflmReference
+from tinyq.sim.run import as_program, run_program
+from tinyq.targets.build import build_project
+from tinyq.targets.run import run_project
+from tinyq.testing import build_host_runner, run_host_runner
+from tinyq.verify import random_batches
+
+EMULATED = [b.name for b in list_boards() if b.emulated]
+WEIGHTS = "smallest"
+
+
+@cache
+def _case(model: str, form: str, n: int):
+    """(model path, program, batches, simulator outputs), after checking simulator == TFLM exactly."""
+    import tempfile
+    from pathlib import Path
+
+    data, _ = rewritten(SHARED_MODELS, model, form)
+    path = Path(tempfile.mkdtemp(prefix="tq-enc-")) / f"{model}_{form.replace(':', 'of')}.tflite"
+    path.write_bytes(data)
+    program = as_program(path, WEIGHTS)
+    batches = random_batches(program, n, seed=sum(map(ord, model + form)))
+    sim = [run_program(program, batches)[i] for i in program.outputs]
+    want = TflmReference(path).run(batches, len(program.outputs))
+    for s, w in zip(sim, want):
+        assert np.array_equal(s, w.reshape(s.shape)), f"{model} {form}: simulator != TFLM"
+    return path, program, batches, sim
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("model", MODELS)
+def test_host_c_equals_simulator_and_tflm(model, form, tmp_path):
+    path, program, batches, sim = _case(model, form, 100)
+    encoded = [w for w in weight_report(program) if w.encoding != "int8"]
+    assert encoded, f"{model} {form}: no weight tensor was encoded"
+    compile_model(path, tmp_path, board="host", weights=WEIGHTS)
+    got = run_host_runner(tmp_path, build_host_runner(tmp_path, sanitize=True), batches)
+    for g, s in zip(got, sim):
+        np.testing.assert_array_equal(g, s, err_msg=f"{model} {form}: host C != simulator")
+
+
+def _firmware_equals(model: str, form: str, board: str, out) -> None:
+    path, program, batches, sim = _case(model, form, 20)
+    compile_model(path, out, board=board, weights=WEIGHTS)
+    build_project(out)
+    arrays = {f"input_{k}": from_batch(b, program.tensor(i)) for k, (b, i) in enumerate(zip(batches, program.inputs))}
+    got = run_project(out, arrays, build=False, timeout=600).arrays
+    for g, s in zip(got, sim):
+        np.testing.assert_array_equal(g.reshape(s.shape), s, err_msg=f"{model} {form} on {board}: firmware != simulator")
+
+
+# One form per kernel family on every board (int4, other k-bit, ternary, binary, codebook, two sparse
+# layouts); every form on the M4; four forms of the other models on the M4. The whole matrix (every model x
+# form x board) is benchmarks/encoded_matrix.py: too long for CI.
+BOARD_FORMS = ("int4", "int3", "ternary", "binary", "codebook16", "sparse75", "sparse2:4")
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+@pytest.mark.parametrize("form", BOARD_FORMS)
+@pytest.mark.parametrize("board", [b for b in EMULATED if b != "mps2-an386"])
+def test_kws_firmware_on_every_board(board, form, tmp_path):
+    _firmware_equals("mlperf_kws_dscnn_int8", form, board, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+@pytest.mark.parametrize("form", FORMS)
+def test_kws_firmware_every_form_on_the_m4(form, tmp_path):
+    _firmware_equals("mlperf_kws_dscnn_int8", form, "mps2-an386", tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+@pytest.mark.parametrize("form", ("int4", "ternary", "codebook16", "sparse75"))
+@pytest.mark.parametrize("model", [m for m in MODELS if m != "mlperf_kws_dscnn_int8"])
+def test_other_models_firmware_on_the_m4(model, form, tmp_path):
+    _firmware_equals(model, form, "mps2-an386", tmp_path)
