@@ -3,7 +3,7 @@
  * acc64/acc32 paths). Row out_c of the [O, KH·KW·I] filter is output channel out_c (channel axis 0); tap t
  * of it is elements t·I .. t·I+I-1. A dense tap is one tq_w_dot_s8/_s16 (codes decoded in registers); a
  * sparse row is one forward walk per output pixel, stepping over the taps that fall in the padding.
- * Encoding arguments as in tq_fully_connected_packed.c: enc -1, bits 0, form -1 mean "the record's". */
+ * Encoding arguments as in tq_fully_connected_packed.c: enc -1 and bits 0 mean "the record's". */
 #include "tinyq/tq_conv.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_weights_decode.h"
@@ -31,7 +31,6 @@ TQ_W_BODY tq_status conv_s8(const tq_conv_params *p, const int8_t *input, int8_t
     TQ_ASSERT(p->acc64 == 0); /* an int32 bias */
     const tq_packed_weights *w = p->packed;
     const int32_t venc = enc < 0 ? w->value_encoding : enc, width = bits > 0 ? bits : w->bits;
-    const int32_t sform = form < 0 ? w->sparse_form : form;
     const int32_t *bias = (const int32_t *)p->bias;
     const int32_t depth = p->filter_input_depth;
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
@@ -43,10 +42,12 @@ TQ_W_BODY tq_status conv_s8(const tq_conv_params *p, const int8_t *input, int8_t
                 const int32_t in_x_origin = out_x * p->stride_width - p->pad_width;
                 for (int32_t out_c = 0; out_c < p->output_depth; ++out_c) {
                     const int32_t group = out_c / filters_per_group;
-                    const int8_t *table = venc == TQ_W_CODEBOOK ? tq_w_table(w, out_c) : NULL;
+                    const int8_t *table = form == TQ_S_DENSE && enc == TQ_W_CODEBOOK ? tq_w_table(w, out_c) : NULL;
+                    int8_t signs[4];
+                    const int8_t *lut = form == TQ_S_DENSE ? NULL : tq_w_lut(w, venc, out_c, signs);
                     const uint8_t *row = w->codes + (size_t)out_c * (size_t)w->row_bytes; /* dense */
                     tq_w_cursor cur = {0};
-                    if (form != TQ_S_DENSE) tq_w_row_begin(w, sform, out_c, &cur);
+                    if (form != TQ_S_DENSE) tq_w_row_begin(w, form, out_c, &cur);
                     uint32_t acc = 0; /* TFLM's int32 accumulator, wrapping modulo 2^32 */
                     for (int32_t filter_y = 0; filter_y < p->filter_height; ++filter_y) {
                         const int32_t in_y = in_y_origin + p->dilation_height * filter_y;
@@ -59,11 +60,11 @@ TQ_W_BODY tq_status conv_s8(const tq_conv_params *p, const int8_t *input, int8_t
                             if (form == TQ_S_DENSE) {
                                 acc += tq_w_dot_s8_any(row, e0, depth, in, p->input_offset, enc, bits, width, table);
                             } else {
-                                tq_w_seek(sform, &cur, e0); /* past the taps skipped since the last one */
+                                tq_w_seek(form, &cur, e0); /* past the taps skipped since the last one */
                                 int32_t e;
                                 uint32_t code;
-                                while (tq_w_next(sform, width, &cur, e0 + depth, &e, &code)) {
-                                    acc += (uint32_t)(tq_w_value(code, venc, width, table) * (in[e - e0] + p->input_offset));
+                                while (tq_w_next(form, width, &cur, e0 + depth, &e, &code)) {
+                                    acc += (uint32_t)(tq_w_lut_value(code, lut, width) * (in[e - e0] + p->input_offset));
                                 }
                             }
                         }
@@ -85,7 +86,6 @@ TQ_W_BODY tq_status conv_s16(const tq_conv_params *p, const int16_t *input, int1
     check(p, input, output, INT16_MIN, INT16_MAX);
     const tq_packed_weights *w = p->packed;
     const int32_t venc = enc < 0 ? w->value_encoding : enc, width = bits > 0 ? bits : w->bits;
-    const int32_t sform = form < 0 ? w->sparse_form : form;
     const int32_t depth = p->filter_input_depth;
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
     for (int32_t batch = 0; batch < p->batches; ++batch) {
@@ -96,10 +96,12 @@ TQ_W_BODY tq_status conv_s16(const tq_conv_params *p, const int16_t *input, int1
                 const int32_t in_x_origin = out_x * p->stride_width - p->pad_width;
                 for (int32_t out_c = 0; out_c < p->output_depth; ++out_c) {
                     const int32_t group = out_c / filters_per_group;
-                    const int8_t *table = venc == TQ_W_CODEBOOK ? tq_w_table(w, out_c) : NULL;
+                    const int8_t *table = form == TQ_S_DENSE && enc == TQ_W_CODEBOOK ? tq_w_table(w, out_c) : NULL;
+                    int8_t signs[4];
+                    const int8_t *lut = form == TQ_S_DENSE ? NULL : tq_w_lut(w, venc, out_c, signs);
                     const uint8_t *row = w->codes + (size_t)out_c * (size_t)w->row_bytes;
                     tq_w_cursor cur = {0};
-                    if (form != TQ_S_DENSE) tq_w_row_begin(w, sform, out_c, &cur);
+                    if (form != TQ_S_DENSE) tq_w_row_begin(w, form, out_c, &cur);
                     uint64_t acc = 0;
                     for (int32_t filter_y = 0; filter_y < p->filter_height; ++filter_y) {
                         const int32_t in_y = in_y_origin + p->dilation_height * filter_y;
@@ -111,11 +113,11 @@ TQ_W_BODY tq_status conv_s16(const tq_conv_params *p, const int16_t *input, int1
                             if (form == TQ_S_DENSE) {
                                 acc += tq_w_dot_s16_any(row, e0, depth, in, 0, enc, bits, width, table);
                             } else {
-                                tq_w_seek(sform, &cur, e0);
+                                tq_w_seek(form, &cur, e0);
                                 int32_t e;
                                 uint32_t code;
-                                while (tq_w_next(sform, width, &cur, e0 + depth, &e, &code)) {
-                                    acc += (uint64_t)((int64_t)tq_w_value(code, venc, width, table) * in[e - e0]);
+                                while (tq_w_next(form, width, &cur, e0 + depth, &e, &code)) {
+                                    acc += (uint64_t)((int64_t)tq_w_lut_value(code, lut, width) * in[e - e0]);
                                 }
                             }
                         }
@@ -180,7 +182,12 @@ tq_status tq_conv_s8_wc(const tq_conv_params *p, const int8_t *input, int8_t *ou
 tq_status tq_conv_s8_ws(const tq_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    return conv_s8(p, input, output, -1, 0, -1);
+    switch (p->packed->sparse_form) { /* one body per sparse form: the walk is the inner loop */
+    case TQ_S_BITMAP: return conv_s8(p, input, output, -1, 0, TQ_S_BITMAP);
+    case TQ_S_NM: return conv_s8(p, input, output, -1, 0, TQ_S_NM);
+    case TQ_S_BLOCK: return conv_s8(p, input, output, -1, 0, TQ_S_BLOCK);
+    default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
+    }
 }
 
 tq_status tq_conv_s16_w4(const tq_conv_params *p, const int16_t *input, int16_t *output) {
@@ -222,5 +229,10 @@ tq_status tq_conv_s16_wc(const tq_conv_params *p, const int16_t *input, int16_t 
 tq_status tq_conv_s16_ws(const tq_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    return conv_s16(p, input, output, -1, 0, -1);
+    switch (p->packed->sparse_form) { /* one body per sparse form: the walk is the inner loop */
+    case TQ_S_BITMAP: return conv_s16(p, input, output, -1, 0, TQ_S_BITMAP);
+    case TQ_S_NM: return conv_s16(p, input, output, -1, 0, TQ_S_NM);
+    case TQ_S_BLOCK: return conv_s16(p, input, output, -1, 0, TQ_S_BLOCK);
+    default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
+    }
 }

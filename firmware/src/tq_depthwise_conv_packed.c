@@ -4,7 +4,7 @@
  * output pixel is computed DW_CHUNK channels at a time with local accumulators: per tap inside the image,
  * the chunk's weights are decoded (dense) or walked (sparse), as the reference's (in_c, m) order gives
  * out_c = in_c·M + m ascending. Each channel sums the same products as the reference: the same result.
- * Encoding arguments as in tq_fully_connected_packed.c: enc -1, bits 0, form -1 mean "the record's". */
+ * Encoding arguments as in tq_fully_connected_packed.c: enc -1 and bits 0 mean "the record's". */
 #include "tinyq/tq_conv.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_weights_decode.h"
@@ -44,14 +44,16 @@ TQ_W_BODY int32_t chunk_weights(const tq_packed_weights *w, int32_t enc, int32_t
         tq_w_decode_any(w->codes + (size_t)tap * (size_t)w->row_bytes, c0, n, enc, bits, width, table, step, wv);
         return n;
     }
-    const int32_t sform = form < 0 ? w->sparse_form : form;
+    int8_t signs[4];
+    const int per_element = venc == TQ_W_CODEBOOK && w->table_per_channel; /* channel axis 1: lut per element */
+    const int8_t *lut = per_element ? NULL : tq_w_lut(w, venc, 0, signs);
     tq_w_cursor cur;
-    tq_w_row_begin(w, sform, tap, &cur);
-    tq_w_seek(sform, &cur, c0);
+    tq_w_row_begin(w, form, tap, &cur);
+    tq_w_seek(form, &cur, c0);
     int32_t count = 0, e;
     uint32_t code;
-    while (tq_w_next(sform, width, &cur, c0 + n, &e, &code)) {
-        wv[count] = (int8_t)tq_w_value(code, venc, width, venc == TQ_W_CODEBOOK ? tq_w_table(w, e) : NULL);
+    while (tq_w_next(form, width, &cur, c0 + n, &e, &code)) {
+        wv[count] = (int8_t)tq_w_lut_value(code, per_element ? tq_w_table(w, e) : lut, width);
         at[count++] = (uint8_t)(e - c0);
     }
     return count;
@@ -222,7 +224,12 @@ tq_status tq_depthwise_conv_s8_wc(const tq_depthwise_conv_params *p, const int8_
 tq_status tq_depthwise_conv_s8_ws(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    return dw_s8(p, input, output, -1, 0, -1);
+    switch (p->packed->sparse_form) { /* one body per sparse form: the walk is the inner loop */
+    case TQ_S_BITMAP: return dw_s8(p, input, output, -1, 0, TQ_S_BITMAP);
+    case TQ_S_NM: return dw_s8(p, input, output, -1, 0, TQ_S_NM);
+    case TQ_S_BLOCK: return dw_s8(p, input, output, -1, 0, TQ_S_BLOCK);
+    default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
+    }
 }
 
 tq_status tq_depthwise_conv_s16_w4(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
@@ -264,5 +271,10 @@ tq_status tq_depthwise_conv_s16_wc(const tq_depthwise_conv_params *p, const int1
 tq_status tq_depthwise_conv_s16_ws(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    return dw_s16(p, input, output, -1, 0, -1);
+    switch (p->packed->sparse_form) { /* one body per sparse form: the walk is the inner loop */
+    case TQ_S_BITMAP: return dw_s16(p, input, output, -1, 0, TQ_S_BITMAP);
+    case TQ_S_NM: return dw_s16(p, input, output, -1, 0, TQ_S_NM);
+    case TQ_S_BLOCK: return dw_s16(p, input, output, -1, 0, TQ_S_BLOCK);
+    default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
+    }
 }

@@ -5,7 +5,7 @@
  * row: the stored weights alone then make the rest of the sum (zeros of sparse rows add nothing).
  *
  * The bodies take the encoding as constants where the entry point fixes it: enc (-1: the record's, _ws),
- * bits (0: the record's width, _wk/_wc/_ws), form (TQ_S_DENSE, or -1: the record's sparse form, _ws). */
+ * bits (0: the record's width, _wk/_wc/_ws); the sparse form is always a constant (_ws switches on it). */
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_weights_decode.h"
@@ -35,7 +35,6 @@ TQ_W_BODY tq_status fc_s8(const tq_fully_connected_params *p, const int8_t *inpu
               p->filter_offset <= 128);
     const tq_packed_weights *w = p->packed;
     const int32_t venc = enc < 0 ? w->value_encoding : enc, width = bits > 0 ? bits : w->bits;
-    const int32_t sform = form < 0 ? w->sparse_form : form;
     const int32_t *bias = (const int32_t *)p->bias;
     const int32_t depth = p->accum_depth;
     for (int32_t b = 0; b < p->batches; ++b) {
@@ -46,18 +45,20 @@ TQ_W_BODY tq_status fc_s8(const tq_fully_connected_params *p, const int8_t *inpu
             offset_term *= (uint32_t)p->filter_offset;
         }
         for (int32_t o = 0; o < p->output_depth; ++o) {
-            const int8_t *table = venc == TQ_W_CODEBOOK ? tq_w_table(w, o) : NULL;
+            const int8_t *table = form == TQ_S_DENSE && enc == TQ_W_CODEBOOK ? tq_w_table(w, o) : NULL;
             uint32_t acc = 0; /* TFLM's int32 accumulator, wrapping modulo 2^32 */
             if (form == TQ_S_DENSE) {
                 acc = tq_w_dot_s8_any(w->codes + (size_t)o * (size_t)w->row_bytes, 0, depth, in, p->input_offset,
                                       enc, bits, width, table);
             } else {
+                int8_t signs[4];
+                const int8_t *lut = tq_w_lut(w, venc, o, signs);
                 tq_w_cursor c;
-                tq_w_row_begin(w, sform, o, &c);
+                tq_w_row_begin(w, form, o, &c);
                 int32_t e;
                 uint32_t code;
-                while (tq_w_next(sform, width, &c, depth, &e, &code)) {
-                    acc += (uint32_t)(tq_w_value(code, venc, width, table) * (in[e] + p->input_offset));
+                while (tq_w_next(form, width, &c, depth, &e, &code)) {
+                    acc += (uint32_t)(tq_w_lut_value(code, lut, width) * (in[e] + p->input_offset));
                 }
             }
             if (tq_w_scaled(venc)) acc *= (uint32_t)w->magnitude[o];
@@ -78,7 +79,6 @@ TQ_W_BODY tq_status fc_s16(const tq_fully_connected_params *p, const int16_t *in
     check(p, input, output, INT16_MIN, INT16_MAX);
     const tq_packed_weights *w = p->packed;
     const int32_t venc = enc < 0 ? w->value_encoding : enc, width = bits > 0 ? bits : w->bits;
-    const int32_t sform = form < 0 ? w->sparse_form : form;
     const int32_t depth = p->accum_depth;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int16_t *in = input + b * depth;
@@ -88,18 +88,20 @@ TQ_W_BODY tq_status fc_s16(const tq_fully_connected_params *p, const int16_t *in
             offset_term *= (uint64_t)(int64_t)p->filter_offset;
         }
         for (int32_t o = 0; o < p->output_depth; ++o) {
-            const int8_t *table = venc == TQ_W_CODEBOOK ? tq_w_table(w, o) : NULL;
+            const int8_t *table = form == TQ_S_DENSE && enc == TQ_W_CODEBOOK ? tq_w_table(w, o) : NULL;
             uint64_t acc = 0;
             if (form == TQ_S_DENSE) {
                 acc = tq_w_dot_s16_any(w->codes + (size_t)o * (size_t)w->row_bytes, 0, depth, in, p->input_offset,
                                        enc, bits, width, table);
             } else {
+                int8_t signs[4];
+                const int8_t *lut = tq_w_lut(w, venc, o, signs);
                 tq_w_cursor c;
-                tq_w_row_begin(w, sform, o, &c);
+                tq_w_row_begin(w, form, o, &c);
                 int32_t e;
                 uint32_t code;
-                while (tq_w_next(sform, width, &c, depth, &e, &code)) {
-                    acc += (uint64_t)((int64_t)tq_w_value(code, venc, width, table) * (in[e] + p->input_offset));
+                while (tq_w_next(form, width, &c, depth, &e, &code)) {
+                    acc += (uint64_t)((int64_t)tq_w_lut_value(code, lut, width) * (in[e] + p->input_offset));
                 }
             }
             if (tq_w_scaled(venc)) acc *= (uint64_t)(int64_t)w->magnitude[o];
@@ -161,7 +163,12 @@ tq_status tq_fully_connected_s8_wc(const tq_fully_connected_params *p, const int
 tq_status tq_fully_connected_s8_ws(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    return fc_s8(p, input, output, -1, 0, -1);
+    switch (p->packed->sparse_form) { /* one body per sparse form: the walk is the inner loop */
+    case TQ_S_BITMAP: return fc_s8(p, input, output, -1, 0, TQ_S_BITMAP);
+    case TQ_S_NM: return fc_s8(p, input, output, -1, 0, TQ_S_NM);
+    case TQ_S_BLOCK: return fc_s8(p, input, output, -1, 0, TQ_S_BLOCK);
+    default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
+    }
 }
 
 tq_status tq_fully_connected_s16_w4(const tq_fully_connected_params *p, const int16_t *input, int16_t *output) {
@@ -203,5 +210,10 @@ tq_status tq_fully_connected_s16_wc(const tq_fully_connected_params *p, const in
 tq_status tq_fully_connected_s16_ws(const tq_fully_connected_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, -1, 0, 1);
-    return fc_s16(p, input, output, -1, 0, -1);
+    switch (p->packed->sparse_form) { /* one body per sparse form: the walk is the inner loop */
+    case TQ_S_BITMAP: return fc_s16(p, input, output, -1, 0, TQ_S_BITMAP);
+    case TQ_S_NM: return fc_s16(p, input, output, -1, 0, TQ_S_NM);
+    case TQ_S_BLOCK: return fc_s16(p, input, output, -1, 0, TQ_S_BLOCK);
+    default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
+    }
 }

@@ -40,6 +40,7 @@
 /* The b-bit code k of a stream (bits k·b onwards, LSB-first). The second byte is read only when the code
  * spans it, so a row's last code never reads past the row. */
 static inline uint32_t tq_w_code(const uint8_t *s, int32_t k, int32_t bits) {
+    if (bits == 8) return s[k]; /* int8 values of a sparse form: the common case, one load */
     const uint32_t pos = (uint32_t)k * (uint32_t)bits;
     const uint8_t *b = s + (pos >> 3);
     const uint32_t sh = pos & 7u;
@@ -346,25 +347,43 @@ static inline int32_t tq_w_log2(int32_t m) {
     return b;
 }
 
-/* Where a walk over one sparse row stands. Invariant: every stored element below e has been returned or
- * stepped over, and k values were (code k of `values` is the next). */
+/* Where a walk over one sparse row stands. Every stored element below the cursor has been returned or
+ * stepped over, and k values were (code k of `values` is the next). The cursor: BITMAP, the bitmap byte
+ * starting at element `base` and its set bits not yet taken (`mask`); BLOCK and N:M, element e (BLOCK:
+ * inside block g, or at its end when that block is dropped). */
 typedef struct {
     const uint8_t *values; /* the row's value stream */
     const uint8_t *index;  /* the row's bitmap (BITMAP, BLOCK) or positions (N:M) */
     int32_t e, k;
-    int32_t g, i;      /* BLOCK: the block holding e; N:M: group and rank of pair k */
-    int32_t m, n, len; /* block size or M; N; L */
-    int32_t pos_bits;  /* N:M: log2(M) */
+    int32_t base;          /* BITMAP */
+    uint32_t mask;
+    int32_t g, i;          /* BLOCK: the block holding e; N:M: group and rank of pair k */
+    int32_t block_end;     /* BLOCK: where block g ends (L for the last); kept: whether it is stored */
+    int32_t kept;
+    int32_t m, n, len;     /* block size or M; N; L */
+    int32_t groups;        /* N:M: L / M */
+    int32_t pos_bits;      /* N:M: log2(M) */
 } tq_w_cursor;
 
 static inline void tq_w_row_begin(const tq_packed_weights *w, int32_t form, int32_t r, tq_w_cursor *c) {
     c->index = w->index + (size_t)r * (size_t)w->index_row_bytes;
     c->values = w->codes + (form == TQ_S_NM ? (size_t)r * (size_t)w->row_bytes : (size_t)w->row_start[r]);
-    c->e = c->k = c->g = c->i = 0;
+    c->e = c->k = c->g = c->i = c->base = 0;
+    c->mask = form == TQ_S_BITMAP ? c->index[0] : 0; /* L >= 1: the row has a first byte */
     c->m = w->group_m;
     c->n = w->group_n;
     c->len = w->length;
+    c->groups = form == TQ_S_NM ? w->length / w->group_m : 0;
     c->pos_bits = form == TQ_S_NM ? tq_w_log2(w->group_m) : 0;
+    c->block_end = form == TQ_S_BLOCK && w->group_m < w->length ? w->group_m : w->length;
+    c->kept = form == TQ_S_BLOCK ? (int32_t)(c->index[0] & 1u) : 0;
+}
+
+/* BLOCK: from the end of block g to the next block (only while e < L) */
+static inline void tq_w_next_block(tq_w_cursor *c) {
+    ++c->g;
+    c->block_end = c->len - c->block_end > c->m ? c->block_end + c->m : c->len;
+    c->kept = (int32_t)tq_w_bit(c->index, c->g);
 }
 
 /* N:M: the element of pair k (its group c->g) */
@@ -380,76 +399,110 @@ static inline void tq_w_nm_step(tq_w_cursor *c) {
     }
 }
 
-/* Step over every stored element below `to` (>= c->e, <= L) without decoding it. */
+/* Step over every stored element below `to` (<= L; the walk only moves forward) without decoding it. */
 static inline void tq_w_seek(int32_t form, tq_w_cursor *c, int32_t to) {
-    if (to <= c->e) return;
     if (form == TQ_S_BITMAP) {
-        c->k += tq_w_count_bits(c->index, c->e, to); /* stored = set bits */
-    } else if (form == TQ_S_BLOCK) {
-        while (c->e < to) {
-            const int32_t block_end = (c->g + 1) * c->m;
-            const int32_t stop = block_end < to ? block_end : to;
-            if (tq_w_bit(c->index, c->g)) c->k += stop - c->e;
-            c->e = stop;
-            if (stop == block_end) ++c->g;
+        const int32_t byte_base = to & ~7;
+        if (byte_base > c->base) { /* the rest of this byte, the whole bytes between, then to's byte */
+            c->k += tq_w_popcount8(c->mask) + tq_w_count_bits(c->index, c->base + 8, byte_base);
+            c->base = byte_base;
+            c->mask = byte_base < c->len ? c->index[byte_base >> 3] : 0;
         }
+        if (to > c->base) {
+            const uint32_t below = c->mask & ((1u << (to - c->base)) - 1u);
+            c->k += tq_w_popcount8(below);
+            c->mask &= ~below;
+        }
+        return;
+    }
+    if (to <= c->e) return;
+    if (form == TQ_S_BLOCK) {
+        while (c->e < to) {
+            if (c->e >= c->block_end) tq_w_next_block(c);
+            if (c->kept) { /* its elements below `to` are all stored */
+                const int32_t stop = c->block_end < to ? c->block_end : to;
+                c->k += stop - c->e;
+                c->e = stop;
+            } else {
+                c->e = c->block_end; /* a dropped block holds nothing */
+            }
+        }
+        return;
     } else { /* N:M: pairs are group-major, so jump to the group of `to`, then past the pairs below it */
-        const int32_t g = to / c->m, groups = c->len / c->m;
+        const int32_t g = to / c->m;
         if (c->g < g) {
             c->g = g;
             c->i = 0;
             c->k = g * c->n;
         }
-        while (c->g == g && g < groups && tq_w_nm_element(c) < to) tq_w_nm_step(c);
+        while (c->g == g && g < c->groups && tq_w_nm_element(c) < to) tq_w_nm_step(c);
     }
     c->e = to;
 }
 
-/* The next stored element below `end` (<= L): returns 1 with *e and its code, or 0 with the cursor at end. */
+/* The next stored element below `end` (<= L): returns 1 with *e and its code, or 0 (nothing stored
+ * below end is left; elements from end on are untouched). */
 static inline int tq_w_next(int32_t form, int32_t bits, tq_w_cursor *c, int32_t end, int32_t *e, uint32_t *code) {
     if (form == TQ_S_BITMAP) {
+        for (;;) {
+            if (c->mask != 0) {
+                const int32_t at = c->base + tq_w_ctz(c->mask);
+                if (at >= end) return 0;
+                c->mask &= c->mask - 1u; /* take the lowest set bit */
+                *e = at;
+                *code = tq_w_code(c->values, c->k++, bits);
+                return 1;
+            }
+            if (c->base + 8 >= end) return 0; /* the next byte starts at or past end */
+            c->base += 8;
+            c->mask = c->index[c->base >> 3];
+        }
+    }
+    if (form == TQ_S_BLOCK) {
         while (c->e < end) {
-            const uint32_t rest = (uint32_t)c->index[c->e >> 3] >> (c->e & 7);
-            if (rest == 0) { /* the rest of this byte is zeros */
-                const int32_t next = (c->e | 7) + 1;
-                c->e = next < end ? next : end;
+            if (c->e >= c->block_end) tq_w_next_block(c);
+            if (!c->kept) { /* a dropped block: all zeros */
+                c->e = c->block_end;
                 continue;
             }
-            const int32_t at = c->e + tq_w_ctz(rest);
-            if (at >= end) break;
-            *e = at;
-            c->e = at + 1;
+            *e = c->e++;
             *code = tq_w_code(c->values, c->k++, bits);
             return 1;
         }
-    } else if (form == TQ_S_BLOCK) {
-        while (c->e < end) {
-            const int32_t block_end = (c->g + 1) * c->m;
-            if (!tq_w_bit(c->index, c->g)) { /* a dropped block: all zeros */
-                c->e = block_end < end ? block_end : end;
-                if (c->e == block_end) ++c->g;
-                continue;
-            }
-            *e = c->e;
-            *code = tq_w_code(c->values, c->k++, bits);
-            if (++c->e == block_end) ++c->g;
-            return 1;
-        }
-    } else {
-        const int32_t groups = c->len / c->m;
-        while (c->g < groups) {
-            const int32_t at = tq_w_nm_element(c), k = c->k;
-            if (at >= end) break;
-            tq_w_nm_step(c);
-            if (at < c->e) continue; /* positions out of order (a broken record): never revisit an element */
-            *e = at;
-            c->e = at + 1;
-            *code = tq_w_code(c->values, k, bits);
-            return 1;
-        }
+        return 0;
+    }
+    while (c->g < c->groups) { /* N:M */
+        const int32_t at = tq_w_nm_element(c), k = c->k;
+        if (at >= end) break;
+        tq_w_nm_step(c);
+        if (at < c->e) continue; /* positions out of order (a broken record): never revisit an element */
+        *e = at;
+        c->e = at + 1;
+        *code = tq_w_code(c->values, k, bits);
+        return 1;
     }
     if (c->e < end) c->e = end;
     return 0;
+}
+
+/* Values of the stored codes: lut[code] when there is a lut (a codebook table; the signs of ternary or
+ * binary, which tq_w_lut writes to `signs`), else the two's complement of int<k> / int8 (NULL lut). One
+ * branch per value instead of a switch on the encoding. */
+static inline const int8_t *tq_w_lut(const tq_packed_weights *w, int32_t enc, int32_t channel, int8_t signs[4]) {
+    switch (enc) {
+    case TQ_W_TERNARY:
+        signs[0] = 0, signs[1] = 1, signs[2] = 0, signs[3] = -1; /* 10 never occurs; the spec reads 0 */
+        return signs;
+    case TQ_W_BINARY: signs[0] = -1, signs[1] = 1; return signs;
+    case TQ_W_CODEBOOK: return tq_w_table(w, channel);
+    default: return NULL;
+    }
+}
+
+static inline int32_t tq_w_lut_value(uint32_t code, const int8_t *lut, int32_t bits) {
+    if (lut) return lut[code];
+    const uint32_t half = 1u << (bits - 1);
+    return (int32_t)(code ^ half) - (int32_t)half;
 }
 
 /* ---- contracts (TQ_ENABLE_ASSERT) --------------------------------------------------------------- */
@@ -484,7 +537,7 @@ static inline void tq_w_check(const tq_packed_weights *w, int64_t rows, int64_t 
             tq_w_cursor c;
             tq_w_row_begin(w, form, r, &c);
             int32_t prev = -1;
-            for (; c.g < w->length / m; tq_w_nm_step(&c)) {
+            for (; c.g < c.groups; tq_w_nm_step(&c)) {
                 const int32_t at = tq_w_nm_element(&c);
                 TQ_ASSERT(at > prev);
                 prev = at;
