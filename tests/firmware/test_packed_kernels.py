@@ -449,13 +449,26 @@ def check_results(cases, lines: dict, where: str):
     assert not bad and not missing, f"{where}: {bad[:10]} missing {missing[:5]}"
 
 
-@pytest.fixture(scope="module")
-def host_results(cases, sources):
-    exe = sources / "cases_host"
-    args = ["cc", *STRICT, "-I", FIRMWARE / "include", sources / "cases.c",
-            *(FIRMWARE / "src" / s for s in KERNEL_SOURCES), "-o", exe, "-lm"]
-    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600)
+def cc(args, timeout=600):
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout)
     assert p.returncode == 0, p.stderr[-4000:]
+
+
+@pytest.fixture(scope="module")
+def host_library(tmp_path_factory) -> list[Path]:
+    """The kernels, compiled once with the strict sanitizer flags, for every host harness of this module."""
+    d = tmp_path_factory.mktemp("lib")
+    objs = []
+    for src in KERNEL_SOURCES:
+        objs.append(d / (Path(src).stem + ".o"))
+        cc(["cc", *STRICT, "-I", FIRMWARE / "include", "-c", FIRMWARE / "src" / src, "-o", objs[-1]])
+    return objs
+
+
+@pytest.fixture(scope="module")
+def host_results(cases, sources, host_library):
+    exe = sources / "cases_host"
+    cc(["cc", *STRICT, "-I", FIRMWARE / "include", sources / "cases.c", *host_library, "-o", exe, "-lm"])
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=600,
                          env={"ASAN_OPTIONS": "detect_leaks=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
     assert run.returncode == 0 and "runtime error" not in run.stderr, (run.stdout[-3000:] + run.stderr[-3000:])
@@ -632,14 +645,12 @@ HOSTILE = ["codebook NULL table", "bits 0", "bits 9", "codebook bits 8", "row_st
 
 
 @pytest.fixture(scope="module")
-def hostile_exe(tmp_path_factory):
+def hostile_exe(tmp_path_factory, host_library):
     d = tmp_path_factory.mktemp("hostile")
     src = d / "hostile.c"
     src.write_text("#include <string.h>\n#include \"tinyq/tq_kernels.h\"\n" + hostile_source(np.random.default_rng(7)))
     exe = d / "hostile"
-    args = ["cc", *STRICT, "-I", FIRMWARE / "include", src, *(FIRMWARE / "src" / s for s in KERNEL_SOURCES), "-o", exe]
-    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr
+    cc(["cc", *STRICT, "-I", FIRMWARE / "include", src, *host_library, "-o", exe])
     return exe
 
 
