@@ -1,10 +1,15 @@
-/* Internal to the packed-weight kernels (tq_*_packed.c): decoders of tq_packed_weights, the formats of
- * docs/weight_encodings.md. Two steps feed the kernels' inner loops, separable from them:
- *   dense  - tq_w_decode: elements e0 .. e0+n-1 of a row (n <= TQ_W_CHUNK) into a small local array;
+/* Internal to the packed-weight kernels (tq_*_packed*.c): decoders of tq_packed_weights, the formats of
+ * docs/weight_encodings.md. They feed the kernels' inner loops and are separable from them:
+ *   dense  - runs of codes (a 32-bit word, or 8 codes in `bits` bytes) split into values in registers
+ *            (tq_w_prepare, tq_w_field); tq_w_dot_s8/_s16 run them along a row segment (FULLY_CONNECTED,
+ *            CONV_2D); tq_w_decode writes elements e0 .. e0+n-1 (n <= TQ_W_CHUNK) to a small local
+ *            array (DEPTHWISE_CONV_2D's channel chunks);
  *   sparse - tq_w_row_begin / tq_w_seek / tq_w_next: a cursor over the stored (element, code) pairs of a
- *            row, in ascending element order, that moves forward only.
- * Every function is static inline and takes the encoding as arguments; the kernels pass constants, so
- * GCC specializes each entry point (no function pointers, no whole-tensor decode, no scratch).
+ *            row, in ascending element order, that moves forward only; tq_w_lut / tq_w_lut_value give
+ *            the values.
+ * Every function takes the encoding as arguments; the kernels pass constants, so GCC specializes each
+ * entry point (no function pointers, no whole-tensor decode, no scratch, nothing but the codes read).
+ * Multi-byte loads are assembled from bytes (little-endian streams on any host).
  *
  * A decoded value is the int8 weight, except for ternary and binary: there it is the sign (-1, 0, +1)
  * and the kernel multiplies each output's finished sum by a_c once. w = a_c * sign exactly, so

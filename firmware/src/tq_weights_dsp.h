@@ -15,7 +15,7 @@
 
 #if defined(__ARM_FEATURE_DSP)
 
-#define TQ_WD_RUN 4096 /* elements per exact int32 run: 4096 · 2 · 128 · 255 < 2^31 */
+#define TQ_WD_RUN 4096 /* elements per exact int32 run: 4096 · 128 · 255 < 2^31 */
 
 /* elements per block, and the scale 2^s of the lanes (as a shift) */
 static inline int32_t tq_wd_block(int32_t enc) { return enc == TQ_W_BINARY ? 32 : enc == TQ_W_TERNARY ? 16 : 8; }
