@@ -49,6 +49,7 @@ class Manifest:
     arena_bytes: int
     scratch_bytes: int
     weight_bytes: int
+    packed_weights: bool = False  # some call reads packed (sub-8-bit) weights: the project needs those kernels
 
     @property
     def sample_in_bytes(self) -> int:
@@ -97,6 +98,8 @@ def parse_manifest(raw: Mapping, where: str = MANIFEST_NAME) -> Manifest:
             arena_bytes=int(plan.get("arena_bytes", 0)),
             scratch_bytes=int(plan.get("scratch_bytes", 0)),
             weight_bytes=int(plan.get("weight_bytes", 0)),
+            packed_weights=any(layer.get("weights", {}).get("encoding", "int8") != "int8"
+                               for layer in raw.get("layers", ())),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ManifestError(f"{where}: not a tinyq manifest ({type(exc).__name__}: {exc})") from None

@@ -86,14 +86,21 @@ def _write(path: Path, text: str, written: list[Path]) -> None:
     written.append(path)
 
 
-def _copy_library(out: Path, written: list[Path]) -> None:
-    """Mirror firmware/{library.json,include,src} into OUT/lib/tinyq (stale files removed)."""
+def _packed_source(path: Path) -> bool:
+    """The kernels on packed weights (tq_*_packed*.c, tq_weights_*.c): slow to compile, needed only by
+    models with encoded weights."""
+    return path.suffix == ".c" and ("_packed" in path.stem or path.stem.startswith("tq_weights"))
+
+
+def _copy_library(out: Path, written: list[Path], packed_weights: bool = True) -> None:
+    """Mirror firmware/{library.json,include,src} into OUT/lib/tinyq (stale files removed); the packed-weight
+    kernels only when the model has packed weights."""
     firmware = data_dir("firmware")
     lib = out / LIBRARY_DIR
     wanted = {Path("library.json"): firmware / "library.json"}
     for sub in ("include", "src"):
         for src in sorted((firmware / sub).rglob("*")):
-            if src.is_file() and src.suffix in (".c", ".h"):
+            if src.is_file() and src.suffix in (".c", ".h") and (packed_weights or not _packed_source(src)):
                 wanted[src.relative_to(firmware)] = src
     if lib.is_dir():
         for existing in sorted(lib.rglob("*"), reverse=True):
@@ -130,7 +137,7 @@ def write_project(out_dir: Path | str, board: Board | str, manifest: Manifest | 
     out = Path(out_dir)
     written: list[Path] = []
     _write(out / "src" / "main.c", render_main(board, manifest), written)
-    _copy_library(out, written)
+    _copy_library(out, written, manifest.packed_weights)
     if board.is_host:
         return written
     board_json = json.dumps(pio_board_manifest(board), indent=2, sort_keys=True) + "\n"
