@@ -40,26 +40,14 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return q_fixed, shift
 
 
-def quantize_multiplier_smaller_than_one(real: float) -> tuple[int, int]:
-    """TFLite QuantizeMultiplierSmallerThanOneExp: requires 0 < real < 1; shift <= 0."""
-    m, shift = quantize_multiplier(real) if 0.0 < real < 1.0 else (0, 1)
-    if shift > 0:
-        raise ParameterError(f"rescale multiplier {real!r} is outside (0, 1) (check the tensors' scales)")
-    return m, shift
-
-
-def requant_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
-    """quantize_multiplier for MultiplyByQuantizedMultiplier, whose left shift must stay <= 30 (int32) or
-    <= 7 (the int64 variant); a larger one means scales no kernel can honour."""
+def requant_multiplier(real: float) -> tuple[int, int]:
+    """quantize_multiplier for the int32 MultiplyByQuantizedMultiplier, whose left shift must stay <= 30;
+    a larger one means scales no kernel can honour. (The 16x8 int64 variant's limit, 7, is checked where
+    the accumulator width is known.)"""
     m, shift = quantize_multiplier(real)
-    if shift > max_shift:
-        raise ParameterError(f"requantization scale {real:g} is too large (shift {shift} > {max_shift})")
+    if shift > 30:
+        raise ParameterError(f"requantization scale {real:g} is too large (shift {shift} > 30)")
     return m, shift
-
-
-def quantize_multipliers(reals) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    pairs = [quantize_multiplier(float(r)) for r in reals]
-    return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
 
 
 def f32(x) -> float:
