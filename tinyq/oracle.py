@@ -2,6 +2,11 @@
 
 TFLM is tinyq's contract (double rounding, as CMSIS-NN). TFLM may reuse an input tensor's memory
 for intermediates, so inputs are set again before every invoke.
+
+TFLite INT4 weights: TFLM's reference FULLY_CONNECTED refuses INT4 filters (its CONV_2D and
+DEPTHWISE_CONV_2D unpack them). The TFLite spec defines an INT4 tensor as the int8 values its nibbles
+hold, so where TFLM refuses the model as it is, the reference is TFLM on the same model with every INT4
+tensor widened to INT8 (`widen_int4`), and `reference_for` says so.
 """
 from __future__ import annotations
 
@@ -16,15 +21,18 @@ ARENA_BYTES = 64 << 20
 
 @contextlib.contextmanager
 def _quiet_stdout():
-    """TFLM's C++ side prints to fd 1 (e.g. 'Input index k out of range'); keep it off the user's screen."""
-    saved = os.dup(1)
+    """TFLM's C++ side prints to fds 1 and 2 (e.g. 'Input index k out of range', a kernel's failed Prepare
+    check); keep it off the user's screen: a failure reaches the user as one error line."""
+    saved = [os.dup(1), os.dup(2)]
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+        for fd, old in zip((1, 2), saved):
+            os.dup2(old, fd)
+            os.close(old)
 
 
 class TflmReference:
@@ -52,6 +60,48 @@ class TflmReference:
         """An intermediate tensor after the last invoke (needs preserve_all_tensors=True)."""
         t = self.interp.GetTensor(index, 0)  # a dict: dtype, shape, tensor_data, quantization
         return np.array(t["tensor_data"]).reshape(tuple(int(d) for d in t["shape"]))
+
+
+def widen_int4(data: bytes) -> bytes | None:
+    """The model with every INT4 constant tensor stored as INT8 holding the same values (two's complement
+    nibbles, the even element in the low nibble); None when the model has no INT4 tensor."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    widened = False
+    for graph in model.subgraphs or []:
+        for t in graph.tensors or []:
+            if t.type != schema.TensorType.INT4:
+                continue
+            t.type = schema.TensorType.INT8
+            buf = model.buffers[t.buffer] if t.buffer < len(model.buffers or []) else None
+            if buf is not None and buf.data is not None and len(buf.data):
+                packed = np.asarray(buf.data, np.uint8)
+                nib = np.stack([packed & 0xF, packed >> 4], axis=-1).reshape(-1).astype(np.int16)
+                count = int(np.prod(t.shape)) if t.shape is not None else nib.size
+                buf.data = (((nib ^ 8) - 8).astype(np.int8)[:count]).view(np.uint8)
+            widened = True
+    if not widened:
+        return None
+    b = flatbuffers.Builder(len(data) * 2 + 1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def reference_for(model: str | Path | bytes, batches: list[np.ndarray], n_outputs: int):
+    """TFLM's outputs on `batches` and what was run: (outputs, model bytes TFLM ran, label). The model as it
+    is, or, when TFLM refuses it and it has INT4 tensors, the model with them widened to INT8."""
+    from tinyq.errors import RunError
+
+    data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
+    try:
+        return run_isolated(data, batches, n_outputs)[0], data, "TFLM runtime"
+    except RunError:
+        wide = widen_int4(data)
+        if wide is None:
+            raise
+    return run_isolated(wide, batches, n_outputs)[0], wide, "TFLM runtime (INT4 widened to INT8)"
 
 
 def _run_child(model: bytes, batches: list[np.ndarray], n_outputs: int, preserve: bool, tensors: tuple[int, ...]):

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from tinyq.io import from_batch, load_inputs
-from tinyq.oracle import run_isolated
+from tinyq.oracle import reference_for, run_isolated
 from tinyq.program import Program
 from tinyq.sim.run import as_program, run_program
 
@@ -165,12 +165,12 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
         return result
 
     try:
-        ref = timed("TFLM runtime", lambda: run_isolated(model, batches, len(program.outputs))[0])
+        ref, ref_model, ref_name = timed("TFLM runtime", lambda: reference_for(model, batches, len(program.outputs)))
         env = timed("simulator", lambda: run_program(program, batches))
         sim = [env[i] for i in program.outputs]
-        cmp, bad = _compare(program, "simulator", "TFLM runtime", sim, ref)
+        cmp, bad = _compare(program, "simulator", ref_name, sim, ref)
         if bad is not None:
-            cmp.divergence = _tflm_divergence(model, program, [b[bad : bad + 1] for b in batches])
+            cmp.divergence = _tflm_divergence(ref_model, program, [b[bad : bad + 1] for b in batches])
         report.comparisons.append(cmp)
 
         from tinyq.testing import build_host_runner, run_host_runner
@@ -212,7 +212,7 @@ def _sim_trace(program: Program, sample: list[np.ndarray]) -> dict[int, np.ndarr
     return run_program(program, sample, trace=True)
 
 
-def _tflm_divergence(model: Path, program: Program, sample: list[np.ndarray]) -> str | None:
+def _tflm_divergence(model: Path | bytes, program: Program, sample: list[np.ndarray]) -> str | None:
     wanted = tuple(i for c in program.calls for i in c.outputs)
     _, tensors = run_isolated(model, sample, len(program.outputs), tensors=wanted)
     return _first_divergence(program, _sim_trace(program, sample), tensors.get)
@@ -245,9 +245,10 @@ def _firmware_divergence(fw_dir: Path, program: Program, sample: list[np.ndarray
 def format_report(r: VerifyReport) -> str:
     lines = [f"verify {r.model} on {r.board}: {r.samples} samples ({r.random_samples} random, seed {r.seed}"
              f"{', + ' + str(r.samples - r.random_samples) + ' given' if r.samples > r.random_samples else ''})"]
+    width = max([14] + [len(c.reference) for c in r.comparisons])
     for c in r.comparisons:
         status = f"EQUAL ({c.values:,} values)" if c.equal else f"DIFFERENT: {c.mismatches:,} of {c.values:,} values"
-        lines.append(f"  {c.candidate:<28} vs {c.reference:<14} {status}")
+        lines.append(f"  {c.candidate:<28} vs {c.reference:<{width}} {status}")
         if not c.equal:
             lines.append(f"      first mismatch: {c.first_mismatch}")
             lines.append(f"      {c.divergence or 'diverging layer: not found (outputs differ only)'}")

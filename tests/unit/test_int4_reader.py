@@ -37,6 +37,32 @@ def test_int4_model_equals_tflm_on_its_int8_twin():
     assert np.array_equal(simulate(int4, x).output_list()[0], np.array(want))
 
 
+def test_widened_int4_is_the_int8_twin_and_the_reference_says_so():
+    from tinyq.oracle import reference_for, widen_int4
+
+    int4, int8 = _twins(seed=5)
+    wide = widen_int4(int4)
+    assert widen_int4(int8) is None
+    g, t = read_model(wide), read_model(int8)
+    assert [x.dtype for x in g.tensors] == [x.dtype for x in t.tensors]
+    assert all(np.array_equal(a.data, b.data) for a, b in zip(g.tensors, t.tensors) if a.data is not None)
+    x = np.random.default_rng(2).integers(-128, 128, (5, 1, 16), dtype=np.int8)
+    sim = simulate(int4, x.reshape(5, 16)).output_list()[0]
+    for model in (int4, wide):  # TFLM takes this FC's INT4 filter as it is (ai-edge-quantizer's it refuses)
+        outs, ran, label = reference_for(model, [x], 1)
+        assert (ran, label) == (model, "TFLM runtime")
+        assert np.array_equal(outs[0].reshape(5, -1), sim)
+
+
+def test_auto_keeps_int4_weights_at_four_bits():
+    from tinyq.encode.apply import weight_report
+    from tinyq.sim.run import as_program
+
+    int4, int8 = _twins()
+    (w4,), (w8,) = weight_report(as_program(int4, "auto")), weight_report(as_program(int8, "auto"))
+    assert (w4.encoding, w4.nbytes) == ("int4", 48) and w8.encoding == "int8"  # same values; the file decides
+
+
 def _edit_buffer(data: bytes, fn) -> bytes:
     m = unpack(data)
     fn(m)

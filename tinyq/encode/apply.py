@@ -108,8 +108,11 @@ def resolve_layers(program: Program, layers: Mapping[str, str]) -> dict[int, str
     return out
 
 
-def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str, str] | None = None) -> Program:
-    """The program with each encodable call's weights encoded as asked (see the module docstring)."""
+def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str, str] | None = None,
+                    int4_layers: frozenset[int] = frozenset()) -> Program:
+    """The program with each encodable call's weights encoded as asked (see the module docstring).
+    int4_layers: TFLite operator indices whose weights the file stores as INT4; `auto` keeps those at most
+    as large as int4 (the user chose 4 bits for flash: widening them to int8 would double it)."""
     default = weights if weights in ("auto", "smallest") else parse_encoding(weights)
     forced = resolve_layers(program, layers or {})
     calls = list(program.calls)
@@ -123,6 +126,9 @@ def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str
         try:
             if spec in ("auto", "smallest"):
                 packed = choose(rows, axis, None if spec == "auto" else float("inf"))
+                if spec == "auto" and call.layer in int4_layers:
+                    as_file = encode(rows, axis, "int4")
+                    packed = packed if packed.nbytes <= as_file.nbytes else as_file
             else:
                 packed = encode(rows, axis, spec)
         except EncodingError as exc:  # never rounded: the user asked for what this tensor cannot be

@@ -203,8 +203,11 @@ def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None 
     nor the emitter finds an error."""
     from tinyq.encode.apply import apply_encodings
 
+    # layers whose weights the file stores as TFLite INT4: `auto` never stores them larger than the file does
+    int4 = frozenset(op.index for op in graph.ops if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+                     and len(op.inputs) > 1 and op.inputs[1] >= 0 and graph.tensors[op.inputs[1]].dtype == "int4")
     try:
-        return apply_encodings(_lower(graph), weights, layers)
+        return apply_encodings(_lower(graph), weights, layers, int4_layers=int4)
     except UnsupportedError as exc:
         raise UnsupportedError(f"{graph.source}: {exc}" if graph.source else str(exc)) from None
 
