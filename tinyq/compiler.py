@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tinyq.emit.c_literals import is_c_identifier
 from tinyq.emit.emitter import emit_sources
-from tinyq.errors import InputError, PlanError
+from tinyq.errors import DoesNotFit, InputError
 from tinyq.kernel_select import board_features, select_kernels
 from tinyq.lower import lower
 from tinyq.planner import MemoryPlan, plan_memory
@@ -96,8 +96,8 @@ def check_fit(model_name: str, program: Program, plan: MemoryPlan, board) -> Non
     needs.append(("RAM", ram, ram_part, board.ram.size))
     exceeded = [name for name, need, _, size in needs if need > size]
     if exceeded:
-        raise PlanError(f"{model_name} does not fit {board.name} ({' and '.join(exceeded)} exceeded): "
-                        + "; ".join(text for _, _, text, _ in needs))
+        raise DoesNotFit(f"{model_name} does not fit {board.name} ({' and '.join(exceeded)} exceeded): "
+                         + "; ".join(text for _, _, text, _ in needs), tuple(exceeded))
 
 
 def compile_model(model, out_dir, board: str = "host", prefix: str = "model", project: bool = True,
@@ -118,8 +118,8 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     note = ""
     try:
         check_fit(where, program, plan, board_obj)
-    except PlanError:
-        if weights != "auto":
+    except DoesNotFit as exc:
+        if weights != "auto" or exc.exceeded == ("RAM",):  # smaller weights cannot make RAM fit
             raise
         # flash is the wall: rather than refuse, store every tensor as small as it exactly goes
         program = lower(graph, "smallest", layers)

@@ -24,6 +24,14 @@ class PlanError(TinyqError):
     """The memory plan is invalid or the model does not fit the board."""
 
 
+class DoesNotFit(PlanError):
+    """The model needs more flash, weight region or RAM than the board has (`exceeded` names which)."""
+
+    def __init__(self, message: str, exceeded: tuple[str, ...]):
+        super().__init__(message)
+        self.exceeded = exceeded
+
+
 class BuildError(TinyqError):
     """Compiling or linking the generated C failed."""
 
