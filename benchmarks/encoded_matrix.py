@@ -36,7 +36,7 @@ def run_case(model: str, form: str, boards: list[str], samples: int, tmp: str) -
     """One model and form: the rows of its runs (reference, host, then one per board)."""
     from tinyq.compiler import compile_model
     from tinyq.encode.apply import weight_report
-    from tinyq.errors import TinyqError
+    from tinyq.errors import DoesNotFit, TinyqError
     from tinyq.io import from_batch
     from tinyq.oracle import TflmReference
     from tinyq.sim.run import as_program, run_program
@@ -56,9 +56,9 @@ def run_case(model: str, form: str, boards: list[str], samples: int, tmp: str) -
     sim = [run_program(program, batches)[i] for i in program.outputs]
     rows = []
 
-    def record(stage: str, got, seconds: float, message: str = "") -> None:
+    def record(stage: str, got, seconds: float, message: str = "", refused: bool = False) -> None:
         if got is None:
-            status = "REFUSED" if message else "FAIL"
+            status = "REFUSED" if refused else "FAIL"
         else:
             status = "PASS" if all(np.array_equal(np.asarray(g).reshape(s.shape), s) for g, s in zip(got, sim)) else "FAIL"
         rows.append({"model": model, "form": form, "stage": stage, "status": status, "samples": samples,
@@ -67,10 +67,12 @@ def run_case(model: str, form: str, boards: list[str], samples: int, tmp: str) -
     def timed(stage: str, fn) -> None:
         t = time.perf_counter()
         try:
-            got, message = fn(), ""
-        except TinyqError as exc:  # e.g. the model does not fit the board: the message says why
-            got, message = None, str(exc).splitlines()[0]
-        record(stage, got, time.perf_counter() - t, message)
+            got, message, refused = fn(), "", False
+        except DoesNotFit as exc:  # compile refuses a model the board cannot hold: the message says why
+            got, message, refused = None, str(exc).splitlines()[0], True
+        except TinyqError as exc:  # a failed build or run
+            got, message, refused = None, str(exc).splitlines()[0], False
+        record(stage, got, time.perf_counter() - t, message, refused)
 
     timed("TFLM", lambda: TflmReference(path).run(batches, len(program.outputs)))
 

@@ -2,12 +2,16 @@
 
 Consumes a project directory made by tinyq.targets.project; produces Completed records of
 `python -m platformio run` (build, `-t upload`). The core dir is $TINYQ_PIO_CORE (default
-<tinyq cache>/platformio), never the user's ~/.platformio unless they point TINYQ_PIO_CORE there.
+<tinyq cache>/platformio-<8 hex digits naming this tinyq installation's dev-platform directory>), never the
+user's ~/.platformio unless they point TINYQ_PIO_CORE there. One core per installation: PlatformIO records the
+symlinked dev-platform by name, so two tinyq checkouts sharing a core replace each other's record, and a
+build of one fails with "Unknown development platform" while the other builds.
 PlatformIO 6.2 insists on a `platformio/tool-scons` package and would download it; we write that
 package ourselves around the SCons the venv already has (see shared notes, toolchain.md 1.1).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -21,7 +25,12 @@ BUILD_TIMEOUT = 900.0
 
 
 def core_dir() -> Path:
-    return Path(os.environ.get("TINYQ_PIO_CORE") or cache_dir() / "platformio")
+    if os.environ.get("TINYQ_PIO_CORE"):
+        return Path(os.environ["TINYQ_PIO_CORE"])
+    from tinyq.targets.project import platform_dir
+
+    tag = hashlib.sha256(str(platform_dir().resolve()).encode()).hexdigest()[:8]
+    return cache_dir() / f"platformio-{tag}"
 
 
 def pio_env() -> dict:
