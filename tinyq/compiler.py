@@ -11,7 +11,7 @@ from pathlib import Path
 from tinyq.emit.c_literals import is_c_identifier
 from tinyq.emit.emitter import emit_sources
 from tinyq.errors import DoesNotFit, InputError
-from tinyq.kernel_select import board_features, select_kernels
+from tinyq.kernel_select import board_features, board_isa, select_kernels
 from tinyq.lower import lower
 from tinyq.planner import MemoryPlan, plan_memory
 from tinyq.program import Program
@@ -112,7 +112,8 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     check_prefix(prefix)
     model_name = Path(model).name if isinstance(model, (str, Path)) else "model.tflite"
     graph = read_model(model)
-    program = lower(graph, weights, layers)
+    isa = board_isa(board_obj)  # auto weighs the packed kernels' speed on this board's CPU
+    program = lower(graph, weights, layers, isa)
     plan = plan_memory(program)
     where = str(model) if isinstance(model, (str, Path)) else model_name
     note = ""
@@ -122,7 +123,7 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
         if weights != "auto" or exc.exceeded == ("RAM",):  # smaller weights cannot make RAM fit
             raise
         # flash is the wall: rather than refuse, store every tensor as small as it exactly goes
-        program = lower(graph, "smallest", layers)
+        program = lower(graph, "smallest", layers, isa)
         plan = plan_memory(program)
         check_fit(where, program, plan, board_obj)
         note = (f"the fast encodings do not fit {board_obj.name}: weights stored as small as they exactly go "

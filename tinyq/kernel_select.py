@@ -43,6 +43,11 @@ def board_features(board) -> frozenset[str]:
     return frozenset(f for f, has in ((DSP, board.has_dsp), (MVE, board.has_mve)) if has)
 
 
+def board_isa(board) -> str:
+    """The CPU kind the weight-encoding cost model knows (tinyq.encode.select): "dsp" or "portable"."""
+    return "dsp" if DSP in board_features(board) else "portable"
+
+
 def select_kernels(program: Program, features: frozenset[str]) -> list[Variant | None]:
     """One entry per call: the variant to use, or None for the reference implementation."""
     return [next((v for v in VARIANTS.get(c.kernel, ()) if v.feature in features), None) for c in program.calls]

@@ -8,6 +8,8 @@ def add_parser(sub):
     p = sub.add_parser("inspect", help="print a model's layers, shapes, quantization and op support")
     p.add_argument("model", help=".tflite file")
     add_weight_options(p)
+    p.add_argument("--board", "-b", default=None,
+                   help="show the weight encodings `auto` picks for this board's CPU (default: portable C)")
     return p
 
 
@@ -39,8 +41,8 @@ def weights_table(program) -> list[str]:
     return ["", *lines]
 
 
-def describe(model, weight_spec: str = "auto", layer_specs=None) -> tuple[str, int]:
-    """The report text, and the number of unsupported ops."""
+def describe(model, weight_spec: str = "auto", layer_specs=None, isa: str = "portable") -> tuple[str, int]:
+    """The report text, and the number of unsupported ops (`isa`: the CPU kind auto's choice is for)."""
     from tinyq.lower import support_error
     from tinyq.tflite_reader import read_model
 
@@ -71,7 +73,7 @@ def describe(model, weight_spec: str = "auto", layer_specs=None) -> tuple[str, i
     if unsupported == 0:
         from tinyq.lower import lower
 
-        lines += weights_table(lower(g, weight_spec, layer_specs))
+        lines += weights_table(lower(g, weight_spec, layer_specs, isa))
     lines.append("")
     lines.append(
         f"{len(g.ops) - unsupported} of {len(g.ops)} ops supported"
@@ -81,7 +83,14 @@ def describe(model, weight_spec: str = "auto", layer_specs=None) -> tuple[str, i
 
 
 def run(args) -> int:
+    from tinyq.kernel_select import board_isa
+
     options = weight_options(args)
-    text, _ = describe(args.model, options["weights"], options["layers"])
+    isa = "portable"
+    if args.board is not None:
+        from tinyq.boards import load_board
+
+        isa = board_isa(load_board(args.board))
+    text, _ = describe(args.model, options["weights"], options["layers"], isa)
     print(text)
     return 0

@@ -109,8 +109,9 @@ def resolve_layers(program: Program, layers: Mapping[str, str]) -> dict[int, str
 
 
 def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str, str] | None = None,
-                    int4_layers: frozenset[int] = frozenset()) -> Program:
-    """The program with each encodable call's weights encoded as asked (see the module docstring).
+                    int4_layers: frozenset[int] = frozenset(), isa: str = "portable") -> Program:
+    """The program with each encodable call's weights encoded as asked (see the module docstring); `auto`
+    weighs kernel speed for a CPU of kind `isa` ("dsp": the Arm DSP extension, else "portable").
     int4_layers: TFLite operator indices whose weights the file stores as INT4; `auto` keeps those at most
     as large as int4 (the user chose 4 bits for flash: widening them to int8 would double it)."""
     default = weights if weights in ("auto", "smallest") else parse_encoding(weights)
@@ -125,7 +126,7 @@ def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str
         rows, axis = rows_view(_as_tflite_shape(getattr(call, field), op), op)
         try:
             if spec in ("auto", "smallest"):
-                packed = choose(rows, axis, None if spec == "auto" else float("inf"))
+                packed = choose(rows, axis, None if spec == "auto" else float("inf"), op, isa)
                 if spec == "auto" and call.layer in int4_layers:
                     as_file = encode(rows, axis, "int4")
                     packed = packed if packed.nbytes <= as_file.nbytes else as_file

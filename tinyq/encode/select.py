@@ -1,15 +1,17 @@
 """Which encoding a weight tensor gets: every exact candidate, then the smallest one fast enough.
 
-Kernel cost model: KERNEL_COST is each family's instructions per inference relative to the int8 kernel
-of the same layer, measured with `tinyq bench` (Dec 2026, reference C decoders, no DSP variants yet):
-codebook FULLY_CONNECTED on the MLPerf AD model 3.0x on the Cortex-M3 (both reference C) and 8.5x on the
-M4 (against the DSP int8 kernel); block-sparse CONV_2D on VWW 3.3-11x on the M4 at 64-99 % zeros. Dense
-forms are taken at 3.0 and sparse forms at 5.0 until the speed work brings faster decoders and re-measures.
+Kernel cost model: KERNEL_COST[isa][family][op] is the packed kernel's instructions relative to the int8
+kernel of the same op on the same CPU (1.0), measured with benchmarks/encoded_bench.py (`tinyq bench`,
+exact instruction counts) on the MLPerf KWS and AD models rewritten to each form: isa "dsp" on the
+Cortex-M4 (mps2-an386) against the int8 DSP kernels, "portable" on the Cortex-M3 (mps2-an385) against the
+int8 reference C. A family is int4, int2, intk (other widths), ternary, binary, codebook, or the sparse
+layout (sparse, nm, block) whatever its value encoding. Where no figure was measured for an op, the
+family's FULLY_CONNECTED figure stands in.
 
 choose() keeps the candidates whose cost <= (1 + SPEED_MARGIN) x int8's (max_cost overrides that bound:
 `--weights smallest` passes infinity), then takes the smallest by nbytes (ties: the cheaper kernel, then
 the order of candidates()). int8 (the plain tensor, cost 1.0) is always a candidate, so it wins when
-nothing small enough is fast enough: with today's kernels, `auto` keeps int8.
+nothing small enough is fast enough.
 """
 from __future__ import annotations
 
@@ -22,17 +24,38 @@ from tinyq.encode.sparse import build, kept_blocks, layout_of
 from tinyq.encode.spec import EncodingError, parse
 
 SPEED_MARGIN = 0.15  # the issue's goal for int4 / int2 / codebook kernels against int8
-KERNEL_COST = {"int": 3.0, "ternary": 3.0, "binary": 3.0, "codebook": 3.0, "sparse": 5.0, "nm": 5.0, "block": 5.0}
+FC, CONV, DW = "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"
+KERNEL_COST = {
+    "dsp": {
+        "int4": {FC: 3.0, CONV: 3.0, DW: 3.0}, "int2": {FC: 3.0}, "intk": {FC: 3.0}, "ternary": {FC: 3.0},
+        "binary": {FC: 3.0}, "codebook": {FC: 3.0}, "sparse": {FC: 5.0}, "nm": {FC: 5.0}, "block": {FC: 5.0},
+    },
+    "portable": {
+        "int4": {FC: 3.0}, "int2": {FC: 3.0}, "intk": {FC: 3.0}, "ternary": {FC: 3.0}, "binary": {FC: 3.0},
+        "codebook": {FC: 3.0}, "sparse": {FC: 5.0}, "nm": {FC: 5.0}, "block": {FC: 5.0},
+    },
+}
 NM_PATTERNS = ((1, 2), (1, 4), (2, 4), (1, 8), (2, 8), (4, 8))
 BLOCK_SIZES = (2, 4, 8, 16)
 
 
-def kernel_cost(w: EncodedWeights) -> float:
-    """Modelled kernel time relative to int8 (1.0)."""
-    enc = parse(w.encoding)
-    if enc.name == "int8":
+def family(encoding: str) -> str:
+    """The cost family of an encoding name (KERNEL_COST's middle key); "int8" for the plain tensor."""
+    enc = parse(encoding)
+    if enc.form != "dense":
+        return enc.form
+    if enc.kind == "int":
+        return {8: "int8", 4: "int4", 2: "int2"}.get(enc.bits, "intk")
+    return enc.kind
+
+
+def kernel_cost(w: EncodedWeights, op: str = FC, isa: str = "portable") -> float:
+    """Modelled kernel time relative to int8 (1.0) for `op` on a CPU of kind `isa` ("dsp" or "portable")."""
+    name = family(w.encoding)
+    if name == "int8":
         return 1.0
-    return KERNEL_COST[enc.kind] if enc.form == "dense" else KERNEL_COST[enc.form]
+    costs = KERNEL_COST[isa][name]
+    return costs.get(op, costs[FC])
 
 
 def _value_names(stats, sparse: bool) -> list[str]:
@@ -80,13 +103,14 @@ def _try(out: list, make) -> None:
         pass  # not exact for this tensor
 
 
-def choose(rows: np.ndarray, channel_axis: int, max_cost: float | None = None) -> EncodedWeights:
-    """The smallest exact encoding whose modelled kernel cost is within SPEED_MARGIN of int8's (or at most
-    max_cost)."""
+def choose(rows: np.ndarray, channel_axis: int, max_cost: float | None = None, op: str = FC,
+           isa: str = "portable") -> EncodedWeights:
+    """The smallest exact encoding whose modelled kernel cost (for `op` on `isa`) is within SPEED_MARGIN of
+    int8's (or at most max_cost)."""
     limit = (1.0 + SPEED_MARGIN if max_cost is None else max_cost) + 1e-12
     found = sorted(enumerate(candidates(rows, channel_axis)), key=lambda kw: (kw[1].nbytes, kw[0]))
     for size in dict.fromkeys(w.nbytes for _, w in found):  # ascending sizes; costs only as far as needed
-        same = [(kernel_cost(w), k, w) for k, w in found if w.nbytes == size]
+        same = [(kernel_cost(w, op, isa), k, w) for k, w in found if w.nbytes == size]
         allowed = [t for t in same if t[0] <= limit]
         if allowed:
             return min(allowed, key=lambda t: t[:2])[2]

@@ -196,9 +196,11 @@ def _check_members_fit_int32(ctx: OpContext, members) -> None:
                 raise ctx.fail(f"parameter {name} = {int(v)} does not fit the kernel's int32")
 
 
-def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None = None) -> Program:
+def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None = None,
+          isa: str = "portable") -> Program:
     """Lower every op of the graph, then encode weights (`weights`: auto, int8 or an encoding; `layers`:
-    layer name or call index -> encoding; tinyq.encode.apply). Raises UnsupportedError, naming the model
+    layer name or call index -> encoding; `isa`: the CPU kind `auto` weighs kernel speed for, "dsp" or
+    "portable"; tinyq.encode.apply). Raises UnsupportedError, naming the model
     file, at the first op tinyq cannot lower. The Program returned is well-formed: neither the simulator
     nor the emitter finds an error."""
     from tinyq.encode.apply import apply_encodings
@@ -207,7 +209,7 @@ def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None 
     int4 = frozenset(op.index for op in graph.ops if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
                      and len(op.inputs) > 1 and op.inputs[1] >= 0 and graph.tensors[op.inputs[1]].dtype == "int4")
     try:
-        return apply_encodings(_lower(graph), weights, layers, int4_layers=int4)
+        return apply_encodings(_lower(graph), weights, layers, int4_layers=int4, isa=isa)
     except UnsupportedError as exc:
         raise UnsupportedError(f"{graph.source}: {exc}" if graph.source else str(exc)) from None
 
