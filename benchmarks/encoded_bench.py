@@ -13,6 +13,7 @@ issue's goals; no timing is involved. `--flash-only`: the weight-tensor bytes of
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -97,8 +98,8 @@ def main() -> int:
                 flash_goal, speed_goal = GOALS[form]
                 w8, we = plain.flash_bytes["weights"], packed.flash_bytes["weights"]
                 arena = "equal" if plain.ram_bytes["arena"] == packed.ram_bytes["arena"] else "DIFFERS"
-                kinds = sorted({"_".join(layer.kernel.split("_")[3 if "_s8_" in layer.kernel else 2:])
-                                for layer in packed.layers if "_w" in layer.kernel})
+                kinds = sorted({re.sub(r".*_s(8|16)_", "", layer.kernel) for layer in packed.layers
+                                if re.search(r"_s(8|16)_w", layer.kernel)})
                 print(f"{alias:<8} {form:<11} {plain.instructions:>12,} {packed.instructions:>12,} "
                       f"{packed.instructions / plain.instructions:>6.2f} {speed_goal:>5.2f}  {we / w8:>8.3f} "
                       f"{flash_goal:>5.3f}  {arena:>7}  {','.join(kinds)}{'' if w != 'smallest' else ' (smallest)'}",
