@@ -22,7 +22,8 @@ FIRMWARE = data_dir("firmware")
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", *SANITIZE, "-DTQ_ENABLE_ASSERT"]
 KERNEL_SOURCES = ["tq_fully_connected.c", "tq_conv.c", "tq_depthwise_conv.c", "tq_fully_connected_packed.c",
                   "tq_conv_packed.c", "tq_depthwise_conv_packed.c", "tq_fully_connected_dsp.c", "tq_conv_dsp.c",
-                  "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c"]
+                  "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c",
+                  "tq_depthwise_conv_packed_dsp.c"]
 GUARD = 16  # elements after each output buffer that no kernel may touch
 
 OPS = {"fc": ("fully_connected", "FULLY_CONNECTED"), "conv": ("conv", "CONV_2D"),
@@ -189,9 +190,10 @@ def conv_sums(xo: np.ndarray, w: np.ndarray, geo: dict, groups: int, depthwise: 
     return acc
 
 
-def conv_geometry(rng, dilation_width=None):
+def conv_geometry(rng, dilation_width=None, filter_size=None):
     """Input size, filter, stride, dilation, padding before, output size (every output >= 1)."""
     kh, kw = (int(x) for x in rng.integers(1, 4, 2))
+    kh, kw = filter_size or (kh, kw)
     sh, sw = (int(x) for x in rng.integers(1, 3, 2))
     dh, dw = (int(x) for x in rng.integers(1, 3, 2))
     dw = dilation_width or dw
@@ -209,7 +211,8 @@ def conv_geometry(rng, dilation_width=None):
 
 
 def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng, shape=None) -> Case:
-    """One kernel call on random data; `shape` overrides the random sizes (acc_d, out_d, fid, groups, dilation_width)."""
+    """One kernel call on random data; `shape` overrides the random sizes (acc_d, out_d, fid, groups, dilation_width;
+    depthwise: filter (KH, KW), channels, mult)."""
     shape = shape or {}
     e = parse(encoding)
     s16 = act == "s16"
@@ -231,8 +234,10 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
         tensor_shape = (out_d, geo["filter_height"], geo["filter_width"], fid)
     else:
         geo = conv_geometry(rng)
-        mult = int(rng.integers(1, 3))
-        channels = int(rng.integers(1, 13))
+        if "filter" in shape:
+            geo = conv_geometry(rng, filter_size=shape["filter"])
+        mult = shape.get("mult", int(rng.integers(1, 3)))
+        channels = shape.get("channels", int(rng.integers(1, 13)))
         if m_mult > 1:
             channels = max(m_mult // mult, 1) * int(rng.integers(1, 4))
         out_d = channels * mult
@@ -309,7 +314,7 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     name = f"tq_{OPS[op][0]}_{act}"
     suffix = kernel_suffix(encoding)
     dsp = ""
-    if op in ("fc", "conv") and act == "s8" and suffix in ("w4", "wt", "wb"):  # the Arm DSP variants, on the M4
+    if act == "s8" and (suffix in ("w4", "wt", "wb") or (op == "dw" and suffix != "ws")):  # the Arm DSP variants, on the M4
         dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static int8_t dsp[{out_n + GUARD}];\n"
                f"        memset(dsp, 0x5A, sizeof dsp);\n        ++dsp_cases;\n"
                f"        if ({name}_{suffix}_dsp(&{pre}_pk, {pre}_in, dsp) != TQ_OK || memcmp(dsp, ref, sizeof dsp) != 0)\n"
@@ -407,6 +412,16 @@ DSP_SHAPES = [
     ("conv", {"fid": 40, "groups": 1, "dilation_width": 1}), ("conv", {"fid": 7, "groups": 1, "dilation_width": 1}),
     ("conv", {"fid": 33, "groups": 1, "dilation_width": 2}), ("conv", {"fid": 16, "groups": 2}),
 ]
+# depthwise: whole groups of 4 channels and a tail of 1..3 (multiplier 1) or 2 (multiplier 2), 25 taps (the
+# most the DSP variants hold), 30 taps and multiplier 3 (they take the portable kernels then)
+DW_DSP_SHAPES = [
+    {"filter": (3, 3), "channels": 16, "mult": 1}, {"filter": (3, 3), "channels": 7, "mult": 1},
+    {"filter": (3, 3), "channels": 9, "mult": 2}, {"filter": (5, 5), "channels": 6, "mult": 1},
+    {"filter": (1, 3), "channels": 5, "mult": 2}, {"filter": (6, 5), "channels": 4, "mult": 1},
+    {"filter": (2, 2), "channels": 3, "mult": 3},
+]
+DW_DSP_FORMS = [("int4", False), ("int2", False), ("int3", False), ("ternary", False), ("binary", False),
+                ("codebook:4", True), ("codebook:3", False)]
 
 
 def all_cases(seed: int = 2026) -> list[Case]:
@@ -419,6 +434,9 @@ def all_cases(seed: int = 2026) -> list[Case]:
     for op, shape in DSP_SHAPES:
         for encoding in ("int4", "ternary", "binary"):
             cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
+    for shape in DW_DSP_SHAPES:
+        for encoding, per_channel in DW_DSP_FORMS:
+            cases.append(make_case(len(cases), "dw", "s8", encoding, per_channel, rng, shape))
     return cases
 
 
@@ -478,7 +496,7 @@ def host_results(cases, sources, host_library):
 def test_packed_equals_int8_reference_on_host(cases, host_results):
     """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
     check_results(cases, host_results, "host")
-    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES)
+    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat

@@ -157,4 +157,15 @@ tq_status tq_conv_s8_w4_dsp(const tq_conv_params *p, const int8_t *input, int8_t
 tq_status tq_conv_s8_wt_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv_s8_wb_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
 
+/* DSP variants of tq_depthwise_conv_s8_w4/_w2/_wk/_wt/_wb/_wc (SMLAxy on a channel group's weights, decoded
+ * once per layer into a 200-byte stack array), bit for bit the same results. Depth multipliers other than 1
+ * and 2 and filters of more than 25 taps take the portable kernels. Defined only when the compiler targets a
+ * CPU with the extension (__ARM_FEATURE_DSP). */
+tq_status tq_depthwise_conv_s8_w4_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_w2_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wk_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wt_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wb_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wc_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+
 #endif
