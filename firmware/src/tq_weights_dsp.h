@@ -7,7 +7,8 @@
  *   halfword and code i + B/2 of the high one at the top of their halfwords, so the lanes read as
  *   code · 2^(16-b), signed; one SMLAD per two codes against the input pair (x_i + off, x_{i+B/2} + off),
  *   which PKHBT/PKHTB and SXTAB16 (the offset added for free) build once for both rows. Every product is
- *   at most 2^15 · 255 in magnitude, so a run of TQ_WD_RUN elements sums exactly in int32 and an
+ *   at most 2^15 · 255 in magnitude (ternary 2^14 · 255), so a run of TQ_WD_RUN elements (ternary: twice
+ *   that) sums exactly in int32 and an
  *   arithmetic shift by 16 - b gives its exact sum. Ternary codes are first made 2-bit two's complement
  *   of their sign (10, which never occurs, reads 0 as in the spec's decoder).
  *
@@ -30,7 +31,7 @@
 
 #if defined(__ARM_FEATURE_DSP)
 
-#define TQ_WD_RUN 256      /* elements per exact int32 run: 256 · 2^15 · 255 < 2^31 */
+#define TQ_WD_RUN 256 /* elements per exact int32 run: 256 · 2^15 · 255 < 2^31 (ternary: 512 · 2^14 · 255) */
 #define TQ_WD_MAX_BLOCK 32 /* elements of the largest block (binary) */
 
 /* elements per block (one word of codes) */
@@ -202,9 +203,10 @@ TQ_W_BODY void tq_wd_rows(int32_t enc, int32_t bits, int two, const uint8_t *r0,
     }
     const int16x2_t off2 = tq_dsp_pair(in->off);
     const int32_t scale = 16 - bits;
+    const int32_t run = (enc == TQ_W_TERNARY ? 2 * TQ_WD_RUN : TQ_WD_RUN) / block * 4; /* code bytes per run */
     const uint8_t *const end = r0 + 4 * blocks;
-    while (r0 != end) { /* runs of at most TQ_WD_RUN elements, each summed exactly in int32 */
-        const uint8_t *const stop = end - r0 > 4 * (TQ_WD_RUN / block) ? r0 + 4 * (TQ_WD_RUN / block) : end;
+    while (r0 != end) { /* runs of at most TQ_WD_RUN elements (ternary: twice), each summed exactly in int32 */
+        const uint8_t *const stop = end - r0 > run ? r0 + run : end;
         int32_t a0 = 0, a1 = 0;
         do {
             tq_wd_mac_block(enc, bits, two, tq_w_load4(r0), two ? tq_w_load4(r1) : 0, x, off2, &a0, &a1);
