@@ -158,7 +158,8 @@ TQ_W_BODY tq_status conv_dsp(const tq_conv_params *p, const int8_t *input, int8_
                 const int32_t in_x_origin = out_x * p->stride_width - p->pad_width;
                 const int inside = inside_y && in_x_origin >= 0 &&
                                    in_x_origin + p->dilation_width * (p->filter_width - 1) < p->input_width;
-                tq_wd_input x = {NULL, NULL, length / block, length % block, p->input_offset, 0};
+                tq_wd_input x = {NULL, NULL, length / block, length % block, p->input_offset, 0,
+                                 w->codes + (size_t)w->rows * (size_t)w->row_bytes};
                 int32_t ready = -1; /* the group whose receptive field x holds */
                 int32_t out_c = 0;
                 while (out_c < p->output_depth) {

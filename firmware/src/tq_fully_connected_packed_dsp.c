@@ -38,7 +38,8 @@ TQ_W_BODY tq_status fc_dsp(const tq_fully_connected_params *p, const int8_t *inp
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * depth;
         int8_t *out = output + b * p->output_depth;
-        tq_wd_input x = {in, tail, depth / block, depth % block, p->input_offset, 0};
+        tq_wd_input x = {in, tail, depth / block, depth % block, p->input_offset, 0,
+                         w->codes + (size_t)w->rows * (size_t)w->row_bytes};
         if (x.tail > 0) tq_wd_pad_tail(tail, in + x.blocks * block, x.tail, p->input_offset);
         uint32_t sum = 0; /* Σ (x + input_offset) */
         if (p->filter_offset != 0 || enc == TQ_W_BINARY) sum = tq_wd_input_sum(in, depth, p->input_offset);

@@ -140,9 +140,11 @@ TQ_W_BODY void tq_wd_sel_block(int two, uint32_t w0, uint32_t w1, const int8_t *
     *a1 = s1;
 }
 
-/* The last, partial, word of codes of a row whose codes end `bytes` (1..4) bytes after c: the bytes past
- * the row are not read (they read 0) */
-static inline uint32_t tq_wd_last_word(const uint8_t *c, int32_t bytes) {
+/* The last, partial, word of codes of a row whose codes end `bytes` (1..4) bytes after c: one load when
+ * four bytes from c are still inside the codes (those of the next row then meet padding), else the row's
+ * bytes alone (the others read 0) */
+static inline uint32_t tq_wd_last_word(const uint8_t *c, int32_t bytes, const uint8_t *codes_end) {
+    if (codes_end - c >= 4) return tq_w_load4(c);
     uint32_t w = 0;
     for (int32_t i = 0; i < bytes; ++i) w |= (uint32_t)c[i] << (8 * i);
     return w;
@@ -151,12 +153,13 @@ static inline uint32_t tq_wd_last_word(const uint8_t *c, int32_t bytes) {
 /* ---- rows --------------------------------------------------------------------------------------------
  * The input of a row dot: `blocks` whole blocks at x, then, when tail > 0, the row's last `tail` elements
  * at xt, which is padded with -off to a whole block (binary: to a whole word). V: Σ (x + off) over all
- * of them (binary only; tq_wd_input_sum). */
+ * of them (binary only; tq_wd_input_sum). codes_end: the end of the weights' codes (tails read below it). */
 typedef struct {
     const int8_t *x, *xt;
     int32_t blocks, tail;
     int32_t off;
     uint32_t v;
+    const uint8_t *codes_end;
 } tq_wd_input;
 
 /* Σ (x[i] + off), i < n, modulo 2^32: USADA8 on x + 128 a word at a time */
@@ -193,7 +196,8 @@ TQ_W_BODY void tq_wd_rows(int32_t enc, int32_t bits, int two, const uint8_t *r0,
         }
         if (in->tail > 0) {
             const int32_t bytes = (in->tail + 7) >> 3;
-            tq_wd_sel_block(two, tq_wd_last_word(r0, bytes), two ? tq_wd_last_word(r1, bytes) : 0, in->xt,
+            tq_wd_sel_block(two, tq_wd_last_word(r0, bytes, in->codes_end),
+                            two ? tq_wd_last_word(r1, bytes, in->codes_end) : 0, in->xt,
                             (in->tail + 3) >> 2, zz, &a0, &a1);
         }
         const uint32_t k = 2u * z * tq_wd_binary_count(in) + in->v;
@@ -220,7 +224,8 @@ TQ_W_BODY void tq_wd_rows(int32_t enc, int32_t bits, int two, const uint8_t *r0,
     if (in->tail > 0) {
         const int32_t bytes = (in->tail * bits + 7) >> 3;
         int32_t a0 = 0, a1 = 0;
-        tq_wd_mac_block(enc, bits, two, tq_wd_last_word(r0, bytes), two ? tq_wd_last_word(r1, bytes) : 0, in->xt,
+        tq_wd_mac_block(enc, bits, two, tq_wd_last_word(r0, bytes, in->codes_end),
+                            two ? tq_wd_last_word(r1, bytes, in->codes_end) : 0, in->xt,
                         off2, &a0, &a1);
         t0 += (uint32_t)(a0 >> scale);
         if (two) t1 += (uint32_t)(a1 >> scale);
@@ -251,7 +256,7 @@ TQ_W_BODY void tq_wd_segment(int32_t enc, int32_t bits, int two, const uint8_t *
     const int32_t blocks = (n - j) / block;
     if (blocks > 0) {
         const size_t at = ((size_t)(e0 + j) * (size_t)bits) >> 3;
-        tq_wd_input in = {x + j, NULL, blocks, 0, off, 0};
+        tq_wd_input in = {x + j, NULL, blocks, 0, off, 0, NULL};
         if (enc == TQ_W_BINARY) in.v = tq_wd_input_sum(x + j, blocks * block, off);
         uint32_t u0 = 0, u1 = 0;
         tq_wd_rows(enc, bits, two, row0 + at, two ? row1 + at : NULL, &in, &u0, &u1);
