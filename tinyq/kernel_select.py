@@ -30,9 +30,9 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
     "tq_fully_connected_s8": (Variant("tq_fully_connected_s8_dsp", DSP, _MACROS[DSP]),),
     "tq_conv_s8": (Variant("tq_conv_s8_dsp", DSP, _MACROS[DSP]),),
     "tq_depthwise_conv_s8": (Variant("tq_depthwise_conv_s8_dsp", DSP, _MACROS[DSP]),),
-    # packed weights (firmware/src/tq_*_packed_dsp.c): int4, ternary, binary codes widened in registers
+    # packed weights (firmware/src/tq_*_packed_dsp.c): int4, int2, ternary, binary codes as SMLAD lanes / SEL masks
     **{f"tq_{op}_s8_{w}": (Variant(f"tq_{op}_s8_{w}_dsp", DSP, _MACROS[DSP]),)
-       for op in ("fully_connected", "conv") for w in ("w4", "wt", "wb")},
+       for op in ("fully_connected", "conv") for w in ("w4", "w2", "wt", "wb")},
     # depthwise (firmware/src/tq_depthwise_conv_packed_dsp.c): every dense form, decoded once per channel group
     **{f"tq_depthwise_conv_s8_{w}": (Variant(f"tq_depthwise_conv_s8_{w}_dsp", DSP, _MACROS[DSP]),)
        for w in ("w4", "w2", "wk", "wt", "wb", "wc")},

@@ -1,7 +1,8 @@
-/* FULLY_CONNECTED on packed int4, ternary and binary weights for CPUs with the Arm DSP extension: two output
- * rows per pass share each pairing of the input (tq_weights_dsp.h), codes become SMLAD lanes a word at a
- * time. Bit-exact with tq_fully_connected_s8_w4/_wt/_wb (so with tq_fully_connected_s8 on the decoded
- * weights): the same int32 sum modulo 2^32. Defined only when the compiler targets the extension
+/* FULLY_CONNECTED on packed int4, int2, ternary and binary weights for CPUs with the Arm DSP extension:
+ * two output rows per pass share each read of the input, codes become SMLAD lanes (int4, int2, ternary) or
+ * SEL masks (binary) a word at a time (tq_weights_dsp.h). Bit-exact with tq_fully_connected_s8_w4/_w2/_wt/_wb
+ * (so with tq_fully_connected_s8 on the decoded weights): the same int32 sum modulo 2^32. Stack: the padded
+ * copy of the row tail, 32 bytes. Defined only when the compiler targets the extension
  * (__ARM_FEATURE_DSP); tinyq/kernel_select.py chooses them for such boards. */
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_fixedpoint.h"
@@ -29,30 +30,32 @@ TQ_W_BODY tq_status fc_dsp(const tq_fully_connected_params *p, const int8_t *inp
     tq_w_check(p->packed, p->output_depth, p->accum_depth, 0);
 #endif
     TQ_ASSERT(p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128 && p->filter_offset >= -127 &&
-              p->filter_offset <= 128); /* x + input_offset is an int16 lane */
+              p->filter_offset <= 128); /* x + input_offset is an int16 lane; 128 - input_offset a byte */
     tq_w_expect(p->packed, enc, bits, 0);
     const tq_packed_weights *w = p->packed;
-    const int32_t depth = p->accum_depth;
+    const int32_t depth = p->accum_depth, block = tq_wd_block(bits);
+    int8_t tail[TQ_WD_MAX_BLOCK];
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * depth;
         int8_t *out = output + b * p->output_depth;
-        uint32_t offset_term = 0; /* filter_offset · Σ (x + input_offset) */
-        if (p->filter_offset != 0) {
-            for (int32_t d = 0; d < depth; ++d) offset_term += (uint32_t)(in[d] + p->input_offset);
-            offset_term *= (uint32_t)p->filter_offset;
-        }
+        tq_wd_input x = {in, tail, depth / block, depth % block, p->input_offset, 0,
+                         w->codes + (size_t)w->rows * (size_t)w->row_bytes};
+        if (x.tail > 0) tq_wd_pad_tail(tail, in + x.blocks * block, x.tail, p->input_offset);
+        uint32_t sum = 0; /* Σ (x + input_offset) */
+        if (p->filter_offset != 0 || enc == TQ_W_BINARY) sum = tq_wd_input_sum(in, depth, p->input_offset);
+        x.v = sum;
+        const uint32_t offset_term = sum * (uint32_t)p->filter_offset; /* filter_offset · Σ (x + input_offset) */
         int32_t o = 0;
         for (; o + 1 < p->output_depth; o += 2) {
             const uint8_t *r0 = w->codes + (size_t)o * (size_t)w->row_bytes;
-            uint32_t acc0 = 0, acc1 = 0;
-            tq_wd_dot(enc, 1, r0, r0 + w->row_bytes, 0, depth, in, p->input_offset, &acc0, &acc1);
+            uint32_t acc0, acc1;
+            tq_wd_rows(enc, bits, 1, r0, r0 + w->row_bytes, &x, &acc0, &acc1);
             out[o] = finish(p, enc, o, acc0, offset_term);
             out[o + 1] = finish(p, enc, o + 1, acc1, offset_term);
         }
         if (o < p->output_depth) { /* odd output_depth: the last row alone */
-            uint32_t acc = 0;
-            tq_wd_dot(enc, 0, w->codes + (size_t)o * (size_t)w->row_bytes, NULL, 0, depth, in, p->input_offset, &acc,
-                      NULL);
+            uint32_t acc, unused;
+            tq_wd_rows(enc, bits, 0, w->codes + (size_t)o * (size_t)w->row_bytes, NULL, &x, &acc, &unused);
             out[o] = finish(p, enc, o, acc, offset_term);
         }
     }
@@ -61,6 +64,10 @@ TQ_W_BODY tq_status fc_dsp(const tq_fully_connected_params *p, const int8_t *inp
 
 tq_status tq_fully_connected_s8_w4_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
     return fc_dsp(p, input, output, TQ_W_INTK, 4);
+}
+
+tq_status tq_fully_connected_s8_w2_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
+    return fc_dsp(p, input, output, TQ_W_INTK, 2);
 }
 
 tq_status tq_fully_connected_s8_wt_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {

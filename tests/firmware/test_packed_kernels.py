@@ -190,12 +190,15 @@ def conv_sums(xo: np.ndarray, w: np.ndarray, geo: dict, groups: int, depthwise: 
     return acc
 
 
-def conv_geometry(rng, dilation_width=None, filter_size=None):
-    """Input size, filter, stride, dilation, padding before, output size (every output >= 1)."""
+def conv_geometry(rng, dilation_width=None, fixed=None):
+    """Input size, filter, stride, dilation, padding before, output size (every output >= 1). `fixed` overrides
+    some draws: filter (kh, kw), dilation (dh, dw), pad (before and after on both axes), size (h, w)."""
+    fixed = fixed or {}
     kh, kw = (int(x) for x in rng.integers(1, 4, 2))
-    kh, kw = filter_size or (kh, kw)
+    kh, kw = fixed.get("filter", (kh, kw))
     sh, sw = (int(x) for x in rng.integers(1, 3, 2))
     dh, dw = (int(x) for x in rng.integers(1, 3, 2))
+    dh, dw = fixed.get("dilation", (dh, dw))
     dw = dilation_width or dw
     geo = {}
     for axis, k, s, d in (("height", kh, sh, dh), ("width", kw, sw, dw)):
@@ -203,6 +206,10 @@ def conv_geometry(rng, dilation_width=None, filter_size=None):
         eff = d * (k - 1) + 1
         before = int(rng.integers(0, k))
         after = int(rng.integers(0, k))
+        if "pad" in fixed:
+            before = after = fixed["pad"]
+        if "size" in fixed:
+            size = fixed["size"][0 if axis == "height" else 1]
         size = max(size, eff - before - after)
         geo[f"input_{axis}"], geo[f"filter_{axis}"] = size, k
         geo[f"stride_{axis}"], geo[f"dilation_{axis}"], geo[f"pad_{axis}"] = s, d, before
@@ -225,8 +232,8 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
         tensor_shape = (out_d, acc_d)
     elif op == "conv":
         geo = conv_geometry(rng)
-        if "dilation_width" in shape:
-            geo = conv_geometry(rng, shape["dilation_width"])
+        if "dilation_width" in shape or "geo" in shape:
+            geo = conv_geometry(rng, shape.get("dilation_width"), shape.get("geo"))
         groups = shape.get("groups", int(rng.choice([1, 1, 2, 3])))
         fid = int(rng.choice([1, 2, 3, 5, 33, 37])) if m_mult == 1 else m_mult * int(rng.integers(1, 3))
         fid = shape.get("fid", fid)
@@ -235,7 +242,7 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     else:
         geo = conv_geometry(rng)
         if "filter" in shape:
-            geo = conv_geometry(rng, filter_size=shape["filter"])
+            geo = conv_geometry(rng, fixed={"filter": shape["filter"]})
         mult = shape.get("mult", int(rng.integers(1, 3)))
         channels = shape.get("channels", int(rng.integers(1, 13)))
         if m_mult > 1:
@@ -259,6 +266,7 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     decls = packed_decl(pre, w, rng)
     decls += c_array("int8_t", f"{pre}_w8", tensor)
     in_off = 0 if s16 else -int(rng.integers(-128, 128))
+    in_off = shape.get("in_off", in_off)
     out_off = 0 if s16 else int(rng.integers(-128, 128))
     act_min, act_max = (lo, hi) if rng.random() < 0.7 else (int(rng.integers(lo, 0)), int(rng.integers(1, hi)))
     w64 = tensor.astype(np.int64)
@@ -314,7 +322,8 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     name = f"tq_{OPS[op][0]}_{act}"
     suffix = kernel_suffix(encoding)
     dsp = ""
-    if act == "s8" and (suffix in ("w4", "wt", "wb") or (op == "dw" and suffix != "ws")):  # the Arm DSP variants, on the M4
+    if act == "s8" and ((op in ("fc", "conv") and suffix in ("w4", "w2", "wt", "wb")) or
+                        (op == "dw" and suffix != "ws")):  # the Arm DSP variants, on the M4
         dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static int8_t dsp[{out_n + GUARD}];\n"
                f"        memset(dsp, 0x5A, sizeof dsp);\n        ++dsp_cases;\n"
                f"        if ({name}_{suffix}_dsp(&{pre}_pk, {pre}_in, dsp) != TQ_OK || memcmp(dsp, ref, sizeof dsp) != 0)\n"
@@ -404,14 +413,26 @@ def harness(cases: list[Case], only=None) -> str:
     return "".join(parts)
 
 
-# the DSP variants' paths: blocks and their remainders, a run longer than TQ_WD_RUN (4096), odd output
-# depths, filter offsets; conv row runs (no groups, no horizontal dilation), taps of odd depth, groups
+# the DSP variants' paths: blocks and their remainders, a run longer than TQ_WD_RUN (256) and runs over
+# 4096, odd output depths, filter offsets, the extreme input offsets (binary's z = 128 - offset is 0 and
+# 255); conv receptive fields read in place (1x1, 1xK, KxW filters, all taps inside), gathered (with
+# padding taps, groups, dilations, odd depths) and too big to gather (tap runs, and tap by tap)
 DSP_SHAPES = [
     ("fc", {"acc_d": 37, "out_d": 5}), ("fc", {"acc_d": 64, "out_d": 4}), ("fc", {"acc_d": 131, "out_d": 3}),
-    ("fc", {"acc_d": 4133, "out_d": 3}), ("fc", {"acc_d": 96, "out_d": 1}),
+    ("fc", {"acc_d": 4133, "out_d": 3}), ("fc", {"acc_d": 96, "out_d": 1}), ("fc", {"acc_d": 600, "out_d": 2}),
+    ("fc", {"acc_d": 45, "out_d": 3, "in_off": 128}), ("fc", {"acc_d": 77, "out_d": 4, "in_off": -127}),
     ("conv", {"fid": 40, "groups": 1, "dilation_width": 1}), ("conv", {"fid": 7, "groups": 1, "dilation_width": 1}),
     ("conv", {"fid": 33, "groups": 1, "dilation_width": 2}), ("conv", {"fid": 16, "groups": 2}),
+    ("conv", {"fid": 37, "groups": 1, "geo": {"filter": (1, 1), "pad": 0}}),
+    ("conv", {"fid": 64, "groups": 1, "geo": {"filter": (1, 1), "pad": 0}, "in_off": 128}),
+    ("conv", {"fid": 5, "groups": 1, "geo": {"filter": (1, 3), "dilation": (1, 1), "pad": 0}}),
+    ("conv", {"fid": 3, "groups": 1, "geo": {"filter": (2, 4), "dilation": (1, 1), "pad": 0, "size": (5, 4)}}),
+    ("conv", {"fid": 1, "groups": 1, "geo": {"filter": (3, 3), "dilation": (1, 1), "pad": 1}, "in_off": -127}),
+    ("conv", {"fid": 9, "groups": 3, "geo": {"filter": (3, 2), "pad": 1}}),
+    ("conv", {"fid": 61, "groups": 1, "geo": {"filter": (3, 3), "dilation": (1, 1), "pad": 1}}),
+    ("conv", {"fid": 61, "groups": 2, "geo": {"filter": (3, 3), "pad": 1}}),
 ]
+DSP_FORMS = ("int4", "int2", "ternary", "binary")
 # depthwise: whole groups of 4 channels and a tail of 1..3 (multiplier 1) or 2 (multiplier 2), 25 taps (the
 # most the DSP variants hold), 30 taps and multiplier 3 (they take the portable kernels then)
 DW_DSP_SHAPES = [
@@ -432,7 +453,7 @@ def all_cases(seed: int = 2026) -> list[Case]:
             for encoding, per_channel in FORMS:
                 cases.append(make_case(len(cases), op, act, encoding, per_channel, rng))
     for op, shape in DSP_SHAPES:
-        for encoding in ("int4", "ternary", "binary"):
+        for encoding in DSP_FORMS:
             cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
     for shape in DW_DSP_SHAPES:
         for encoding, per_channel in DW_DSP_FORMS:
@@ -496,7 +517,7 @@ def host_results(cases, sources, host_library):
 def test_packed_equals_int8_reference_on_host(cases, host_results):
     """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
     check_results(cases, host_results, "host")
-    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
+    assert len(cases) == 3 * 2 * len(FORMS) + len(DSP_FORMS) * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat

@@ -151,9 +151,10 @@ tq_status tq_depthwise_conv_s16_wb(const tq_depthwise_conv_params *p, const int1
 tq_status tq_depthwise_conv_s16_wc(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_depthwise_conv_s16_ws(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
 
-/* DSP variants (SMLAD on codes turned into int16 lanes a word at a time) of tq_conv_s8_w4/_wt/_wb, bit for bit
- * the same results. Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
+/* DSP variants of tq_conv_s8_w4/_w2/_wt/_wb (codes turned into SMLAD lanes or SEL masks a word at a time), bit
+ * for bit the same results. Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
 tq_status tq_conv_s8_w4_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_w2_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv_s8_wt_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv_s8_wb_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
 

@@ -64,9 +64,10 @@ tq_status tq_fully_connected_s16_wb(const tq_fully_connected_params *p, const in
 tq_status tq_fully_connected_s16_wc(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
 tq_status tq_fully_connected_s16_ws(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
 
-/* DSP variants (SMLAD on codes turned into int16 lanes a word at a time) of _w4, _wt and _wb, bit for bit the
- * same results. Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
+/* DSP variants of _w4, _w2, _wt and _wb (codes turned into SMLAD lanes or SEL masks a word at a time), bit for
+ * bit the same results. Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
 tq_status tq_fully_connected_s8_w4_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s8_w2_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s8_wt_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s8_wb_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 
