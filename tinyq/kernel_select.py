@@ -33,6 +33,8 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
     # packed weights (firmware/src/tq_*_packed_dsp.c): int4, ternary, binary codes widened in registers
     **{f"tq_{op}_s8_{w}": (Variant(f"tq_{op}_s8_{w}_dsp", DSP, _MACROS[DSP]),)
        for op in ("fully_connected", "conv") for w in ("w4", "wt", "wb")},
+    # sparse depthwise (firmware/src/tq_depthwise_conv_packed_sparse_dsp.c): every sparse form and value encoding
+    "tq_depthwise_conv_s8_ws": (Variant("tq_depthwise_conv_s8_ws_dsp", DSP, _MACROS[DSP]),),
 }
 
 

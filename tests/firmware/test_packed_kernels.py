@@ -22,7 +22,8 @@ FIRMWARE = data_dir("firmware")
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", *SANITIZE, "-DTQ_ENABLE_ASSERT"]
 KERNEL_SOURCES = ["tq_fully_connected.c", "tq_conv.c", "tq_depthwise_conv.c", "tq_fully_connected_packed.c",
                   "tq_conv_packed.c", "tq_depthwise_conv_packed.c", "tq_fully_connected_dsp.c", "tq_conv_dsp.c",
-                  "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c"]
+                  "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c",
+                  "tq_depthwise_conv_packed_sparse_dsp.c", "tq_weights_dot.c"]
 GUARD = 16  # elements after each output buffer that no kernel may touch
 
 OPS = {"fc": ("fully_connected", "FULLY_CONNECTED"), "conv": ("conv", "CONV_2D"),
@@ -230,11 +231,12 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
         out_d = groups * int(rng.integers(1, 4))
         tensor_shape = (out_d, geo["filter_height"], geo["filter_width"], fid)
     else:
-        geo = conv_geometry(rng)
-        mult = int(rng.integers(1, 3))
+        geo = shape["geo"] if "geo" in shape else conv_geometry(rng)
+        mult = shape.get("mult", int(rng.integers(1, 3)))
         channels = int(rng.integers(1, 13))
         if m_mult > 1:
             channels = max(m_mult // mult, 1) * int(rng.integers(1, 4))
+        channels = shape.get("channels", channels)
         out_d = channels * mult
         tensor_shape = (1, geo["filter_height"], geo["filter_width"], out_d)
     kind_op = OPS[op][1]
@@ -309,7 +311,8 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     name = f"tq_{OPS[op][0]}_{act}"
     suffix = kernel_suffix(encoding)
     dsp = ""
-    if op in ("fc", "conv") and act == "s8" and suffix in ("w4", "wt", "wb"):  # the Arm DSP variants, on the M4
+    if act == "s8" and (op in ("fc", "conv") and suffix in ("w4", "wt", "wb") or op == "dw" and suffix == "ws"):
+        # the Arm DSP variants, on the M4
         dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static int8_t dsp[{out_n + GUARD}];\n"
                f"        memset(dsp, 0x5A, sizeof dsp);\n        ++dsp_cases;\n"
                f"        if ({name}_{suffix}_dsp(&{pre}_pk, {pre}_in, dsp) != TQ_OK || memcmp(dsp, ref, sizeof dsp) != 0)\n"
@@ -409,6 +412,33 @@ DSP_SHAPES = [
 ]
 
 
+def dw_geometry(size, k, stride, pad, dilation=(1, 1)):
+    """A depthwise geometry: input (h, w), filter (kh, kw), strides, padding before (pad after the same)."""
+    geo = {}
+    for i, axis in enumerate(("height", "width")):
+        eff = dilation[i] * (k[i] - 1) + 1
+        geo[f"input_{axis}"], geo[f"filter_{axis}"], geo[f"stride_{axis}"] = size[i], k[i], stride[i]
+        geo[f"dilation_{axis}"], geo[f"pad_{axis}"] = dilation[i], pad[i]
+        geo[f"output_{axis}"] = (size[i] + 2 * pad[i] - eff) // stride[i] + 1
+    return geo
+
+
+# tq_depthwise_conv_s8_ws_dsp's paths: KWS DS-CNN's 3x3 on 25x5 (stride 1 and 2, depth multiplier 2), columns
+# of more than 8 nonzero taps (5x5), filters past its stack lists (7x7: the portable kernel), an image smaller
+# than the dilated filter (every pixel on the border), dilation with stride
+DW_DSP_SHAPES = [
+    {"geo": dw_geometry((25, 5), (3, 3), (1, 1), (1, 1)), "channels": 64, "mult": 1},
+    {"geo": dw_geometry((25, 5), (3, 3), (2, 2), (1, 1)), "channels": 24, "mult": 1},
+    {"geo": dw_geometry((9, 6), (3, 3), (1, 1), (1, 1)), "channels": 8, "mult": 2},
+    {"geo": dw_geometry((8, 7), (5, 5), (1, 1), (2, 2)), "channels": 8, "mult": 1},
+    {"geo": dw_geometry((9, 9), (7, 7), (1, 1), (3, 3)), "channels": 4, "mult": 1},
+    {"geo": dw_geometry((4, 3), (3, 3), (2, 1), (2, 2), (2, 2)), "channels": 12, "mult": 1},
+    {"geo": dw_geometry((11, 10), (3, 2), (2, 3), (1, 0), (3, 2)), "channels": 4, "mult": 3},
+]
+DW_DSP_FORMS = [("sparse+int8", False), ("sparse2:4+int8", False), ("block4+int8", False), ("sparse+ternary", False),
+                ("sparse+codebook:2", True), ("sparse1:4+int6", False), ("block3+binary", False)]
+
+
 def all_cases(seed: int = 2026) -> list[Case]:
     rng = np.random.default_rng(seed)
     cases = []
@@ -419,6 +449,9 @@ def all_cases(seed: int = 2026) -> list[Case]:
     for op, shape in DSP_SHAPES:
         for encoding in ("int4", "ternary", "binary"):
             cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
+    for shape in DW_DSP_SHAPES:
+        for encoding, per_channel in DW_DSP_FORMS:
+            cases.append(make_case(len(cases), "dw", "s8", encoding, per_channel, rng, shape))
     return cases
 
 
@@ -478,7 +511,7 @@ def host_results(cases, sources, host_library):
 def test_packed_equals_int8_reference_on_host(cases, host_results):
     """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
     check_results(cases, host_results, "host")
-    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES)
+    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat
