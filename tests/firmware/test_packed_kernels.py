@@ -278,10 +278,14 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     per_ch = int(op != "fc" or rng.random() < 0.6)
     if not per_ch:
         mults, shifts = mults[:1], shifts[:1]
+    if "shift_up" in shape:  # about the same scale with a left shift: multiplier / 2^k, shift + k
+        k = shape["shift_up"]
+        mults, shifts = mults >> k, np.minimum(shifts + k, 31)
     decls += c_array("int32_t", f"{pre}_mult", mults) + c_array("int32_t", f"{pre}_shift", shifts)
     bias = "NULL"
     if rng.random() < 0.8:
         b = np.round(-acc.mean(axis=0) + rng.normal(0, 1, out_d) * std / 2).astype(np.int64)
+        b += shape.get("bias_add", 0)
         if not acc64:
             b = np.clip(b, -(1 << 31), (1 << 31) - 1)
         decls += c_array("int64_t" if acc64 else "int32_t", f"{pre}_bias", b)
@@ -434,9 +438,13 @@ DW_DSP_SHAPES = [
     {"geo": dw_geometry((9, 9), (7, 7), (1, 1), (3, 3)), "channels": 4, "mult": 1},
     {"geo": dw_geometry((4, 3), (3, 3), (2, 1), (2, 2), (2, 2)), "channels": 12, "mult": 1},
     {"geo": dw_geometry((11, 10), (3, 2), (2, 3), (1, 0), (3, 2)), "channels": 4, "mult": 3},
+    # requantizations off its bounded fast path: left shifts, and sums near the int32 limits (outputs saturate)
+    {"geo": dw_geometry((25, 5), (3, 3), (1, 1), (1, 1)), "channels": 24, "mult": 1, "shift_up": 12},
+    {"geo": dw_geometry((8, 7), (5, 5), (1, 1), (2, 2)), "channels": 8, "mult": 1, "shift_up": 9},
+    {"geo": dw_geometry((6, 5), (3, 3), (1, 1), (1, 1)), "channels": 4, "mult": 1, "bias_add": 2**31 - 2**15},
 ]
 DW_DSP_FORMS = [("sparse+int8", False), ("sparse2:4+int8", False), ("block4+int8", False), ("sparse+ternary", False),
-                ("sparse+codebook:2", True), ("sparse1:4+int6", False), ("block3+binary", False)]
+                ("sparse+codebook:2", True), ("sparse1:4+int6", False), ("block3+binary", False), ("sparse1:2+int8", False)]
 
 
 def all_cases(seed: int = 2026) -> list[Case]:
