@@ -36,6 +36,8 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
     # depthwise (firmware/src/tq_depthwise_conv_packed_dsp.c): every dense form, decoded once per channel group
     **{f"tq_depthwise_conv_s8_{w}": (Variant(f"tq_depthwise_conv_s8_{w}_dsp", DSP, _MACROS[DSP]),)
        for w in ("w4", "w2", "wk", "wt", "wb", "wc")},
+    # sparse depthwise (firmware/src/tq_depthwise_conv_packed_sparse_dsp.c): every sparse form and value encoding
+    "tq_depthwise_conv_s8_ws": (Variant("tq_depthwise_conv_s8_ws_dsp", DSP, _MACROS[DSP]),),
 }
 
 

@@ -23,7 +23,7 @@ STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", *SANITIZE, "-DTQ_ENA
 KERNEL_SOURCES = ["tq_fully_connected.c", "tq_conv.c", "tq_depthwise_conv.c", "tq_fully_connected_packed.c",
                   "tq_conv_packed.c", "tq_depthwise_conv_packed.c", "tq_fully_connected_dsp.c", "tq_conv_dsp.c",
                   "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c",
-                  "tq_depthwise_conv_packed_dsp.c"]
+                  "tq_depthwise_conv_packed_dsp.c", "tq_depthwise_conv_packed_sparse_dsp.c"]
 GUARD = 16  # elements after each output buffer that no kernel may touch
 
 OPS = {"fc": ("fully_connected", "FULLY_CONNECTED"), "conv": ("conv", "CONV_2D"),
@@ -240,13 +240,14 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
         out_d = groups * int(rng.integers(1, 4))
         tensor_shape = (out_d, geo["filter_height"], geo["filter_width"], fid)
     else:
-        geo = conv_geometry(rng)
+        geo = shape["geo"] if "geo" in shape else conv_geometry(rng)
         if "filter" in shape:
             geo = conv_geometry(rng, fixed={"filter": shape["filter"]})
         mult = shape.get("mult", int(rng.integers(1, 3)))
-        channels = shape.get("channels", int(rng.integers(1, 13)))
+        channels = int(rng.integers(1, 13))
         if m_mult > 1:
             channels = max(m_mult // mult, 1) * int(rng.integers(1, 4))
+        channels = shape.get("channels", channels)
         out_d = channels * mult
         tensor_shape = (1, geo["filter_height"], geo["filter_width"], out_d)
     kind_op = OPS[op][1]
@@ -289,10 +290,14 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     per_ch = int(op != "fc" or rng.random() < 0.6)
     if not per_ch:
         mults, shifts = mults[:1], shifts[:1]
+    if "shift_up" in shape:  # about the same scale with a left shift: multiplier / 2^k, shift + k
+        k = shape["shift_up"]
+        mults, shifts = mults >> k, np.minimum(shifts + k, 31)
     decls += c_array("int32_t", f"{pre}_mult", mults) + c_array("int32_t", f"{pre}_shift", shifts)
     bias = "NULL"
     if rng.random() < 0.8:
         b = np.round(-acc.mean(axis=0) + rng.normal(0, 1, out_d) * std / 2).astype(np.int64)
+        b += shape.get("bias_add", 0)
         if not acc64:
             b = np.clip(b, -(1 << 31), (1 << 31) - 1)
         decls += c_array("int64_t" if acc64 else "int32_t", f"{pre}_bias", b)
@@ -322,8 +327,8 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     name = f"tq_{OPS[op][0]}_{act}"
     suffix = kernel_suffix(encoding)
     dsp = ""
-    if act == "s8" and ((op in ("fc", "conv") and suffix in ("w4", "w2", "wt", "wb")) or
-                        (op == "dw" and suffix != "ws")):  # the Arm DSP variants, on the M4
+    if act == "s8" and ((op in ("fc", "conv") and suffix in ("w4", "w2", "wt", "wb")) or op == "dw"):
+        # the Arm DSP variants, on the M4
         dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static int8_t dsp[{out_n + GUARD}];\n"
                f"        memset(dsp, 0x5A, sizeof dsp);\n        ++dsp_cases;\n"
                f"        if ({name}_{suffix}_dsp(&{pre}_pk, {pre}_in, dsp) != TQ_OK || memcmp(dsp, ref, sizeof dsp) != 0)\n"
@@ -445,6 +450,37 @@ DW_DSP_FORMS = [("int4", False), ("int2", False), ("int3", False), ("ternary", F
                 ("codebook:4", True), ("codebook:3", False)]
 
 
+def dw_geometry(size, k, stride, pad, dilation=(1, 1)):
+    """A depthwise geometry: input (h, w), filter (kh, kw), strides, padding before (pad after the same)."""
+    geo = {}
+    for i, axis in enumerate(("height", "width")):
+        eff = dilation[i] * (k[i] - 1) + 1
+        geo[f"input_{axis}"], geo[f"filter_{axis}"], geo[f"stride_{axis}"] = size[i], k[i], stride[i]
+        geo[f"dilation_{axis}"], geo[f"pad_{axis}"] = dilation[i], pad[i]
+        geo[f"output_{axis}"] = (size[i] + 2 * pad[i] - eff) // stride[i] + 1
+    return geo
+
+
+# tq_depthwise_conv_s8_ws_dsp's paths: KWS DS-CNN's 3x3 on 25x5 (stride 1 and 2, depth multiplier 2), columns
+# of more than 8 nonzero taps (5x5), filters past its stack lists (7x7: the portable kernel), an image smaller
+# than the dilated filter (every pixel on the border), dilation with stride
+DW_SPARSE_SHAPES = [
+    {"geo": dw_geometry((25, 5), (3, 3), (1, 1), (1, 1)), "channels": 64, "mult": 1},
+    {"geo": dw_geometry((25, 5), (3, 3), (2, 2), (1, 1)), "channels": 24, "mult": 1},
+    {"geo": dw_geometry((9, 6), (3, 3), (1, 1), (1, 1)), "channels": 8, "mult": 2},
+    {"geo": dw_geometry((8, 7), (5, 5), (1, 1), (2, 2)), "channels": 8, "mult": 1},
+    {"geo": dw_geometry((9, 9), (7, 7), (1, 1), (3, 3)), "channels": 4, "mult": 1},
+    {"geo": dw_geometry((4, 3), (3, 3), (2, 1), (2, 2), (2, 2)), "channels": 12, "mult": 1},
+    {"geo": dw_geometry((11, 10), (3, 2), (2, 3), (1, 0), (3, 2)), "channels": 4, "mult": 3},
+    # requantizations off its bounded fast path: left shifts, and sums near the int32 limits (outputs saturate)
+    {"geo": dw_geometry((25, 5), (3, 3), (1, 1), (1, 1)), "channels": 24, "mult": 1, "shift_up": 12},
+    {"geo": dw_geometry((8, 7), (5, 5), (1, 1), (2, 2)), "channels": 8, "mult": 1, "shift_up": 9},
+    {"geo": dw_geometry((6, 5), (3, 3), (1, 1), (1, 1)), "channels": 4, "mult": 1, "bias_add": 2**31 - 2**15},
+]
+DW_SPARSE_FORMS = [("sparse+int8", False), ("sparse2:4+int8", False), ("block4+int8", False), ("sparse+ternary", False),
+                ("sparse+codebook:2", True), ("sparse1:4+int6", False), ("block3+binary", False), ("sparse1:2+int8", False)]
+
+
 def all_cases(seed: int = 2026) -> list[Case]:
     rng = np.random.default_rng(seed)
     cases = []
@@ -455,9 +491,10 @@ def all_cases(seed: int = 2026) -> list[Case]:
     for op, shape in DSP_SHAPES:
         for encoding in DSP_FORMS:
             cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
-    for shape in DW_DSP_SHAPES:
-        for encoding, per_channel in DW_DSP_FORMS:
-            cases.append(make_case(len(cases), "dw", "s8", encoding, per_channel, rng, shape))
+    for shapes, forms in ((DW_DSP_SHAPES, DW_DSP_FORMS), (DW_SPARSE_SHAPES, DW_SPARSE_FORMS)):
+        for shape in shapes:
+            for encoding, per_channel in forms:
+                cases.append(make_case(len(cases), "dw", "s8", encoding, per_channel, rng, shape))
     return cases
 
 
@@ -517,7 +554,8 @@ def host_results(cases, sources, host_library):
 def test_packed_equals_int8_reference_on_host(cases, host_results):
     """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
     check_results(cases, host_results, "host")
-    assert len(cases) == 3 * 2 * len(FORMS) + len(DSP_FORMS) * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
+    assert len(cases) == (3 * 2 * len(FORMS) + len(DSP_FORMS) * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
+                          + len(DW_SPARSE_SHAPES) * len(DW_SPARSE_FORMS))
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat

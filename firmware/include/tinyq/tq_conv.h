@@ -117,6 +117,11 @@ tq_status tq_depthwise_conv_s16(const tq_depthwise_conv_params *p, const int16_t
  * Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
 tq_status tq_depthwise_conv_s8_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 
+/* Variant of tq_depthwise_conv_s8_ws (any sparse form, any value encoding) for the Arm DSP extension, same
+ * results bit for bit: each output channel's nonzero taps decoded once, then SMLABB/SMLABT over the pixels.
+ * Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
+tq_status tq_depthwise_conv_s8_ws_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+
 /* Packed weights (tinyq/tq_weights.h, docs/weight_encodings.md): the same results as tq_conv_s8 / _s16 and
  * tq_depthwise_conv_s8 / _s16 on the decoded int8 filter, reading p->packed instead of p->filter.
  * Weight forms: _w4 int4, _w2 int2, _wk int<k> (any k), _wt ternary, _wb binary, _wc codebook (dense);
