@@ -33,6 +33,11 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
     # packed weights (firmware/src/tq_*_packed_dsp.c): int4, ternary, binary codes widened in registers
     **{f"tq_{op}_s8_{w}": (Variant(f"tq_{op}_s8_{w}_dsp", DSP, _MACROS[DSP]),)
        for op in ("fully_connected", "conv") for w in ("w4", "wt", "wb")},
+    # 16x8 on packed weights, every dense form, and int8 on k-bit weights (tq_packed_s16_dsp.c,
+    # tq_packed_wk_dsp.c); the s16 _ws variants only call the portable kernel, so they are not listed
+    **{f"tq_{op}_{k}": (Variant(f"tq_{op}_{k}_dsp", DSP, _MACROS[DSP]),)
+       for op in ("fully_connected", "conv", "depthwise_conv")
+       for k in ("s16_w4", "s16_w2", "s16_wk", "s16_wt", "s16_wb", "s16_wc", "s8_wk")},
 }
 
 

@@ -22,7 +22,8 @@ FIRMWARE = data_dir("firmware")
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", *SANITIZE, "-DTQ_ENABLE_ASSERT"]
 KERNEL_SOURCES = ["tq_fully_connected.c", "tq_conv.c", "tq_depthwise_conv.c", "tq_fully_connected_packed.c",
                   "tq_conv_packed.c", "tq_depthwise_conv_packed.c", "tq_fully_connected_dsp.c", "tq_conv_dsp.c",
-                  "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c"]
+                  "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c",
+                  "tq_packed_s16_dsp.c", "tq_packed_wk_dsp.c"]
 GUARD = 16  # elements after each output buffer that no kernel may touch
 
 OPS = {"fc": ("fully_connected", "FULLY_CONNECTED"), "conv": ("conv", "CONV_2D"),
@@ -51,6 +52,13 @@ def kernel_suffix(encoding: str) -> str:
     if e.kind == "int":
         return {4: "w4", 2: "w2"}.get(e.bits, "wk")
     return {"ternary": "wt", "binary": "wb", "codebook": "wc"}[e.kind]
+
+
+def has_dsp_variant(op: str, act: str, suffix: str) -> bool:
+    """tq_<op>_<act>_<suffix>_dsp exists (firmware/src/tq_*_packed_dsp.c, tq_packed_s16_dsp.c, tq_packed_wk_dsp.c)."""
+    if act == "s16":
+        return True  # every form; _ws calls the portable kernel
+    return suffix == "wk" or (op in ("fc", "conv") and suffix in ("w4", "wt", "wb"))
 
 
 # ---- weights that fit a form -----------------------------------------------------------------------
@@ -209,7 +217,8 @@ def conv_geometry(rng, dilation_width=None):
 
 
 def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng, shape=None) -> Case:
-    """One kernel call on random data; `shape` overrides the random sizes (acc_d, out_d, fid, groups, dilation_width)."""
+    """One kernel call on random data; `shape` overrides the random sizes (acc_d, out_d, fid, groups, dilation_width;
+    depthwise: channels, mult)."""
     shape = shape or {}
     e = parse(encoding)
     s16 = act == "s16"
@@ -231,8 +240,8 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
         tensor_shape = (out_d, geo["filter_height"], geo["filter_width"], fid)
     else:
         geo = conv_geometry(rng)
-        mult = int(rng.integers(1, 3))
-        channels = int(rng.integers(1, 13))
+        mult = shape.get("mult", int(rng.integers(1, 3)))
+        channels = shape.get("channels", int(rng.integers(1, 13)))
         if m_mult > 1:
             channels = max(m_mult // mult, 1) * int(rng.integers(1, 4))
         out_d = channels * mult
@@ -309,8 +318,8 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     name = f"tq_{OPS[op][0]}_{act}"
     suffix = kernel_suffix(encoding)
     dsp = ""
-    if op in ("fc", "conv") and act == "s8" and suffix in ("w4", "wt", "wb"):  # the Arm DSP variants, on the M4
-        dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static int8_t dsp[{out_n + GUARD}];\n"
+    if has_dsp_variant(op, act, suffix):  # the Arm DSP variants, on the M4
+        dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static {ctype} dsp[{out_n + GUARD}];\n"
                f"        memset(dsp, 0x5A, sizeof dsp);\n        ++dsp_cases;\n"
                f"        if ({name}_{suffix}_dsp(&{pre}_pk, {pre}_in, dsp) != TQ_OK || memcmp(dsp, ref, sizeof dsp) != 0)\n"
                f"            return report({cid}, 5, 0, 0, 0);\n    }}\n#endif\n    ")
@@ -409,6 +418,22 @@ DSP_SHAPES = [
 ]
 
 
+# the 16x8 and k-bit DSP variants' paths (tq_packed_lanes_dsp.h): planes and fields runs, their heads and
+# tails, two rows and the odd last one; conv row runs, taps of odd depth, groups, horizontal dilation;
+# depthwise groups of 8 channels and the remainder, depth multiplier 2 (the portable path)
+LANE_SHAPES = [
+    ("fc", {"acc_d": 37, "out_d": 5}), ("fc", {"acc_d": 131, "out_d": 3}), ("fc", {"acc_d": 64, "out_d": 1}),
+    ("conv", {"fid": 40, "groups": 1, "dilation_width": 1}), ("conv", {"fid": 7, "groups": 1, "dilation_width": 1}),
+    ("conv", {"fid": 33, "groups": 1, "dilation_width": 2}), ("conv", {"fid": 16, "groups": 2}),
+    ("dw", {"channels": 8, "mult": 1}), ("dw", {"channels": 29, "mult": 1}), ("dw", {"channels": 13, "mult": 2}),
+]
+LANE_FORMS = {
+    "s16": [("int4", False), ("int2", False), ("ternary", False), ("binary", False), ("int1", False), ("int3", False),
+            ("int5", False), ("int7", False), ("codebook:3", False), ("codebook:4", True), ("codebook:1", True)],
+    "s8": [("int1", False), ("int3", False), ("int5", False), ("int6", False), ("int7", False)],
+}
+
+
 def all_cases(seed: int = 2026) -> list[Case]:
     rng = np.random.default_rng(seed)
     cases = []
@@ -419,6 +444,11 @@ def all_cases(seed: int = 2026) -> list[Case]:
     for op, shape in DSP_SHAPES:
         for encoding in ("int4", "ternary", "binary"):
             cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
+    for op, shape in LANE_SHAPES:
+        for act, forms in LANE_FORMS.items():
+            for encoding, per_channel in forms:
+                cases.append(make_case(len(cases), op, act, encoding, per_channel, rng, shape))
+    cases.append(make_case(len(cases), "fc", "s8", "int1", False, rng, {"acc_d": 4133, "out_d": 3}))  # > TQ_WL_RUN
     return cases
 
 
@@ -478,7 +508,7 @@ def host_results(cases, sources, host_library):
 def test_packed_equals_int8_reference_on_host(cases, host_results):
     """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
     check_results(cases, host_results, "host")
-    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES)
+    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES) + len(LANE_SHAPES) * sum(map(len, LANE_FORMS.values())) + 1
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat
