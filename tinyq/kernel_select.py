@@ -38,6 +38,12 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
        for w in ("w4", "w2", "wk", "wt", "wb", "wc")},
     # sparse depthwise (firmware/src/tq_depthwise_conv_packed_sparse_dsp.c): every sparse form and value encoding
     "tq_depthwise_conv_s8_ws": (Variant("tq_depthwise_conv_s8_ws_dsp", DSP, _MACROS[DSP]),),
+    # 16x8 on packed weights, every dense form (tq_packed_s16_dsp.c), and int8 on k-bit weights for FC and conv
+    # (tq_packed_wk_dsp.c; depthwise's is above); 16x8 sparse has no DSP variant
+    **{f"tq_{op}_{k}": (Variant(f"tq_{op}_{k}_dsp", DSP, _MACROS[DSP]),)
+       for op in ("fully_connected", "conv", "depthwise_conv")
+       for k in ("s16_w4", "s16_w2", "s16_wk", "s16_wt", "s16_wb", "s16_wc")},
+    **{f"tq_{op}_s8_wk": (Variant(f"tq_{op}_s8_wk_dsp", DSP, _MACROS[DSP]),) for op in ("fully_connected", "conv")},
 }
 
 

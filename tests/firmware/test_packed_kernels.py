@@ -23,7 +23,8 @@ STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", *SANITIZE, "-DTQ_ENA
 KERNEL_SOURCES = ["tq_fully_connected.c", "tq_conv.c", "tq_depthwise_conv.c", "tq_fully_connected_packed.c",
                   "tq_conv_packed.c", "tq_depthwise_conv_packed.c", "tq_fully_connected_dsp.c", "tq_conv_dsp.c",
                   "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c",
-                  "tq_depthwise_conv_packed_dsp.c", "tq_depthwise_conv_packed_sparse_dsp.c"]
+                  "tq_depthwise_conv_packed_dsp.c", "tq_depthwise_conv_packed_sparse_dsp.c", "tq_packed_s16_dsp.c",
+                  "tq_packed_wk_dsp.c"]
 GUARD = 16  # elements after each output buffer that no kernel may touch
 
 OPS = {"fc": ("fully_connected", "FULLY_CONNECTED"), "conv": ("conv", "CONV_2D"),
@@ -52,6 +53,13 @@ def kernel_suffix(encoding: str) -> str:
     if e.kind == "int":
         return {4: "w4", 2: "w2"}.get(e.bits, "wk")
     return {"ternary": "wt", "binary": "wb", "codebook": "wc"}[e.kind]
+
+
+def has_dsp_variant(op: str, act: str, suffix: str) -> bool:
+    """tq_<op>_<act>_<suffix> has a DSP variant (tinyq/kernel_select.py), which the M4 run then compares."""
+    from tinyq.kernel_select import VARIANTS
+
+    return f"tq_{OPS[op][0]}_{act}_{suffix}" in VARIANTS
 
 
 # ---- weights that fit a form -----------------------------------------------------------------------
@@ -327,9 +335,8 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     name = f"tq_{OPS[op][0]}_{act}"
     suffix = kernel_suffix(encoding)
     dsp = ""
-    if act == "s8" and ((op in ("fc", "conv") and suffix in ("w4", "w2", "wt", "wb")) or op == "dw"):
-        # the Arm DSP variants, on the M4
-        dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static int8_t dsp[{out_n + GUARD}];\n"
+    if has_dsp_variant(op, act, suffix):  # the Arm DSP variants, on the M4
+        dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static {ctype} dsp[{out_n + GUARD}];\n"
                f"        memset(dsp, 0x5A, sizeof dsp);\n        ++dsp_cases;\n"
                f"        if ({name}_{suffix}_dsp(&{pre}_pk, {pre}_in, dsp) != TQ_OK || memcmp(dsp, ref, sizeof dsp) != 0)\n"
                f"            return report({cid}, 5, 0, 0, 0);\n    }}\n#endif\n    ")
@@ -481,6 +488,22 @@ DW_SPARSE_FORMS = [("sparse+int8", False), ("sparse2:4+int8", False), ("block4+i
                 ("sparse+codebook:2", True), ("sparse1:4+int6", False), ("block3+binary", False), ("sparse1:2+int8", False)]
 
 
+# the 16x8 and k-bit DSP variants' paths (tq_packed_lanes_dsp.h): planes and fields runs, their heads and
+# tails, two rows and the odd last one; conv row runs, taps of odd depth, groups, horizontal dilation;
+# depthwise groups of 8 channels and the remainder, depth multiplier 2 (the portable path)
+LANE_SHAPES = [
+    ("fc", {"acc_d": 37, "out_d": 5}), ("fc", {"acc_d": 131, "out_d": 3}), ("fc", {"acc_d": 64, "out_d": 1}),
+    ("conv", {"fid": 40, "groups": 1, "dilation_width": 1}), ("conv", {"fid": 7, "groups": 1, "dilation_width": 1}),
+    ("conv", {"fid": 33, "groups": 1, "dilation_width": 2}), ("conv", {"fid": 16, "groups": 2}),
+    ("dw", {"channels": 8, "mult": 1}), ("dw", {"channels": 29, "mult": 1}), ("dw", {"channels": 13, "mult": 2}),
+]
+LANE_FORMS = {
+    "s16": [("int4", False), ("int2", False), ("ternary", False), ("binary", False), ("int1", False), ("int3", False),
+            ("int5", False), ("int7", False), ("codebook:3", False), ("codebook:4", True), ("codebook:1", True)],
+    "s8": [("int1", False), ("int3", False), ("int5", False), ("int6", False), ("int7", False)],
+}
+
+
 def all_cases(seed: int = 2026) -> list[Case]:
     rng = np.random.default_rng(seed)
     cases = []
@@ -495,6 +518,11 @@ def all_cases(seed: int = 2026) -> list[Case]:
         for shape in shapes:
             for encoding, per_channel in forms:
                 cases.append(make_case(len(cases), "dw", "s8", encoding, per_channel, rng, shape))
+    for op, shape in LANE_SHAPES:
+        for act, forms in LANE_FORMS.items():
+            for encoding, per_channel in forms:
+                cases.append(make_case(len(cases), op, act, encoding, per_channel, rng, shape))
+    cases.append(make_case(len(cases), "fc", "s8", "int1", False, rng, {"acc_d": 4133, "out_d": 3}))  # > TQ_WL_RUN
     return cases
 
 
@@ -555,7 +583,8 @@ def test_packed_equals_int8_reference_on_host(cases, host_results):
     """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
     check_results(cases, host_results, "host")
     assert len(cases) == (3 * 2 * len(FORMS) + len(DSP_FORMS) * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
-                          + len(DW_SPARSE_SHAPES) * len(DW_SPARSE_FORMS))
+                          + len(DW_SPARSE_SHAPES) * len(DW_SPARSE_FORMS)
+                          + len(LANE_SHAPES) * sum(map(len, LANE_FORMS.values())) + 1)
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat
