@@ -33,6 +33,9 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
     # packed weights (firmware/src/tq_*_packed_dsp.c): int4, ternary, binary codes widened in registers
     **{f"tq_{op}_s8_{w}": (Variant(f"tq_{op}_s8_{w}_dsp", DSP, _MACROS[DSP]),)
        for op in ("fully_connected", "conv") for w in ("w4", "wt", "wb")},
+    # sparse (firmware/src/tq_*_packed_sparse_dsp.c) and codebook (tq_codebook_packed_dsp.c) weights
+    **{f"tq_{op}_s8_{w}": (Variant(f"tq_{op}_s8_{w}_dsp", DSP, _MACROS[DSP]),)
+       for op in ("fully_connected", "conv") for w in ("ws", "wc")},
 }
 
 

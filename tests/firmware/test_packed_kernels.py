@@ -22,7 +22,8 @@ FIRMWARE = data_dir("firmware")
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", *SANITIZE, "-DTQ_ENABLE_ASSERT"]
 KERNEL_SOURCES = ["tq_fully_connected.c", "tq_conv.c", "tq_depthwise_conv.c", "tq_fully_connected_packed.c",
                   "tq_conv_packed.c", "tq_depthwise_conv_packed.c", "tq_fully_connected_dsp.c", "tq_conv_dsp.c",
-                  "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c"]
+                  "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c",
+                  "tq_fully_connected_packed_sparse_dsp.c", "tq_conv_packed_sparse_dsp.c", "tq_codebook_packed_dsp.c"]
 GUARD = 16  # elements after each output buffer that no kernel may touch
 
 OPS = {"fc": ("fully_connected", "FULLY_CONNECTED"), "conv": ("conv", "CONV_2D"),
@@ -309,7 +310,7 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     name = f"tq_{OPS[op][0]}_{act}"
     suffix = kernel_suffix(encoding)
     dsp = ""
-    if op in ("fc", "conv") and act == "s8" and suffix in ("w4", "wt", "wb"):  # the Arm DSP variants, on the M4
+    if op in ("fc", "conv") and act == "s8" and suffix in ("w4", "wt", "wb", "ws", "wc"):  # the Arm DSP variants, on the M4
         dsp = (f"#if defined(__ARM_FEATURE_DSP)\n    {{\n        static int8_t dsp[{out_n + GUARD}];\n"
                f"        memset(dsp, 0x5A, sizeof dsp);\n        ++dsp_cases;\n"
                f"        if ({name}_{suffix}_dsp(&{pre}_pk, {pre}_in, dsp) != TQ_OK || memcmp(dsp, ref, sizeof dsp) != 0)\n"
@@ -408,6 +409,17 @@ DSP_SHAPES = [
     ("conv", {"fid": 33, "groups": 1, "dilation_width": 2}), ("conv", {"fid": 16, "groups": 2}),
 ]
 
+# the sparse and codebook DSP variants (tq_*_packed_sparse_dsp.c, tq_codebook_packed_dsp.c): FC input chunks
+# (bitmap 256 elements, 2:4 32 groups, an odd last one), row blocks of 32, a lone row; conv windows crossing
+# the padding, horizontal dilation, groups, rows of more than the 256 nonzeros the stack list holds
+SPARSE_DSP_SHAPES = [
+    ("fc", {"acc_d": 64, "out_d": 4}), ("fc", {"acc_d": 132, "out_d": 35}), ("fc", {"acc_d": 520, "out_d": 3}),
+    ("fc", {"acc_d": 36, "out_d": 1}),
+    ("conv", {"fid": 40, "groups": 1, "dilation_width": 1}), ("conv", {"fid": 8, "groups": 1, "dilation_width": 2}),
+    ("conv", {"fid": 16, "groups": 2}), ("conv", {"fid": 800, "groups": 1}),
+]
+SPARSE_DSP_FORMS = [("sparse+int8", False), ("sparse2:4+int8", False), ("codebook:4", False), ("codebook:4", True)]
+
 
 def all_cases(seed: int = 2026) -> list[Case]:
     rng = np.random.default_rng(seed)
@@ -419,6 +431,9 @@ def all_cases(seed: int = 2026) -> list[Case]:
     for op, shape in DSP_SHAPES:
         for encoding in ("int4", "ternary", "binary"):
             cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
+    for op, shape in SPARSE_DSP_SHAPES:
+        for encoding, per_channel in SPARSE_DSP_FORMS:
+            cases.append(make_case(len(cases), op, "s8", encoding, per_channel, rng, shape))
     return cases
 
 
@@ -478,7 +493,7 @@ def host_results(cases, sources, host_library):
 def test_packed_equals_int8_reference_on_host(cases, host_results):
     """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
     check_results(cases, host_results, "host")
-    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES)
+    assert len(cases) == 3 * 2 * len(FORMS) + 3 * len(DSP_SHAPES) + len(SPARSE_DSP_FORMS) * len(SPARSE_DSP_SHAPES)
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat

@@ -1,0 +1,201 @@
+/* FULLY_CONNECTED on sparse weights for CPUs with the Arm DSP extension: fast paths for sparse+int8
+ * (bitmap) and sparse2:4+int8; the other sparse forms take tq_fully_connected_s8_ws. Bit-exact with it (so
+ * with tq_fully_connected_s8 on the decoded weights): the same int32 sums modulo 2^32.
+ *
+ * The input is read in chunks; for each chunk a small table is built on the stack once and serves a block of
+ * up to TQ_SF_ROWS rows, whose partial sums (and, for the bitmap, value pointers) wait on the stack between
+ * chunks:
+ *  - bitmap: the chunk's inputs plus input_offset as int16 (TQ_SF_BITMAP_CHUNK elements). A row's bitmap is
+ *    read 32 bits at a time, bit-reversed, and each nonzero found by CLZ: one LDRSH of its input, one MLA
+ *    with the next value of the stream.
+ *  - 2:4: for each group of 4 inputs, the 6 pairs (x_a + off, x_b + off), a < b, that a group's two
+ *    positions can select, as int16 lanes, at word 7·group + code of the table (code = a | b << 2: 4, 8, 9,
+ *    12, 13, 14). A group then costs one field extract, one address add, one LDR, and half of the work of a
+ *    word of four values (two groups): LDR, SXTB16 x2, PKHBT/PKHTB, SMLAD x2.
+ * Stack: a tq_sf_state union, 1,060 bytes (bitmap: 512 + 256; 2:4: 932 + 128). */
+#include "tinyq/tq_fully_connected.h"
+#include "tinyq/tq_fixedpoint.h"
+#include "tq_weights_sparse_dsp.h"
+
+#if defined(__ARM_FEATURE_DSP)
+
+#define TQ_SF_ROWS 32
+#define TQ_SF_BITMAP_CHUNK 256 /* elements: a multiple of 32 */
+#define TQ_SF_NM_GROUPS 32     /* 2:4 groups per chunk (128 elements): a multiple of 8 */
+#define TQ_SF_NM_STRIDE 7      /* words from one group's pairs to the next's */
+
+typedef union {
+    struct {
+        int16_t x[TQ_SF_BITMAP_CHUNK];
+        const int8_t *values[TQ_SF_ROWS];
+        uint32_t acc[TQ_SF_ROWS];
+    } bitmap;
+    struct {
+        uint32_t pairs[TQ_SF_NM_STRIDE * TQ_SF_NM_GROUPS + 16 - TQ_SF_NM_STRIDE];
+        uint32_t acc[TQ_SF_ROWS];
+    } nm;
+} tq_sf_state;
+
+static inline int8_t finish(const tq_fully_connected_params *p, int32_t o, uint32_t acc, uint32_t offset_term) {
+    acc += offset_term;
+    if (p->bias) acc += (uint32_t)((const int32_t *)p->bias)[o];
+    const int32_t c = p->per_channel ? o : 0;
+    const int32_t y = tq_multiply_by_quantized_multiplier((int32_t)acc, p->multiplier[c], p->shift[c]);
+    return (int8_t)tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max);
+}
+
+/* ---- bitmap ---------------------------------------------------------------------------------------- */
+
+/* Bits [0, n) of a bitmap from `map` on (n <= 32), as a word; bytes past the last one of them are not read. */
+static inline uint32_t map_word(const uint8_t *map, int32_t n) {
+    if (n >= 32) return tq_w_load4(map);
+    uint32_t m = 0;
+    for (int32_t i = 0; i < (n + 7) >> 3; ++i) m |= (uint32_t)map[i] << (8 * i);
+    return m;
+}
+
+/* acc + Σ value · x over the nonzeros of bitmap bits [0, n) (elements of x[0 .. n)), values from *values on */
+static inline uint32_t bitmap_dot(const uint8_t *map, int32_t n, const int16_t *x, const int8_t **values,
+                                  uint32_t acc) {
+    const int8_t *v = *values;
+    int32_t a = (int32_t)acc;
+    for (int32_t b = 0; b < n; b += 32, map += 4, x += 32) {
+        uint32_t m = tq_sd_rbit(map_word(map, n - b)); /* element b + i at bit 31 - i */
+        while (m != 0) {
+            const uint32_t i = (uint32_t)__builtin_clz(m);
+            m &= ~(0x80000000u >> i);
+            a += x[i] * *v++;
+        }
+    }
+    *values = v;
+    return (uint32_t)a;
+}
+
+static void fc_bitmap(const tq_fully_connected_params *p, const int8_t *in, int8_t *out, uint32_t offset_term,
+                      tq_sf_state *s) {
+    const tq_packed_weights *w = p->packed;
+    const int32_t depth = p->accum_depth;
+    for (int32_t o0 = 0; o0 < p->output_depth; o0 += TQ_SF_ROWS) {
+        const int32_t rows = p->output_depth - o0 < TQ_SF_ROWS ? p->output_depth - o0 : TQ_SF_ROWS;
+        for (int32_t r = 0; r < rows; ++r) {
+            s->bitmap.values[r] = (const int8_t *)w->codes + w->row_start[o0 + r];
+            s->bitmap.acc[r] = 0;
+        }
+        for (int32_t e0 = 0; e0 < depth; e0 += TQ_SF_BITMAP_CHUNK) {
+            const int32_t n = depth - e0 < TQ_SF_BITMAP_CHUNK ? depth - e0 : TQ_SF_BITMAP_CHUNK;
+            for (int32_t j = 0; j < n; ++j) s->bitmap.x[j] = (int16_t)(in[e0 + j] + p->input_offset);
+            const uint8_t *map = w->index + (size_t)o0 * (size_t)w->index_row_bytes + (e0 >> 3);
+            for (int32_t r = 0; r < rows; ++r, map += w->index_row_bytes) {
+                s->bitmap.acc[r] = bitmap_dot(map, n, s->bitmap.x, &s->bitmap.values[r], s->bitmap.acc[r]);
+            }
+        }
+        for (int32_t r = 0; r < rows; ++r) out[o0 + r] = finish(p, o0 + r, s->bitmap.acc[r], offset_term);
+    }
+}
+
+/* ---- 2:4 ------------------------------------------------------------------------------------------- */
+
+/* The pair of group g for code c (a | b << 2) is word 7·g + c of the table (TQ_SF_NM_STRIDE): the six
+ * codes a group uses (4, 8, 9, 12, 13, 14) never meet another group's (no two of them differ by 7), and
+ * any code 0 .. 15 of any group reads inside the table, so that even a broken record reads nothing else. */
+/* The pair table of groups [0, groups) of x (x + off as int16 lanes, the lower position in the low lane). */
+static inline void nm_pairs(const int8_t *x, int32_t groups, int16x2_t off2, uint32_t *pairs) {
+    for (int32_t g = 0; g < groups; ++g, pairs += TQ_SF_NM_STRIDE) {
+        const uint32_t word = tq_dsp_load4(x + 4 * g);
+        const uint32_t even = (uint32_t)__sxtab16(off2, (int32_t)word);        /* (x0, x2) */
+        const uint32_t odd = (uint32_t)__sadd16(tq_dsp_odd_bytes(word), off2); /* (x1, x3) */
+        pairs[4] = tq_sd_pack((int32_t)even, (int32_t)odd);  /* (0, 1) */
+        pairs[8] = even;                                     /* (0, 2) */
+        pairs[12] = (even & 0xFFFFu) | (odd & 0xFFFF0000u);  /* (0, 3) */
+        pairs[9] = (odd & 0xFFFFu) | (even & 0xFFFF0000u);   /* (1, 2) */
+        pairs[13] = odd;                                     /* (1, 3) */
+        pairs[14] = tq_sd_pack_high(odd, even);              /* (2, 3) */
+    }
+}
+
+static inline uint32_t nm_pair(const uint32_t *pairs, int32_t g, uint32_t code) {
+    return pairs[TQ_SF_NM_STRIDE * g + (int32_t)code];
+}
+
+/* acc + Σ over groups [0, groups) of one row: idx its position bytes (a group per nibble), v its values */
+static inline uint32_t nm_dot(const uint8_t *idx, const int8_t *v, int32_t groups, const uint32_t *pairs,
+                              uint32_t acc) {
+    int32_t a = (int32_t)acc;
+    int32_t g = 0;
+    for (; g + 8 <= groups; g += 8, idx += 4, v += 16, pairs += 8 * TQ_SF_NM_STRIDE) {
+        const uint32_t codes = tq_w_load4(idx);
+        TQ_W_UNROLL
+        for (int32_t h = 0; h < 4; ++h) { /* two groups: one word of values (v0 v1 | v2 v3) */
+            const uint32_t vw = tq_dsp_load4(v + 4 * h);
+            const uint32_t x01 = nm_pair(pairs, 2 * h, (codes >> (8 * h)) & 15u);
+            const uint32_t x23 = nm_pair(pairs, 2 * h + 1, (codes >> (8 * h + 4)) & 15u);
+            const uint32_t ve = (uint32_t)__sxtb16((int32_t)vw), vo = (uint32_t)tq_dsp_odd_bytes(vw);
+            a = __smlad(x01, tq_sd_pack((int32_t)ve, (int32_t)vo), a); /* (v0, v1) */
+            a = __smlad(x23, tq_sd_pack_high(vo, ve), a);              /* (v2, v3) */
+        }
+    }
+    for (int32_t k = 0; g < groups; ++g, ++k) { /* the last groups, one at a time */
+        const uint32_t c = ((uint32_t)idx[k >> 1] >> (4 * (k & 1))) & 15u;
+        const uint32_t vv = (uint32_t)(uint8_t)v[2 * k] | (uint32_t)(uint8_t)v[2 * k + 1] << 16;
+        a = __smlad(nm_pair(pairs, k, c), (uint32_t)__sxtb16((int32_t)vv), a);
+    }
+    return (uint32_t)a;
+}
+
+static void fc_nm24(const tq_fully_connected_params *p, const int8_t *in, int8_t *out, uint32_t offset_term,
+                    tq_sf_state *s) {
+    const tq_packed_weights *w = p->packed;
+    const int32_t groups = p->accum_depth / 4;
+    const int16x2_t off2 = tq_dsp_pair(p->input_offset);
+    for (int32_t o0 = 0; o0 < p->output_depth; o0 += TQ_SF_ROWS) {
+        const int32_t rows = p->output_depth - o0 < TQ_SF_ROWS ? p->output_depth - o0 : TQ_SF_ROWS;
+        for (int32_t r = 0; r < rows; ++r) s->nm.acc[r] = 0;
+        for (int32_t g0 = 0; g0 < groups; g0 += TQ_SF_NM_GROUPS) {
+            const int32_t n = groups - g0 < TQ_SF_NM_GROUPS ? groups - g0 : TQ_SF_NM_GROUPS;
+            nm_pairs(in + 4 * g0, n, off2, s->nm.pairs);
+            const uint8_t *idx = w->index + (size_t)o0 * (size_t)w->index_row_bytes + g0 / 2;
+            const int8_t *v = (const int8_t *)w->codes + (size_t)o0 * (size_t)w->row_bytes + 2 * g0;
+            for (int32_t r = 0; r < rows; ++r, idx += w->index_row_bytes, v += w->row_bytes) {
+                s->nm.acc[r] = nm_dot(idx, v, n, s->nm.pairs, s->nm.acc[r]);
+            }
+        }
+        for (int32_t r = 0; r < rows; ++r) out[o0 + r] = finish(p, o0 + r, s->nm.acc[r], offset_term);
+    }
+}
+
+tq_status tq_fully_connected_s8_ws_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
+#ifdef TQ_ENABLE_ASSERT
+    TQ_ASSERT(p != NULL && p->packed != NULL);
+    tq_fully_connected_params q = *p;
+    q.weights = (const int8_t *)p->packed->codes; /* stands in for the absent int8 array */
+    TQ_FULLY_CONNECTED_CHECK(&q, input, output, INT8_MIN, INT8_MAX);
+    tq_w_check(p->packed, p->output_depth, p->accum_depth, 0);
+#endif
+    TQ_ASSERT(p != NULL && p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128 &&
+              p->filter_offset >= -127 && p->filter_offset <= 128); /* x + input_offset is an int16 lane */
+    tq_w_expect(p->packed, -1, 0, 1);
+    const tq_packed_weights *w = p->packed;
+    const int int8_values = w->bits == 8 && (w->value_encoding == TQ_W_INT8 || w->value_encoding == TQ_W_INTK);
+    const int bitmap = int8_values && w->sparse_form == TQ_S_BITMAP;
+    const int nm24 = int8_values && w->sparse_form == TQ_S_NM && w->group_n == 2 && w->group_m == 4;
+    if (!bitmap && !nm24) return tq_fully_connected_s8_ws(p, input, output);
+    tq_sf_state s;
+    const int32_t depth = p->accum_depth;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in = input + b * depth;
+        uint32_t offset_term = 0; /* filter_offset · Σ (x + input_offset) */
+        if (p->filter_offset != 0) {
+            for (int32_t d = 0; d < depth; ++d) offset_term += (uint32_t)(in[d] + p->input_offset);
+            offset_term *= (uint32_t)p->filter_offset;
+        }
+        if (bitmap) {
+            fc_bitmap(p, in, output + b * p->output_depth, offset_term, &s);
+        } else {
+            fc_nm24(p, in, output + b * p->output_depth, offset_term, &s);
+        }
+    }
+    return TQ_OK;
+}
+#else
+typedef int tq_fully_connected_packed_sparse_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */
+#endif

@@ -1,0 +1,57 @@
+/* Internal to the sparse and codebook DSP variants (tq_*_packed_sparse_dsp.c, tq_codebook_packed_dsp.c):
+ * halfword packing, and the dot product of a decoded sparse row (a list of input offsets and int16 values)
+ * with an input, two products per SMLAD. Sums are uint32 / int32 modulo 2^32 (SMLAD wraps like the
+ * reference's int32 accumulator; its Q flag is never read). */
+#ifndef TINYQ_TQ_WEIGHTS_SPARSE_DSP_H
+#define TINYQ_TQ_WEIGHTS_SPARSE_DSP_H
+
+#include "tq_dsp_dot.h"
+#include "tq_weights_decode.h"
+
+#if defined(__ARM_FEATURE_DSP)
+
+/* PKHBT lo, hi, LSL #16: the low halfword of lo below the low halfword of hi */
+static inline uint32_t tq_sd_pack(int32_t lo, int32_t hi) {
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+
+/* PKHTB hi, lo, ASR #16: the high halfword of hi above the high halfword of lo */
+static inline uint32_t tq_sd_pack_high(uint32_t hi, uint32_t lo) {
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
+    return r;
+}
+
+/* RBIT: bit i to bit 31 - i */
+static inline uint32_t tq_sd_rbit(uint32_t x) {
+    uint32_t r;
+    __asm__("rbit %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline uint32_t tq_sd_load_pair(const int16_t *v) {
+    uint32_t word;
+    memcpy(&word, v, sizeof word); /* one LDR (unaligned halfword pairs are fine on Armv7E-M) */
+    return word;
+}
+
+/* acc + Σ_k val[k] · base[ofs[k]], k < n: four stored elements per step, their inputs paired by PKHBT to
+ * meet two consecutive int16 values in one SMLAD. */
+static inline int32_t tq_sd_list_dot(const uint16_t *ofs, const int16_t *val, int32_t n, const int8_t *base,
+                                     int32_t acc) {
+    const uint16_t *end = ofs + (n & ~3);
+    while (ofs < end) {
+        const int32_t x0 = base[ofs[0]], x1 = base[ofs[1]], x2 = base[ofs[2]], x3 = base[ofs[3]];
+        acc = __smlad(tq_sd_pack(x0, x1), tq_sd_load_pair(val), acc);
+        acc = __smlad(tq_sd_pack(x2, x3), tq_sd_load_pair(val + 2), acc);
+        ofs += 4;
+        val += 4;
+    }
+    for (int32_t k = 0; k < (n & 3); ++k) acc += base[ofs[k]] * val[k];
+    return acc;
+}
+
+#endif /* __ARM_FEATURE_DSP */
+#endif
