@@ -89,11 +89,11 @@ static inline int fast_codebook(const tq_packed_weights *w) {
 /* ---- FULLY_CONNECTED ------------------------------------------------------------------------------ */
 
 static inline int8_t fc_finish(const tq_fully_connected_params *p, int32_t o, uint32_t acc, uint32_t offset_term) {
-    acc += offset_term;
-    if (p->bias) acc += (uint32_t)((const int32_t *)p->bias)[o];
     const int32_t c = p->per_channel ? o : 0;
-    const int32_t y = tq_multiply_by_quantized_multiplier((int32_t)acc, p->multiplier[c], p->shift[c]);
-    return (int8_t)tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max);
+    tq_sd_requant rq;
+    tq_sd_requant_init(&rq, offset_term + (p->bias ? (uint32_t)((const int32_t *)p->bias)[o] : 0u), p->multiplier[c],
+                       p->shift[c], p->output_offset, p->act_min, p->act_max);
+    return tq_sd_requant_apply(&rq, acc);
 }
 
 tq_status tq_fully_connected_s8_wc_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
@@ -141,9 +141,10 @@ tq_status tq_fully_connected_s8_wc_dsp(const tq_fully_connected_params *p, const
 /* ---- CONV_2D -------------------------------------------------------------------------------------- */
 
 static inline int8_t conv_finish(const tq_conv_params *p, int32_t out_c, uint32_t acc) {
-    if (p->bias) acc += (uint32_t)((const int32_t *)p->bias)[out_c];
-    const int32_t y = tq_multiply_by_quantized_multiplier((int32_t)acc, p->multiplier[out_c], p->shift[out_c]);
-    return (int8_t)tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max);
+    tq_sd_requant rq;
+    tq_sd_requant_init(&rq, p->bias ? (uint32_t)((const int32_t *)p->bias)[out_c] : 0u, p->multiplier[out_c],
+                       p->shift[out_c], p->output_offset, p->act_min, p->act_max);
+    return tq_sd_requant_apply(&rq, acc);
 }
 
 TQ_W_BODY void conv_run(int two, const uint8_t *row0, const uint8_t *row1, int32_t e0, int32_t n, const int8_t *in,

@@ -145,6 +145,9 @@ TQ_W_BODY tq_status conv_sparse(const tq_conv_params *p, const int8_t *input, in
             channel_walk(p, input, output, form, out_c);
             continue;
         }
+        tq_sd_requant rq;
+        tq_sd_requant_init(&rq, p->bias ? (uint32_t)((const int32_t *)p->bias)[out_c] : 0u, p->multiplier[out_c],
+                           p->shift[out_c], p->output_offset, p->act_min, p->act_max);
         const int32_t group_ofs = out_c / filters_per_group * depth;
         const uint32_t all_sum = off * (uint32_t)row.vsum[taps];
         int8_t *out = output + out_c;
@@ -179,7 +182,7 @@ TQ_W_BODY tq_status conv_sparse(const tq_conv_params *p, const int8_t *input, in
                         }
                         acc = (uint32_t)a + off * vs;
                     }
-                    *out = finish(p, out_c, acc); /* NHWC: channel out_c of each pixel */
+                    *out = tq_sd_requant_apply(&rq, acc); /* NHWC: channel out_c of each pixel */
                     out += p->output_depth;
                 }
             }

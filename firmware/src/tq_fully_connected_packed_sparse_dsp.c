@@ -37,11 +37,11 @@ typedef union {
 } tq_sf_state;
 
 static inline int8_t finish(const tq_fully_connected_params *p, int32_t o, uint32_t acc, uint32_t offset_term) {
-    acc += offset_term;
-    if (p->bias) acc += (uint32_t)((const int32_t *)p->bias)[o];
     const int32_t c = p->per_channel ? o : 0;
-    const int32_t y = tq_multiply_by_quantized_multiplier((int32_t)acc, p->multiplier[c], p->shift[c]);
-    return (int8_t)tq_add_clamp_i32(y, p->output_offset, p->act_min, p->act_max);
+    tq_sd_requant rq;
+    tq_sd_requant_init(&rq, offset_term + (p->bias ? (uint32_t)((const int32_t *)p->bias)[o] : 0u), p->multiplier[c],
+                       p->shift[c], p->output_offset, p->act_min, p->act_max);
+    return tq_sd_requant_apply(&rq, acc);
 }
 
 /* ---- bitmap ---------------------------------------------------------------------------------------- */
@@ -54,20 +54,35 @@ static inline uint32_t map_word(const uint8_t *map, int32_t n) {
     return m;
 }
 
+/* a + Σ value · x over the set bits of m (bit-reversed: element i at bit 31 - i, m != 0), values from *v on:
+ * CLZ finds the next element, LSR + BICS clears it, and BNE loops while bits are left (7 instructions). */
+static inline int32_t bitmap_word(uint32_t m, const int16_t *x, const int8_t **v, int32_t a) {
+    const int8_t *vp = *v;
+    uint32_t i, t;
+    int32_t xx, vv;
+    __asm__("1:\n\t"
+            "clz    %[i], %[m]\n\t"
+            "ldrsb  %[vv], [%[vp]], #1\n\t"
+            "ldrsh  %[xx], [%[x], %[i], lsl #1]\n\t"
+            "lsr    %[t], %[top], %[i]\n\t"
+            "bics   %[m], %[m], %[t]\n\t"
+            "mla    %[a], %[xx], %[vv], %[a]\n\t"
+            "bne    1b"
+            : [m] "+r"(m), [vp] "+r"(vp), [a] "+r"(a), [i] "=&r"(i), [t] "=&r"(t), [xx] "=&r"(xx), [vv] "=&r"(vv)
+            : [x] "r"(x), [top] "r"(0x80000000u)
+            : "cc", "memory");
+    *v = vp;
+    return a;
+}
+
 /* acc + Σ value · x over the nonzeros of bitmap bits [0, n) (elements of x[0 .. n)), values from *values on */
 static inline uint32_t bitmap_dot(const uint8_t *map, int32_t n, const int16_t *x, const int8_t **values,
                                   uint32_t acc) {
-    const int8_t *v = *values;
     int32_t a = (int32_t)acc;
     for (int32_t b = 0; b < n; b += 32, map += 4, x += 32) {
-        uint32_t m = tq_sd_rbit(map_word(map, n - b)); /* element b + i at bit 31 - i */
-        while (m != 0) {
-            const uint32_t i = (uint32_t)__builtin_clz(m);
-            m &= ~(0x80000000u >> i);
-            a += x[i] * *v++;
-        }
+        const uint32_t m = tq_sd_rbit(map_word(map, n - b)); /* element b + i at bit 31 - i */
+        if (m != 0) a = bitmap_word(m, x, values, a);
     }
-    *values = v;
     return (uint32_t)a;
 }
 
@@ -124,15 +139,27 @@ static inline uint32_t nm_dot(const uint8_t *idx, const int8_t *v, int32_t group
     int32_t g = 0;
     for (; g + 8 <= groups; g += 8, idx += 4, v += 16, pairs += 8 * TQ_SF_NM_STRIDE) {
         const uint32_t codes = tq_w_load4(idx);
-        TQ_W_UNROLL
-        for (int32_t h = 0; h < 4; ++h) { /* two groups: one word of values (v0 v1 | v2 v3) */
-            const uint32_t vw = tq_dsp_load4(v + 4 * h);
-            const uint32_t x01 = nm_pair(pairs, 2 * h, (codes >> (8 * h)) & 15u);
-            const uint32_t x23 = nm_pair(pairs, 2 * h + 1, (codes >> (8 * h + 4)) & 15u);
-            const uint32_t ve = (uint32_t)__sxtb16((int32_t)vw), vo = (uint32_t)tq_dsp_odd_bytes(vw);
-            a = __smlad(x01, tq_sd_pack((int32_t)ve, (int32_t)vo), a); /* (v0, v1) */
-            a = __smlad(x23, tq_sd_pack_high(vo, ve), a);              /* (v2, v3) */
-        }
+        uint32_t c0, c1, vw, ve, vp;
+        /* per two groups: UBFX x2, ADD x2, LDR x2 (the pairs), LDR (values), SXTB16 x2, PKHBT, PKHTB, SMLAD x2 */
+#define TQ_SF_TWO(h)                                                                                           \
+    "ubfx   %[c0], %[codes], #" #h "*8, #4\n\t"                                                              \
+    "ubfx   %[c1], %[codes], #" #h "*8+4, #4\n\t"                                                            \
+    "add    %[c0], %[pairs], %[c0], lsl #2\n\t"                                                              \
+    "add    %[c1], %[pairs], %[c1], lsl #2\n\t"                                                              \
+    "ldr    %[c0], [%[c0], #" #h "*56]\n\t"                                                                  \
+    "ldr    %[c1], [%[c1], #" #h "*56+28]\n\t"                                                               \
+    "ldr    %[vw], [%[v], #" #h "*4]\n\t"                                                                    \
+    "sxtb16 %[ve], %[vw]\n\t"                                                                                \
+    "sxtb16 %[vw], %[vw], ror #8\n\t"                                                                        \
+    "pkhbt  %[vp], %[ve], %[vw], lsl #16\n\t"                                                                \
+    "pkhtb  %[vw], %[vw], %[ve], asr #16\n\t"                                                                \
+    "smlad  %[a], %[c0], %[vp], %[a]\n\t"                                                                    \
+    "smlad  %[a], %[c1], %[vw], %[a]\n\t"
+        __asm__(TQ_SF_TWO(0) TQ_SF_TWO(1) TQ_SF_TWO(2) TQ_SF_TWO(3)
+                : [a] "+r"(a), [c0] "=&r"(c0), [c1] "=&r"(c1), [vw] "=&r"(vw), [ve] "=&r"(ve), [vp] "=&r"(vp)
+                : [codes] "r"(codes), [pairs] "r"(pairs), [v] "r"(v)
+                : "memory");
+#undef TQ_SF_TWO
     }
     for (int32_t k = 0; g < groups; ++g, ++k) { /* the last groups, one at a time */
         const uint32_t c = ((uint32_t)idx[k >> 1] >> (4 * (k & 1))) & 15u;

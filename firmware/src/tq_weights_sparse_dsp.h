@@ -37,6 +37,43 @@ static inline uint32_t tq_sd_load_pair(const int16_t *v) {
     return word;
 }
 
+/* ---- requantization of an int8 output, with its channel's constants prepared once -------------------
+ * The integers of tq_add_clamp_i32(tq_multiply_by_quantized_multiplier(acc + bias, m, shift), off, lo, hi)
+ * (tq_fixedpoint.h), for multiplier >= 0 and an int8 output range:
+ *  - SRDHM: (a·b + nudge) / 2^31 truncated is floor((a·b + 2^30) / 2^31) for either sign of a·b (for
+ *    a·b < 0 the nudge is 1 - 2^30 and the quotient rounds up), and INT32_MIN² cannot occur (m >= 0);
+ *  - RDBPOT: (x >> e) + (remainder > threshold), remainder = x & (2^e - 1), threshold = (2^e - 1) / 2 + (x < 0);
+ *  - y + off, clamped: y saturated to int16 first changes nothing (|off| <= 128, [lo, hi] within int8). */
+typedef struct {
+    uint32_t bias;
+    int32_t multiplier, left, right, mask, half, offset, lo, hi;
+} tq_sd_requant;
+
+static inline void tq_sd_requant_init(tq_sd_requant *q, uint32_t bias, int32_t multiplier, int32_t shift,
+                                      int32_t offset, int32_t lo, int32_t hi) {
+    TQ_ASSERT(multiplier >= 0 && shift >= -31 && shift <= 31 && offset >= -128 && offset <= 128 && lo >= -128 &&
+              hi <= 127);
+    q->bias = bias;
+    q->multiplier = multiplier;
+    q->left = shift > 0 ? shift : 0;
+    q->right = shift > 0 ? 0 : -shift;
+    q->mask = (int32_t)((1u << q->right) - 1u);
+    q->half = q->mask >> 1;
+    q->offset = offset;
+    q->lo = lo;
+    q->hi = hi;
+}
+
+static inline int8_t tq_sd_requant_apply(const tq_sd_requant *q, uint32_t acc) {
+    const int32_t x = (int32_t)((acc + q->bias) << q->left);
+    const int32_t h = (int32_t)(((int64_t)x * q->multiplier + (1 << 30)) >> 31);
+    const int32_t y = (h >> q->right) + ((h & q->mask) > q->half + (int32_t)((uint32_t)h >> 31));
+    int32_t z;
+    __asm__("ssat %0, #16, %1" : "=r"(z) : "r"(y));
+    z += q->offset;
+    return (int8_t)(z < q->lo ? q->lo : (z > q->hi ? q->hi : z));
+}
+
 /* acc + Σ_k val[k] · base[ofs[k]], k < n: four stored elements per step, their inputs paired by PKHBT to
  * meet two consecutive int16 values in one SMLAD. */
 static inline int32_t tq_sd_list_dot(const uint16_t *ofs, const int16_t *val, int32_t n, const int8_t *base,
