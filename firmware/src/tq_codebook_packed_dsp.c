@@ -26,13 +26,6 @@ static void build_pairs(const int8_t *table, uint32_t *pairs) {
     }
 }
 
-/* SXTAB16 with ROR #8: bytes {1, 3} of x, sign-extended, added to the two lanes of acc */
-static inline uint32_t add_odd_bytes(int16x2_t acc, uint32_t x) {
-    uint32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
-    return r;
-}
-
 /* acc0 += Σ_j w0(e0 + j)·(x[j] + x_off), j < n, and acc1 for row1 when `two` (a constant at each call). */
 TQ_W_BODY void cb_dot(int two, const uint8_t *row0, const uint8_t *row1, int32_t e0, int32_t n, const int8_t *x,
                       int32_t x_off, const int8_t *table, const uint32_t *pairs, uint32_t *acc0, uint32_t *acc1) {
@@ -43,38 +36,64 @@ TQ_W_BODY void cb_dot(int two, const uint8_t *row0, const uint8_t *row1, int32_t
         s0 += (uint32_t)(table[row0[e0 >> 1] >> 4] * xv);
         if (two) s1 += (uint32_t)(table[row1[e0 >> 1] >> 4] * xv);
         j = 1;
+        ++x;
     }
     const uint8_t *c0 = row0 + ((e0 + j) >> 1), *c1 = two ? row1 + ((e0 + j) >> 1) : NULL;
     const int16x2_t off2 = tq_dsp_pair(x_off);
     int32_t a0 = (int32_t)s0, a1 = (int32_t)s1;
-    for (; j + 8 <= n; j += 8) {
-        const uint32_t w0 = tq_dsp_load4(x + j), w1 = tq_dsp_load4(x + j + 4);
-        const uint32_t e = (uint32_t)__sxtab16(off2, (int32_t)w0), o = add_odd_bytes(off2, w0);
-        const uint32_t f = (uint32_t)__sxtab16(off2, (int32_t)w1), q = add_odd_bytes(off2, w1);
-        const uint32_t x01 = tq_sd_pack((int32_t)e, (int32_t)o), x23 = tq_sd_pack_high(o, e);
-        const uint32_t x45 = tq_sd_pack((int32_t)f, (int32_t)q), x67 = tq_sd_pack_high(q, f);
-        a0 = __smlad(x01, pairs[c0[0]], a0);
-        a0 = __smlad(x23, pairs[c0[1]], a0);
-        a0 = __smlad(x45, pairs[c0[2]], a0);
-        a0 = __smlad(x67, pairs[c0[3]], a0);
-        c0 += 4;
+    /* four elements per step: LDR, SXTAB16 x2 (the inputs plus the offset), PKHBT/PKHTB into (x0, x1) and
+     * (x2, x3); then for each row LDRB of a code byte (post-incremented), LDR of its pair, SMLAD, twice. */
+    for (; j + 4 <= n; j += 4) {
+        uint32_t t0, t1, t2, t3, t4;
         if (two) {
-            a1 = __smlad(x01, pairs[c1[0]], a1);
-            a1 = __smlad(x23, pairs[c1[1]], a1);
-            a1 = __smlad(x45, pairs[c1[2]], a1);
-            a1 = __smlad(x67, pairs[c1[3]], a1);
-            c1 += 4;
+            __asm__("ldr     %[t0], [%[x]], #4\n\t"
+                    "sxtab16 %[t1], %[off], %[t0]\n\t"
+                    "sxtab16 %[t0], %[off], %[t0], ror #8\n\t"
+                    "pkhbt   %[t2], %[t1], %[t0], lsl #16\n\t"
+                    "pkhtb   %[t1], %[t0], %[t1], asr #16\n\t"
+                    "ldrb    %[t3], [%[c0]], #1\n\t"
+                    "ldr     %[t3], [%[tbl], %[t3], lsl #2]\n\t"
+                    "ldrb    %[t4], [%[c1]], #1\n\t"
+                    "ldr     %[t4], [%[tbl], %[t4], lsl #2]\n\t"
+                    "smlad   %[a0], %[t2], %[t3], %[a0]\n\t"
+                    "smlad   %[a1], %[t2], %[t4], %[a1]\n\t"
+                    "ldrb    %[t3], [%[c0]], #1\n\t"
+                    "ldr     %[t3], [%[tbl], %[t3], lsl #2]\n\t"
+                    "ldrb    %[t4], [%[c1]], #1\n\t"
+                    "ldr     %[t4], [%[tbl], %[t4], lsl #2]\n\t"
+                    "smlad   %[a0], %[t1], %[t3], %[a0]\n\t"
+                    "smlad   %[a1], %[t1], %[t4], %[a1]"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [x] "+r"(x), [c0] "+r"(c0), [c1] "+r"(c1), [t0] "=&r"(t0),
+                      [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4)
+                    : [off] "r"(off2), [tbl] "r"(pairs)
+                    : "memory");
+        } else {
+            __asm__("ldr     %[t0], [%[x]], #4\n\t"
+                    "sxtab16 %[t1], %[off], %[t0]\n\t"
+                    "sxtab16 %[t0], %[off], %[t0], ror #8\n\t"
+                    "pkhbt   %[t2], %[t1], %[t0], lsl #16\n\t"
+                    "pkhtb   %[t1], %[t0], %[t1], asr #16\n\t"
+                    "ldrb    %[t3], [%[c0]], #1\n\t"
+                    "ldr     %[t3], [%[tbl], %[t3], lsl #2]\n\t"
+                    "ldrb    %[t4], [%[c0]], #1\n\t"
+                    "ldr     %[t4], [%[tbl], %[t4], lsl #2]\n\t"
+                    "smlad   %[a0], %[t2], %[t3], %[a0]\n\t"
+                    "smlad   %[a0], %[t1], %[t4], %[a0]"
+                    : [a0] "+r"(a0), [x] "+r"(x), [c0] "+r"(c0), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
+                      [t3] "=&r"(t3), [t4] "=&r"(t4)
+                    : [off] "r"(off2), [tbl] "r"(pairs)
+                    : "memory");
         }
     }
-    for (; j + 2 <= n; j += 2) {
-        const uint32_t xx = tq_sd_pack(x[j] + x_off, x[j + 1] + x_off);
+    for (; j + 2 <= n; j += 2, x += 2) {
+        const uint32_t xx = tq_sd_pack(x[0] + x_off, x[1] + x_off);
         a0 = __smlad(xx, pairs[*c0++], a0);
         if (two) a1 = __smlad(xx, pairs[*c1++], a1);
     }
     s0 = (uint32_t)a0;
     s1 = (uint32_t)a1;
     if (j < n) { /* an even last element: the low nibble */
-        const int32_t xv = x[j] + x_off;
+        const int32_t xv = x[0] + x_off;
         s0 += (uint32_t)(table[*c0 & 15u] * xv);
         if (two) s1 += (uint32_t)(table[*c1 & 15u] * xv);
     }
@@ -167,6 +186,11 @@ tq_status tq_conv_s8_wc_dsp(const tq_conv_params *p, const int8_t *input, int8_t
     TQ_ASSERT(p != NULL && p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128); /* an int16 lane */
     tq_w_expect(p->packed, TQ_W_CODEBOOK, 0, 0);
     const tq_packed_weights *w = p->packed;
+    /* short runs of taps (few input channels) or a table per channel: each row decoded once per call into
+     * the list of tq_conv_packed_sparse_dsp.c, when its elements fit */
+    if ((p->filter_input_depth < 16 || !fast_codebook(w)) && tq_sc_fits(p, w->length)) {
+        return tq_sc_conv_codebook(p, input, output);
+    }
     if (!fast_codebook(w)) return tq_conv_s8_wc(p, input, output);
     uint32_t pairs[256];
     build_pairs(w->table, pairs);

@@ -46,15 +46,24 @@ TQ_W_BODY int decode_row(const tq_conv_params *p, int32_t form, int32_t out_c, t
     int8_t signs[4];
     const int8_t *lut = tq_w_lut(w, enc, out_c, signs);
     const int32_t mag = tq_w_scaled(enc) ? w->magnitude[out_c] : 1;
-    tq_w_cursor c;
-    tq_w_row_begin(w, form, out_c, &c);
+    tq_w_cursor c = {0};
+    if (form != TQ_S_DENSE) tq_w_row_begin(w, form, out_c, &c);
     int32_t n = 0, sum = 0, t = 0, fx = 0, tap_end = depth, tap_ofs = 0, row_ofs = 0;
     int32_t e;
     uint32_t code;
     row->first[0] = 0;
     row->vsum[0] = 0;
-    while (tq_w_next(form, bits, &c, w->length, &e, &code)) {
-        const int32_t v = tq_w_lut_value(code, lut, bits) * mag;
+    const uint8_t *dense = w->codes + (size_t)out_c * (size_t)w->row_bytes; /* TQ_S_DENSE (codebook) */
+    for (int32_t next = 0;; ++next) {
+        int32_t v;
+        if (form == TQ_S_DENSE) {
+            if (next == w->length) break;
+            e = next;
+            v = lut[tq_w_code(dense, e, bits)];
+        } else {
+            if (!tq_w_next(form, bits, &c, w->length, &e, &code)) break;
+            v = tq_w_lut_value(code, lut, bits) * mag;
+        }
         if (v == 0) continue; /* stored zeros (N:M padding, a codebook's zero) add nothing */
         while (e >= tap_end) { /* the taps before e's */
             ++t;
@@ -82,6 +91,58 @@ TQ_W_BODY int decode_row(const tq_conv_params *p, int32_t form, int32_t out_c, t
     }
     row->n = n;
     return 1;
+}
+
+/* Two stored nonzeros of the list for two pixels (windows at a and b): the offsets are read once and serve
+ * both, the value pair too: LDRH x2, LDRSB x4, PKHBT x2, LDR, SMLAD x2. */
+#define TQ_SC_TWO_PIXELS                                                                                         \
+    "ldrh   %[o0], [%[o]], #2\n\t"                                                                              \
+    "ldrh   %[o1], [%[o]], #2\n\t"                                                                              \
+    "ldrsb  %[xa], [%[pa], %[o0]]\n\t"                                                                          \
+    "ldrsb  %[o0], [%[pb], %[o0]]\n\t"                                                                          \
+    "ldrsb  %[xb], [%[pa], %[o1]]\n\t"                                                                          \
+    "ldrsb  %[o1], [%[pb], %[o1]]\n\t"                                                                          \
+    "pkhbt  %[xa], %[xa], %[xb], lsl #16\n\t"                                                                   \
+    "pkhbt  %[o0], %[o0], %[o1], lsl #16\n\t"                                                                   \
+    "ldr    %[xb], [%[v]], #4\n\t"                                                                              \
+    "smlad  %[a], %[xa], %[xb], %[a]\n\t"                                                                       \
+    "smlad  %[b], %[o0], %[xb], %[b]\n\t"
+
+/* `count` pixels whose windows lie inside the image, the first at base, each `step` bytes further: two at a
+ * time, sharing the reads of the list. out: the first pixel's output, out_step bytes to the next. */
+static void __attribute__((noinline)) interior(const tq_sc_row *row, const int8_t *base, int32_t count, int32_t step,
+                                               uint32_t all_sum, const tq_sd_requant *rq, int8_t *out,
+                                               int32_t out_step) {
+    const int32_t n = row->n;
+    for (; count >= 2; count -= 2, base += 2 * step) {
+        const int8_t *pa = base, *pb = base + step;
+        int32_t a = 0, b = 0;
+        const uint16_t *o = row->ofs, *end4 = row->ofs + (n & ~3);
+        const int16_t *v = row->val;
+        uint32_t o0, o1, xa, xb;
+        while (o < end4) {
+            __asm__(TQ_SC_TWO_PIXELS TQ_SC_TWO_PIXELS
+                    : [a] "+r"(a), [b] "+r"(b), [o] "+r"(o), [v] "+r"(v), [o0] "=&r"(o0), [o1] "=&r"(o1),
+                      [xa] "=&r"(xa), [xb] "=&r"(xb)
+                    : [pa] "r"(pa), [pb] "r"(pb)
+                    : "memory");
+        }
+        if (n & 2) {
+            __asm__(TQ_SC_TWO_PIXELS
+                    : [a] "+r"(a), [b] "+r"(b), [o] "+r"(o), [v] "+r"(v), [o0] "=&r"(o0), [o1] "=&r"(o1),
+                      [xa] "=&r"(xa), [xb] "=&r"(xb)
+                    : [pa] "r"(pa), [pb] "r"(pb)
+                    : "memory");
+        }
+        if (n & 1) {
+            a += pa[*o] * *v;
+            b += pb[*o] * *v;
+        }
+        out[0] = tq_sd_requant_apply(rq, (uint32_t)a + all_sum);
+        out[out_step] = tq_sd_requant_apply(rq, (uint32_t)b + all_sum);
+        out += 2 * out_step;
+    }
+    if (count) *out = tq_sd_requant_apply(rq, (uint32_t)tq_sd_list_dot(row->ofs, row->val, n, base, 0) + all_sum);
 }
 
 /* The filter positions inside the image along one axis: k in [*k0, *k1) with 0 <= origin + d·k < size. */
@@ -140,9 +201,15 @@ TQ_W_BODY tq_status conv_sparse(const tq_conv_params *p, const int8_t *input, in
     const int32_t depth = p->filter_input_depth, taps = p->filter_height * p->filter_width;
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
     const uint32_t off = (uint32_t)p->input_offset;
+    const int32_t x_step = p->stride_width * p->input_depth;
+    /* output columns whose window lies inside the image horizontally: [interior_lo, interior_hi) */
+    const int32_t interior_lo = tq_min_i32((p->pad_width + p->stride_width - 1) / p->stride_width, p->output_width);
+    const int32_t last = p->input_width - 1 - p->dilation_width * (p->filter_width - 1) + p->pad_width;
+    const int32_t interior_hi =
+        tq_max_i32(interior_lo, last < 0 ? 0 : tq_min_i32(last / p->stride_width + 1, p->output_width));
     for (int32_t out_c = 0; out_c < p->output_depth; ++out_c) {
-        if (!decode_row(p, form, out_c, &row)) {
-            channel_walk(p, input, output, form, out_c);
+        if (!decode_row(p, form, out_c, &row)) { /* dense rows always fit (tq_sc_fits) */
+            if (form != TQ_S_DENSE) channel_walk(p, input, output, form, out_c);
             continue;
         }
         tq_sd_requant rq;
@@ -159,17 +226,29 @@ TQ_W_BODY tq_status conv_sparse(const tq_conv_params *p, const int8_t *input, in
                 int32_t fy0, fy1;
                 inside(in_y_origin, p->dilation_height, p->input_height, p->filter_height, &fy0, &fy1);
                 const int full_y = fy0 == 0 && fy1 == p->filter_height;
-                for (int32_t out_x = 0; out_x < p->output_width; ++out_x) {
-                    const int32_t in_x_origin = out_x * p->stride_width - p->pad_width;
-                    /* the window origin: may lie in the padding, only offsets of taps inside are added to it */
-                    const int8_t *base = (const int8_t *)(image + (uintptr_t)(intptr_t)(
-                                             (in_y_origin * p->input_width + in_x_origin) * p->input_depth));
-                    int32_t fx0, fx1;
-                    inside(in_x_origin, p->dilation_width, p->input_width, p->filter_width, &fx0, &fx1);
-                    uint32_t acc;
-                    if (full_y && fx0 == 0 && fx1 == p->filter_width) {
-                        acc = (uint32_t)tq_sd_list_dot(row.ofs, row.val, row.n, base, 0) + all_sum;
-                    } else {
+                /* pixels [x_lo, x_hi) of this output row have their whole window inside the image */
+                const int32_t x_lo = full_y ? interior_lo : p->output_width, x_hi = full_y ? interior_hi : x_lo;
+                const uintptr_t line = image + (uintptr_t)(intptr_t)(in_y_origin * p->input_width * p->input_depth);
+                int32_t out_x = 0;
+                for (int32_t part = 0; part < 3; ++part) {
+                    if (part == 1) { /* the interior: the whole list, the window one stride further each time */
+                        if (out_x < x_hi) {
+                            const int8_t *base = (const int8_t *)(line + (uintptr_t)(intptr_t)(
+                                                     (out_x * p->stride_width - p->pad_width) * p->input_depth));
+                            interior(&row, base, x_hi - out_x, x_step, all_sum, &rq, out, p->output_depth);
+                            out += (x_hi - out_x) * p->output_depth;
+                            out_x = x_hi;
+                        }
+                        continue;
+                    }
+                    const int32_t end = part == 0 ? x_lo : p->output_width;
+                    for (; out_x < end; ++out_x) { /* windows crossing the padding */
+                        const int32_t in_x_origin = out_x * p->stride_width - p->pad_width;
+                        /* the window origin: may lie in the padding, only offsets of taps inside are added */
+                        const int8_t *base =
+                            (const int8_t *)(line + (uintptr_t)(intptr_t)(in_x_origin * p->input_depth));
+                        int32_t fx0, fx1;
+                        inside(in_x_origin, p->dilation_width, p->input_width, p->filter_width, &fx0, &fx1);
                         int32_t a = 0;
                         uint32_t vs = 0;
                         if (fx0 < fx1) {
@@ -180,15 +259,28 @@ TQ_W_BODY tq_status conv_sparse(const tq_conv_params *p, const int8_t *input, in
                                 vs += (uint32_t)row.vsum[t1] - (uint32_t)row.vsum[t0];
                             }
                         }
-                        acc = (uint32_t)a + off * vs;
+                        *out = tq_sd_requant_apply(&rq, (uint32_t)a + off * vs);
+                        out += p->output_depth;
                     }
-                    *out = tq_sd_requant_apply(&rq, acc); /* NHWC: channel out_c of each pixel */
-                    out += p->output_depth;
                 }
             }
         }
     }
     return TQ_OK;
+}
+
+/* The list path for a dense codebook (tq_codebook_packed_dsp.c: per-channel tables, short taps), when
+ * tq_sc_fits: every element of a row fits the list. */
+int tq_sc_fits(const tq_conv_params *p, int32_t max_nonzeros) {
+    /* the largest offset of the list: the last tap's last channel */
+    const int64_t max_ofs = ((int64_t)(p->filter_height - 1) * p->dilation_height * p->input_width +
+                             (int64_t)(p->filter_width - 1) * p->dilation_width) * p->input_depth +
+                            p->filter_input_depth - 1;
+    return p->filter_height * p->filter_width <= TQ_SC_TAPS && max_ofs <= 0xFFFF && max_nonzeros <= TQ_SC_NZ;
+}
+
+tq_status tq_sc_conv_codebook(const tq_conv_params *p, const int8_t *input, int8_t *output) {
+    return conv_sparse(p, input, output, TQ_S_DENSE);
 }
 
 tq_status tq_conv_s8_ws_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output) {
@@ -201,11 +293,7 @@ tq_status tq_conv_s8_ws_dsp(const tq_conv_params *p, const int8_t *input, int8_t
 #endif
     TQ_ASSERT(p != NULL && p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128);
     tq_w_expect(p->packed, -1, 0, 1);
-    /* the largest offset of the list: the last tap's last channel */
-    const int64_t max_ofs = ((int64_t)(p->filter_height - 1) * p->dilation_height * p->input_width +
-                             (int64_t)(p->filter_width - 1) * p->dilation_width) * p->input_depth +
-                            p->filter_input_depth - 1;
-    if (p->filter_height * p->filter_width > TQ_SC_TAPS || max_ofs > 0xFFFF) return tq_conv_s8_ws(p, input, output);
+    if (!tq_sc_fits(p, 0)) return tq_conv_s8_ws(p, input, output);
     switch (p->packed->sparse_form) { /* one body per sparse form: its walk decodes the rows */
     case TQ_S_BITMAP: return conv_sparse(p, input, output, TQ_S_BITMAP);
     case TQ_S_NM: return conv_sparse(p, input, output, TQ_S_NM);

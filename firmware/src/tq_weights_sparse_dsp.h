@@ -7,6 +7,7 @@
 
 #include "tq_dsp_dot.h"
 #include "tq_weights_decode.h"
+#include "tinyq/tq_conv.h"
 
 #if defined(__ARM_FEATURE_DSP)
 
@@ -36,6 +37,11 @@ static inline uint32_t tq_sd_load_pair(const int16_t *v) {
     memcpy(&word, v, sizeof word); /* one LDR (unaligned halfword pairs are fine on Armv7E-M) */
     return word;
 }
+
+/* CONV_2D through the stack list of tq_conv_packed_sparse_dsp.c, for dense codebook rows (any width, any
+ * table): tq_sc_fits says whether a filter fits it with rows of up to max_nonzeros nonzeros. */
+int tq_sc_fits(const tq_conv_params *p, int32_t max_nonzeros);
+tq_status tq_sc_conv_codebook(const tq_conv_params *p, const int8_t *input, int8_t *output);
 
 /* ---- requantization of an int8 output, with its channel's constants prepared once -------------------
  * The integers of tq_add_clamp_i32(tq_multiply_by_quantized_multiplier(acc + bias, m, shift), off, lo, hi)
