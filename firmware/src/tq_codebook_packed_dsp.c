@@ -107,12 +107,15 @@ static inline int fast_codebook(const tq_packed_weights *w) {
 
 /* ---- FULLY_CONNECTED ------------------------------------------------------------------------------ */
 
-static inline int8_t fc_finish(const tq_fully_connected_params *p, int32_t o, uint32_t acc, uint32_t offset_term) {
-    const int32_t c = p->per_channel ? o : 0;
-    tq_sd_requant rq;
-    tq_sd_requant_init(&rq, offset_term + (p->bias ? (uint32_t)((const int32_t *)p->bias)[o] : 0u), p->multiplier[c],
-                       p->shift[c], p->output_offset, p->act_min, p->act_max);
-    return tq_sd_requant_apply(&rq, acc);
+/* rq: the per-tensor requantization, prepared once; per-channel constants are prepared for each row */
+static inline int8_t fc_finish(const tq_fully_connected_params *p, const tq_sd_requant *rq, int32_t o, uint32_t acc,
+                               uint32_t offset_term) {
+    tq_sd_requant tmp;
+    if (p->per_channel) {
+        tq_sd_requant_init(&tmp, 0u, p->multiplier[o], p->shift[o], p->output_offset, p->act_min, p->act_max);
+        rq = &tmp;
+    }
+    return tq_sd_requant_apply(rq, acc + offset_term + (p->bias ? (uint32_t)((const int32_t *)p->bias)[o] : 0u));
 }
 
 tq_status tq_fully_connected_s8_wc_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
@@ -130,6 +133,8 @@ tq_status tq_fully_connected_s8_wc_dsp(const tq_fully_connected_params *p, const
     if (!fast_codebook(w)) return tq_fully_connected_s8_wc(p, input, output);
     uint32_t pairs[256];
     build_pairs(w->table, pairs);
+    tq_sd_requant rq;
+    tq_sd_requant_init(&rq, 0u, p->multiplier[0], p->shift[0], p->output_offset, p->act_min, p->act_max);
     const int32_t depth = p->accum_depth;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * depth;
@@ -144,14 +149,14 @@ tq_status tq_fully_connected_s8_wc_dsp(const tq_fully_connected_params *p, const
             const uint8_t *r0 = w->codes + (size_t)o * (size_t)w->row_bytes;
             uint32_t acc0 = 0, acc1 = 0;
             cb_dot(1, r0, r0 + w->row_bytes, 0, depth, in, p->input_offset, w->table, pairs, &acc0, &acc1);
-            out[o] = fc_finish(p, o, acc0, offset_term);
-            out[o + 1] = fc_finish(p, o + 1, acc1, offset_term);
+            out[o] = fc_finish(p, &rq, o, acc0, offset_term);
+            out[o + 1] = fc_finish(p, &rq, o + 1, acc1, offset_term);
         }
         if (o < p->output_depth) { /* odd output_depth: the last row alone */
             uint32_t acc = 0;
             cb_dot(0, w->codes + (size_t)o * (size_t)w->row_bytes, NULL, 0, depth, in, p->input_offset, w->table,
                    pairs, &acc, NULL);
-            out[o] = fc_finish(p, o, acc, offset_term);
+            out[o] = fc_finish(p, &rq, o, acc, offset_term);
         }
     }
     return TQ_OK;

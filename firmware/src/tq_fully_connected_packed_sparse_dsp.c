@@ -12,7 +12,7 @@
  *    positions can select, as int16 lanes, at word 7·group + code of the table (code = a | b << 2: 4, 8, 9,
  *    12, 13, 14). A group then costs one field extract, one address add, one LDR, and half of the work of a
  *    word of four values (two groups): LDR, SXTB16 x2, PKHBT/PKHTB, SMLAD x2.
- * Stack: a tq_sf_state union, 1,060 bytes (bitmap: 512 + 256; 2:4: 932 + 128). */
+ * Stack: a tq_sf_state union, 1,280 bytes (bitmap: 1,024 + 256; 2:4: 932 + 128). */
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_weights_sparse_dsp.h"
@@ -20,7 +20,7 @@
 #if defined(__ARM_FEATURE_DSP)
 
 #define TQ_SF_ROWS 32
-#define TQ_SF_BITMAP_CHUNK 256 /* elements: a multiple of 32 */
+#define TQ_SF_BITMAP_CHUNK 512 /* elements: a multiple of 32 */
 #define TQ_SF_NM_GROUPS 32     /* 2:4 groups per chunk (128 elements): a multiple of 8 */
 #define TQ_SF_NM_STRIDE 7      /* words from one group's pairs to the next's */
 
@@ -36,60 +36,103 @@ typedef union {
     } nm;
 } tq_sf_state;
 
-static inline int8_t finish(const tq_fully_connected_params *p, int32_t o, uint32_t acc, uint32_t offset_term) {
-    const int32_t c = p->per_channel ? o : 0;
-    tq_sd_requant rq;
-    tq_sd_requant_init(&rq, offset_term + (p->bias ? (uint32_t)((const int32_t *)p->bias)[o] : 0u), p->multiplier[c],
-                       p->shift[c], p->output_offset, p->act_min, p->act_max);
-    return tq_sd_requant_apply(&rq, acc);
+/* The requantization of output o: the per-tensor constants are prepared once per call (rq), per-channel
+ * ones for each row (into *tmp). */
+static inline const tq_sd_requant *row_requant(const tq_fully_connected_params *p, const tq_sd_requant *rq, int32_t o,
+                                               tq_sd_requant *tmp) {
+    if (!p->per_channel) return rq;
+    tq_sd_requant_init(tmp, 0u, p->multiplier[o], p->shift[o], p->output_offset, p->act_min, p->act_max);
+    return tmp;
+}
+
+static inline int8_t finish(const tq_fully_connected_params *p, const tq_sd_requant *rq, int32_t o, uint32_t acc,
+                            uint32_t offset_term) {
+    tq_sd_requant tmp;
+    acc += offset_term + (p->bias ? (uint32_t)((const int32_t *)p->bias)[o] : 0u);
+    return tq_sd_requant_apply(row_requant(p, rq, o, &tmp), acc);
+}
+
+/* x[0 .. n) + off as int16 (x and out any alignment): LDR, SXTAB16 x2, PKHBT, PKHTB per four */
+static inline void widen(const int8_t *x, int32_t n, int32_t off, int16_t *out) {
+    const int16x2_t off2 = tq_dsp_pair(off);
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint32_t word = tq_dsp_load4(x + j);
+        const uint32_t even = (uint32_t)__sxtab16(off2, (int32_t)word);        /* (x0, x2) */
+        const uint32_t odd = (uint32_t)__sadd16(tq_dsp_odd_bytes(word), off2); /* (x1, x3) */
+        const uint32_t lo = tq_sd_pack((int32_t)even, (int32_t)odd), hi = tq_sd_pack_high(odd, even);
+        memcpy(out + j, &lo, 4);
+        memcpy(out + j + 2, &hi, 4);
+    }
+    for (; j < n; ++j) out[j] = (int16_t)(x[j] + off);
 }
 
 /* ---- bitmap ---------------------------------------------------------------------------------------- */
 
-/* Bits [0, n) of a bitmap from `map` on (n <= 32), as a word; bytes past the last one of them are not read. */
-static inline uint32_t map_word(const uint8_t *map, int32_t n) {
-    if (n >= 32) return tq_w_load4(map);
-    uint32_t m = 0;
-    for (int32_t i = 0; i < (n + 7) >> 3; ++i) m |= (uint32_t)map[i] << (8 * i);
-    return m;
-}
-
-/* a + Σ value · x over the set bits of m (bit-reversed: element i at bit 31 - i, m != 0), values from *v on:
- * CLZ finds the next element, LSR + BICS clears it, and BNE loops while bits are left (7 instructions). */
-static inline int32_t bitmap_word(uint32_t m, const int16_t *x, const int8_t **v, int32_t a) {
+/* a + Σ value · x over the nonzeros of `words` whole words of bitmap (elements of x[0 .. 32·words)), the
+ * values from *v on. Per word: LDR, RBIT (element i at bit 31 - i), then per nonzero CLZ finds it, LDRSB
+ * takes the next value, LDRSH its input, LSR + BICS clear it, MLA, BNE (7 instructions). */
+static inline int32_t bitmap_words(const uint8_t *map, int32_t words, const int16_t *x, const int8_t **v, int32_t a) {
+    if (words <= 0) return a;
     const int8_t *vp = *v;
-    uint32_t i, t;
+    uint32_t m, i, t;
     int32_t xx, vv;
-    __asm__("1:\n\t"
+    __asm__("0:\n\t"
+            "ldr    %[m], [%[map]], #4\n\t"
+            "rbit   %[m], %[m]\n\t"
+            "cmp    %[m], #0\n\t"
+            "beq    2f\n"
+            "1:\n\t"
             "clz    %[i], %[m]\n\t"
             "ldrsb  %[vv], [%[vp]], #1\n\t"
             "ldrsh  %[xx], [%[x], %[i], lsl #1]\n\t"
             "lsr    %[t], %[top], %[i]\n\t"
             "bics   %[m], %[m], %[t]\n\t"
             "mla    %[a], %[xx], %[vv], %[a]\n\t"
-            "bne    1b"
-            : [m] "+r"(m), [vp] "+r"(vp), [a] "+r"(a), [i] "=&r"(i), [t] "=&r"(t), [xx] "=&r"(xx), [vv] "=&r"(vv)
-            : [x] "r"(x), [top] "r"(0x80000000u)
+            "bne    1b\n"
+            "2:\n\t"
+            "add    %[x], %[x], #64\n\t"
+            "subs   %[w], %[w], #1\n\t"
+            "bne    0b"
+            : [m] "=&r"(m), [vp] "+r"(vp), [a] "+r"(a), [i] "=&r"(i), [t] "=&r"(t), [xx] "=&r"(xx), [vv] "=&r"(vv),
+              [map] "+r"(map), [x] "+r"(x), [w] "+r"(words)
+            : [top] "r"(0x80000000u)
             : "cc", "memory");
     *v = vp;
     return a;
 }
 
-/* acc + Σ value · x over the nonzeros of bitmap bits [0, n) (elements of x[0 .. n)), values from *values on */
+/* acc + Σ value · x over the nonzeros of bitmap bits [0, n) (elements of x[0 .. n)), values from *values on;
+ * the bytes of the last, partial word are read one by one (never past the row). */
 static inline uint32_t bitmap_dot(const uint8_t *map, int32_t n, const int16_t *x, const int8_t **values,
                                   uint32_t acc) {
-    int32_t a = (int32_t)acc;
-    for (int32_t b = 0; b < n; b += 32, map += 4, x += 32) {
-        const uint32_t m = tq_sd_rbit(map_word(map, n - b)); /* element b + i at bit 31 - i */
-        if (m != 0) a = bitmap_word(m, x, values, a);
+    int32_t a = bitmap_words(map, n >> 5, x, values, (int32_t)acc);
+    const int32_t done = n & ~31;
+    if (done < n) {
+        map += done >> 3;
+        uint32_t m = 0;
+        for (int32_t i = 0; i < (n - done + 7) >> 3; ++i) m |= (uint32_t)map[i] << (8 * i);
+        const int16_t *xt = x + done;
+        const int8_t *v = *values;
+        for (; m != 0; m &= m - 1u) a += xt[tq_w_ctz(m)] * *v++;
+        *values = v;
     }
     return (uint32_t)a;
 }
 
 static void fc_bitmap(const tq_fully_connected_params *p, const int8_t *in, int8_t *out, uint32_t offset_term,
-                      tq_sf_state *s) {
+                      const tq_sd_requant *rq, tq_sf_state *s) {
     const tq_packed_weights *w = p->packed;
     const int32_t depth = p->accum_depth;
+    if (depth <= TQ_SF_BITMAP_CHUNK) { /* one chunk: the input widened once, each row from start to end */
+        widen(in, depth, p->input_offset, s->bitmap.x);
+        const uint8_t *map = w->index;
+        for (int32_t o = 0; o < p->output_depth; ++o, map += w->index_row_bytes) {
+            const int8_t *v = (const int8_t *)w->codes + w->row_start[o];
+            out[o] = finish(p, rq, o, bitmap_dot(map, depth, s->bitmap.x, &v, 0u), offset_term);
+        }
+        return;
+    }
     for (int32_t o0 = 0; o0 < p->output_depth; o0 += TQ_SF_ROWS) {
         const int32_t rows = p->output_depth - o0 < TQ_SF_ROWS ? p->output_depth - o0 : TQ_SF_ROWS;
         for (int32_t r = 0; r < rows; ++r) {
@@ -98,13 +141,13 @@ static void fc_bitmap(const tq_fully_connected_params *p, const int8_t *in, int8
         }
         for (int32_t e0 = 0; e0 < depth; e0 += TQ_SF_BITMAP_CHUNK) {
             const int32_t n = depth - e0 < TQ_SF_BITMAP_CHUNK ? depth - e0 : TQ_SF_BITMAP_CHUNK;
-            for (int32_t j = 0; j < n; ++j) s->bitmap.x[j] = (int16_t)(in[e0 + j] + p->input_offset);
+            widen(in + e0, n, p->input_offset, s->bitmap.x);
             const uint8_t *map = w->index + (size_t)o0 * (size_t)w->index_row_bytes + (e0 >> 3);
             for (int32_t r = 0; r < rows; ++r, map += w->index_row_bytes) {
                 s->bitmap.acc[r] = bitmap_dot(map, n, s->bitmap.x, &s->bitmap.values[r], s->bitmap.acc[r]);
             }
         }
-        for (int32_t r = 0; r < rows; ++r) out[o0 + r] = finish(p, o0 + r, s->bitmap.acc[r], offset_term);
+        for (int32_t r = 0; r < rows; ++r) out[o0 + r] = finish(p, rq, o0 + r, s->bitmap.acc[r], offset_term);
     }
 }
 
@@ -170,10 +213,19 @@ static inline uint32_t nm_dot(const uint8_t *idx, const int8_t *v, int32_t group
 }
 
 static void fc_nm24(const tq_fully_connected_params *p, const int8_t *in, int8_t *out, uint32_t offset_term,
-                    tq_sf_state *s) {
+                    const tq_sd_requant *rq, tq_sf_state *s) {
     const tq_packed_weights *w = p->packed;
     const int32_t groups = p->accum_depth / 4;
     const int16x2_t off2 = tq_dsp_pair(p->input_offset);
+    if (groups <= TQ_SF_NM_GROUPS) { /* one chunk: the table built once, each row from start to end */
+        nm_pairs(in, groups, off2, s->nm.pairs);
+        const uint8_t *idx = w->index;
+        const int8_t *v = (const int8_t *)w->codes;
+        for (int32_t o = 0; o < p->output_depth; ++o, idx += w->index_row_bytes, v += w->row_bytes) {
+            out[o] = finish(p, rq, o, nm_dot(idx, v, groups, s->nm.pairs, 0u), offset_term);
+        }
+        return;
+    }
     for (int32_t o0 = 0; o0 < p->output_depth; o0 += TQ_SF_ROWS) {
         const int32_t rows = p->output_depth - o0 < TQ_SF_ROWS ? p->output_depth - o0 : TQ_SF_ROWS;
         for (int32_t r = 0; r < rows; ++r) s->nm.acc[r] = 0;
@@ -186,7 +238,7 @@ static void fc_nm24(const tq_fully_connected_params *p, const int8_t *in, int8_t
                 s->nm.acc[r] = nm_dot(idx, v, n, s->nm.pairs, s->nm.acc[r]);
             }
         }
-        for (int32_t r = 0; r < rows; ++r) out[o0 + r] = finish(p, o0 + r, s->nm.acc[r], offset_term);
+        for (int32_t r = 0; r < rows; ++r) out[o0 + r] = finish(p, rq, o0 + r, s->nm.acc[r], offset_term);
     }
 }
 
@@ -207,6 +259,8 @@ tq_status tq_fully_connected_s8_ws_dsp(const tq_fully_connected_params *p, const
     const int nm24 = int8_values && w->sparse_form == TQ_S_NM && w->group_n == 2 && w->group_m == 4;
     if (!bitmap && !nm24) return tq_fully_connected_s8_ws(p, input, output);
     tq_sf_state s;
+    tq_sd_requant rq; /* per tensor (for per-channel requantization, row_requant prepares each row's) */
+    tq_sd_requant_init(&rq, 0u, p->multiplier[0], p->shift[0], p->output_offset, p->act_min, p->act_max);
     const int32_t depth = p->accum_depth;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * depth;
@@ -216,9 +270,9 @@ tq_status tq_fully_connected_s8_ws_dsp(const tq_fully_connected_params *p, const
             offset_term *= (uint32_t)p->filter_offset;
         }
         if (bitmap) {
-            fc_bitmap(p, in, output + b * p->output_depth, offset_term, &s);
+            fc_bitmap(p, in, output + b * p->output_depth, offset_term, &rq, &s);
         } else {
-            fc_nm24(p, in, output + b * p->output_depth, offset_term, &s);
+            fc_nm24(p, in, output + b * p->output_depth, offset_term, &rq, &s);
         }
     }
     return TQ_OK;
