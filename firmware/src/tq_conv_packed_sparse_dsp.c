@@ -114,6 +114,7 @@ static void __attribute__((noinline)) interior(const tq_sc_row *row, const int8_
                                                uint32_t all_sum, const tq_sd_requant *rq, int8_t *out,
                                                int32_t out_step) {
     const int32_t n = row->n;
+    const tq_sd_requant q = *rq; /* its fields in registers or one spill slot each */
     for (; count >= 2; count -= 2, base += 2 * step) {
         const int8_t *pa = base, *pb = base + step;
         int32_t a = 0, b = 0;
@@ -124,25 +125,23 @@ static void __attribute__((noinline)) interior(const tq_sc_row *row, const int8_
             __asm__(TQ_SC_TWO_PIXELS TQ_SC_TWO_PIXELS
                     : [a] "+r"(a), [b] "+r"(b), [o] "+r"(o), [v] "+r"(v), [o0] "=&r"(o0), [o1] "=&r"(o1),
                       [xa] "=&r"(xa), [xb] "=&r"(xb)
-                    : [pa] "r"(pa), [pb] "r"(pb)
-                    : "memory");
+                    : [pa] "r"(pa), [pb] "r"(pb)); /* reads only the list and the input, written before the call */
         }
         if (n & 2) {
             __asm__(TQ_SC_TWO_PIXELS
                     : [a] "+r"(a), [b] "+r"(b), [o] "+r"(o), [v] "+r"(v), [o0] "=&r"(o0), [o1] "=&r"(o1),
                       [xa] "=&r"(xa), [xb] "=&r"(xb)
-                    : [pa] "r"(pa), [pb] "r"(pb)
-                    : "memory");
+                    : [pa] "r"(pa), [pb] "r"(pb)); /* reads only the list and the input, written before the call */
         }
         if (n & 1) {
             a += pa[*o] * *v;
             b += pb[*o] * *v;
         }
-        out[0] = tq_sd_requant_apply(rq, (uint32_t)a + all_sum);
-        out[out_step] = tq_sd_requant_apply(rq, (uint32_t)b + all_sum);
+        out[0] = tq_sd_requant_apply(&q, (uint32_t)a + all_sum);
+        out[out_step] = tq_sd_requant_apply(&q, (uint32_t)b + all_sum);
         out += 2 * out_step;
     }
-    if (count) *out = tq_sd_requant_apply(rq, (uint32_t)tq_sd_list_dot(row->ofs, row->val, n, base, 0) + all_sum);
+    if (count) *out = tq_sd_requant_apply(&q, (uint32_t)tq_sd_list_dot(row->ofs, row->val, n, base, 0) + all_sum);
 }
 
 /* The filter positions inside the image along one axis: k in [*k0, *k1) with 0 <= origin + d·k < size. */

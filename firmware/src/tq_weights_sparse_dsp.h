@@ -77,7 +77,17 @@ static inline int8_t tq_sd_requant_apply(const tq_sd_requant *q, uint32_t acc) {
     int32_t z;
     __asm__("ssat %0, #16, %1" : "=r"(z) : "r"(y));
     z += q->offset;
-    return (int8_t)(z < q->lo ? q->lo : (z > q->hi ? q->hi : z));
+    /* branch-free clamp: CMP + IT + MOV, twice */
+    __asm__("cmp   %[z], %[lo]\n\t"
+            "it    lt\n\t"
+            "movlt %[z], %[lo]\n\t"
+            "cmp   %[z], %[hi]\n\t"
+            "it    gt\n\t"
+            "movgt %[z], %[hi]"
+            : [z] "+r"(z)
+            : [lo] "r"(q->lo), [hi] "r"(q->hi)
+            : "cc");
+    return (int8_t)z;
 }
 
 /* acc + Σ_k val[k] · base[ofs[k]], k < n: four stored elements per step, their inputs paired by PKHBT to
