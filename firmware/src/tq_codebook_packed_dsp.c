@@ -41,50 +41,64 @@ TQ_W_BODY void cb_dot(int two, const uint8_t *row0, const uint8_t *row1, int32_t
     const uint8_t *c0 = row0 + ((e0 + j) >> 1), *c1 = two ? row1 + ((e0 + j) >> 1) : NULL;
     const int16x2_t off2 = tq_dsp_pair(x_off);
     int32_t a0 = (int32_t)s0, a1 = (int32_t)s1;
-    /* four elements per step: LDR, SXTAB16 x2 (the inputs plus the offset), PKHBT/PKHTB into (x0, x1) and
-     * (x2, x3); then for each row LDRB of a code byte (post-incremented), LDR of its pair, SMLAD, twice. */
-    for (; j + 4 <= n; j += 4) {
-        uint32_t t0, t1, t2, t3, t4;
-        if (two) {
-            __asm__("ldr     %[t0], [%[x]], #4\n\t"
-                    "sxtab16 %[t1], %[off], %[t0]\n\t"
-                    "sxtab16 %[t0], %[off], %[t0], ror #8\n\t"
-                    "pkhbt   %[t2], %[t1], %[t0], lsl #16\n\t"
-                    "pkhtb   %[t1], %[t0], %[t1], asr #16\n\t"
-                    "ldrb    %[t3], [%[c0]], #1\n\t"
-                    "ldr     %[t3], [%[tbl], %[t3], lsl #2]\n\t"
-                    "ldrb    %[t4], [%[c1]], #1\n\t"
-                    "ldr     %[t4], [%[tbl], %[t4], lsl #2]\n\t"
-                    "smlad   %[a0], %[t2], %[t3], %[a0]\n\t"
-                    "smlad   %[a1], %[t2], %[t4], %[a1]\n\t"
-                    "ldrb    %[t3], [%[c0]], #1\n\t"
-                    "ldr     %[t3], [%[tbl], %[t3], lsl #2]\n\t"
-                    "ldrb    %[t4], [%[c1]], #1\n\t"
-                    "ldr     %[t4], [%[tbl], %[t4], lsl #2]\n\t"
-                    "smlad   %[a0], %[t1], %[t3], %[a0]\n\t"
-                    "smlad   %[a1], %[t1], %[t4], %[a1]"
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [x] "+r"(x), [c0] "+r"(c0), [c1] "+r"(c1), [t0] "=&r"(t0),
-                      [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4)
-                    : [off] "r"(off2), [tbl] "r"(pairs)
+    /* four elements per step (TQ_CB_STEP2: two rows, TQ_CB_STEP1: one): LDR, SXTAB16 x2 (the inputs plus
+     * the offset), PKHBT/PKHTB into (x0, x1) and (x2, x3); then for each row LDRB of a code byte
+     * (post-incremented), LDR of its pair, SMLAD, twice. Two steps per turn of the loop (GCC neither
+     * unrolls nor schedules these itself without spilling). */
+#define TQ_CB_STEP2 __asm__("ldr     %[t0], [%[x]], #4\n\t" \
+                    "sxtab16 %[t1], %[off], %[t0]\n\t" \
+                    "sxtab16 %[t0], %[off], %[t0], ror #8\n\t" \
+                    "pkhbt   %[t2], %[t1], %[t0], lsl #16\n\t" \
+                    "pkhtb   %[t1], %[t0], %[t1], asr #16\n\t" \
+                    "ldrb    %[t3], [%[c0]], #1\n\t" \
+                    "ldr     %[t3], [%[tbl], %[t3], lsl #2]\n\t" \
+                    "ldrb    %[t4], [%[c1]], #1\n\t" \
+                    "ldr     %[t4], [%[tbl], %[t4], lsl #2]\n\t" \
+                    "smlad   %[a0], %[t2], %[t3], %[a0]\n\t" \
+                    "smlad   %[a1], %[t2], %[t4], %[a1]\n\t" \
+                    "ldrb    %[t3], [%[c0]], #1\n\t" \
+                    "ldr     %[t3], [%[tbl], %[t3], lsl #2]\n\t" \
+                    "ldrb    %[t4], [%[c1]], #1\n\t" \
+                    "ldr     %[t4], [%[tbl], %[t4], lsl #2]\n\t" \
+                    "smlad   %[a0], %[t1], %[t3], %[a0]\n\t" \
+                    "smlad   %[a1], %[t1], %[t4], %[a1]" \
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [x] "+r"(x), [c0] "+r"(c0), [c1] "+r"(c1), [t0] "=&r"(t0), \
+                      [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4) \
+                    : [off] "r"(off2), [tbl] "r"(pairs) \
                     : "memory");
-        } else {
-            __asm__("ldr     %[t0], [%[x]], #4\n\t"
-                    "sxtab16 %[t1], %[off], %[t0]\n\t"
-                    "sxtab16 %[t0], %[off], %[t0], ror #8\n\t"
-                    "pkhbt   %[t2], %[t1], %[t0], lsl #16\n\t"
-                    "pkhtb   %[t1], %[t0], %[t1], asr #16\n\t"
-                    "ldrb    %[t3], [%[c0]], #1\n\t"
-                    "ldr     %[t3], [%[tbl], %[t3], lsl #2]\n\t"
-                    "ldrb    %[t4], [%[c0]], #1\n\t"
-                    "ldr     %[t4], [%[tbl], %[t4], lsl #2]\n\t"
-                    "smlad   %[a0], %[t2], %[t3], %[a0]\n\t"
-                    "smlad   %[a0], %[t1], %[t4], %[a0]"
-                    : [a0] "+r"(a0), [x] "+r"(x), [c0] "+r"(c0), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
-                      [t3] "=&r"(t3), [t4] "=&r"(t4)
-                    : [off] "r"(off2), [tbl] "r"(pairs)
+#define TQ_CB_STEP1 __asm__("ldr     %[t0], [%[x]], #4\n\t" \
+                    "sxtab16 %[t1], %[off], %[t0]\n\t" \
+                    "sxtab16 %[t0], %[off], %[t0], ror #8\n\t" \
+                    "pkhbt   %[t2], %[t1], %[t0], lsl #16\n\t" \
+                    "pkhtb   %[t1], %[t0], %[t1], asr #16\n\t" \
+                    "ldrb    %[t3], [%[c0]], #1\n\t" \
+                    "ldr     %[t3], [%[tbl], %[t3], lsl #2]\n\t" \
+                    "ldrb    %[t4], [%[c0]], #1\n\t" \
+                    "ldr     %[t4], [%[tbl], %[t4], lsl #2]\n\t" \
+                    "smlad   %[a0], %[t2], %[t3], %[a0]\n\t" \
+                    "smlad   %[a0], %[t1], %[t4], %[a0]" \
+                    : [a0] "+r"(a0), [x] "+r"(x), [c0] "+r"(c0), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), \
+                      [t3] "=&r"(t3), [t4] "=&r"(t4) \
+                    : [off] "r"(off2), [tbl] "r"(pairs) \
                     : "memory");
+    const int8_t *x_end8 = x + ((n - j) & ~7), *x_end4 = x + ((n - j) & ~3);
+    j += (n - j) & ~3;
+    uint32_t t0, t1, t2, t3, t4;
+    if (two) {
+        while (x < x_end8) { /* eight elements per turn: the step twice */
+            TQ_CB_STEP2;
+            TQ_CB_STEP2;
         }
+        if (x < x_end4) TQ_CB_STEP2;
+    } else {
+        while (x < x_end8) {
+            TQ_CB_STEP1;
+            TQ_CB_STEP1;
+        }
+        if (x < x_end4) TQ_CB_STEP1;
     }
+#undef TQ_CB_STEP2
+#undef TQ_CB_STEP1
     for (; j + 2 <= n; j += 2, x += 2) {
         const uint32_t xx = tq_sd_pack(x[0] + x_off, x[1] + x_off);
         a0 = __smlad(xx, pairs[*c0++], a0);
