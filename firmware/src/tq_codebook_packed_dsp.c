@@ -194,23 +194,9 @@ TQ_W_BODY void conv_run(int two, const uint8_t *row0, const uint8_t *row1, int32
     }
 }
 
-tq_status tq_conv_s8_wc_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output) {
-#ifdef TQ_ENABLE_ASSERT
-    TQ_ASSERT(p != NULL && p->packed != NULL);
-    tq_conv_params q = *p;
-    q.filter = (const int8_t *)p->packed->codes; /* stands in for the absent int8 array */
-    TQ_CONV_CHECK(&q, input, output, INT8_MIN, INT8_MAX);
-    tq_w_check(p->packed, p->output_depth, (int64_t)p->filter_height * p->filter_width * p->filter_input_depth, 0);
-#endif
-    TQ_ASSERT(p != NULL && p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128); /* an int16 lane */
-    tq_w_expect(p->packed, TQ_W_CODEBOOK, 0, 0);
+/* The per-tensor table path (its own frame: the list path of tq_sc_conv_codebook does not stack on it). */
+static __attribute__((noinline)) tq_status conv_pairs(const tq_conv_params *p, const int8_t *input, int8_t *output) {
     const tq_packed_weights *w = p->packed;
-    /* short runs of taps (few input channels) or a table per channel: each row decoded once per call into
-     * the list of tq_conv_packed_sparse_dsp.c, when its elements fit */
-    if ((p->filter_input_depth < 16 || !fast_codebook(w)) && tq_sc_fits(p, w->length)) {
-        return tq_sc_conv_codebook(p, input, output);
-    }
-    if (!fast_codebook(w)) return tq_conv_s8_wc(p, input, output);
     uint32_t pairs[256];
     build_pairs(w->table, pairs);
     const int32_t depth = p->filter_input_depth;
@@ -260,6 +246,26 @@ tq_status tq_conv_s8_wc_dsp(const tq_conv_params *p, const int8_t *input, int8_t
         }
     }
     return TQ_OK;
+}
+
+tq_status tq_conv_s8_wc_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output) {
+#ifdef TQ_ENABLE_ASSERT
+    TQ_ASSERT(p != NULL && p->packed != NULL);
+    tq_conv_params q = *p;
+    q.filter = (const int8_t *)p->packed->codes; /* stands in for the absent int8 array */
+    TQ_CONV_CHECK(&q, input, output, INT8_MIN, INT8_MAX);
+    tq_w_check(p->packed, p->output_depth, (int64_t)p->filter_height * p->filter_width * p->filter_input_depth, 0);
+#endif
+    TQ_ASSERT(p != NULL && p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128); /* an int16 lane */
+    tq_w_expect(p->packed, TQ_W_CODEBOOK, 0, 0);
+    const tq_packed_weights *w = p->packed;
+    /* short runs of taps (few input channels) or a table per channel: each row decoded once per call into
+     * the list of tq_conv_packed_sparse_dsp.c, when its elements fit */
+    if ((p->filter_input_depth < 16 || !fast_codebook(w)) && tq_sc_fits(p, w->length)) {
+        return tq_sc_conv_codebook(p, input, output);
+    }
+    if (!fast_codebook(w)) return tq_conv_s8_wc(p, input, output);
+    return conv_pairs(p, input, output);
 }
 #else
 typedef int tq_codebook_packed_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */

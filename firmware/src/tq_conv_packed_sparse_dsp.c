@@ -195,7 +195,27 @@ TQ_W_BODY void channel_walk(const tq_conv_params *p, const int8_t *input, int8_t
     }
 }
 
-TQ_W_BODY tq_status conv_sparse(const tq_conv_params *p, const int8_t *input, int8_t *output, int32_t form) {
+/* Decoding and the long-row walk, one copy per sparse form; the pixel loops below exist once. */
+static __attribute__((noinline)) int decode_any(const tq_conv_params *p, int32_t form, int32_t out_c, tq_sc_row *row) {
+    switch (form) {
+    case TQ_S_BITMAP: return decode_row(p, TQ_S_BITMAP, out_c, row);
+    case TQ_S_NM: return decode_row(p, TQ_S_NM, out_c, row);
+    case TQ_S_BLOCK: return decode_row(p, TQ_S_BLOCK, out_c, row);
+    default: return decode_row(p, TQ_S_DENSE, out_c, row);
+    }
+}
+
+static __attribute__((noinline)) void walk_any(const tq_conv_params *p, const int8_t *input, int8_t *output,
+                                               int32_t form, int32_t out_c) {
+    switch (form) {
+    case TQ_S_BITMAP: channel_walk(p, input, output, TQ_S_BITMAP, out_c); break;
+    case TQ_S_NM: channel_walk(p, input, output, TQ_S_NM, out_c); break;
+    case TQ_S_BLOCK: channel_walk(p, input, output, TQ_S_BLOCK, out_c); break;
+    default: TQ_ASSERT(!"dense rows always fit the list"); break;
+    }
+}
+
+static tq_status conv_sparse(const tq_conv_params *p, const int8_t *input, int8_t *output, int32_t form) {
     tq_sc_row row;
     const int32_t depth = p->filter_input_depth, taps = p->filter_height * p->filter_width;
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
@@ -207,8 +227,8 @@ TQ_W_BODY tq_status conv_sparse(const tq_conv_params *p, const int8_t *input, in
     const int32_t interior_hi =
         tq_max_i32(interior_lo, last < 0 ? 0 : tq_min_i32(last / p->stride_width + 1, p->output_width));
     for (int32_t out_c = 0; out_c < p->output_depth; ++out_c) {
-        if (!decode_row(p, form, out_c, &row)) { /* dense rows always fit (tq_sc_fits) */
-            if (form != TQ_S_DENSE) channel_walk(p, input, output, form, out_c);
+        if (!decode_any(p, form, out_c, &row)) { /* dense rows always fit (tq_sc_fits) */
+            walk_any(p, input, output, form, out_c);
             continue;
         }
         tq_sd_requant rq;
@@ -293,12 +313,12 @@ tq_status tq_conv_s8_ws_dsp(const tq_conv_params *p, const int8_t *input, int8_t
     TQ_ASSERT(p != NULL && p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128);
     tq_w_expect(p->packed, -1, 0, 1);
     if (!tq_sc_fits(p, 0)) return tq_conv_s8_ws(p, input, output);
-    switch (p->packed->sparse_form) { /* one body per sparse form: its walk decodes the rows */
-    case TQ_S_BITMAP: return conv_sparse(p, input, output, TQ_S_BITMAP);
-    case TQ_S_NM: return conv_sparse(p, input, output, TQ_S_NM);
-    case TQ_S_BLOCK: return conv_sparse(p, input, output, TQ_S_BLOCK);
-    default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
+    const int32_t form = p->packed->sparse_form;
+    if (form != TQ_S_BITMAP && form != TQ_S_NM && form != TQ_S_BLOCK) {
+        TQ_ASSERT(!"unknown sparse form");
+        return TQ_ERR_ARG;
     }
+    return conv_sparse(p, input, output, form);
 }
 #else
 typedef int tq_conv_packed_sparse_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */
