@@ -8,7 +8,10 @@
  * one LDR of pairs make the weight lanes of one SMLAD against the inputs (x_2i + off, x_2i+1 + off). Two
  * rows (output channels) per pass share each pairing of the input, as in tq_fully_connected_s8_dsp and
  * tq_conv_s8_dsp, whose loops these follow.
- * Stack: the pair table, 1,024 bytes; its build costs about 600 instructions per call. */
+ * CONV_2D with few input channels (short runs of taps) or per-channel tables decodes each row once per call into
+ * the stack list of tq_conv_packed_sparse_dsp.c instead, when the row fits it.
+ * Stack: the pair table, 1,024 bytes (about 1,330 with the frames; the list path about 1,950); its build
+ * costs about 300 instructions per call. */
 #include "tinyq/tq_conv.h"
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_fixedpoint.h"
