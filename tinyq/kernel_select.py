@@ -44,6 +44,9 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
        for op in ("fully_connected", "conv", "depthwise_conv")
        for k in ("s16_w4", "s16_w2", "s16_wk", "s16_wt", "s16_wb", "s16_wc")},
     **{f"tq_{op}_s8_wk": (Variant(f"tq_{op}_s8_wk_dsp", DSP, _MACROS[DSP]),) for op in ("fully_connected", "conv")},
+    # sparse (firmware/src/tq_*_packed_sparse_dsp.c) and codebook (tq_codebook_packed_dsp.c) weights
+    **{f"tq_{op}_s8_{w}": (Variant(f"tq_{op}_s8_{w}_dsp", DSP, _MACROS[DSP]),)
+       for op in ("fully_connected", "conv") for w in ("ws", "wc")},
 }
 
 

@@ -24,7 +24,8 @@ KERNEL_SOURCES = ["tq_fully_connected.c", "tq_conv.c", "tq_depthwise_conv.c", "t
                   "tq_conv_packed.c", "tq_depthwise_conv_packed.c", "tq_fully_connected_dsp.c", "tq_conv_dsp.c",
                   "tq_depthwise_conv_dsp.c", "tq_fully_connected_packed_dsp.c", "tq_conv_packed_dsp.c", "tq_weights_dot.c",
                   "tq_depthwise_conv_packed_dsp.c", "tq_depthwise_conv_packed_sparse_dsp.c", "tq_packed_s16_dsp.c",
-                  "tq_packed_wk_dsp.c"]
+                  "tq_packed_wk_dsp.c", "tq_fully_connected_packed_sparse_dsp.c", "tq_conv_packed_sparse_dsp.c",
+                  "tq_codebook_packed_dsp.c"]
 GUARD = 16  # elements after each output buffer that no kernel may touch
 
 OPS = {"fc": ("fully_connected", "FULLY_CONNECTED"), "conv": ("conv", "CONV_2D"),
@@ -503,6 +504,17 @@ LANE_FORMS = {
     "s8": [("int1", False), ("int3", False), ("int5", False), ("int6", False), ("int7", False)],
 }
 
+# the sparse and codebook DSP variants (tq_*_packed_sparse_dsp.c, tq_codebook_packed_dsp.c): FC input chunks
+# (bitmap 256 elements, 2:4 32 groups, an odd last one), row blocks of 32, a lone row; conv windows crossing
+# the padding, horizontal dilation, groups, rows of more than the 256 nonzeros the stack list holds
+SPARSE_DSP_SHAPES = [
+    ("fc", {"acc_d": 64, "out_d": 4}), ("fc", {"acc_d": 132, "out_d": 35}), ("fc", {"acc_d": 520, "out_d": 3}),
+    ("fc", {"acc_d": 36, "out_d": 1}),
+    ("conv", {"fid": 40, "groups": 1, "dilation_width": 1}), ("conv", {"fid": 8, "groups": 1, "dilation_width": 2}),
+    ("conv", {"fid": 16, "groups": 2}), ("conv", {"fid": 800, "groups": 1}),
+]
+SPARSE_DSP_FORMS = [("sparse+int8", False), ("sparse2:4+int8", False), ("codebook:4", False), ("codebook:4", True)]
+
 
 def all_cases(seed: int = 2026) -> list[Case]:
     rng = np.random.default_rng(seed)
@@ -523,6 +535,9 @@ def all_cases(seed: int = 2026) -> list[Case]:
             for encoding, per_channel in forms:
                 cases.append(make_case(len(cases), op, act, encoding, per_channel, rng, shape))
     cases.append(make_case(len(cases), "fc", "s8", "int1", False, rng, {"acc_d": 4133, "out_d": 3}))  # > TQ_WL_RUN
+    for op, shape in SPARSE_DSP_SHAPES:
+        for encoding, per_channel in SPARSE_DSP_FORMS:
+            cases.append(make_case(len(cases), op, "s8", encoding, per_channel, rng, shape))
     return cases
 
 
@@ -583,7 +598,7 @@ def test_packed_equals_int8_reference_on_host(cases, host_results):
     """Every op x activation x weight form, byte for byte, with ASan/UBSan and every kernel assert on."""
     check_results(cases, host_results, "host")
     assert len(cases) == (3 * 2 * len(FORMS) + len(DSP_FORMS) * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
-                          + len(DW_SPARSE_SHAPES) * len(DW_SPARSE_FORMS)
+                          + len(DW_SPARSE_SHAPES) * len(DW_SPARSE_FORMS) + len(SPARSE_DSP_FORMS) * len(SPARSE_DSP_SHAPES)
                           + len(LANE_SHAPES) * sum(map(len, LANE_FORMS.values())) + 1)
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]

@@ -174,4 +174,10 @@ tq_status tq_depthwise_conv_s8_wt_dsp(const tq_depthwise_conv_params *p, const i
 tq_status tq_depthwise_conv_s8_wb_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_depthwise_conv_s8_wc_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 
+/* DSP variants of tq_conv_s8_ws (rows decoded once per call into a stack list, two products per SMLAD) and
+ * tq_conv_s8_wc (codebook:4 with a per-tensor table: a 256-entry table of int16 weight pairs per call); the
+ * same results bit for bit. Defined only when the compiler targets a CPU with the extension. */
+tq_status tq_conv_s8_ws_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_wc_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
+
 #endif
