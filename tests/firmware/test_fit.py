@@ -171,16 +171,22 @@ def test_compile_estimates_are_lower_bounds(tmp_path, board):
 def test_int4_weights_make_a_model_fit_that_int8_does_not(tmp_path, capsys):
     """The issue's fit criterion: 614 KB of int8 weights overflow the NUCLEO-F446RE's 512 KB flash; the same
     weights (4-bit levels in int8 containers) stored as int4 take half and build, with the size report.
-    --weights int8 is refused; auto stores them as small as they go, and says so."""
+    --weights int8 is refused; auto picks int4 itself (its DSP kernel is faster than int8's). Where the fast
+    choice does not fit (3-bit levels: the DSP int3 FULLY_CONNECTED is slower than int8, so auto would keep
+    int8), auto stores the weights as small as they go, and says so."""
     model = fc_model(tmp_path / "big4.tflite", 1024, 600, levels=(-8, 8))
     out = tmp_path / "int8"
     assert main(["compile", str(model), "--board", "nucleo_f446re", "--out", str(out), "--weights", "int8"]) == 2
     assert "flash exceeded" in capsys.readouterr().err
-    for weights, note in (("int4", False), ("auto", True)):
+    for weights in ("int4", "auto"):
         out = tmp_path / weights
         assert main(["compile", str(model), "--board", "nucleo_f446re", "--out", str(out), "--weights", weights]) == 0
         printed = capsys.readouterr().out
-        assert "309,608 B  (flash; 0.50x the int8 build's 616,808 B" in printed and ("note: the fast encodings do not fit" in printed) == note
+        assert "309,608 B  (flash; 0.50x the int8 build's 616,808 B" in printed and "note:" not in printed
+    model3 = fc_model(tmp_path / "big3.tflite", 1024, 600, levels=(-4, 4))
+    assert main(["compile", str(model3), "--board", "nucleo_f446re", "--out", str(tmp_path / "int3")]) == 0
+    printed = capsys.readouterr().out
+    assert "0.38x the int8 build's" in printed and "note: the fast encodings do not fit nucleo_f446re" in printed
     assert main(["build", str(tmp_path / "int4")]) == 0
     report = capsys.readouterr().out
     assert "2,816 code + 309,632 weights of 524,288" in report or "309,632 weights of 524,288" in report, report
