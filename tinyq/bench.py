@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from tinyq.compiler import compile_model
+from tinyq.compiler import MANIFEST, compile_model
 from tinyq.verify import random_batches
 
 
@@ -25,6 +25,7 @@ class LayerCost:
     op: str
     kernel: str
     instructions: int
+    implementation: str = ""  # the C function that ran: the kernel, or its variant for the board's CPU
 
 
 @dataclass
@@ -63,9 +64,10 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
         batches = random_batches(program, 1, seed)
         arrays = {f"input_{k}": from_batch(b, program.tensor(i)) for k, (b, i) in enumerate(zip(batches, program.inputs))}
         counts = count_instructions(out, arrays)
+        ran = [layer["implementation"] for layer in json.loads((out / MANIFEST).read_text())["layers"]]
         layers = [
-            LayerCost(k, c.layer, program.tensor(c.outputs[0]).name if c.outputs else "", c.opcode, c.kernel, n)
-            for k, (c, n) in enumerate(zip(program.calls, counts.layers[0]))
+            LayerCost(k, c.layer, program.tensor(c.outputs[0]).name if c.outputs else "", c.opcode, c.kernel, n, fn)
+            for k, (c, n, fn) in enumerate(zip(program.calls, counts.layers[0], ran))
         ]
         return BenchReport(
             str(model), board, counts.invokes[0], layers,
@@ -81,10 +83,11 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
 
 def format_report(r: BenchReport) -> str:
     lines = [f"bench {r.model} on {r.board}", f"  instructions per inference: {r.instructions:,}", "",
-             f"  {'call':>4}  {'op':<20} {'instructions':>13} {'share':>6}  output tensor"]
+             f"  {'call':>4}  {'op':<20} {'kernel':<32} {'instructions':>13} {'share':>6}  output tensor"]
     for lc in r.layers:
         share = 100.0 * lc.instructions / r.instructions if r.instructions else 0.0
-        lines.append(f"  {lc.call:>4}  {lc.op:<20} {lc.instructions:>13,} {share:>5.1f}%  {lc.name.split(';')[0][:50]}")
+        lines.append(f"  {lc.call:>4}  {lc.op:<20} {(lc.implementation or lc.kernel):<32} {lc.instructions:>13,} "
+                     f"{share:>5.1f}%  {lc.name.split(';')[0][:50]}")
     f, m = r.flash_bytes, r.ram_bytes
     lines += ["", f"  flash: {f['total']:,} B = code {f['code']:,} + weights {f['weights']:,}",
               f"  RAM:   {m['total']:,} B = arena {m['arena']:,} + stack {m['stack']:,} + other {m['other']:,}"

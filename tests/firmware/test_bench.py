@@ -24,6 +24,9 @@ def test_bench_json(shared_models, tmp_path, capsys):
 
     assert first["instructions"] > 0
     assert [layer["op"] for layer in first["layers"]] == [c.opcode for c in program.calls]
+    # what ran on the board's CPU: the M4's DSP variant of each FULLY_CONNECTED
+    assert [layer["implementation"] for layer in first["layers"]] == [f"{c.kernel}_dsp" for c in program.calls]
+    assert "tq_fully_connected_s8_dsp" in printed
     assert 0 < sum(layer["instructions"] for layer in first["layers"]) < first["instructions"]
     flash, ram = first["flash_bytes"], first["ram_bytes"]
     assert flash["total"] == flash["code"] + flash["weights"] and flash["weights"] >= 444
