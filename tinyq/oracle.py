@@ -68,6 +68,8 @@ def widen_int4(data: bytes) -> bytes | None:
     import flatbuffers
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
+    from tinyq.tflite_reader import unpack_int4
+
     model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
     widened = False
     for graph in model.subgraphs or []:
@@ -77,10 +79,9 @@ def widen_int4(data: bytes) -> bytes | None:
             t.type = schema.TensorType.INT8
             buf = model.buffers[t.buffer] if t.buffer < len(model.buffers or []) else None
             if buf is not None and buf.data is not None and len(buf.data):
-                packed = np.asarray(buf.data, np.uint8)
-                nib = np.stack([packed & 0xF, packed >> 4], axis=-1).reshape(-1).astype(np.int16)
-                count = int(np.prod(t.shape)) if t.shape is not None else nib.size
-                buf.data = (((nib ^ 8) - 8).astype(np.int8)[:count]).view(np.uint8)
+                values = unpack_int4(np.asarray(buf.data, np.uint8))
+                count = int(np.prod(t.shape)) if t.shape is not None else values.size
+                buf.data = values[:count].view(np.uint8)
             widened = True
     if not widened:
         return None

@@ -98,6 +98,13 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+def unpack_int4(packed: np.ndarray) -> np.ndarray:
+    """TFLite INT4 bytes (two's complement nibbles, the even element in the low nibble) as int8 values,
+    two per byte."""
+    nibbles = np.empty(2 * packed.size, np.int16)
+    nibbles[0::2], nibbles[1::2] = packed & 0xF, packed >> 4
+    return ((nibbles ^ 8) - 8).astype(np.int8)
+
 class _Reader:
     def __init__(self, data: bytes, where: str):
         self.data = data
@@ -219,10 +226,7 @@ class _Reader:
         if raw.size != n // 2:
             raise self.fail(f"{label} (int4{list(shape)}) needs {n // 2} bytes packed two per byte, "
                             f"but buffer {b} holds {raw.size}")
-        packed = np.frombuffer(raw.tobytes(), np.uint8)
-        nibbles = np.empty(n, np.int16)
-        nibbles[0::2], nibbles[1::2] = packed & 0xF, packed >> 4
-        arr = ((nibbles ^ 8) - 8).astype(np.int8).reshape(shape)
+        arr = unpack_int4(np.frombuffer(raw.tobytes(), np.uint8)).reshape(shape)
         arr.setflags(write=False)
         return arr
 
