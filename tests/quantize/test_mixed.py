@@ -162,3 +162,28 @@ def test_layer_without_an_op_is_a_one_line_error(untrained):
 
     with pytest.raises(InputError, match=r"^model 'digits_cnn': layer 'drop' has no TFLite op of its own [^\n]*$"):
         convert_mixed(*untrained, {"drop"}, "int8", False, "model 'digits_cnn'")
+
+
+@pytest.mark.slow
+def test_softmax_at_the_output_goes_with_its_dense_layer():
+    """Dense(activation="softmax") as the model output: the SOFTMAX op writes `PartitionedCall:0`, a name of no
+    layer, and still belongs to the layer behind the output, so both of its ops run at int16."""
+    import keras
+
+    from tinyq.quantize.data import load_samples
+    from tinyq.quantize.float_model import load_float_model
+    from tinyq.quantize.mixed import convert_mixed
+
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((64,), name="pixels")
+    h = keras.layers.Dense(16, activation="relu", name="features")(inp)
+    model = keras.Model(inp, keras.layers.Dense(10, activation="softmax", name="head")(h))
+    x = _digits()[0].reshape(-1, 64)
+    float_model = load_float_model(model)
+    tflite = convert_mixed(float_model, load_samples(x[:64], float_model.specs, "calibration data"), {"head"},
+                           "int8", False, "model 'mlp'")
+    graph = read_model(tflite)
+    int16 = [op.opcode for op in graph.ops if _activation_dtypes(graph, op) == ["int16", "int16"]]
+    assert int16 == ["FULLY_CONNECTED", "SOFTMAX"]
+    assert graph.ops[-1].opcode == "QUANTIZE"  # back to the int8 output
+    _tflm_equals_simulator(tflite, x[:50])

@@ -12,7 +12,8 @@ edges).
 
 Ops are given to layers through their tensor names (match.LayerMatcher): an op belongs to every layer whose
 scope its output tensor's name holds (a convolution with its fused activation), or, for an output named after
-no layer (the model output, `PartitionedCall:0`), to the layer of its constant inputs (the weights). AEQ selects
+no layer (the model output, `PartitionedCall:0`), to the Keras layer behind that model output (so the SOFTMAX of
+`Dense(activation="softmax")` goes with its FULLY_CONNECTED), else to the layer of its constant inputs. AEQ selects
 ops by a regex on the op's scope (its output names joined by ';' with a trailing ';'), so each selected op gets
 an exact-match rule. An op AEQ cannot quantize at 16 bits silently keeps the a8w8 rule, so the result is
 checked: every named layer's op must have int16 activations, and the model must be fully integer.
@@ -74,8 +75,9 @@ def mixed_recipe(int16_ops, io: str) -> list[dict]:
     return recipe
 
 
-def layer_ops(graph, layer_names) -> dict[int, set[str]]:
-    """op index -> names of the layers it belongs to (see the module docstring)."""
+def layer_ops(graph, layer_names, output_layers=()) -> dict[int, set[str]]:
+    """op index -> names of the layers it belongs to (see the module docstring); output_layers: the layer behind
+    each model output, for the op that writes it when its name is no layer's (`PartitionedCall:0`)."""
     matcher = LayerMatcher(layer_names)
     parts, where = [], []  # every ';'-fused part of every output name, then of constant input names
     for op in graph.ops:
@@ -92,7 +94,13 @@ def layer_ops(graph, layer_names) -> dict[int, set[str]]:
         found = owners.setdefault(index, {"out": set(), "const": set()})
         if owner is not None:
             found[kind].add(layer_names[owner])
-    return {index: found["out"] or found["const"] for index, found in owners.items()}
+    behind = {t: {name} for t, name in zip(graph.outputs, output_layers) if name in layer_names}
+    result = {}
+    for op in graph.ops:
+        found = owners.get(op.index, {"out": set(), "const": set()})
+        from_output = set().union(*(behind.get(i, set()) for i in op.outputs))
+        result[op.index] = found["out"] or from_output or found["const"]
+    return result
 
 
 class _Calibration:
@@ -143,7 +151,7 @@ def convert_mixed(float_model: FloatModel, samples: SampleSet, int16_layers: set
     with quiet_stderr() as terminal:
         float_tflite = convert_float(float_model.call, inputs, where, float_model.trackable)
         graph = read_model(float_tflite)
-        owners = layer_ops(graph, layer_names)
+        owners = layer_ops(graph, layer_names, float_model.output_layers)
         selected = [op for op in graph.ops if owners.get(op.index, set()) & set(int16_layers)]
         empty = sorted(set(int16_layers) - {n for op in selected for n in owners[op.index]})
         if empty:
