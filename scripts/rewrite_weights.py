@@ -17,7 +17,7 @@ Every constant int8 weight tensor of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNEC
   last group keeps at most 2).
 
 `--seed` breaks ties between equal magnitudes. Each rewritten tensor (and requantized bias) gets a buffer of
-its own, so buffers shared with other tensors are left as they were. The output is a valid TFLite file.
+its own when other tensors share its buffer, so those are left as they were. The output is a valid TFLite file.
 """
 from __future__ import annotations
 
@@ -32,11 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema  # noqa: E402
 
 from tinyq.encode import rows_view  # noqa: E402
+from tinyq.errors import QuantizationError  # noqa: E402
+from tinyq.quantize.lowbit.rewrite import (  # noqa: E402
+    requantize_bias, set_tensor_data as _set_data, tensor_data as _data, tensor_name as _name,
+)
 
 FORMS = tuple(f"int{k}" for k in range(1, 8)) + ("ternary", "binary", "codebook16", "sparse75", "sparse2:4")
 _OPS = {schema.BuiltinOperator.CONV_2D: ("CONV_2D", 0), schema.BuiltinOperator.DEPTHWISE_CONV_2D:
         ("DEPTHWISE_CONV_2D", 3), schema.BuiltinOperator.FULLY_CONNECTED: ("FULLY_CONNECTED", 0)}
-_BIAS_TYPES = {schema.TensorType.INT32: np.int32, schema.TensorType.INT64: np.int64}
 
 
 class RewriteError(Exception):
@@ -141,29 +144,6 @@ def _opcode(model, op) -> int:
     return max(oc.builtinCode, oc.deprecatedBuiltinCode)
 
 
-def _data(model, tensor, dtype) -> np.ndarray | None:
-    if tensor.buffer <= 0 or tensor.buffer >= len(model.buffers):
-        return None
-    raw = model.buffers[tensor.buffer].data
-    if raw is None or len(raw) == 0:
-        return None
-    shape = [int(s) for s in tensor.shape] if tensor.shape is not None else []
-    return np.frombuffer(bytes(bytearray(raw)), dtype).reshape(shape).copy()
-
-
-def _set_data(model, tensor, array: np.ndarray) -> None:
-    """A new buffer for this tensor alone."""
-    buf = schema.BufferT()
-    buf.data = np.ascontiguousarray(array).reshape(-1).view(np.uint8).copy()
-    model.buffers.append(buf)
-    tensor.buffer = len(model.buffers) - 1
-
-
-def _name(tensor) -> str:
-    n = tensor.name
-    return n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n or "")
-
-
 def _rewrite_values(w: np.ndarray, op_name: str, axis: int, form: str, per_channel: bool,
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
     """The new int8 weights, and the factor of each weight scale (None: scales kept)."""
@@ -180,38 +160,11 @@ def _rewrite_values(w: np.ndarray, op_name: str, axis: int, form: str, per_chann
     return new.reshape(w.shape), None
 
 
-def _requantize_bias(model, sg, op, new_w_scale: np.ndarray, old_w_scale: np.ndarray, done: dict) -> None:
-    if len(op.inputs) < 3 or op.inputs[2] < 0:
-        return
-    bias = sg.tensors[op.inputs[2]]
-    dtype = _BIAS_TYPES.get(bias.type)
-    data = _data(model, bias, dtype) if dtype else None
-    if data is None:
-        return
-    inp = sg.tensors[op.inputs[0]]
-    if inp.quantization is None or inp.quantization.scale is None or len(inp.quantization.scale) == 0:
-        raise RewriteError(f"input of the op using bias '{_name(bias)}' has no scale")
-    s_in = np.float32(inp.quantization.scale[0])
-    n = data.size
-    new_scale = (s_in * np.broadcast_to(new_w_scale.astype(np.float32), (n,))).astype(np.float32)
-    if op.inputs[2] in done:
-        if not np.array_equal(done[op.inputs[2]], new_scale):
-            raise RewriteError(f"bias '{_name(bias)}' is shared by ops that need different scales")
-        return
-    q = bias.quantization
-    if q is not None and q.scale is not None and len(q.scale):
-        old_scale = np.broadcast_to(np.asarray(q.scale, np.float64), (n,))
-    else:
-        old_scale = np.broadcast_to(np.float64(s_in) * old_w_scale.astype(np.float64), (n,))
-    info = np.iinfo(dtype)
-    values = np.round(data.reshape(-1).astype(np.float64) * old_scale / new_scale.astype(np.float64))
-    _set_data(model, bias, np.clip(values, info.min, info.max).astype(dtype))
-    if q is None:
-        q = bias.quantization = schema.QuantizationParametersT()
-    q.scale = [float(s) for s in new_scale] if len(new_w_scale) > 1 else [float(new_scale[0])]
-    q.zeroPoint = [0] * len(q.scale)
-    q.quantizedDimension = 0
-    done[op.inputs[2]] = new_scale
+def _requantize_bias(model, sg, op, new_w_scale, old_w_scale, done: dict) -> None:
+    try:
+        requantize_bias(model, sg, op, new_w_scale, old_w_scale, done, "model")
+    except QuantizationError as exc:
+        raise RewriteError(str(exc).removeprefix("model: ")) from None
 
 
 def rewrite_model(data: bytes, form: str, seed: int = 0) -> tuple[bytes, list[str]]:

@@ -52,17 +52,9 @@ def convert(
     converter's current (signature-based) path.
     """
     import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     io = check_options(activations, io)
-    specs = [tf.TensorSpec((1, *shape), tf.float32, name=_op_name(name, k)) for k, (name, shape) in enumerate(inputs)]
-    try:
-        concrete = tf.function(call).get_concrete_function(*specs)
-        frozen = convert_variables_to_constants_v2(concrete)
-    except Exception as exc:
-        raise QuantizationError(f"{where}: TensorFlow cannot trace the model ({error_summary(exc)})") from None
-
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], trackable)
+    converter = _converter(call, inputs, where, trackable)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if representative is not None:
         converter.representative_dataset = representative
@@ -84,6 +76,36 @@ def convert(
             raise
         except Exception as exc:  # ConverterError and friends
             raise QuantizationError(f"{where}: the TFLite converter failed: {error_summary(exc)}") from None
+
+
+def convert_float(call: Callable, inputs: Sequence[tuple[str, tuple[int, ...]]], where: str = "model",
+                  trackable=None) -> bytes:
+    """The float32 .tflite of the call (batch 1, frozen), for quantizers that start from one (ai-edge-quantizer).
+    Input tensors are named input_names(inputs)."""
+    converter = _converter(call, inputs, where, trackable)
+    try:
+        return bytes(converter.convert())
+    except Exception as exc:
+        raise QuantizationError(f"{where}: the TFLite converter failed: {error_summary(exc)}") from None
+
+
+def input_names(inputs: Sequence[tuple[str, tuple[int, ...]]]) -> list[str]:
+    """The names the converted model's input placeholders (and serving signature inputs) get."""
+    return [_op_name(name, k) for k, (name, _) in enumerate(inputs)]
+
+
+def _converter(call: Callable, inputs: Sequence[tuple[str, tuple[int, ...]]], where: str, trackable):
+    """A TFLiteConverter for the call traced at batch 1 with its variables frozen into constants."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    specs = [tf.TensorSpec((1, *shape), tf.float32, name=n) for n, (_, shape) in zip(input_names(inputs), inputs)]
+    try:
+        concrete = tf.function(call).get_concrete_function(*specs)
+        frozen = convert_variables_to_constants_v2(concrete)
+    except Exception as exc:
+        raise QuantizationError(f"{where}: TensorFlow cannot trace the model ({error_summary(exc)})") from None
+    return tf.lite.TFLiteConverter.from_concrete_functions([frozen], trackable)
 
 
 @contextlib.contextmanager

@@ -55,6 +55,7 @@ def quantize(
     if method not in METHODS:
         raise InputError(f"method '{method}': expected one of {', '.join(METHODS)}")
     io = check_options(activations, io)
+    weights, layers, sparsity = plans.parse_options(weights, layers, sparsity)  # bad strings fail before TF loads
     trains = method != "ptq"
     if trains and (train is None or labels is None):
         raise InputError(f"--method {method} needs training data: --train X.npy and --labels Y.npy")
@@ -63,7 +64,7 @@ def quantize(
     float_model = load_float_model(model)
     where = float_model.where
     names = [layer.name for layer in float_model.layers]
-    if float_model.keras is None and (weights != "int8" or layers or sparsity or trains):
+    if float_model.keras is None and (not weights.plain_int8 or layers or sparsity or trains):
         raise QuantizationError(f"{where}: per-layer specs and training need a Keras model (.keras or .h5)")
     specs = plans.resolve(float_model.layers, weights, layers, sparsity, where) if float_model.keras else {}
     if activations == "int16":

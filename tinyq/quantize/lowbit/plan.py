@@ -12,6 +12,16 @@ from tinyq.quantize.lowbit.layout import WEIGHT_LAYERS
 from tinyq.quantize.lowbit.spec import LayerSpec, Sparsity, parse_sparsity, parse_spec, with_sparsity
 
 
+def parse_options(
+    weights: str | LayerSpec = "int8",
+    per_layer: Mapping[str, str | LayerSpec] | Sequence[str] | None = None,
+    sparsity: str | float | Sparsity | None = None,
+) -> tuple[LayerSpec, dict[str, LayerSpec], Sparsity | None]:
+    """The option strings parsed (before any model is loaded): (default spec, per-layer specs, sparsity)."""
+    default = weights if isinstance(weights, LayerSpec) else parse_spec(str(weights), "--weights")
+    return default, _overrides(per_layer), parse_sparsity(sparsity)
+
+
 def resolve(
     layers,  # tinyq.quantize.float_model.Layer sequence (name, kind)
     weights: str | LayerSpec = "int8",
@@ -22,9 +32,7 @@ def resolve(
     """Layer name -> spec for every layer with weights (Dense, Conv1D/2D, DepthwiseConv1D/2D)."""
     kinds = {layer.name: layer.kind for layer in layers}
     weighted = [layer.name for layer in layers if layer.kind in WEIGHT_LAYERS]
-    default = weights if isinstance(weights, LayerSpec) else parse_spec(str(weights), "--weights")
-    sparse = parse_sparsity(sparsity)
-    overrides = _overrides(per_layer)
+    default, overrides, sparse = parse_options(weights, per_layer, sparsity)
     for name, spec in overrides.items():
         if name not in kinds:
             raise InputError(

@@ -60,7 +60,7 @@ def weight_ops(model, layer_names: Sequence[str]) -> list[tuple[int, str, str | 
         name = names.get(max(oc.builtinCode, oc.deprecatedBuiltinCode))
         if name in TFLITE_OPS and op.inputs is not None and len(op.inputs) > 1 and op.inputs[1] >= 0:
             found.append((i, name))
-    out_names = [_name(sg.tensors[sg.operators[i].outputs[0]]) for i, _ in found]
+    out_names = [tensor_name(sg.tensors[sg.operators[i].outputs[0]]) for i, _ in found]
     owners = LayerMatcher(list(layer_names)).owners(out_names)
     return [(i, op, None if o is None else layer_names[o]) for (i, op), o in zip(found, owners)]
 
@@ -98,7 +98,7 @@ def apply_specs(
         op = sg.operators[op_index]
         t = sg.tensors[op.inputs[1]]
         q = t.quantization
-        w = _data(model, t, np.int8) if t.type == _INT8 else None
+        w = tensor_data(model, t, np.int8) if t.type == _INT8 else None
         if w is None or q is None or q.scale is None or len(q.scale) == 0:
             raise QuantizationError(f"{where}: layer '{layer}' has no constant int8 weights in the converted model")
         old_scale = np.asarray(q.scale, np.float64)
@@ -118,10 +118,10 @@ def apply_specs(
             else:
                 new, scale = project(deq, spec.weights, keep)
         scale = scale.astype(np.float32).astype(np.float64)
-        _set_data(model, t, tflite_from_channels(new, w.shape, opname, per_channel).astype(np.int8))
+        set_tensor_data(model, t, tflite_from_channels(new, w.shape, opname, per_channel).astype(np.int8))
         q.scale = [float(v) for v in scale]
         q.zeroPoint = [0] * len(q.scale)
-        _requantize_bias(model, sg, op, scale, old_scale, bias_done, where)
+        requantize_bias(model, sg, op, scale, old_scale, bias_done, where)
         approx = scale[:, None] * new
         err = float(np.sqrt(((approx - deq) ** 2).sum() / max((deq**2).sum(), 1e-300)))
         report.append(RewrittenLayer(layer, opname, str(spec), len(np.unique(new)), float(np.mean(new == 0)), err))
@@ -137,7 +137,7 @@ def _given(levels: np.ndarray, shape, layer: str, where: str) -> np.ndarray:
     return a
 
 
-def _data(model, tensor, dtype) -> np.ndarray | None:
+def tensor_data(model, tensor, dtype) -> np.ndarray | None:
     if tensor.buffer <= 0 or tensor.buffer >= len(model.buffers):
         return None
     raw = model.buffers[tensor.buffer].data
@@ -147,7 +147,7 @@ def _data(model, tensor, dtype) -> np.ndarray | None:
     return np.frombuffer(bytes(bytearray(raw)), dtype).reshape(shape).copy()
 
 
-def _set_data(model, tensor, array: np.ndarray) -> None:
+def set_tensor_data(model, tensor, array: np.ndarray) -> None:
     """The tensor's buffer rewritten in place when no other tensor reads it, else a new buffer of its own."""
     data = np.ascontiguousarray(array).reshape(-1).view(np.uint8).copy()
     users = sum(t.buffer == tensor.buffer for sg in model.subgraphs for t in sg.tensors)
@@ -160,26 +160,28 @@ def _set_data(model, tensor, array: np.ndarray) -> None:
     tensor.buffer = len(model.buffers) - 1
 
 
-def _name(tensor) -> str:
+def tensor_name(tensor) -> str:
     n = tensor.name
     return n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n or "")
 
 
-def _requantize_bias(model, sg, op, new_w_scale, old_w_scale, done: dict, where: str) -> None:
+def requantize_bias(model, sg, op, new_w_scale, old_w_scale, done: dict, where: str) -> None:
     if len(op.inputs) < 3 or op.inputs[2] < 0:
         return
     bias = sg.tensors[op.inputs[2]]
     dtype = _BIAS_TYPES.get(bias.type)
-    data = _data(model, bias, dtype) if dtype else None
+    data = tensor_data(model, bias, dtype) if dtype else None
     if data is None:
         return
     inp = sg.tensors[op.inputs[0]]
+    if inp.quantization is None or inp.quantization.scale is None or len(inp.quantization.scale) == 0:
+        raise QuantizationError(f"{where}: the input of the op using bias '{tensor_name(bias)}' has no scale")
     s_in = np.float32(inp.quantization.scale[0])
     n = data.size
     new_scale = (s_in * np.broadcast_to(new_w_scale.astype(np.float32), (n,))).astype(np.float32)
     if op.inputs[2] in done:
         if not np.array_equal(done[op.inputs[2]], new_scale):
-            raise QuantizationError(f"{where}: bias '{_name(bias)}' is shared by ops that need different scales")
+            raise QuantizationError(f"{where}: bias '{tensor_name(bias)}' is shared by ops that need different scales")
         return
     q = bias.quantization
     if q is not None and q.scale is not None and len(q.scale):
@@ -188,10 +190,10 @@ def _requantize_bias(model, sg, op, new_w_scale, old_w_scale, done: dict, where:
         old_scale = np.broadcast_to(np.float64(s_in) * old_w_scale, (n,))
     info = np.iinfo(dtype)
     values = np.round(data.reshape(-1).astype(np.float64) * old_scale / new_scale.astype(np.float64))
-    _set_data(model, bias, np.clip(values, info.min, info.max).astype(dtype))
+    set_tensor_data(model, bias, np.clip(values, info.min, info.max).astype(dtype))
     if q is None:
         q = bias.quantization = schema().QuantizationParametersT()
-    q.scale = [float(v) for v in new_scale]
-    q.zeroPoint = [0] * n
+    q.scale = [float(v) for v in new_scale] if len(new_w_scale) > 1 else [float(new_scale[0])]  # per-tensor stays
+    q.zeroPoint = [0] * len(q.scale)
     q.quantizedDimension = 0
     done[op.inputs[2]] = new_scale
