@@ -114,14 +114,26 @@ def test_n_of_m_groups(tiny_data):
         assert (groups != 0).sum(axis=2).max() <= 2, name
 
 
-def test_pruned_weights_stay_zero_while_training(tiny_data):
-    """Once the ramp is complete the mask no longer changes: zeros after epoch k are zeros after epoch k+1."""
-    sparse = with_sparsity(parse_spec("int8"), Sparsity(fraction=0.6), "test")
+@pytest.mark.parametrize("sparsity", [Sparsity(fraction=0.6), Sparsity(n=1, m=4)])
+def test_ramped_masks_only_grow_and_end_at_the_target(sparsity):
+    """The schedule train_lowbit follows: a mask per step from |W| (pruned weights zeroed after each step), each
+    pruning a superset of the last, the last one the full target."""
+    from tinyq.quantize.lowbit.prune import keep_mask
+    from tinyq.quantize.lowbit.train import _Target
+
     model = tiny_model()
-    train(model, {"conv": sparse}, *tiny_data, "prune", epochs=4)
-    before = channels(model, "conv") == 0
-    train(model, {"conv": sparse}, *tiny_data, "prune", epochs=1)  # the ramp restarts at 0 and sees the zeros
-    assert np.all(channels(model, "conv")[before] == 0)
+    layer = model.get_layer("dw")
+    target = _Target("dw", layer.kernel, with_sparsity(parse_spec("int4"), sparsity, "test"), "DEPTHWISE_CONV_2D", True)
+    rng = np.random.default_rng(0)
+    pruned = np.zeros(channels(model, "dw").shape, bool)
+    steps = 20
+    for step in range(1, steps + 1):
+        target.update_mask(step, steps)
+        assert np.all(~target.keep[pruned]), step  # once pruned, always pruned
+        pruned = ~target.keep
+        noisy = layer.kernel.numpy() + 0.01 * rng.standard_normal(layer.kernel.shape).astype(np.float32)
+        layer.kernel.assign(noisy * target.mask())  # what a training step leaves
+    np.testing.assert_array_equal(rows(model, "dw", target.keep), keep_mask(rows(model, "dw"), sparsity))
 
 
 def test_same_seed_same_levels(tiny_data):

@@ -40,7 +40,7 @@ from tinyq.quantize.lowbit.spec import LayerSpec, Sparsity
 
 METHODS = ("qat", "admm", "prune")
 _ADMM_UPDATES_PER_EPOCH = 4
-_RHO = (1.0, 100.0)  # ADMM penalty weight: first and last value of the geometric schedule
+_RHO = (10.0, 1e4)  # ADMM penalty weight, first and last value: on digits (1, 100) ended below PTQ, this at PTQ
 
 
 @dataclass
@@ -151,6 +151,7 @@ def train_lowbit(model, specs: dict[str, LayerSpec], x: list[np.ndarray], y: np.
         for m in trackers[1:]:
             m.update_state(labels, out)
 
+    unused = [np.zeros(t.shape, np.float32) for t in targets]  # the step's Q or ADMM reference when not needed
     history: dict[str, list[float]] = {m.name: [] for m in trackers}
     bar = tqdm(total=epochs, desc=f"low-bit {method}", unit="epoch", file=sys.stderr, disable=not progress)
     start = time.perf_counter()
@@ -170,8 +171,8 @@ def train_lowbit(model, specs: dict[str, LayerSpec], x: list[np.ndarray], y: np.
                 rho = _RHO[0] * (_RHO[1] / _RHO[0]) ** (k / max(1, admm_updates - 1))
                 for t in targets:
                     _admm_update(t)
-            projected = [_fake(t) if straight_through else _zeros_like(t) for t in targets]
-            refs = [t.to_keras(t.g - t.u) if penalty_on else _zeros_like(t) for t in targets]
+            projected = [_fake(t) for t in targets] if straight_through else unused
+            refs = [t.to_keras(t.g - t.u) for t in targets] if penalty_on else unused
             batch = [a[idx] for a in xs]
             train_step(batch if len(batch) > 1 else batch[0], y[idx], projected, [t.mask() for t in targets],
                        refs, tf.constant(rho, tf.float32))
@@ -212,10 +213,6 @@ def _targets(model, specs: dict[str, LayerSpec]) -> list[_Target]:
 def _fake(t: _Target) -> np.ndarray:
     levels, scale = t.project()
     return t.to_keras(scale[:, None] * levels)
-
-
-def _zeros_like(t: _Target) -> np.ndarray:
-    return np.zeros(t.shape, np.float32)
 
 
 def _admm_update(t: _Target) -> None:
