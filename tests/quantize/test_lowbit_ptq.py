@@ -120,3 +120,16 @@ def test_bad_options_are_one_line_errors(digits, tmp_path, args, message):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("tinyq: error:")]
     assert len(errors) == 1 and message in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "o.tflite").exists()
+
+
+def test_low_bit_weights_with_one_int16_layer(digits, data):
+    result = quantize(digits / "digits.keras", data["calib"], weights="int4", layers={"logits": "int4/int16"},
+                      progress=False)
+    assert result.activations == "mixed"
+    graph = _same_in_tflm_and_sim(result.tflite, data["test_x"][:40])
+    fc = next(op for op in graph.ops if op.opcode == "FULLY_CONNECTED")
+    assert graph.tensors[fc.inputs[0]].dtype == "int16" and graph.tensors[fc.outputs[0]].dtype == "int16"
+    assert graph.tensors[fc.inputs[2]].dtype == "int64"  # 16x8 bias, requantized to the int4 scales
+    assert any(op.opcode == "QUANTIZE" for op in graph.ops)
+    for op, _, rows, axis in _weights(graph):
+        assert analyze(rows, axis).int_bits <= 4, op.opcode
