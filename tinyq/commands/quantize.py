@@ -1,4 +1,5 @@
-"""`tinyq quantize`: a float Keras model or SavedModel -> a fully-integer .tflite (PTQ, or QAT with --qat)."""
+"""`tinyq quantize`: a float Keras model or SavedModel -> a fully-integer .tflite (PTQ, QAT or ADMM; int8, low-bit,
+sparse and mixed-precision layers)."""
 
 from pathlib import Path
 
@@ -9,9 +10,11 @@ def add_parser(subparsers):
     p = subparsers.add_parser(
         "quantize",
         help="quantize a Keras model or SavedModel to a fully-integer .tflite",
-        description="Post-training full-integer quantization with a calibration set (default), or quantization-"
-        "aware training with --qat. Weights are int8 (per channel); activations int8, or int16 with "
-        "--activations int16 (16x8 mode). The model's inputs and outputs are integer unless --io float32.",
+        description="Post-training full-integer quantization with a calibration set (default), or fine-tuning with "
+        "--method qat / admm. Weights are int8 per channel unless --weights / --layer give k-bit, ternary, binary, "
+        "codebook or power-of-two levels (stored in int8 containers, so TFLM runs the result) and --sparsity prunes "
+        "them; activations int8, or int16 (--activations int16, or SPEC/int16 for one layer). The model's inputs "
+        "and outputs are integer unless --io float32.",
     )
     p.add_argument("model", help=".keras/.h5 file or SavedModel directory")
     p.add_argument(
@@ -40,13 +43,25 @@ def add_parser(subparsers):
         help="pixel values of images read from a directory are scaled to [LO, HI] (default: 0 1)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    qat = p.add_argument_group("quantization-aware training (tensorflow-model-optimization)")
-    qat.add_argument("--qat", action="store_true", help="fine-tune with fake quantization, then convert")
+    low = p.add_argument_group("weights (docs/quantization.md)")
+    low.add_argument("--weights", metavar="SPEC", default="int8",
+                     help="every layer with weights: int8, int7 ... int2, ternary, binary, codebook:K or po2, "
+                     "optionally /int16 for 16-bit activations (default: int8)")
+    low.add_argument("--layer", metavar="NAME=SPEC", action="append", default=[],
+                     help="one Keras layer's spec, e.g. dense_1=int4/int16 (repeatable)")
+    low.add_argument("--sparsity", metavar="S",
+                     help="fraction of zeros by magnitude pruning (0.75 or 75%%), or N:M structured (2:4)")
+    qat = p.add_argument_group("training (--method qat | admm)")
+    qat.add_argument("--method", choices=("ptq", "qat", "admm"), default=None,
+                     help="ptq: calibrated rounding (default); qat: fake-quantized fine-tuning with a straight-through "
+                     "estimator (int8 everywhere: tensorflow-model-optimization); admm: ADMM fine-tuning")
+    qat.add_argument("--qat", action="store_true", help="same as --method qat")
     qat.add_argument("--train", metavar="X.npy", help="training samples (same formats as --calibration)")
     qat.add_argument("--labels", metavar="Y.npy", help="training labels: class indices, one-hot rows or float targets")
     qat.add_argument("--epochs", type=positive_int, default=5, help="fine-tuning epochs (default: 5)")
     qat.add_argument("--batch-size", type=positive_int, default=32, help="(default: 32)")
-    qat.add_argument("--learning-rate", type=positive_float, default=1e-4, help="Adam learning rate (default: 1e-4)")
+    qat.add_argument("--learning-rate", type=positive_float, default=None,
+                     help="Adam learning rate (default: 1e-4 for int8 QAT, 1e-3 for low-bit and pruned layers)")
     qat.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default: 0)")
     return p
 
@@ -55,47 +70,45 @@ def run(args) -> int:
     from tinyq.commands import value_range
     from tinyq.errors import InputError
     from tinyq.io import output_file
-    from tinyq.quantize import qat, quantize
+    from tinyq.quantize import quantize
 
     model = Path(args.model)
     value_range(args.image_range, "--image-range")
-    if args.qat:
-        if not args.train or not args.labels:
-            raise InputError("--qat needs --train X.npy and --labels Y.npy")
-        if args.activations != "int8":
-            raise InputError("--qat makes int8 activations only (tfmot has no 16x8 scheme); drop --activations int16")
-        out = output_file(args.out or model.with_name(f"{model.stem}_qat.tflite"), "--out")
-        result = qat(
-            model,
-            args.train,
-            args.labels,
-            out,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            calibration=args.calibration,
-            io=args.io,
-            seed=args.seed,
-            progress=not args.no_progress,
-            image_range=tuple(args.image_range),
-        )
-        how = f"QAT, {args.epochs} epochs on {result.samples} samples"
-    else:
-        if not args.calibration:
-            raise InputError("quantize needs --calibration DATA (or --qat with --train and --labels)")
-        out = output_file(args.out or model.with_name(f"{model.stem}_{args.activations}.tflite"), "--out")
-        result = quantize(
-            model,
-            args.calibration,
-            out,
-            activations=args.activations,
-            io=args.io,
-            progress=not args.no_progress,
-            image_range=tuple(args.image_range),
-        )
-        how = f"PTQ, {result.samples} calibration samples"
+    method = args.method or ("qat" if args.qat else "ptq")
+    if args.qat and method != "qat":
+        raise InputError(f"--qat and --method {method} disagree; give one of them")
+    if method != "ptq" and (not args.train or not args.labels):
+        raise InputError(f"--method {method} needs --train X.npy and --labels Y.npy")
+    if method == "ptq" and not args.calibration:
+        raise InputError("quantize needs --calibration DATA (or --method qat with --train and --labels)")
+    default = f"{model.stem}_{method if method != 'ptq' else args.activations}.tflite"
+    out = output_file(args.out or model.with_name(default), "--out")
+    result = quantize(
+        model,
+        args.calibration,
+        out,
+        activations=args.activations,
+        io=args.io,
+        weights=args.weights,
+        layers=args.layer,
+        sparsity=args.sparsity,
+        method=method,
+        train=args.train,
+        labels=args.labels,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        progress=not args.no_progress,
+        image_range=tuple(args.image_range),
+    )
+    for layer in result.layers:
+        print(f"  {layer.layer:<24} {layer.spec:<22} {layer.levels:>4} levels {layer.zeros:>6.1%} zeros  "
+              f"weight error {layer.error:.3f}")
+    how = (f"{method.upper()}, {args.epochs} epochs on {result.samples} samples" if method != "ptq"
+           else f"PTQ, {result.samples} calibration samples")
     print(
         f"wrote {out} ({result.size:,} bytes; {result.activations} activations, {result.io} I/O; "
-        f"{how}; {result.seconds:.2f} s)"
+        f"weights {result.config}; {how}; {result.seconds:.2f} s)"
     )
     return 0

@@ -148,9 +148,14 @@ def _data(model, tensor, dtype) -> np.ndarray | None:
 
 
 def _set_data(model, tensor, array: np.ndarray) -> None:
-    """A new buffer for this tensor alone (the old one may be shared)."""
+    """The tensor's buffer rewritten in place when no other tensor reads it, else a new buffer of its own."""
+    data = np.ascontiguousarray(array).reshape(-1).view(np.uint8).copy()
+    users = sum(t.buffer == tensor.buffer for sg in model.subgraphs for t in sg.tensors)
+    if 0 < tensor.buffer < len(model.buffers) and users == 1:
+        model.buffers[tensor.buffer].data = data
+        return
     buf = schema().BufferT()
-    buf.data = np.ascontiguousarray(array).reshape(-1).view(np.uint8).copy()
+    buf.data = data
     model.buffers.append(buf)
     tensor.buffer = len(model.buffers) - 1
 
