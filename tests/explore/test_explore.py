@@ -89,12 +89,10 @@ def test_cli_table_and_files(digits, tmp_path):
     (["--flash-budget", "64kb"], "--flash-budget '64kb'"),
     (["--ram-budget", "lots"], "--ram-budget 'lots'"),
     (["--instructions-budget", "1MiB"], "--instructions-budget '1MiB'"),
-    (["--layers", "conv1,nope"], "no layer 'nope'"),
-    (["--layers", "pool"], "layer 'pool' (MaxPooling2D) has no weights"),
-    (["--layer-candidates", "flatten=int4"], "layer 'flatten' (Flatten) has no weights"),
     (["--candidates", "int4,int9"], "bad weight spec 'int9'"),
     (["--candidates", "binary+sparse0.5"], "binary weights have no zero level"),
     (["--candidates", "int4/int16"], "mixed int16 activations"),
+    (["--layers", "conv1,nope"], "no layer 'nope'"),  # this one loads the Keras model (TensorFlow) first
 ])
 def test_cli_bad_input(digits, tmp_path, extra, needle):
     r = cli(*explore_args(digits, tmp_path, "--no-bench", *extra))
@@ -103,15 +101,33 @@ def test_cli_bad_input(digits, tmp_path, extra, needle):
     assert len(lines) == 1 and needle in lines[0], r.stderr
 
 
-def test_cli_data_and_labels_do_not_match(digits, tmp_path):
-    np.save(tmp_path / "short.npy", np.load(digits / "test_y.npy")[:-5])
+@pytest.mark.parametrize("kw,needle", [
+    ({"layers": ["pool"]}, "layer 'pool' (MaxPooling2D) has no weights"),
+    ({"layer_candidates": {"flatten": "int4"}}, "layer 'flatten' (Flatten) has no weights"),
+    ({"layer_candidates": {"logitz": "int4"}}, "no layer 'logitz'; layers with weights: conv1, dwconv"),
+])
+def test_bad_layers(digits, kw, needle):
+    """In-process (the CLI path is test_cli_bad_input's): these need the Keras model, so TensorFlow, loaded."""
+    from tinyq.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        run(digits, **kw)
+    assert needle in str(err.value)
+
+
+def test_data_and_labels_do_not_match(digits, tmp_path):
+    from tinyq.errors import InputError
+
     np.save(tmp_path / "classes.npy", np.full(360, 12))
-    args = explore_args(digits, tmp_path / "o", "--no-bench")
-    for bad, needle in (("short.npy", "rows, but the data has 360 samples"), ("classes.npy", "class indices")):
-        argv = list(args)
-        argv[argv.index("--labels") + 1] = str(tmp_path / bad)
-        r = cli(*argv)
-        assert r.returncode == 2 and "tinyq: error:" in r.stderr and needle in r.stderr, r.stderr
+    with pytest.raises(InputError, match="class indices"):
+        explore(digits / "digits.keras", digits / "calib.npy", digits / "test_x.npy", tmp_path / "classes.npy",
+                "mps2-an386", bench=False, progress=False)
+    np.save(tmp_path / "short.npy", np.load(digits / "test_y.npy")[:-5])
+    argv = explore_args(digits, tmp_path / "o", "--no-bench")
+    argv[argv.index("--labels") + 1] = str(tmp_path / "short.npy")
+    r = cli(*argv)
+    assert r.returncode == 2 and "tinyq: error:" in r.stderr, r.stderr
+    assert "rows, but the data has 360 samples" in r.stderr
 
 
 @pytest.mark.slow
