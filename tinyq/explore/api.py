@@ -6,14 +6,13 @@
 """
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from tinyq.errors import DoesNotFit, InputError, UnsupportedError
+from tinyq.errors import DoesNotFit, InputError
 from tinyq.explore import costs, search
 from tinyq.explore.budget import Budgets
 from tinyq.explore.sensitivity import Scorer, config_model, measure
@@ -155,6 +154,7 @@ def explore(model, calibration, data, labels, board: str, out=None, *, flash_bud
     front = [measured[i] for i in search.pareto([(p.flash_bytes, p.accuracy) for p in measured])]
     if method == "qat":
         front = _qat(front, model, calibration, train, train_labels, epochs, space, isa, model_i, score, progress)
+        front = [front[i] for i in search.pareto([(p.flash_bytes, p.accuracy) for p in front])]  # QAT reorders
     points, cost_report = _choose(front, measured, budgets, board if bench else None, progress, bench_points,
                                   model_i)
     chosen = next(p for p in points if p.chosen)
@@ -282,11 +282,6 @@ def _prediction_error(measured) -> dict:
 
 
 def _check_qat(train, train_labels) -> None:
-    from tinyq.quantize import quantize
-
-    if "method" not in inspect.signature(quantize).parameters:
-        raise UnsupportedError("--method qat needs tinyq.quantize.quantize(..., method='qat', layers=...), which "
-                               "this tinyq does not have yet; use --method ptq")
     if train is None or train_labels is None:
         raise InputError("--method qat needs --train X.npy and --train-labels Y.npy (fine-tuning data)")
 
@@ -298,12 +293,8 @@ def _qat(front, model, calibration, train, train_labels, epochs, space, isa, mod
     out = []
     for p in _bars(progress)("QAT")(front):
         layers = {k: v for k, v in p.config.items() if v != "int8"}
-        try:
-            tflite = quantize(model, calibration, method="qat", layers=layers or None, train=train,
-                              labels=train_labels, epochs=epochs, progress=False).tflite
-        except ModuleNotFoundError as exc:  # main's QAT pipeline is being written; say so rather than crash
-            raise UnsupportedError(f"--method qat: this tinyq's quantize(method='qat') is incomplete ({exc}); "
-                                   "use --method ptq") from None
+        tflite = quantize(model, calibration, method="qat", layers=layers or None, train=train,
+                          labels=train_labels, epochs=epochs, progress=False).tflite
         q = _measure_point(p.config, tflite, isa, model_i, score, p.found_by, p.predicted)
         q.ptq_accuracy = p.accuracy
         out.append(q)

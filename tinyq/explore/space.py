@@ -13,7 +13,6 @@ from typing import Iterable, Mapping, Sequence
 from tinyq.errors import InputError
 from tinyq.quantize.lowbit import LayerSpec, parse_spec
 from tinyq.quantize.lowbit.layout import WEIGHT_LAYERS
-from tinyq.quantize.lowbit.spec import parse_sparsity, with_sparsity
 
 DEFAULT_CANDIDATES = ("int8", "int4", "int2", "ternary")
 
@@ -50,12 +49,7 @@ def parse_candidates(text: str | Iterable[str] | None, where: str = "--candidate
 
 
 def _one(text: str, where: str) -> LayerSpec:
-    """'int4' or 'ternary+sparse0.5' / 'int4+sparse2:4' (weights with magnitude or N:M sparsity)."""
-    weights, plus, sparsity = text.strip().partition("+sparse")
-    spec = parse_spec(weights, where)
-    if plus:
-        spec = with_sparsity(spec, parse_sparsity(sparsity), f"{where} '{text.strip()}'")
-    return spec
+    return parse_spec(text, where)
 
 
 def build_space(layers, candidates: Sequence[LayerSpec], only: Sequence[str] | None = None,
