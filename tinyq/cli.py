@@ -37,6 +37,7 @@ COMMANDS = (
     "flash",
     "quantize",
     "evaluate",
+    "explore",
 )
 
 

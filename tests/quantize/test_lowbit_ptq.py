@@ -133,3 +133,19 @@ def test_low_bit_weights_with_one_int16_layer(digits, data):
     assert any(op.opcode == "QUANTIZE" for op in graph.ops)
     for op, _, rows, axis in _weights(graph):
         assert analyze(rows, axis).int_bits <= 4, op.opcode
+
+
+@pytest.mark.parametrize("spec, sparsity, method", [("ternary", None, "qat"), ("int4", "2:4", "qat"),
+                                                    ("int8", "0.75", "qat"), ("int3", None, "admm")])
+def test_trained_levels_survive_the_conversion(digits, data, spec, sparsity, method):
+    train_x, train_y = np.load(digits / "train_x.npy"), np.load(digits / "train_y.npy")
+    result = quantize(digits / "digits.keras", data["calib"], weights=spec, sparsity=sparsity, method=method,
+                      train=train_x[:512], labels=train_y[:512], epochs=2, progress=False)
+    assert result.method == method and len(result.layers) == 4
+    assert all(layer.error < 0.02 for layer in result.layers), result.layers  # the converter kept the levels
+    graph = _same_in_tflm_and_sim(result.tflite, data["test_x"][:40])
+    for op, _, rows, axis in _weights(graph):
+        if spec != "int8":
+            _check_levels(spec, analyze(rows, axis))
+        if sparsity == "0.75":
+            assert ((rows == 0).sum(axis=1) >= int(np.floor(0.75 * rows.shape[1] + 0.5))).all(), op.opcode

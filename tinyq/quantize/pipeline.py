@@ -131,6 +131,8 @@ def _train(float_model, specs, method, train, labels, epochs, batch_size, learni
     trained.where = float_model.where
     loss, metrics = training_loss(float_model, ys)
     trainable = {n: s for n, s in specs.items() if not s.plain_int8}
+    if method == "qat" and all(s.weights.int8 for s in trainable.values()):
+        method = "prune"  # int8 + sparsity: fine-tune under the masks, the converter rounds to int8
     result = train_lowbit(copy, trainable, xs.materialize(), ys, method=method, loss=loss, metrics=metrics,
                           epochs=epochs, batch_size=batch_size, learning_rate=learning_rate or 1e-3, seed=seed,
                           progress=progress)

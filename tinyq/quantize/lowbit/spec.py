@@ -1,6 +1,6 @@
 """Quantization specs (`--weights SPEC`, `--layer NAME=SPEC`, `--sparsity S`): parse, validate, name.
 
-    SPEC      = WEIGHTS ["/" ACTIVATIONS]
+    SPEC      = WEIGHTS ["/" ACTIVATIONS] ["+sparse" SPARSITY]
     WEIGHTS   = int8 | int7 … int2 | ternary | binary | codebook:K (K = 2…256) | po2
     ACTIVATIONS = int8 | int16
     SPARSITY  = a fraction 0 <= S < 1 of zeros (magnitude pruning), or N:M (at most N nonzeros in every M)
@@ -112,11 +112,13 @@ def parse_weights(text: str, where: str = "--weights") -> WeightSpec:
 
 
 def parse_spec(text: str, where: str = "--weights") -> LayerSpec:
-    """'int4', 'ternary/int16', 'codebook:16' ... -> LayerSpec (no sparsity)."""
-    weights, _, acts = text.partition("/")
-    if "/" in text and acts.strip().lower() not in ACTIVATION_TYPES:
+    """'int4', 'ternary/int16', 'codebook:16', 'int4+sparse0.5', 'int8+sparse2:4' ... -> LayerSpec (str() inverts it)."""
+    body, plus, sparsity = text.strip().partition("+sparse")
+    weights, _, acts = body.partition("/")
+    if "/" in body and acts.strip().lower() not in ACTIVATION_TYPES:
         raise InputError(f"{where}: bad activation type '{acts}' in '{text}'; expected {' or '.join(ACTIVATION_TYPES)}")
-    return LayerSpec(parse_weights(weights, where), acts.strip().lower() or "int8")
+    spec = LayerSpec(parse_weights(weights, where), acts.strip().lower() or "int8")
+    return with_sparsity(spec, parse_sparsity(sparsity), f"{where} '{text.strip()}'") if plus else spec
 
 
 def parse_layer(text: str) -> tuple[str, LayerSpec]:
