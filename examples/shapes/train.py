@@ -4,6 +4,7 @@ Consumes nothing (the images are generated from a seed); produces, in OUT_DIR (d
     shapes.keras               the float Keras model
     calib.npy                  256 training images for post-training calibration (float32, N x 16 x 16 x 1, in [0, 1])
     train_x.npy, train_y.npy   the training split (for QAT / pruning fine-tuning and `tinyq explore`)
+    val_x.npy, val_y.npy       a validation split (another seed) that `tinyq explore` chooses bit widths on
     test_x.npy, test_y.npy     the held-out split, generated from a different seed
 Deterministic: seeded generator, Keras/NumPy/TF seeds and op determinism, so two runs write the same model.
 
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import generate  # noqa: E402
 
 SEED = 0
-TRAIN, TEST = 12000, 3000  # 3000 held out: one standard error of the accuracy is about 0.4 points
+TRAIN, VAL, TEST = 12000, 2000, 3000  # 3000 held out: one standard error of the accuracy is about 0.4 points
 CALIBRATION_SAMPLES = 256
 BATCH = 128
 
@@ -82,6 +83,9 @@ def main(argv=None) -> int:
     np.save(args.out_dir / "calib.npy", train_x[:CALIBRATION_SAMPLES])
     np.save(args.out_dir / "train_x.npy", train_x)
     np.save(args.out_dir / "train_y.npy", train_y)
+    val_x, val_y = generate(VAL, seed=SEED + 2)
+    np.save(args.out_dir / "val_x.npy", val_x)
+    np.save(args.out_dir / "val_y.npy", val_y)
     np.save(args.out_dir / "test_x.npy", test_x)
     np.save(args.out_dir / "test_y.npy", test_y)
     weights = sum(int(np.prod(w.shape)) for layer in model.layers for w in layer.weights[:1])
