@@ -78,7 +78,7 @@ def run(args) -> int:
     if args.qat and method != "qat":
         raise InputError(f"--qat and --method {method} disagree; give one of them")
     if method != "ptq" and (not args.train or not args.labels):
-        raise InputError(f"--method {method} needs --train X.npy and --labels Y.npy")
+        raise InputError(f"{'--qat' if args.qat else '--method ' + method} needs --train X.npy and --labels Y.npy")
     if method == "ptq" and not args.calibration:
         raise InputError("quantize needs --calibration DATA (or --method qat with --train and --labels)")
     default = f"{model.stem}_{method if method != 'ptq' else args.activations}.tflite"
