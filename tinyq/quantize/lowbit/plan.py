@@ -44,7 +44,7 @@ def resolve(
     plan = {}
     for name in weighted:
         spec = overrides.get(name, default)
-        plan[name] = with_sparsity(spec, spec.sparsity or sparse, f"layer '{name}'")
+        plan[name] = with_sparsity(spec, spec.sparsity if spec.sparsity is not None else sparse, f"layer '{name}'")
     if not weighted and (overrides or not default.plain_int8 or sparse):
         raise InputError(f"{where}: no Dense, Conv or DepthwiseConv layer to take the weight spec")
     return plan

@@ -118,7 +118,10 @@ def parse_spec(text: str, where: str = "--weights") -> LayerSpec:
     if "/" in body and acts.strip().lower() not in ACTIVATION_TYPES:
         raise InputError(f"{where}: bad activation type '{acts}' in '{text}'; expected {' or '.join(ACTIVATION_TYPES)}")
     spec = LayerSpec(parse_weights(weights, where), acts.strip().lower() or "int8")
-    return with_sparsity(spec, parse_sparsity(sparsity), f"{where} '{text.strip()}'") if plus else spec
+    if not plus:
+        return spec
+    # an explicit +sparse0 is kept: it exempts the layer from a model-wide --sparsity
+    return with_sparsity(spec, parse_sparsity(sparsity) or Sparsity(), f"{where} '{text.strip()}'")
 
 
 def parse_layer(text: str) -> tuple[str, LayerSpec]:
@@ -156,6 +159,6 @@ def parse_sparsity(text) -> Sparsity | None:
 def with_sparsity(spec: LayerSpec, sparsity: Sparsity | None, where: str) -> LayerSpec:
     if sparsity is None:
         return spec
-    if not spec.weights.has_zero:
+    if not spec.weights.has_zero and sparsity.zeros > 0:
         raise InputError(f"{where}: {spec.weights} weights have no zero level, so they cannot be sparse (use ternary)")
     return LayerSpec(spec.weights, spec.activations, sparsity)
