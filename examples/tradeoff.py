@@ -199,7 +199,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build_dir", type=Path, help="what the example's train.py wrote (e.g. build/shapes)")
     ap.add_argument("--board", default="mps2-an386", help="emulated board for instructions and verify")
-    ap.add_argument("--epochs", type=int, default=5, help="QAT fine-tuning epochs (default 5)")
+    ap.add_argument("--epochs", type=int, default=10, help="QAT fine-tuning epochs (default 10)")
     ap.add_argument("--sparse-epochs", type=int, default=20, help="pruning fine-tuning epochs (default 20)")
     ap.add_argument("--ternary-method", choices=("qat", "admm"), default="qat")
     args = ap.parse_args(argv)
