@@ -20,7 +20,8 @@ def add_parser(subparsers):
     p.add_argument(
         "--calibration",
         metavar="DATA",
-        help="calibration samples: .npy/.npz, or a directory of images or .wav files (required without --qat)",
+        help="calibration samples: .npy/.npz, or a directory of images or .wav files (required for --method ptq; "
+        "qat and admm default to the training data)",
     )
     p.add_argument(
         "--out",
