@@ -149,3 +149,30 @@ def test_trained_levels_survive_the_conversion(digits, data, spec, sparsity, met
             _check_levels(spec, analyze(rows, axis))
         if sparsity == "0.75":
             assert ((rows == 0).sum(axis=1) >= int(np.floor(0.75 * rows.shape[1] + 0.5))).all(), op.opcode
+
+
+def test_layers_fused_with_batch_norm_and_activation_layers(tmp_path):
+    """Conv2D -> BatchNormalization -> ReLU and Dense -> Activation become one op each, named after the activation:
+    the spec still reaches the convolution's and the dense layer's weights (BN folded per channel, scales refit)."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 1))
+    h = layers.ReLU(name="relu")(layers.BatchNormalization(name="bn")(layers.Conv2D(8, 3, name="conv")(inp)))
+    h = layers.Activation("relu", name="act")(layers.Dense(16, name="fc")(layers.Flatten(name="flat")(h)))
+    model = keras.Model(inp, layers.Dense(4, name="head")(h))
+    x = np.random.default_rng(0).random((96, 8, 8, 1)).astype(np.float32)
+    y = np.arange(96) % 4
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)  # moving statistics away from 0/1, so folding changes the weights
+    model.save(tmp_path / "bn.keras")
+    for result in (quantize(tmp_path / "bn.keras", x, weights="int4", progress=False),
+                   quantize(tmp_path / "bn.keras", x, weights="ternary", method="qat", train=x, labels=y, epochs=1,
+                            progress=False)):
+        assert [(layer.layer, layer.op) for layer in result.layers] == [
+            ("conv", "CONV_2D"), ("fc", "FULLY_CONNECTED"), ("head", "FULLY_CONNECTED")]
+        graph = _same_in_tflm_and_sim(result.tflite, x[:20])
+        spec = result.layers[0].spec
+        for op, _, rows, axis in _weights(graph):
+            _check_levels(spec, analyze(rows, axis))

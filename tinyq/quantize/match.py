@@ -92,3 +92,33 @@ class LayerMatcher:
             layers = [scope_layer[s] for s in scopes(name) if s in scope_layer]
             owners.append(max(layers) if layers else None)
         return owners
+
+
+def layer_ops(graph, layer_names, output_layers=()) -> dict[int, set[str]]:
+    """op index -> names of the Keras layers an op of `graph` (a tinyq Graph) belongs to: every layer named in its
+    output tensor names (a convolution with a fused batch norm and ReLU belongs to all three), else the layer
+    behind the model output it writes when its name is no layer's (`PartitionedCall:0`; output_layers: the layer
+    behind each model output), else the layers named by its constant inputs."""
+    matcher = LayerMatcher(layer_names)
+    parts, where = [], []  # every ';'-fused part of every output name, then of constant input names
+    for op in graph.ops:
+        for i in op.outputs:
+            for part in graph.tensors[i].name.split(";"):
+                parts.append(part)
+                where.append((op.index, "out"))
+        for i in op.inputs:
+            if i >= 0 and graph.tensors[i].is_constant:
+                parts.append(graph.tensors[i].name)
+                where.append((op.index, "const"))
+    owners: dict[int, dict[str, set[str]]] = {}
+    for (index, kind), owner in zip(where, matcher.owners(parts)):
+        found = owners.setdefault(index, {"out": set(), "const": set()})
+        if owner is not None:
+            found[kind].add(layer_names[owner])
+    behind = {t: {name} for t, name in zip(graph.outputs, output_layers) if name in layer_names}
+    result = {}
+    for op in graph.ops:
+        found = owners.get(op.index, {"out": set(), "const": set()})
+        from_output = set().union(*(behind.get(i, set()) for i in op.outputs))
+        result[op.index] = found["out"] or from_output or found["const"]
+    return result

@@ -31,7 +31,7 @@ from tinyq.quantize.convert import IO_TYPES, convert_float, error_summary, input
 from tinyq.quantize.data import SampleSet
 from tinyq.quantize.float_model import FloatModel
 from tinyq.quantize.integer_check import check_integer_only
-from tinyq.quantize.match import LayerMatcher
+from tinyq.quantize.match import layer_ops
 
 _ALGORITHM = "min_max_uniform_quantize"
 _READ_CHUNK = 64  # samples read from disk at a time
@@ -73,34 +73,6 @@ def mixed_recipe(int16_ops, io: str) -> list[dict]:
         elif io == "float32":
             recipe.append(dict(regex=".*", operation=edge, algorithm_key="no_quantize", op_config={}))
     return recipe
-
-
-def layer_ops(graph, layer_names, output_layers=()) -> dict[int, set[str]]:
-    """op index -> names of the layers it belongs to (see the module docstring); output_layers: the layer behind
-    each model output, for the op that writes it when its name is no layer's (`PartitionedCall:0`)."""
-    matcher = LayerMatcher(layer_names)
-    parts, where = [], []  # every ';'-fused part of every output name, then of constant input names
-    for op in graph.ops:
-        for i in op.outputs:
-            for part in graph.tensors[i].name.split(";"):
-                parts.append(part)
-                where.append((op.index, "out"))
-        for i in op.inputs:
-            if i >= 0 and graph.tensors[i].is_constant:
-                parts.append(graph.tensors[i].name)
-                where.append((op.index, "const"))
-    owners: dict[int, dict[str, set[str]]] = {}
-    for (index, kind), owner in zip(where, matcher.owners(parts)):
-        found = owners.setdefault(index, {"out": set(), "const": set()})
-        if owner is not None:
-            found[kind].add(layer_names[owner])
-    behind = {t: {name} for t, name in zip(graph.outputs, output_layers) if name in layer_names}
-    result = {}
-    for op in graph.ops:
-        found = owners.get(op.index, {"out": set(), "const": set()})
-        from_output = set().union(*(behind.get(i, set()) for i in op.outputs))
-        result[op.index] = found["out"] or from_output or found["const"]
-    return result
 
 
 class _Calibration:

@@ -2,7 +2,7 @@
 specs' levels.
 
 For each Keras layer with a spec, the CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op it became (found from the
-op's output tensor name, tinyq.quantize.match) gets:
+op's tensor names, tinyq.quantize.match.layer_ops) gets:
   * int8 values that are the spec's levels, one new float32 scale per output channel (the quantized dimension);
   * its bias requantized to float32(input scale × new weight scale), the bias scale TFLM checks;
 so the file stays a standard int8 TFLite model: TFLM runs it as it is and is the reference for it.
@@ -26,7 +26,7 @@ from tinyq.quantize.lowbit.layout import (
 from tinyq.quantize.lowbit.project import fit_scale, project
 from tinyq.quantize.lowbit.prune import keep_mask
 from tinyq.quantize.lowbit.spec import LayerSpec
-from tinyq.quantize.match import LayerMatcher
+from tinyq.quantize.match import layer_ops
 
 _BIAS_TYPES = {2: np.int32, 4: np.int64}  # schema TensorType INT32, INT64
 _INT8 = 9  # schema TensorType INT8
@@ -49,20 +49,14 @@ def schema():
     return schema_py_generated
 
 
-def weight_ops(model, layer_names: Sequence[str]) -> list[tuple[int, str, str | None]]:
-    """(op index, opcode name, owning Keras layer or None) for each weight op of the first subgraph."""
-    s = schema()
-    names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
-    sg = model.subgraphs[0]
-    found = []
-    for i, op in enumerate(sg.operators or []):
-        oc = model.operatorCodes[op.opcodeIndex]
-        name = names.get(max(oc.builtinCode, oc.deprecatedBuiltinCode))
-        if name in TFLITE_OPS and op.inputs is not None and len(op.inputs) > 1 and op.inputs[1] >= 0:
-            found.append((i, name))
-    out_names = [tensor_name(sg.tensors[sg.operators[i].outputs[0]]) for i, _ in found]
-    owners = LayerMatcher(list(layer_names)).owners(out_names)
-    return [(i, op, None if o is None else layer_names[o]) for (i, op), o in zip(found, owners)]
+def weight_ops(tflite: bytes, layer_names: Sequence[str]) -> list[tuple[int, str, set[str]]]:
+    """(op index, opcode name, the Keras layers it belongs to) for each weight op of the first subgraph."""
+    from tinyq.tflite_reader import read_model
+
+    graph = read_model(tflite)
+    owners = layer_ops(graph, list(layer_names))
+    return [(op.index, op.opcode, owners[op.index]) for op in graph.ops
+            if op.opcode in TFLITE_OPS and len(op.inputs) > 1 and op.inputs[1] >= 0]
 
 
 def apply_specs(
@@ -80,10 +74,9 @@ def apply_specs(
     s = schema()
     model = s.ModelT.InitFromPackedBuf(bytearray(tflite), 0)
     sg = model.subgraphs[0]
-    ops = weight_ops(model, layer_names)
     by_layer: dict[str, list[tuple[int, str]]] = {}
-    for i, op, layer in ops:
-        if layer is not None:
+    for i, op, layers in weight_ops(tflite, layer_names):
+        for layer in layers & todo.keys():  # a fused op belongs to its activation and batch norm layers too
             by_layer.setdefault(layer, []).append((i, op))
     report = []
     bias_done: dict[int, np.ndarray] = {}
