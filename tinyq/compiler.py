@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyq.emit.c_literals import is_c_identifier
-from tinyq.emit.emitter import emit_sources
+from tinyq.emit.emitter import LevelCode, emit_levels, emit_sources
 from tinyq.errors import DoesNotFit, InputError
 from tinyq.kernel_select import board_features, board_isa, select_kernels
 from tinyq.lower import lower
@@ -77,11 +77,13 @@ def check_prefix(prefix: str) -> None:
         raise InputError(f"--prefix '{prefix}': names starting with tq_ belong to tinyq's kernel library")
 
 
-def check_fit(model_name: str, program: Program, plan: MemoryPlan, board) -> None:
-    """Refuse a model that cannot fit the board, naming flash and RAM with their sizes (the host has no limit)."""
+def check_fit(model_name: str, program: Program, plan: MemoryPlan, board, calls: int | None = None) -> None:
+    """Refuse a model that cannot fit the board, naming flash and RAM with their sizes (the host has no limit).
+    `calls`: the image's kernel calls when it holds several levels (default: the program's)."""
     if board.is_host:
         return
-    weights, code = plan.weight_bytes, CODE_BYTES[board.kind] + CODE_PER_CALL * len(program.calls)
+    calls = len(program.calls) if calls is None else calls
+    weights, code = plan.weight_bytes, CODE_BYTES[board.kind] + CODE_PER_CALL * calls
     other = OTHER_RAM_BYTES[board.kind]
     ram = plan.arena_bytes + plan.io_bytes + board.stack_bytes + other
     ram_part = (f"RAM needs ~{ram:,} B (arena {plan.arena_bytes:,} + I/O {plan.io_bytes:,} + stack "
@@ -110,6 +112,10 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
 
     board_obj = load_board(board)  # fails early, with the list of boards, on a bad name
     check_prefix(prefix)
+    if isinstance(model, (list, tuple)):
+        if len(model) > 1:
+            return compile_levels(list(model), out_dir, board_obj, prefix, project, weights, layers)
+        model = model[0]
     model_name = Path(model).name if isinstance(model, (str, Path)) else "model.tflite"
     graph = read_model(model)
     isa = board_isa(board_obj)  # auto weighs the packed kernels' speed on this board's CPU
@@ -140,3 +146,94 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
 
         files += list(write_project(out_dir, board_obj, read_manifest(out_dir)) or [])
     return CompileResult(out_dir, program, plan, tuple(files), note)
+
+
+@dataclass(frozen=True)
+class LevelsResult(CompileResult):
+    levels: tuple = ()  # tinyq.levels.LevelProgram, one per level
+    plans: tuple = ()  # MemoryPlan of each level
+
+
+def _level_name(model, k: int) -> str:
+    return Path(model).name if isinstance(model, (str, Path)) else f"level{k}.tflite"
+
+
+def stored_bytes(programs) -> list[int]:
+    """Per level, the constant bytes it adds to the image: arrays whose bytes no earlier level stored (the
+    emitter's sharing rule, tinyq.emit.emitter._ArrayStore)."""
+    seen: set[bytes] = set()
+    added = []
+    for program in programs:
+        n = 0
+        for call in program.calls:
+            for _, a in call.constants():
+                key = a.tobytes()
+                if key not in seen:
+                    seen.add(key)
+                    n += int(a.nbytes)
+        added.append(n)
+    return added
+
+
+def compile_levels(models: list, out_dir, board, prefix: str, project: bool = True, weights: str = "auto",
+                   layers=None) -> LevelsResult:
+    """Compile several models into one image, level k = models[k] (tinyq/levels); checked before writing."""
+    from tinyq.levels import lower_levels
+
+    if layers:
+        raise InputError("--layer names a layer of one model: with several levels, give each model the encodings "
+                         "it needs when you quantize it, or use --weights")
+    names = [_level_name(m, k) for k, m in enumerate(models)]
+    graphs = [(name, read_model(m)) for name, m in zip(names, models)]
+    isa = board_isa(board)
+    where = " + ".join(str(m) if isinstance(m, (str, Path)) else n for m, n in zip(models, names))
+
+    def lower_all(w):
+        levels = lower_levels(graphs, w, isa)
+        plans = [plan_memory(lv.program) for lv in levels]
+        combined = MemoryPlan(max(p.arena_bytes for p in plans), (), sum(stored_bytes([lv.program for lv in levels])),
+                              plans[0].io_bytes)
+        check_fit(where, levels[0].program, combined, board, sum(len(lv.program.calls) for lv in levels))
+        return levels, plans, combined
+
+    note = ""
+    try:
+        levels, plans, combined = lower_all(weights)
+    except DoesNotFit as exc:
+        if weights != "auto" or exc.exceeded == ("RAM",):
+            raise
+        levels, plans, combined = lower_all("smallest")
+        note = (f"the fast encodings do not fit {board.name}: weights stored as small as they exactly go "
+                f"(--weights smallest), with slower kernels")
+    note = "; ".join(x for x in [note] + [lv.note for lv in levels] if x)
+    features = board_features(board)
+    variants = [select_kernels(lv.program, features) for lv in levels]
+    out_dir = Path(out_dir)
+    files = emit_levels([LevelCode(lv.program, plan, v, lv.name) for lv, plan, v in zip(levels, plans, variants)],
+                        out_dir / "src", prefix, options=f"board={board.name} prefix={prefix} levels={len(levels)}")
+    info = levels_manifest(levels, plans, variants, combined, board.name, prefix)
+    (out_dir / MANIFEST).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    if project:
+        from tinyq.targets.project import write_project
+        from tinyq.targets.manifest import read_manifest
+
+        files += list(write_project(out_dir, board, read_manifest(out_dir)) or [])
+    return LevelsResult(out_dir, levels[0].program, combined, tuple(files), note, tuple(levels), tuple(plans))
+
+
+def levels_manifest(levels, plans, variants, combined: MemoryPlan, board: str, prefix: str) -> dict:
+    """tinyq.json of a multi-level image: level 0's fields at the top (inputs, outputs, layers), the image's
+    plan (arena of the largest level, weights stored once), and one entry per level."""
+    added = stored_bytes([lv.program for lv in levels])
+    entries = []
+    for lv, plan, v, add in zip(levels, plans, variants, added):
+        m = manifest(lv.program, plan, board, prefix, lv.name, v)
+        entries.append({"level": lv.index, "model": lv.name, "model_sha256": lv.program.model_sha256,
+                        "nested_in": lv.parent, "inputs": m["inputs"], "outputs": m["outputs"],
+                        "plan": {**m["plan"], "added_weight_bytes": add}, "layers": m["layers"]})
+    info = manifest(levels[0].program, plans[0], board, prefix, levels[0].name, variants[0])
+    info["model"] = " + ".join(lv.name for lv in levels)
+    info["plan"] = {"arena_bytes": combined.arena_bytes, "scratch_bytes": max(p.scratch_bytes for p in plans),
+                    "weight_bytes": combined.weight_bytes, "io_bytes": combined.io_bytes}
+    info["levels"] = entries
+    return info

@@ -79,14 +79,17 @@ def build_host_runner(project_dir: Path, sanitize: bool = True, extra_flags: tup
     return runner
 
 
-def run_host_runner(project_dir: Path, runner: Path, batches: list[np.ndarray], timeout: float = 600) -> list[np.ndarray]:
-    """Run the runner on internal (N, *shape) batches; returns (N, *shape) arrays per output."""
+def run_host_runner(project_dir: Path, runner: Path, batches: list[np.ndarray], timeout: float = 600,
+                    level: int | None = None) -> list[np.ndarray]:
+    """Run the runner on internal (N, *shape) batches (at `level` of a multi-level image); returns (N, *shape)
+    arrays per output."""
     manifest = read_manifest(project_dir)
     n = batches[0].shape[0]
     with tempfile.TemporaryDirectory() as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         fin.write_bytes(pack_inputs(manifest, batches))
-        p = subprocess.run([str(runner), str(fin), str(fout)], capture_output=True, text=True, timeout=timeout,
+        args = [str(runner), str(fin), str(fout)] + ([] if level is None else [str(level)])
+        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
                            env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
         if p.returncode != 0 or "runtime error" in p.stderr or "Sanitizer" in p.stderr:
             log = runner.with_suffix(".run.log")

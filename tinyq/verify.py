@@ -218,7 +218,7 @@ def _tflm_divergence(model: Path | bytes, program: Program, sample: list[np.ndar
     return _first_divergence(program, _sim_trace(program, sample), tensors.get)
 
 
-def _host_divergence(host_dir: Path, program: Program, sample: list[np.ndarray]) -> str | None:
+def _host_divergence(host_dir: Path, program: Program, sample: list[np.ndarray], level: int | None = None) -> str | None:
     from tinyq.testing import build_host_runner
 
     runner = build_host_runner(host_dir, sanitize=False, extra_flags=("-DTQ_TRACE",))
@@ -228,17 +228,18 @@ def _host_divergence(host_dir: Path, program: Program, sample: list[np.ndarray])
 
         fin = Path(tmp) / "in.bin"
         fin.write_bytes(pack_inputs(read_manifest(host_dir), sample))
-        subprocess.run([str(runner), str(fin), str(Path(tmp) / "out.bin")], cwd=tmp, capture_output=True, timeout=600)
+        args = [str(runner), str(fin), str(Path(tmp) / "out.bin")] + ([] if level is None else [str(level)])
+        subprocess.run(args, cwd=tmp, capture_output=True, timeout=600)
         values = _traced_outputs(program, _trace_records(Path(tmp) / "tq_trace.bin"))
     return _first_divergence(program, _sim_trace(program, sample), values.get)
 
 
-def _firmware_divergence(fw_dir: Path, program: Program, sample: list[np.ndarray]) -> str | None:
+def _firmware_divergence(fw_dir: Path, program: Program, sample: list[np.ndarray], level: int | None = None) -> str | None:
     try:
         from tinyq.targets.trace import run_traced  # firmware built with -DTQ_TRACE, run on QEMU
     except ImportError:
         return None
-    values = _traced_outputs(program, _trace_records(run_traced(fw_dir, sample)))
+    values = _traced_outputs(program, _trace_records(run_traced(fw_dir, sample, level=level)))
     return _first_divergence(program, _sim_trace(program, sample), values.get)
 
 

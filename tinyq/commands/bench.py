@@ -9,7 +9,7 @@ from pathlib import Path
 
 def add_parser(sub):
     p = sub.add_parser("bench", help="count instructions per inference and per layer on an emulated board; flash and RAM")
-    p.add_argument("model", help=".tflite file")
+    p.add_argument("model", nargs="+", help=".tflite file; several: bench each level of their multi-level image")
     p.add_argument("--board", "-b", required=True, help="an emulated board (see `tinyq boards`)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--work-dir", help="keep the generated project here")
@@ -25,8 +25,18 @@ def run(args) -> int:
         output_file(args.json, "--json")
     if args.work_dir:
         output_dir(args.work_dir, "--work-dir")
-    report = bench(args.model, args.board, args.work_dir, progress=lambda s: print(s, file=sys.stderr, flush=True),
-                   **weight_options(args))
+    progress = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    if len(args.model) > 1:
+        from tinyq.errors import InputError
+        from tinyq.levels.bench import bench_levels
+        from tinyq.levels.bench import format_report, save_json  # noqa: F811
+
+        options = weight_options(args)
+        if options.get("layers"):
+            raise InputError("--layer names a layer of one model: with several levels use --weights")
+        report = bench_levels(args.model, args.board, args.work_dir, progress=progress, weights=options["weights"])
+    else:
+        report = bench(args.model[0], args.board, args.work_dir, progress=progress, **weight_options(args))
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,10 @@ from tinyq.commands import add_weight_options, weight_options
 
 
 def add_parser(sub):
-    p = sub.add_parser("compile", help="lower a .tflite model to C sources (and a project for the board)")
-    p.add_argument("model", help=".tflite file")
+    p = sub.add_parser("compile", help="lower a .tflite model to C sources (and a project for the board)",
+                       description="Several models make one image with a precision level per model (0, 1, ... in "
+                       "the order given), switched at run time with <prefix>_set_level() (docs/levels.md).")
+    p.add_argument("model", nargs="+", help=".tflite file; several: one level each")
     p.add_argument("--board", "-b", default="host", help="target board (see `tinyq boards`); default host")
     p.add_argument("--out", "-o", required=True, help="output directory")
     p.add_argument("--prefix", default="model", help="C symbol prefix (default: model)")
@@ -19,8 +21,11 @@ def run(args) -> int:
     from tinyq.io import output_dir
 
     output_dir(args.out, "--out")
-    r = compile_model(args.model, args.out, board=args.board, prefix=args.prefix, **weight_options(args))
-    print(f"compiled {args.model} for {args.board}: {len(r.program.calls)} kernel calls -> {r.out_dir}/")
+    models = args.model if len(args.model) > 1 else args.model[0]
+    r = compile_model(models, args.out, board=args.board, prefix=args.prefix, **weight_options(args))
+    if len(args.model) > 1:
+        return _report_levels(args, r)
+    print(f"compiled {args.model[0]} for {args.board}: {len(r.program.calls)} kernel calls -> {r.out_dir}/")
     if r.note:
         print(f"  note: {r.note}")
     from tinyq.encode.apply import weight_report
@@ -32,5 +37,22 @@ def run(args) -> int:
     print(f"  weights {r.plan.weight_bytes:>9,} B  (flash; {ratio}the int8 build's {int8:,} B, "
           f"{encoded} of {len(layers)} weight tensors encoded)")
     print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; largest scratch {r.plan.scratch_bytes:,} B)")
+    print(f"  I/O     {r.plan.io_bytes:>9,} B  (caller-owned buffers)")
+    return 0
+
+
+def _report_levels(args, r) -> int:
+    from tinyq.compiler import stored_bytes
+
+    added = stored_bytes([lv.program for lv in r.levels])
+    print(f"compiled {len(r.levels)} levels for {args.board} into one image -> {r.out_dir}/")
+    for lv, plan, add in zip(r.levels, r.plans, added):
+        nested = f", nested in level {lv.parent}" if lv.parent is not None else ""
+        print(f"  level {lv.index}: {lv.name}: {len(lv.program.calls)} kernel calls, reads {lv.program.weight_bytes:,} B "
+              f"of constants, adds {add:,} B{nested}; arena {plan.arena_bytes:,} B")
+    if r.note:
+        print(f"  note: {r.note}")
+    print(f"  weights {r.plan.weight_bytes:>9,} B  (flash; stored once where levels share them)")
+    print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; the largest level's)")
     print(f"  I/O     {r.plan.io_bytes:>9,} B  (caller-owned buffers)")
     return 0

@@ -1,7 +1,7 @@
 """`tinyq run DIR --input IN.npy|.npz --output OUT.npy|.npz`: run the model on the host or QEMU."""
 from __future__ import annotations
 
-from tinyq.commands import positive_float
+from tinyq.commands import nonnegative_int, positive_float
 
 
 def add_parser(sub):
@@ -9,6 +9,8 @@ def add_parser(sub):
     p.add_argument("project", help="directory written by `tinyq compile`")
     p.add_argument("--input", "-i", required=True, help=".npy (one input) or .npz keyed by tensor name / input_<k>")
     p.add_argument("--output", "-o", required=True, help=".npy (one output) or .npz (keyed by tensor name)")
+    p.add_argument("--level", "-l", type=nonnegative_int,
+                   help="the precision level to run, of a project compiled from several models (default 0)")
     p.add_argument("--timeout", type=positive_float, default=120.0,
                    help="seconds before a hung firmware is killed (120)")
     return p
@@ -21,11 +23,19 @@ def run(args) -> int:
     from tinyq.targets.run import run_project
 
     output_file(args.output, "--output")
+    from tinyq.errors import InputError
+    from tinyq.targets.manifest import ManifestError
+
     manifest = read_manifest(project_dir(args.project))
-    output_arrays(args.output, manifest.outputs, "--output")
-    r = run_project(args.project, args.input, timeout=args.timeout)
-    save_outputs(args.output, [a.reshape((a.shape[0], *t.shape)) for a, t in zip(r.arrays, manifest.outputs)],
-                 manifest.outputs)
+    try:
+        spec = manifest.level(args.level)
+    except ManifestError as exc:
+        raise InputError(f"--level {args.level}: {exc}") from None
+    output_arrays(args.output, spec.outputs, "--output")
+    r = run_project(args.project, args.input, timeout=args.timeout, level=args.level)
+    save_outputs(args.output, [a.reshape((a.shape[0], *t.shape)) for a, t in zip(r.arrays, spec.outputs)],
+                 spec.outputs)
     samples = f"{r.samples} sample{'' if r.samples == 1 else 's'}"
-    print(f"ran {samples} on {manifest.board} in {r.seconds:.2f} s -> {args.output}")
+    at = f" at level {args.level} ({spec.model})" if manifest.levels else ""
+    print(f"ran {samples}{at} on {manifest.board} in {r.seconds:.2f} s -> {args.output}")
     return 0

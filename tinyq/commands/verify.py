@@ -9,7 +9,7 @@ from tinyq.commands import add_weight_options, weight_options, nonnegative_int
 
 def add_parser(sub):
     p = sub.add_parser("verify", help="prove TFLM runtime = simulator = host C = firmware, bit for bit")
-    p.add_argument("model", help=".tflite file")
+    p.add_argument("model", nargs="+", help=".tflite file; several: verify every level of their multi-level image")
     p.add_argument("--board", "-b", default="host", help="an emulated board, or host (default)")
     p.add_argument("--samples", "-n", type=nonnegative_int, default=20, help="seeded random inputs (default 20)")
     p.add_argument("--seed", type=nonnegative_int, default=0)
@@ -28,8 +28,20 @@ def run(args) -> int:
         output_file(args.json, "--json")
     if args.work_dir:
         output_dir(args.work_dir, "--work-dir")
-    report = verify(args.model, args.board, args.samples, args.input, args.seed, args.work_dir,
-                    progress=lambda s: print(s, file=sys.stderr, flush=True), **weight_options(args))
+    progress = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    if len(args.model) > 1:
+        from tinyq.levels.verify import format_report, verify_levels
+
+        options = weight_options(args)
+        if options.get("layers"):
+            from tinyq.errors import InputError
+
+            raise InputError("--layer names a layer of one model: with several levels use --weights")
+        report = verify_levels(args.model, args.board, args.samples, args.input, args.seed, args.work_dir,
+                               progress=progress, weights=options["weights"])
+    else:
+        report = verify(args.model[0], args.board, args.samples, args.input, args.seed, args.work_dir,
+                        progress=progress, **weight_options(args))
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,31 @@ class StructView:
 
 
 @dataclass(frozen=True)
+class LevelView:
+    """One precision level of a multi-level image: its calls and the function that runs them."""
+
+    index: int
+    model_name: str
+    sha256: str
+    run_symbol: str  # static function running the level's calls (arguments already checked)
+    calls: tuple[CallView, ...]
+    inputs: tuple["IoView", ...]
+    outputs: tuple["IoView", ...]
+    arena_bytes: int  # what this level alone needs of the shared arena
+    weight_bytes: int  # constant bytes this level reads (arrays it shares with other levels included)
+
+
+@dataclass(frozen=True)
+class LevelCode:
+    """What the emitter needs of one level: its program, memory plan, kernel variants and file name."""
+
+    program: Program
+    plan: MemoryPlan
+    variants: Sequence[Variant | None]
+    model_name: str
+
+
+@dataclass(frozen=True)
 class IoView:
     index: int
     name: str
@@ -117,13 +142,47 @@ def _member(value, what: str) -> str:
     raise TypeError(f"{what}: cannot render {type(value).__name__} as a C initializer")
 
 
+class _ArrayStore:
+    """The constant arrays of the generated files. With share=True (multi-level images) an array whose bytes
+    equal an earlier one's is stored once and referenced by the earlier symbol (cast when its C type differs):
+    this is how identical tensors of two levels, and nested weights, cost flash once."""
+
+    def __init__(self, share: bool):
+        self.share = share
+        self.arrays: list[ConstArray] = []
+        self._by_bytes: dict[bytes, ConstArray] = {}
+
+    def add(self, symbol: str, value: np.ndarray, what: str) -> str:
+        """Store `value` (checked first); return the C expression that points to it."""
+        if value.dtype.name not in C_TYPES:
+            raise UnsupportedError(f"{what}: {value.dtype} array has no C type")
+        if value.size > INT32_MAX or value.nbytes > INT32_MAX:
+            raise UnsupportedError(f"{what}: {value.nbytes} bytes do not fit int32_t")
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            bad = value.reshape(-1)[~np.isfinite(value.reshape(-1))][0]
+            raise UnsupportedError(f"{what}: value {float(bad)!r} is not a finite float32")
+        ctype = c_type(value.dtype)
+        key = np.ascontiguousarray(value).tobytes() if self.share else None
+        first = self._by_bytes.get(key) if key is not None else None
+        if first is not None and first.nbytes == value.nbytes:
+            return first.symbol if first.ctype == ctype else f"(const {ctype} *){first.symbol}"
+        arr = ConstArray(symbol, ctype, int(value.size), int(value.nbytes), tuple(array_lines(value)),
+                         c_text(f"{what} {value.dtype}{list(value.shape)}", 160))
+        self.arrays.append(arr)
+        if key is not None:
+            self._by_bytes[key] = arr
+        return symbol
+
+
 class _Emitter:
-    def __init__(self, program: Program, plan: MemoryPlan, prefix: str, variants):
+    def __init__(self, program: Program, plan: MemoryPlan, prefix: str, variants, store: _ArrayStore,
+                 symbols: str | None = None):
         self.program = program
         self.plan = plan
-        self.prefix = prefix
+        self.prefix = prefix  # of the arena and the public API
+        self.symbols = symbols or prefix  # of this program's call structs and arrays
         self.variants = variants  # per call: the kernel_select.Variant to call, or None for the reference
-        self.arrays: list[ConstArray] = []
+        self.store = store
 
     def pointer(self, index: int, writable: bool) -> str:
         t = self.program.tensor(index)
@@ -138,26 +197,13 @@ class _Emitter:
             raise ValueError(f"tensor #{index} has no place inside the arena (offset {offset})")  # a planner bug
         return f"({qual}{ctype} *)({self.prefix}_arena + {offset})"
 
-    def const_array(self, symbol: str, value: np.ndarray, what: str) -> ConstArray:
-        if value.dtype.name not in C_TYPES:
-            raise UnsupportedError(f"{what}: {value.dtype} array has no C type")
-        if value.size > INT32_MAX or value.nbytes > INT32_MAX:
-            raise UnsupportedError(f"{what}: {value.nbytes} bytes do not fit int32_t")
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
-            bad = value.reshape(-1)[~np.isfinite(value.reshape(-1))][0]
-            raise UnsupportedError(f"{what}: value {float(bad)!r} is not a finite float32")
-        return ConstArray(symbol, c_type(value.dtype), int(value.size), int(value.nbytes), tuple(array_lines(value)),
-                          c_text(f"{what} {value.dtype}{list(value.shape)}", 160))
-
     def members(self, sym: str, members, where: str, structs: list) -> list[str]:
         """".member = value," lines; arrays become const arrays, ParamStructs static const structs."""
         inits = []
         for name, value in members:
             _identifier(name, f"{where}: parameter")
             if isinstance(value, np.ndarray):
-                arr = self.const_array(f"{sym}_{name}", value, f"{where}: {name}")
-                self.arrays.append(arr)
-                inits.append(f".{name} = {arr.symbol},")
+                inits.append(f".{name} = {self.store.add(f'{sym}_{name}', value, f'{where}: {name}')},")
             elif isinstance(value, ParamStruct):
                 inner = f"{sym}_{name}"
                 lines = self.members(inner, value.param_fields(), f"{where}: {name}", structs)
@@ -168,7 +214,7 @@ class _Emitter:
         return inits
 
     def call_view(self, k: int, call: KernelCall) -> CallView:
-        sym = f"{self.prefix}_c{k}"
+        sym = f"{self.symbols}_c{k}"
         where = f"call {k} (layer {call.layer} {c_text(call.opcode)})"
         _identifier(call.kernel, f"{where}: kernel")
         if call.params_type:
@@ -223,36 +269,74 @@ def render_sources(program: Program, plan: MemoryPlan, prefix: str = "model", mo
                    options: str = "", variants: Sequence[Variant | None] | None = None) -> dict[str, str]:
     """The four generated files, name -> text, all rendered in memory: a value that does not fit its C type
     raises UnsupportedError (one line naming the call or tensor and the value) before anything is written."""
-    if not is_c_identifier(prefix):
-        raise TinyqError(f"--prefix '{prefix}' is not a valid C identifier")
     if variants is None:
         variants = [None] * len(program.calls)
-    for t in program.tensors:
-        _check_tensor(t)
-    _check_plan(plan)
-    em = _Emitter(program, plan, prefix, variants)
-    calls = [em.call_view(k, c) for k, c in enumerate(program.calls)]
-    weight_bytes = sum(a.nbytes for a in em.arrays)
+    return render_levels([LevelCode(program, plan, variants, model_name)], prefix, options)
+
+
+def render_levels(levels: Sequence[LevelCode], prefix: str = "model", options: str = "") -> dict[str, str]:
+    """The generated files of one image holding every program of `levels` (one: the plain single-model API;
+    several: precision levels switched at run time, tinyq/levels). The levels share one arena, sized to the
+    largest, and every constant array whose bytes another level already stored."""
+    if not is_c_identifier(prefix):
+        raise TinyqError(f"--prefix '{prefix}' is not a valid C identifier")
+    multi = len(levels) > 1
+    store = _ArrayStore(share=multi)
+    views = []
+    for k, lv in enumerate(levels):
+        for t in lv.program.tensors:
+            _check_tensor(t)
+        _check_plan(lv.plan)
+        em = _Emitter(lv.program, lv.plan, prefix, lv.variants, store, f"{prefix}_l{k}" if multi else prefix)
+        calls = tuple(em.call_view(j, c) for j, c in enumerate(lv.program.calls))
+        views.append(LevelView(
+            k, c_text(lv.model_name), c_text(lv.program.model_sha256), f"{prefix}_l{k}_run", calls,
+            tuple(em.io_view(j, i) for j, i in enumerate(lv.program.inputs)),
+            tuple(em.io_view(j, i) for j, i in enumerate(lv.program.outputs)),
+            int(lv.plan.arena_bytes), int(lv.program.weight_bytes)))
+    weight_bytes = sum(a.nbytes for a in store.arrays)
     if weight_bytes > INT32_MAX:
         raise UnsupportedError(f"weights: {weight_bytes} bytes do not fit int32_t")
+    first = levels[0]
+    variants = [v for lv in levels for v in lv.variants]
     context = dict(
         prefix=prefix,
         PREFIX=prefix.upper(),
         version=c_text(__version__),
-        sha256=c_text(program.model_sha256),
-        model_name=c_text(model_name),
+        sha256=c_text(first.program.model_sha256 if not multi else
+                      " + ".join(lv.program.model_sha256 for lv in levels)),
+        model_name=c_text(first.model_name if not multi else " + ".join(lv.model_name for lv in levels)),
         options=c_text(options),
-        calls=calls,
-        arrays=em.arrays,
-        inputs=[em.io_view(k, i) for k, i in enumerate(program.inputs)],
-        outputs=[em.io_view(k, i) for k, i in enumerate(program.outputs)],
-        arena_bytes=int(plan.arena_bytes),
-        scratch_bytes=int(plan.scratch_bytes),
-        weight_bytes=int(plan.weight_bytes),
+        levels=views,
+        calls=views[0].calls,
+        arrays=store.arrays,
+        inputs=views[0].inputs,
+        outputs=views[0].outputs,
+        io_macros=_io_macros(views),
+        arena_bytes=max(int(lv.plan.arena_bytes) for lv in levels),
+        scratch_bytes=max(int(lv.plan.scratch_bytes) for lv in levels),
+        weight_bytes=int(first.plan.weight_bytes) if not multi else weight_bytes,
         required_features=sorted({(c_text(v.feature), _identifier(v.macro, "feature macro")) for v in variants if v}),
     )
     return {name: render(f"{name}.j2", file=name, **context)
             for name in ("model.h", "model.c", "model_data.h", "model_data.c")}
+
+
+def _io_macros(views: Sequence[LevelView]) -> list[tuple[str, str, str]]:
+    """(macro name, value, C comment) of each input's and output's scale and zero point in a multi-level image:
+    one unqualified macro where every level agrees, one per level (<PREFIX>_L<k>_...) where they differ, so that
+    code reading the unqualified macro of a level-dependent value does not compile."""
+    out = []
+    for kind, pick in (("INPUT", lambda v: v.inputs), ("OUTPUT", lambda v: v.outputs)):
+        for j in range(len(pick(views[0]))):
+            for what, get in (("SCALE", lambda io: io.scale), ("ZERO_POINT", lambda io: str(io.zero_point))):
+                values = [get(pick(v)[j]) for v in views]
+                if len(set(values)) == 1:
+                    out.append((f"{kind}{j}_{what}", values[0], ""))
+                else:
+                    out += [(f"L{v.index}_{kind}{j}_{what}", values[v.index], "differs between levels")
+                            for v in views]
+    return out
 
 
 def emit_sources(program: Program, plan: MemoryPlan, out_dir: Path, prefix: str = "model",
@@ -262,7 +346,15 @@ def emit_sources(program: Program, plan: MemoryPlan, out_dir: Path, prefix: str 
     `variants`: per call, the optimized kernel to call (tinyq.kernel_select.select_kernels), or None for
     the reference; by default every call uses the reference. Nothing is written (not even out_dir) when
     any value is refused."""
-    files = render_sources(program, plan, prefix, model_name, options, variants)
+    return _write(render_sources(program, plan, prefix, model_name, options, variants), out_dir)
+
+
+def emit_levels(levels: Sequence[LevelCode], out_dir: Path, prefix: str = "model", options: str = "") -> list[Path]:
+    """The same for a multi-level image (render_levels)."""
+    return _write(render_levels(levels, prefix, options), out_dir)
+
+
+def _write(files: dict[str, str], out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

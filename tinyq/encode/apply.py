@@ -109,17 +109,20 @@ def resolve_layers(program: Program, layers: Mapping[str, str]) -> dict[int, str
 
 
 def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str, str] | None = None,
-                    int4_layers: frozenset[int] = frozenset(), isa: str = "portable") -> Program:
+                    int4_layers: frozenset[int] = frozenset(), isa: str = "portable",
+                    keep_int8: frozenset[int] = frozenset()) -> Program:
     """The program with each encodable call's weights encoded as asked (see the module docstring); `auto`
     weighs kernel speed for a CPU of kind `isa` ("dsp": the Arm DSP extension, else "portable").
     int4_layers: TFLite operator indices whose weights the file stores as INT4; `auto` keeps those at most
-    as large as int4 (the user chose 4 bits for flash: widening them to int8 would double it)."""
+    as large as int4 (the user chose 4 bits for flash: widening them to int8 would double it).
+    keep_int8: TFLite operator indices whose weights stay plain int8 whatever is asked (nested levels: one
+    level's int8 array is the storage another level decodes, tinyq/levels)."""
     default = weights if weights in ("auto", "smallest") else parse_encoding(weights)
     forced = resolve_layers(program, layers or {})
     calls = list(program.calls)
     for k, name in encodable_calls(program):
         call = calls[k]
-        if call.kernel not in ENCODABLE:  # already encoded
+        if call.kernel not in ENCODABLE or call.layer in keep_int8:  # already encoded, or kept for nesting
             continue
         op, field = ENCODABLE[call.kernel]
         spec = forced.get(k, default)

@@ -197,10 +197,10 @@ def _check_members_fit_int32(ctx: OpContext, members) -> None:
 
 
 def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None = None,
-          isa: str = "portable") -> Program:
+          isa: str = "portable", keep_int8: frozenset[int] = frozenset()) -> Program:
     """Lower every op of the graph, then encode weights (`weights`: auto, int8 or an encoding; `layers`:
     layer name or call index -> encoding; `isa`: the CPU kind `auto` weighs kernel speed for, "dsp" or
-    "portable"; tinyq.encode.apply). Raises UnsupportedError, naming the model
+    "portable"; `keep_int8`: operator indices whose weights stay int8; tinyq.encode.apply). Raises UnsupportedError, naming the model
     file, at the first op tinyq cannot lower. The Program returned is well-formed: neither the simulator
     nor the emitter finds an error."""
     from tinyq.encode.apply import apply_encodings
@@ -209,7 +209,7 @@ def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None 
     int4 = frozenset(op.index for op in graph.ops if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
                      and len(op.inputs) > 1 and op.inputs[1] >= 0 and graph.tensors[op.inputs[1]].dtype == "int4")
     try:
-        return apply_encodings(_lower(graph), weights, layers, int4_layers=int4, isa=isa)
+        return apply_encodings(_lower(graph), weights, layers, int4_layers=int4, isa=isa, keep_int8=keep_int8)
     except UnsupportedError as exc:
         raise UnsupportedError(f"{graph.source}: {exc}" if graph.source else str(exc)) from None
 

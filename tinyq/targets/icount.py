@@ -96,8 +96,9 @@ def parse_counts(board: str, log: str, samples: int) -> InstructionCounts:
 
 
 def count_instructions(project_dir: Path | str, arrays=None, *, timeout: float = RUN_TIMEOUT,
-                       build_timeout: float = BUILD_TIMEOUT) -> InstructionCounts:
-    """Exact instructions per invoke and per layer for PROJECT_DIR's model on its emulated board."""
+                       build_timeout: float = BUILD_TIMEOUT, level: int | None = None) -> InstructionCounts:
+    """Exact instructions per invoke and per layer for PROJECT_DIR's model (its `level`, of a multi-level
+    image) on its emulated board."""
     project_dir = Path(project_dir).resolve()
     manifest = read_manifest(project_dir)
     board = project_board(manifest, project_dir)
@@ -115,7 +116,8 @@ def count_instructions(project_dir: Path | str, arrays=None, *, timeout: float =
     with tempfile.TemporaryDirectory(prefix="tinyq-icount-") as tmp:
         log_file = Path(tmp) / "tqcount.log"
         extra = ("-icount", "shift=0", "-plugin", f"{plugin_path()},{plugin_args}", "-d", "plugin", "-D", log_file)
-        _, done = run_binary(board, elf, pack_inputs(manifest, batches), timeout=timeout, qemu_extra=extra)
+        _, done = run_binary(board, elf, pack_inputs(manifest, batches), timeout=timeout, qemu_extra=extra,
+                             level=level)
         log = log_file.read_text(encoding="utf-8") if log_file.is_file() else ""
     counts = parse_counts(board.name, log, samples)
     stack = _STACK.search(done.output)

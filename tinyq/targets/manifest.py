@@ -40,6 +40,17 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class LevelSpec:
+    """One precision level of a multi-level image (tinyq/levels): its model and its I/O quantization."""
+
+    level: int
+    model: str
+    model_sha256: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+@dataclass(frozen=True)
 class Manifest:
     prefix: str
     board: str
@@ -50,6 +61,20 @@ class Manifest:
     scratch_bytes: int
     weight_bytes: int
     packed_weights: bool = False  # some call reads packed (sub-8-bit) weights: the project needs those kernels
+    levels: tuple[LevelSpec, ...] = ()  # a multi-level image's levels (empty: one model)
+
+    def level(self, k: int | None) -> "LevelSpec":
+        """Level k's spec (k None: the image's only model, or level 0)."""
+        if not self.levels:
+            if k not in (None, 0):
+                raise ManifestError(f"level {k}: this project holds one model (no levels); omit --level")
+            return LevelSpec(0, "", self.model_sha256, self.inputs, self.outputs)
+        if k is None:
+            k = 0
+        if not 0 <= k < len(self.levels):
+            raise ManifestError(f"level {k} is out of range: this project has {len(self.levels)} levels "
+                                f"(0 to {len(self.levels) - 1})")
+        return self.levels[k]
 
     @property
     def sample_in_bytes(self) -> int:
@@ -89,6 +114,10 @@ def parse_manifest(raw: Mapping, where: str = MANIFEST_NAME) -> Manifest:
     """Validate the manifest dictionary `raw` (as written to tinyq.json)."""
     try:
         plan = raw.get("plan", {})
+        levels = tuple(
+            LevelSpec(int(lv["level"]), str(lv["model"]), str(lv.get("model_sha256", "")),
+                      tuple(_tensor(t, where) for t in lv["inputs"]), tuple(_tensor(t, where) for t in lv["outputs"]))
+            for lv in raw.get("levels", ()))
         manifest = Manifest(
             prefix=str(raw["prefix"]),
             board=str(raw.get("board", "")),
@@ -99,7 +128,9 @@ def parse_manifest(raw: Mapping, where: str = MANIFEST_NAME) -> Manifest:
             scratch_bytes=int(plan.get("scratch_bytes", 0)),
             weight_bytes=int(plan.get("weight_bytes", 0)),
             packed_weights=any(layer.get("weights", {}).get("encoding", "int8") != "int8"
-                               for layer in raw.get("layers", ())),
+                               for layers in [raw.get("layers", ())] + [lv["layers"] for lv in raw.get("levels", ())]
+                               for layer in layers),
+            levels=levels,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ManifestError(f"{where}: not a tinyq manifest ({type(exc).__name__}: {exc})") from None
@@ -107,6 +138,11 @@ def parse_manifest(raw: Mapping, where: str = MANIFEST_NAME) -> Manifest:
         raise ManifestError(f"{where}: prefix '{manifest.prefix}' is not a C identifier")
     if not manifest.inputs or not manifest.outputs:
         raise ManifestError(f"{where}: a model needs at least one input and one output")
+    for k, lv in enumerate(manifest.levels):
+        same = [(t.shape, t.dtype) for t in lv.inputs + lv.outputs] == \
+            [(t.shape, t.dtype) for t in manifest.inputs + manifest.outputs]
+        if lv.level != k or not same:
+            raise ManifestError(f"{where}: level entry {k} does not match the image's inputs and outputs")
     return manifest
 
 

@@ -124,6 +124,7 @@ def render_main(board: Board, manifest: Manifest) -> str:
         model_sha256=manifest.model_sha256 or "unknown",
         inputs=manifest.inputs,
         outputs=manifest.outputs,
+        levels=max(1, len(manifest.levels)),
     )
 
 

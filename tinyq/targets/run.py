@@ -57,14 +57,14 @@ def pack_inputs(manifest: Manifest, batches: list[np.ndarray]) -> bytes:
     return np.concatenate(rows, axis=1).tobytes()
 
 
-def unpack_outputs(manifest: Manifest, data: bytes, samples: int) -> dict[str, np.ndarray]:
-    """The harness's output file -> output tensor name -> (N, *user_shape)."""
+def unpack_outputs(manifest: Manifest, data: bytes, samples: int, level: int | None = None) -> dict[str, np.ndarray]:
+    """The harness's output file -> output tensor name -> (N, *user_shape) (quantization of `level`)."""
     expected = samples * manifest.sample_out_bytes
     if len(data) != expected:
         raise RunError(f"the firmware wrote {len(data):,} output bytes, expected {expected:,} for {samples} samples")
     table = np.frombuffer(data, np.uint8).reshape(samples, manifest.sample_out_bytes)
     outputs, offset = {}, 0
-    for t in manifest.outputs:
+    for t in manifest.level(level).outputs:
         raw = np.ascontiguousarray(table[:, offset:offset + t.bytes])
         batch = raw.view(np.dtype(t.dtype).newbyteorder("<")).astype(t.dtype).reshape((samples, *t.shape))
         outputs[t.name] = from_batch(batch, t)
@@ -88,28 +88,32 @@ def check_status(done: process.Completed, board: Board, timeout: float) -> None:
 
 
 def run_binary(board: Board, artifact: Path, data: bytes, *, timeout: float,
-               qemu_extra=()) -> tuple[bytes, process.Completed]:
-    """Feed the harness `data` (its input file) on the host or QEMU; return its output file and the process."""
+               qemu_extra=(), level: int | None = None) -> tuple[bytes, process.Completed]:
+    """Feed the harness `data` (its input file) on the host or QEMU; return its output file and the process.
+    `level`: the precision level of a multi-level image (the harness's third argument)."""
+    args = (INPUT_FILE, OUTPUT_FILE) + (() if level is None else (str(level),))
     with tempfile.TemporaryDirectory(prefix="tinyq-run-") as tmp:
         work = Path(tmp)
         (work / INPUT_FILE).write_bytes(data)
         if board.is_host:
-            done = process.run([artifact, INPUT_FILE, OUTPUT_FILE], timeout=timeout, cwd=work)
+            done = process.run([artifact, *args], timeout=timeout, cwd=work)
         else:
-            done = run_qemu(board, artifact, ("firmware", INPUT_FILE, OUTPUT_FILE), cwd=work, timeout=timeout,
-                            extra=qemu_extra)
+            done = run_qemu(board, artifact, ("firmware", *args), cwd=work, timeout=timeout, extra=qemu_extra)
         check_status(done, board, timeout)
         out = work / OUTPUT_FILE
         return (out.read_bytes() if out.is_file() else b""), done
 
 
-def run_project(project_dir: Path | str, arrays, *, timeout: float = RUN_TIMEOUT, build: bool = True) -> RunResult:
+def run_project(project_dir: Path | str, arrays, *, timeout: float = RUN_TIMEOUT, build: bool = True,
+                level: int | None = None) -> RunResult:
     """Run the project's model on `arrays` (one array, a sequence by position, a mapping or an .npy/.npz path).
 
-    Builds first when the artifact is missing or older than its sources (unless build=False).
+    Builds first when the artifact is missing or older than its sources (unless build=False). `level`: which
+    level of a multi-level image runs (default 0); floats are quantized with that level's scales.
     """
     project_dir = Path(project_dir).resolve()
     manifest = read_manifest(project_dir)
+    spec = manifest.level(level)  # refuses a level out of range before anything runs
     board = project_board(manifest, project_dir)
     if not (board.is_host or board.emulated):
         raise RunError(
@@ -118,12 +122,13 @@ def run_project(project_dir: Path | str, arrays, *, timeout: float = RUN_TIMEOUT
         )
     if isinstance(arrays, (list, tuple)):
         arrays = {f"input_{k}": a for k, a in enumerate(arrays)}
-    batches = load_inputs(arrays, manifest.inputs)
+    batches = load_inputs(arrays, spec.inputs)
     samples = batches[0].shape[0]
     if build and not is_fresh(project_dir, board):
         build_project(project_dir)
     artifact = artifact_path(project_dir, board)
     if not artifact.is_file():
         raise RunError(f"{artifact} not found: run `tinyq build {project_dir}` first")
-    data, done = run_binary(board, artifact, pack_inputs(manifest, batches), timeout=timeout)
-    return RunResult(unpack_outputs(manifest, data, samples), samples, done.output, done.seconds)
+    data, done = run_binary(board, artifact, pack_inputs(manifest, batches), timeout=timeout,
+                            level=level if manifest.levels else None)
+    return RunResult(unpack_outputs(manifest, data, samples, level), samples, done.output, done.seconds)

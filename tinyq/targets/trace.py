@@ -20,7 +20,7 @@ TRACE_FILE = "tq_trace.bin"
 
 
 def run_traced(project_dir: Path | str, batches, *, timeout: float = RUN_TIMEOUT,
-               build_timeout: float = BUILD_TIMEOUT) -> Path:
+               build_timeout: float = BUILD_TIMEOUT, level: int | None = None) -> Path:
     """Run the -DTQ_TRACE firmware on `batches`; return PROJECT_DIR/build/trace/tq_trace.bin."""
     project_dir = Path(project_dir).resolve()
     manifest = read_manifest(project_dir)
@@ -32,6 +32,7 @@ def run_traced(project_dir: Path | str, batches, *, timeout: float = RUN_TIMEOUT
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     (work / INPUT_FILE).write_bytes(pack_inputs(manifest, list(batches)))
-    done = run_qemu(board, elf, ("firmware", INPUT_FILE, OUTPUT_FILE), cwd=work, timeout=timeout)
+    args = ("firmware", INPUT_FILE, OUTPUT_FILE) + (() if level is None else (str(level),))
+    done = run_qemu(board, elf, args, cwd=work, timeout=timeout)
     check_status(done, board, timeout)
     return work / TRACE_FILE
