@@ -89,6 +89,15 @@ class Op:
 
 
 @dataclass(frozen=True)
+class NestedInfo:
+    """A nested child's claim (the `tinyq_nested` metadata entry, validated by the reader): these weight ops hold
+    the top `bits` bits of the int8 weights of the parent file whose SHA-256 is parent_sha256."""
+
+    parent_sha256: str  # 64 lower-case hex digits
+    ops: tuple[tuple[int, int], ...]  # (operator index, bits), bits 1..7
+
+
+@dataclass(frozen=True)
 class Graph:
     tensors: tuple[Tensor, ...]
     ops: tuple[Op, ...]  # in execution order
@@ -97,6 +106,7 @@ class Graph:
     sha256: str = ""
     description: str = ""
     source: str = ""  # the file it was read from (or "model bytes"), for error messages
+    nested: NestedInfo | None = None  # set when the file is a nested child (tinyq quantize --nested-from)
 
     def tensor(self, index: int) -> Tensor:
         return self.tensors[index]

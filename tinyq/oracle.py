@@ -46,15 +46,23 @@ class TflmReference:
 
     def run(self, batches: list[np.ndarray], n_outputs: int) -> list[np.ndarray]:
         """batches: one (N, *shape) array per input. Returns one (N, *shape) array per output."""
+        return self.run_traced(batches, n_outputs, ())[0]
+
+    def run_traced(self, batches: list[np.ndarray], n_outputs: int,
+                   tensors: tuple[int, ...]) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+        """run(), plus the tensors asked for after every sample, (N, *shape) each (needs preserve_all_tensors)."""
         n = batches[0].shape[0]
         outs: list[list[np.ndarray]] = [[] for _ in range(n_outputs)]
+        seen: dict[int, list[np.ndarray]] = {i: [] for i in tensors}
         for s in range(n):
             for k, b in enumerate(batches):
                 self.interp.set_input(b[s], k)
             self.interp.invoke()
             for k in range(n_outputs):
                 outs[k].append(np.array(self.interp.get_output(k)))
-        return [np.stack(o) for o in outs]
+            for i in tensors:
+                seen[i].append(self.tensor(i))
+        return [np.stack(o) for o in outs], {i: np.stack(v) for i, v in seen.items()}
 
     def tensor(self, index: int) -> np.ndarray:
         """An intermediate tensor after the last invoke (needs preserve_all_tensors=True)."""
@@ -105,17 +113,21 @@ def reference_for(model: str | Path | bytes, batches: list[np.ndarray], n_output
     return run_isolated(wide, batches, n_outputs)[0], wide, "TFLM runtime (INT4 widened to INT8)"
 
 
-def _run_child(model: bytes, batches: list[np.ndarray], n_outputs: int, preserve: bool, tensors: tuple[int, ...]):
+def _run_child(model: bytes, batches: list[np.ndarray], n_outputs: int, preserve: bool, tensors: tuple[int, ...],
+               per_sample: bool):
     ref = TflmReference(model, preserve_all_tensors=preserve)
+    if per_sample:
+        return ref.run_traced(batches, n_outputs, tensors)
     outs = ref.run(batches, n_outputs)
     return outs, {i: ref.tensor(i) for i in tensors}
 
 
 def run_isolated(model: str | Path | bytes, batches: list[np.ndarray], n_outputs: int,
-                 tensors: tuple[int, ...] = ()) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+                 tensors: tuple[int, ...] = (), per_sample: bool = False) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
     """TflmReference.run in a child process: TFLM aborts or segfaults on some models it should refuse
     (e.g. a DEPTHWISE_CONV_2D whose bias index is -1); that must become an error, not a dead tinyq.
-    Also returns the tensors asked for (after the last sample; preserves all tensors when any is asked)."""
+    Also returns the tensors asked for (preserves all tensors when any is asked): after the last sample, or
+    with per_sample=True after every sample, (N, *shape) each."""
     import concurrent.futures
     import multiprocessing
 
@@ -125,7 +137,8 @@ def run_isolated(model: str | Path | bytes, batches: list[np.ndarray], n_outputs
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
         try:
-            return pool.submit(_run_child, data, batches, n_outputs, bool(tensors), tuple(tensors)).result()
+            return pool.submit(_run_child, data, batches, n_outputs, bool(tensors), tuple(tensors),
+                               per_sample).result()
         except concurrent.futures.process.BrokenProcessPool:
             raise RunError("the TFLM reference runtime crashed on this model (tflite-micro aborted or segfaulted); "
                            "it cannot serve as the reference for it") from None

@@ -9,7 +9,8 @@ The file is untrusted input. Everything about one element (indices, dtypes, quan
 options tables) is checked here as it is read; checks that need the whole graph (producers, order, graph
 inputs and outputs) are in tinyq/graph_checks.py, which read_model runs last. Every problem raises
 ModelFormatError (the file is malformed) or UnsupportedError (valid, but not something tinyq compiles),
-naming the file and the element.
+naming the file and the element. The `tinyq_nested` metadata entry of a nested child is validated by
+tinyq/tflite_nested.py and becomes Graph.nested; other metadata is not read.
 """
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from types import MappingProxyType
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
+from tinyq import tflite_nested
 from tinyq.errors import ModelFormatError, UnsupportedError
 from tinyq.graph_checks import check_graph
-from tinyq.ir import Graph, Op, QuantParams, Tensor
+from tinyq.ir import Graph, NestedInfo, Op, QuantParams, Tensor
 
 _BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 _OPTION_NAMES = {v: k for k, v in vars(schema.BuiltinOptions).items() if not k.startswith("_")}
@@ -143,6 +145,7 @@ class _Reader:
         inputs = self._indices(sg.InputsAsNumpy(), len(tensors), "graph input")
         outputs = self._indices(sg.OutputsAsNumpy(), len(tensors), "graph output")
         desc = m.Description()
+        nested = self._nested(ops, tensors, n_buffers)
         return Graph(
             tensors=tuple(_unique_names(tensors)),
             ops=ops,
@@ -151,7 +154,27 @@ class _Reader:
             sha256=hashlib.sha256(self.data).hexdigest(),
             description=desc.decode("utf-8", "replace") if desc else "",
             source=self.where,
+            nested=nested,
         )
+
+    def _nested(self, ops, tensors, n_buffers: int) -> NestedInfo | None:
+        m = self.model
+        name = tflite_nested.NAME.encode()
+        entries = [m.Metadata(i) for i in range(self._count(m.MetadataLength(), "metadata"))]
+        entries = [e for e in entries if e.Name() == name]
+        if not entries:
+            return None
+        label = f"metadata '{tflite_nested.NAME}'"
+        if len(entries) > 1:
+            raise self.fail(f"{label} appears {len(entries)} times")
+        b = entries[0].Buffer()
+        if not 0 < b < n_buffers:
+            raise self.fail(f"{label} points to buffer {b}, but there are {n_buffers} (buffer 0 is the empty one)")
+        buf = m.Buffers(b)
+        if buf.Offset() > 1:
+            raise self.fail(f"{label} keeps its data outside the flatbuffer (buffer {b})")
+        raw = buf.DataAsNumpy()
+        return tflite_nested.decode(b"" if isinstance(raw, int) else raw.tobytes(), ops, tensors, self.where)
 
     def _indices(self, arr, n_tensors: int, what: str, allow_absent: bool = False) -> tuple[int, ...]:
         if isinstance(arr, int):  # the accessor returns 0 for an absent vector

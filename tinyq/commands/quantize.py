@@ -1,5 +1,5 @@
 """`tinyq quantize`: a float Keras model or SavedModel -> a fully-integer .tflite (PTQ, QAT or ADMM; int8, low-bit,
-sparse and mixed-precision layers)."""
+sparse and mixed-precision layers); or, with --nested-from, an int8 .tflite -> its nested K-bit child."""
 
 from pathlib import Path
 
@@ -14,9 +14,13 @@ def add_parser(subparsers):
         "--method qat / admm. Weights are int8 per channel unless --weights / --layer give k-bit, ternary, binary, "
         "codebook or power-of-two levels (stored in int8 containers, so TFLM runs the result) and --sparsity prunes "
         "them; activations int8, or int16 (--activations int16, or SPEC/int16 for one layer). The model's inputs "
-        "and outputs are integer unless --io float32.",
+        "and outputs are integer unless --io float32. With --nested-from PARENT.tflite instead of a model: a child whose "
+        "weights are the top K bits of the int8 parent's (--weights intK, default int4).",
     )
-    p.add_argument("model", help=".keras/.h5 file or SavedModel directory")
+    p.add_argument("model", nargs="?", help=".keras/.h5 file or SavedModel directory (not with --nested-from)")
+    p.add_argument("--nested-from", metavar="PARENT.tflite",
+                   help="make a nested child of this int8 .tflite: every weight op keeps the top K bits of the "
+                   "parent's weights (--weights intK, K = 1..7, default int4); --calibration adds bias correction")
     p.add_argument(
         "--calibration",
         metavar="DATA",
@@ -29,7 +33,7 @@ def add_parser(subparsers):
         metavar="OUT.tflite",
         help="output file (default: MODEL_<activations>.tflite, or MODEL_qat.tflite, beside the model)",
     )
-    p.add_argument("--activations", choices=("int8", "int16"), default="int8", help="activation type (default: int8)")
+    p.add_argument("--activations", choices=("int8", "int16"), default=None, help="activation type (default: int8)")
     p.add_argument(
         "--io",
         choices=("int8", "int16", "float32"),
@@ -45,9 +49,10 @@ def add_parser(subparsers):
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     low = p.add_argument_group("weights (docs/quantization.md)")
-    low.add_argument("--weights", metavar="SPEC", default="int8",
+    low.add_argument("--weights", metavar="SPEC", default=None,
                      help="every layer with weights: int8, int7 ... int2, ternary, binary, codebook:K or po2, "
-                     "optionally /int16 for 16-bit activations (default: int8)")
+                     "optionally /int16 for 16-bit activations (default: int8; with --nested-from: int1 ... int7, "
+                     "default int4)")
     low.add_argument("--layer", metavar="NAME=SPEC", action="append", default=[],
                      help="one Keras layer's spec, e.g. dense_1=int4/int16 (repeatable)")
     low.add_argument("--sparsity", metavar="S",
@@ -73,8 +78,12 @@ def run(args) -> int:
     from tinyq.io import output_file
     from tinyq.quantize import quantize
 
-    model = Path(args.model)
     value_range(args.image_range, "--image-range")
+    if args.nested_from is not None or args.model is None:
+        return _run_nested(args)
+    model = Path(args.model)
+    args.weights = "int8" if args.weights is None else args.weights
+    args.activations = args.activations or "int8"
     method = args.method or ("qat" if args.qat else "ptq")
     if args.qat and method != "qat":
         raise InputError(f"--qat and --method {method} disagree; give one of them")
@@ -112,4 +121,43 @@ def run(args) -> int:
         f"wrote {out} ({result.size:,} bytes; {result.activations} activations, {result.io} I/O; "
         f"weights {result.config}; {how}; {result.seconds:.2f} s)"
     )
+    return 0
+
+
+# Options that shape a float model's quantization: a nested child takes everything but its bit width from the parent
+_NOT_NESTED = (("layer", "--layer"), ("sparsity", "--sparsity"), ("method", "--method"), ("qat", "--qat"),
+               ("activations", "--activations"), ("io", "--io"), ("train", "--train"), ("labels", "--labels"))
+
+
+def _run_nested(args) -> int:
+    import re
+
+    from tinyq.errors import InputError
+    from tinyq.io import output_file
+    from tinyq.quantize.nested import nest
+
+    if args.nested_from is None:
+        raise InputError("quantize needs a Keras MODEL, or --nested-from PARENT.tflite")
+    if args.model is not None:
+        raise InputError(f"give a Keras MODEL ('{args.model}') or --nested-from PARENT.tflite, not both")
+    for attr, option in _NOT_NESTED:
+        if getattr(args, attr):
+            raise InputError(f"{option} does not apply with --nested-from (the child keeps the parent's "
+                             f"quantization; only --weights intK, --calibration and --out do)")
+    match = re.fullmatch(r"int([1-7])", "int4" if args.weights is None else args.weights)
+    if match is None:
+        raise InputError(f"--weights {args.weights} with --nested-from: a nested child takes int1 ... int7 "
+                         f"(the top K bits of the int8 parent)")
+    bits = int(match.group(1))
+    parent = Path(args.nested_from)  # nest() reads it with the model reader, which names what is wrong
+    out = output_file(args.out or parent.with_name(f"{parent.stem}_nested_int{bits}.tflite"), "--out")
+    result = nest(parent, out, bits, calibration=args.calibration, image_range=tuple(args.image_range))
+    for op in result.ops:
+        print(f"  #{op.index:<3} {op.opcode:<18} int{op.bits}  weight error {op.error:.3f}  {op.output}")
+    for op in result.skipped:
+        print(f"  #{op.index:<3} {op.opcode:<18} kept as it is ({op.reason})  {op.output}")
+    how = (f"bias correction on {result.calibration_samples} calibration samples" if result.calibration_samples
+           else "no bias correction")
+    print(f"wrote {out} ({len(result.tflite):,} bytes; int{bits} nested child of {parent}, {len(result.ops)} "
+          f"weight ops; {how})")
     return 0

@@ -158,7 +158,10 @@ def tensor_name(tensor) -> str:
     return n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n or "")
 
 
-def requantize_bias(model, sg, op, new_w_scale, old_w_scale, done: dict, where: str) -> None:
+def requantize_bias(model, sg, op, new_w_scale, old_w_scale, done: dict, where: str,
+                    offset: np.ndarray | None = None) -> None:
+    """The op's bias in units of float32(input scale × new weight scale); `offset` (one value per bias element,
+    in the new units) is added before rounding: a bias correction (tinyq/quantize/nested.py)."""
     if len(op.inputs) < 3 or op.inputs[2] < 0:
         return
     bias = sg.tensors[op.inputs[2]]
@@ -172,9 +175,12 @@ def requantize_bias(model, sg, op, new_w_scale, old_w_scale, done: dict, where: 
     s_in = np.float32(inp.quantization.scale[0])
     n = data.size
     new_scale = (s_in * np.broadcast_to(new_w_scale.astype(np.float32), (n,))).astype(np.float32)
+    shift = np.zeros(n) if offset is None else np.broadcast_to(np.asarray(offset, np.float64), (n,))
     if op.inputs[2] in done:
-        if not np.array_equal(done[op.inputs[2]], new_scale):
-            raise QuantizationError(f"{where}: bias '{tensor_name(bias)}' is shared by ops that need different scales")
+        scale_done, shift_done = done[op.inputs[2]]
+        if not (np.array_equal(scale_done, new_scale) and np.array_equal(shift_done, shift)):
+            raise QuantizationError(f"{where}: bias '{tensor_name(bias)}' is shared by ops that need different "
+                                    f"scales or corrections")
         return
     q = bias.quantization
     if q is not None and q.scale is not None and len(q.scale):
@@ -182,11 +188,11 @@ def requantize_bias(model, sg, op, new_w_scale, old_w_scale, done: dict, where: 
     else:
         old_scale = np.broadcast_to(np.float64(s_in) * old_w_scale, (n,))
     info = np.iinfo(dtype)
-    values = np.round(data.reshape(-1).astype(np.float64) * old_scale / new_scale.astype(np.float64))
+    values = np.round(data.reshape(-1).astype(np.float64) * old_scale / new_scale.astype(np.float64) + shift)
     set_tensor_data(model, bias, np.clip(values, info.min, info.max).astype(dtype))
     if q is None:
         q = bias.quantization = schema().QuantizationParametersT()
     q.scale = [float(v) for v in new_scale] if len(new_w_scale) > 1 else [float(new_scale[0])]  # per-tensor stays
     q.zeroPoint = [0] * len(q.scale)
     q.quantizedDimension = 0
-    done[op.inputs[2]] = new_scale
+    done[op.inputs[2]] = (new_scale, shift)
