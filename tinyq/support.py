@@ -38,7 +38,8 @@ def _weight_kernels() -> list[str]:
     from tinyq.sim.kernels.packed import WEIGHT_FORMS
 
     names = {"": "int8", "w4": "int4", "w2": "int2", "wk": "int1, int3, int5-int7", "wt": "ternary",
-             "wb": "binary", "wc": "codebook", "ws": "sparse (any form, any value encoding)"}
+             "wb": "binary", "wc": "codebook", "ws": "sparse (any form, any value encoding)",
+             "wn": "top1-top7 (nested levels)"}
     lines = ["## Weight encodings (docs/weight_encodings.md)", "",
              "Every op below takes every encoding, with int8 and 16x8 activations, in portable C99. The last",
              "column names the CPU features with an optimized variant, chosen when the model is compiled.", "",

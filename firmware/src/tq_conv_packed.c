@@ -58,7 +58,8 @@ TQ_W_BODY tq_status conv_s8(const tq_conv_params *p, const int8_t *input, int8_t
                             const int8_t *in = image + (in_y * p->input_width + in_x) * p->input_depth + group * depth;
                             const int32_t e0 = (filter_y * p->filter_width + filter_x) * depth;
                             if (form == TQ_S_DENSE) {
-                                acc += tq_w_dot_s8_any(row, e0, depth, in, p->input_offset, enc, bits, width, table);
+                                acc += tq_w_dot_s8_any(row, e0, depth, in, p->input_offset, enc, bits, width, w->value_shift,
+                                                       table);
                             } else {
                                 tq_w_seek(form, &cur, e0); /* past the taps skipped since the last one */
                                 int32_t e;
@@ -111,7 +112,7 @@ TQ_W_BODY tq_status conv_s16(const tq_conv_params *p, const int16_t *input, int1
                             const int16_t *in = image + (in_y * p->input_width + in_x) * p->input_depth + group * depth;
                             const int32_t e0 = (filter_y * p->filter_width + filter_x) * depth;
                             if (form == TQ_S_DENSE) {
-                                acc += tq_w_dot_s16_any(row, e0, depth, in, 0, enc, bits, width, table);
+                                acc += tq_w_dot_s16_any(row, e0, depth, in, 0, enc, bits, width, w->value_shift, table);
                             } else {
                                 tq_w_seek(form, &cur, e0);
                                 int32_t e;
@@ -141,7 +142,8 @@ TQ_W_BODY tq_status conv_s16(const tq_conv_params *p, const int16_t *input, int1
 }
 
 
-/* Entry points: each fixes the encoding it was chosen for; _wk and _wc read the width from the record. */
+/* Entry points: each fixes the encoding it was chosen for; _wk and _wc read the width from the record, _wn
+ * (topK, nested levels: another level's int8 bytes) the shift. */
 
 tq_status tq_conv_s8_w4(const tq_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
@@ -190,6 +192,12 @@ tq_status tq_conv_s8_ws(const tq_conv_params *p, const int8_t *input, int8_t *ou
     }
 }
 
+tq_status tq_conv_s8_wn(const tq_conv_params *p, const int8_t *input, int8_t *output) {
+    TQ_ASSERT(p != NULL);
+    tq_w_expect(p->packed, TQ_W_TOP, 8, 0);
+    return conv_s8(p, input, output, TQ_W_TOP, 8, TQ_S_DENSE);
+}
+
 tq_status tq_conv_s16_w4(const tq_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_INTK, 4, 0);
@@ -235,4 +243,10 @@ tq_status tq_conv_s16_ws(const tq_conv_params *p, const int16_t *input, int16_t 
     case TQ_S_BLOCK: return conv_s16(p, input, output, -1, 0, TQ_S_BLOCK);
     default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
     }
+}
+
+tq_status tq_conv_s16_wn(const tq_conv_params *p, const int16_t *input, int16_t *output) {
+    TQ_ASSERT(p != NULL);
+    tq_w_expect(p->packed, TQ_W_TOP, 8, 0);
+    return conv_s16(p, input, output, TQ_W_TOP, 8, TQ_S_DENSE);
 }

@@ -41,7 +41,8 @@ TQ_W_BODY int32_t chunk_weights(const tq_packed_weights *w, int32_t enc, int32_t
             table = tq_w_table(w, c0);
             step = w->table_per_channel ? 1 << width : 0;
         }
-        tq_w_decode_any(w->codes + (size_t)tap * (size_t)w->row_bytes, c0, n, enc, bits, width, table, step, wv);
+        tq_w_decode_any(w->codes + (size_t)tap * (size_t)w->row_bytes, c0, n, enc, bits, width, w->value_shift, table,
+                        step, wv);
         return n;
     }
     int8_t signs[4];
@@ -183,7 +184,8 @@ TQ_W_BODY tq_status dw_s16(const tq_depthwise_conv_params *p, const int16_t *inp
 }
 
 
-/* Entry points: each fixes the encoding it was chosen for; _wk and _wc read the width from the record. */
+/* Entry points: each fixes the encoding it was chosen for; _wk and _wc read the width from the record, _wn
+ * (topK, nested levels: another level's int8 bytes) the shift. */
 
 tq_status tq_depthwise_conv_s8_w4(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
@@ -232,6 +234,12 @@ tq_status tq_depthwise_conv_s8_ws(const tq_depthwise_conv_params *p, const int8_
     }
 }
 
+tq_status tq_depthwise_conv_s8_wn(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output) {
+    TQ_ASSERT(p != NULL);
+    tq_w_expect(p->packed, TQ_W_TOP, 8, 0);
+    return dw_s8(p, input, output, TQ_W_TOP, 8, TQ_S_DENSE);
+}
+
 tq_status tq_depthwise_conv_s16_w4(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_INTK, 4, 0);
@@ -277,4 +285,10 @@ tq_status tq_depthwise_conv_s16_ws(const tq_depthwise_conv_params *p, const int1
     case TQ_S_BLOCK: return dw_s16(p, input, output, -1, 0, TQ_S_BLOCK);
     default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
     }
+}
+
+tq_status tq_depthwise_conv_s16_wn(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output) {
+    TQ_ASSERT(p != NULL);
+    tq_w_expect(p->packed, TQ_W_TOP, 8, 0);
+    return dw_s16(p, input, output, TQ_W_TOP, 8, TQ_S_DENSE);
 }

@@ -49,7 +49,7 @@ TQ_W_BODY tq_status fc_s8(const tq_fully_connected_params *p, const int8_t *inpu
             uint32_t acc = 0; /* TFLM's int32 accumulator, wrapping modulo 2^32 */
             if (form == TQ_S_DENSE) {
                 acc = tq_w_dot_s8_any(w->codes + (size_t)o * (size_t)w->row_bytes, 0, depth, in, p->input_offset,
-                                      enc, bits, width, table);
+                                      enc, bits, width, w->value_shift, table);
             } else {
                 int8_t signs[4];
                 const int8_t *lut = tq_w_lut(w, venc, o, signs);
@@ -92,7 +92,7 @@ TQ_W_BODY tq_status fc_s16(const tq_fully_connected_params *p, const int16_t *in
             uint64_t acc = 0;
             if (form == TQ_S_DENSE) {
                 acc = tq_w_dot_s16_any(w->codes + (size_t)o * (size_t)w->row_bytes, 0, depth, in, p->input_offset,
-                                       enc, bits, width, table);
+                                       enc, bits, width, w->value_shift, table);
             } else {
                 int8_t signs[4];
                 const int8_t *lut = tq_w_lut(w, venc, o, signs);
@@ -122,7 +122,8 @@ TQ_W_BODY tq_status fc_s16(const tq_fully_connected_params *p, const int16_t *in
     return TQ_OK;
 }
 
-/* Entry points: each fixes the encoding it was chosen for; _wk and _wc read the width from the record. */
+/* Entry points: each fixes the encoding it was chosen for; _wk and _wc read the width from the record, _wn
+ * (topK, nested levels: another level's int8 bytes) the shift. */
 
 tq_status tq_fully_connected_s8_w4(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL);
@@ -171,6 +172,12 @@ tq_status tq_fully_connected_s8_ws(const tq_fully_connected_params *p, const int
     }
 }
 
+tq_status tq_fully_connected_s8_wn(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
+    TQ_ASSERT(p != NULL);
+    tq_w_expect(p->packed, TQ_W_TOP, 8, 0);
+    return fc_s8(p, input, output, TQ_W_TOP, 8, TQ_S_DENSE);
+}
+
 tq_status tq_fully_connected_s16_w4(const tq_fully_connected_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL);
     tq_w_expect(p->packed, TQ_W_INTK, 4, 0);
@@ -216,4 +223,10 @@ tq_status tq_fully_connected_s16_ws(const tq_fully_connected_params *p, const in
     case TQ_S_BLOCK: return fc_s16(p, input, output, -1, 0, TQ_S_BLOCK);
     default: TQ_ASSERT(!"unknown sparse form"); return TQ_ERR_ARG;
     }
+}
+
+tq_status tq_fully_connected_s16_wn(const tq_fully_connected_params *p, const int16_t *input, int16_t *output) {
+    TQ_ASSERT(p != NULL);
+    tq_w_expect(p->packed, TQ_W_TOP, 8, 0);
+    return fc_s16(p, input, output, TQ_W_TOP, 8, TQ_S_DENSE);
 }

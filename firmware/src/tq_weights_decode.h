@@ -283,25 +283,56 @@ TQ_W_SWITCH void tq_w_decode_codebook(const uint8_t *row, int32_t e0, int32_t n,
     }
 }
 
+/* ---- topK (TQ_W_TOP): another level's int8 bytes, each value their top K bits ----------------------
+ * One byte per code, so there are no runs: a load, a sign extension and a shift by the record's
+ * value_shift (one ASR; GCC's >> on a negative int32_t is arithmetic, as the spec's). */
+
+static inline int32_t tq_w_top(uint8_t code, int32_t shift) { return (int32_t)(int8_t)code >> shift; }
+
+static inline uint32_t tq_w_dot_s8_top(const uint8_t *row, int32_t e0, int32_t n, const int8_t *x, int32_t x_off,
+                                       int32_t shift) {
+    const uint8_t *b = row + e0;
+    uint32_t acc = 0;
+    for (int32_t j = 0; j < n; ++j) acc += (uint32_t)(tq_w_top(b[j], shift) * (x[j] + x_off));
+    return acc;
+}
+
+static inline uint64_t tq_w_dot_s16_top(const uint8_t *row, int32_t e0, int32_t n, const int16_t *x, int32_t x_off,
+                                        int32_t shift) {
+    const uint8_t *b = row + e0;
+    uint64_t acc = 0;
+    for (int32_t j = 0; j < n; ++j) acc += (uint64_t)(int64_t)(tq_w_top(b[j], shift) * (x[j] + x_off));
+    return acc;
+}
+
+static inline void tq_w_decode_top(const uint8_t *row, int32_t e0, int32_t n, int32_t shift, int8_t *out) {
+    for (int32_t j = 0; j < n; ++j) out[j] = (int8_t)tq_w_top(row[e0 + j], shift);
+}
+
 /* What the bodies call for a dense segment: `bits` > 0 a constant width (inline), 0 the record's `width`
- * (enc is then TQ_W_INTK or TQ_W_CODEBOOK). */
+ * (enc is then TQ_W_INTK or TQ_W_CODEBOOK); TQ_W_TOP reads `shift` (the record's value_shift). The bodies pass
+ * enc as a constant, so the TQ_W_TOP test, and the load of value_shift, fold away in every other kernel. */
 static inline uint32_t tq_w_dot_s8_any(const uint8_t *row, int32_t e0, int32_t n, const int8_t *x, int32_t x_off,
-                                       int32_t enc, int32_t bits, int32_t width, const int8_t *table) {
+                                       int32_t enc, int32_t bits, int32_t width, int32_t shift, const int8_t *table) {
+    if (enc == TQ_W_TOP) return tq_w_dot_s8_top(row, e0, n, x, x_off, shift);
     if (bits > 0) return tq_w_dot_s8(row, e0, n, x, x_off, enc, bits, table);
     return enc == TQ_W_CODEBOOK ? tq_w_dot_s8_codebook(row, e0, n, x, x_off, width, table)
                                 : tq_w_dot_s8_intk(row, e0, n, x, x_off, width);
 }
 
 static inline uint64_t tq_w_dot_s16_any(const uint8_t *row, int32_t e0, int32_t n, const int16_t *x, int32_t x_off,
-                                        int32_t enc, int32_t bits, int32_t width, const int8_t *table) {
+                                        int32_t enc, int32_t bits, int32_t width, int32_t shift, const int8_t *table) {
+    if (enc == TQ_W_TOP) return tq_w_dot_s16_top(row, e0, n, x, x_off, shift);
     if (bits > 0) return tq_w_dot_s16(row, e0, n, x, x_off, enc, bits, table);
     return enc == TQ_W_CODEBOOK ? tq_w_dot_s16_codebook(row, e0, n, x, x_off, width, table)
                                 : tq_w_dot_s16_intk(row, e0, n, x, x_off, width);
 }
 
 static inline void tq_w_decode_any(const uint8_t *row, int32_t e0, int32_t n, int32_t enc, int32_t bits,
-                                   int32_t width, const int8_t *table, int32_t table_step, int8_t *out) {
-    if (bits > 0) {
+                                   int32_t width, int32_t shift, const int8_t *table, int32_t table_step, int8_t *out) {
+    if (enc == TQ_W_TOP) {
+        tq_w_decode_top(row, e0, n, shift, out);
+    } else if (bits > 0) {
         tq_w_decode(row, e0, n, enc, bits, table, table_step, out);
     } else if (enc == TQ_W_CODEBOOK) {
         tq_w_decode_codebook(row, e0, n, width, table, table_step, out);
@@ -525,7 +556,10 @@ static inline void tq_w_check(const tq_packed_weights *w, int64_t rows, int64_t 
     const int32_t enc = w->value_encoding, bits = w->bits, form = w->sparse_form;
     TQ_ASSERT((enc == TQ_W_INT8 && bits == 8) || (enc == TQ_W_INTK && bits >= 1 && bits <= 8) ||
               (enc == TQ_W_TERNARY && bits == 2) || (enc == TQ_W_BINARY && bits == 1) ||
-              (enc == TQ_W_CODEBOOK && bits >= 1 && bits <= 7));
+              (enc == TQ_W_CODEBOOK && bits >= 1 && bits <= 7) || (enc == TQ_W_TOP && bits == 8));
+    /* topK keeps 1..7 of 8 bits (shift 1..7) and is dense; the other encodings have no shift */
+    TQ_ASSERT(enc == TQ_W_TOP ? w->value_shift >= 1 && w->value_shift <= 7 && form == TQ_S_DENSE
+                              : w->value_shift == 0);
     if (enc == TQ_W_CODEBOOK) TQ_ASSERT(w->table != NULL && (w->table_per_channel == 0 || w->table_per_channel == 1));
     if (enc == TQ_W_TERNARY || enc == TQ_W_BINARY) TQ_ASSERT(w->magnitude != NULL);
     TQ_ASSERT(form == TQ_S_DENSE || form == TQ_S_BITMAP || form == TQ_S_NM || form == TQ_S_BLOCK);

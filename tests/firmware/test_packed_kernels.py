@@ -3,7 +3,8 @@ QEMU, nothing mocked. An encoding is storage: for seeded random shapes (odd leng
 dilations, groups, depth multipliers 1 and 2, batches of 2) and every weight form, int8 weights that fit
 the form are packed by tinyq.encode, and the packed kernel must write exactly the bytes the int8 reference
 kernel writes on the decoded weights: on the host under ASan/UBSan with every kernel assert on, and on the
-Cortex-M4 (mps2-an386) and Cortex-M3 (mps2-an385) under QEMU. Hostile descriptors trip TQ_ASSERT."""
+Cortex-M4 (mps2-an386) and Cortex-M3 (mps2-an385) under QEMU. Nested weights (topK) read a random int8 parent's
+bytes as the child parent >> (8 - K). Hostile descriptors trip TQ_ASSERT."""
 from __future__ import annotations
 
 import subprocess
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from tinyq.encode import encode, rows_view
+from tinyq.encode.nested import encode_top
 from tinyq.encode.spec import parse
 from tinyq.resources import data_dir
 from tinyq.testing import SANITIZE
@@ -42,13 +44,15 @@ FORMS = [
     ("block4+int8", False), ("block3+int5", False), ("block8+ternary", False), ("block5+codebook:4", True),
     ("block2+binary", False), ("block16+int2", False),
 ]
-VALUE_ENCODING = {"int": 1, "ternary": 2, "binary": 3, "codebook": 4}  # TQ_W_* (TQ_W_INT8 = 0)
+VALUE_ENCODING = {"int": 1, "ternary": 2, "binary": 3, "codebook": 4, "top": 5}  # TQ_W_* (TQ_W_INT8 = 0)
 SPARSE_FORM = {"dense": 0, "sparse": 1, "nm": 2, "block": 3}  # TQ_S_*
 
 
 def kernel_suffix(encoding: str) -> str:
     """The entry point's weight form: tq_<op>_<act>_<suffix>."""
     e = parse(encoding)
+    if e.kind == "top":
+        return "wn"
     if e.form != "dense":
         return "ws"
     if e.kind == "int":
@@ -148,6 +152,8 @@ def packed_decl(prefix: str, w, rng) -> str:
         f["row_start"] = f"{prefix}_row_start"
     if w.group is not None:
         f["group_n"], f["group_m"] = w.group
+    if e.value_shift:
+        f["value_shift"] = e.value_shift
     return text + c_struct("tq_packed_weights", f"{prefix}_pw", f)
 
 
@@ -263,11 +269,15 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     axis = 1 if op == "dw" else 0
     r = int(np.prod(tensor_shape[:-1])) if op == "dw" else tensor_shape[0]
     length = int(np.prod(tensor_shape)) // r
-    rows = make_rows(encoding, per_channel, r, length, axis, rng)
+    if e.kind == "top":  # nested: the child is the top K bits of a random int8 parent, whose bytes are the codes
+        parent = rng.integers(-128, 128, (r, length)).astype(np.int8)
+        rows = parent >> e.value_shift
+    else:
+        parent, rows = None, make_rows(encoding, per_channel, r, length, axis, rng)
     tensor = rows.reshape(tensor_shape)
     view, view_axis = rows_view(tensor, kind_op)
     assert view_axis == axis and np.array_equal(view, rows)
-    w = encode(rows, axis, encoding)
+    w = encode_top(rows, parent, axis, e.value_bits) if e.kind == "top" else encode(rows, axis, encoding)
     assert np.array_equal(w.decode(), rows), encoding  # the packer is exact, so the int8 kernel is the oracle
 
     ctype = "int16_t" if s16 else "int8_t"
@@ -514,6 +524,7 @@ SPARSE_DSP_SHAPES = [
     ("conv", {"fid": 16, "groups": 2}), ("conv", {"fid": 800, "groups": 1}),
 ]
 SPARSE_DSP_FORMS = [("sparse+int8", False), ("sparse2:4+int8", False), ("codebook:4", False), ("codebook:4", True)]
+NESTED_FORMS = ("top1", "top2", "top4", "top7")  # every op and activation, random shapes (after the others: their data stays)
 
 
 def all_cases(seed: int = 2026) -> list[Case]:
@@ -538,6 +549,10 @@ def all_cases(seed: int = 2026) -> list[Case]:
     for op, shape in SPARSE_DSP_SHAPES:
         for encoding, per_channel in SPARSE_DSP_FORMS:
             cases.append(make_case(len(cases), op, "s8", encoding, per_channel, rng, shape))
+    for op in OPS:
+        for act in ("s8", "s16"):
+            for encoding in NESTED_FORMS:
+                cases.append(make_case(len(cases), op, act, encoding, False, rng))
     return cases
 
 
@@ -599,7 +614,7 @@ def test_packed_equals_int8_reference_on_host(cases, host_results):
     check_results(cases, host_results, "host")
     assert len(cases) == (3 * 2 * len(FORMS) + len(DSP_FORMS) * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
                           + len(DW_SPARSE_SHAPES) * len(DW_SPARSE_FORMS) + len(SPARSE_DSP_FORMS) * len(SPARSE_DSP_SHAPES)
-                          + len(LANE_SHAPES) * sum(map(len, LANE_FORMS.values())) + 1)
+                          + len(LANE_SHAPES) * sum(map(len, LANE_FORMS.values())) + 1 + 3 * 2 * len(NESTED_FORMS))
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat
@@ -712,6 +727,8 @@ def hostile_source(rng) -> str:
     text = (packed_decl("k3", encode(fc_rows, 0, "int3"), rng) + packed_decl("cb", encode(cb_rows, 0, "codebook:2"), rng)
             + packed_decl("sp", encode(sp_rows, 0, "sparse+int4"), rng)
             + packed_decl("nm", encode(nm_rows, 0, "sparse2:4+int8"), rng))
+    parent = rng.integers(-128, 128, (5, 11)).astype(np.int8)
+    text += packed_decl("tp", encode_top(parent >> 5, parent, 0, 3), rng)
     return text + r"""
 static const int32_t mult[1] = {1 << 30}, shift[1] = {-4};
 int main(int argc, char **argv) {
@@ -719,7 +736,7 @@ int main(int argc, char **argv) {
     static int8_t in[12], out[5];
     tq_fully_connected_params p = {.batches = 1, .accum_depth = 11, .output_depth = 5, .act_min = -128,
                                    .act_max = 127, .multiplier = mult, .shift = shift};
-    tq_packed_weights k3 = k3_pw, cb = cb_pw, sp = sp_pw, nm = nm_pw;
+    tq_packed_weights k3 = k3_pw, cb = cb_pw, sp = sp_pw, nm = nm_pw, tp = tp_pw;
     int32_t rs[6];
     memcpy(rs, sp_row_start, sizeof rs);
     sp.row_start = rs;
@@ -730,9 +747,14 @@ int main(int argc, char **argv) {
         p.packed = &k3; tq_fully_connected_s8_wk(&p, in, out);
         p.packed = &cb; tq_fully_connected_s8_wc(&p, in, out);
         p.packed = &sp; tq_fully_connected_s8_ws(&p, in, out);
+        p.packed = &tp; tq_fully_connected_s8_wn(&p, in, out);
         p.accum_depth = 12; p.packed = &nm; tq_fully_connected_s8_ws(&p, in, out);
         return 0;
     }
+    if (!strcmp(what, "top shift 0")) { tp.value_shift = 0; p.packed = &tp; tq_fully_connected_s8_wn(&p, in, out); }
+    if (!strcmp(what, "top shift 8")) { tp.value_shift = 8; p.packed = &tp; tq_fully_connected_s8_wn(&p, in, out); }
+    if (!strcmp(what, "top bits 4")) { tp.bits = 4; tp.row_bytes = 6; p.packed = &tp; tq_fully_connected_s8_wn(&p, in, out); }
+    if (!strcmp(what, "shift on int3")) { k3.value_shift = 2; p.packed = &k3; tq_fully_connected_s8_wk(&p, in, out); }
     if (!strcmp(what, "codebook NULL table")) { cb.table = NULL; p.packed = &cb; tq_fully_connected_s8_wc(&p, in, out); }
     if (!strcmp(what, "bits 0")) { k3.bits = 0; p.packed = &k3; tq_fully_connected_s8_wk(&p, in, out); }
     if (!strcmp(what, "bits 9")) { k3.bits = 9; p.packed = &k3; tq_fully_connected_s8_wk(&p, in, out); }
@@ -762,7 +784,7 @@ int main(int argc, char **argv) {
 
 HOSTILE = ["codebook NULL table", "bits 0", "bits 9", "codebook bits 8", "row_start backwards", "row too short",
            "no row_start", "rows do not match the op", "sparse record to a dense kernel", "N:M positions descending",
-           "no packed weights"]
+           "no packed weights", "top shift 0", "top shift 8", "top bits 4", "shift on int3"]
 
 
 @pytest.fixture(scope="module")

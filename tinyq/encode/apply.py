@@ -8,7 +8,7 @@ index. An encoded call keeps every parameter of the int8 call, drops the int8 ar
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 import numpy as np
@@ -27,7 +27,7 @@ ENCODABLE = {
     "tq_depthwise_conv_s8": ("DEPTHWISE_CONV_2D", "filter"), "tq_depthwise_conv_s16": ("DEPTHWISE_CONV_2D", "filter"),
 }
 # firmware/include/tinyq/tq_weights.h
-VALUE_ENCODINGS = {"int": 1, "ternary": 2, "binary": 3, "codebook": 4}
+VALUE_ENCODINGS = {"int": 1, "ternary": 2, "binary": 3, "codebook": 4, "top": 5}
 SPARSE_FORMS = {"dense": 0, "sparse": 1, "nm": 2, "block": 3}
 
 
@@ -52,7 +52,8 @@ class PackedWeights(ParamStruct):
     row_start: np.ndarray | None
     group_n: int
     group_m: int
-    _encoded: EncodedWeights  # Python only: the simulator decodes it
+    value_shift: int = 0  # topK: 8 - K (value = (int8)code >> value_shift); the C struct's last member
+    _encoded: EncodedWeights = field(kw_only=True)  # Python only: the simulator decodes it
 
     @property
     def encoded(self) -> EncodedWeights:
@@ -67,13 +68,16 @@ class PackedWeights(ParamStruct):
             sparse_form=SPARSE_FORMS[enc.form], rows=w.rows, length=w.length, channel_axis=w.channel_axis,
             row_bytes=w.row_bytes, codes=w.codes, table=w.table,
             table_per_channel=w.table is not None and w.table.ndim == 2, magnitude=w.magnitude, index=w.index,
-            index_row_bytes=w.index_row_bytes, row_start=w.row_start, group_n=n, group_m=m, _encoded=w,
+            index_row_bytes=w.index_row_bytes, row_start=w.row_start, group_n=n, group_m=m,
+            value_shift=enc.value_shift, _encoded=w,
         )
 
 
 def weight_suffix(encoding: str) -> str:
-    """The <w> of tq_<op>_<act>_<w>: w4, w2, wk (other k), wt, wb, wc, ws (every sparse form)."""
+    """The <w> of tq_<op>_<act>_<w>: w4, w2, wk (other k), wt, wb, wc, ws (every sparse form), wn (topK)."""
     enc = parse(encoding)
+    if enc.kind == "top":
+        return "wn"
     if enc.sparse:
         return "ws"
     if enc.kind == "int":

@@ -25,6 +25,9 @@ def encode(rows: np.ndarray, channel_axis: int, encoding: str) -> EncodedWeights
 
         return choose(rows, channel_axis)
     enc = parse(encoding)
+    if enc.kind == "top":  # the low 8 - K bits of each code are another level's: not in these rows
+        raise EncodingError(f"{enc.name} is made only by nesting: its codes are a parent level's int8 weights "
+                            f"(tinyq.encode.nested.encode_top), not something these rows alone can be stored as")
     return _ENCODERS[enc.form](np.ascontiguousarray(rows), channel_axis, enc)
 
 

@@ -17,9 +17,10 @@ class EncodingError(UnsupportedError):
 
 VALID_FORMS = ("int8, int1…int7, ternary, binary, codebook:B (B = 1…7), sparse+E, sparseN:M+E "
                "(M a power of two 2…256, 1 <= N < M), blockB+E (B = 2…256), with E a dense encoding "
-               "(bare sparse forms mean +int8), or auto")
+               "(bare sparse forms mean +int8), topK (K = 1…7, made only by nesting levels), or auto")
 
 _DENSE = re.compile(r"int([1-8])|ternary|binary|codebook:([1-7])")
+_TOP = re.compile(r"top([1-7])")
 _WRAPPER = re.compile(r"sparse|sparse([1-9][0-9]*):([1-9][0-9]*)|block([1-9][0-9]*)")
 
 
@@ -29,12 +30,18 @@ class Encoding:
 
     name: str  # normalized
     form: str
-    value: str  # int8, int<k>, ternary, binary, codebook:<b>
-    kind: str  # int, ternary, binary, codebook (of the value encoding)
+    value: str  # int8, int<k>, ternary, binary, codebook:<b>, top<k>
+    kind: str  # int, ternary, binary, codebook, top (of the value encoding)
     bits: int  # code width of the value stream
     n: int = 0  # sparseN:M
     m: int = 0
     block: int = 0  # blockB
+    value_bits: int = 0  # topK: K, the width of the value (the top K bits of each 8-bit code)
+
+    @property
+    def value_shift(self) -> int:
+        """topK: value = (int8)code >> (8 - K); 0 for every other encoding."""
+        return 8 - self.value_bits if self.kind == "top" else 0
 
     @property
     def sparse(self) -> bool:
@@ -66,6 +73,9 @@ def parse(text: str) -> Encoding:
 @functools.lru_cache(maxsize=512)
 def _parse(text: str) -> Encoding:
     s = text.strip().lower()
+    top = _TOP.fullmatch(s)
+    if top:  # another level's int8 bytes, read as their top K bits (tinyq.encode.nested); never wrapped
+        return Encoding(s, "dense", s, "top", 8, value_bits=int(top.group(1)))
     head, plus, tail = s.partition("+")
     wrapper = _WRAPPER.fullmatch(head)
     if wrapper is None:

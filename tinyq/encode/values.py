@@ -108,6 +108,8 @@ def decode_values(codes: np.ndarray, channel: np.ndarray, enc: Encoding, table, 
     if enc.kind == "int":
         k = enc.bits
         return (c - ((c >> (k - 1)) & 1) * (1 << k)).astype(np.int8)
+    if enc.kind == "top":  # the parent's int8 byte, arithmetic shift: its top K bits
+        return (c.astype(np.uint8).view(np.int8) >> enc.value_shift).astype(np.int8)
     if enc.kind == "ternary":
         sign = np.array([0, 1, 0, -1], np.int16)[c]
         return (sign * magnitude[channel]).astype(np.int8)

@@ -125,8 +125,9 @@ tq_status tq_depthwise_conv_s8_ws_dsp(const tq_depthwise_conv_params *p, const i
 /* Packed weights (tinyq/tq_weights.h, docs/weight_encodings.md): the same results as tq_conv_s8 / _s16 and
  * tq_depthwise_conv_s8 / _s16 on the decoded int8 filter, reading p->packed instead of p->filter.
  * Weight forms: _w4 int4, _w2 int2, _wk int<k> (any k), _wt ternary, _wb binary, _wc codebook (dense);
- * _ws any sparse form with any value encoding. Conv rows: output channels (channel_axis 0); depthwise
- * rows: taps, elements: output channels (channel_axis 1). */
+ * _ws any sparse form with any value encoding; _wn topK (nested levels: another level's int8 filter, its top K
+ * bits). Conv rows: output channels (channel_axis 0); depthwise rows: taps, elements: output channels
+ * (channel_axis 1). */
 tq_status tq_conv_s8_w4(const tq_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv_s8_w2(const tq_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv_s8_wk(const tq_conv_params *p, const int8_t *input, int8_t *output);
@@ -134,6 +135,7 @@ tq_status tq_conv_s8_wt(const tq_conv_params *p, const int8_t *input, int8_t *ou
 tq_status tq_conv_s8_wb(const tq_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv_s8_wc(const tq_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv_s8_ws(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_wn(const tq_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv_s16_w4(const tq_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_conv_s16_w2(const tq_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_conv_s16_wk(const tq_conv_params *p, const int16_t *input, int16_t *output);
@@ -141,6 +143,7 @@ tq_status tq_conv_s16_wt(const tq_conv_params *p, const int16_t *input, int16_t 
 tq_status tq_conv_s16_wb(const tq_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_conv_s16_wc(const tq_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_conv_s16_ws(const tq_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_conv_s16_wn(const tq_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_depthwise_conv_s8_w4(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_depthwise_conv_s8_w2(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_depthwise_conv_s8_wk(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
@@ -148,6 +151,7 @@ tq_status tq_depthwise_conv_s8_wt(const tq_depthwise_conv_params *p, const int8_
 tq_status tq_depthwise_conv_s8_wb(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_depthwise_conv_s8_wc(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_depthwise_conv_s8_ws(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wn(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 tq_status tq_depthwise_conv_s16_w4(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_depthwise_conv_s16_w2(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_depthwise_conv_s16_wk(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
@@ -155,6 +159,7 @@ tq_status tq_depthwise_conv_s16_wt(const tq_depthwise_conv_params *p, const int1
 tq_status tq_depthwise_conv_s16_wb(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_depthwise_conv_s16_wc(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
 tq_status tq_depthwise_conv_s16_ws(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
+tq_status tq_depthwise_conv_s16_wn(const tq_depthwise_conv_params *p, const int16_t *input, int16_t *output);
 
 /* DSP variants of tq_conv_s8_w4/_w2/_wt/_wb (codes turned into SMLAD lanes or SEL masks a word at a time), bit
  * for bit the same results. Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */

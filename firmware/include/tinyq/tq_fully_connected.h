@@ -48,7 +48,7 @@ tq_status tq_fully_connected_s8_dsp(const tq_fully_connected_params *p, const in
 /* Packed weights (tinyq/tq_weights.h, docs/weight_encodings.md): the same results as tq_fully_connected_s8
  * / _s16 on the decoded int8 weights, reading p->packed (rows = output features, channel_axis 0) instead
  * of p->weights. _w4 int4, _w2 int2, _wk int<k>, _wt ternary, _wb binary, _wc codebook (dense); _ws any
- * sparse form with any value encoding. */
+ * sparse form with any value encoding; _wn topK (nested levels: another level's int8 weights, their top K bits). */
 tq_status tq_fully_connected_s8_w4(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s8_w2(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s8_wk(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
@@ -56,6 +56,7 @@ tq_status tq_fully_connected_s8_wt(const tq_fully_connected_params *p, const int
 tq_status tq_fully_connected_s8_wb(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s8_wc(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s8_ws(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+tq_status tq_fully_connected_s8_wn(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s16_w4(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
 tq_status tq_fully_connected_s16_w2(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
 tq_status tq_fully_connected_s16_wk(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
@@ -63,6 +64,7 @@ tq_status tq_fully_connected_s16_wt(const tq_fully_connected_params *p, const in
 tq_status tq_fully_connected_s16_wb(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
 tq_status tq_fully_connected_s16_wc(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
 tq_status tq_fully_connected_s16_ws(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
+tq_status tq_fully_connected_s16_wn(const tq_fully_connected_params *p, const int16_t *input, int16_t *output);
 
 /* DSP variants of _w4, _w2, _wt and _wb (codes turned into SMLAD lanes or SEL masks a word at a time), bit for
  * bit the same results. Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */

@@ -1,4 +1,4 @@
-/* Packed (sub-8-bit, sparse) weights: the descriptor the *_w4/_w2/_wk/_wt/_wb/_wc/_ws kernels read.
+/* Packed (sub-8-bit, sparse, nested) weights: the descriptor the *_w4/_w2/_wk/_wt/_wb/_wc/_ws/_wn kernels read.
  *
  * An encoding is storage, not arithmetic: a kernel on packed weights computes exactly the integers the
  * int8 kernel computes on the decoded int8 tensor (same accumulator, wrap, requantize). The formats are
@@ -19,6 +19,8 @@
 #define TQ_W_TERNARY 2  /* 2-bit codes 00 -> 0, 01 -> +a_c, 11 -> -a_c (10 decodes as 0) */
 #define TQ_W_BINARY 3   /* 1-bit codes 1 -> +a_c, 0 -> -a_c */
 #define TQ_W_CODEBOOK 4 /* bits-wide (1..7) index into table */
+#define TQ_W_TOP 5      /* topK (nested levels): 8-bit codes, another level's int8 weights; value = (int8_t)code >>
+                           value_shift (= 8 - K, 1..7), arithmetic: that level's values' top K bits */
 
 /* sparse forms: which elements are stored */
 #define TQ_S_DENSE 0  /* all of them, row_bytes per row */
@@ -39,6 +41,7 @@ typedef struct {
     int32_t index_row_bytes;
     const int32_t *row_start; /* [R + 1] byte offsets of each row in codes (BITMAP, BLOCK), else NULL */
     int32_t group_n, group_m; /* N:M, or block size in group_m */
+    int32_t value_shift;      /* TQ_W_TOP: 8 - K; 0 for every other value encoding */
 } tq_packed_weights;
 
 #endif

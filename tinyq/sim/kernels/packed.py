@@ -10,7 +10,8 @@ from dataclasses import replace
 from tinyq.sim.kernels import get_kernel, sim_kernel
 
 OPS = ("fully_connected", "conv", "depthwise_conv")
-WEIGHT_FORMS = ("w4", "w2", "wk", "wt", "wb", "wc", "ws")  # int4, int2, other k-bit, ternary, binary, codebook, sparse
+# int4, int2, other k-bit, ternary, binary, codebook, sparse, topK (nested: another level's int8 bytes)
+WEIGHT_FORMS = ("w4", "w2", "wk", "wt", "wb", "wc", "ws", "wn")
 
 
 def int8_twin(call):
