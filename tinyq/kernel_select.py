@@ -47,6 +47,8 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
     # sparse (firmware/src/tq_*_packed_sparse_dsp.c) and codebook (tq_codebook_packed_dsp.c) weights
     **{f"tq_{op}_s8_{w}": (Variant(f"tq_{op}_s8_{w}_dsp", DSP, _MACROS[DSP]),)
        for op in ("fully_connected", "conv") for w in ("ws", "wc")},
+    # nested topK FULLY_CONNECTED (tq_fully_connected_packed_dsp.c); the other _wn kernels are portable C everywhere
+    "tq_fully_connected_s8_wn": (Variant("tq_fully_connected_s8_wn_dsp", DSP, _MACROS[DSP]),),
 }
 
 

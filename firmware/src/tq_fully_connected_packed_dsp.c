@@ -3,7 +3,8 @@
  * SEL masks (binary) a word at a time (tq_weights_dsp.h). Bit-exact with tq_fully_connected_s8_w4/_w2/_wt/_wb
  * (so with tq_fully_connected_s8 on the decoded weights): the same int32 sum modulo 2^32. Stack: the padded
  * copy of the row tail, 32 bytes. Defined only when the compiler targets the extension
- * (__ARM_FEATURE_DSP); tinyq/kernel_select.py chooses them for such boards. */
+ * (__ARM_FEATURE_DSP); tinyq/kernel_select.py chooses them for such boards. tq_fully_connected_s8_wn_dsp
+ * (topK, nested) sign-extends 4 shifted parent bytes per word, then runs tq_fully_connected_s8_dsp's SMLAD loop. */
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_weights_dsp.h"
@@ -76,6 +77,81 @@ tq_status tq_fully_connected_s8_wt_dsp(const tq_fully_connected_params *p, const
 
 tq_status tq_fully_connected_s8_wb_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
     return fc_dsp(p, input, output, TQ_W_BINARY, 1);
+}
+/* ---- topK (nested): another level's int8 bytes, each value their top K bits ------------------------ */
+
+/* The 4 bytes of a parent word, each arithmetically shifted right by s (1..7), in 4 int8 lanes: the word's
+ * logical shift brings each lane's top 8 - s bits down (the mask drops the next lane's bits), and
+ * (t ^ b) - b with b the lanes' new sign bit sign-extends them (SSUB8: no lane leaves [-b, b)). */
+static inline uint32_t wn_word(uint32_t x, int32_t s) {
+    const uint32_t t = (x >> s) & ((0xFFu >> s) * 0x01010101u);
+    const uint32_t b = (0x80u >> s) * 0x01010101u;
+    return (uint32_t)__ssub8((int8x4_t)(t ^ b), (int8x4_t)b);
+}
+
+static inline int32_t wn_value(const uint8_t *row, int32_t d, int32_t s) { return (int32_t)(int8_t)row[d] >> s; }
+
+/* acc0/acc1 += Σ (x[d] + x_off) · w(r0[d]) / w(r1[d]): tq_dsp_dot2's loop on the decoded words (r1 NULL: one row) */
+static inline void wn_dot(const int8_t *x, const uint8_t *r0, const uint8_t *r1, int32_t n, int32_t x_off,
+                          int32_t s, uint32_t *acc0, uint32_t *acc1) {
+    const int16x2_t off2 = tq_dsp_pair(x_off);
+    int32_t a0 = (int32_t)*acc0, a1 = (int32_t)*acc1;
+    int32_t d = 0;
+    for (; d + 4 <= n; d += 4) {
+        const uint32_t xv = tq_dsp_load4(x + d);
+        const int16x2_t x_even = __sadd16(__sxtb16((int32_t)xv), off2), x_odd = __sadd16(tq_dsp_odd_bytes(xv), off2);
+        const uint32_t u = wn_word(tq_dsp_load4((const int8_t *)r0 + d), s);
+        a0 = __smlad(x_even, __sxtb16((int32_t)u), a0);
+        a0 = __smlad(x_odd, tq_dsp_odd_bytes(u), a0);
+        if (r1) {
+            const uint32_t v = wn_word(tq_dsp_load4((const int8_t *)r1 + d), s);
+            a1 = __smlad(x_even, __sxtb16((int32_t)v), a1);
+            a1 = __smlad(x_odd, tq_dsp_odd_bytes(v), a1);
+        }
+    }
+    uint32_t s0 = (uint32_t)a0, s1 = (uint32_t)a1;
+    for (; d < n; ++d) {
+        s0 += (uint32_t)((x[d] + x_off) * wn_value(r0, d, s));
+        if (r1) s1 += (uint32_t)((x[d] + x_off) * wn_value(r1, d, s));
+    }
+    *acc0 = s0;
+    *acc1 = s1;
+}
+
+tq_status tq_fully_connected_s8_wn_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
+#ifdef TQ_ENABLE_ASSERT
+    TQ_ASSERT(p != NULL && p->packed != NULL);
+    tq_fully_connected_params q = *p;
+    q.weights = (const int8_t *)p->packed->codes; /* stands in for the absent int8 array */
+    TQ_FULLY_CONNECTED_CHECK(&q, input, output, INT8_MIN, INT8_MAX);
+    tq_w_check(p->packed, p->output_depth, p->accum_depth, 0);
+#endif
+    TQ_ASSERT(p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128 && p->filter_offset >= -127 &&
+              p->filter_offset <= 128); /* x + input_offset is an int16 lane */
+    tq_w_expect(p->packed, TQ_W_TOP, 8, 0);
+    const tq_packed_weights *w = p->packed;
+    const int32_t depth = p->accum_depth, s = w->value_shift;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in = input + b * depth;
+        int8_t *out = output + b * p->output_depth;
+        const uint32_t offset_term = p->filter_offset != 0 ? tq_wd_input_sum(in, depth, p->input_offset) *
+                                                                 (uint32_t)p->filter_offset
+                                                           : 0;
+        int32_t o = 0;
+        for (; o + 1 < p->output_depth; o += 2) { /* two rows share each widened input word */
+            const uint8_t *r0 = w->codes + (size_t)o * (size_t)w->row_bytes;
+            uint32_t acc0 = 0, acc1 = 0;
+            wn_dot(in, r0, r0 + w->row_bytes, depth, p->input_offset, s, &acc0, &acc1);
+            out[o] = finish(p, TQ_W_TOP, o, acc0, offset_term);
+            out[o + 1] = finish(p, TQ_W_TOP, o + 1, acc1, offset_term);
+        }
+        if (o < p->output_depth) { /* odd output_depth: the last row alone */
+            uint32_t acc = 0, unused = 0;
+            wn_dot(in, w->codes + (size_t)o * (size_t)w->row_bytes, NULL, depth, p->input_offset, s, &acc, &unused);
+            out[o] = finish(p, TQ_W_TOP, o, acc, offset_term);
+        }
+    }
+    return TQ_OK;
 }
 #else
 typedef int tq_fully_connected_packed_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */

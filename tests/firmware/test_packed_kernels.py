@@ -553,6 +553,10 @@ def all_cases(seed: int = 2026) -> list[Case]:
         for act in ("s8", "s16"):
             for encoding in NESTED_FORMS:
                 cases.append(make_case(len(cases), op, act, encoding, False, rng))
+    for op, shape in DSP_SHAPES:  # tq_fully_connected_s8_wn_dsp's blocks, remainders and input offsets
+        if op == "fc":
+            for encoding in ("top1", "top4"):
+                cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
     return cases
 
 
@@ -614,7 +618,8 @@ def test_packed_equals_int8_reference_on_host(cases, host_results):
     check_results(cases, host_results, "host")
     assert len(cases) == (3 * 2 * len(FORMS) + len(DSP_FORMS) * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
                           + len(DW_SPARSE_SHAPES) * len(DW_SPARSE_FORMS) + len(SPARSE_DSP_FORMS) * len(SPARSE_DSP_SHAPES)
-                          + len(LANE_SHAPES) * sum(map(len, LANE_FORMS.values())) + 1 + 3 * 2 * len(NESTED_FORMS))
+                          + len(LANE_SHAPES) * sum(map(len, LANE_FORMS.values())) + 1 + 3 * 2 * len(NESTED_FORMS)
+                          + 2 * sum(op == "fc" for op, _ in DSP_SHAPES))
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat

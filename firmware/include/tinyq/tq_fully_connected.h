@@ -72,6 +72,8 @@ tq_status tq_fully_connected_s8_w4_dsp(const tq_fully_connected_params *p, const
 tq_status tq_fully_connected_s8_w2_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s8_wt_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 tq_status tq_fully_connected_s8_wb_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
+/* DSP variant of _wn (topK, nested): 4 parent bytes shifted and sign-extended per word (SSUB8), then SMLAD. */
+tq_status tq_fully_connected_s8_wn_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output);
 
 /* DSP variants of _ws (fast paths for sparse+int8 and sparse2:4+int8) and _wc (codebook:4 with a per-tensor
  * table); the same results bit for bit. Defined only when the compiler targets a CPU with the extension. */
