@@ -3,7 +3,8 @@
 #   make test   set up if needed, then run the whole test suite (what CI runs)
 # and a second demo:
 #   make demo-lowbit  the low-bit trade-off tables (float, int8, int4, ternary, mixed, 75 % sparse) of both examples
-.PHONY: setup demo demo-lowbit test test-fast docs bench
+#   make demo-levels  three precision levels of digits in one image, and a firmware loop that switches them
+.PHONY: setup demo demo-lowbit demo-levels test test-fast docs bench
 
 setup:
 	bash scripts/setup.sh
@@ -17,6 +18,9 @@ demo-lowbit: setup
 	test -f build/shapes/shapes.keras || .venv/bin/python examples/shapes/train.py build/shapes
 	.venv/bin/python examples/tradeoff.py build/digits
 	.venv/bin/python examples/tradeoff.py build/shapes
+
+demo-levels: setup
+	.venv/bin/python examples/levels/run_demo.py
 
 # -n 2: the machines here have two cores; --durations shows where the time goes.
 test: setup

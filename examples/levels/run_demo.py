@@ -1,10 +1,11 @@
-"""Dynamic precision on the bundled digits example: two precision levels of one model in one firmware image.
+"""Dynamic precision on the bundled digits example: three precision levels in one firmware image.
 
-train the digits CNN -> tinyq quantize (int8, level 0) -> tinyq quantize --nested-from (4-bit weights that are the
-top bits of level 0's: level 1) -> tinyq compile both into one image -> tinyq verify (each level against TFLM on
-its own .tflite) -> tinyq bench (instructions per level, set_level) -> the firmware loop of escalate.c on QEMU:
-each digit runs at level 1, and again at level 0 when level 1 is unsure. Every invocation's scores are checked
-against the simulator of that level. Artifacts go to build/levels/; exits non-zero on any difference.
+level 0: the digits CNN at int8; level 1: the same CNN with 4-bit weights nested in level 0's (their top bits: no
+weight byte of its own); level 2: a one-layer model, 13x cheaper. train -> tinyq quantize (each level) -> tinyq
+compile all three into one image -> tinyq verify (each level against TFLM on its own .tflite) -> tinyq bench
+(instructions per level, set_level) -> the firmware loop of escalate.c on QEMU: each digit runs at the cheap level,
+and again at level 0 when the cheap level is unsure. Every invocation's scores are checked against the simulator
+of its level. Artifacts go to build/levels/; exits non-zero on any difference.
 
     python examples/levels/run_demo.py [--board mps2-an386] [--out build/levels] [--margin 40] [--samples 60]
 """
@@ -47,34 +48,37 @@ def main() -> int:
     ap.add_argument("--board", default="mps2-an386")
     ap.add_argument("--out", type=Path, default=Path("build/levels"))
     ap.add_argument("--margin", type=int, default=40, help="level 1 is unsure when its top score leads by less")
-    ap.add_argument("--samples", type=int, default=60, help="held-out digits the firmware loop runs")
+    ap.add_argument("--samples", type=int, default=360, help="held-out digits the firmware loop runs (360: all)")
     args = ap.parse_args()
     out, board = args.out, args.board
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-    print(f"=== 1/7 train the float model -> {out}/digits.keras", flush=True)
+    print(f"=== 1/7 train the float models -> {out}/digits.keras, {out}/tiny.keras", flush=True)
     if not (out / "digits.keras").is_file():
         subprocess.run([sys.executable, str(DIGITS / "train.py"), str(out)], check=True)
-    else:
-        print("(already trained; delete it to retrain)")
+    if not (out / "tiny.keras").is_file():
+        subprocess.run([sys.executable, str(HERE / "train_tiny.py"), str(out)], check=True)
     calib, test_x, test_y = out / "calib.npy", out / "test_x.npy", out / "test_y.npy"
-    int8, nested = out / "digits_int8.tflite", out / "digits_nested4.tflite"
+    int8, nested, tiny = out / "digits_int8.tflite", out / "digits_nested4.tflite", out / "tiny_int8.tflite"
+    levels = [int8, nested, tiny]
     fw = out / f"fw-{board}"
-    step("2/7 level 0: quantize to int8", ["quantize", str(out / "digits.keras"), "--calibration", str(calib),
-                                           "--out", str(int8), "--no-progress"])
-    step("3/7 level 1: 4-bit weights nested in level 0's (their top bits)",
+    step("2/7 level 0: quantize the CNN to int8", ["quantize", str(out / "digits.keras"), "--calibration", str(calib),
+                                                   "--out", str(int8), "--no-progress"])
+    step("3/7 level 1: 4-bit weights nested in level 0's (their top bits); level 2: the one-layer model at int8",
          ["quantize", "--nested-from", str(int8), "--weights", "int4", "--calibration", str(calib), "--out", str(nested)])
-    step(f"4/7 compile both levels into one image for {board}", ["compile", str(int8), str(nested), "--board", board,
-                                                                 "--out", str(fw)])
+    step("3/7 (level 2)", ["quantize", str(out / "tiny.keras"), "--calibration", str(calib), "--out", str(tiny),
+                           "--no-progress"])
+    step(f"4/7 compile the three levels into one image for {board}",
+         ["compile", *map(str, levels), "--board", board, "--out", str(fw)])
     step("5/7 verify each level: TFLM = simulator = host C = firmware",
-         ["verify", str(int8), str(nested), "--board", board, "--samples", "10", "--input", str(test_x)])
+         ["verify", *map(str, levels), "--board", board, "--samples", "10", "--input", str(test_x)])
     step("6/7 bench each level (exact instruction counts on QEMU)",
-         ["bench", str(int8), str(nested), "--board", board, "--json", str(out / "bench.json")])
+         ["bench", *map(str, levels), "--board", board, "--json", str(out / "bench.json")])
     bench = json.loads((out / "bench.json").read_text())
     cost = [lv["instructions"] for lv in bench["levels"]]
 
-    print(f"\n=== 7/7 the firmware loop of escalate.c on {board}: level 1, and level 0 when level 1 is unsure", flush=True)
+    print(f"\n=== 7/7 the firmware loop of escalate.c on {board}: level 2, and level 0 when level 2 is unsure", flush=True)
     from tinyq.boards import load_board
     from tinyq.io import load_inputs
     from tinyq.sim.run import as_program, run_program
@@ -92,20 +96,23 @@ def main() -> int:
     print("\n".join(done.output.strip().splitlines()[-3:]))
     runs = [(int(i), int(k), int(c), bytes.fromhex(s)) for i, k, c, s in
             re.findall(r"^sample (\d+) level (\d+) class (\d+) scores ([0-9a-f]+)$", done.output, re.MULTILINE)]
-    sims = [run_program(p, [x])[p.outputs[0]].reshape(len(x), -1) for p in (as_program(int8), as_program(nested))]
+    sims = [run_program(p, [x])[p.outputs[0]].reshape(len(x), -1) for p in map(as_program, levels)]
     exact = all(np.array_equal(np.frombuffer(s, np.int8), sims[k][i]) for i, k, _, s in runs)
     answer = {}
     for i, k, c, _ in runs:
         answer[i] = c  # the last invocation of a sample is the answer the loop keeps
     escalated = sum(1 for _, k, _, _ in runs if k == 0)
-    acc = [float((sims[k].argmax(axis=1) == labels).mean() * 100) for k in (0, 1)]
+    acc = [float((s.argmax(axis=1) == labels).mean() * 100) for s in sims]
     policy = float(np.mean([answer[i] == labels[i] for i in range(len(x))]) * 100)
-    mean_cost = (len(x) * cost[1] + escalated * cost[0]) / len(x)
+    mean_cost = (len(x) * cost[2] + escalated * cost[0]) / len(x)
+    added = bench["added_weight_bytes"]
     print(f"\n=== {len(x)} held-out digits on {board}")
-    print(f"  level 0 (int8) alone          {acc[0]:6.2f} %   {cost[0]:>9,} instructions per digit")
-    print(f"  level 1 (nested int4) alone   {acc[1]:6.2f} %   {cost[1]:>9,} instructions per digit")
-    print(f"  level 1, level 0 when unsure  {policy:6.2f} %   {mean_cost:>11,.0f} instructions per digit on average "
-          f"({escalated} of {len(x)} escalated)")
+    names = ["CNN int8", "CNN nested int4", "one layer int8"]
+    for k in range(3):
+        print(f"  level {k} ({names[k]}) alone{'':<{16 - len(names[k])}} {acc[k]:6.2f} %   {cost[k]:>9,} instructions "
+              f"per digit; adds {added[k]:,} B of constants to the image")
+    print(f"  level 2, level 0 when unsure        {policy:6.2f} %   {mean_cost:>11,.0f} instructions per digit on "
+          f"average ({escalated} of {len(x)} escalated)")
     print(f"  set_level: {bench['set_level_instructions']} instructions")
     print(f"  every invocation's scores == the simulator of its level: {'yes, ' + str(len(runs)) + ' invocations' if exact and len(runs) == len(x) + escalated else 'NO'}")
     return 0 if exact and len(runs) == len(x) + escalated else 1

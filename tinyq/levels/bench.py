@@ -31,7 +31,7 @@ class LevelsBench:
         return asdict(self)
 
 
-_INSN = re.compile(r"^\s+[0-9a-f]+:\s+((?:[0-9a-f]{4}\s?){1,2})\s+(\S+)", re.MULTILINE)
+_INSN = re.compile(r"^\s*[0-9a-f]+:\s+((?:[0-9a-f]{4}\s?){1,2})\s+(\S+)", re.MULTILINE)
 
 
 def function_instructions(elf: Path, symbol: str) -> tuple[int, int]:
