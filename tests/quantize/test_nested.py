@@ -122,25 +122,34 @@ def test_tflm_runs_the_child_and_the_simulator_matches_it(stem, corrected, child
 
 def test_bias_correction_adds_the_expected_lost_term():
     """micro_speech: DEPTHWISE_CONV_2D (depth multiplier 8 on one input channel) and FULLY_CONNECTED [4, 4000]; the
-    correction round(b/2^s + sum_i e_i mean(x_i - zp) / 2^s), written out here from the definition."""
+    correction round(b/2^s + (sum_i e_i mean(xp_i - zp) + sum_i (c_i << s) mean(xp_i - xc_i)) / 2^s), written out
+    here from the definition: e = parent - (child << s) is what the floor drops, xp the parent's input and xc the
+    child's (which differs from the parent's after the first nested op)."""
     feats = _speech_features()
     bits, s = 4, 4
     parent = read_model(model_path("tflm_micro_speech_int8"))
-    child = read_model(nest(model_path("tflm_micro_speech_int8"), bits=bits, calibration=feats).tflite)
+    child_bytes = nest(model_path("tflm_micro_speech_int8"), bits=bits, calibration=feats).tflite
+    child = read_model(child_bytes)
     ops = _weight_ops(parent)
-    _, seen = run_isolated(model_path("tflm_micro_speech_int8"), [feats[:, None]], 1,
-                           tensors=tuple(op.inputs[0] for op in ops), per_sample=True)
-    for op in ops:
+    wanted = tuple(op.inputs[0] for op in ops)
+    _, seen = run_isolated(model_path("tflm_micro_speech_int8"), [feats[:, None]], 1, tensors=wanted, per_sample=True)
+    _, seen_child = run_isolated(child_bytes, [feats[:, None]], 1, tensors=wanted, per_sample=True)
+    for k, op in enumerate(ops):
         x = parent.tensor(op.inputs[0])
         pw = parent.tensor(op.inputs[1]).data.astype(np.int64)
-        e = pw - ((pw >> s) << s)
+        cw = (pw >> s) << s
+        e = pw - cw
         assert e.min() >= 0 and e.max() < 2**s
-        values = seen[op.inputs[0]].astype(np.float64) - x.zero_point
+        xp = seen[op.inputs[0]].astype(np.float64) - x.zero_point
+        xc = seen_child[op.inputs[0]].astype(np.float64) - x.zero_point
+        assert (k == 0) == np.array_equal(xp, xc)
         if op.opcode == "FULLY_CONNECTED":
-            lost = np.array([sum(e[o] * values.reshape(-1, e.shape[1]).mean(axis=0)) for o in range(e.shape[0])])
+            mp, mc = xp.reshape(-1, e.shape[1]).mean(axis=0), xc.reshape(-1, e.shape[1]).mean(axis=0)
+            lost = np.array([sum(e[o] * mp) + sum(cw[o] * (mp - mc)) for o in range(e.shape[0])])
         else:  # one input channel: every tap sees the same mean
             assert x.shape[-1] == 1
-            lost = e.reshape(-1, e.shape[-1]).sum(axis=0) * values.mean()
+            taps = lambda w: w.reshape(-1, w.shape[-1]).sum(axis=0)  # noqa: E731
+            lost = taps(e) * xp.mean() + taps(cw) * (xp.mean() - xc.mean())
         b = parent.tensor(op.inputs[2])
         b_parent = b.data.astype(np.float64) * np.asarray(b.quant.scale)
         c = child.tensor(op.inputs[2])

@@ -11,9 +11,11 @@ FULLY_CONNECTED op with constant symmetric int8 weights; each such op gets
     the compiler can check the nesting.
 Everything else is the parent's: the child is a standard int8 model that TFLM runs as it is.
 
-Bias correction: flooring drops e = parent - (child << s), 0 <= e < 2^s parent LSBs, from every weight, so each
-output loses sum_i e_i (x_i - zp_in) on average. With calibration data that expected loss (the parent run in TFLM,
-mean of each op's input) is added back to the bias, in the child's bias units (divided by 2^s).
+Bias correction: flooring drops e = parent - (child << s), 0 <= e < 2^s parent LSBs, from every weight, and each op
+after the first sees inputs the ops before it changed. With calibration data the ops are corrected in order: the
+parent and the child corrected so far run in TFLM, and sum_i e_i mean(xp_i) + sum_i (child_i << s) mean(xp_i - xc_i)
+(xp, xc: the op's input minus its zero point in the parent and the child) is added back to the bias, in the child's
+bias units (divided by 2^s): the parent's mean pre-activation on the data.
 """
 from __future__ import annotations
 
@@ -87,7 +89,9 @@ def nest(parent: str | Path | bytes, out: str | Path | None = None, bits: int = 
         why = "; ".join(f"op #{s.index} {s.opcode}: {s.reason}" for s in skipped) or "the model has no such op"
         raise QuantizationError(f"{where}: no {'/'.join(WEIGHT_OPS)} op with constant symmetric int8 weights to "
                                 f"nest ({why})")
-    means, n_samples = _input_means(data, graph, todo, calibration, image_range) if calibration is not None else ({}, 0)
+    batches = _calibration_batches(calibration, graph, image_range) if calibration is not None else None
+    means = _input_means(data, graph, todo, batches) if batches is not None else {}
+    n_samples = 0 if batches is None else int(batches[0].shape[0])
 
     shift = 8 - int(bits)
     model = schema().ModelT.InitFromPackedBuf(bytearray(data), 0)
@@ -103,13 +107,19 @@ def nest(parent: str | Path | bytes, out: str | Path | None = None, bits: int = 
         t = sg.tensors[op.inputs[1]]
         old_scale = np.asarray(t.quantization.scale, np.float32)
         new_scale = old_scale * np.float32(2**shift)  # a power of two: exact
+        if op.inputs[0] in means:  # measured before this op changes: its input depends only on the ops before
+            child_mean = _input_means(_pack(model), graph, [op], batches)[op.inputs[0]]
         if op.inputs[1] not in weights_done:
             set_tensor_data(model, t, child)
             t.quantization.scale = [float(v) for v in new_scale]
             weights_done.add(op.inputs[1])
         offset = None
         if op.inputs[0] in means:
-            offset = _lost_sum(op.opcode, lost, means[op.inputs[0]]) / 2**shift
+            # the parent's sum over its own inputs, minus the child's over the inputs the corrected ops before
+            # this one give it: the floor's loss and the drift upstream, both restored on average
+            parent_mean = means[op.inputs[0]]
+            offset = (_lost_sum(op.opcode, lost, parent_mean)
+                      + _lost_sum(op.opcode, child.astype(np.int64) << shift, parent_mean - child_mean)) / 2**shift
         requantize_bias(model, sg, model.subgraphs[0].operators[op.index], new_scale.astype(np.float64),
                         old_scale.astype(np.float64), biases_done, where, offset)
         report.append(NestedOp(op.index, op.opcode, _output_name(graph, op), int(bits), _relative_error(w, lost)))
@@ -156,13 +166,18 @@ def _relative_error(w: Tensor, lost: np.ndarray) -> float:
     return float(np.sqrt(((lost * scale) ** 2).sum() / max((parent**2).sum(), 1e-300)))
 
 
-def _input_means(data: bytes, graph: Graph, ops, calibration, image_range) -> tuple[dict[int, np.ndarray], int]:
+def _pack(model) -> bytes:
+    b = flatbuffers.Builder(1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _input_means(data: bytes, graph: Graph, ops, batches) -> dict[int, np.ndarray]:
     """Mean of (x - zp_in) of every nested op's input over the calibration samples, run through the parent in TFLM:
     tensor index -> per-channel means [C] (conv and depthwise inputs, over samples and positions) or per-feature
     means [I] (fully connected)."""
     from tinyq.oracle import run_isolated
 
-    batches = _calibration_batches(calibration, graph, image_range)
     wanted = tuple(sorted({op.inputs[0] for op in ops}))
     _, seen = run_isolated(data, batches, len(graph.outputs), tensors=wanted, per_sample=True)
     by_tensor = {}
@@ -171,7 +186,7 @@ def _input_means(data: bytes, graph: Graph, ops, calibration, image_range) -> tu
         values = seen[op.inputs[0]].astype(np.float64) - x.zero_point
         depth = graph.tensor(op.inputs[1]).shape[-1] if op.opcode == "FULLY_CONNECTED" else x.shape[-1]
         by_tensor[op.inputs[0]] = values.reshape(-1, depth).mean(axis=0)
-    return by_tensor, int(batches[0].shape[0])
+    return by_tensor
 
 
 def _calibration_batches(source, graph: Graph, image_range) -> list[np.ndarray]:
