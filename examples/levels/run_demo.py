@@ -16,24 +16,14 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from tinyq.cli import main as tinyq
-
 HERE = Path(__file__).resolve().parent
 DIGITS = HERE.parent / "digits"
-
-
-def step(title: str, argv: list[str]) -> None:
-    print(f"\n=== {title}\n$ tinyq {' '.join(argv)}", flush=True)
-    t = time.perf_counter()
-    status = tinyq(argv)
-    if status != 0:
-        sys.exit(f"demo: `tinyq {argv[0]}` failed with status {status}")
-    print(f"({time.perf_counter() - t:.1f} s)", flush=True)
+sys.path.insert(0, str(DIGITS))
+from run_demo import step  # noqa: E402  (the digits demo's: print the command, run it, stop on failure)
 
 
 def samples_header(x: np.ndarray, margin: int) -> str:

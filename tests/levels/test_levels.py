@@ -141,3 +141,14 @@ def test_cli_errors_for_levels(tmp_path):
     assert cli("compile", a, "--out", single).returncode == 0
     p = cli("run", single, "-i", tmp_path / "in.npy", "-o", tmp_path / "out.npy", "--level", "1")
     assert p.returncode == 2 and "holds one model" in p.stderr
+
+
+def test_a_corrupt_level_gets_the_readers_error_naming_its_file(tmp_path):
+    a, _ = two_fc(tmp_path)
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(a.read_bytes()[:100])
+    p = cli("compile", a, bad, "--out", tmp_path / "img")
+    assert p.returncode == 2 and p.stderr.startswith(f"tinyq: error: {bad}") and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "img").exists()
+    p = cli("verify", a, bad)
+    assert p.returncode == 2 and f"{bad}" in p.stderr and "Traceback" not in p.stderr
