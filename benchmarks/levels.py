@@ -42,7 +42,8 @@ def main() -> int:
                               "arena": s.arena_bytes})
             b = bench_levels([args.model, child], board, work / board / "levels")
             row = {"board": board, "separate": alone, "combined": {**b.flash_bytes, "arena": b.ram_bytes["arena"]},
-                   "added_weight_bytes": b.added_weight_bytes, "instructions": [lv.instructions for lv in b.levels],
+                   "added_weight_bytes": b.added_weight_bytes, "added_weight_tensor_bytes": b.added_weight_tensor_bytes,
+                   "instructions": [lv.instructions for lv in b.levels],
                    "set_level_instructions": b.set_level_instructions}
             rows.append(row)
             a, c = alone, row["combined"]
@@ -50,7 +51,8 @@ def main() -> int:
                   f"flash; one image {c['total']:,} B ({c['total'] / (a[0]['flash'] + a[1]['flash']):.2f}x the sum, "
                   f"{c['total'] - a[0]['flash']:+,} B over level 0 alone)")
             print(f"  weights: {a[0]['weights']:,} + {a[1]['weights']:,} separate, {c['weights']:,} combined; level 1 "
-                  f"adds {row['added_weight_bytes'][1]:,} B of constants")
+                  f"adds {row['added_weight_bytes'][1]:,} B of constants, {row['added_weight_tensor_bytes'][1]:,} B of them weight "
+                  f"tensors")
             print(f"  arena: {a[0]['arena']:,} / {a[1]['arena']:,} separate, {c['arena']:,} combined "
                   f"(= the larger: {c['arena'] == max(a[0]['arena'], a[1]['arena'])})")
             print(f"  instructions per inference: level 0 {row['instructions'][0]:,}, level 1 {row['instructions'][1]:,}; "

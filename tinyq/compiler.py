@@ -158,19 +158,24 @@ def _level_name(model, k: int) -> str:
     return Path(model).name if isinstance(model, (str, Path)) else f"level{k}.tflite"
 
 
-def stored_bytes(programs) -> list[int]:
+def _is_weight_tensor(name: str) -> bool:
+    """A record constant that holds a weight tensor (int8 or encoded), not biases, multipliers, shifts or tables."""
+    return name in ("filter", "weights") or name.startswith("packed.")
+
+
+def stored_bytes(programs, weight_tensors: bool = False) -> list[int]:
     """Per level, the constant bytes it adds to the image: arrays whose bytes no earlier level stored (the
-    emitter's sharing rule, tinyq.emit.emitter._ArrayStore)."""
+    emitter's sharing rule, tinyq.emit.emitter._ArrayStore). weight_tensors: count only weight tensors' arrays."""
     seen: set[bytes] = set()
     added = []
     for program in programs:
         n = 0
         for call in program.calls:
-            for _, a in call.constants():
+            for name, a in call.constants():
                 key = a.tobytes()
                 if key not in seen:
                     seen.add(key)
-                    n += int(a.nbytes)
+                    n += int(a.nbytes) if not weight_tensors or _is_weight_tensor(name) else 0
         added.append(n)
     return added
 
@@ -225,12 +230,14 @@ def levels_manifest(levels, plans, variants, combined: MemoryPlan, board: str, p
     """tinyq.json of a multi-level image: level 0's fields at the top (inputs, outputs, layers), the image's
     plan (arena of the largest level, weights stored once), and one entry per level."""
     added = stored_bytes([lv.program for lv in levels])
+    added_weights = stored_bytes([lv.program for lv in levels], weight_tensors=True)
     entries = []
-    for lv, plan, v, add in zip(levels, plans, variants, added):
+    for lv, plan, v, add, add_w in zip(levels, plans, variants, added, added_weights):
         m = manifest(lv.program, plan, board, prefix, lv.name, v)
         entries.append({"level": lv.index, "model": lv.name, "model_sha256": lv.program.model_sha256,
                         "nested_in": lv.parent, "inputs": m["inputs"], "outputs": m["outputs"],
-                        "plan": {**m["plan"], "added_weight_bytes": add}, "layers": m["layers"]})
+                        "plan": {**m["plan"], "added_weight_bytes": add, "added_weight_tensor_bytes": add_w},
+                        "layers": m["layers"]})
     info = manifest(levels[0].program, plans[0], board, prefix, levels[0].name, variants[0])
     info["model"] = " + ".join(lv.name for lv in levels)
     info["plan"] = {"arena_bytes": combined.arena_bytes, "scratch_bytes": max(p.scratch_bytes for p in plans),

@@ -41,6 +41,9 @@ def test_nested_level_adds_no_weight_tensor_bytes(kws_levels, tmp_path):
     added = stored_bytes([lv.program for lv in r.levels])[1]
     per_channel = sum(a.nbytes for c in nested for name, a in c.constants() if name in ("bias", "shift"))
     assert 0 < added <= per_channel < weight_bytes
+    level0_weights = sum(a.nbytes for c in r.levels[0].program.calls for name, a in c.constants()
+                         if name in ("filter", "weights"))
+    assert stored_bytes([lv.program for lv in r.levels], weight_tensors=True) == [level0_weights, 0]
     data = (tmp_path / "img" / "src" / "model_data.c").read_text()
     assert "model_l1_c0_packed_codes" not in data
 

@@ -44,12 +44,13 @@ def run(args) -> int:
 def _report_levels(args, r) -> int:
     from tinyq.compiler import stored_bytes
 
-    added = stored_bytes([lv.program for lv in r.levels])
+    programs = [lv.program for lv in r.levels]
+    added, added_w = stored_bytes(programs), stored_bytes(programs, weight_tensors=True)
     print(f"compiled {len(r.levels)} levels for {args.board} into one image -> {r.out_dir}/")
-    for lv, plan, add in zip(r.levels, r.plans, added):
+    for lv, plan, add, add_w in zip(r.levels, r.plans, added, added_w):
         nested = f", nested in level {lv.parent}" if lv.parent is not None else ""
         print(f"  level {lv.index}: {lv.name}: {len(lv.program.calls)} kernel calls, reads {lv.program.weight_bytes:,} B "
-              f"of constants, adds {add:,} B{nested}; arena {plan.arena_bytes:,} B")
+              f"of constants, adds {add:,} B ({add_w:,} B of weight tensors){nested}; arena {plan.arena_bytes:,} B")
     if r.note:
         print(f"  note: {r.note}")
     print(f"  weights {r.plan.weight_bytes:>9,} B  (flash; stored once where levels share them)")

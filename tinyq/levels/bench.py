@@ -22,6 +22,7 @@ class LevelsBench:
     board: str
     levels: list[BenchReport]
     added_weight_bytes: list[int]  # per level: constant bytes no earlier level stored
+    added_weight_tensor_bytes: list[int]  # the part of them that is weight tensors (not biases, shifts, tables)
     set_level_instructions: int
     set_level_bytes: int
     flash_bytes: dict[str, int]
@@ -86,17 +87,19 @@ def bench_levels(models: list, board: str, work_dir=None, seed: int = 0,
                 {**ram, "stack_used": counts.stack_used},
                 {"arena_bytes": plan.arena_bytes, "scratch_bytes": plan.scratch_bytes,
                  "weight_bytes": program.weight_bytes, "io_bytes": plan.io_bytes}))
-        return LevelsBench(board, reports, stored_bytes([lv.program for lv in r.levels]), insns, nbytes, flash, ram)
+        programs = [lv.program for lv in r.levels]
+        return LevelsBench(board, reports, stored_bytes(programs), stored_bytes(programs, weight_tensors=True), insns,
+                           nbytes, flash, ram)
     finally:
         tmp.cleanup()
 
 
 def format_report(r: LevelsBench) -> str:
     lines = []
-    for lv, added in zip(r.levels, r.added_weight_bytes):
+    for lv, added, added_w in zip(r.levels, r.added_weight_bytes, r.added_weight_tensor_bytes):
         text = format_level(lv).split("\n\n  flash:")[0]  # the image's sizes are printed once, below
-        lines += [text, f"  constants: reads {lv.plan['weight_bytes']:,} B, adds {added:,} B to the image; "
-                        f"arena {lv.plan['arena_bytes']:,} B", ""]
+        lines += [text, f"  constants: reads {lv.plan['weight_bytes']:,} B, adds {added:,} B to the image "
+                        f"({added_w:,} B of weight tensors); arena {lv.plan['arena_bytes']:,} B", ""]
     f, m = r.flash_bytes, r.ram_bytes
     lines += [f"image ({len(r.levels)} levels) on {r.board}",
               f"  flash: {f['total']:,} B = code {f['code']:,} + weights {f['weights']:,}",
