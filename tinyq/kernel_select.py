@@ -47,8 +47,10 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
     # sparse (firmware/src/tq_*_packed_sparse_dsp.c) and codebook (tq_codebook_packed_dsp.c) weights
     **{f"tq_{op}_s8_{w}": (Variant(f"tq_{op}_s8_{w}_dsp", DSP, _MACROS[DSP]),)
        for op in ("fully_connected", "conv") for w in ("ws", "wc")},
-    # nested topK FULLY_CONNECTED (tq_fully_connected_packed_dsp.c); the other _wn kernels are portable C everywhere
-    "tq_fully_connected_s8_wn": (Variant("tq_fully_connected_s8_wn_dsp", DSP, _MACROS[DSP]),),
+    # nested topK, int8 activations (tq_fully_connected_packed_dsp.c, tq_conv_dsp.c, tq_depthwise_conv_dsp.c); the
+    # 16x8 _wn kernels are portable C everywhere
+    **{f"tq_{op}_s8_wn": (Variant(f"tq_{op}_s8_wn_dsp", DSP, _MACROS[DSP]),)
+       for op in ("fully_connected", "conv", "depthwise_conv")},
 }
 
 

@@ -63,5 +63,58 @@ static inline uint32_t tq_dsp_dot1(const int8_t *x, const int8_t *w, int32_t n, 
     return s;
 }
 
+/* ---- topK (nested) weights: the parent's int8 bytes, each value (int8) byte >> s, s = 1..7 ----------------
+ * The loops of tq_dsp_dot2 / tq_dsp_dot1 with each weight word decoded in registers. They are copies, not the
+ * same functions with s = 0: GCC does not fold SSUB8, and a branch on s changes the int8 kernels' code. */
+
+/* The 4 bytes of a word, each arithmetically shifted right by s, as 4 int8 lanes: the word's logical shift
+ * brings each lane's top 8 - s bits down (the mask drops the next lane's bits), and (t ^ b) - b with b the
+ * lanes' new sign bit sign-extends them (SSUB8: no lane leaves [-b, b)). */
+static inline uint32_t tq_dsp_top_bytes(uint32_t x, int32_t s) {
+    const uint32_t t = (x >> s) & ((0xFFu >> s) * 0x01010101u);
+    const uint32_t b = (0x80u >> s) * 0x01010101u;
+    return (uint32_t)__ssub8((int8x4_t)(t ^ b), (int8x4_t)b);
+}
+
+/* acc0 += Σ (x[d] + x_off) * (w0[d] >> s), acc1 += Σ (x[d] + x_off) * (w1[d] >> s), d < n */
+static inline void tq_dsp_dot2_top(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t x_off,
+                                   int32_t s, uint32_t *acc0, uint32_t *acc1) {
+    const int16x2_t off2 = tq_dsp_pair(x_off);
+    int32_t a0 = (int32_t)*acc0, a1 = (int32_t)*acc1;
+    int32_t d = 0;
+    for (; d + 4 <= n; d += 4) {
+        const uint32_t xv = tq_dsp_load4(x + d);
+        const uint32_t u = tq_dsp_top_bytes(tq_dsp_load4(w0 + d), s), v = tq_dsp_top_bytes(tq_dsp_load4(w1 + d), s);
+        const int16x2_t x_even = __sadd16(__sxtb16((int32_t)xv), off2), x_odd = __sadd16(tq_dsp_odd_bytes(xv), off2);
+        a0 = __smlad(x_even, __sxtb16((int32_t)u), a0);
+        a0 = __smlad(x_odd, tq_dsp_odd_bytes(u), a0);
+        a1 = __smlad(x_even, __sxtb16((int32_t)v), a1);
+        a1 = __smlad(x_odd, tq_dsp_odd_bytes(v), a1);
+    }
+    uint32_t s0 = (uint32_t)a0, s1 = (uint32_t)a1;
+    for (; d < n; ++d) {
+        s0 += (uint32_t)((x[d] + x_off) * (w0[d] >> s));
+        s1 += (uint32_t)((x[d] + x_off) * (w1[d] >> s));
+    }
+    *acc0 = s0;
+    *acc1 = s1;
+}
+
+/* acc += Σ (x[d] + x_off) * (w[d] >> s), d < n */
+static inline uint32_t tq_dsp_dot1_top(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off, int32_t s,
+                                       uint32_t acc) {
+    const int16x2_t off2 = tq_dsp_pair(x_off);
+    int32_t a = (int32_t)acc;
+    int32_t d = 0;
+    for (; d + 4 <= n; d += 4) {
+        const uint32_t xv = tq_dsp_load4(x + d), u = tq_dsp_top_bytes(tq_dsp_load4(w + d), s);
+        a = __smlad(__sadd16(__sxtb16((int32_t)xv), off2), __sxtb16((int32_t)u), a);
+        a = __smlad(__sadd16(tq_dsp_odd_bytes(xv), off2), tq_dsp_odd_bytes(u), a);
+    }
+    uint32_t sum = (uint32_t)a;
+    for (; d < n; ++d) sum += (uint32_t)((x[d] + x_off) * (w[d] >> s));
+    return sum;
+}
+
 #endif /* __ARM_FEATURE_DSP */
 #endif

@@ -525,6 +525,11 @@ SPARSE_DSP_SHAPES = [
 ]
 SPARSE_DSP_FORMS = [("sparse+int8", False), ("sparse2:4+int8", False), ("codebook:4", False), ("codebook:4", True)]
 NESTED_FORMS = ("top1", "top2", "top4", "top7")  # every op and activation, random shapes (after the others: their data stays)
+# tq_conv_s8_wn_dsp / tq_depthwise_conv_s8_wn_dsp: the int8 DSP kernels' paths (conv row runs and taps, groups,
+# dilation, odd depths; depthwise 4-channel groups and tails, multipliers 2 and 3 (the portable kernel), strides,
+# padding, KWS's 25x5 maps), every K of NESTED_FORMS
+NESTED_DSP_SHAPES = ([("conv", shape) for op, shape in DSP_SHAPES if op == "conv"]
+                     + [("dw", shape) for shape in DW_DSP_SHAPES + DW_SPARSE_SHAPES])
 
 
 def all_cases(seed: int = 2026) -> list[Case]:
@@ -557,6 +562,9 @@ def all_cases(seed: int = 2026) -> list[Case]:
         if op == "fc":
             for encoding in ("top1", "top4"):
                 cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
+    for op, shape in NESTED_DSP_SHAPES:
+        for encoding in NESTED_FORMS:
+            cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
     return cases
 
 
@@ -619,7 +627,7 @@ def test_packed_equals_int8_reference_on_host(cases, host_results):
     assert len(cases) == (3 * 2 * len(FORMS) + len(DSP_FORMS) * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
                           + len(DW_SPARSE_SHAPES) * len(DW_SPARSE_FORMS) + len(SPARSE_DSP_FORMS) * len(SPARSE_DSP_SHAPES)
                           + len(LANE_SHAPES) * sum(map(len, LANE_FORMS.values())) + 1 + 3 * 2 * len(NESTED_FORMS)
-                          + 2 * sum(op == "fc" for op, _ in DSP_SHAPES))
+                          + 2 * sum(op == "fc" for op, _ in DSP_SHAPES) + len(NESTED_DSP_SHAPES) * len(NESTED_FORMS))
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat

@@ -117,6 +117,13 @@ tq_status tq_depthwise_conv_s16(const tq_depthwise_conv_params *p, const int16_t
  * Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
 tq_status tq_depthwise_conv_s8_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
 
+/* DSP variants of tq_conv_s8_wn / tq_depthwise_conv_s8_wn (topK, nested): the loops of tq_conv_s8_dsp /
+ * tq_depthwise_conv_s8_dsp on the parent's filter bytes, 4 shifted and sign-extended per word (SSUB8); the same
+ * results bit for bit. Depthwise: depth multipliers other than 1 take tq_depthwise_conv_s8_wn. Defined only when
+ * the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
+tq_status tq_conv_s8_wn_dsp(const tq_conv_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_wn_dsp(const tq_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+
 /* Variant of tq_depthwise_conv_s8_ws (any sparse form, any value encoding) for the Arm DSP extension, same
  * results bit for bit: each output channel's nonzero taps decoded once, then SMLABB/SMLABT over the pixels.
  * Defined only when the compiler targets a CPU with the extension (__ARM_FEATURE_DSP). */
