@@ -4,7 +4,9 @@
  * they are contiguous (no groups, no horizontal dilation), else tap by tap. Bit-exact with tq_conv_s8:
  * the same int32 sum modulo 2^32. Selected at compile time (tinyq/kernel_select.py).
  * tq_conv_s8_wn_dsp (topK, nested) runs the same loops on the parent level's int8 filter bytes, each weight
- * word shifted and sign-extended in registers (tq_dsp_dot2_top): bit-exact with tq_conv_s8_wn. */
+ * word masked to its bytes' top K bits (one AND: the sums come out 2^(8-K) times larger and are shifted back)
+ * where that scaled sum cannot leave int32, else shifted and sign-extended (tq_dsp_dot2_top): bit-exact with
+ * tq_conv_s8_wn. */
 #include "tinyq/tq_conv.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_dsp_dot.h"
@@ -84,10 +86,14 @@ tq_status tq_conv_s8_dsp(const tq_conv_params *p, const int8_t *input, int8_t *o
 
 /* ---- topK (nested): the parent's int8 filter bytes, each weight byte >> value_shift ------------------ */
 
-/* dot() on topK weights: w >> s */
+/* dot() on topK weights: w >> s (mask 0), or masked, (w >> s) · 2^s (mask = tq_dsp_mask_word(s)) */
 static inline void dot_top(int two, const int8_t *in, const int8_t *w0, const int8_t *w1, int32_t n, int32_t in_off,
-                           int32_t s, uint32_t *acc0, uint32_t *acc1) {
-    if (two) {
+                           int32_t s, uint32_t mask, uint32_t *acc0, uint32_t *acc1) {
+    if (mask && two) {
+        tq_dsp_dot2_masked(in, w0, w1, n, in_off, mask, acc0, acc1);
+    } else if (mask) {
+        *acc0 = tq_dsp_dot1_masked(in, w0, n, in_off, mask, *acc0);
+    } else if (two) {
         tq_dsp_dot2_top(in, w0, w1, n, in_off, s, acc0, acc1);
     } else {
         *acc0 = tq_dsp_dot1_top(in, w0, n, in_off, s, *acc0);
@@ -112,6 +118,10 @@ tq_status tq_conv_s8_wn_dsp(const tq_conv_params *p, const int8_t *input, int8_t
     const int32_t filters_per_group = p->output_depth / (p->input_depth / depth);
     const int32_t filter_stride = p->filter_height * p->filter_width * depth;
     const int row_runs = depth == p->input_depth && p->dilation_width == 1;
+    /* masked weights (one AND a word) when no output's sum of at most KH·KW·depth products can leave int32 in
+     * its 2^s-scaled form; else each word shifted and sign-extended */
+    const uint32_t mask = tq_dsp_masked_fits(filter_stride, p->input_offset, s) ? tq_dsp_mask_word(s) : 0;
+    const int32_t unshift = mask ? s : 0; /* the masked sums are 2^s times the child's */
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int8_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
         for (int32_t out_y = 0; out_y < p->output_height; ++out_y) {
@@ -134,8 +144,8 @@ tq_status tq_conv_s8_wn_dsp(const tq_conv_params *p, const int8_t *input, int8_t
                             if (x1 > x0) {
                                 const int8_t *in = image + (in_y * p->input_width + in_x_origin + x0) * depth;
                                 const int8_t *w0 = filter0 + (filter_y * p->filter_width + x0) * depth;
-                                dot_top(two, in, w0, w0 + filter_stride, (x1 - x0) * depth, p->input_offset, s, &acc0,
-                                        &acc1);
+                                dot_top(two, in, w0, w0 + filter_stride, (x1 - x0) * depth, p->input_offset, s, mask,
+                                        &acc0, &acc1);
                             }
                             continue;
                         }
@@ -144,11 +154,11 @@ tq_status tq_conv_s8_wn_dsp(const tq_conv_params *p, const int8_t *input, int8_t
                             if (in_x < 0 || in_x >= p->input_width) continue;
                             const int8_t *in = image + (in_y * p->input_width + in_x) * p->input_depth + group * depth;
                             const int8_t *w0 = filter0 + (filter_y * p->filter_width + filter_x) * depth;
-                            dot_top(two, in, w0, w0 + filter_stride, depth, p->input_offset, s, &acc0, &acc1);
+                            dot_top(two, in, w0, w0 + filter_stride, depth, p->input_offset, s, mask, &acc0, &acc1);
                         }
                     }
-                    *output++ = finish(p, out_c, acc0);
-                    if (two) *output++ = finish(p, out_c + 1, acc1);
+                    *output++ = finish(p, out_c, tq_dsp_unmask(acc0, unshift));
+                    if (two) *output++ = finish(p, out_c + 1, tq_dsp_unmask(acc1, unshift));
                     out_c += two ? 2 : 1;
                 }
             }

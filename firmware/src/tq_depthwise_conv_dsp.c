@@ -4,8 +4,8 @@
  * the same int32 sums modulo 2^32 as tq_depthwise_conv_s8, so bit-exact; other depth multipliers (and
  * the last depth % 4 channels) take the reference arithmetic. Selected at compile time
  * (tinyq/kernel_select.py). tq_depthwise_conv_s8_wn_dsp (topK, nested) runs the same loops on the parent
- * level's int8 filter bytes, each filter word shifted and sign-extended in registers (tq_dsp_top_bytes):
- * bit-exact with tq_depthwise_conv_s8_wn. */
+ * level's int8 filter bytes, each filter word masked to its bytes' top K bits (one AND; the four sums come out
+ * 2^(8-K) times larger and are shifted back, tq_dsp_masked_fits): bit-exact with tq_depthwise_conv_s8_wn. */
 #include "tinyq/tq_conv.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_dsp_dot.h"
@@ -90,9 +90,14 @@ tq_status tq_depthwise_conv_s8_wn_dsp(const tq_depthwise_conv_params *p, const i
 #endif
     TQ_ASSERT(p->acc64 == 0 && p->input_offset >= -127 && p->input_offset <= 128); /* an int16 SIMD lane */
     tq_w_expect(p->packed, TQ_W_TOP, 8, 0);
-    if (p->depth_multiplier != 1) return tq_depthwise_conv_s8_wn(p, input, output);
-    const int8_t *filter = (const int8_t *)p->packed->codes; /* [KH·KW, C]: the int8 filter's layout */
     const int32_t s = p->packed->value_shift;
+    /* four channels' words masked, (w >> s) · 2^s, one AND a tap; the sums, 2^s times the child's, are exact
+     * while KH·KW products cannot leave int32 in that form (any real filter: the bound is 65793 taps at worst),
+     * and beyond it the portable kernel does it, as for depth multipliers other than 1 */
+    if (p->depth_multiplier != 1 || !tq_dsp_masked_fits((int64_t)p->filter_height * p->filter_width, p->input_offset, s))
+        return tq_depthwise_conv_s8_wn(p, input, output);
+    const int8_t *filter = (const int8_t *)p->packed->codes; /* [KH·KW, C]: the int8 filter's layout */
+    const uint32_t mask = tq_dsp_mask_word(s);
     const int32_t depth = p->input_depth;
     const int16x2_t off2 = tq_dsp_pair(p->input_offset);
     for (int32_t batch = 0; batch < p->batches; ++batch) {
@@ -111,8 +116,7 @@ tq_status tq_depthwise_conv_s8_wn_dsp(const tq_depthwise_conv_params *p, const i
                             const int32_t in_x = in_x_origin + p->dilation_width * filter_x;
                             if (in_x < 0 || in_x >= p->input_width) continue;
                             const uint32_t x = tq_dsp_load4(image + (in_y * p->input_width + in_x) * depth + c);
-                            const uint32_t w = tq_dsp_top_bytes(
-                                tq_dsp_load4(filter + (filter_y * p->filter_width + filter_x) * depth + c), s);
+                            const uint32_t w = tq_dsp_load4(filter + (filter_y * p->filter_width + filter_x) * depth + c) & mask;
                             const int16x2_t x02 = __sadd16(__sxtb16((int32_t)x), off2), x13 = __sadd16(tq_dsp_odd_bytes(x), off2);
                             const int16x2_t w02 = __sxtb16((int32_t)w), w13 = tq_dsp_odd_bytes(w);
                             acc0 = __smlabb(x02, w02, acc0);
@@ -121,10 +125,10 @@ tq_status tq_depthwise_conv_s8_wn_dsp(const tq_depthwise_conv_params *p, const i
                             acc3 = __smlatt(x13, w13, acc3);
                         }
                     }
-                    *output++ = finish(p, c, (uint32_t)acc0); /* NHWC */
-                    *output++ = finish(p, c + 1, (uint32_t)acc1);
-                    *output++ = finish(p, c + 2, (uint32_t)acc2);
-                    *output++ = finish(p, c + 3, (uint32_t)acc3);
+                    *output++ = finish(p, c, tq_dsp_unmask((uint32_t)acc0, s)); /* NHWC */
+                    *output++ = finish(p, c + 1, tq_dsp_unmask((uint32_t)acc1, s));
+                    *output++ = finish(p, c + 2, tq_dsp_unmask((uint32_t)acc2, s));
+                    *output++ = finish(p, c + 3, tq_dsp_unmask((uint32_t)acc3, s));
                 }
                 for (; c < depth; ++c) { /* the last depth % 4 channels */
                     uint32_t acc = 0;

@@ -4,7 +4,9 @@
  * (so with tq_fully_connected_s8 on the decoded weights): the same int32 sum modulo 2^32. Stack: the padded
  * copy of the row tail, 32 bytes. Defined only when the compiler targets the extension
  * (__ARM_FEATURE_DSP); tinyq/kernel_select.py chooses them for such boards. tq_fully_connected_s8_wn_dsp
- * (topK, nested) sign-extends 4 shifted parent bytes per word, then runs tq_fully_connected_s8_dsp's SMLAD loop. */
+ * (topK, nested) masks each parent word to its bytes' top K bits (one AND; the sum comes out 2^(8-K) times
+ * larger and is shifted back) where that scaled sum cannot leave int32, else sign-extends 4 shifted parent bytes
+ * per word, then runs tq_fully_connected_s8_dsp's SMLAD loop. */
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_fixedpoint.h"
 #include "tq_weights_dsp.h"
@@ -118,6 +120,16 @@ static inline void wn_dot(const int8_t *x, const uint8_t *r0, const uint8_t *r1,
     *acc1 = s1;
 }
 
+/* wn_dot on masked words, w & mask = (w >> s) · 2^s: one AND a word, the sums 2^s times wn_dot's */
+static inline void wn_dot_masked(const int8_t *x, const uint8_t *r0, const uint8_t *r1, int32_t n, int32_t x_off,
+                                 uint32_t mask, uint32_t *acc0, uint32_t *acc1) {
+    if (r1) {
+        tq_dsp_dot2_masked(x, (const int8_t *)r0, (const int8_t *)r1, n, x_off, mask, acc0, acc1);
+    } else {
+        *acc0 = tq_dsp_dot1_masked(x, (const int8_t *)r0, n, x_off, mask, *acc0);
+    }
+}
+
 tq_status tq_fully_connected_s8_wn_dsp(const tq_fully_connected_params *p, const int8_t *input, int8_t *output) {
 #ifdef TQ_ENABLE_ASSERT
     TQ_ASSERT(p != NULL && p->packed != NULL);
@@ -131,6 +143,9 @@ tq_status tq_fully_connected_s8_wn_dsp(const tq_fully_connected_params *p, const
     tq_w_expect(p->packed, TQ_W_TOP, 8, 0);
     const tq_packed_weights *w = p->packed;
     const int32_t depth = p->accum_depth, s = w->value_shift;
+    /* masked weights (one AND a word) when no row's sum of depth products can leave int32 in its 2^s-scaled
+     * form; only that sum is scaled: the filter_offset term and the bias are added after the shift back */
+    const uint32_t mask = tq_dsp_masked_fits(depth, p->input_offset, s) ? tq_dsp_mask_word(s) : 0;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * depth;
         int8_t *out = output + b * p->output_depth;
@@ -141,13 +156,25 @@ tq_status tq_fully_connected_s8_wn_dsp(const tq_fully_connected_params *p, const
         for (; o + 1 < p->output_depth; o += 2) { /* two rows share each widened input word */
             const uint8_t *r0 = w->codes + (size_t)o * (size_t)w->row_bytes;
             uint32_t acc0 = 0, acc1 = 0;
-            wn_dot(in, r0, r0 + w->row_bytes, depth, p->input_offset, s, &acc0, &acc1);
+            if (mask) {
+                wn_dot_masked(in, r0, r0 + w->row_bytes, depth, p->input_offset, mask, &acc0, &acc1);
+                acc0 = tq_dsp_unmask(acc0, s);
+                acc1 = tq_dsp_unmask(acc1, s);
+            } else {
+                wn_dot(in, r0, r0 + w->row_bytes, depth, p->input_offset, s, &acc0, &acc1);
+            }
             out[o] = finish(p, TQ_W_TOP, o, acc0, offset_term);
             out[o + 1] = finish(p, TQ_W_TOP, o + 1, acc1, offset_term);
         }
         if (o < p->output_depth) { /* odd output_depth: the last row alone */
+            const uint8_t *r0 = w->codes + (size_t)o * (size_t)w->row_bytes;
             uint32_t acc = 0, unused = 0;
-            wn_dot(in, w->codes + (size_t)o * (size_t)w->row_bytes, NULL, depth, p->input_offset, s, &acc, &unused);
+            if (mask) {
+                wn_dot_masked(in, r0, NULL, depth, p->input_offset, mask, &acc, &unused);
+                acc = tq_dsp_unmask(acc, s);
+            } else {
+                wn_dot(in, r0, NULL, depth, p->input_offset, s, &acc, &unused);
+            }
             out[o] = finish(p, TQ_W_TOP, o, acc, offset_term);
         }
     }

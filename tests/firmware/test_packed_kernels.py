@@ -234,12 +234,13 @@ def conv_geometry(rng, dilation_width=None, fixed=None):
 
 def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng, shape=None) -> Case:
     """One kernel call on random data; `shape` overrides the random sizes (acc_d, out_d, fid, groups, dilation_width;
-    depthwise: filter (KH, KW), channels, mult)."""
+    depthwise: filter (KH, KW), channels, mult; batches) and, with `extreme` (x, parent byte), fills the input and
+    a nested parent with one value each (the products at one corner of their ranges)."""
     shape = shape or {}
     e = parse(encoding)
     s16 = act == "s16"
     m_mult = e.m if e.form == "nm" else 1  # N:M: rows whose length is a multiple of M
-    batches = int(rng.integers(1, 3))
+    batches = shape.get("batches", int(rng.integers(1, 3)))
     if op == "fc":
         out_d = shape.get("out_d", int(rng.integers(1, 10)))
         acc_d = m_mult * int(rng.integers(1, 12)) if m_mult > 1 else int(rng.integers(0, 50)) * 2 + 1
@@ -252,7 +253,7 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
         groups = shape.get("groups", int(rng.choice([1, 1, 2, 3])))
         fid = int(rng.choice([1, 2, 3, 5, 33, 37])) if m_mult == 1 else m_mult * int(rng.integers(1, 3))
         fid = shape.get("fid", fid)
-        out_d = groups * int(rng.integers(1, 4))
+        out_d = shape.get("out_d", groups * int(rng.integers(1, 4)))
         tensor_shape = (out_d, geo["filter_height"], geo["filter_width"], fid)
     else:
         geo = shape["geo"] if "geo" in shape else conv_geometry(rng)
@@ -271,6 +272,8 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     length = int(np.prod(tensor_shape)) // r
     if e.kind == "top":  # nested: the child is the top K bits of a random int8 parent, whose bytes are the codes
         parent = rng.integers(-128, 128, (r, length)).astype(np.int8)
+        if "extreme" in shape:
+            parent[:] = shape["extreme"][1]
         rows = parent >> e.value_shift
     else:
         parent, rows = None, make_rows(encoding, per_channel, r, length, axis, rng)
@@ -300,6 +303,11 @@ def make_case(cid: int, op: str, act: str, encoding: str, per_channel: bool, rng
     else:
         x = rng.integers(lo, hi + 1, (batches, geo["input_height"], geo["input_width"], channels))
         acc = conv_sums(x + in_off, w64, geo, 1, depthwise=True)
+    if "extreme" in shape:
+        x[:] = shape["extreme"][0]
+        acc = conv_sums(x + in_off, w64, geo, groups, depthwise=False) if op == "conv" else acc
+        acc = (x + in_off) @ (w64 + f_off).T if op == "fc" else acc
+        acc = conv_sums(x + in_off, w64, geo, 1, depthwise=True) if op == "dw" else acc
     decls += c_array(ctype, f"{pre}_in", x)
     # the sums' spread per channel sets the requantization, and a bias centres them (outputs not saturated)
     acc = acc.reshape(-1, out_d).astype(np.float64)
@@ -530,6 +538,30 @@ NESTED_FORMS = ("top1", "top2", "top4", "top7")  # every op and activation, rand
 # padding, KWS's 25x5 maps), every K of NESTED_FORMS
 NESTED_DSP_SHAPES = ([("conv", shape) for op, shape in DSP_SHAPES if op == "conv"]
                      + [("dw", shape) for shape in DW_DSP_SHAPES + DW_SPARSE_SHAPES])
+# the _wn_dsp kernels' masked path ((w >> s) · 2^s, one AND a word) holds while n products cannot take the scaled
+# sum out of int32 (tq_dsp_masked_fits): at input_offset 128 or -127 the worst product is 128 · 255, so n = 65793
+# is the largest such sum (-2^31 + 128 with x = 127, offset 128, every weight -128 · 2^s), and at n = 65794 the
+# kernels take the shift-and-sign-extend decode (conv, FC) or the portable kernel (depthwise). Products at the
+# corners of their ranges: extreme = (x, parent byte). Small n at both input_offset ends too.
+N_FITS = 65793
+NESTED_BOUND_CASES = [
+    ("fc", {"acc_d": N_FITS, "out_d": 2, "batches": 1, "in_off": 128, "extreme": (127, -128)}, "top4"),
+    ("fc", {"acc_d": N_FITS + 1, "out_d": 2, "batches": 1, "in_off": 128, "extreme": (127, -128)}, "top4"),
+    ("conv", {"fid": N_FITS, "out_d": 2, "groups": 1, "batches": 1, "geo": {"filter": (1, 1), "pad": 0, "size": (1, 1)},
+              "in_off": -127, "extreme": (-128, -128)}, "top4"),
+    ("conv", {"fid": N_FITS + 1, "out_d": 3, "groups": 1, "batches": 1,
+              "geo": {"filter": (1, 1), "pad": 0, "size": (1, 1)}, "in_off": 128, "extreme": (127, -128)}, "top2"),
+    ("dw", {"geo": dw_geometry((1, N_FITS + 1), (1, N_FITS + 1), (1, 1), (0, 0)), "channels": 4, "mult": 1,
+            "batches": 1, "in_off": 128, "extreme": (127, -128)}, "top4"),
+    ("fc", {"acc_d": 37, "out_d": 3, "in_off": 128, "extreme": (127, -128)}, "top7"),
+    ("fc", {"acc_d": 38, "out_d": 3, "in_off": -127, "extreme": (-128, -128)}, "top1"),
+    ("conv", {"fid": 33, "groups": 1, "geo": {"filter": (3, 3), "pad": 1}, "in_off": 128, "extreme": (127, -128)}, "top4"),
+    ("conv", {"fid": 7, "groups": 1, "dilation_width": 2, "in_off": -127, "extreme": (-128, -128)}, "top1"),
+    ("dw", {"geo": dw_geometry((25, 5), (3, 3), (1, 1), (1, 1)), "channels": 9, "mult": 1, "in_off": 128,
+            "extreme": (127, -128)}, "top4"),
+    ("dw", {"geo": dw_geometry((6, 5), (3, 3), (1, 1), (1, 1)), "channels": 8, "mult": 1, "in_off": -127,
+            "extreme": (-128, -128)}, "top2"),
+]
 
 
 def all_cases(seed: int = 2026) -> list[Case]:
@@ -565,6 +597,8 @@ def all_cases(seed: int = 2026) -> list[Case]:
     for op, shape in NESTED_DSP_SHAPES:
         for encoding in NESTED_FORMS:
             cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
+    for op, shape, encoding in NESTED_BOUND_CASES:
+        cases.append(make_case(len(cases), op, "s8", encoding, False, rng, shape))
     return cases
 
 
@@ -627,7 +661,8 @@ def test_packed_equals_int8_reference_on_host(cases, host_results):
     assert len(cases) == (3 * 2 * len(FORMS) + len(DSP_FORMS) * len(DSP_SHAPES) + len(DW_DSP_SHAPES) * len(DW_DSP_FORMS)
                           + len(DW_SPARSE_SHAPES) * len(DW_SPARSE_FORMS) + len(SPARSE_DSP_FORMS) * len(SPARSE_DSP_SHAPES)
                           + len(LANE_SHAPES) * sum(map(len, LANE_FORMS.values())) + 1 + 3 * 2 * len(NESTED_FORMS)
-                          + 2 * sum(op == "fc" for op, _ in DSP_SHAPES) + len(NESTED_DSP_SHAPES) * len(NESTED_FORMS))
+                          + 2 * sum(op == "fc" for op, _ in DSP_SHAPES) + len(NESTED_DSP_SHAPES) * len(NESTED_FORMS)
+                          + len(NESTED_BOUND_CASES))
     # not vacuous: outputs spread (no case saturated into one value), per-channel codebooks occur
     flat = [c.label for c in cases if c.outputs >= 4 and host_results[c.id][2] == host_results[c.id][3]]
     assert len(flat) <= len(cases) // 20, flat
