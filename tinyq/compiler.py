@@ -5,7 +5,7 @@ read_model -> lower -> plan_memory -> emit_sources -> tinyq.json -> targets.proj
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tinyq.emit.c_literals import is_c_identifier
@@ -15,6 +15,7 @@ from tinyq.kernel_select import board_features, board_isa, select_kernels
 from tinyq.lower import lower
 from tinyq.planner import MemoryPlan, plan_memory
 from tinyq.program import Program
+from tinyq.specialize import specialize
 from tinyq.tflite_reader import read_model
 
 MANIFEST = "tinyq.json"
@@ -136,6 +137,11 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
                 f"(--weights smallest), with slower kernels")
     out_dir = Path(out_dir)
     variants = select_kernels(program, board_features(board_obj))
+    lowered = program
+    program, variants = specialize(program, variants, board_features(board_obj))
+    if program is not lowered:  # prepared records may bring scratch (im2col) and tables of their own
+        plan = plan_memory(program)
+        check_fit(where, program, plan, board_obj)
     files = emit_sources(program, plan, out_dir / "src", prefix, model_name, options=f"board={board} prefix={prefix}",
                          variants=variants)
     info = manifest(program, plan, board, prefix, model_name, variants)
@@ -213,6 +219,14 @@ def compile_levels(models: list, out_dir, board, prefix: str, project: bool = Tr
     note = "; ".join(x for x in [note] + [lv.note for lv in levels] if x)
     features = board_features(board)
     variants = [select_kernels(lv.program, features) for lv in levels]
+    specialized = [specialize(lv.program, v, features) for lv, v in zip(levels, variants)]
+    if any(p is not lv.program for (p, _), lv in zip(specialized, levels)):
+        levels = [replace(lv, program=p) for (p, _), lv in zip(specialized, levels)]
+        plans = [plan_memory(lv.program) for lv in levels]
+        combined = MemoryPlan(max(p.arena_bytes for p in plans), (), sum(stored_bytes([lv.program for lv in levels])),
+                              plans[0].io_bytes)
+        check_fit(where, levels[0].program, combined, board, sum(len(lv.program.calls) for lv in levels))
+    variants = [v for _, v in specialized]
     out_dir = Path(out_dir)
     files = emit_levels([LevelCode(lv.program, plan, v, lv.name) for lv, plan, v in zip(levels, plans, variants)],
                         out_dir / "src", prefix, options=f"board={board.name} prefix={prefix} levels={len(levels)}")

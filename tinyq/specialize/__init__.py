@@ -1,0 +1,72 @@
+"""Compile-time specialization of kernel calls for a board's CPU (ahead-of-time work a kernel library cannot do).
+
+After lowering and kernel selection, a *preparer* may replace a call record with a prepared one: a record of
+its own struct type (e.g. `tq_conv_s8_fast_params`) holding what the fast kernel wants computed once, at
+compile time: biases with the input offset folded in, weights in the order the inner loop reads them,
+per-channel requantization rows (tinyq/specialize/requant.py), scratch for im2col. The simulator never sees a
+prepared record: it runs the lowered Program, and the firmware tests hold each prepared kernel to the same
+integers on the boards that select it.
+
+A preparer returns None when its conditions do not hold (a bound that cannot be proved, a shape it does not
+handle); the call then keeps the variant tinyq.kernel_select chose. A preparer never refuses a model, so
+`compile` refuses exactly what `simulate` refuses.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from tinyq.kernel_select import Variant
+from tinyq.program import KernelCall, Program
+
+
+@dataclass(frozen=True)
+class Prepared:
+    call: KernelCall  # the record to emit: same kernel/layer/opcode/inputs/outputs, its own params_type
+    symbol: str  # the C function to call with it
+
+
+@dataclass(frozen=True)
+class Preparer:
+    kernel: str  # the lowered kernel it specializes, e.g. "tq_conv_s8"
+    feature: str  # the CPU feature its C function needs ("dsp", "mve")
+    macro: str  # the compiler macro of that feature, checked by model.c
+    prepare: Callable[[KernelCall], Prepared | None]
+
+
+# tried in order: the first whose feature the board has and whose prepare() accepts the call wins
+PREPARERS: list[Preparer] = []
+
+
+def register(p: Preparer) -> Preparer:
+    PREPARERS.append(p)
+    return p
+
+
+def _load() -> None:
+    # each module registers its preparers on import (best first within a kernel)
+    from tinyq.specialize import _registry  # noqa: F401
+
+
+def specialize(program: Program, variants, features: frozenset[str]) -> tuple[Program, list]:
+    """The program with prepared records where a preparer accepts the call, and the variant list to emit with."""
+    _load()
+    calls, out = [], []
+    for call, variant in zip(program.calls, variants):
+        got = None
+        for p in PREPARERS:
+            if p.kernel == call.kernel and p.feature in features:
+                got = p.prepare(call)
+                if got is not None:
+                    got = (got, p)
+                    break
+        if got is None:
+            calls.append(call)
+            out.append(variant)
+        else:
+            prepared, p = got
+            calls.append(prepared.call)
+            out.append(Variant(prepared.symbol, p.feature, p.macro))
+    if all(a is b for a, b in zip(calls, program.calls)):
+        return program, out
+    return replace(program, calls=tuple(calls)), out
