@@ -65,7 +65,7 @@ CONV_CASES = [c for c in conv_cases.CASES if not c.int16]
 @pytest.mark.parametrize("case", CONV_CASES, ids=[f"{i}-{c.op}" for i, c in enumerate(CONV_CASES)])
 def test_conv_dsp_equals_simulator(case, tmp_path):
     """The int8 CONV_2D / DEPTHWISE_CONV_2D grid of tests/ops/test_conv.py, on the Cortex-M4 (DSP variants)."""
-    tfl = conv_cases._convert(case)
+    tfl = conv_cases.convert_case(case)
     program = as_program(tfl)
     inputs = random_inputs(program, 12, seed=3)
     sim = check_model(tfl, inputs=inputs)

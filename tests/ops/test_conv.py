@@ -91,7 +91,7 @@ def _build(case: Case):
     return model
 
 
-def _convert(case: Case) -> bytes:
+def convert_case(case: Case) -> bytes:
     """A one-op model with the case's batch (oplib pins batch 1) and bias type."""
     import tensorflow as tf
 
@@ -136,7 +136,7 @@ def _drop_bias(tfl: bytes) -> bytes:
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[f"{i}-{c.op}{'-16x8' if c.int16 else ''}" for i, c in enumerate(CASES)])
 def test_conv(case):
-    tfl = _convert(case)
+    tfl = convert_case(case)
     check_model(tfl, n=12, seed=3, expect_ops=["CONV_2D" if case.op == "conv" else "DEPTHWISE_CONV_2D"])
 
 

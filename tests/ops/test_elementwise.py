@@ -182,14 +182,18 @@ def _build(case: Case, seed: int):
     return (lambda x: act(binary(x, value))), shapes, ranges
 
 
+def convert_case(case: Case) -> bytes:
+    seed = len(str(case))
+    fn, shapes, ranges = _build(case, seed)
+    return convert_function(fn, shapes, seed, int16=case.int16, ranges=ranges)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
 def test_elementwise(case):
     from tinyq.sim.run import as_program
 
-    seed = len(str(case))
-    fn, shapes, ranges = _build(case, seed)
-    tfl = convert_function(fn, shapes, seed, int16=case.int16, ranges=ranges)
+    tfl = convert_case(case)
     (call,) = as_program(tfl).calls
     assert call.kernel == f"tq_{case.op}{'_const' if case.const else ''}_{'s16' if case.int16 else 's8'}"
     check_model(tfl, n=20, seed=3, expect_ops=[case.op.upper()])

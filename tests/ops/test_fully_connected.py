@@ -15,9 +15,7 @@ CASES = [
 ]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
-def test_fully_connected(case):
+def convert_case(case) -> bytes:
     import keras
 
     features, units, use_bias, act, int16, batch_dims = case
@@ -30,11 +28,15 @@ def test_fully_connected(case):
             layers.append(keras.layers.ReLU(6.0))
         return keras.Sequential(layers)
 
-    tfl = convert_keras(build, seed=len(str(case)), int16=int16, lo=-2, hi=2)
-    check_model(tfl, n=20, seed=3, expect_ops=["FULLY_CONNECTED"])
+    return convert_keras(build, seed=len(str(case)), int16=int16, lo=-2, hi=2)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
+def test_fully_connected(case):
+    check_model(convert_case(case), n=20, seed=3, expect_ops=["FULLY_CONNECTED"])
+
+
 @pytest.mark.parametrize("use_bias", [True, False])
 def test_fully_connected_16x8_int32_bias(use_bias):
     """A 16x8 FC with an int32 bias: TFLM then accumulates in int32 and uses the int32 requantize."""
