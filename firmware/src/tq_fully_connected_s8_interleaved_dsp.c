@@ -7,9 +7,9 @@
 #include "tinyq/tq_fixedpoint.h"
 #include "tinyq/tq_requant_fast.h"
 #include "tq_dsp_dot.h"
-#include <arm_acle.h>
 
 #if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
 
 /* the weights are an int8 array read by aligned words: an alias-safe word type says so to the compiler */
 typedef uint32_t __attribute__((may_alias)) word_t;
