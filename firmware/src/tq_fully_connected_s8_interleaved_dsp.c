@@ -29,11 +29,12 @@ typedef uint32_t __attribute__((may_alias)) word_t;
         a3 = __smlad(xo, tq_dsp_odd_bytes(u3), a3);                                                                \
     } while (0)
 
-/* One chunk in assembly: the C macro above spills accumulators when unrolled (GCC wants more registers than the
- * 13 there are). 12 registers: 4 accumulators, 3 pointers/counter, the input word as two lane sets, 2 weight words
- * and a widened one. LDRD reads two rows' words (word-aligned: the array is TQ_ALIGN-aligned, a group's chunk is
- * 16 bytes); on the Cortex-M4 it takes 3 cycles, as two pipelined LDRs do. 21 instructions for 16 MACs. */
-#define TQ_FCI_ASM_ROWS(u, v, a, b)                                                                                 \
+/* One chunk in assembly; TQ_FCI_ASM_ROWS does rows a, b of the group (one LDRD, then both lane sets of each word).
+ * The C macro above spills accumulators when unrolled (GCC wants more registers than the 13 there are). 12
+ * registers: 4 accumulators, 3 pointers/counter, the input word as two lane sets, 2 weight words and a widened
+ * one. LDRD reads two rows' words (word-aligned: the array is TQ_ALIGN-aligned, a group's chunk is 16 bytes); on
+ * the Cortex-M4 it takes 3 cycles, as two pipelined LDRs do. 21 instructions for 16 MACs. */
+#define TQ_FCI_ASM_ROWS(a, b)                                                                                       \
     "ldrd   %[u], %[v], [%[w]], #8\n\t"                                                                            \
     "sxtb16 %[t], %[u]\n\t"                                                                                        \
     "smlad  %[" a "], %[xe], %[t], %[" a "]\n\t"                                                                    \
@@ -46,7 +47,7 @@ typedef uint32_t __attribute__((may_alias)) word_t;
 #define TQ_FCI_ASM_CHUNK                                                                                            \
     "ldr    %[xe], [%[x]], #4\n\t" /* any alignment: an unaligned LDR is legal on Armv7E-M / Armv8-M Mainline */   \
     "sxtb16 %[xo], %[xe], ror #8\n\t"                                                                              \
-    "sxtb16 %[xe], %[xe]\n\t" TQ_FCI_ASM_ROWS(u, v, "a0", "a1") TQ_FCI_ASM_ROWS(u, v, "a2", "a3")
+    "sxtb16 %[xe], %[xe]\n\t" TQ_FCI_ASM_ROWS("a0", "a1") TQ_FCI_ASM_ROWS("a2", "a3")
 
 /* `pairs` (>= 1) steps of two chunks: acc[r] += the group's sums over 8 inputs a step; advances *x and *w */
 static inline void chunk_pairs(const int8_t **x, const word_t **w, int32_t pairs, int32_t *a0, int32_t *a1,
