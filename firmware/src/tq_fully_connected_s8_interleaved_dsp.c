@@ -89,10 +89,10 @@ static inline __attribute__((always_inline)) void fc_row(const tq_fully_connecte
     /* locals, not p->: the int8 stores below may alias *p, which would make the compiler reload it */
     const int32_t depth = p->accum_depth, full = depth >> 2, tail = depth & 3, n = p->output_depth;
     const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
-    const int32_t *bias = p->bias, *rq = p->requant;
+    const int32_t *bias = p->bias, *rq = p->requant, rq_step = p->requant_step;
     const word_t *w = (const word_t *)(const void *)p->weights;
     const uint32_t last = tail ? tail_word(in + 4 * full, tail) : 0;
-    for (int32_t o = 0; o < n; o += 4, bias += 4, rq += 12) {
+    for (int32_t o = 0; o < n; o += 4, bias += 4, rq += rq_step) {
         int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
         const int8_t *x = in;
         if (full >= 2) chunk_pairs(&x, &w, full >> 1, &a0, &a1, &a2, &a3); /* two chunks a step: half the branches */

@@ -43,7 +43,8 @@ def _run_interleaved(rec, x):
     xp = np.zeros((len(rows), 4 * c), np.int64)
     xp[:, :k] = rows
     acc = np.einsum("bcj,gcrj->bgr", xp.reshape(-1, c, 4), words).reshape(len(rows), 4 * g) + rec.bias
-    y = reference_requant(wrap_int32(acc), rec.requant) + rec.output_offset
+    rq = rec.requant if rec.requant_step else np.tile(rec.requant, (g, 1))
+    y = reference_requant(wrap_int32(acc), rq) + rec.output_offset
     return np.clip(y, rec.act_min, rec.act_max)[:, :n].astype(np.int8).reshape(x.shape[0], -1)
 
 
@@ -60,6 +61,7 @@ def test_fc_record_equals_simulator(k, n, batches, bias, per_channel, act):
     rec = got.call
     assert (rec.kernel, rec.layer, rec.opcode, rec.inputs, rec.outputs) == (call.kernel, 0, call.opcode, (0,), (1,))
     assert rec.weights.dtype == np.int8 and rec.weights.shape == (4 * -(-n // 4), 4 * -(-k // 4))
+    assert rec.requant_step == (12 if per_channel else 0)
     x = rng.integers(-128, 128, (30, batches * k)).astype(np.int8)
     x[0], x[1] = -128, 127  # the extremes of the proved bound
     np.testing.assert_array_equal(_run_interleaved(rec, x), fully_connected(call, x))

@@ -4,8 +4,9 @@ Done once at compile time: the input offset folded into the biases and the requa
 tq_requant_fast (tinyq/specialize/requant.py proves both exact from the layer's weights), and the weights
 rearranged so that the kernel's single pointer walks, for each group of 4 output rows, each chunk of 4 inputs
 as 4 words (row 0..3). Rows are padded with zero weights to a multiple of 4 inputs and with zero rows to a
-multiple of 4 outputs; the padding adds nothing to any sum. Flash: the padded weights plus 16 bytes of bias and
-requant row per output row (the lowered record had 4 bytes of bias and 8 of multiplier/shift, per channel or once).
+multiple of 4 outputs; the padding adds nothing to any sum. Flash: the padded weights, 4 bytes of bias per output
+row, and 12 bytes of requant row per output row (per-channel) or 48 in all (per-tensor); the lowered record had 4
+bytes of bias per row and 8 of multiplier and shift per row or once.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ class FullyConnectedInterleavedCall(KernelCall):
     act_max: int
     weights: np.ndarray  # int8 [4 ceil(N/4), 4 ceil(K/4)]: the bytes of interleave()'s words, in flash order
     bias: np.ndarray  # int32 [4 ceil(N/4)], input offset folded in
-    requant: np.ndarray  # int32 [4 ceil(N/4), 3] tq_requant_row
+    requant: np.ndarray  # int32 [4 ceil(N/4), 3] tq_requant_row, or [4, 3] when all rows are equal
+    requant_step: int  # 12 (a row per output) or 0 (the 4 rows are every group's)
 
 
 def interleave(weights: np.ndarray) -> np.ndarray:
@@ -65,6 +67,8 @@ def prepare(call: KernelCall) -> Prepared | None:
         return None
     n = call.output_depth
     rows = 4 * -(-n // 4)
+    requant = _pad_rows(fr.rows, rows, (1 << 30, 1, 1))
+    shared = bool((fr.rows == fr.rows[0]).all())  # per-tensor and no dead channel: 48 bytes, not 12 per row
     base = {f.name: getattr(call, f.name) for f in fields(KernelCall)}
     record = FullyConnectedInterleavedCall(
         **base,
@@ -76,7 +80,8 @@ def prepare(call: KernelCall) -> Prepared | None:
         act_max=call.act_max,
         weights=const_array(interleave(call.weights), np.int8),
         bias=const_array(_pad_rows(fr.bias, rows, 0), np.int32),
-        requant=const_array(_pad_rows(fr.rows, rows, (1 << 30, 1, 1)), np.int32),
+        requant=const_array(requant[:4] if shared else requant, np.int32),
+        requant_step=0 if shared else 12,
     )
     return Prepared(record, SYMBOL)
 

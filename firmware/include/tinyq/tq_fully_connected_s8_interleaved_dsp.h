@@ -4,8 +4,9 @@
  *     so one pointer walks a group's 4 rows; rows padded with zero weights to a multiple of 4 inputs and zero rows
  *     to a multiple of 4 outputs (bytes little-endian: byte j of a word is input 4c + j);
  *   - bias: the bias with input_offset * sum(w) folded in (the kernel adds sum(x * w) on the raw int8 input);
- *   - requant: rows {multiplier, round, right_shift} of tq_requant_fast (tq_requant_fast.h), one per output row,
- *     exact with TFLM's double rounding under the accumulator bound proved by the preparer.
+ *   - requant: rows {multiplier, round, right_shift} of tq_requant_fast (tq_requant_fast.h), one per output row
+ *     (4 in all when they are all equal: per-tensor quantization without dead channels), exact with TFLM's
+ *     double rounding under the accumulator bound proved by the preparer.
  */
 #ifndef TINYQ_TQ_FULLY_CONNECTED_S8_INTERLEAVED_DSP_H
 #define TINYQ_TQ_FULLY_CONNECTED_S8_INTERLEAVED_DSP_H
@@ -20,7 +21,8 @@ typedef struct {
     int32_t act_min, act_max;
     const int8_t *weights;  /* [ceil(N/4)][ceil(K/4)][4] words as bytes, see above; TQ_ALIGN-aligned */
     const int32_t *bias;    /* [4 ceil(N/4)] folded biases */
-    const int32_t *requant; /* [4 ceil(N/4)][3] tq_requant_row */
+    const int32_t *requant; /* [4 ceil(N/4)][3] tq_requant_row, or [4][3] when every row has the same one */
+    int32_t requant_step;   /* int32s from one group's rows to the next: 12, or 0 (one group's rows shared) */
 } tq_fully_connected_s8_interleaved_params;
 
 /**
