@@ -1,0 +1,37 @@
+/* FULLY_CONNECTED int8 with weights interleaved at compile time (tinyq/specialize/fully_connected_dsp.py), for CPUs
+ * with the Arm DSP extension. The record holds what only depends on the weights:
+ *   - weights: one uint32 word per (group of 4 output rows, chunk of 4 inputs, row of the group), in that order,
+ *     so one pointer walks a group's 4 rows; rows padded with zero weights to a multiple of 4 inputs and zero rows
+ *     to a multiple of 4 outputs (bytes little-endian: byte j of a word is input 4c + j);
+ *   - bias: the bias with input_offset * sum(w) folded in (the kernel adds sum(x * w) on the raw int8 input);
+ *   - requant: rows {multiplier, round, right_shift} of tq_requant_fast (tq_requant_fast.h), one per output row
+ *     (4 in all when they are all equal: per-tensor quantization without dead channels), exact with TFLM's
+ *     double rounding under the accumulator bound proved by the preparer.
+ */
+#ifndef TINYQ_TQ_FULLY_CONNECTED_S8_INTERLEAVED_DSP_H
+#define TINYQ_TQ_FULLY_CONNECTED_S8_INTERLEAVED_DSP_H
+
+#include "tinyq/tq_types.h"
+
+typedef struct {
+    int32_t batches;      /* input rows */
+    int32_t accum_depth;  /* input features per row (K, not padded) */
+    int32_t output_depth; /* output features per row (N, not padded) */
+    int32_t output_offset;
+    int32_t act_min, act_max;
+    const int8_t *weights;  /* [ceil(N/4)][ceil(K/4)][4] words as bytes, see above; TQ_ALIGN-aligned */
+    const int32_t *bias;    /* [4 ceil(N/4)] folded biases */
+    const int32_t *requant; /* [4 ceil(N/4)][3] tq_requant_row, or [4][3] when every row has the same one */
+    int32_t requant_step;   /* int32s from one group's rows to the next: 12, or 0 (one group's rows shared) */
+} tq_fully_connected_s8_interleaved_params;
+
+/**
+ * The same integers as tq_fully_connected_s8 on the lowered record the preparer started from.
+ * @param[in]  p       parameters (see struct)
+ * @param[in]  input   [batches][accum_depth] int8, any alignment
+ * @param[out] output  [batches][output_depth]
+ */
+tq_status tq_fully_connected_s8_interleaved_dsp(const tq_fully_connected_s8_interleaved_params *p, const int8_t *input,
+                                                int8_t *output);
+
+#endif

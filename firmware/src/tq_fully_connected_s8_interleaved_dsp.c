@@ -1,0 +1,139 @@
+/* FULLY_CONNECTED int8 on the Arm DSP extension with weights interleaved at compile time: 4 output rows per
+ * pass, SXTB16 on the input word and on each weight word with the same byte lanes (bytes 0,2 then 1,3), two
+ * SMLAD per word. Exactness: the kernel sums folded_bias + sum(x * w) in wrapping int32 (SMLAD wraps), which
+ * equals TFLM's accumulator bias + sum((x + input_offset) * w) modulo 2^32, hence exactly since the preparer
+ * proved |accumulator| < 2^30; then tq_requant_fast is TFLM's MultiplyByQuantizedMultiplier. */
+#include "tinyq/tq_fully_connected_s8_interleaved_dsp.h"
+#include "tinyq/tq_fixedpoint.h"
+#include "tinyq/tq_requant_fast.h"
+#include "tq_dsp_dot.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+
+/* the weights are an int8 array read by aligned words: an alias-safe word type says so to the compiler */
+typedef uint32_t __attribute__((may_alias)) word_t;
+
+/* acc[r] += sum over one input chunk word xv and the group's 4 weight words w[0..3] */
+#define TQ_FCI_CHUNK(xv, w, a0, a1, a2, a3)                                                                         \
+    do {                                                                                                            \
+        const int16x2_t xe = __sxtb16((int32_t)(xv)), xo = tq_dsp_odd_bytes(xv);                                   \
+        const uint32_t u0 = (w)[0], u1 = (w)[1], u2 = (w)[2], u3 = (w)[3];                                         \
+        a0 = __smlad(xe, __sxtb16((int32_t)u0), a0);                                                               \
+        a0 = __smlad(xo, tq_dsp_odd_bytes(u0), a0);                                                                \
+        a1 = __smlad(xe, __sxtb16((int32_t)u1), a1);                                                               \
+        a1 = __smlad(xo, tq_dsp_odd_bytes(u1), a1);                                                                \
+        a2 = __smlad(xe, __sxtb16((int32_t)u2), a2);                                                               \
+        a2 = __smlad(xo, tq_dsp_odd_bytes(u2), a2);                                                                \
+        a3 = __smlad(xe, __sxtb16((int32_t)u3), a3);                                                               \
+        a3 = __smlad(xo, tq_dsp_odd_bytes(u3), a3);                                                                \
+    } while (0)
+
+/* One chunk in assembly; TQ_FCI_ASM_ROWS does rows a, b of the group (one LDRD, then both lane sets of each word).
+ * The C macro above spills accumulators when unrolled (GCC wants more registers than the 13 there are). 12
+ * registers: 4 accumulators, 3 pointers/counter, the input word as two lane sets, 2 weight words and a widened
+ * one. LDRD reads two rows' words (word-aligned: the array is TQ_ALIGN-aligned, a group's chunk is 16 bytes); on
+ * the Cortex-M4 it takes 3 cycles, as two pipelined LDRs do. 21 instructions for 16 MACs. */
+#define TQ_FCI_ASM_ROWS(a, b)                                                                                       \
+    "ldrd   %[u], %[v], [%[w]], #8\n\t"                                                                            \
+    "sxtb16 %[t], %[u]\n\t"                                                                                        \
+    "smlad  %[" a "], %[xe], %[t], %[" a "]\n\t"                                                                    \
+    "sxtb16 %[t], %[u], ror #8\n\t"                                                                                \
+    "smlad  %[" a "], %[xo], %[t], %[" a "]\n\t"                                                                    \
+    "sxtb16 %[t], %[v]\n\t"                                                                                        \
+    "smlad  %[" b "], %[xe], %[t], %[" b "]\n\t"                                                                    \
+    "sxtb16 %[t], %[v], ror #8\n\t"                                                                                \
+    "smlad  %[" b "], %[xo], %[t], %[" b "]\n\t"
+#define TQ_FCI_ASM_CHUNK                                                                                            \
+    "ldr    %[xe], [%[x]], #4\n\t" /* any alignment: an unaligned LDR is legal on Armv7E-M / Armv8-M Mainline */   \
+    "sxtb16 %[xo], %[xe], ror #8\n\t"                                                                              \
+    "sxtb16 %[xe], %[xe]\n\t" TQ_FCI_ASM_ROWS("a0", "a1") TQ_FCI_ASM_ROWS("a2", "a3")
+
+/* `pairs` (>= 1) steps of two chunks: acc[r] += the group's sums over 8 inputs a step; advances *x and *w */
+static inline void chunk_pairs(const int8_t **x, const word_t **w, int32_t pairs, int32_t *a0, int32_t *a1,
+                               int32_t *a2, int32_t *a3) {
+    uint32_t xe, xo, u, v, t;
+    __asm__("1:\n\t" TQ_FCI_ASM_CHUNK TQ_FCI_ASM_CHUNK
+            "subs   %[n], %[n], #1\n\t"
+            "bne    1b\n\t"
+            : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [x] "+r"(*x), [w] "+r"(*w),
+              [n] "+r"(pairs), [xe] "=&r"(xe), [xo] "=&r"(xo), [u] "=&r"(u), [v] "=&r"(v), [t] "=&r"(t)
+            :
+            : "cc", "memory");
+}
+
+/* the last 1-3 inputs of a row as a word with zero bytes above them (their weights are zero-padded anyway;
+ * reading bytes one by one never reads past the row) */
+static inline uint32_t tail_word(const int8_t *x, int32_t n) {
+    uint32_t v = (uint8_t)x[0];
+    if (n > 1) v |= (uint32_t)(uint8_t)x[1] << 8;
+    if (n > 2) v |= (uint32_t)(uint8_t)x[2] << 16;
+    return v;
+}
+
+/* requantize one accumulator (row: its tq_requant_row), add the output offset, clamp: SSAT alone when the
+ * activation is [-128, 127] (clamp = 0), else SSAT then [lo, hi] */
+static inline __attribute__((always_inline)) int8_t finish(const int32_t *row, int32_t acc, int32_t offset,
+                                                           int32_t lo, int32_t hi, int clamp) {
+    int32_t y = __ssat(tq_requant_fast(acc, row[0], row[1], row[2]) + offset, 8);
+    if (clamp) {
+        y = y < lo ? lo : y;
+        y = y > hi ? hi : y;
+    }
+    return (int8_t)y;
+}
+
+/* one input row; the caller passes clamp as a constant so each version has its own loop */
+static inline __attribute__((always_inline)) void fc_row(const tq_fully_connected_s8_interleaved_params *p,
+                                                         const int8_t *in, int8_t *out, int clamp) {
+    /* locals, not p->: the int8 stores below may alias *p, which would make the compiler reload it */
+    const int32_t depth = p->accum_depth, full = depth >> 2, tail = depth & 3, n = p->output_depth;
+    const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t *bias = p->bias, *rq = p->requant, rq_step = p->requant_step;
+    const word_t *w = (const word_t *)(const void *)p->weights;
+    const uint32_t last = tail ? tail_word(in + 4 * full, tail) : 0;
+    for (int32_t o = 0; o < n; o += 4, bias += 4, rq += rq_step) {
+        int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+        const int8_t *x = in;
+        if (full >= 2) chunk_pairs(&x, &w, full >> 1, &a0, &a1, &a2, &a3); /* two chunks a step: half the branches */
+        if (full & 1) {
+            TQ_FCI_CHUNK(tq_dsp_load4(x), w, a0, a1, a2, a3);
+            w += 4;
+        }
+        if (tail) {
+            TQ_FCI_CHUNK(last, w, a0, a1, a2, a3);
+            w += 4;
+        }
+        out[o] = finish(rq, a0, offset, lo, hi, clamp);
+        if (o + 4 <= n) { /* every group but a last one of 1-3 rows */
+            out[o + 1] = finish(rq + 3, a1, offset, lo, hi, clamp);
+            out[o + 2] = finish(rq + 6, a2, offset, lo, hi, clamp);
+            out[o + 3] = finish(rq + 9, a3, offset, lo, hi, clamp);
+        } else {
+            if (o + 1 < n) out[o + 1] = finish(rq + 3, a1, offset, lo, hi, clamp);
+            if (o + 2 < n) out[o + 2] = finish(rq + 6, a2, offset, lo, hi, clamp);
+        }
+    }
+}
+
+static void fc_row_full(const tq_fully_connected_s8_interleaved_params *p, const int8_t *in, int8_t *out) {
+    fc_row(p, in, out, 0);
+}
+
+static void fc_row_clamped(const tq_fully_connected_s8_interleaved_params *p, const int8_t *in, int8_t *out) {
+    fc_row(p, in, out, 1);
+}
+
+tq_status tq_fully_connected_s8_interleaved_dsp(const tq_fully_connected_s8_interleaved_params *p, const int8_t *input,
+                                                int8_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->batches >= 1 && p->accum_depth >= 1 &&
+              p->output_depth >= 1);
+    const int32_t batches = p->batches, depth = p->accum_depth, n = p->output_depth;
+    void (*const row)(const tq_fully_connected_s8_interleaved_params *, const int8_t *, int8_t *) =
+        p->act_min == INT8_MIN && p->act_max == INT8_MAX ? fc_row_full : fc_row_clamped;
+    for (int32_t b = 0; b < batches; ++b) row(p, input + b * depth, output + b * n);
+    return TQ_OK;
+}
+#else
+typedef int tq_fully_connected_s8_interleaved_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */
+#endif

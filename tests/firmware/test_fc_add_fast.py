@@ -1,0 +1,89 @@
+"""The compile-time specialized DSP kernels of tinyq/specialize (fully_connected_dsp.py, add_dsp.py) on the
+emulated CPUs with the DSP extension: firmware == simulator == TFLM, exactly, on models built to reach every
+path (input depth tails 1/2/3 and none, output row tails, no bias, rows > 1, ReLU; ADD with equal shapes,
+either input broadcast in the inner or an outer loop, skewed zero points, different scales, fused
+activations), and the generated model.c calls the specialized kernels."""
+import numpy as np
+import pytest
+
+from tests.ops.oplib import check_model, convert_function, convert_keras, random_inputs
+from tinyq.compiler import compile_model
+from tinyq.io import from_batch
+from tinyq.sim.run import as_program
+from tinyq.targets.run import run_project
+
+pytestmark = [pytest.mark.firmware, pytest.mark.slow]
+
+DSP_BOARDS = ["mps2-an386", "mps2-an505", "mps3-an547"]  # Cortex-M4, M33, M55
+
+
+def _firmware_equals(tfl, inputs, sim, board, out_dir) -> str:
+    """Compile for `board`, run `inputs` on QEMU, assert the outputs equal `sim` exactly; returns model.c."""
+    program = as_program(tfl)
+    compile_model(tfl, out_dir, board=board)
+    got = run_project(out_dir, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
+    for g, s, i in zip(got, sim, program.outputs):
+        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
+    return (out_dir / "src" / "model.c").read_text()
+
+
+def _fc_chain():
+    """Input depths 37, 5, 64, 1, 3, 16, 7, 2 (tails 1, 1, 0, 1, 3, 0, 3, 2) and output depths 5, 64, 1, 3, 16, 7,
+    2, 6 (row-group tails 1, 0, 1, 3, 0, 3, 2, 2), 3 input rows, with and without bias, ReLU."""
+    import keras
+
+    def build():
+        return keras.Sequential([
+            keras.Input((3, 37)),
+            keras.layers.Dense(5), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1, use_bias=False),
+            keras.layers.Dense(3), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(7, use_bias=False),
+            keras.layers.Dense(2), keras.layers.Dense(6, activation="relu"),
+        ])
+
+    return convert_keras(build, seed=13, lo=-3, hi=2)
+
+
+def _add_graph():
+    """ADDs of 1024 elements (above the preparer's 512): equal shapes with scales 8x apart and ReLU; input 1
+    repeated along an outer loop; input 2 repeated along an outer loop; input 2 repeated along the inner row
+    (stride 0) with a clamp to [-1, 1]; two intermediate tensors (their own scales and zero points)."""
+    import tensorflow as tf
+
+    def fn(x, y, z, w, v):
+        a = tf.nn.relu(x + y)
+        b = z + a  # z [16]: outer loop stride 0 for input 1
+        c = b + w  # w [8, 1, 16]: middle loop stride 0 for input 2
+        d = tf.clip_by_value(c + v, -1.0, 1.0)  # v [8, 8, 1]: inner row stride 0 for input 2
+        return tf.nn.relu6(d + a)
+
+    shapes = [(8, 8, 16), (8, 8, 16), (16,), (8, 1, 16), (8, 8, 1)]
+    ranges = [(-1.0, 1.0), (-8.0, 8.0), (0.0, 4.0), (-0.5, 0.25), (-2.0, 1.0)]
+    return convert_function(fn, shapes, seed=17, ranges=ranges)
+
+
+@pytest.fixture(scope="module")
+def fc_model():
+    tfl = _fc_chain()
+    inputs = random_inputs(as_program(tfl), 24, seed=5)
+    return tfl, inputs, check_model(tfl, inputs=inputs)  # TFLM == simulator == host C first
+
+
+@pytest.fixture(scope="module")
+def add_model():
+    tfl = _add_graph()
+    inputs = random_inputs(as_program(tfl), 8, seed=6)
+    return tfl, inputs, check_model(tfl, inputs=inputs)
+
+
+@pytest.mark.parametrize("board", DSP_BOARDS)
+def test_fully_connected_interleaved_equals_simulator(board, fc_model, tmp_path):
+    tfl, inputs, sim = fc_model
+    model_c = _firmware_equals(tfl, inputs, sim, board, tmp_path)
+    assert model_c.count("tq_fully_connected_s8_interleaved_dsp(") == 8
+
+
+@pytest.mark.parametrize("board", DSP_BOARDS)
+def test_add_table_equals_simulator(board, add_model, tmp_path):
+    tfl, inputs, sim = add_model
+    model_c = _firmware_equals(tfl, inputs, sim, board, tmp_path)
+    assert model_c.count("tq_add_s8_table_dsp(") == 5
