@@ -104,8 +104,11 @@ def check_fit(model_name: str, program: Program, plan: MemoryPlan, board, calls:
 
 
 def compile_model(model, out_dir, board: str = "host", prefix: str = "model", project: bool = True,
-                  weights: str = "auto", layers=None) -> CompileResult:
+                  weights: str = "auto", layers=None, specialize_calls: bool = True) -> CompileResult:
     """Compile a .tflite model (path or bytes) for `board` into out_dir (sources in out_dir/src).
+
+    specialize_calls=False keeps every call on the kernel tinyq.kernel_select picks, without the prepared
+    kernels of tinyq.specialize (the tests use it to hold those fallback kernels to the simulator too).
 
     Everything is checked (board, prefix, model, fit) before a file is written.
     """
@@ -115,7 +118,7 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     check_prefix(prefix)
     if isinstance(model, (list, tuple)):
         if len(model) > 1:
-            return compile_levels(list(model), out_dir, board_obj, prefix, project, weights, layers)
+            return compile_levels(list(model), out_dir, board_obj, prefix, project, weights, layers, specialize_calls)
         model = model[0]
     model_name = Path(model).name if isinstance(model, (str, Path)) else "model.tflite"
     graph = read_model(model)
@@ -138,7 +141,8 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     out_dir = Path(out_dir)
     variants = select_kernels(program, board_features(board_obj))
     lowered = program
-    program, variants = specialize(program, variants, board_features(board_obj))
+    if specialize_calls:
+        program, variants = specialize(program, variants, board_features(board_obj))
     if program is not lowered:  # prepared records may bring scratch (im2col) and tables of their own
         plan = plan_memory(program)
         check_fit(where, program, plan, board_obj)
@@ -187,7 +191,7 @@ def stored_bytes(programs, weight_tensors: bool = False) -> list[int]:
 
 
 def compile_levels(models: list, out_dir, board, prefix: str, project: bool = True, weights: str = "auto",
-                   layers=None) -> LevelsResult:
+                   layers=None, specialize_calls: bool = True) -> LevelsResult:
     """Compile several models into one image, level k = models[k] (tinyq/levels); checked before writing."""
     from tinyq.levels import lower_levels
 
@@ -219,7 +223,8 @@ def compile_levels(models: list, out_dir, board, prefix: str, project: bool = Tr
     note = "; ".join(x for x in [note] + [lv.note for lv in levels] if x)
     features = board_features(board)
     variants = [select_kernels(lv.program, features) for lv in levels]
-    specialized = [specialize(lv.program, v, features) for lv, v in zip(levels, variants)]
+    specialized = [specialize(lv.program, v, features) if specialize_calls else (lv.program, v)
+                   for lv, v in zip(levels, variants)]
     if any(p is not lv.program for (p, _), lv in zip(specialized, levels)):
         levels = [replace(lv, program=p) for (p, _), lv in zip(specialized, levels)]
         plans = [plan_memory(lv.program) for lv in levels]

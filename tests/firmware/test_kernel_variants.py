@@ -1,4 +1,5 @@
-"""Optimized kernel variants (tinyq/kernel_select.py) on the emulated CPUs that select them: firmware ==
+"""Optimized kernel variants (tinyq/kernel_select.py) on the emulated CPUs that select them, compiled without the
+prepared kernels of tinyq/specialize (the variants are what a call falls back to when a preparer declines): firmware ==
 simulator == TFLM, exactly, on models built to reach every path of each variant (block loops and their
 remainders, padding, strides, dilations, groups, depth multipliers). The shared real models run on every
 emulated board in test_models_on_boards.py as well."""
@@ -21,7 +22,7 @@ def _assert_firmware_equals(tfl, inputs, sim, board, out_dir) -> str:
     """Compile `tfl` for `board`, run `inputs` (simulator batches) on QEMU, assert the outputs equal `sim`
     exactly; returns the generated model.c."""
     program = as_program(tfl)
-    compile_model(tfl, out_dir, board=board)
+    compile_model(tfl, out_dir, board=board, specialize_calls=False)  # the variants, not the prepared kernels
     got = run_project(out_dir, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
     for g, s, i in zip(got, sim, program.outputs):
         np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))

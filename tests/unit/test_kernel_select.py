@@ -32,7 +32,7 @@ def test_selection_follows_the_board(shared_models, tmp_path):
 
     for board, dsp in (("host", False), ("mps2-an385", False), ("mps2-an386", True)):
         out = tmp_path / board
-        compile_model(model, out, board=board, project=False)
+        compile_model(model, out, board=board, project=False, specialize_calls=False)
         model_c = (out / "src" / "model.c").read_text()
         assert ("tq_fully_connected_s8_dsp(" in model_c) is dsp
         assert ("#if !defined(__ARM_FEATURE_DSP)" in model_c) is dsp
