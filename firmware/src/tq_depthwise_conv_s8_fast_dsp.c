@@ -36,9 +36,30 @@ typedef tq_depthwise_conv_fast_params params;
                 : [x] "r"(X), [w02] "r"(W02), [w13] "r"(W13));                                                 \
     } while (0)
 
-/* requantize, add the output offset, clamp: one SSAT when the range is all of int8 (full) */
-TQ_INLINE int8_t finish(int32_t acc, const int32_t *row, const params *p, int full) {
-    int32_t y = __ssat(tq_requant_fast(acc, row[0], row[1], row[2]) + p->output_offset, 8);
+/* MAC4 on the word at ptr + off, the load inside the statement: GCC otherwise hoists a tap list's nine loads
+ * ahead of the products and spills them (the "m" operand tells it which bytes are read) */
+#define MAC4_AT(PTR, OFF, W02, W13)                                                                            \
+    do {                                                                                                       \
+        int32_t x_, e_, o_;                                                                                    \
+        __asm__("ldr %[x], [%[p], %[c]]\n\t"                                                                  \
+                "sxtb16 %[e], %[x]\n\t"                                                                       \
+                "sxtb16 %[o], %[x], ror #8\n\t"                                                               \
+                "smlabb %[a0], %[e], %[w02], %[a0]\n\t"                                                       \
+                "smlatt %[a2], %[e], %[w02], %[a2]\n\t"                                                       \
+                "smlabb %[a1], %[o], %[w13], %[a1]\n\t"                                                       \
+                "smlatt %[a3], %[o], %[w13], %[a3]"                                                           \
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x_), [e] "=&r"(e_),    \
+                  [o] "=&r"(o_)                                                                                \
+                : [p] "r"(PTR), [c] "r"(OFF), [w02] "r"(W02), [w13] "r"(W13),                                  \
+                  "m"(*(const int8_t(*)[4])((PTR) + (OFF))));                                                  \
+    } while (0)
+
+/* requantize, add the output offset, clamp: one SSAT when the range is all of int8 (full). The record's
+ * weights and biases are doubled, so acc is already the 2 * acc that tq_requant_fast's SMMULR takes (it fits:
+ * |acc| < 2^30, and the doubled sums wrap as the plain ones do) */
+TQ_INLINE int8_t finish(int32_t acc2, const int32_t *row, const params *p, int full) {
+    const int32_t h = tq_smmulr(acc2, row[0]);
+    int32_t y = __ssat(((h + row[1] + (h >> 31)) >> row[2]) + p->output_offset, 8);
     if (!full) {
         y = y < p->act_min ? p->act_min : y;
         y = y > p->act_max ? p->act_max : y;
@@ -73,7 +94,7 @@ static void fill_taps(const params *p, const int8_t **taps, const int8_t *image,
 static int8_t *tail(const params *p, const int8_t *const *taps, int32_t k, int32_t c, const int32_t *blk,
                     int8_t *out) {
     for (int32_t j = 0; c + j < p->depth; ++j) {
-        uint32_t acc = (uint32_t)blk[j];
+        uint32_t acc = (uint32_t)blk[j]; /* doubled, as the weights */
         const int32_t *w = blk + 4 + (j & 1); /* lanes: c -> w02 low, c+1 -> w13 low, c+2 -> w02 high, ... */
         for (int32_t t = 0; t < k; ++t) {
             const int32_t wt = (j & 2) ? (w[2 * t] >> 16) : (int16_t)w[2 * t];
@@ -84,14 +105,20 @@ static int8_t *tail(const params *p, const int8_t *const *taps, int32_t k, int32
     return out;
 }
 
-/* all channels of a pixel through its tap list (any filter, border pixels of the 3x3 path) */
+/* all channels of a pixel through its tap list (any filter, border pixels of the 3x3 path); 9 taps unrolled */
 TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t k, int8_t *out, int full) {
     const int32_t *blk = p->blocks;
     int32_t c = 0;
     for (; c + 4 <= p->depth; c += 4) {
         int32_t a0 = blk[0], a1 = blk[1], a2 = blk[2], a3 = blk[3];
         const int32_t *w = blk + 4;
-        for (int32_t t = 0; t < k; ++t, w += 2) MAC4(tq_dsp_load4(taps[t] + c), w[0], w[1]);
+        if (k == 9) {
+#pragma GCC unroll 9
+            for (int32_t t = 0; t < 9; ++t) MAC4_AT(taps[t], c, w[2 * t], w[2 * t + 1]);
+            w += 18;
+        } else {
+            for (int32_t t = 0; t < k; ++t, w += 2) MAC4(tq_dsp_load4(taps[t] + c), w[0], w[1]);
+        }
         out = store4(out, w, a0, a1, a2, a3, p, full);
         blk = w + 12;
     }

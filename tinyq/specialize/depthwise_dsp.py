@@ -69,13 +69,16 @@ def inner_range(out_size: int, in_size: int, k: int, stride: int, dilation: int,
 
 
 def pack_blocks(filt: np.ndarray, folded: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """filter int8 [KH, KW, C], folded int32 [C], rows int32 [C, 3] -> the int32 block records."""
+    """filter int8 [KH, KW, C], folded int32 [C], rows int32 [C, 3] -> the int32 block records.
+
+    Weights and biases are stored doubled (2w fits an int16 lane; 2 * folded is kept modulo 2^32): the kernel's
+    sum is then 2 * acc, the operand of tq_requant_fast's SMMULR, one shift less per output."""
     kh, kw, c = filt.shape
     n = -(-c // 4)
     w = np.zeros((kh * kw, n * 4), np.int64)
-    w[:, :c] = filt.reshape(kh * kw, c)
+    w[:, :c] = 2 * filt.reshape(kh * kw, c).astype(np.int64)
     bias = np.zeros(n * 4, np.int64)
-    bias[:c] = folded
+    bias[:c] = (2 * folded.astype(np.int64) + 2**31) % 2**32 - 2**31
     r = np.tile(np.array(_PAD_ROW, np.int64), (n * 4, 1))
     r[:c] = rows
     w = w.reshape(kh * kw, n, 4) & 0xFFFF  # int16 lanes: {c, c+2} and {c+1, c+3}

@@ -5,8 +5,9 @@
  * padded taps, and give the integers of tq_depthwise_conv_s8.
  *
  * blocks: one record per 4 channels (the last one zero-padded when depth % 4 != 0), K = filter taps:
- *   int32 bias[4]                 folded bias of channels c..c+3
- *   int32 w[K][2]                 per tap ky*KW+kx: {w[c] | w[c+2] << 16, w[c+1] | w[c+3] << 16} (int16 lanes)
+ *   int32 bias[4]                 2 * folded bias of channels c..c+3 (modulo 2^32)
+ *   int32 w[K][2]                 per tap ky*KW+kx: {2w[c] | 2w[c+2] << 16, 2w[c+1] | 2w[c+3] << 16} (int16 lanes)
+ * (doubled: the sum is then 2 * acc, what tq_requant_fast's SMMULR takes, and needs no shift)
  *   int32 rows[4][3]              tq_requant_row of channels c..c+3
  * Scratch (last argument): K pointers, then depth bytes (rounded up to 4) of input zero point.
  */
