@@ -54,17 +54,17 @@ typedef tq_depthwise_conv_fast_params params;
                   "m"(*(const int8_t(*)[4])((PTR) + (OFF))));                                                  \
     } while (0)
 
-/* requantize, add the output offset, clamp: one SSAT when the range is all of int8 (full). The record's
- * weights and biases are doubled, so acc is already the 2 * acc that tq_requant_fast's SMMULR takes (it fits:
- * |acc| < 2^30, and the doubled sums wrap as the plain ones do) */
+/* requantize, add the output offset, clamp. The record's weights and biases are doubled, so acc2 is already the
+ * 2 * acc that tq_requant_fast's SMMULR takes (|acc| < 2^30; the doubled sums wrap as the plain ones do).
+ * full: the range is all of int8 (one SSAT) and the output offset is 0 or was folded into the rounding term
+ * by the preparer ((v + off * 2^rs) >> rs = (v >> rs) + off, proved not to overflow) */
 TQ_INLINE int8_t finish(int32_t acc2, const int32_t *row, const params *p, int full) {
     const int32_t h = tq_smmulr(acc2, row[0]);
-    int32_t y = __ssat(((h + row[1] + (h >> 31)) >> row[2]) + p->output_offset, 8);
-    if (!full) {
-        y = y < p->act_min ? p->act_min : y;
-        y = y > p->act_max ? p->act_max : y;
-    }
-    return (int8_t)y;
+    const int32_t v = (h + row[1] + (h >> 31)) >> row[2];
+    if (full) return (int8_t)__ssat(v, 8);
+    int32_t y = __ssat(v + p->output_offset, 8);
+    y = y < p->act_min ? p->act_min : y;
+    return (int8_t)(y > p->act_max ? p->act_max : y);
 }
 
 TQ_INLINE int8_t *store4(int8_t *out, const int32_t *rows, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
@@ -181,7 +181,7 @@ TQ_INLINE tq_status run(const params *p, const int8_t *input, int8_t *output, vo
     return TQ_OK;
 }
 
-static int full_range(const params *p) { return p->act_min == -128 && p->act_max == 127; }
+static int full_range(const params *p) { return p->act_min == -128 && p->act_max == 127 && p->output_offset == 0; }
 
 tq_status tq_depthwise_conv3x3_s8_dsp(const params *p, const int8_t *input, int8_t *output, void *scratch) {
     return full_range(p) ? run(p, input, output, scratch, 1, 1) : run(p, input, output, scratch, 0, 1);

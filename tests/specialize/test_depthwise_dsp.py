@@ -8,7 +8,7 @@ import pytest
 from tinyq.lower.conv import DepthwiseConvCall
 from tinyq.program import const_array
 from tinyq.sim.fixedpoint import multiply_by_quantized_multiplier
-from tinyq.specialize.depthwise_dsp import inner_range, prepare
+from tinyq.specialize.depthwise_dsp import fold_output_offset, inner_range, prepare
 from tinyq.specialize.requant import reference_requant
 
 
@@ -74,6 +74,8 @@ def _kernel(rec, x):
                 acc += (x[iy, ix].astype(np.int64) if inside else rec.input_zero_point) * w[t]
             acc2 = (acc + 2**31) % 2**32 - 2**31  # int32 wrap-around (SMLABB); doubled weights: 2 * acc
             assert (acc2 % 2 == 0).all()
+            h = (acc2 * rows[:, 0] + (1 << 31)) >> 32  # SMMULR
+            assert (np.abs(h + rows[:, 1]) < 2**31 - 1).all()  # the rounding add (output offset folded in) fits
             out[oy, ox] = reference_requant(acc2 // 2, rows)
     return np.clip(out + rec.output_offset, rec.act_min, rec.act_max)
 
@@ -131,3 +133,13 @@ def test_declines_what_the_kernels_do_not_handle():
 
     assert prepare(replace(_call(rng, 5, 5, 4, 3, 3), packed=object())) is None  # packed weights
     assert prepare(replace(_call(rng, 5, 5, 4, 3, 3), kernel="tq_depthwise_conv_s16", acc64=True)) is None
+
+
+def test_output_offset_folds_only_where_it_fits():
+    rows = np.array([[1 << 30, 1 << 9, 10], [(1 << 31) - 1, 1 << 29, 30]], np.int64)
+    bound = np.array([1000, 1000], np.int64)
+    assert fold_output_offset(rows[:1], bound[:1], -128)[0].tolist() == [1 << 30, (1 << 9) - (128 << 10), 10]
+    assert fold_output_offset(rows, bound, 5) is None  # 5 * 2^30 leaves int32
+    call = _call(np.random.default_rng(3), 5, 5, 8, 3, 3)
+    rec = prepare(call).call
+    assert rec.output_offset == 0 and call.output_offset != 0  # folded: the kernel adds nothing

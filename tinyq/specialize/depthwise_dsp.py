@@ -17,7 +17,7 @@ import numpy as np
 from tinyq.lower.conv import DepthwiseConvCall
 from tinyq.program import KernelCall, const_array
 from tinyq.specialize import Prepared, Preparer, register
-from tinyq.specialize.requant import fast_requant
+from tinyq.specialize.requant import accumulator_bound, fast_requant
 
 # the dummy row of a zero-padded lane: any acc gives a finite value that is never stored
 _PAD_ROW = (1 << 30, 1, 1)
@@ -89,6 +89,18 @@ def pack_blocks(filt: np.ndarray, folded: np.ndarray, rows: np.ndarray) -> np.nd
     return out.reshape(-1)
 
 
+def fold_output_offset(rows: np.ndarray, acc_bound: np.ndarray, offset: int) -> np.ndarray | None:
+    """rows with offset * 2^rs added to the rounding term, so the kernel adds no output offset:
+    (v + offset * 2^rs) >> rs = (v >> rs) + offset exactly; None when h + round + offset * 2^rs could leave int32
+    (h, SMMULR's result, is at most acc_bound * m / 2^31 + 1 in magnitude)."""
+    r = rows.astype(np.int64)
+    h = (2 * acc_bound.astype(np.int64) * r[:, 0] >> 32) + 2
+    if (h + r[:, 1] + abs(int(offset)) * (1 << r[:, 2]) >= 2**31 - 1).any():
+        return None
+    r[:, 1] += int(offset) << r[:, 2]
+    return const_array(r, np.int32)
+
+
 def prepare(call: KernelCall) -> Prepared | None:
     if not isinstance(call, DepthwiseConvCall) or call.depth_multiplier != 1 or call.packed is not None:
         return None
@@ -99,6 +111,12 @@ def prepare(call: KernelCall) -> Prepared | None:
     req = fast_requant(filt.reshape(kh * kw, c).T, call.bias, call.input_offset, call.multiplier, call.shift)
     if req is None:
         return None
+    out_offset, rows = call.output_offset, req.rows
+    bound = accumulator_bound(filt.reshape(kh * kw, c).T, call.bias, call.input_offset)
+    bound = np.where(filt.reshape(kh * kw, c).any(axis=0), bound, np.abs(req.bias.astype(np.int64)))  # dead: 4r
+    folded_rows = fold_output_offset(rows, bound, out_offset) if out_offset else None
+    if folded_rows is not None:
+        out_offset, rows = 0, folded_rows
     iy = inner_range(call.output_height, call.input_height, kh, call.stride_height, call.dilation_height,
                      call.pad_height)
     ix = inner_range(call.output_width, call.input_width, kw, call.stride_width, call.dilation_width,
@@ -109,9 +127,9 @@ def prepare(call: KernelCall) -> Prepared | None:
         filter_height=kh, filter_width=kw, output_height=call.output_height, output_width=call.output_width,
         stride_height=call.stride_height, stride_width=call.stride_width, dilation_height=call.dilation_height,
         dilation_width=call.dilation_width, pad_height=call.pad_height, pad_width=call.pad_width,
-        input_zero_point=-call.input_offset, output_offset=call.output_offset, act_min=call.act_min,
+        input_zero_point=-call.input_offset, output_offset=out_offset, act_min=call.act_min,
         act_max=call.act_max, inner_y0=iy[0], inner_y1=iy[1], inner_x0=ix[0], inner_x1=ix[1],
-        blocks=const_array(pack_blocks(filt, req.bias, req.rows), np.int32), _filter=call.filter,
+        blocks=const_array(pack_blocks(filt, req.bias, rows), np.int32), _filter=call.filter,
     )
     is3x3 = (kh, kw, call.dilation_height, call.dilation_width) == (3, 3, 1, 1)
     return Prepared(record, "tq_depthwise_conv3x3_s8_dsp" if is3x3 else "tq_depthwise_convkxk_s8_dsp")
