@@ -1,0 +1,36 @@
+/* DEPTHWISE_CONV_2D int8, depth multiplier 1, prepared at compile time for the Arm DSP extension
+ * (tinyq/specialize/depthwise_dsp.py). The preparer folds the input offset into the biases, widens the filter
+ * to int16 lanes in the order the inner loop reads them and proves tq_requant_fast exact for the layer; the
+ * kernels then compute folded_bias + sum(x * w) on the raw int8 input, reading the input zero point for
+ * padded taps, and give the integers of tq_depthwise_conv_s8.
+ *
+ * blocks: one record per 4 channels (the last one zero-padded when depth % 4 != 0), K = filter taps:
+ *   int32 bias[4]                 2 * folded bias of channels c..c+3 (modulo 2^32)
+ *   int32 w[K][2]                 per tap ky*KW+kx: {2w[c] | 2w[c+2] << 16, 2w[c+1] | 2w[c+3] << 16} (int16 lanes)
+ * (doubled: the sum is then 2 * acc, what tq_requant_fast's SMMULR takes, and needs no shift)
+ *   int32 rows[4][3]              tq_requant_row of channels c..c+3
+ * Scratch (last argument): K pointers, then depth bytes (rounded up to 4) of input zero point.
+ */
+#ifndef TINYQ_TQ_DEPTHWISE_CONV_FAST_H
+#define TINYQ_TQ_DEPTHWISE_CONV_FAST_H
+
+#include "tinyq/tq_types.h"
+
+typedef struct {
+    int32_t batches, input_height, input_width, depth; /* depth = input depth = output depth */
+    int32_t filter_height, filter_width, output_height, output_width;
+    int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
+    int32_t input_zero_point;                  /* what a padded tap reads */
+    int32_t output_offset, act_min, act_max;
+    int32_t inner_y0, inner_y1, inner_x0, inner_x1; /* output rows/columns whose taps are all inside the input */
+    const int32_t *blocks;                     /* ceil(depth / 4) records, see above */
+} tq_depthwise_conv_fast_params;
+
+/* 3x3, dilation 1, any stride: interior pixels run unrolled row loads, border pixels the tap list.
+ * kxk: any filter size and dilation through the tap list. Defined when __ARM_FEATURE_DSP is. */
+tq_status tq_depthwise_conv3x3_s8_dsp(const tq_depthwise_conv_fast_params *p, const int8_t *input, int8_t *output,
+                                      void *scratch);
+tq_status tq_depthwise_convkxk_s8_dsp(const tq_depthwise_conv_fast_params *p, const int8_t *input, int8_t *output,
+                                      void *scratch);
+
+#endif
