@@ -6,6 +6,7 @@
 #include "tinyq/tq_weights.h"
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_conv.h"
+#include "tinyq/tq_conv_gemm.h"
 #include "tinyq/tq_packed_s16_wk_dsp.h"
 #include "tinyq/tq_pool.h"
 #include "tinyq/tq_elementwise.h"

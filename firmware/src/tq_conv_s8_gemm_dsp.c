@@ -1,0 +1,212 @@
+/* CONV_2D int8 as a GEMM (pixels x output channels) on the Arm DSP extension, parameters prepared at compile time
+ * (tinyq/specialize/conv_dsp.py, tinyq/tq_conv_gemm.h).
+ *
+ * Two output pixels at a time: their patches are widened once into scratch as int16 pairs, taps {0, 2} and
+ * {1, 3} of each group of four (SXTB16 and SXTB16 ROR #8), interleaved pixel by pixel. Each pair of output
+ * channels then runs one loop over the groups: per group, one weight word per channel widened the same way
+ * (the same byte lanes on both sides, so no reordering) and 8 SMLAD for 16 multiply-accumulates. Two pixels x
+ * two channels is what fits the registers (4 accumulators, 4 input words, 2 weight halves, 3 pointers = 13);
+ * a larger block spills.
+ *
+ * Exactness: the accumulator starts at the folded bias (bias + input_offset * sum(w)) and adds x * w on the raw
+ * int8 inputs, wrapping like SMLAD: TFLM's bias + sum((x + input_offset) * w) modulo 2^32, and that sum is
+ * proved below 2^30 in magnitude (tinyq/specialize/requant.py), so it is the same integer; padded taps read the
+ * input zero point, whose (x + input_offset) is 0 as in TFLM's skipped taps; the zero taps that pad a row to a
+ * multiple of 4 add 0. tq_requant_fast is exact under that bound. */
+#include "tinyq/tq_conv_gemm.h"
+#include "tinyq/tq_requant_fast.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#include <string.h>
+
+static inline uint32_t load4(const int8_t *x) {
+    uint32_t v;
+    memcpy(&v, x, sizeof v); /* one LDR: unaligned loads are allowed on Armv7-M / Armv8-M Mainline */
+    return v;
+}
+
+static inline uint32_t even_lanes(uint32_t v) { return (uint32_t)__sxtb16((int32_t)v); } /* taps 0, 2 */
+static inline uint32_t odd_lanes(uint32_t v) { return (uint32_t)__sxtb16((int32_t)((v >> 8) | (v << 24))); }
+
+/* one pixel's patch, `words` groups of 4 int8 taps, into its slot of the interleaved int16 buffer */
+static void widen(uint32_t *slot, const int8_t *src, int32_t words) {
+    for (int32_t g = 0; g < words; ++g, slot += 4) {
+        const uint32_t v = load4(src + 4 * g);
+        slot[0] = even_lanes(v);
+        slot[1] = odd_lanes(v);
+    }
+}
+
+/* the same for a patch of n taps not a multiple of 4: the last group zero-filled (its weights are 0) */
+static void widen_tail(uint32_t *slot, const int8_t *src, int32_t n) {
+    widen(slot, src, n >> 2);
+    if (n & 3) {
+        uint32_t v = 0;
+        for (int32_t k = n & ~3; k < n; ++k) v |= (uint32_t)(uint8_t)src[k] << (8 * (k & 3));
+        slot += 4 * (n >> 2);
+        slot[0] = even_lanes(v);
+        slot[1] = odd_lanes(v);
+    }
+}
+
+static inline int8_t requant(int32_t acc, const int32_t *row, int32_t out_off, int32_t lo, int32_t hi) {
+    int32_t y = tq_requant_fast(acc, row[0], row[1], row[2]) + out_off;
+    y = y < lo ? lo : y;
+    return (int8_t)(y > hi ? hi : y);
+}
+
+/* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. */
+static void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    const int32_t groups = p->patch_padded >> 2, depth = p->output_depth;
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const uint32_t *w = (const uint32_t *)p->weights;
+    const int32_t *bias = p->bias, *row = p->rows;
+    const uint32_t *const x_end = x + 4 * groups;
+    int32_t c = 0;
+    for (; c + 2 <= depth; c += 2, row += 6) {
+        int32_t a0 = bias[c], b0 = a0, a1 = bias[c + 1], b1 = a1;
+        for (const uint32_t *xp = x; xp != x_end; xp += 4, w += 2) {
+            const uint32_t xae = xp[0], xao = xp[1], xbe = xp[2], xbo = xp[3];
+            uint32_t we = even_lanes(w[0]), wo = odd_lanes(w[0]);
+            a0 = __smlad((int16x2_t)xae, (int16x2_t)we, a0);
+            a0 = __smlad((int16x2_t)xao, (int16x2_t)wo, a0);
+            b0 = __smlad((int16x2_t)xbe, (int16x2_t)we, b0);
+            b0 = __smlad((int16x2_t)xbo, (int16x2_t)wo, b0);
+            we = even_lanes(w[1]);
+            wo = odd_lanes(w[1]);
+            a1 = __smlad((int16x2_t)xae, (int16x2_t)we, a1);
+            a1 = __smlad((int16x2_t)xao, (int16x2_t)wo, a1);
+            b1 = __smlad((int16x2_t)xbe, (int16x2_t)we, b1);
+            b1 = __smlad((int16x2_t)xbo, (int16x2_t)wo, b1);
+        }
+        oa[c] = requant(a0, row, out_off, lo, hi);
+        ob[c] = requant(b0, row, out_off, lo, hi);
+        oa[c + 1] = requant(a1, row + 3, out_off, lo, hi);
+        ob[c + 1] = requant(b1, row + 3, out_off, lo, hi);
+    }
+    if (c < depth) { /* an odd last channel: its row on its own */
+        int32_t a0 = bias[c], b0 = a0;
+        for (const uint32_t *xp = x; xp != x_end; xp += 4, ++w) {
+            const uint32_t we = even_lanes(w[0]), wo = odd_lanes(w[0]);
+            a0 = __smlad((int16x2_t)xp[0], (int16x2_t)we, a0);
+            a0 = __smlad((int16x2_t)xp[1], (int16x2_t)wo, a0);
+            b0 = __smlad((int16x2_t)xp[2], (int16x2_t)we, b0);
+            b0 = __smlad((int16x2_t)xp[3], (int16x2_t)wo, b0);
+        }
+        oa[c] = requant(a0, row, out_off, lo, hi);
+        ob[c] = requant(b0, row, out_off, lo, hi);
+    }
+}
+
+/* scratch: [widened pair: 4 * patch_padded B][gathered patch: patch_padded B (im2col)][dummy outputs] */
+static inline int8_t *dummy_outputs(const tq_conv_gemm_params *p, void *scratch, int gathers) {
+    return (int8_t *)scratch + (4 + gathers) * p->patch_padded;
+}
+
+/* the output pixel after (y, x) in (batch, row, column) order */
+static inline void next_pixel(const tq_conv_gemm_params *p, int32_t *batch, int32_t *y, int32_t *x) {
+    if (++*x == p->output_width) {
+        *x = 0;
+        if (++*y == p->output_height) {
+            *y = 0;
+            ++*batch;
+        }
+    }
+}
+
+tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
+    TQ_ASSERT(p->filter_height == 1 && p->filter_width == 1 && p->pad_height == 0 && p->pad_width == 0);
+    uint32_t *x = (uint32_t *)scratch;
+    int8_t *const dummy = dummy_outputs(p, scratch, 0);
+    const int32_t depth = p->input_depth, pixels = p->batches * p->output_height * p->output_width;
+    const int32_t image = p->input_height * p->input_width * depth;
+    int32_t batch = 0, y = 0, xo = 0;
+    for (int32_t q = 0; q < pixels; q += 2) {
+        const int8_t *a = input + batch * image + (y * p->stride_height * p->input_width + xo * p->stride_width) * depth;
+        next_pixel(p, &batch, &y, &xo);
+        const int two = q + 1 < pixels;
+        const int8_t *b = two ? input + batch * image +
+                                    (y * p->stride_height * p->input_width + xo * p->stride_width) * depth : a;
+        next_pixel(p, &batch, &y, &xo);
+        widen_tail(x, a, depth);
+        widen_tail(x + 2, b, depth);
+        int8_t *oa = output + q * p->output_depth;
+        gemm_2px(p, x, oa, two ? oa + p->output_depth : dummy);
+    }
+    return TQ_OK;
+}
+
+/* fill n bytes with v, then copy m bytes from src after them (im2col runs) */
+static inline int8_t *fill(int8_t *dst, int8_t v, int32_t n) {
+    for (int32_t k = 0; k < n; ++k) dst[k] = v;
+    return dst + n;
+}
+
+static inline int8_t *copy(int8_t *dst, const int8_t *src, int32_t n) {
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const uint32_t v = load4(src + k);
+        memcpy(dst + k, &v, sizeof v); /* one STR, unaligned allowed */
+    }
+    for (; k < n; ++k) dst[k] = src[k];
+    return dst + n;
+}
+
+/* the patch of the output pixel whose window starts at input (iy0, ix0), pad_value outside the image */
+static void gather(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, int8_t *dst) {
+    const int32_t depth = p->input_depth, kw = p->filter_width, w = p->input_width;
+    const int8_t pad = (int8_t)p->pad_value;
+    for (int32_t fy = 0; fy < p->filter_height; ++fy) {
+        const int32_t iy = iy0 + fy * p->dilation_height;
+        if (iy < 0 || iy >= p->input_height) {
+            dst = fill(dst, pad, kw * depth);
+            continue;
+        }
+        const int8_t *src = image + iy * w * depth;
+        if (p->dilation_width == 1) { /* the taps inside the image are one run */
+            int32_t x0 = ix0 < 0 ? -ix0 : 0, x1 = w - ix0 < kw ? w - ix0 : kw;
+            x0 = x0 > kw ? kw : x0;
+            x1 = x1 < x0 ? x0 : x1;
+            dst = fill(dst, pad, x0 * depth);
+            dst = copy(dst, src + (ix0 + x0) * depth, (x1 - x0) * depth);
+            dst = fill(dst, pad, (kw - x1) * depth);
+            continue;
+        }
+        for (int32_t fx = 0; fx < kw; ++fx) {
+            const int32_t ix = ix0 + fx * p->dilation_width;
+            dst = ix < 0 || ix >= w ? fill(dst, pad, depth) : copy(dst, src + ix * depth, depth);
+        }
+    }
+}
+
+tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
+    uint32_t *x = (uint32_t *)scratch;
+    int8_t *const patch = (int8_t *)scratch + 4 * p->patch_padded;
+    int8_t *const dummy = dummy_outputs(p, scratch, 1);
+    const int32_t words = p->patch_padded >> 2, pixels = p->batches * p->output_height * p->output_width;
+    const int32_t image = p->input_height * p->input_width * p->input_depth;
+    fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
+    int32_t batch = 0, y = 0, xo = 0;
+    for (int32_t q = 0; q < pixels; q += 2) {
+        gather(p, input + batch * image, y * p->stride_height - p->pad_height, xo * p->stride_width - p->pad_width,
+               patch);
+        widen(x, patch, words);
+        next_pixel(p, &batch, &y, &xo);
+        const int two = q + 1 < pixels;
+        if (two) {
+            gather(p, input + batch * image, y * p->stride_height - p->pad_height,
+                   xo * p->stride_width - p->pad_width, patch);
+        }
+        widen(x + 2, patch, words); /* pixel a again when there is no b: its outputs go to the dummy row */
+        next_pixel(p, &batch, &y, &xo);
+        int8_t *oa = output + q * p->output_depth;
+        gemm_2px(p, x, oa, two ? oa + p->output_depth : dummy);
+    }
+    return TQ_OK;
+}
+#else
+typedef int tq_conv_s8_gemm_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */
+#endif
