@@ -27,7 +27,12 @@ static inline uint32_t load4(const int8_t *x) {
 }
 
 static inline uint32_t even_lanes(uint32_t v) { return (uint32_t)__sxtb16((int32_t)v); } /* taps 0, 2 */
-static inline uint32_t odd_lanes(uint32_t v) { return (uint32_t)__sxtb16((int32_t)((v >> 8) | (v << 24))); }
+
+static inline uint32_t odd_lanes(uint32_t v) { /* taps 1, 3: SXTB16's free rotation (GCC keeps a MOV ROR else) */
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
 
 /* one pixel's patch, `words` groups of 4 int8 taps, into its slot of the interleaved int16 buffer */
 static void widen(uint32_t *slot, const int8_t *src, int32_t words) {
@@ -50,14 +55,36 @@ static void widen_tail(uint32_t *slot, const int8_t *src, int32_t n) {
     }
 }
 
-static inline int8_t requant(int32_t acc, const int32_t *row, int32_t out_off, int32_t lo, int32_t hi) {
-    int32_t y = tq_requant_fast(acc, row[0], row[1], row[2]) + out_off;
+/* the requantized output before the clamp: tq_requant_fast plus the output offset */
+static inline int32_t requant(int32_t acc, int32_t m, int32_t round, int32_t rs, int32_t out_off) {
+    return tq_requant_fast(acc, m, round, rs) + out_off;
+}
+
+/* the activation clamp; full (act range = int8 range): one SSAT */
+static inline int8_t clamp(int32_t y, int full, int32_t lo, int32_t hi) {
+    if (full) return (int8_t)__ssat(y, 8);
     y = y < lo ? lo : y;
     return (int8_t)(y > hi ? hi : y);
 }
 
+/* acc += x * w over the groups of one channel pair (w: its interleaved words), both pixels */
+#define TQ_GEMM_STEP(xp, w0, w1)                                                                                     \
+    do {                                                                                                            \
+        uint32_t we = even_lanes(w0), wo = odd_lanes(w0);                                                           \
+        a0 = __smlad((int16x2_t)(xp)[0], (int16x2_t)we, a0);                                                        \
+        a0 = __smlad((int16x2_t)(xp)[1], (int16x2_t)wo, a0);                                                        \
+        b0 = __smlad((int16x2_t)(xp)[2], (int16x2_t)we, b0);                                                        \
+        b0 = __smlad((int16x2_t)(xp)[3], (int16x2_t)wo, b0);                                                        \
+        we = even_lanes(w1), wo = odd_lanes(w1);                                                                    \
+        a1 = __smlad((int16x2_t)(xp)[0], (int16x2_t)we, a1);                                                        \
+        a1 = __smlad((int16x2_t)(xp)[1], (int16x2_t)wo, a1);                                                        \
+        b1 = __smlad((int16x2_t)(xp)[2], (int16x2_t)we, b1);                                                        \
+        b1 = __smlad((int16x2_t)(xp)[3], (int16x2_t)wo, b1);                                                        \
+    } while (0)
+
 /* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. */
-static void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+static inline __attribute__((always_inline)) void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x,
+                                                           int8_t *oa, int8_t *ob, int full) {
     const int32_t groups = p->patch_padded >> 2, depth = p->output_depth;
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const uint32_t *w = (const uint32_t *)p->weights;
@@ -66,24 +93,14 @@ static void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa
     int32_t c = 0;
     for (; c + 2 <= depth; c += 2, row += 6) {
         int32_t a0 = bias[c], b0 = a0, a1 = bias[c + 1], b1 = a1;
-        for (const uint32_t *xp = x; xp != x_end; xp += 4, w += 2) {
-            const uint32_t xae = xp[0], xao = xp[1], xbe = xp[2], xbo = xp[3];
-            uint32_t we = even_lanes(w[0]), wo = odd_lanes(w[0]);
-            a0 = __smlad((int16x2_t)xae, (int16x2_t)we, a0);
-            a0 = __smlad((int16x2_t)xao, (int16x2_t)wo, a0);
-            b0 = __smlad((int16x2_t)xbe, (int16x2_t)we, b0);
-            b0 = __smlad((int16x2_t)xbo, (int16x2_t)wo, b0);
-            we = even_lanes(w[1]);
-            wo = odd_lanes(w[1]);
-            a1 = __smlad((int16x2_t)xae, (int16x2_t)we, a1);
-            a1 = __smlad((int16x2_t)xao, (int16x2_t)wo, a1);
-            b1 = __smlad((int16x2_t)xbe, (int16x2_t)we, b1);
-            b1 = __smlad((int16x2_t)xbo, (int16x2_t)wo, b1);
-        }
-        oa[c] = requant(a0, row, out_off, lo, hi);
-        ob[c] = requant(b0, row, out_off, lo, hi);
-        oa[c + 1] = requant(a1, row + 3, out_off, lo, hi);
-        ob[c + 1] = requant(b1, row + 3, out_off, lo, hi);
+        for (const uint32_t *xp = x; xp != x_end; xp += 4, w += 2) TQ_GEMM_STEP(xp, w[0], w[1]);
+        /* rows read before the int8 stores, which may alias them as far as the compiler knows */
+        const int32_t m0 = row[0], r0 = row[1], s0 = row[2], m1 = row[3], r1 = row[4], s1 = row[5];
+        const int8_t ya0 = clamp(requant(a0, m0, r0, s0, out_off), full, lo, hi);
+        const int8_t yb0 = clamp(requant(b0, m0, r0, s0, out_off), full, lo, hi);
+        const int8_t ya1 = clamp(requant(a1, m1, r1, s1, out_off), full, lo, hi);
+        const int8_t yb1 = clamp(requant(b1, m1, r1, s1, out_off), full, lo, hi);
+        oa[c] = ya0, oa[c + 1] = ya1, ob[c] = yb0, ob[c + 1] = yb1;
     }
     if (c < depth) { /* an odd last channel: its row on its own */
         int32_t a0 = bias[c], b0 = a0;
@@ -94,9 +111,26 @@ static void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa
             b0 = __smlad((int16x2_t)xp[2], (int16x2_t)we, b0);
             b0 = __smlad((int16x2_t)xp[3], (int16x2_t)wo, b0);
         }
-        oa[c] = requant(a0, row, out_off, lo, hi);
-        ob[c] = requant(b0, row, out_off, lo, hi);
+        const int32_t m0 = row[0], r0 = row[1], s0 = row[2];
+        const int8_t ya0 = clamp(requant(a0, m0, r0, s0, out_off), full, lo, hi);
+        const int8_t yb0 = clamp(requant(b0, m0, r0, s0, out_off), full, lo, hi);
+        oa[c] = ya0, ob[c] = yb0;
     }
+}
+
+/* the block for every pixel pair: the clamp picked once per call */
+static void gemm_full(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px(p, x, oa, ob, 1);
+}
+
+static void gemm_clamped(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px(p, x, oa, ob, 0);
+}
+
+typedef void (*gemm_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob);
+
+static inline gemm_fn pick_gemm(const tq_conv_gemm_params *p) {
+    return p->act_min == INT8_MIN && p->act_max == INT8_MAX ? gemm_full : gemm_clamped;
 }
 
 /* scratch: [widened pair: 4 * patch_padded B][gathered patch: patch_padded B (im2col)][dummy outputs] */
@@ -122,6 +156,7 @@ tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, i
     int8_t *const dummy = dummy_outputs(p, scratch, 0);
     const int32_t depth = p->input_depth, pixels = p->batches * p->output_height * p->output_width;
     const int32_t image = p->input_height * p->input_width * depth;
+    const gemm_fn gemm = pick_gemm(p);
     int32_t batch = 0, y = 0, xo = 0;
     for (int32_t q = 0; q < pixels; q += 2) {
         const int8_t *a = input + batch * image + (y * p->stride_height * p->input_width + xo * p->stride_width) * depth;
@@ -133,7 +168,7 @@ tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, i
         widen_tail(x, a, depth);
         widen_tail(x + 2, b, depth);
         int8_t *oa = output + q * p->output_depth;
-        gemm_2px(p, x, oa, two ? oa + p->output_depth : dummy);
+        gemm(p, x, oa, two ? oa + p->output_depth : dummy);
     }
     return TQ_OK;
 }
@@ -188,6 +223,7 @@ tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *inpu
     int8_t *const dummy = dummy_outputs(p, scratch, 1);
     const int32_t words = p->patch_padded >> 2, pixels = p->batches * p->output_height * p->output_width;
     const int32_t image = p->input_height * p->input_width * p->input_depth;
+    const gemm_fn gemm = pick_gemm(p);
     fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
     int32_t batch = 0, y = 0, xo = 0;
     for (int32_t q = 0; q < pixels; q += 2) {
@@ -203,7 +239,7 @@ tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *inpu
         widen(x + 2, patch, words); /* pixel a again when there is no b: its outputs go to the dummy row */
         next_pixel(p, &batch, &y, &xo);
         int8_t *oa = output + q * p->output_depth;
-        gemm_2px(p, x, oa, two ? oa + p->output_depth : dummy);
+        gemm(p, x, oa, two ? oa + p->output_depth : dummy);
     }
     return TQ_OK;
 }
