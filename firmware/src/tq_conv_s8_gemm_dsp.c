@@ -34,13 +34,17 @@ static inline uint32_t odd_lanes(uint32_t v) { /* taps 1, 3: SXTB16's free rotat
     return r;
 }
 
+/* taps 0, 2 and 1, 3 of v, doubled (|2x| <= 256 fits an int16 lane): the sums come out as 2 * acc, which
+ * tq_requant_fast would compute first (see requant) */
+static inline void widen_word(uint32_t *slot, uint32_t v) {
+    const uint32_t e = even_lanes(v), o = odd_lanes(v);
+    slot[0] = (uint32_t)__sadd16((int16x2_t)e, (int16x2_t)e);
+    slot[1] = (uint32_t)__sadd16((int16x2_t)o, (int16x2_t)o);
+}
+
 /* one pixel's patch, `words` groups of 4 int8 taps, into its slot of the interleaved int16 buffer */
 static void widen(uint32_t *slot, const int8_t *src, int32_t words) {
-    for (int32_t g = 0; g < words; ++g, slot += 4) {
-        const uint32_t v = load4(src + 4 * g);
-        slot[0] = even_lanes(v);
-        slot[1] = odd_lanes(v);
-    }
+    for (int32_t g = 0; g < words; ++g, slot += 4) widen_word(slot, load4(src + 4 * g));
 }
 
 /* the same for a patch of n taps not a multiple of 4: the last group zero-filled (its weights are 0) */
@@ -49,15 +53,15 @@ static void widen_tail(uint32_t *slot, const int8_t *src, int32_t n) {
     if (n & 3) {
         uint32_t v = 0;
         for (int32_t k = n & ~3; k < n; ++k) v |= (uint32_t)(uint8_t)src[k] << (8 * (k & 3));
-        slot += 4 * (n >> 2);
-        slot[0] = even_lanes(v);
-        slot[1] = odd_lanes(v);
+        widen_word(slot + 4 * (n >> 2), v);
     }
 }
 
-/* the requantized output before the clamp: tq_requant_fast plus the output offset */
-static inline int32_t requant(int32_t acc, int32_t m, int32_t round, int32_t rs, int32_t out_off) {
-    return tq_requant_fast(acc, m, round, rs) + out_off;
+/* tq_requant_fast(acc, m, round, rs) + out_off from acc2 = 2 * acc (exact: |acc| < 2^30 is proved, so 2 * acc
+ * is the int32 that tq_requant_fast's first step computes) */
+static inline int32_t requant(int32_t acc2, int32_t m, int32_t round, int32_t rs, int32_t out_off) {
+    const int32_t h = tq_smmulr(acc2, m);
+    return ((h + round + (h >> 31)) >> rs) + out_off;
 }
 
 /* the activation clamp; full (act range = int8 range): one SSAT */
@@ -67,20 +71,40 @@ static inline int8_t clamp(int32_t y, int full, int32_t lo, int32_t hi) {
     return (int8_t)(y > hi ? hi : y);
 }
 
-/* acc += x * w over the groups of one channel pair (w: its interleaved words), both pixels */
-#define TQ_GEMM_STEP(xp, w0, w1)                                                                                     \
-    do {                                                                                                            \
-        uint32_t we = even_lanes(w0), wo = odd_lanes(w0);                                                           \
-        a0 = __smlad((int16x2_t)(xp)[0], (int16x2_t)we, a0);                                                        \
-        a0 = __smlad((int16x2_t)(xp)[1], (int16x2_t)wo, a0);                                                        \
-        b0 = __smlad((int16x2_t)(xp)[2], (int16x2_t)we, b0);                                                        \
-        b0 = __smlad((int16x2_t)(xp)[3], (int16x2_t)wo, b0);                                                        \
-        we = even_lanes(w1), wo = odd_lanes(w1);                                                                    \
-        a1 = __smlad((int16x2_t)(xp)[0], (int16x2_t)we, a1);                                                        \
-        a1 = __smlad((int16x2_t)(xp)[1], (int16x2_t)wo, a1);                                                        \
-        b1 = __smlad((int16x2_t)(xp)[2], (int16x2_t)we, b1);                                                        \
-        b1 = __smlad((int16x2_t)(xp)[3], (int16x2_t)wo, b1);                                                        \
-    } while (0)
+/* acc += x * w over the groups of one channel pair, both pixels: per group 2 LDRD of the pixels' widened words,
+ * one LDRD of the pair's weight words, 4 SXTB16, 8 SMLAD, and the loop's CMP/BNE (17 instructions for 16
+ * multiply-accumulates). Written in assembly because it needs all 14 registers, which GCC 12 does not find
+ * for the C version (it spills the loop's end pointer and copies pointers: 20 instructions a group). */
+static inline __attribute__((always_inline)) const uint32_t *
+gemm_pair(const uint32_t *xp, const uint32_t *wp, const uint32_t *x_end, int32_t acc[4]) {
+    int32_t a0 = acc[0], b0 = acc[1], a1 = acc[2], b1 = acc[3];
+    uint32_t xae, xao, xbe, xbo, w0, w1, t;
+    __asm__ volatile("1:\n\t"
+                     "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"
+                     "ldrd   %[xae], %[xao], [%[xp]], #8\n\t"
+                     "ldrd   %[xbe], %[xbo], [%[xp]], #8\n\t"
+                     "sxtb16 %[t], %[w0]\n\t"
+                     "smlad  %[a0], %[xae], %[t], %[a0]\n\t"
+                     "smlad  %[b0], %[xbe], %[t], %[b0]\n\t"
+                     "sxtb16 %[w0], %[w0], ror #8\n\t"
+                     "smlad  %[a0], %[xao], %[w0], %[a0]\n\t"
+                     "smlad  %[b0], %[xbo], %[w0], %[b0]\n\t"
+                     "sxtb16 %[t], %[w1]\n\t"
+                     "smlad  %[a1], %[xae], %[t], %[a1]\n\t"
+                     "smlad  %[b1], %[xbe], %[t], %[b1]\n\t"
+                     "sxtb16 %[w1], %[w1], ror #8\n\t"
+                     "smlad  %[a1], %[xao], %[w1], %[a1]\n\t"
+                     "smlad  %[b1], %[xbo], %[w1], %[b1]\n\t"
+                     "cmp    %[xp], %[x_end]\n\t"
+                     "bne    1b"
+                     : [a0] "+r"(a0), [b0] "+r"(b0), [a1] "+r"(a1), [b1] "+r"(b1), [xp] "+r"(xp), [wp] "+r"(wp),
+                       [xae] "=&r"(xae), [xao] "=&r"(xao), [xbe] "=&r"(xbe), [xbo] "=&r"(xbo), [w0] "=&r"(w0),
+                       [w1] "=&r"(w1), [t] "=&r"(t)
+                     : [x_end] "r"(x_end)
+                     : "cc", "memory");
+    acc[0] = a0, acc[1] = b0, acc[2] = a1, acc[3] = b1;
+    return wp;
+}
 
 /* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. */
 static inline __attribute__((always_inline)) void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x,
@@ -92,8 +116,9 @@ static inline __attribute__((always_inline)) void gemm_2px(const tq_conv_gemm_pa
     const uint32_t *const x_end = x + 4 * groups;
     int32_t c = 0;
     for (; c + 2 <= depth; c += 2, row += 6) {
-        int32_t a0 = bias[c], b0 = a0, a1 = bias[c + 1], b1 = a1;
-        for (const uint32_t *xp = x; xp != x_end; xp += 4, w += 2) TQ_GEMM_STEP(xp, w[0], w[1]);
+        int32_t acc[4] = {bias[c], bias[c], bias[c + 1], bias[c + 1]};
+        w = gemm_pair(x, w, x_end, acc); /* groups >= 1: the loop runs at least once */
+        const int32_t a0 = acc[0], b0 = acc[1], a1 = acc[2], b1 = acc[3];
         /* rows read before the int8 stores, which may alias them as far as the compiler knows */
         const int32_t m0 = row[0], r0 = row[1], s0 = row[2], m1 = row[3], r1 = row[4], s1 = row[5];
         const int8_t ya0 = clamp(requant(a0, m0, r0, s0, out_off), full, lo, hi);

@@ -40,8 +40,10 @@ def emulate(r: ConvGemmCall, x: np.ndarray) -> np.ndarray:
             xs = ox * r.stride_width + np.arange(r.filter_width) * r.dilation_width
             patch = padded[:, ys][:, :, xs].reshape(b, -1)
             patch = np.concatenate([patch, np.zeros((b, kp - r.patch), np.int64)], axis=1)
-            acc = (r.bias.astype(np.int64) + patch @ w.T + 2**31) % 2**32 - 2**31  # int32 wrap-around, as SMLAD
-            out[:, oy, ox] = reference_requant(acc, r.rows.reshape(c, 3).astype(np.int64))
+            # inputs doubled in scratch, bias doubled at compile time: 2 * acc, wrapping as SMLAD does
+            acc2 = (r.bias.astype(np.int64) + 2 * patch @ w.T + 2**31) % 2**32 - 2**31
+            assert (acc2 % 2 == 0).all()
+            out[:, oy, ox] = reference_requant(acc2 // 2, r.rows.reshape(c, 3).astype(np.int64))
     return np.clip(out + r.output_offset, r.act_min, r.act_max).astype(np.int8)
 
 

@@ -47,7 +47,7 @@ class ConvGemmCall(KernelCall):
     output_offset: int
     act_min: int
     act_max: int
-    bias: np.ndarray  # int32 [output_depth], input offset folded in
+    bias: np.ndarray  # int32 [output_depth]: twice the bias with the input offset folded in (mod 2^32)
     rows: np.ndarray  # int32 [output_depth * 3], tq_requant_row
     weights: np.ndarray  # int32 words, tinyq/tq_conv_gemm.h layout
     _filter: np.ndarray | None = None  # the lowered int8 OHWI filter (Python only: weight reports read it)
@@ -75,6 +75,12 @@ def arrange_filter(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([pairs, words[c // 2 * 2:].reshape(-1)]).astype(np.int32)
 
 
+def _doubled(bias: np.ndarray) -> np.ndarray:
+    """2 * bias modulo 2^32 as int32: the kernel's inputs are doubled in scratch, so its sums are 2 * acc (which
+    fits int32, as |acc| < 2^30 is proved; the bias alone may wrap, the sum does not)."""
+    return ((bias.astype(np.int64) * 2 + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
 def prepare(call: KernelCall) -> Prepared | None:
     if not isinstance(call, ConvCall) or call.filter is None or call.packed is not None or call.acc64:
         return None
@@ -98,7 +104,7 @@ def prepare(call: KernelCall) -> Prepared | None:
         pad_height=call.pad_height, pad_width=call.pad_width,
         patch=k, patch_padded=-(-k // 4) * 4, pad_value=-call.input_offset, output_offset=call.output_offset,
         act_min=call.act_min, act_max=call.act_max,
-        bias=fr.bias, rows=const_array(fr.rows.reshape(-1), np.int32),
+        bias=const_array(_doubled(fr.bias), np.int32), rows=const_array(fr.rows.reshape(-1), np.int32),
         weights=const_array(arrange_filter(rows), np.int32), _filter=call.filter, _gathers=not pointwise,
     )
     return Prepared(record, CONV1X1 if pointwise else IM2COL)
