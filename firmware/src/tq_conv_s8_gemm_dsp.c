@@ -109,26 +109,22 @@ gemm_pair(const uint32_t *xp, const uint32_t *wp, const uint32_t *x_end, int32_t
 /* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. */
 static inline __attribute__((always_inline)) void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x,
                                                            int8_t *oa, int8_t *ob, int full) {
-    const int32_t groups = p->patch_padded >> 2, depth = p->output_depth;
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const uint32_t *w = (const uint32_t *)p->weights;
-    const int32_t *bias = p->bias, *row = p->rows;
-    const uint32_t *const x_end = x + 4 * groups;
-    int32_t c = 0;
-    for (; c + 2 <= depth; c += 2, row += 6) {
-        int32_t acc[4] = {bias[c], bias[c], bias[c + 1], bias[c + 1]};
-        w = gemm_pair(x, w, x_end, acc); /* groups >= 1: the loop runs at least once */
-        const int32_t a0 = acc[0], b0 = acc[1], a1 = acc[2], b1 = acc[3];
-        /* rows read before the int8 stores, which may alias them as far as the compiler knows */
-        const int32_t m0 = row[0], r0 = row[1], s0 = row[2], m1 = row[3], r1 = row[4], s1 = row[5];
-        const int8_t ya0 = clamp(requant(a0, m0, r0, s0, out_off), full, lo, hi);
-        const int8_t yb0 = clamp(requant(b0, m0, r0, s0, out_off), full, lo, hi);
-        const int8_t ya1 = clamp(requant(a1, m1, r1, s1, out_off), full, lo, hi);
-        const int8_t yb1 = clamp(requant(b1, m1, r1, s1, out_off), full, lo, hi);
-        oa[c] = ya0, oa[c + 1] = ya1, ob[c] = yb0, ob[c + 1] = yb1;
+    const uint32_t *const x_end = x + p->patch_padded; /* 4 words a group of 4 taps */
+    const int32_t *row = p->rows;
+    const int32_t *const pairs_end = row + 4 * (p->output_depth & ~1);
+    for (; row != pairs_end; row += 8, oa += 2, ob += 2) {
+        int32_t acc[4] = {row[0], row[0], row[4], row[4]};
+        w = gemm_pair(x, w, x_end, acc); /* patch_padded >= 4: the loop runs at least once */
+        const int8_t ya0 = clamp(requant(acc[0], row[1], row[2], row[3], out_off), full, lo, hi);
+        const int8_t yb0 = clamp(requant(acc[1], row[1], row[2], row[3], out_off), full, lo, hi);
+        const int8_t ya1 = clamp(requant(acc[2], row[5], row[6], row[7], out_off), full, lo, hi);
+        const int8_t yb1 = clamp(requant(acc[3], row[5], row[6], row[7], out_off), full, lo, hi);
+        oa[0] = ya0, oa[1] = ya1, ob[0] = yb0, ob[1] = yb1; /* after every read of row (int8 stores may alias) */
     }
-    if (c < depth) { /* an odd last channel: its row on its own */
-        int32_t a0 = bias[c], b0 = a0;
+    if (p->output_depth & 1) { /* an odd last channel: its row on its own */
+        int32_t a0 = row[0], b0 = a0;
         for (const uint32_t *xp = x; xp != x_end; xp += 4, ++w) {
             const uint32_t we = even_lanes(w[0]), wo = odd_lanes(w[0]);
             a0 = __smlad((int16x2_t)xp[0], (int16x2_t)we, a0);
@@ -136,10 +132,9 @@ static inline __attribute__((always_inline)) void gemm_2px(const tq_conv_gemm_pa
             b0 = __smlad((int16x2_t)xp[2], (int16x2_t)we, b0);
             b0 = __smlad((int16x2_t)xp[3], (int16x2_t)wo, b0);
         }
-        const int32_t m0 = row[0], r0 = row[1], s0 = row[2];
-        const int8_t ya0 = clamp(requant(a0, m0, r0, s0, out_off), full, lo, hi);
-        const int8_t yb0 = clamp(requant(b0, m0, r0, s0, out_off), full, lo, hi);
-        oa[c] = ya0, ob[c] = yb0;
+        const int8_t ya0 = clamp(requant(a0, row[1], row[2], row[3], out_off), full, lo, hi);
+        const int8_t yb0 = clamp(requant(b0, row[1], row[2], row[3], out_off), full, lo, hi);
+        oa[0] = ya0, ob[0] = yb0;
     }
 }
 

@@ -41,9 +41,10 @@ def emulate(r: ConvGemmCall, x: np.ndarray) -> np.ndarray:
             patch = padded[:, ys][:, :, xs].reshape(b, -1)
             patch = np.concatenate([patch, np.zeros((b, kp - r.patch), np.int64)], axis=1)
             # inputs doubled in scratch, bias doubled at compile time: 2 * acc, wrapping as SMLAD does
-            acc2 = (r.bias.astype(np.int64) + 2 * patch @ w.T + 2**31) % 2**32 - 2**31
+            rows = r.rows.reshape(c, 4).astype(np.int64)
+            acc2 = (rows[:, 0] + 2 * patch @ w.T + 2**31) % 2**32 - 2**31
             assert (acc2 % 2 == 0).all()
-            out[:, oy, ox] = reference_requant(acc2 // 2, r.rows.reshape(c, 3).astype(np.int64))
+            out[:, oy, ox] = reference_requant(acc2 // 2, rows[:, 1:])
     return np.clip(out + r.output_offset, r.act_min, r.act_max).astype(np.int8)
 
 
@@ -132,4 +133,4 @@ def test_dead_channel_and_per_tensor_quantization():
     x = random_inputs(program, 4, seed=5)[0]
     want = run_program(replace(program, calls=(dead,)), [x])[program.outputs[0]]
     np.testing.assert_array_equal(np.stack([emulate(got.call, xi) for xi in x]), want)
-    assert got.call.rows.reshape(-1, 3)[1].tolist() == [2**30, 1, 1]  # the dead channel's constant row
+    assert got.call.rows.reshape(-1, 4)[1, 1:].tolist() == [2**30, 1, 1]  # the dead channel's constant row

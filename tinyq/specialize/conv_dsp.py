@@ -47,8 +47,7 @@ class ConvGemmCall(KernelCall):
     output_offset: int
     act_min: int
     act_max: int
-    bias: np.ndarray  # int32 [output_depth]: twice the bias with the input offset folded in (mod 2^32)
-    rows: np.ndarray  # int32 [output_depth * 3], tq_requant_row
+    rows: np.ndarray  # int32 [output_depth * 4]: {2 * folded bias (mod 2^32), tq_requant_row}
     weights: np.ndarray  # int32 words, tinyq/tq_conv_gemm.h layout
     _filter: np.ndarray | None = None  # the lowered int8 OHWI filter (Python only: weight reports read it)
     _gathers: bool = True  # im2col: a gathered int8 patch in scratch besides the widened pair
@@ -104,7 +103,7 @@ def prepare(call: KernelCall) -> Prepared | None:
         pad_height=call.pad_height, pad_width=call.pad_width,
         patch=k, patch_padded=-(-k // 4) * 4, pad_value=-call.input_offset, output_offset=call.output_offset,
         act_min=call.act_min, act_max=call.act_max,
-        bias=const_array(_doubled(fr.bias), np.int32), rows=const_array(fr.rows.reshape(-1), np.int32),
+        rows=const_array(np.concatenate([_doubled(fr.bias)[:, None], fr.rows], axis=1).reshape(-1), np.int32),
         weights=const_array(arrange_filter(rows), np.int32), _filter=call.filter, _gathers=not pointwise,
     )
     return Prepared(record, CONV1X1 if pointwise else IM2COL)

@@ -24,9 +24,9 @@ typedef struct {
     int32_t pad_value;              /* the input zero point: what a padded tap reads (the bias assumes it) */
     int32_t output_offset;          /* +output zero point */
     int32_t act_min, act_max;
-    const int32_t *bias;            /* [output_depth]: 2 * (bias + input_offset * sum(w)) modulo 2^32 (a dead
-                                       channel's: 2 * 4r); twice, because the kernel doubles its inputs */
-    const int32_t *rows;            /* [output_depth][3]: tq_requant_row {multiplier, round, right_shift} */
+    const int32_t *rows;            /* [output_depth][4]: {bias, multiplier, round, right_shift}: bias =
+                                       2 * (bias + input_offset * sum(w)) modulo 2^32 (twice: the kernel doubles
+                                       its inputs), then the tq_requant_row (tq_requant_fast.h) */
     const int32_t *weights;         /* [output_depth * patch_padded / 4] words, layout above */
 } tq_conv_gemm_params;
 
