@@ -193,8 +193,9 @@ tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, i
     return TQ_OK;
 }
 
-/* fill n bytes with v, then copy m bytes from src after them (im2col runs) */
-static inline int8_t *fill(int8_t *dst, int8_t v, int32_t n) {
+/* n bytes of v (im2col padding); a plain loop: newlib-nano's memset, which GCC would call, is slower here */
+static inline __attribute__((optimize("no-tree-loop-distribute-patterns"))) int8_t *fill(int8_t *dst, int8_t v,
+                                                                                         int32_t n) {
     for (int32_t k = 0; k < n; ++k) dst[k] = v;
     return dst + n;
 }
@@ -213,6 +214,13 @@ static inline int8_t *copy(int8_t *dst, const int8_t *src, int32_t n) {
 static void gather(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, int8_t *dst) {
     const int32_t depth = p->input_depth, kw = p->filter_width, w = p->input_width;
     const int8_t pad = (int8_t)p->pad_value;
+    if (p->dilation_width == 1 && iy0 >= 0 && iy0 + (p->filter_height - 1) * p->dilation_height < p->input_height &&
+        ix0 >= 0 && ix0 + kw <= w) { /* the window inside the image (most pixels): one run a filter row */
+        const int8_t *src = image + (iy0 * w + ix0) * depth;
+        for (int32_t fy = 0; fy < p->filter_height; ++fy, src += p->dilation_height * w * depth)
+            dst = copy(dst, src, kw * depth);
+        return;
+    }
     for (int32_t fy = 0; fy < p->filter_height; ++fy) {
         const int32_t iy = iy0 + fy * p->dilation_height;
         if (iy < 0 || iy >= p->input_height) {
