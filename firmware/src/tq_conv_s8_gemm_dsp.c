@@ -1,18 +1,18 @@
 /* CONV_2D int8 as a GEMM (pixels x output channels) on the Arm DSP extension, parameters prepared at compile time
  * (tinyq/specialize/conv_dsp.py, tinyq/tq_conv_gemm.h).
  *
- * Two output pixels at a time: their patches are widened once into scratch as int16 pairs, taps {0, 2} and
- * {1, 3} of each group of four (SXTB16 and SXTB16 ROR #8), interleaved pixel by pixel. Each pair of output
- * channels then runs one loop over the groups: per group, one weight word per channel widened the same way
- * (the same byte lanes on both sides, so no reordering) and 8 SMLAD for 16 multiply-accumulates. Two pixels x
- * two channels is what fits the registers (4 accumulators, 4 input words, 2 weight halves, 3 pointers = 13);
- * a larger block spills.
+ * Two output pixels at a time: their patches are widened once into scratch as doubled int16 pairs, taps {0, 2}
+ * and {1, 3} of each group of four (SXTB16, SXTB16 ROR #8, SADD16), interleaved pixel by pixel. Each pair of
+ * output channels then runs one loop over the groups (gemm_pair): per group, one weight word per channel widened
+ * the same way (the same byte lanes on both sides, so no reordering) and 8 SMLAD for 16 multiply-accumulates.
+ * Two pixels x two channels is what fits the registers (4 accumulators, 4 input words, 3 for the weights, 3
+ * pointers = 14); a larger block spills.
  *
- * Exactness: the accumulator starts at the folded bias (bias + input_offset * sum(w)) and adds x * w on the raw
- * int8 inputs, wrapping like SMLAD: TFLM's bias + sum((x + input_offset) * w) modulo 2^32, and that sum is
- * proved below 2^30 in magnitude (tinyq/specialize/requant.py), so it is the same integer; padded taps read the
- * input zero point, whose (x + input_offset) is 0 as in TFLM's skipped taps; the zero taps that pad a row to a
- * multiple of 4 add 0. tq_requant_fast is exact under that bound. */
+ * Exactness: the accumulator starts at 2 * the folded bias (bias + input_offset * sum(w), modulo 2^32) and adds
+ * 2x * w on the raw int8 inputs, wrapping like SMLAD: 2 * TFLM's bias + sum((x + input_offset) * w) modulo 2^32.
+ * That sum is proved below 2^30 in magnitude (tinyq/specialize/requant.py), so twice it is the same int32, the
+ * one tq_requant_fast computes first; padded taps read the input zero point, whose (x + input_offset) is 0 as in
+ * TFLM's skipped taps; the zero taps that pad a row to a multiple of 4 add 0. */
 #include "tinyq/tq_conv_gemm.h"
 #include "tinyq/tq_requant_fast.h"
 
