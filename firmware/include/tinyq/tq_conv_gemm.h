@@ -1,0 +1,42 @@
+/* CONV_2D int8 as a GEMM on the Arm DSP extension, with its parameters prepared at compile time
+ * (tinyq/specialize/conv_dsp.py): biases with the input offset folded in, per-channel tq_requant_fast rows
+ * (tq_requant_fast.h), and the filter in the order the inner loop reads it. Bit-exact with tq_conv_s8.
+ *
+ * Filter layout (int32 words, 4 int8 taps each, little-endian; a row is `patch_padded` taps, zero-padded from
+ * `patch` = filter_height * filter_width * input_depth): channels in pairs, the two rows of a pair interleaved
+ * word by word (c0 w0, c1 w0, c0 w1, c1 w1, ...); an odd last channel's row on its own.
+ */
+#ifndef TINYQ_TQ_CONV_GEMM_H
+#define TINYQ_TQ_CONV_GEMM_H
+
+#include "tinyq/tq_types.h"
+
+typedef struct {
+    int32_t batches;
+    int32_t input_height, input_width, input_depth;
+    int32_t filter_height, filter_width;
+    int32_t output_height, output_width, output_depth;
+    int32_t stride_height, stride_width;
+    int32_t dilation_height, dilation_width;
+    int32_t pad_height, pad_width;  /* padding before row/column 0, >= 0 */
+    int32_t patch;                  /* taps of one output: filter_height * filter_width * input_depth */
+    int32_t patch_padded;           /* patch rounded up to a multiple of 4 */
+    int32_t pad_value;              /* the input zero point: what a padded tap reads (the bias assumes it) */
+    int32_t output_offset;          /* +output zero point */
+    int32_t act_min, act_max;
+    const int32_t *rows;            /* [output_depth][4]: {bias, multiplier, round, right_shift}: bias =
+                                       2 * (bias + input_offset * sum(w)) modulo 2^32 (twice: the kernel doubles
+                                       its inputs), then the tq_requant_row (tq_requant_fast.h) */
+    const int32_t *weights;         /* [output_depth * patch_padded / 4] words, layout above */
+} tq_conv_gemm_params;
+
+/* Scratch (the last argument): 4 * patch_padded bytes for two widened patches, plus patch_padded bytes for the
+ * gathered int8 patch (im2col only), 4-byte aligned. */
+
+/** 1x1 convolution without padding (any stride): each output pixel's patch is its input pixel. */
+tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+/** Any other convolution (no groups): each output pixel's patch gathered (im2col), padded with pad_value. */
+tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+#endif

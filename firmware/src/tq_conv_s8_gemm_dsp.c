@@ -1,0 +1,276 @@
+/* CONV_2D int8 as a GEMM (pixels x output channels) on the Arm DSP extension, parameters prepared at compile time
+ * (tinyq/specialize/conv_dsp.py, tinyq/tq_conv_gemm.h).
+ *
+ * Two output pixels at a time: their patches are widened once into scratch as doubled int16 pairs, taps {0, 2}
+ * and {1, 3} of each group of four (SXTB16, SXTB16 ROR #8, SADD16), interleaved pixel by pixel. Each pair of
+ * output channels then runs one loop over the groups (gemm_pair): per group, one weight word per channel widened
+ * the same way (the same byte lanes on both sides, so no reordering) and 8 SMLAD for 16 multiply-accumulates.
+ * Two pixels x two channels is what fits the registers (4 accumulators, 4 input words, 3 for the weights, 3
+ * pointers = 14); a larger block spills.
+ *
+ * Exactness: the accumulator starts at 2 * the folded bias (bias + input_offset * sum(w), modulo 2^32) and adds
+ * 2x * w on the raw int8 inputs, wrapping like SMLAD: 2 * TFLM's bias + sum((x + input_offset) * w) modulo 2^32.
+ * That sum is proved below 2^30 in magnitude (tinyq/specialize/requant.py), so twice it is the same int32, the
+ * one tq_requant_fast computes first; padded taps read the input zero point, whose (x + input_offset) is 0 as in
+ * TFLM's skipped taps; the zero taps that pad a row to a multiple of 4 add 0. */
+#include "tinyq/tq_conv_gemm.h"
+#include "tinyq/tq_requant_fast.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#include <string.h>
+
+static inline uint32_t load4(const int8_t *x) {
+    uint32_t v;
+    memcpy(&v, x, sizeof v); /* one LDR: unaligned loads are allowed on Armv7-M / Armv8-M Mainline */
+    return v;
+}
+
+static inline uint32_t even_lanes(uint32_t v) { return (uint32_t)__sxtb16((int32_t)v); } /* taps 0, 2 */
+
+static inline uint32_t odd_lanes(uint32_t v) { /* taps 1, 3: SXTB16's free rotation (GCC keeps a MOV ROR else) */
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* taps 0, 2 and 1, 3 of v, doubled (|2x| <= 256 fits an int16 lane): the sums come out as 2 * acc, which
+ * tq_requant_fast would compute first (see requant) */
+static inline void widen_word(uint32_t *slot, uint32_t v) {
+    const uint32_t e = even_lanes(v), o = odd_lanes(v);
+    slot[0] = (uint32_t)__sadd16((int16x2_t)e, (int16x2_t)e);
+    slot[1] = (uint32_t)__sadd16((int16x2_t)o, (int16x2_t)o);
+}
+
+/* one pixel's patch, `words` groups of 4 int8 taps, into its slot of the interleaved int16 buffer */
+static void widen(uint32_t *slot, const int8_t *src, int32_t words) {
+    for (int32_t g = 0; g < words; ++g, slot += 4) widen_word(slot, load4(src + 4 * g));
+}
+
+/* the same for a patch of n taps not a multiple of 4: the last group zero-filled (its weights are 0) */
+static void widen_tail(uint32_t *slot, const int8_t *src, int32_t n) {
+    widen(slot, src, n >> 2);
+    if (n & 3) {
+        uint32_t v = 0;
+        for (int32_t k = n & ~3; k < n; ++k) v |= (uint32_t)(uint8_t)src[k] << (8 * (k & 3));
+        widen_word(slot + 4 * (n >> 2), v);
+    }
+}
+
+/* tq_requant_fast(acc, m, round, rs) + out_off from acc2 = 2 * acc (exact: |acc| < 2^30 is proved, so 2 * acc
+ * is the int32 that tq_requant_fast's first step computes) */
+static inline int32_t requant(int32_t acc2, int32_t m, int32_t round, int32_t rs, int32_t out_off) {
+    const int32_t h = tq_smmulr(acc2, m);
+    return ((h + round + (h >> 31)) >> rs) + out_off;
+}
+
+/* the activation clamp; full (act range = int8 range): one SSAT */
+static inline int8_t clamp(int32_t y, int full, int32_t lo, int32_t hi) {
+    if (full) return (int8_t)__ssat(y, 8);
+    y = y < lo ? lo : y;
+    return (int8_t)(y > hi ? hi : y);
+}
+
+/* acc += x * w over the groups of one channel pair, both pixels: per group 2 LDRD of the pixels' widened words,
+ * one LDRD of the pair's weight words, 4 SXTB16, 8 SMLAD, and the loop's CMP/BNE (17 instructions for 16
+ * multiply-accumulates). Written in assembly because it needs all 14 registers, which GCC 12 does not find
+ * for the C version (it spills the loop's end pointer and copies pointers: 20 instructions a group). */
+static inline __attribute__((always_inline)) const uint32_t *
+gemm_pair(const uint32_t *xp, const uint32_t *wp, const uint32_t *x_end, int32_t acc[4]) {
+    int32_t a0 = acc[0], b0 = acc[1], a1 = acc[2], b1 = acc[3];
+    uint32_t xae, xao, xbe, xbo, w0, w1, t;
+    __asm__ volatile("1:\n\t"
+                     "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"
+                     "ldrd   %[xae], %[xao], [%[xp]], #8\n\t"
+                     "ldrd   %[xbe], %[xbo], [%[xp]], #8\n\t"
+                     "sxtb16 %[t], %[w0]\n\t"
+                     "smlad  %[a0], %[xae], %[t], %[a0]\n\t"
+                     "smlad  %[b0], %[xbe], %[t], %[b0]\n\t"
+                     "sxtb16 %[w0], %[w0], ror #8\n\t"
+                     "smlad  %[a0], %[xao], %[w0], %[a0]\n\t"
+                     "smlad  %[b0], %[xbo], %[w0], %[b0]\n\t"
+                     "sxtb16 %[t], %[w1]\n\t"
+                     "smlad  %[a1], %[xae], %[t], %[a1]\n\t"
+                     "smlad  %[b1], %[xbe], %[t], %[b1]\n\t"
+                     "sxtb16 %[w1], %[w1], ror #8\n\t"
+                     "smlad  %[a1], %[xao], %[w1], %[a1]\n\t"
+                     "smlad  %[b1], %[xbo], %[w1], %[b1]\n\t"
+                     "cmp    %[xp], %[x_end]\n\t"
+                     "bne    1b"
+                     : [a0] "+r"(a0), [b0] "+r"(b0), [a1] "+r"(a1), [b1] "+r"(b1), [xp] "+r"(xp), [wp] "+r"(wp),
+                       [xae] "=&r"(xae), [xao] "=&r"(xao), [xbe] "=&r"(xbe), [xbo] "=&r"(xbo), [w0] "=&r"(w0),
+                       [w1] "=&r"(w1), [t] "=&r"(t)
+                     : [x_end] "r"(x_end)
+                     : "cc", "memory");
+    acc[0] = a0, acc[1] = b0, acc[2] = a1, acc[3] = b1;
+    return wp;
+}
+
+/* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. */
+static inline __attribute__((always_inline)) void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x,
+                                                           int8_t *oa, int8_t *ob, int full) {
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const uint32_t *w = (const uint32_t *)p->weights;
+    const uint32_t *const x_end = x + p->patch_padded; /* 4 words a group of 4 taps */
+    const int32_t *row = p->rows;
+    const int32_t *const pairs_end = row + 4 * (p->output_depth & ~1);
+    for (; row != pairs_end; row += 8, oa += 2, ob += 2) {
+        int32_t acc[4] = {row[0], row[0], row[4], row[4]};
+        w = gemm_pair(x, w, x_end, acc); /* patch_padded >= 4: the loop runs at least once */
+        const int8_t ya0 = clamp(requant(acc[0], row[1], row[2], row[3], out_off), full, lo, hi);
+        const int8_t yb0 = clamp(requant(acc[1], row[1], row[2], row[3], out_off), full, lo, hi);
+        const int8_t ya1 = clamp(requant(acc[2], row[5], row[6], row[7], out_off), full, lo, hi);
+        const int8_t yb1 = clamp(requant(acc[3], row[5], row[6], row[7], out_off), full, lo, hi);
+        oa[0] = ya0, oa[1] = ya1, ob[0] = yb0, ob[1] = yb1; /* after every read of row (int8 stores may alias) */
+    }
+    if (p->output_depth & 1) { /* an odd last channel: its row on its own */
+        int32_t a0 = row[0], b0 = a0;
+        for (const uint32_t *xp = x; xp != x_end; xp += 4, ++w) {
+            const uint32_t we = even_lanes(w[0]), wo = odd_lanes(w[0]);
+            a0 = __smlad((int16x2_t)xp[0], (int16x2_t)we, a0);
+            a0 = __smlad((int16x2_t)xp[1], (int16x2_t)wo, a0);
+            b0 = __smlad((int16x2_t)xp[2], (int16x2_t)we, b0);
+            b0 = __smlad((int16x2_t)xp[3], (int16x2_t)wo, b0);
+        }
+        const int8_t ya0 = clamp(requant(a0, row[1], row[2], row[3], out_off), full, lo, hi);
+        const int8_t yb0 = clamp(requant(b0, row[1], row[2], row[3], out_off), full, lo, hi);
+        oa[0] = ya0, ob[0] = yb0;
+    }
+}
+
+/* the block for every pixel pair: the clamp picked once per call */
+static void gemm_full(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px(p, x, oa, ob, 1);
+}
+
+static void gemm_clamped(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px(p, x, oa, ob, 0);
+}
+
+typedef void (*gemm_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob);
+
+static inline gemm_fn pick_gemm(const tq_conv_gemm_params *p) {
+    return p->act_min == INT8_MIN && p->act_max == INT8_MAX ? gemm_full : gemm_clamped;
+}
+
+/* scratch: [widened pair: 4 * patch_padded B][gathered patch: patch_padded B (im2col)][dummy outputs] */
+static inline int8_t *dummy_outputs(const tq_conv_gemm_params *p, void *scratch, int gathers) {
+    return (int8_t *)scratch + (4 + gathers) * p->patch_padded;
+}
+
+/* the output pixel after (y, x) in (batch, row, column) order */
+static inline void next_pixel(const tq_conv_gemm_params *p, int32_t *batch, int32_t *y, int32_t *x) {
+    if (++*x == p->output_width) {
+        *x = 0;
+        if (++*y == p->output_height) {
+            *y = 0;
+            ++*batch;
+        }
+    }
+}
+
+tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
+    TQ_ASSERT(p->filter_height == 1 && p->filter_width == 1 && p->pad_height == 0 && p->pad_width == 0);
+    uint32_t *x = (uint32_t *)scratch;
+    int8_t *const dummy = dummy_outputs(p, scratch, 0);
+    const int32_t depth = p->input_depth, pixels = p->batches * p->output_height * p->output_width;
+    const int32_t image = p->input_height * p->input_width * depth;
+    const gemm_fn gemm = pick_gemm(p);
+    int32_t batch = 0, y = 0, xo = 0;
+    for (int32_t q = 0; q < pixels; q += 2) {
+        const int8_t *a = input + batch * image + (y * p->stride_height * p->input_width + xo * p->stride_width) * depth;
+        next_pixel(p, &batch, &y, &xo);
+        const int two = q + 1 < pixels;
+        const int8_t *b = two ? input + batch * image +
+                                    (y * p->stride_height * p->input_width + xo * p->stride_width) * depth : a;
+        next_pixel(p, &batch, &y, &xo);
+        widen_tail(x, a, depth);
+        widen_tail(x + 2, b, depth);
+        int8_t *oa = output + q * p->output_depth;
+        gemm(p, x, oa, two ? oa + p->output_depth : dummy);
+    }
+    return TQ_OK;
+}
+
+/* n bytes of v (im2col padding); a plain loop: newlib-nano's memset, which GCC would call, is slower here */
+static inline __attribute__((optimize("no-tree-loop-distribute-patterns"))) int8_t *fill(int8_t *dst, int8_t v,
+                                                                                         int32_t n) {
+    for (int32_t k = 0; k < n; ++k) dst[k] = v;
+    return dst + n;
+}
+
+static inline int8_t *copy(int8_t *dst, const int8_t *src, int32_t n) {
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const uint32_t v = load4(src + k);
+        memcpy(dst + k, &v, sizeof v); /* one STR, unaligned allowed */
+    }
+    for (; k < n; ++k) dst[k] = src[k];
+    return dst + n;
+}
+
+/* the patch of the output pixel whose window starts at input (iy0, ix0), pad_value outside the image */
+static void gather(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, int8_t *dst) {
+    const int32_t depth = p->input_depth, kw = p->filter_width, w = p->input_width;
+    const int8_t pad = (int8_t)p->pad_value;
+    if (p->dilation_width == 1 && iy0 >= 0 && iy0 + (p->filter_height - 1) * p->dilation_height < p->input_height &&
+        ix0 >= 0 && ix0 + kw <= w) { /* the window inside the image (most pixels): one run a filter row */
+        const int8_t *src = image + (iy0 * w + ix0) * depth;
+        for (int32_t fy = 0; fy < p->filter_height; ++fy, src += p->dilation_height * w * depth)
+            dst = copy(dst, src, kw * depth);
+        return;
+    }
+    for (int32_t fy = 0; fy < p->filter_height; ++fy) {
+        const int32_t iy = iy0 + fy * p->dilation_height;
+        if (iy < 0 || iy >= p->input_height) {
+            dst = fill(dst, pad, kw * depth);
+            continue;
+        }
+        const int8_t *src = image + iy * w * depth;
+        if (p->dilation_width == 1) { /* the taps inside the image are one run */
+            int32_t x0 = ix0 < 0 ? -ix0 : 0, x1 = w - ix0 < kw ? w - ix0 : kw;
+            x0 = x0 > kw ? kw : x0;
+            x1 = x1 < x0 ? x0 : x1;
+            dst = fill(dst, pad, x0 * depth);
+            dst = copy(dst, src + (ix0 + x0) * depth, (x1 - x0) * depth);
+            dst = fill(dst, pad, (kw - x1) * depth);
+            continue;
+        }
+        for (int32_t fx = 0; fx < kw; ++fx) {
+            const int32_t ix = ix0 + fx * p->dilation_width;
+            dst = ix < 0 || ix >= w ? fill(dst, pad, depth) : copy(dst, src + ix * depth, depth);
+        }
+    }
+}
+
+tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
+    uint32_t *x = (uint32_t *)scratch;
+    int8_t *const patch = (int8_t *)scratch + 4 * p->patch_padded;
+    int8_t *const dummy = dummy_outputs(p, scratch, 1);
+    const int32_t words = p->patch_padded >> 2, pixels = p->batches * p->output_height * p->output_width;
+    const int32_t image = p->input_height * p->input_width * p->input_depth;
+    const gemm_fn gemm = pick_gemm(p);
+    fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
+    int32_t batch = 0, y = 0, xo = 0;
+    for (int32_t q = 0; q < pixels; q += 2) {
+        gather(p, input + batch * image, y * p->stride_height - p->pad_height, xo * p->stride_width - p->pad_width,
+               patch);
+        widen(x, patch, words);
+        next_pixel(p, &batch, &y, &xo);
+        const int two = q + 1 < pixels;
+        if (two) {
+            gather(p, input + batch * image, y * p->stride_height - p->pad_height,
+                   xo * p->stride_width - p->pad_width, patch);
+        }
+        widen(x + 2, patch, words); /* pixel a again when there is no b: its outputs go to the dummy row */
+        next_pixel(p, &batch, &y, &xo);
+        int8_t *oa = output + q * p->output_depth;
+        gemm(p, x, oa, two ? oa + p->output_depth : dummy);
+    }
+    return TQ_OK;
+}
+#else
+typedef int tq_conv_s8_gemm_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */
+#endif

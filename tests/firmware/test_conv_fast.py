@@ -1,0 +1,102 @@
+"""The prepared CONV_2D kernels (tq_conv1x1_s8_dsp, tq_conv_s8_im2col_dsp; tinyq/specialize/conv_dsp.py) on the
+emulated CPUs with the DSP extension: firmware == simulator == TFLM, exactly, on models built to reach every path
+(pixel pairs and an odd last pixel, channel pairs and an odd last channel, input depths that are not a multiple
+of 4, padding, strides, dilation, first layers with 1 and 3 input channels, ReLU / ReLU6 / none, a dead channel
+with all-zero weights and a large bias); and the generated model.c calls them for every conv."""
+import numpy as np
+import pytest
+
+from tests.ops.oplib import assert_same, convert_keras, random_inputs
+from tinyq.compiler import compile_model
+from tinyq.io import from_batch
+from tinyq.oracle import TflmReference
+from tinyq.sim.run import as_program, run_program
+from tinyq.targets.run import run_project
+
+pytestmark = [pytest.mark.firmware, pytest.mark.slow]
+
+BOARDS = ["mps2-an386", "mps2-an505", "mps3-an547"]  # Cortex-M4, M33, M55 (DSP kernels until a Helium one)
+
+
+def _pointwise():
+    """1x1 convs: 35 pixels (odd), input depths 6 and 5 (tails of 2 and 1), output depths 5 (odd), 8 and 4,
+    a strided 1x1; channel 2 of the first is dead (zero weights, large bias)."""
+    import keras
+
+    def build():
+        x = keras.Input((5, 7, 6))
+        first = keras.layers.Conv2D(5, 1, activation="relu")
+        y = first(x)
+        w, b = first.get_weights()
+        w[..., 2] = 0.0
+        b = np.linspace(-0.3, 0.3, 5).astype(np.float32)
+        b[2] = 40.0
+        first.set_weights([w, b])
+        y = keras.layers.Conv2D(8, 1)(y)
+        y = keras.layers.ReLU(6.0)(y)
+        y = keras.layers.Conv2D(4, 1, strides=2)(y)
+        return keras.Model(x, y)
+
+    return convert_keras(build, seed=21, lo=-2.0, hi=2.0), {"tq_conv1x1_s8_dsp(": 3}
+
+
+def _im2col():
+    """KxK convs: a first layer with 3 input channels (patch 27, padded to 28), SAME padding at strides 1 and 2,
+    a (3, 2) VALID window at strides (2, 1), a dilated conv; ReLU, ReLU6 and none."""
+    import keras
+
+    def build():
+        return keras.Sequential([
+            keras.Input((9, 9, 3)),
+            keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(6, 3, strides=2, padding="same"), keras.layers.ReLU(6.0),
+            keras.layers.Conv2D(5, (3, 2), strides=(2, 1), padding="valid"),
+            keras.layers.Conv2D(3, 3, padding="same", dilation_rate=2),
+        ])
+
+    return convert_keras(build, seed=22, lo=-1.0, hi=3.0), {"tq_conv_s8_im2col_dsp(": 4}
+
+
+def _first_layer():
+    """A KWS-like first layer: one input channel, a (4, 3) window at stride 2 with SAME padding (25 pixels),
+    7 output channels, then a 1x1 on its output."""
+    import keras
+
+    def build():
+        return keras.Sequential([
+            keras.Input((10, 9, 1)),
+            keras.layers.Conv2D(7, (4, 3), strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2D(6, 1),
+        ])
+
+    return convert_keras(build, seed=23, lo=-1.0, hi=1.0), {"tq_conv_s8_im2col_dsp(": 1, "tq_conv1x1_s8_dsp(": 1}
+
+
+MODELS = {"pointwise": _pointwise, "im2col": _im2col, "first_layer": _first_layer}
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
+def model(request):
+    """(tflite, inputs, simulator outputs, expected calls), with simulator == TFLM checked first."""
+    tfl, calls = MODELS[request.param]()
+    program = as_program(tfl)
+    inputs = random_inputs(program, 16, seed=7)
+    env = run_program(program, inputs)
+    sim = [env[i] for i in program.outputs]
+    ref = TflmReference(tfl).run(inputs, len(sim))
+    for k, s in enumerate(sim):
+        assert_same(s, ref[k].reshape(s.shape), "simulator != TFLM")
+    return tfl, program, inputs, sim, calls
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_conv_fast_equals_simulator(board, model, tmp_path):
+    tfl, program, inputs, sim, calls = model
+    compile_model(tfl, tmp_path, board=board)
+    model_c = (tmp_path / "src" / "model.c").read_text()
+    for symbol, n in calls.items():
+        assert model_c.count(symbol) == n, f"{symbol} called {model_c.count(symbol)} times, expected {n}"
+    assert "tq_conv_s8_dsp(" not in model_c and "tq_conv_s8(" not in model_c
+    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
+    for g, s, i in zip(got, sim, program.outputs):
+        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))

@@ -1,0 +1,112 @@
+"""Preparer of int8 CONV_2D for the Arm DSP extension: ConvCall -> ConvGemmCall for tq_conv1x1_s8_dsp (1x1,
+unpadded) or tq_conv_s8_im2col_dsp (everything else without groups), firmware/src/tq_conv_s8_gemm_dsp.c.
+
+At compile time: the biases with the input offset folded in and the tq_requant_fast rows (requant.py; declined
+when its bounds cannot be proved), and the filter rows zero-padded to a multiple of 4 taps and interleaved by
+channel pairs, word by word, as the kernel's inner loop reads them (tinyq/tq_conv_gemm.h).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from tinyq.kernel_select import DSP
+from tinyq.lower.conv import ConvCall
+from tinyq.program import KernelCall, const_array
+from tinyq.specialize import Prepared, Preparer, register
+from tinyq.specialize.requant import fast_requant
+
+CONV1X1 = "tq_conv1x1_s8_dsp"
+IM2COL = "tq_conv_s8_im2col_dsp"
+
+
+@dataclass(frozen=True, eq=False)
+class ConvGemmCall(KernelCall):
+    """A CONV_2D prepared for the GEMM kernels: members of tq_conv_gemm_params, in order."""
+
+    params_type = "tq_conv_gemm_params"
+    batches: int
+    input_height: int
+    input_width: int
+    input_depth: int
+    filter_height: int
+    filter_width: int
+    output_height: int
+    output_width: int
+    output_depth: int
+    stride_height: int
+    stride_width: int
+    dilation_height: int
+    dilation_width: int
+    pad_height: int
+    pad_width: int
+    patch: int  # filter_height * filter_width * input_depth
+    patch_padded: int  # patch rounded up to a multiple of 4
+    pad_value: int  # the input zero point
+    output_offset: int
+    act_min: int
+    act_max: int
+    rows: np.ndarray  # int32 [output_depth * 4]: {2 * folded bias (mod 2^32), tq_requant_row}
+    weights: np.ndarray  # int32 words, tinyq/tq_conv_gemm.h layout
+    _filter: np.ndarray | None = None  # the lowered int8 OHWI filter (Python only: weight reports read it)
+    _gathers: bool = True  # im2col: a gathered int8 patch in scratch besides the widened pair
+
+    @property
+    def filter(self) -> np.ndarray | None:
+        return self._filter
+
+    def scratch_bytes(self) -> int:
+        widened = 4 * self.patch_padded  # two patches of int16
+        gathered = self.patch_padded if self._gathers else 0
+        return widened + gathered + -(-self.output_depth // 4) * 4  # + a dummy output row (odd pixel counts)
+
+
+def arrange_filter(rows: np.ndarray) -> np.ndarray:
+    """int8 [C, K] -> int32 words: rows zero-padded to a multiple of 4 taps, pairs of rows interleaved word by
+    word, an odd last row on its own (little-endian words, as the Cortex-M loads them)."""
+    c, k = rows.shape
+    kp = -(-k // 4) * 4
+    padded = np.zeros((c, kp), np.int8)
+    padded[:, :k] = rows
+    words = padded.view("<i4")  # [C, kp / 4]
+    pairs = words[: c // 2 * 2].reshape(c // 2, 2, kp // 4).transpose(0, 2, 1).reshape(-1)
+    return np.concatenate([pairs, words[c // 2 * 2:].reshape(-1)]).astype(np.int32)
+
+
+def _doubled(bias: np.ndarray) -> np.ndarray:
+    """2 * bias modulo 2^32 as int32: the kernel's inputs are doubled in scratch, so its sums are 2 * acc (which
+    fits int32, as |acc| < 2^30 is proved; the bias alone may wrap, the sum does not)."""
+    return ((bias.astype(np.int64) * 2 + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+def prepare(call: KernelCall) -> Prepared | None:
+    if not isinstance(call, ConvCall) or call.filter is None or call.packed is not None or call.acc64:
+        return None
+    if call.filter_input_depth != call.input_depth:  # groups: the kernels read one patch per pixel
+        return None
+    c = call.output_depth
+    rows = np.asarray(call.filter, np.int8).reshape(c, -1)
+    fr = fast_requant(rows, call.bias, call.input_offset, call.multiplier, call.shift)
+    if fr is None:
+        return None
+    k = rows.shape[1]
+    pointwise = call.filter_height == 1 and call.filter_width == 1 and call.pad_height == 0 and call.pad_width == 0
+    base = {f.name: getattr(call, f.name) for f in fields(KernelCall)}
+    record = ConvGemmCall(
+        **base,
+        batches=call.batches, input_height=call.input_height, input_width=call.input_width,
+        input_depth=call.input_depth, filter_height=call.filter_height, filter_width=call.filter_width,
+        output_height=call.output_height, output_width=call.output_width, output_depth=c,
+        stride_height=call.stride_height, stride_width=call.stride_width,
+        dilation_height=call.dilation_height, dilation_width=call.dilation_width,
+        pad_height=call.pad_height, pad_width=call.pad_width,
+        patch=k, patch_padded=-(-k // 4) * 4, pad_value=-call.input_offset, output_offset=call.output_offset,
+        act_min=call.act_min, act_max=call.act_max,
+        rows=const_array(np.concatenate([_doubled(fr.bias)[:, None], fr.rows], axis=1).reshape(-1), np.int32),
+        weights=const_array(arrange_filter(rows), np.int32), _filter=call.filter, _gathers=not pointwise,
+    )
+    return Prepared(record, CONV1X1 if pointwise else IM2COL)
+
+
+register(Preparer(kernel="tq_conv_s8", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=prepare))
