@@ -6,11 +6,8 @@
 #include "tinyq/tq_weights.h"
 #include "tinyq/tq_fully_connected.h"
 #include "tinyq/tq_conv.h"
-<<<<<<< HEAD
-#include "tinyq/tq_depthwise_conv_fast.h"
-=======
 #include "tinyq/tq_conv_gemm.h"
->>>>>>> conv-fast
+#include "tinyq/tq_depthwise_conv_fast.h"
 #include "tinyq/tq_packed_s16_wk_dsp.h"
 #include "tinyq/tq_pool.h"
 #include "tinyq/tq_elementwise.h"
