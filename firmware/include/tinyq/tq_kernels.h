@@ -15,5 +15,6 @@
 #include "tinyq/tq_shape.h"
 #include "tinyq/tq_reduce.h"
 #include "tinyq/tq_quantize.h"
+#include "tinyq/tq_mve.h" /* Helium kernels of prepared records (tinyq/specialize/gemm_mve.py, depthwise_mve.py) */
 
 #endif
