@@ -32,6 +32,8 @@ class DepthwiseMveCall(KernelCall):
     pad_width: int
     pad_value: int
     groups: int
+    padded_height: int  # the zero-point-bordered copy of the input the kernel reads (scratch)
+    padded_width: int
     output_offset: int
     act_min: int
     act_max: int
@@ -40,6 +42,9 @@ class DepthwiseMveCall(KernelCall):
     multiplier: np.ndarray
     shift: np.ndarray
     _source: np.ndarray  # the lowered filter [H, W, C], for the weight reports (not emitted)
+
+    def scratch_bytes(self) -> int:
+        return self.padded_height * self.padded_width * LANES * self.groups
 
     @property
     def filter(self) -> np.ndarray:
@@ -66,8 +71,14 @@ def prepare_depthwise(call) -> Prepared | None:
         "batches", "input_height", "input_width", "filter_height", "filter_width", "output_height", "output_width",
         "stride_height", "stride_width", "dilation_height", "dilation_width", "pad_height", "pad_width",
         "output_offset", "act_min", "act_max")}
+    # rows and columns every tap of every output reads: the border below / right covers what the padding implies
+    high = max(call.pad_height + call.input_height,
+               (call.output_height - 1) * call.stride_height + (call.filter_height - 1) * call.dilation_height + 1)
+    wide = max(call.pad_width + call.input_width,
+               (call.output_width - 1) * call.stride_width + (call.filter_width - 1) * call.dilation_width + 1)
     record = DepthwiseMveCall(**base_fields(call), **geometry, depth=call.input_depth, pad_value=-call.input_offset,
-                              groups=padded(call.input_depth, LANES) // LANES, blocked=arrange(call.filter),
+                              groups=padded(call.input_depth, LANES) // LANES, padded_height=high, padded_width=wide,
+                              blocked=arrange(call.filter),
                               bias=rq.bias, multiplier=rq.multiplier, shift=rq.shift, _source=call.filter)
     return Prepared(record, "tq_depthwise_conv_s8_mve")
 

@@ -31,13 +31,15 @@ typedef struct {
     const tq_gemm_s8_mve_params *gemm; /* depth = filter_height * filter_width * input_depth */
 } tq_conv_s8_im2col_mve_params;
 
-/* DEPTHWISE_CONV_2D, depth multiplier 1: four channels in the int32 lanes. */
+/* DEPTHWISE_CONV_2D, depth multiplier 1: four channels in the int32 lanes, on a copy of the input with a
+ * zero-point border (scratch: groups * padded_height * padded_width * 4 bytes). */
 typedef struct {
     int32_t batches, input_height, input_width, depth;
     int32_t filter_height, filter_width, output_height, output_width;
     int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
     int32_t pad_value; /* the input zero point */
     int32_t groups;    /* ceil(depth / 4) */
+    int32_t padded_height, padded_width; /* the bordered copy: pad_height + input_height + rows below, same for x */
     int32_t output_offset, act_min, act_max;
     const int8_t *blocked;     /* [groups][filter_height][filter_width][4], zero past depth */
     const int32_t *bias;       /* [groups * 4] folded */
@@ -53,6 +55,7 @@ tq_status tq_conv1x1_s8_mve(const tq_gemm_s8_mve_params *p, const int8_t *input,
 tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
                                 void *scratch);
 /** DEPTHWISE_CONV_2D, depth multiplier 1. */
-tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output);
+tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
+                                   void *scratch);
 
 #endif
