@@ -59,3 +59,14 @@ def test_requant_vectors_fold_modulo_2_32_and_refuse_other_shifts():
     assert requant_vectors(sums, None, 0, np.array([1 << 30] * 3), np.array([-1, 0, -8])) is None  # no right shift
     assert requant_vectors(sums, None, 0, np.array([1 << 30] * 3), np.array([-1, 2, -8])) is None  # a left shift
     assert requant_vectors(sums, None, 0, np.array([1 << 30] * 3), np.array([-1, -32, -8])) is None
+
+
+def test_dead_channel_with_any_shift_keeps_its_constant():
+    # as in the MLPerf VWW model: all-zero weights, shift 0 (or a left shift), a bias up to 2^30
+    bias = np.array([1 << 30, -(1 << 30), 12345, -7, 0], np.int64)
+    m, s = np.array([1569364972, 1 << 30, 1 << 30, 2**31 - 1, 1 << 30]), np.array([0, 3, -1, 0, 5])
+    rq = requant_vectors(np.zeros(5), bias, 128, m, s, dead=np.ones(5, bool))
+    want = multiply_by_quantized_multiplier(bias.astype(np.int32), m.astype(np.int32), s.astype(np.int32))
+    for k in range(5):
+        got = _mve_requant(int(rq.bias[k]), int(rq.multiplier[k]), int(rq.shift[k]))
+        assert max(-2**28, min(2**28, int(want[k]))) == got

@@ -64,7 +64,8 @@ def prepare_depthwise(call) -> Prepared | None:
             or call.input_depth != call.output_depth):
         return None
     sums = call.filter.astype(np.int64).reshape(-1, call.output_depth).sum(axis=0)
-    rq = requant_vectors(sums, call.bias, call.input_offset, call.multiplier, call.shift)
+    taps = call.filter.reshape(-1, call.output_depth)
+    rq = requant_vectors(sums, call.bias, call.input_offset, call.multiplier, call.shift, dead=~taps.any(axis=0))
     if rq is None:
         return None
     geometry = {n: getattr(call, n) for n in (

@@ -97,7 +97,8 @@ def gemm_fields(weights: np.ndarray, bias, input_offset: int, multiplier, shift,
                 act_min: int, act_max: int) -> dict | None:
     """The _GemmFields of `weights` int8 [C, K], or None when the requantization is not one tq_mve_requant does."""
     c, k = weights.shape
-    rq = requant_vectors(weights.astype(np.int64).sum(axis=1), bias, input_offset, multiplier, shift)
+    rq = requant_vectors(weights.astype(np.int64).sum(axis=1), bias, input_offset, multiplier, shift,
+                         dead=~weights.any(axis=1))
     if rq is None or k < 1 or rows < 1:
         return None
     return dict(rows=rows, depth=k, out_depth=c, blocks=padded(c, LANES) // LANES, chunks=padded(k, BYTES) // BYTES,
