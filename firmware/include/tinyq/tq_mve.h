@@ -1,0 +1,61 @@
+/* Helium (MVE) kernels for the Cortex-M55, fed by records prepared at compile time (tinyq/specialize/mve.py).
+ * Every kernel sums raw int8 x * w onto a bias with the input offset folded in (so padding is the input zero
+ * point) and requantizes four outputs at a time, exactly as TFLM's MultiplyByQuantizedMultiplier
+ * (tq_mve_requant.h). Compiled only where __ARM_FEATURE_MVE has the integer extension.
+ */
+#ifndef TINYQ_TQ_MVE_H
+#define TINYQ_TQ_MVE_H
+
+#include "tinyq/tq_types.h"
+
+/* A GEMM: `rows` input rows of `depth` int8 values (contiguous) times `out_depth` weight rows. */
+typedef struct {
+    int32_t rows;      /* pixels (conv 1x1) or batch rows (FC) */
+    int32_t depth;     /* K, bytes per input row */
+    int32_t out_depth; /* C, bytes per output row */
+    int32_t blocks;    /* ceil(C / 4): output channels computed together */
+    int32_t chunks;    /* ceil(K / 16): 16-byte steps, the last one tail-predicated on the input */
+    int32_t output_offset, act_min, act_max;
+    const int8_t *blocked;     /* [blocks][chunks][4][16]: zero past K and past C */
+    const int32_t *bias;       /* [blocks * 4] folded: bias + input_offset * sum(w) (mod 2^32) */
+    const int32_t *multiplier; /* [blocks * 4] Q31 */
+    const int32_t *shift;      /* [blocks * 4] -right shift, in [-31, -1] (a VRSHL amount) */
+} tq_gemm_s8_mve_params;
+
+/* CONV_2D through an im2col row per output pixel (two at a time), padded with the input zero point. */
+typedef struct {
+    int32_t batches, input_height, input_width, input_depth;
+    int32_t filter_height, filter_width, output_height, output_width;
+    int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
+    int32_t pad_value; /* the input zero point */
+    const tq_gemm_s8_mve_params *gemm; /* depth = filter_height * filter_width * input_depth */
+} tq_conv_s8_im2col_mve_params;
+
+/* DEPTHWISE_CONV_2D, depth multiplier 1: four channels in the int32 lanes, on a copy of the input with a
+ * zero-point border (scratch: groups * padded_height * padded_width * 4 bytes). */
+typedef struct {
+    int32_t batches, input_height, input_width, depth;
+    int32_t filter_height, filter_width, output_height, output_width;
+    int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
+    int32_t pad_value; /* the input zero point */
+    int32_t groups;    /* ceil(depth / 4) */
+    int32_t padded_height, padded_width; /* the bordered copy: pad_height + input_height + rows below, same for x */
+    int32_t output_offset, act_min, act_max;
+    const int8_t *blocked;     /* [groups][filter_height][filter_width][4], zero past depth */
+    const int32_t *bias;       /* [groups * 4] folded */
+    const int32_t *multiplier; /* [groups * 4] */
+    const int32_t *shift;      /* [groups * 4] -right shift */
+} tq_depthwise_conv_s8_mve_params;
+
+/** FULLY_CONNECTED int8 as tq_gemm_s8_mve (rows = batches). */
+tq_status tq_fully_connected_s8_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+/** CONV_2D 1x1, stride 1, no padding: a GEMM over the pixels. */
+tq_status tq_conv1x1_s8_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+/** CONV_2D, any filter: scratch = 2 * gemm->depth bytes (two im2col rows). */
+tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
+                                void *scratch);
+/** DEPTHWISE_CONV_2D, depth multiplier 1. */
+tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
+                                   void *scratch);
+
+#endif

@@ -1,0 +1,87 @@
+/* CONV_2D int8 on Helium through im2col: each output pixel's receptive field is copied into a scratch row
+ * (filter_height x filter_width x input_depth bytes, the filter's OHWI order), taps outside the image filled
+ * with the input zero point, so that the folded bias (bias + input_offset * sum(w)) gives TFLM's sum exactly:
+ * a padded tap contributes (zero_point + input_offset) * w = 0, as TFLM's skipped tap does. Two rows at a time
+ * go through the GEMM core (tq_gemm_s8_mve.c). Copies and fills are predicated 16-byte vector moves. */
+#include "tinyq/tq_mve.h"
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+
+#include "tq_mve_gemm.h"
+
+static inline int8_t *copy(int8_t *dst, const int8_t *src, int32_t n) {
+    for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
+    if (n > 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+    }
+    return dst + n;
+}
+
+static inline int8_t *fill(int8_t *dst, int8x16_t value, int32_t n) {
+    for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, value);
+    if (n > 0) vstrbq_p_s8(dst, value, vctp8q((uint32_t)n));
+    return dst + n;
+}
+
+/* the im2col row of output pixel (out_y, out_x) */
+static void im2col_row(const tq_conv_s8_im2col_mve_params *p, const int8_t *image, int32_t out_y, int32_t out_x,
+                       int8_t *dst) {
+    const int32_t depth = p->input_depth, kw = p->filter_width;
+    const int8x16_t pad = vdupq_n_s8((int8_t)p->pad_value);
+    const int32_t in_x0 = out_x * p->stride_width - p->pad_width;
+    /* the taps [x0, x1) of a filter row inside the image (contiguous when dilation_width is 1) */
+    int32_t x0 = 0, x1 = kw;
+    if (p->dilation_width == 1) {
+        x0 = in_x0 < 0 ? -in_x0 : 0;
+        x1 = p->input_width - in_x0 < kw ? p->input_width - in_x0 : kw;
+        if (x1 < x0) x1 = x0;
+    }
+    for (int32_t ky = 0; ky < p->filter_height; ++ky) {
+        const int32_t in_y = out_y * p->stride_height - p->pad_height + ky * p->dilation_height;
+        if (in_y < 0 || in_y >= p->input_height) {
+            dst = fill(dst, pad, kw * depth);
+            continue;
+        }
+        const int8_t *row = image + in_y * p->input_width * depth;
+        if (p->dilation_width == 1) {
+            dst = fill(dst, pad, x0 * depth);
+            dst = copy(dst, row + (in_x0 + x0) * depth, (x1 - x0) * depth);
+            dst = fill(dst, pad, (kw - x1) * depth);
+            continue;
+        }
+        for (int32_t kx = 0; kx < kw; ++kx) {
+            const int32_t in_x = in_x0 + kx * p->dilation_width;
+            dst = in_x < 0 || in_x >= p->input_width ? fill(dst, pad, depth) : copy(dst, row + in_x * depth, depth);
+        }
+    }
+}
+
+tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
+                                void *scratch) {
+    TQ_ASSERT(p != NULL && p->gemm != NULL && input != NULL && output != NULL && scratch != NULL);
+    const tq_gemm_s8_mve_params *g = p->gemm;
+    int8_t *row0 = (int8_t *)scratch, *row1 = row0 + g->depth;
+    const int32_t pixels = p->output_height * p->output_width, c = g->out_depth;
+    for (int32_t batch = 0; batch < p->batches; ++batch) {
+        const int8_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
+        int32_t y = 0, x = 0; /* the pixel n, then n + 1 */
+        for (int32_t n = 0; n < pixels; n += 2) {
+            im2col_row(p, image, y, x, row0);
+            if (++x == p->output_width) x = 0, ++y;
+            if (n + 1 < pixels) {
+                im2col_row(p, image, y, x, row1);
+                if (++x == p->output_width) x = 0, ++y;
+                tq_mve_gemm_rows2(g, row0, row1, output, output + c);
+                output += 2 * c;
+            } else {
+                tq_mve_gemm_rows2(g, row0, row0, output, NULL);
+                output += c;
+            }
+        }
+    }
+    return TQ_OK;
+}
+
+#endif

@@ -1,0 +1,112 @@
+"""Helium (MVE) kernels of the prepared records (tinyq/specialize/gemm_mve.py, depthwise_mve.py) on the
+Cortex-M55 (mps3-an547): firmware == simulator == TFLM, exactly, on a few multi-layer models built to reach
+every path: channel counts that are not multiples of 4 or 16 (block and lane tails), K not a multiple of 16
+(the predicated step), odd pixel counts (the GEMM's single-row pass), 3x3 SAME stride 1 and 2 (im2col and
+depthwise padding with the input zero point), a first layer with C_in 1 and 3, per-channel quantization,
+ReLU / ReLU6 / none, a dead channel (zero weights, huge bias), FC with batch rows > 1 and depths
+37/5/64/1/3. Each model.c is checked to call the Helium kernels it should."""
+import numpy as np
+import pytest
+
+from tests.firmware.test_kernel_variants import _assert_firmware_equals, _fc_chain
+from tests.ops.oplib import check_model, convert_keras, random_inputs
+from tinyq.sim.run import as_program
+
+pytestmark = [pytest.mark.firmware, pytest.mark.slow]
+
+BOARD = "mps3-an547"
+
+
+def _dead_channel(layer, channel: int, bias: float) -> None:
+    """Zero one output channel's weights and give it a huge bias (as the MLPerf VWW model has)."""
+    w, b = layer.get_weights()
+    w[..., channel] = 0.0
+    b = np.random.default_rng(channel).normal(0, 0.3, b.shape).astype(np.float32)
+    b[channel] = bias
+    layer.set_weights([w, b])
+
+
+def _conv_chain():
+    """C_in 3 -> 3x3 SAME (5 ch, ReLU) -> 1x1 (19) -> 3x3 SAME stride 2 (21, ReLU6, a dead channel) -> 1x1 (6)
+    -> (2, 3) VALID dilation (2, 1) (17) on a 9x7 image: odd pixel counts (63, 63, 20, 20, 12)."""
+    import keras
+
+    def build():
+        x = keras.Input((9, 7, 3))
+        a = keras.layers.Conv2D(5, 3, padding="same", activation="relu")
+        b = keras.layers.Conv2D(19, 1)
+        c = keras.layers.Conv2D(21, 3, strides=2, padding="same")
+        d = keras.layers.Conv2D(6, 1, activation="relu")
+        e = keras.layers.Conv2D(17, (2, 3), padding="valid", dilation_rate=(2, 1))
+        y = e(d(keras.layers.ReLU(6.0)(c(b(a(x))))))
+        model = keras.Model(x, y)
+        _dead_channel(c, 7, 40.0)
+        return model
+
+    return convert_keras(build, seed=21, lo=-1.0, hi=2.0)
+
+
+def _first_layer_c1():
+    """C_in 1 (as KWS): (4, 3) SAME stride 2 with 13 channels on a 12x5 image, then a 3x3 SAME (33 channels:
+    K = 117, seven full 16-byte steps and a tail of 5) and no activation."""
+    import keras
+
+    def build():
+        return keras.Sequential([
+            keras.Input((12, 5, 1)),
+            keras.layers.Conv2D(13, (4, 3), strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2D(33, 3, padding="same"),
+        ])
+
+    return convert_keras(build, seed=22, lo=-2.0, hi=5.0)
+
+
+def _depthwise_chain():
+    """Depthwise, multiplier 1, on 21 channels (five groups of 4 and a tail of 1): 3x3 SAME (ReLU), 3x3 SAME
+    stride 2 (ReLU6), (3, 2) VALID dilation 2, 5x5 SAME with a dead channel; image 9x7."""
+    import keras
+
+    def build():
+        x = keras.Input((9, 7, 21))
+        a = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")
+        b = keras.layers.DepthwiseConv2D(3, strides=2, padding="same")
+        c = keras.layers.DepthwiseConv2D((3, 2), padding="valid", dilation_rate=2)
+        d = keras.layers.DepthwiseConv2D(5, padding="same")
+        y = d(c(keras.layers.ReLU(6.0)(b(a(x)))))
+        model = keras.Model(x, y)
+        for layer in (a, b, c):
+            w, bias = layer.get_weights()
+            layer.set_weights([w, np.random.default_rng(3).normal(0, 0.3, bias.shape).astype(np.float32)])
+        w, bias = d.get_weights()
+        w[..., 4, 0] = 0.0
+        bias[:] = np.random.default_rng(4).normal(0, 0.3, bias.shape)
+        bias[4] = 40.0
+        d.set_weights([w, bias])
+        return model
+
+    return convert_keras(build, seed=23, lo=-1.0, hi=1.0)
+
+
+def _check(tfl, tmp_path, expect: dict[str, int]):
+    program = as_program(tfl)
+    inputs = random_inputs(program, 9, seed=7)  # 9 inputs: batches run one by one
+    sim = check_model(tfl, inputs=inputs)  # TFLM == simulator == host C first
+    model_c = _assert_firmware_equals(tfl, inputs, sim, BOARD, tmp_path)
+    for symbol, n in expect.items():
+        assert model_c.count(f"{symbol}(") == n, symbol
+
+
+def test_fully_connected_mve(tmp_path):
+    _check(_fc_chain(), tmp_path, {"tq_fully_connected_s8_mve": 5})
+
+
+def test_conv_mve(tmp_path):
+    _check(_conv_chain(), tmp_path, {"tq_conv_s8_im2col_mve": 3, "tq_conv1x1_s8_mve": 2})
+
+
+def test_conv_first_layer_c1_mve(tmp_path):
+    _check(_first_layer_c1(), tmp_path, {"tq_conv_s8_im2col_mve": 2})
+
+
+def test_depthwise_conv_mve(tmp_path):
+    _check(_depthwise_chain(), tmp_path, {"tq_depthwise_conv_s8_mve": 4})
