@@ -67,7 +67,7 @@ CONV_CASES = [c for c in conv_cases.CASES if c.op == "conv" and not c.int16]
 @pytest.fixture(scope="module", params=CONV_CASES, ids=[f"{i}" for i in range(len(CONV_CASES))])
 def conv_model(request):
     case = request.param
-    tfl = conv_cases._convert(case)
+    tfl = conv_cases.convert_case(case)
     return case, as_program(tfl)
 
 
@@ -99,7 +99,7 @@ def _conv(program):
 
 def test_declines_what_it_does_not_take():
     case = conv_cases.CASES[0]
-    call = _conv(as_program(conv_cases._convert(case)))
+    call = _conv(as_program(conv_cases.convert_case(case)))
     assert prepare(call) is not None
     assert prepare(replace(call, filter_input_depth=1, input_depth=call.input_depth)) is None  # groups
     assert prepare(replace(call, acc64=True)) is None  # 16x8's int64 path
@@ -109,7 +109,7 @@ def test_declines_what_it_does_not_take():
 
 
 def test_specialize_picks_it_on_dsp_boards_only():
-    program = as_program(conv_cases._convert(conv_cases.CASES[4]))  # 1x1 valid
+    program = as_program(conv_cases.convert_case(conv_cases.CASES[4]))  # 1x1 valid
     call = _conv(program)
     _, variants = specialize(program, [None], frozenset({"dsp"}))
     assert variants[0].symbol == CONV1X1 and variants[0].macro == "__ARM_FEATURE_DSP"
@@ -120,7 +120,7 @@ def test_specialize_picks_it_on_dsp_boards_only():
 
 def test_dead_channel_and_per_tensor_quantization():
     """A channel whose weights are all 0 with a huge bias (as in MLPerf VWW), and one multiplier for all."""
-    program = as_program(conv_cases._convert(conv_cases.CASES[0]))
+    program = as_program(conv_cases.convert_case(conv_cases.CASES[0]))
     call = _conv(program)
     f = np.array(call.filter)
     f[1] = 0
