@@ -28,7 +28,8 @@ M4_CASES = [
     ("strd r0, r1, [r2, #8]", "strd", 0), ("push {r4-r7, lr}", "stm", 5), ("stmdb sp!, {r4-r11, lr}", "stm", 9),
     ("bl .", "branch", 0), ("b.w .", "branch", 0), ("bx lr", "branch", 0), ("tbb [r0, r1]", "branch", 0),
     ("beq .", "branch_cond", 0), ("bne.w .", "branch_cond", 0), ("cbz r0, .+6", "branch_cond", 0),
-    ("ite eq", "it", 0), ("moveq r0, #1", "alu", 0), ("movne r0, #2", "alu", 0), ("vadd.f32 s0, s1, s2", "fp", 0), ("vldr s0, [r0]", "fp", 0), ("nop", "other", 0),
+    ("ite eq", "it", 0), ("moveq r0, #1", "alu", 0), ("movne r0, #2", "alu", 0),
+    ("vadd.f32 s0, s1, s2", "fp", 0), ("vldr s0, [r0]", "fp", 0), ("nop", "other", 0),
 ]
 # Armv8.1-M with MVE (Cortex-M55)
 M55_CASES = [
@@ -36,7 +37,8 @@ M55_CASES = [
     ("vldrb.u32 q0, [r1, q2]", "mve_load", 0), ("vstrb.8 q0, [r0]", "mve_store", 0),
     ("vmladava.s8 r0, q0, q1", "mve_mac", 0), ("vmlaldava.s16 r0, r1, q0, q1", "mve_mac", 0),
     ("vadd.i32 q0, q1, q2", "mve", 0), ("vqrdmulh.s32 q0, q1, r2", "mve", 0), ("vdup.32 q0, r1", "mve", 0),
-    ("vctp.8 r2", "mve", 0), ("vpst", "mve", 0), ("vaddt.i32 q0, q1, q2", "mve", 0), ("dls lr, r3", "loop", 0), ("dlstp.8 lr, r2", "loop", 0),
+    ("vctp.8 r2", "mve", 0), ("vpst", "mve", 0), ("vaddt.i32 q0, q1, q2", "mve", 0),
+    ("dls lr, r3", "loop", 0), ("dlstp.8 lr, r2", "loop", 0),
     ("le lr, .", "loop_end", 0), ("letp lr, .", "loop_end", 0), ("sqrshr r0, r1", "alu", 0),
     ("smlad r0, r1, r2, r3", "dsp_mac", 0),
 ]
