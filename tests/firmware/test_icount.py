@@ -1,6 +1,7 @@
 """Instruction counting under QEMU -icount with the tqcount plugin: exact, per invoke and per layer, repeatable."""
 import pytest
 
+from tinyq.bench.cycles import CLASSES, EXTRAS
 from tinyq.errors import RunError
 from tinyq.targets.icount import count_instructions, plugin_path
 
@@ -21,6 +22,15 @@ def test_counts_are_repeatable_to_the_instruction(board, tmp_path):
     for invoke, layers in zip(first.invokes, first.layers):
         assert 0 < sum(layers) < invoke
     assert first.total > sum(first.invokes)
+    # the instruction classes split each count exactly; the extra counters ride along
+    assert len(first.invoke_classes) == 3 and [len(ls) for ls in first.layer_classes] == [2, 2, 2]
+    for invoke, classes in zip(first.invokes, first.invoke_classes):
+        assert set(classes) == set(CLASSES + EXTRAS) and sum(classes[c] for c in CLASSES) == invoke
+    for layers, classes in zip(first.layers, first.layer_classes):
+        assert [sum(c[k] for k in CLASSES) for c in classes] == list(layers)
+    ran = first.invoke_classes[0]
+    assert ran["ldr"] > 0 and ran["str"] > 0 and ran["branch"] > 0 and ran["ldm_regs"] >= ran["ldm"]
+    assert ran["cond_taken"] <= ran["branch_cond"] and ran["ldr_pipelined"] <= ran["ldr"]
 
 
 def test_default_is_one_zero_sample_and_normal_build_is_untouched(tmp_path):

@@ -1,4 +1,5 @@
-"""`tinyq bench MODEL --board B [--json FILE]`: exact instructions per inference and per layer, flash and RAM."""
+"""`tinyq bench MODEL --board B [--json FILE]`: exact instructions, estimated cycles and MACs per inference and per
+layer, flash and RAM; for a real board, counted on the emulated board of its core, with estimated milliseconds."""
 from __future__ import annotations
 
 from tinyq.commands import add_weight_options, weight_options
@@ -8,9 +9,11 @@ from pathlib import Path
 
 
 def add_parser(sub):
-    p = sub.add_parser("bench", help="count instructions per inference and per layer on an emulated board; flash and RAM")
+    p = sub.add_parser("bench", help="count instructions (exact) and estimate cycles per inference and per layer on an "
+                       "emulated board, or estimate a real board's milliseconds; flash and RAM")
     p.add_argument("model", nargs="+", help=".tflite file; several: bench each level of their multi-level image")
-    p.add_argument("--board", "-b", required=True, help="an emulated board (see `tinyq boards`)")
+    p.add_argument("--board", "-b", required=True, help="an emulated board, or a real board (counted on the emulated board "
+                   "with its core; see `tinyq boards`)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--work-dir", help="keep the generated project here")
     add_weight_options(p)

@@ -5,6 +5,8 @@ sample). Builds the "profile" env (-DTQ_PROFILE: marker calls around each invoke
 call), builds firmware/plugin/tqcount.c into the cache once per source version, runs the firmware
 under `-icount shift=0 -plugin ...` and produces InstructionCounts. These are guest instructions,
 not cycles (QEMU models no pipeline or memory timing); repeated runs give identical numbers.
+Each count also comes split by instruction class (firmware/plugin/tqclass.h): the classes of an
+interval sum to its instruction count exactly; tinyq.bench.cycles turns them into estimated cycles.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from tinyq.targets.run import RUN_TIMEOUT, pack_inputs, run_binary
 MARKERS = ("invoke_begin", "invoke_end", "layer_begin", "layer_end")  # plugin argument = tq_prof_<marker>
 _LAYER = re.compile(r"^tqcount layer (\d+) (\d+) insns (\d+)$", re.MULTILINE)
 _INVOKE = re.compile(r"^tqcount invoke (\d+) insns (\d+)$", re.MULTILINE)
+_LAYER_CLASSES = re.compile(r"^tqcount layer-classes (\d+) (\d+) (.*)$", re.MULTILINE)
+_INVOKE_CLASSES = re.compile(r"^tqcount invoke-classes (\d+) (.*)$", re.MULTILINE)
 _TOTAL = re.compile(r"^tqcount total insns (\d+)$", re.MULTILINE)
 _STACK = re.compile(r"^tinyq-stack (\d+)\s*$", re.MULTILINE)  # printed by the profile harness (main.c.j2)
 
@@ -41,12 +45,17 @@ class InstructionCounts:
     layers: tuple[tuple[int, ...], ...]  # per sample: instructions of each TQ_LAYER_BEGIN/END pair, in order
     total: int  # the whole run, reset to exit (file I/O included)
     stack_used: int | None = None  # measured peak stack of one invoke, from the caller's SP (stack painting)
+    # per sample, per layer: instruction class -> count, plus the extra counters (tqclass.h names);
+    # the classes (not the extras) of each entry sum to the matching count above
+    layer_classes: tuple[tuple[dict[str, int], ...], ...] = ()
+    invoke_classes: tuple[dict[str, int], ...] = ()
 
 
 def plugin_path() -> Path:
     """Build (once per source version) and return the tqcount plugin shared object."""
     source = data_dir("firmware") / "plugin" / "tqcount.c"
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    header = source.with_name("tqclass.h")  # the instruction classifier it includes
+    digest = hashlib.sha256(source.read_bytes() + header.read_bytes()).hexdigest()[:16]
     target = cache_dir() / "plugins" / digest / "libtqcount.so"
     if target.is_file():
         return target
@@ -86,13 +95,24 @@ def parse_counts(board: str, log: str, samples: int) -> InstructionCounts:
         if int(i) != len(layers[int(k)]):
             raise RunError(f"the counting plugin reported layers out of order in invoke {k}")
         layers[int(k)].append(int(n))
+    layer_classes: list[list[dict[str, int]]] = [[] for _ in range(samples)]
+    for k, i, fields in _LAYER_CLASSES.findall(log):
+        if int(i) == len(layer_classes[int(k)]):
+            layer_classes[int(k)].append(_fields(fields))
+    invoke_classes = [_fields(fields) for _, fields in sorted(_INVOKE_CLASSES.findall(log), key=lambda m: int(m[0]))]
     total = _TOTAL.search(log)
     return InstructionCounts(
         board=board,
         invokes=tuple(n for _, n in invokes),
         layers=tuple(tuple(ls) for ls in layers),
         total=int(total.group(1)) if total else 0,
+        layer_classes=tuple(tuple(ls) for ls in layer_classes),
+        invoke_classes=tuple(invoke_classes),
     )
+
+
+def _fields(text: str) -> dict[str, int]:
+    return {name: int(value) for name, value in (f.split("=") for f in text.split())}
 
 
 def count_instructions(project_dir: Path | str, arrays=None, *, timeout: float = RUN_TIMEOUT,

@@ -1,0 +1,147 @@
+"""Writes docs/PERFORMANCE.md and docs/performance.png: tinyq's exact instructions and estimated cycles on the
+four MLPerf Tiny models and four emulated cores, against TFLM + CMSIS-NN (benchmarks/anchors.json) and the goals
+of ../shared/notes/anchors.md. Takes a few minutes (16 builds and QEMU runs): a script, not a test.
+
+    python benchmarks/performance.py [--boards mps2-an386 ...] [--models mlperf_kws_dscnn_int8 ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SHARED = ROOT.parent / "shared" / "models"
+sys.path.insert(0, str(ROOT))
+
+from tinyq.bench import bench  # noqa: E402
+from tinyq.bench.cycles import timing  # noqa: E402
+from tinyq.boards import load_board  # noqa: E402
+
+MODELS = ("mlperf_kws_dscnn_int8", "mlperf_vww_mobilenetv1_025_int8", "mlperf_ic_resnet8_int8",
+          "mlperf_ad_fc_autoencoder_int8")
+BOARDS = ("mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547")
+# ../shared/notes/anchors.md "Where tinyq is headed": instructions against TFLM + CMSIS-NN on the same core
+GOALS = {("mps2-an386", m): (0.4 if "vww" in m else 0.5) for m in MODELS} | {("mps3-an547", m): 0.6 for m in MODELS}
+TOP_LAYERS = 5
+
+
+def run(models, boards) -> list:
+    results = []
+    for m in models:
+        for b in boards:
+            t0 = time.time()
+            r = bench(SHARED / f"{m}.tflite", b)
+            print(f"{m} on {b}: {r.instructions:,} instructions, ~{r.cycles:,.0f} cycles ({time.time() - t0:.0f} s)",
+                  flush=True)
+            results.append((m, b, r))
+    return results
+
+
+def _ratio(x, y) -> str:
+    return f"{x / y:.2f}x" if y else "-"
+
+
+def table(results, anchors) -> list[str]:
+    lines = ["| model | board (core) | tinyq instructions | est. cycles | cycles/instr | instr/MAC | "
+             "anchor: TFLM + CMSIS-NN instructions | instructions ratio | cycles / anchor instructions | goal | "
+             "met (instr / cycles) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for m, b, r in results:
+        anchor = anchors.get(m, {}).get(b, {}).get("cmsis_nn")
+        goal = GOALS.get((b, m))
+        if anchor and goal:
+            met = f"{'yes' if r.instructions <= goal * anchor else 'no'} / {'yes' if r.cycles <= goal * anchor else 'no'}"
+        else:
+            met = "-"
+        lines.append(f"| {m.removeprefix('mlperf_').removesuffix('_int8')} | {b} ({r.core}) | {r.instructions:,} | "
+                     f"{r.cycles:,.0f} | {r.cycles / r.instructions:.2f} | {r.instructions / r.macs:.2f} | "
+                     f"{f'{anchor:,}' if anchor else '-'} | {_ratio(r.instructions, anchor)} | "
+                     f"{_ratio(r.cycles, anchor)} | {f'<= {goal}x' if goal else '-'} | {met} |")
+    return lines
+
+
+def layers_section(results) -> list[str]:
+    lines = []
+    for m, b, r in results:
+        if b != "mps2-an386":
+            continue
+        lines += ["", f"### {m} on {b}: the {TOP_LAYERS} layers with the most instructions", "",
+                  "| call | op | kernel (as run) | instructions | share | MACs | instr/MAC | est. cycles | cycles/instr |",
+                  "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+        for lc in sorted(r.layers, key=lambda lc: -lc.instructions)[:TOP_LAYERS]:
+            ipm = f"{lc.instructions_per_mac:.2f}" if lc.instructions_per_mac is not None else "-"
+            lines.append(f"| {lc.call} | {lc.op} | `{lc.kernel}` | {lc.instructions:,} | "
+                         f"{100 * lc.instructions / r.instructions:.1f}% | {lc.macs:,} | {ipm} | {lc.cycles:,.0f} | "
+                         f"{lc.cycles / lc.instructions:.2f} |")
+    return lines
+
+
+def plot(results, anchors, path: Path) -> str:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "(no plot: matplotlib is not installed in this environment)"
+    rows = [(m, b, r) for m, b, r in results if anchors.get(m, {}).get(b)]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    labels = [f"{m.split('_')[1]}\n{b}" for m, b, _ in rows]
+    xs = range(len(rows))
+    anchor = [anchors[m][b]["cmsis_nn"] for m, b, _ in rows]
+    ax.bar([x - 0.2 for x in xs], [r.instructions / a for (_, _, r), a in zip(rows, anchor)], 0.4,
+           label="instructions / anchor")
+    ax.bar([x + 0.2 for x in xs], [r.cycles / a for (_, _, r), a in zip(rows, anchor)], 0.4,
+           label="est. cycles / anchor instructions")
+    for x, (m, b, _) in zip(xs, rows):
+        ax.plot([x - 0.45, x + 0.45], [GOALS[(b, m)]] * 2, color="black", linewidth=1)
+    ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+    ax.set_xticks(list(xs), labels, fontsize=8)
+    ax.set_ylabel("x TFLM + CMSIS-NN instructions")
+    ax.set_title("tinyq against TFLM + CMSIS-NN (black: goal)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return f"![tinyq against the anchors]({path.name})"
+
+
+def write(results, anchors, out: Path) -> None:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    cores = sorted({load_board(b).cpu for _, b, _ in results})
+    text = [
+        "# Performance: tinyq against TFLM + CMSIS-NN", "",
+        f"Written by `benchmarks/performance.py` (commit {commit}); figures move as kernels land. Instructions are exact",
+        "(QEMU -icount + tinyq's counting plugin, one inference on seeded random input); cycles are *estimated* from",
+        "the instruction classes with the core's timing table (docs/cycle_model.md: sources and limits). The anchors",
+        "(benchmarks/anchors.json, ../shared/notes/anchors.md) are TFLM + CMSIS-NN instructions counted the same way; they",
+        "exist for the M4F (mps2-an386) and the M55 (mps3-an547) only.", "",
+        "\"cycles / anchor instructions\" divides tinyq's estimated cycles by the anchor's *instructions*: under these",
+        "tables every instruction costs at least one cycle on the M4 and the M55, so the anchor's cycles are at least",
+        "its instructions, and a goal met on this column is met on cycles too (a conservative check).", "",
+        *table(results, anchors), "", plot(results, anchors, out.with_name("performance.png")), "",
+        "## Per layer", *layers_section(results), "",
+        "## Cycle models used", "",
+        *[f"- {c}: {timing(c).source}" for c in cores], "",
+    ]
+    out.write_text("\n".join(text) + "\n")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--boards", nargs="+", default=list(BOARDS))
+    ap.add_argument("--models", nargs="+", default=list(MODELS))
+    ap.add_argument("--out", default=str(ROOT / "docs" / "PERFORMANCE.md"))
+    args = ap.parse_args()
+    anchors = json.loads((HERE / "anchors.json").read_text())["instructions"]
+    results = run(args.models, args.boards)
+    write(results, anchors, Path(args.out))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

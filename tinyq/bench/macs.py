@@ -1,0 +1,22 @@
+"""Multiply-accumulates of a lowered kernel call (conv, depthwise conv, fully connected; 0 for the rest).
+
+Consumes the lowered (not yet specialized) call records: their geometry fields give the MAC count the
+anchors use (MLPerf Tiny: KWS 2,656,768, VWW 7,489,664, IC 12,501,632, AD 264,192).
+"""
+from __future__ import annotations
+
+from tinyq.lower.conv import ConvCall, DepthwiseConvCall
+from tinyq.lower.fully_connected import FullyConnectedCall
+from tinyq.program import KernelCall
+
+
+def call_macs(call: KernelCall) -> int:
+    if isinstance(call, ConvCall):
+        outputs = call.batches * call.output_height * call.output_width * call.output_depth
+        return outputs * call.filter_height * call.filter_width * call.filter_input_depth
+    if isinstance(call, DepthwiseConvCall):
+        outputs = call.batches * call.output_height * call.output_width * call.output_depth
+        return outputs * call.filter_height * call.filter_width
+    if isinstance(call, FullyConnectedCall):
+        return call.batches * call.accum_depth * call.output_depth
+    return 0
