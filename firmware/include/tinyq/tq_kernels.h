@@ -15,5 +15,6 @@
 #include "tinyq/tq_shape.h"
 #include "tinyq/tq_reduce.h"
 #include "tinyq/tq_quantize.h"
+#include "tinyq/tq_s16_dsp.h"
 
 #endif
