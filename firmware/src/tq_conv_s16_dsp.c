@@ -1,5 +1,5 @@
-/* CONV_2D 16x8 on the Arm DSP extension: for each output pixel and pair of output channels (same group), the
- * taps inside the image are summed with tq_s16_dot2 (one activation load serves both channels); a filter row's
+/* CONV_2D 16x8 on the Arm DSP extension: for each output pixel and block of 4 output channels (then 2, then 1;
+ * same group), the taps inside the image are summed with tq_s16_dot4 (one activation load serves 4 channels); a filter row's
  * taps form one contiguous run of activations and weights when there are no groups and no horizontal
  * dilation. Padding taps are skipped (16x8 zero points are 0, so they add nothing). int32 sums started at the
  * bias, exact by the preparer's bound (tinyq/specialize/s16_dsp.py); bit-exact with tq_conv_s16. */
@@ -16,10 +16,17 @@ static void valid_taps(int32_t origin, int32_t d, int32_t taps, int32_t size, in
     *end = e < taps ? e : taps;
 }
 
-/* the sums of filters o and o + `two` (two = 0 or 1) over the valid taps of one output pixel */
-static inline void pixel_sums(const tq_conv_s16_dsp_params *p, const int16_t *image, int32_t o, int32_t two,
+/* one run of n activations at x against filters o.. (`rows` = 4, 2 or 1 of them, `stride` apart) at w */
+static inline void run(const int16_t *x, const int16_t *w, int32_t stride, int32_t n, int32_t rows, int32_t *a) {
+    if (rows == 4) tq_s16_dot4(x, w, stride, n, a);
+    else if (rows == 2) tq_s16_dot2(x, w, w + stride, n, a, a + 1);
+    else a[0] = tq_s16_dot1(x, w, n, a[0]);
+}
+
+/* the sums a[0..rows) of filters o.. over the valid taps of one output pixel */
+static inline void pixel_sums(const tq_conv_s16_dsp_params *p, const int16_t *image, int32_t o, int32_t rows,
                               int32_t in_y0, int32_t in_x0, int32_t ky0, int32_t ky1, int32_t kx0, int32_t kx1,
-                              int32_t channel0, int32_t *a0, int32_t *a1) {
+                              int32_t channel0, int32_t *a) {
     const int32_t depth = p->filter_input_depth, kw = p->filter_width;
     const int32_t run_whole_row = p->dilation_width == 1 && depth == p->input_depth;
     const int32_t filter_size = p->filter_height * kw * depth;
@@ -30,14 +37,12 @@ static inline void pixel_sums(const tq_conv_s16_dsp_params *p, const int16_t *im
         if (run_whole_row) { /* taps kx0..kx1 of this filter row: adjacent pixels, adjacent weights */
             const int16_t *x = row + (in_x0 + kx0) * depth;
             const int32_t n = (kx1 - kx0) * depth;
-            if (two) tq_s16_dot2(x, w + kx0 * depth, w + filter_size + kx0 * depth, n, a0, a1);
-            else *a0 = tq_s16_dot1(x, w + kx0 * depth, n, *a0);
+            run(x, w + kx0 * depth, filter_size, n, rows, a);
             continue;
         }
         for (int32_t kx = kx0; kx < kx1; ++kx) {
             const int16_t *x = row + (in_x0 + p->dilation_width * kx) * p->input_depth;
-            if (two) tq_s16_dot2(x, w + kx * depth, w + filter_size + kx * depth, depth, a0, a1);
-            else *a0 = tq_s16_dot1(x, w + kx * depth, depth, *a0);
+            run(x, w + kx * depth, filter_size, depth, rows, a);
         }
     }
 }
@@ -59,17 +64,25 @@ tq_status tq_conv_s16_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input,
                 for (int32_t g = 0; g < groups; ++g) {
                     const int32_t channel0 = g * p->filter_input_depth, end = (g + 1) * per_group;
                     int32_t o = g * per_group;
-                    for (; o + 1 < end; o += 2) {
-                        int32_t a0 = p->bias[o], a1 = p->bias[o + 1];
-                        pixel_sums(p, image, o, 1, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, &a0, &a1);
-                        output[o] = tq_s16_finish(a0, p->rows + 3 * o, p->requant64, p->act_min, p->act_max);
-                        output[o + 1] =
-                            tq_s16_finish(a1, p->rows + 3 * o + 3, p->requant64, p->act_min, p->act_max);
+                    for (; o + 3 < end; o += 4) { /* four filters share each activation load */
+                        int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
+                        pixel_sums(p, image, o, 4, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
+                        for (int32_t r = 0; r < 4; ++r)
+                            output[o + r] = tq_s16_finish(a[r], p->rows + 3 * (o + r), p->requant64, p->act_min,
+                                                          p->act_max);
                     }
-                    if (o < end) { /* an odd number of filters per group: the last one alone */
-                        int32_t a0 = p->bias[o], a1 = 0;
-                        pixel_sums(p, image, o, 0, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, &a0, &a1);
-                        output[o] = tq_s16_finish(a0, p->rows + 3 * o, p->requant64, p->act_min, p->act_max);
+                    if (o + 1 < end) {
+                        int32_t a[2] = {p->bias[o], p->bias[o + 1]};
+                        pixel_sums(p, image, o, 2, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
+                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, p->requant64, p->act_min, p->act_max);
+                        output[o + 1] =
+                            tq_s16_finish(a[1], p->rows + 3 * o + 3, p->requant64, p->act_min, p->act_max);
+                        o += 2;
+                    }
+                    if (o < end) { /* the group's last filter alone */
+                        int32_t a[1] = {p->bias[o]};
+                        pixel_sums(p, image, o, 1, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
+                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, p->requant64, p->act_min, p->act_max);
                     }
                 }
                 output += p->output_depth; /* NHWC */

@@ -1,5 +1,5 @@
 /* FULLY_CONNECTED 16x8 on the Arm DSP extension: int16 activation pairs times int16-widened weight pairs,
- * one SMLAD each, two output rows per pass sharing the activation loads, int32 sums started at the bias
+ * one SMLAD each, four output rows per pass sharing the activation loads (then two, then one), int32 sums started at the bias
  * (exact: tinyq/specialize/s16_dsp.py proves they cannot leave int32), requantized with a precomputed row.
  * Bit-exact with tq_fully_connected_s16 (tinyq/include/tinyq/tq_s16_dsp.h). */
 #include "tinyq/tq_s16_dsp.h"
@@ -15,12 +15,19 @@ tq_status tq_fully_connected_s16_dsp(const tq_fully_connected_s16_dsp_params *p,
     for (int32_t b = 0; b < p->batches; ++b) {
         const int16_t *in = input + b * depth;
         int32_t o = 0;
-        for (; o + 1 < n_out; o += 2) {
+        for (; o + 3 < n_out; o += 4) {
+            int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
+            tq_s16_dot4(in, p->weights16 + o * depth, depth, depth, a);
+            for (int32_t r = 0; r < 4; ++r)
+                *output++ = tq_s16_finish(a[r], p->rows + 3 * (o + r), p->requant64, p->act_min, p->act_max);
+        }
+        if (o + 1 < n_out) {
             const int16_t *w0 = p->weights16 + o * depth;
             int32_t a0 = p->bias[o], a1 = p->bias[o + 1];
             tq_s16_dot2(in, w0, w0 + depth, depth, &a0, &a1);
             *output++ = tq_s16_finish(a0, p->rows + 3 * o, p->requant64, p->act_min, p->act_max);
             *output++ = tq_s16_finish(a1, p->rows + 3 * o + 3, p->requant64, p->act_min, p->act_max);
+            o += 2;
         }
         if (o < n_out) { /* odd output depth: the last row alone */
             const int32_t a = tq_s16_dot1(in, p->weights16 + o * depth, depth, p->bias[o]);

@@ -23,18 +23,20 @@ def _calls(model_c: str, kernel: str) -> int:
 
 
 def _chain(int32_bias: bool):
-    """conv 1x1 (7 filters: a pair tail), conv 3x3 SAME + ReLU (depth 7: odd runs), depthwise 3x3 SAME (depth 6:
-    a 4-block and a 2-channel tail), conv 3x3 stride 2 VALID, depthwise 3x3 stride 2 SAME + ReLU (depth 5), then
-    FC 20 -> 9 -> 4 (+ ReLU)."""
+    """conv 1x1 (7 filters: a pair tail; run as FC rows), conv 3x3 SAME + ReLU (depth 7: odd runs), depthwise 3x3
+    SAME (depth 6: a 4-block and a 2-channel tail), conv 3x3 stride 2 VALID, depthwise 3x3 stride 2 SAME + ReLU
+    (depth 5), conv 1x1 stride 2 (not pointwise rows: the conv kernel), then FC 5 -> 9 -> 4 (+ ReLU). TFLM's
+    16x8 depthwise takes only int64 biases: the int32-bias chain has none."""
     import keras
 
     layers = keras.layers
+    depthwise = [] if int32_bias else [layers.DepthwiseConv2D(3, padding="same")]
+    depthwise2 = [] if int32_bias else [layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")]
 
     def build():
         return keras.Sequential([
             keras.Input((9, 9, 6)), layers.Conv2D(7, 1), layers.Conv2D(6, 3, padding="same", activation="relu"),
-            layers.DepthwiseConv2D(3, padding="same"), layers.Conv2D(5, 3, strides=2),
-            layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu"),
+            *depthwise, layers.Conv2D(5, 3, strides=2), *depthwise2, layers.Conv2D(5, 1, strides=2),
             layers.Flatten(), layers.Dense(9), layers.Dense(4, activation="relu"),
         ])
 
@@ -76,7 +78,7 @@ def fc_rows():
 def test_chain_int64_bias(board, chain64, tmp_path):
     model_c = _assert_firmware_equals(*chain64, board, tmp_path)
     assert (_calls(model_c, "tq_conv_s16_dsp"), _calls(model_c, "tq_depthwise_conv_s16_dsp"),
-            _calls(model_c, "tq_fully_connected_s16_dsp")) == (3, 2, 2)
+            _calls(model_c, "tq_fully_connected_s16_dsp")) == (3, 2, 3)
 
 
 @pytest.mark.parametrize("board", DSP_BOARDS)
@@ -91,7 +93,7 @@ def test_chain_int32_bias(tmp_path):
     program = as_program(tfl)
     assert not any(getattr(c, "acc64", True) for c in program.calls if c.opcode == "CONV_2D")
     model_c = _assert_firmware_equals(tfl, inputs, sim, "mps2-an386", tmp_path)
-    assert _calls(model_c, "tq_conv_s16_dsp") == 3 and _calls(model_c, "tq_fully_connected_s16_dsp") == 2
+    assert _calls(model_c, "tq_conv_s16_dsp") == 3 and _calls(model_c, "tq_fully_connected_s16_dsp") == 3
 
 
 Case = conv_cases.Case

@@ -102,6 +102,10 @@ class FullyConnectedS16DspCall(KernelCall):
     def weights(self) -> np.ndarray:
         return self._int8
 
+    @property
+    def filter(self) -> np.ndarray:  # a 1x1 CONV_2D run as rows (prepare_conv)
+        return self._int8
+
 
 @dataclass(frozen=True, eq=False)
 class ConvS16DspCall(KernelCall):
@@ -155,7 +159,7 @@ class DepthwiseConvS16DspCall(KernelCall):
     act_min: int
     act_max: int
     requant64: bool
-    filter16: np.ndarray  # int16 [filter_height, filter_width, input_depth]
+    filter16: np.ndarray  # int16: depthwise_layout() of the [filter_height, filter_width, input_depth] filter
     bias: np.ndarray
     rows: np.ndarray
     _int8: np.ndarray
@@ -187,17 +191,41 @@ def prepare_fully_connected(call: KernelCall) -> Prepared | None:
     return Prepared(record, "tq_fully_connected_s16_dsp")
 
 
+def _pointwise(call: ConvCall) -> bool:
+    """A 1x1 convolution whose output pixels are its input pixels (stride 1, no padding, no groups)."""
+    return (call.filter_height == call.filter_width == 1 and call.stride_height == call.stride_width == 1
+            and call.pad_height == call.pad_width == 0 and call.filter_input_depth == call.input_depth
+            and (call.output_height, call.output_width) == (call.input_height, call.input_width))
+
+
 def prepare_conv(call: KernelCall) -> Prepared | None:
     if not isinstance(call, ConvCall) or call.filter is None or not _symmetric(call):
         return None
     q = requant_rows(call.filter.reshape(call.output_depth, -1), call.bias, call.multiplier, call.shift, call.acc64)
     if q is None:
         return None
+    if _pointwise(call):  # every pixel is an FC row: the FC kernel, without the per-pixel tap bookkeeping
+        record = FullyConnectedS16DspCall(
+            **_base(call), batches=call.batches * call.output_height * call.output_width,
+            accum_depth=call.input_depth, output_depth=call.output_depth, act_min=call.act_min,
+            act_max=call.act_max, requant64=q.requant64,
+            weights16=const_array(call.filter.reshape(call.output_depth, -1), np.int16), bias=q.bias, rows=q.rows,
+            _int8=call.filter)
+        return Prepared(record, "tq_fully_connected_s16_dsp")
     record = ConvS16DspCall(
         **_base(call), **{f: getattr(call, f) for f in _GEOMETRY}, filter_input_depth=call.filter_input_depth,
         output_depth=call.output_depth, requant64=q.requant64, filter16=const_array(call.filter, np.int16),
         bias=q.bias, rows=q.rows, _int8=call.filter)
     return Prepared(record, "tq_conv_s16_dsp")
+
+
+def depthwise_layout(filter_hwc: np.ndarray) -> np.ndarray:
+    """int16 weights in the order tq_depthwise_conv_s16_dsp streams them: for each group of 4 channels its taps
+    in filter order, 4 weights each ([C/4][H][W][4]); then the last C % 4 channels as [H][W][C % 4]."""
+    h, w, c = filter_hwc.shape
+    whole = c - c % 4
+    groups = filter_hwc[:, :, :whole].reshape(h, w, whole // 4, 4).transpose(2, 0, 1, 3).reshape(-1)
+    return const_array(np.concatenate([groups, filter_hwc[:, :, whole:].reshape(-1)]), np.int16)
 
 
 def prepare_depthwise_conv(call: KernelCall) -> Prepared | None:
@@ -211,7 +239,7 @@ def prepare_depthwise_conv(call: KernelCall) -> Prepared | None:
         return None
     record = DepthwiseConvS16DspCall(
         **_base(call), **{f: getattr(call, f) for f in _GEOMETRY}, requant64=q.requant64,
-        filter16=const_array(call.filter, np.int16), bias=q.bias, rows=q.rows, _int8=call.filter)
+        filter16=depthwise_layout(call.filter), bias=q.bias, rows=q.rows, _int8=call.filter)
     return Prepared(record, "tq_depthwise_conv_s16_dsp")
 
 
