@@ -1,6 +1,6 @@
-/* CONV_2D 16x8 on the Arm DSP extension: for each output pixel and block of 4 output channels (then 2, then 1;
- * same group), the taps inside the image are summed with tq_s16_dot4 (one activation load serves 4 channels); a filter row's
- * taps form one contiguous run of activations and weights when there are no groups and no horizontal
+/* CONV_2D 16x8 on the Arm DSP extension: for each output pixel and block of 4 output channels (then 2, then
+ * 1; same group), the taps inside the image are summed with tq_s16_dot4 (one activation load serves 4
+ * channels); a filter row's taps form one contiguous run of activations and weights when there are no groups and no horizontal
  * dilation. Padding taps are skipped (16x8 zero points are 0, so they add nothing). int32 sums started at the
  * bias, exact by the preparer's bound (tinyq/specialize/s16_dsp.py); bit-exact with tq_conv_s16. */
 #include "tinyq/tq_s16_dsp.h"
@@ -47,9 +47,9 @@ static inline void pixel_sums(const tq_conv_s16_dsp_params *p, const int16_t *im
     }
 }
 
-tq_status tq_conv_s16_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input, int16_t *output) {
-    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->filter16 != NULL && p->bias != NULL &&
-              p->rows != NULL && p->filter_input_depth >= 1 && p->input_depth % p->filter_input_depth == 0);
+/* the kernel for one requantization path (r64 a constant: each caller below gets its own copy) */
+static inline __attribute__((always_inline)) void conv(const tq_conv_s16_dsp_params *p, const int16_t *input,
+                                                       int16_t *output, const int32_t r64) {
     const int32_t groups = p->input_depth / p->filter_input_depth, per_group = p->output_depth / groups;
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int16_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
@@ -68,27 +68,34 @@ tq_status tq_conv_s16_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input,
                         int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
                         pixel_sums(p, image, o, 4, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
                         for (int32_t r = 0; r < 4; ++r)
-                            output[o + r] = tq_s16_finish(a[r], p->rows + 3 * (o + r), p->requant64, p->act_min,
+                            output[o + r] = tq_s16_finish(a[r], p->rows + 3 * (o + r), r64, p->act_min,
                                                           p->act_max);
                     }
                     if (o + 1 < end) {
                         int32_t a[2] = {p->bias[o], p->bias[o + 1]};
                         pixel_sums(p, image, o, 2, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
-                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, p->requant64, p->act_min, p->act_max);
+                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, r64, p->act_min, p->act_max);
                         output[o + 1] =
-                            tq_s16_finish(a[1], p->rows + 3 * o + 3, p->requant64, p->act_min, p->act_max);
+                            tq_s16_finish(a[1], p->rows + 3 * o + 3, r64, p->act_min, p->act_max);
                         o += 2;
                     }
                     if (o < end) { /* the group's last filter alone */
                         int32_t a[1] = {p->bias[o]};
                         pixel_sums(p, image, o, 1, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
-                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, p->requant64, p->act_min, p->act_max);
+                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, r64, p->act_min, p->act_max);
                     }
                 }
                 output += p->output_depth; /* NHWC */
             }
         }
     }
+}
+
+tq_status tq_conv_s16_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input, int16_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->filter16 != NULL && p->bias != NULL &&
+              p->rows != NULL && p->filter_input_depth >= 1 && p->input_depth % p->filter_input_depth == 0);
+    if (p->requant64) conv(p, input, output, 1);
+    else conv(p, input, output, 0);
     return TQ_OK;
 }
 #else

@@ -4,7 +4,7 @@
  * The weights of each 4-channel group are stored tap by tap (group-major, tinyq/specialize/s16_dsp.py), so
  * one pointer streams them with post-increments; the channels past the last whole group follow, [H][W][rest].
  * The valid taps of an output pixel are found once, so the inner loops carry no padding tests (16x8 zero
- * points are 0: a padding tap adds nothing); a filter row of 3 valid taps runs unrolled. Bit-exact with
+ * points are 0: a padding tap adds nothing); a filter row of 3 (or 2) valid taps runs unrolled. Bit-exact with
  * tq_depthwise_conv_s16. */
 #include "tinyq/tq_s16_dsp.h"
 #include "tq_s16_dsp_dot.h"
@@ -34,8 +34,8 @@ static void valid_taps(int32_t origin, int32_t d, int32_t taps, int32_t size, in
 tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *input,
                                     int16_t *output) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->filter16 != NULL && p->bias != NULL &&
-              p->rows != NULL && p->input_depth >= 1);
-    const int32_t depth = p->input_depth, lo = p->act_min, hi = p->act_max, r64 = p->requant64;
+              p->rows != NULL && p->input_depth >= 1 && p->requant64 == 1); /* TFLM's 16x8 depthwise: int64 */
+    const int32_t depth = p->input_depth, lo = p->act_min, hi = p->act_max, r64 = 1;
     const int32_t kw = p->filter_width, taps = p->filter_height * kw, whole = depth & ~3, rest = depth - whole;
     const int32_t x_step = p->dilation_width * depth, y_step = p->dilation_height * p->input_width * depth;
     const int16_t *w_rest = p->filter16 + whole * taps; /* [H][W][rest] */
@@ -62,6 +62,9 @@ tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, c
                             TAP4(xr, w);
                             TAP4(xr + x_step, w);
                             TAP4(xr + 2 * x_step, w);
+                        } else if (nx == 2) { /* a 3-wide row at the left or right edge */
+                            TAP4(xr, w);
+                            TAP4(xr + x_step, w);
                         } else {
                             const int16_t *x = xr;
                             for (int32_t k = nx; k > 0; --k, x += x_step) TAP4(x, w);

@@ -7,10 +7,9 @@
 
 #if defined(__ARM_FEATURE_DSP)
 
-tq_status tq_fully_connected_s16_dsp(const tq_fully_connected_s16_dsp_params *p, const int16_t *input,
-                                     int16_t *output) {
-    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->weights16 != NULL && p->bias != NULL &&
-              p->rows != NULL && p->batches >= 1 && p->accum_depth >= 1 && p->output_depth >= 1);
+/* the kernel for one requantization path (r64 a constant: each caller below gets its own copy) */
+static inline __attribute__((always_inline)) void rows_of(const tq_fully_connected_s16_dsp_params *p,
+                                                          const int16_t *input, int16_t *output, const int32_t r64) {
     const int32_t depth = p->accum_depth, n_out = p->output_depth;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int16_t *in = input + b * depth;
@@ -19,21 +18,29 @@ tq_status tq_fully_connected_s16_dsp(const tq_fully_connected_s16_dsp_params *p,
             int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
             tq_s16_dot4(in, p->weights16 + o * depth, depth, depth, a);
             for (int32_t r = 0; r < 4; ++r)
-                *output++ = tq_s16_finish(a[r], p->rows + 3 * (o + r), p->requant64, p->act_min, p->act_max);
+                *output++ = tq_s16_finish(a[r], p->rows + 3 * (o + r), r64, p->act_min, p->act_max);
         }
         if (o + 1 < n_out) {
             const int16_t *w0 = p->weights16 + o * depth;
             int32_t a0 = p->bias[o], a1 = p->bias[o + 1];
             tq_s16_dot2(in, w0, w0 + depth, depth, &a0, &a1);
-            *output++ = tq_s16_finish(a0, p->rows + 3 * o, p->requant64, p->act_min, p->act_max);
-            *output++ = tq_s16_finish(a1, p->rows + 3 * o + 3, p->requant64, p->act_min, p->act_max);
+            *output++ = tq_s16_finish(a0, p->rows + 3 * o, r64, p->act_min, p->act_max);
+            *output++ = tq_s16_finish(a1, p->rows + 3 * o + 3, r64, p->act_min, p->act_max);
             o += 2;
         }
         if (o < n_out) { /* odd output depth: the last row alone */
             const int32_t a = tq_s16_dot1(in, p->weights16 + o * depth, depth, p->bias[o]);
-            *output++ = tq_s16_finish(a, p->rows + 3 * o, p->requant64, p->act_min, p->act_max);
+            *output++ = tq_s16_finish(a, p->rows + 3 * o, r64, p->act_min, p->act_max);
         }
     }
+}
+
+tq_status tq_fully_connected_s16_dsp(const tq_fully_connected_s16_dsp_params *p, const int16_t *input,
+                                     int16_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->weights16 != NULL && p->bias != NULL &&
+              p->rows != NULL && p->batches >= 1 && p->accum_depth >= 1 && p->output_depth >= 1);
+    if (p->requant64) rows_of(p, input, output, 1);
+    else rows_of(p, input, output, 0);
     return TQ_OK;
 }
 #else

@@ -231,8 +231,8 @@ def depthwise_layout(filter_hwc: np.ndarray) -> np.ndarray:
 def prepare_depthwise_conv(call: KernelCall) -> Prepared | None:
     if not isinstance(call, DepthwiseConvCall) or call.filter is None or not _symmetric(call):
         return None
-    if call.depth_multiplier != 1 or call.output_depth != call.input_depth:
-        return None
+    if call.depth_multiplier != 1 or call.output_depth != call.input_depth or not call.acc64:
+        return None  # the kernel reads one input channel per output channel, and requantizes as int64 only
     per_channel = call.filter.reshape(-1, call.output_depth).T  # [C, taps]
     q = requant_rows(per_channel, call.bias, call.multiplier, call.shift, call.acc64)
     if q is None:
