@@ -67,9 +67,11 @@ static inline __attribute__((always_inline)) void conv(const tq_conv_s16_dsp_par
                     for (; o + 3 < end; o += 4) { /* four filters share each activation load */
                         int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
                         pixel_sums(p, image, o, 4, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
-                        for (int32_t r = 0; r < 4; ++r)
-                            output[o + r] = tq_s16_finish(a[r], p->rows + 3 * (o + r), r64, p->act_min,
-                                                          p->act_max);
+                        const int32_t *row = p->rows + 3 * o; /* unrolled: a[] stays in registers */
+                        output[o] = tq_s16_finish(a[0], row, r64, p->act_min, p->act_max);
+                        output[o + 1] = tq_s16_finish(a[1], row + 3, r64, p->act_min, p->act_max);
+                        output[o + 2] = tq_s16_finish(a[2], row + 6, r64, p->act_min, p->act_max);
+                        output[o + 3] = tq_s16_finish(a[3], row + 9, r64, p->act_min, p->act_max);
                     }
                     if (o + 1 < end) {
                         int32_t a[2] = {p->bias[o], p->bias[o + 1]};

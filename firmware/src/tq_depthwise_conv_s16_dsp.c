@@ -4,7 +4,7 @@
  * The weights of each 4-channel group are stored tap by tap (group-major, tinyq/specialize/s16_dsp.py), so
  * one pointer streams them with post-increments; the channels past the last whole group follow, [H][W][rest].
  * The valid taps of an output pixel are found once, so the inner loops carry no padding tests (16x8 zero
- * points are 0: a padding tap adds nothing); a filter row of 3 (or 2) valid taps runs unrolled. Bit-exact with
+ * points are 0: a padding tap adds nothing); a filter row of 3 valid taps runs unrolled. Bit-exact with
  * tq_depthwise_conv_s16. */
 #include "tinyq/tq_s16_dsp.h"
 #include "tq_s16_dsp_dot.h"
@@ -12,24 +12,46 @@
 #if defined(__ARM_FEATURE_DSP)
 
 /* [*first, *end) of the taps k < taps (dilation d) whose coordinate origin + d·k lies in [0, size) */
-static void valid_taps(int32_t origin, int32_t d, int32_t taps, int32_t size, int32_t *first, int32_t *end) {
+static inline void valid_taps(int32_t origin, int32_t d, int32_t taps, int32_t size, int32_t *first, int32_t *end) {
     const int32_t f = origin < 0 ? (-origin + d - 1) / d : 0;
     const int32_t e = size - origin <= 0 ? 0 : (size - origin + d - 1) / d;
     *first = f;
     *end = e < taps ? e : taps;
 }
 
-/* one tap of four channels: activations at x (two pairs), weights at *w (two pairs, then advanced) */
-#define TAP4(x, w)                                                                                              \
-    do {                                                                                                        \
-        const int16x2_t x01 = tq_s16_load2(x), x23 = tq_s16_load2((x) + 2);                                     \
-        const int16x2_t w01 = tq_s16_load2(w), w23 = tq_s16_load2((w) + 2);                                     \
-        (w) += 4;                                                                                               \
-        a0 = __smlabb(x01, w01, a0);                                                                            \
-        a1 = __smlatt(x01, w01, a1);                                                                            \
-        a2 = __smlabb(x23, w23, a2);                                                                            \
-        a3 = __smlatt(x23, w23, a3);                                                                            \
-    } while (0)
+/* One tap of four channels in assembly (GCC spills these loops' registers): the activation pairs at [x] and
+ * [x + 4] (LDR: any alignment), the weight pairs at [w] (LDRD: the group-major weights are 8-byte steps of a
+ * 16-byte-aligned array), each product into its channel's sum, then x += x_step (bytes). */
+#define TAP4_ASM                                                                                                \
+    "ldr %[t0], [%[x]]\n ldr %[t1], [%[x], #4]\n ldrd %[u0], %[u1], [%[w]], #8\n"                               \
+    "smlabb %[a0], %[t0], %[u0], %[a0]\n smlatt %[a1], %[t0], %[u0], %[a1]\n"                                   \
+    "smlabb %[a2], %[t1], %[u1], %[a2]\n smlatt %[a3], %[t1], %[u1], %[a3]\n add %[x], %[x], %[xs]\n"
+#define TAP4_OPERANDS                                                                                           \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w), [t0] "=&r"(t0),      \
+      [t1] "=&r"(t1), [u0] "=&r"(u0), [u1] "=&r"(u1)
+
+/* The sums of channels c..c+3 (`a`, started at the bias) over an output pixel's valid taps: `rows` filter rows
+ * of nx taps, from the first valid tap's activations x (x_step bytes apart in a row, y_step bytes between rows)
+ * and weights w (group-major; w_skip weights of the invalid taps between rows). An interior pixel of a 3x3
+ * filter (all 9 taps valid) is one asm block. */
+static inline __attribute__((always_inline)) void group_sums(const int16_t *x, const int16_t *w, int32_t x_step, int32_t y_step, int32_t rows,
+                              int32_t nx, int32_t w_skip, int32_t a[4]) {
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], t0, t1, u0, u1;
+    if (rows == 3 && nx == 3 && w_skip == 0) {
+        const int32_t next_row = y_step - 3 * x_step;
+        __asm__(TAP4_ASM TAP4_ASM TAP4_ASM "add %[x], %[x], %[ys]\n" TAP4_ASM TAP4_ASM TAP4_ASM
+                "add %[x], %[x], %[ys]\n" TAP4_ASM TAP4_ASM TAP4_ASM TAP4_OPERANDS
+                : [xs] "r"(x_step), [ys] "r"(next_row)
+                : "memory");
+    } else {
+        for (; rows > 0; --rows, x += (y_step - nx * x_step) / 2, w += w_skip) {
+            int32_t n = nx;
+            __asm__("1:\n" TAP4_ASM "subs %[n], %[n], #1\n bne 1b\n" TAP4_OPERANDS, [n] "+r"(n)
+                    : [xs] "r"(x_step) : "cc", "memory");
+        }
+    }
+    a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;
+}
 
 tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *input,
                                     int16_t *output) {
@@ -54,27 +76,15 @@ tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, c
                 const int16_t *x_first = image + ((in_y0 + p->dilation_height * ky0) * p->input_width + in_x0 +
                                                   p->dilation_width * kx0) * depth;
                 for (int32_t c = 0; c < whole; c += 4) {
-                    int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
-                    const int16_t *xr = x_first + c, *wr = p->filter16 + (c * taps + 4 * first_tap);
-                    for (int32_t ky = ky0; ky < ky1; ++ky, xr += y_step, wr += 4 * kw) {
-                        const int16_t *w = wr;
-                        if (nx == 3) { /* a whole 3-wide filter row */
-                            TAP4(xr, w);
-                            TAP4(xr + x_step, w);
-                            TAP4(xr + 2 * x_step, w);
-                        } else if (nx == 2) { /* a 3-wide row at the left or right edge */
-                            TAP4(xr, w);
-                            TAP4(xr + x_step, w);
-                        } else {
-                            const int16_t *x = xr;
-                            for (int32_t k = nx; k > 0; --k, x += x_step) TAP4(x, w);
-                        }
-                    }
+                    int32_t a[4] = {p->bias[c], p->bias[c + 1], p->bias[c + 2], p->bias[c + 3]};
+                    if (nx > 0 && ky1 > ky0)
+                        group_sums(x_first + c, p->filter16 + (c * taps + 4 * first_tap), 2 * x_step, 2 * y_step,
+                                   ky1 - ky0, nx, 4 * (kw - nx), a);
                     const int32_t *row = p->rows + 3 * c;
-                    output[c] = tq_s16_finish(a0, row, r64, lo, hi);
-                    output[c + 1] = tq_s16_finish(a1, row + 3, r64, lo, hi);
-                    output[c + 2] = tq_s16_finish(a2, row + 6, r64, lo, hi);
-                    output[c + 3] = tq_s16_finish(a3, row + 9, r64, lo, hi);
+                    output[c] = tq_s16_finish(a[0], row, r64, lo, hi); /* unrolled: a[] stays in registers */
+                    output[c + 1] = tq_s16_finish(a[1], row + 3, r64, lo, hi);
+                    output[c + 2] = tq_s16_finish(a[2], row + 6, r64, lo, hi);
+                    output[c + 3] = tq_s16_finish(a[3], row + 9, r64, lo, hi);
                 }
                 for (int32_t r = 0; r < rest; ++r) { /* the last depth % 4 channels, one at a time */
                     const int32_t c = whole + r;

@@ -17,8 +17,12 @@ static inline __attribute__((always_inline)) void rows_of(const tq_fully_connect
         for (; o + 3 < n_out; o += 4) {
             int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
             tq_s16_dot4(in, p->weights16 + o * depth, depth, depth, a);
-            for (int32_t r = 0; r < 4; ++r)
-                *output++ = tq_s16_finish(a[r], p->rows + 3 * (o + r), r64, p->act_min, p->act_max);
+            const int32_t *row = p->rows + 3 * o; /* unrolled: a[] stays in registers */
+            output[0] = tq_s16_finish(a[0], row, r64, p->act_min, p->act_max);
+            output[1] = tq_s16_finish(a[1], row + 3, r64, p->act_min, p->act_max);
+            output[2] = tq_s16_finish(a[2], row + 6, r64, p->act_min, p->act_max);
+            output[3] = tq_s16_finish(a[3], row + 9, r64, p->act_min, p->act_max);
+            output += 4;
         }
         if (o + 1 < n_out) {
             const int16_t *w0 = p->weights16 + o * depth;
