@@ -75,16 +75,22 @@ tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, c
                 /* the first valid tap's activations (channel 0) */
                 const int16_t *x_first = image + ((in_y0 + p->dilation_height * ky0) * p->input_width + in_x0 +
                                                   p->dilation_width * kx0) * depth;
-                for (int32_t c = 0; c < whole; c += 4) {
-                    int32_t a[4] = {p->bias[c], p->bias[c + 1], p->bias[c + 2], p->bias[c + 3]};
-                    if (nx > 0 && ky1 > ky0)
-                        group_sums(x_first + c, p->filter16 + (c * taps + 4 * first_tap), 2 * x_step, 2 * y_step,
-                                   ky1 - ky0, nx, 4 * (kw - nx), a);
-                    const int32_t *row = p->rows + 3 * c;
-                    output[c] = tq_s16_finish(a[0], row, r64, lo, hi); /* unrolled: a[] stays in registers */
-                    output[c + 1] = tq_s16_finish(a[1], row + 3, r64, lo, hi);
-                    output[c + 2] = tq_s16_finish(a[2], row + 6, r64, lo, hi);
-                    output[c + 3] = tq_s16_finish(a[3], row + 9, r64, lo, hi);
+                const int32_t rows = ky1 - ky0, w_skip = 4 * (kw - nx), group_step = 4 * taps;
+                const int16_t *xg = x_first, *wg = p->filter16 + 4 * first_tap;
+                const int32_t *bias = p->bias, *row = p->rows;
+                int16_t *out = output;
+                if (rows > 0 && nx > 0) {
+                    for (int32_t g = whole >> 2; g > 0; --g) { /* pointers step, nothing is recomputed */
+                        int32_t a[4] = {bias[0], bias[1], bias[2], bias[3]};
+                        group_sums(xg, wg, 2 * x_step, 2 * y_step, rows, nx, w_skip, a);
+                        out[0] = tq_s16_finish(a[0], row, r64, lo, hi); /* unrolled: a[] stays in registers */
+                        out[1] = tq_s16_finish(a[1], row + 3, r64, lo, hi);
+                        out[2] = tq_s16_finish(a[2], row + 6, r64, lo, hi);
+                        out[3] = tq_s16_finish(a[3], row + 9, r64, lo, hi);
+                        xg += 4, wg += group_step, bias += 4, row += 12, out += 4;
+                    }
+                } else { /* no valid tap: each output is its requantized bias */
+                    for (int32_t c = 0; c < whole; ++c) out[c] = tq_s16_finish(bias[c], row + 3 * c, r64, lo, hi);
                 }
                 for (int32_t r = 0; r < rest; ++r) { /* the last depth % 4 channels, one at a time */
                     const int32_t c = whole + r;
