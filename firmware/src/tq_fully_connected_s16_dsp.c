@@ -1,7 +1,7 @@
 /* FULLY_CONNECTED 16x8 on the Arm DSP extension: int16 activation pairs times int16-widened weight pairs,
  * one SMLAD each, four output rows per pass sharing the activation loads (then two, then one), int32 sums started at the bias
  * (exact: tinyq/specialize/s16_dsp.py proves they cannot leave int32), requantized with a precomputed row.
- * Bit-exact with tq_fully_connected_s16 (tinyq/include/tinyq/tq_s16_dsp.h). */
+ * Bit-exact with tq_fully_connected_s16 (firmware/include/tinyq/tq_s16_dsp.h). */
 #include "tinyq/tq_s16_dsp.h"
 #include "tq_s16_dsp_dot.h"
 

@@ -1,5 +1,5 @@
 /* Internal to tq_*_s16_dsp.c: dot products of int16 activations with int16-widened weights on the Arm DSP
- * extension, and the requantization rows of tinyq/include/tinyq/tq_s16_dsp.h. The sums are int32 and never
+ * extension, and the requantization rows of firmware/include/tinyq/tq_s16_dsp.h. The sums are int32 and never
  * wrap: the preparer proved |bias| + Σ|w| · 32768 < 2^31 for each output channel. */
 #ifndef TINYQ_TQ_S16_DSP_DOT_H
 #define TINYQ_TQ_S16_DSP_DOT_H

@@ -49,8 +49,8 @@ typedef struct {
     int32_t output_height, output_width;
     int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
     int32_t act_min, act_max;
-    int32_t requant64;
-    const int16_t *filter16; /* [filter_height][filter_width][input_depth] */
+    int32_t requant64; /* always 1: TFLM's 16x8 depthwise requantizes as int64 */
+    const int16_t *filter16; /* group-major: [input_depth / 4][H][W][4], then [H][W][input_depth % 4] */
     const int32_t *bias;
     const int32_t *rows;
 } tq_depthwise_conv_s16_dsp_params;
