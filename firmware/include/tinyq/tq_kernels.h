@@ -20,5 +20,6 @@
 #include "tinyq/tq_fully_connected_s8_interleaved_dsp.h"
 #include "tinyq/tq_add_s8_table_dsp.h"
 #include "tinyq/tq_mve.h" /* Helium kernels of prepared records (tinyq/specialize/gemm_mve.py, depthwise_mve.py) */
+#include "tinyq/tq_s16_dsp.h"
 
 #endif

@@ -1,0 +1,113 @@
+/* DEPTHWISE_CONV_2D 16x8 (depth multiplier 1) on the Arm DSP extension: four channels per pass, an int16
+ * activation pair and an int16-widened weight pair per two channels, one SMLABB + one SMLATT into each
+ * channel's int32 sum (started at the bias; exact by the preparer's bound, tinyq/specialize/s16_dsp.py).
+ * The weights of each 4-channel group are stored tap by tap (group-major, tinyq/specialize/s16_dsp.py), so
+ * one pointer streams them with post-increments; the channels past the last whole group follow, [H][W][rest].
+ * The valid taps of an output pixel are found once, so the inner loops carry no padding tests (16x8 zero
+ * points are 0: a padding tap adds nothing); a filter row of 3 valid taps runs unrolled. Bit-exact with
+ * tq_depthwise_conv_s16. */
+#include "tinyq/tq_s16_dsp.h"
+#include "tq_s16_dsp_dot.h"
+
+#if defined(__ARM_FEATURE_DSP)
+
+/* [*first, *end) of the taps k < taps (dilation d) whose coordinate origin + d·k lies in [0, size) */
+static inline void valid_taps(int32_t origin, int32_t d, int32_t taps, int32_t size, int32_t *first, int32_t *end) {
+    const int32_t f = origin < 0 ? (-origin + d - 1) / d : 0;
+    const int32_t e = size - origin <= 0 ? 0 : (size - origin + d - 1) / d;
+    *first = f;
+    *end = e < taps ? e : taps;
+}
+
+/* One tap of four channels in assembly (GCC spills these loops' registers): the activation pairs at [x] and
+ * [x + 4] (LDR: any alignment), the weight pairs at [w] (LDRD: the group-major weights are 8-byte steps of a
+ * 16-byte-aligned array), each product into its channel's sum, then x += x_step (bytes). */
+#define TAP4_ASM                                                                                                \
+    "ldr %[t0], [%[x]]\n ldr %[t1], [%[x], #4]\n ldrd %[u0], %[u1], [%[w]], #8\n"                               \
+    "smlabb %[a0], %[t0], %[u0], %[a0]\n smlatt %[a1], %[t0], %[u0], %[a1]\n"                                   \
+    "smlabb %[a2], %[t1], %[u1], %[a2]\n smlatt %[a3], %[t1], %[u1], %[a3]\n add %[x], %[x], %[xs]\n"
+#define TAP4_OPERANDS                                                                                           \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w), [t0] "=&r"(t0),      \
+      [t1] "=&r"(t1), [u0] "=&r"(u0), [u1] "=&r"(u1)
+
+/* The sums of channels c..c+3 (`a`, started at the bias) over an output pixel's valid taps: `rows` filter rows
+ * of nx taps, from the first valid tap's activations x (x_step bytes apart in a row, y_step bytes between rows)
+ * and weights w (group-major; w_skip weights of the invalid taps between rows). An interior pixel of a 3x3
+ * filter (all 9 taps valid) is one asm block. */
+static inline __attribute__((always_inline)) void group_sums(const int16_t *x, const int16_t *w, int32_t x_step, int32_t y_step, int32_t rows,
+                              int32_t nx, int32_t w_skip, int32_t a[4]) {
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], t0, t1, u0, u1;
+    if (rows == 3 && nx == 3 && w_skip == 0) {
+        const int32_t next_row = y_step - 3 * x_step;
+        __asm__(TAP4_ASM TAP4_ASM TAP4_ASM "add %[x], %[x], %[ys]\n" TAP4_ASM TAP4_ASM TAP4_ASM
+                "add %[x], %[x], %[ys]\n" TAP4_ASM TAP4_ASM TAP4_ASM TAP4_OPERANDS
+                : [xs] "r"(x_step), [ys] "r"(next_row)
+                : "memory");
+    } else {
+        for (; rows > 0; --rows, x += (y_step - nx * x_step) / 2, w += w_skip) {
+            int32_t n = nx;
+            __asm__("1:\n" TAP4_ASM "subs %[n], %[n], #1\n bne 1b\n" TAP4_OPERANDS, [n] "+r"(n)
+                    : [xs] "r"(x_step) : "cc", "memory");
+        }
+    }
+    a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;
+}
+
+tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *input,
+                                    int16_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->filter16 != NULL && p->bias != NULL &&
+              p->rows != NULL && p->input_depth >= 1 && p->requant64 == 1); /* TFLM's 16x8 depthwise: int64 */
+    const int32_t depth = p->input_depth, lo = p->act_min, hi = p->act_max, r64 = 1;
+    const int32_t kw = p->filter_width, taps = p->filter_height * kw, whole = depth & ~3, rest = depth - whole;
+    const int32_t x_step = p->dilation_width * depth, y_step = p->dilation_height * p->input_width * depth;
+    const int16_t *w_rest = p->filter16 + whole * taps; /* [H][W][rest] */
+    for (int32_t batch = 0; batch < p->batches; ++batch) {
+        const int16_t *image = input + batch * p->input_height * p->input_width * depth;
+        for (int32_t out_y = 0; out_y < p->output_height; ++out_y) {
+            const int32_t in_y0 = out_y * p->stride_height - p->pad_height;
+            int32_t ky0, ky1;
+            valid_taps(in_y0, p->dilation_height, p->filter_height, p->input_height, &ky0, &ky1);
+            for (int32_t out_x = 0; out_x < p->output_width; ++out_x) {
+                const int32_t in_x0 = out_x * p->stride_width - p->pad_width;
+                int32_t kx0, kx1;
+                valid_taps(in_x0, p->dilation_width, kw, p->input_width, &kx0, &kx1);
+                const int32_t nx = kx1 - kx0, first_tap = ky0 * kw + kx0;
+                /* the first valid tap's activations (channel 0) */
+                const int16_t *x_first = image + ((in_y0 + p->dilation_height * ky0) * p->input_width + in_x0 +
+                                                  p->dilation_width * kx0) * depth;
+                const int32_t rows = ky1 - ky0, w_skip = 4 * (kw - nx), group_step = 4 * taps;
+                const int16_t *xg = x_first, *wg = p->filter16 + 4 * first_tap;
+                const int32_t *bias = p->bias, *row = p->rows;
+                int16_t *out = output;
+                if (rows > 0 && nx > 0) {
+                    for (int32_t g = whole >> 2; g > 0; --g) { /* pointers step, nothing is recomputed */
+                        int32_t a[4] = {bias[0], bias[1], bias[2], bias[3]};
+                        group_sums(xg, wg, 2 * x_step, 2 * y_step, rows, nx, w_skip, a);
+                        out[0] = tq_s16_finish(a[0], row, r64, lo, hi); /* unrolled: a[] stays in registers */
+                        out[1] = tq_s16_finish(a[1], row + 3, r64, lo, hi);
+                        out[2] = tq_s16_finish(a[2], row + 6, r64, lo, hi);
+                        out[3] = tq_s16_finish(a[3], row + 9, r64, lo, hi);
+                        xg += 4, wg += group_step, bias += 4, row += 12, out += 4;
+                    }
+                } else { /* no valid tap: each output is its requantized bias */
+                    for (int32_t c = 0; c < whole; ++c) out[c] = tq_s16_finish(bias[c], row + 3 * c, r64, lo, hi);
+                }
+                for (int32_t r = 0; r < rest; ++r) { /* the last depth % 4 channels, one at a time */
+                    const int32_t c = whole + r;
+                    int32_t a = p->bias[c];
+                    const int16_t *xr = x_first + c, *wr = w_rest + first_tap * rest + r;
+                    for (int32_t ky = ky0; ky < ky1; ++ky, xr += y_step, wr += kw * rest) {
+                        const int16_t *x = xr, *w = wr;
+                        for (int32_t k = nx; k > 0; --k, x += x_step, w += rest) a += x[0] * w[0];
+                    }
+                    output[c] = tq_s16_finish(a, p->rows + 3 * c, r64, lo, hi);
+                }
+                output += depth; /* NHWC */
+            }
+        }
+    }
+    return TQ_OK;
+}
+#else
+typedef int tq_depthwise_conv_s16_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */
+#endif
