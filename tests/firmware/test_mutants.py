@@ -25,6 +25,8 @@ MUTANTS = [
      ("pytest", "tests/specialize/test_requant.py", "c_header")),
     ("dw-pad-zero-point", "tinyq/specialize/depthwise_dsp.py", "input_zero_point=-call.input_offset",
      "input_zero_point=0", ("verify", "mlperf_kws_dscnn_int8")),
+    ("conv-pad-zero-point", "tinyq/specialize/conv_dsp.py", "pad_value=-call.input_offset", "pad_value=0",
+     ("verify", "mlperf_kws_dscnn_int8")),
     ("fc-tail-3", "firmware/src/tq_fully_connected_s8_interleaved_dsp.c",
      "if (n > 2) v |= (uint32_t)(uint8_t)x[2] << 16;", "",
      ("pytest", "tests/firmware/test_fc_add_fast.py", "an386")),
