@@ -140,12 +140,16 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
                 f"(--weights smallest), with slower kernels")
     out_dir = Path(out_dir)
     variants = select_kernels(program, board_features(board_obj))
-    lowered = program
     if specialize_calls:
-        program, variants = specialize(program, variants, board_features(board_obj))
-    if program is not lowered:  # prepared records may bring scratch (im2col) and tables of their own
-        plan = plan_memory(program)
-        check_fit(where, program, plan, board_obj)
+        fast, fast_variants = specialize(program, variants, board_features(board_obj))
+        if fast is not program:  # prepared records may bring scratch (im2col) and tables of their own
+            fast_plan = plan_memory(fast)
+            try:
+                check_fit(where, fast, fast_plan, board_obj)
+                program, variants, plan = fast, fast_variants, fast_plan
+            except DoesNotFit:  # the lowered program fits: keep it, with the kernels kernel_select chose
+                note = "; ".join(x for x in (note, f"the prepared kernels' tables do not fit {board_obj.name}: "
+                                             "compiled with the generic kernels") if x)
     files = emit_sources(program, plan, out_dir / "src", prefix, model_name, options=f"board={board} prefix={prefix}",
                          variants=variants)
     info = manifest(program, plan, board, prefix, model_name, variants)
@@ -226,12 +230,17 @@ def compile_levels(models: list, out_dir, board, prefix: str, project: bool = Tr
     specialized = [specialize(lv.program, v, features) if specialize_calls else (lv.program, v)
                    for lv, v in zip(levels, variants)]
     if any(p is not lv.program for (p, _), lv in zip(specialized, levels)):
-        levels = [replace(lv, program=p) for (p, _), lv in zip(specialized, levels)]
-        plans = [plan_memory(lv.program) for lv in levels]
-        combined = MemoryPlan(max(p.arena_bytes for p in plans), (), sum(stored_bytes([lv.program for lv in levels])),
-                              plans[0].io_bytes)
-        check_fit(where, levels[0].program, combined, board, sum(len(lv.program.calls) for lv in levels))
-    variants = [v for _, v in specialized]
+        fast = [replace(lv, program=p) for (p, _), lv in zip(specialized, levels)]
+        fast_plans = [plan_memory(lv.program) for lv in fast]
+        fast_combined = MemoryPlan(max(p.arena_bytes for p in fast_plans), (),
+                                   sum(stored_bytes([lv.program for lv in fast])), fast_plans[0].io_bytes)
+        try:
+            check_fit(where, fast[0].program, fast_combined, board, sum(len(lv.program.calls) for lv in fast))
+            levels, plans, combined = fast, fast_plans, fast_combined
+            variants = [v for _, v in specialized]
+        except DoesNotFit:  # the lowered levels fit: keep them, with the kernels kernel_select chose
+            note = "; ".join(x for x in (note, f"the prepared kernels' tables do not fit {board.name}: compiled "
+                                         "with the generic kernels") if x)
     out_dir = Path(out_dir)
     files = emit_levels([LevelCode(lv.program, plan, v, lv.name) for lv, plan, v in zip(levels, plans, variants)],
                         out_dir / "src", prefix, options=f"board={board.name} prefix={prefix} levels={len(levels)}")
