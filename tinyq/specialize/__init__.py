@@ -13,7 +13,7 @@ handle); the call then keeps the variant tinyq.kernel_select chose. A preparer n
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 from tinyq.kernel_select import Variant
@@ -32,6 +32,12 @@ class Preparer:
     feature: str  # the CPU feature its C function needs ("dsp", "mve")
     macro: str  # the compiler macro of that feature, checked by model.c
     prepare: Callable[[KernelCall], Prepared | None]
+
+
+def base_fields(call: KernelCall) -> dict:
+    """The KernelCall fields a prepared record copies from the lowered call (kernel, layer, opcode, inputs,
+    outputs): the manifest and the reports keep naming the lowered kernel and its tensors."""
+    return {f.name: getattr(call, f.name) for f in fields(KernelCall)}
 
 
 # tried in order: the first whose feature the board has and whose prepare() accepts the call wins

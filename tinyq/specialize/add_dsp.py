@@ -16,7 +16,7 @@ import numpy as np
 from tinyq.lower.elementwise import AddSubCall
 from tinyq.program import KernelCall, const_array
 from tinyq.sim.fixedpoint import multiply_by_quantized_multiplier_smaller_than_one_exp
-from tinyq.specialize import Prepared, Preparer, register
+from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.requant import FAST_BOUND
 
 SYMBOL = "tq_add_s8_table_dsp"
@@ -62,7 +62,7 @@ def prepare(call: KernelCall) -> Prepared | None:
     rnd = (1 << (rs - 1)) + int(call.output_offset) * (1 << rs)
     if h_max + rnd > INT32_MAX or -h_max - 1 + rnd < INT32_MIN:
         return None
-    base = {f.name: getattr(call, f.name) for f in fields(KernelCall)}
+    base = base_fields(call)
     record = AddTableCall(
         **base,
         rank=call.rank,

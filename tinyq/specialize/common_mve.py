@@ -1,5 +1,5 @@
-"""Compile-time tables shared by the Helium (MVE) preparers: folded biases, per-channel requantization vectors,
-and the base fields a prepared record copies from the lowered call.
+"""Compile-time tables shared by the Helium (MVE) preparers: folded biases and per-channel requantization
+vectors (the base fields a prepared record copies come from tinyq.specialize.base_fields).
 
 The MVE kernels requantize four outputs at once with VQRDMULH + a corrected VRSHL (firmware/src/tq_mve_requant.h),
 exact with TFLM for every int32 accumulator when each right shift is 1..31 (shift in [-31, -1]): no accumulator
@@ -9,7 +9,7 @@ TFLM's int32 accumulator bias + sum((x + input_offset) * w) exactly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,11 +25,6 @@ class Requant:
     bias: np.ndarray  # int32 [n * 4], folded, zero past the channels
     multiplier: np.ndarray  # int32 [n * 4]
     shift: np.ndarray  # int32 [n * 4]: -right shift (a VRSHL amount), -1 past the channels
-
-
-def base_fields(call: KernelCall) -> dict:
-    """The KernelCall fields a prepared record keeps (kernel, layer, opcode, inputs, outputs)."""
-    return {f.name: getattr(call, f.name) for f in fields(KernelCall)}
 
 
 def padded(n: int, m: int) -> int:

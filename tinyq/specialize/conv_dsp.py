@@ -14,7 +14,7 @@ import numpy as np
 from tinyq.kernel_select import DSP
 from tinyq.lower.conv import ConvCall
 from tinyq.program import KernelCall, const_array
-from tinyq.specialize import Prepared, Preparer, register
+from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.requant import fast_requant
 
 CONV1X1 = "tq_conv1x1_s8_dsp"
@@ -92,7 +92,7 @@ def prepare(call: KernelCall) -> Prepared | None:
         return None
     k = rows.shape[1]
     pointwise = call.filter_height == 1 and call.filter_width == 1 and call.pad_height == 0 and call.pad_width == 0
-    base = {f.name: getattr(call, f.name) for f in fields(KernelCall)}
+    base = base_fields(call)
     record = ConvGemmCall(
         **base,
         batches=call.batches, input_height=call.input_height, input_width=call.input_width,

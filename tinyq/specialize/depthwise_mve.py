@@ -10,7 +10,8 @@ import numpy as np
 
 from tinyq.program import KernelCall, const_array
 from tinyq.specialize import Prepared, Preparer, register
-from tinyq.specialize.common_mve import LANES, base_fields, padded, requant_vectors
+from tinyq.specialize import base_fields
+from tinyq.specialize.common_mve import LANES, padded, requant_vectors
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinyq.lower.fully_connected import FullyConnectedCall
 from tinyq.program import KernelCall, const_array
-from tinyq.specialize import Prepared, Preparer, register
+from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.requant import fast_requant
 
 SYMBOL = "tq_fully_connected_s8_interleaved_dsp"
@@ -69,7 +69,7 @@ def prepare(call: KernelCall) -> Prepared | None:
     rows = 4 * -(-n // 4)
     requant = _pad_rows(fr.rows, rows, (1 << 30, 1, 1))
     shared = bool((fr.rows == fr.rows[0]).all())  # per-tensor and no dead channel: 48 bytes, not 12 per row
-    base = {f.name: getattr(call, f.name) for f in fields(KernelCall)}
+    base = base_fields(call)
     record = FullyConnectedInterleavedCall(
         **base,
         batches=call.batches,

@@ -14,7 +14,8 @@ import numpy as np
 
 from tinyq.program import KernelCall, ParamStruct, const_array
 from tinyq.specialize import Prepared, Preparer, register
-from tinyq.specialize.common_mve import BYTES, LANES, base_fields, padded, requant_vectors
+from tinyq.specialize import base_fields
+from tinyq.specialize.common_mve import BYTES, LANES, padded, requant_vectors
 
 FEATURE, MACRO = "mve", "__ARM_FEATURE_MVE"
 
