@@ -62,8 +62,10 @@ def board_features(board) -> frozenset[str]:
 
 
 def board_isa(board) -> str:
-    """The CPU kind the weight-encoding cost model knows (tinyq.encode.select): "dsp" or "portable"."""
-    return "dsp" if DSP in board_features(board) else "portable"
+    """The CPU kind the weight-encoding cost model knows (tinyq.encode.select): "mve" (Helium: int8 runs the
+    prepared Helium kernels), "dsp" or "portable"."""
+    features = board_features(board)
+    return "mve" if MVE in features else ("dsp" if DSP in features else "portable")
 
 
 def select_kernels(program: Program, features: frozenset[str]) -> list[Variant | None]:

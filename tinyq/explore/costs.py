@@ -25,8 +25,8 @@ from tinyq.encode.select import kernel_cost
 
 # --no-bench: instructions ~ MACs x per-MAC + output elements x per-element (fit by eye to the digits model's int8
 # bench on mps2-an386 (M4, DSP kernels) and an385 (M3, portable C); good to a factor of ~2 per layer, no better)
-STATIC_PER_MAC = {"dsp": 8.0, "portable": 14.0}
-STATIC_PER_ELEMENT = {"dsp": 30.0, "portable": 40.0}
+STATIC_PER_MAC = {"mve": 1.0, "dsp": 8.0, "portable": 14.0}  # mve: the M55's Helium kernels, ~0.7 on MLPerf KWS
+STATIC_PER_ELEMENT = {"mve": 10.0, "dsp": 30.0, "portable": 40.0}
 
 
 @dataclass(frozen=True)
