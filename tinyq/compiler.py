@@ -227,8 +227,11 @@ def compile_levels(models: list, out_dir, board, prefix: str, project: bool = Tr
     note = "; ".join(x for x in [note] + [lv.note for lv in levels] if x)
     features = board_features(board)
     variants = [select_kernels(lv.program, features) for lv in levels]
-    specialized = [specialize(lv.program, v, features) if specialize_calls else (lv.program, v)
-                   for lv, v in zip(levels, variants)]
+    # a level whose int8 weights a nested level decodes keeps its lowered calls: a prepared record rearranges
+    # those weights, and the nested level would then need its own copy of the original bytes
+    parents = {lv.parent for lv in levels if lv.parent is not None}
+    specialized = [specialize(lv.program, v, features) if specialize_calls and lv.index not in parents
+                   else (lv.program, v) for lv, v in zip(levels, variants)]
     if any(p is not lv.program for (p, _), lv in zip(specialized, levels)):
         fast = [replace(lv, program=p) for (p, _), lv in zip(specialized, levels)]
         fast_plans = [plan_memory(lv.program) for lv in fast]

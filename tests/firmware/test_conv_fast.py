@@ -15,7 +15,7 @@ from tinyq.targets.run import run_project
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
-BOARDS = ["mps2-an386", "mps2-an505", "mps3-an547"]  # Cortex-M4, M33, M55 (DSP kernels until a Helium one)
+BOARDS = ["mps2-an386", "mps2-an505"]  # Cortex-M4, M33 (the M55 takes the Helium kernels: test_mve_kernels.py)
 
 
 def _pointwise():
