@@ -18,11 +18,11 @@ pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 DSP_BOARDS = ["mps2-an386", "mps2-an505", "mps3-an547"]  # Cortex-M4, M33, M55
 
 
-def _assert_firmware_equals(tfl, inputs, sim, board, out_dir) -> str:
+def _assert_firmware_equals(tfl, inputs, sim, board, out_dir, specialize_calls: bool = True) -> str:
     """Compile `tfl` for `board`, run `inputs` (simulator batches) on QEMU, assert the outputs equal `sim`
     exactly; returns the generated model.c."""
     program = as_program(tfl)
-    compile_model(tfl, out_dir, board=board, specialize_calls=False)  # the variants, not the prepared kernels
+    compile_model(tfl, out_dir, board=board, specialize_calls=specialize_calls)
     got = run_project(out_dir, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
     for g, s, i in zip(got, sim, program.outputs):
         np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
@@ -56,7 +56,7 @@ def fc_model():
 @pytest.mark.parametrize("board", DSP_BOARDS)
 def test_fully_connected_dsp_equals_simulator(board, fc_model, tmp_path):
     tfl, inputs, sim = fc_model
-    model_c = _assert_firmware_equals(tfl, inputs, sim, board, tmp_path)
+    model_c = _assert_firmware_equals(tfl, inputs, sim, board, tmp_path, specialize_calls=False)
     assert model_c.count("tq_fully_connected_s8_dsp(") == 5
 
 
@@ -70,5 +70,5 @@ def test_conv_dsp_equals_simulator(case, tmp_path):
     program = as_program(tfl)
     inputs = random_inputs(program, 12, seed=3)
     sim = check_model(tfl, inputs=inputs)
-    model_c = _assert_firmware_equals(tfl, inputs, sim, "mps2-an386", tmp_path)
+    model_c = _assert_firmware_equals(tfl, inputs, sim, "mps2-an386", tmp_path, specialize_calls=False)
     assert ("tq_conv_s8_dsp(" if case.op == "conv" else "tq_depthwise_conv_s8_dsp(") in model_c
