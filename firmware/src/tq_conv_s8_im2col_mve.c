@@ -8,22 +8,8 @@
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
 
+#include "tq_mve_bytes.h"
 #include "tq_mve_gemm.h"
-
-static inline int8_t *copy(int8_t *dst, const int8_t *src, int32_t n) {
-    for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
-    if (n > 0) {
-        const mve_pred16_t p = vctp8q((uint32_t)n);
-        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
-    }
-    return dst + n;
-}
-
-static inline int8_t *fill(int8_t *dst, int8x16_t value, int32_t n) {
-    for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, value);
-    if (n > 0) vstrbq_p_s8(dst, value, vctp8q((uint32_t)n));
-    return dst + n;
-}
 
 /* the im2col row of output pixel (out_y, out_x) */
 static void im2col_row(const tq_conv_s8_im2col_mve_params *p, const int8_t *image, int32_t out_y, int32_t out_x,
@@ -41,19 +27,20 @@ static void im2col_row(const tq_conv_s8_im2col_mve_params *p, const int8_t *imag
     for (int32_t ky = 0; ky < p->filter_height; ++ky) {
         const int32_t in_y = out_y * p->stride_height - p->pad_height + ky * p->dilation_height;
         if (in_y < 0 || in_y >= p->input_height) {
-            dst = fill(dst, pad, kw * depth);
+            dst = tq_mve_fill(dst, pad, kw * depth);
             continue;
         }
         const int8_t *row = image + in_y * p->input_width * depth;
         if (p->dilation_width == 1) {
-            dst = fill(dst, pad, x0 * depth);
-            dst = copy(dst, row + (in_x0 + x0) * depth, (x1 - x0) * depth);
-            dst = fill(dst, pad, (kw - x1) * depth);
+            dst = tq_mve_fill(dst, pad, x0 * depth);
+            dst = tq_mve_copy(dst, row + (in_x0 + x0) * depth, (x1 - x0) * depth);
+            dst = tq_mve_fill(dst, pad, (kw - x1) * depth);
             continue;
         }
         for (int32_t kx = 0; kx < kw; ++kx) {
             const int32_t in_x = in_x0 + kx * p->dilation_width;
-            dst = in_x < 0 || in_x >= p->input_width ? fill(dst, pad, depth) : copy(dst, row + in_x * depth, depth);
+            dst = in_x < 0 || in_x >= p->input_width ? tq_mve_fill(dst, pad, depth)
+                                                     : tq_mve_copy(dst, row + in_x * depth, depth);
         }
     }
 }

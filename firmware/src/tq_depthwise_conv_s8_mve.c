@@ -12,29 +12,15 @@
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
 
+#include "tq_mve_bytes.h"
 #include "tq_mve_requant.h"
-
-static inline int8_t *copy(int8_t *dst, const int8_t *src, int32_t n) {
-    for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
-    if (n > 0) {
-        const mve_pred16_t p = vctp8q((uint32_t)n);
-        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
-    }
-    return dst + n;
-}
-
-static inline int8_t *fill(int8_t *dst, int8x16_t value, int32_t n) {
-    for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, value);
-    if (n > 0) vstrbq_p_s8(dst, value, vctp8q((uint32_t)n));
-    return dst + n;
-}
 
 /* the image with its zero-point border, group-major: [groups][padded_height][padded_width][4], so that within
  * a group the taps of a filter row are 4 * dilation_width bytes apart (immediate offsets for 3x3) */
 static void pad_image(const tq_depthwise_conv_s8_mve_params *p, const int8_t *image, int8_t *dst) {
     const int32_t c = p->depth, plane = p->padded_height * p->padded_width * 4;
     const int8x16_t zp = vdupq_n_s8((int8_t)p->pad_value);
-    fill(dst, zp, p->groups * plane);
+    tq_mve_fill(dst, zp, p->groups * plane);
     for (int32_t g = 0; g < p->groups; ++g) {
         const int32_t n = c - 4 * g < 4 ? c - 4 * g : 4; /* channels of this group that exist */
         const int8_t *src = image + 4 * g;
