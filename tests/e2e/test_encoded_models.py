@@ -12,14 +12,12 @@ import pytest
 
 from tests.encode.helpers import FORMS, MODELS, rewritten
 from tests.conftest import SHARED_MODELS
+from tests.firmware.grid_image import GridModel, run_grid
 from tinyq.boards import list_boards
 from tinyq.compiler import compile_model
 from tinyq.encode.apply import weight_report
-from tinyq.io import from_batch
 from tinyq.oracle import TflmReference
 from tinyq.sim.run import as_program, run_program
-from tinyq.targets.build import build_project
-from tinyq.targets.run import run_project
 from tinyq.testing import build_host_runner, run_host_runner
 from tinyq.verify import random_batches
 
@@ -58,14 +56,15 @@ def test_host_c_equals_simulator_and_tflm(model, form, tmp_path):
         np.testing.assert_array_equal(g, s, err_msg=f"{model} {form}: host C != simulator")
 
 
-def _firmware_equals(model: str, form: str, board: str, out) -> None:
-    path, program, batches, sim = _case(model, form, 20)
-    compile_model(path, out, board=board, weights=WEIGHTS)
-    build_project(out)
-    arrays = {f"input_{k}": from_batch(b, program.tensor(i)) for k, (b, i) in enumerate(zip(batches, program.inputs))}
-    got = run_project(out, arrays, build=False, timeout=600).arrays
-    for g, s in zip(got, sim):
-        np.testing.assert_array_equal(g.reshape(s.shape), s, err_msg=f"{model} {form} on {board}: firmware != simulator")
+def _on_board(cases: list[tuple[str, str]], board: str, work) -> None:
+    """Each (model, form) compiled with --weights smallest, several to a firmware image
+    (tests/firmware/grid_image.py: the kernels and generated code of a single-model build, one library build
+    per image), run on `board`: firmware == simulator on 20 inputs, the message naming the model and form."""
+    models = []
+    for model, form in cases:
+        path, program, batches, sim = _case(model, form, 20)
+        models.append(GridModel(f"{model} {form}", path, batches, sim, weights=WEIGHTS))
+    run_grid(models, board, work)
 
 
 # One form per kernel family on every board (int4, other k-bit, ternary, binary, codebook, two sparse
@@ -76,22 +75,19 @@ BOARD_FORMS = ("int4", "int3", "ternary", "binary", "codebook16", "sparse75", "s
 
 @pytest.mark.slow
 @pytest.mark.firmware
-@pytest.mark.parametrize("form", BOARD_FORMS)
 @pytest.mark.parametrize("board", [b for b in EMULATED if b != "mps2-an386"])
-def test_kws_firmware_on_every_board(board, form, tmp_path):
-    _firmware_equals("mlperf_kws_dscnn_int8", form, board, tmp_path)
+def test_kws_firmware_on_every_board(board, tmp_path):
+    _on_board([("mlperf_kws_dscnn_int8", form) for form in BOARD_FORMS], board, tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.firmware
-@pytest.mark.parametrize("form", FORMS)
-def test_kws_firmware_every_form_on_the_m4(form, tmp_path):
-    _firmware_equals("mlperf_kws_dscnn_int8", form, "mps2-an386", tmp_path)
+def test_kws_firmware_every_form_on_the_m4(tmp_path):
+    _on_board([("mlperf_kws_dscnn_int8", form) for form in FORMS], "mps2-an386", tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.firmware
-@pytest.mark.parametrize("form", ("int4", "ternary", "codebook16", "sparse75"))
 @pytest.mark.parametrize("model", [m for m in MODELS if m != "mlperf_kws_dscnn_int8"])
-def test_other_models_firmware_on_the_m4(model, form, tmp_path):
-    _firmware_equals(model, form, "mps2-an386", tmp_path)
+def test_other_models_firmware_on_the_m4(model, tmp_path):
+    _on_board([(model, form) for form in ("int4", "ternary", "codebook16", "sparse75")], "mps2-an386", tmp_path)

@@ -26,9 +26,10 @@ RUN_TIMEOUT = 600.0
 @dataclass
 class GridModel:
     name: str
-    tflite: bytes
+    tflite: bytes | Path  # what compile_model takes
     inputs: list[np.ndarray]  # one (N, *shape) batch per model input
     want: list[np.ndarray]  # the simulator's outputs, (N, *shape) each
+    weights: str = "auto"  # compile_model's weights option (e.g. "smallest" for the encoded models)
 
 
 def _pack(tensors, batches) -> bytes:
@@ -87,18 +88,21 @@ int main(int argc, char **argv)
     return "\n".join(lines) + "\n"
 
 
-def _groups(models: list[GridModel], board: str, work: Path, budget: int) -> list[list[tuple[int, Path]]]:
-    """Compile each model alone (prefix g0, in its own directory) and group them so that the images' arenas fit."""
-    groups, size = [[]], 0
+def _groups(models: list[GridModel], board, work: Path) -> list[list[int]]:
+    """Compile each model alone (prefix g0, in its own directory) and group them so that each image's arenas fit
+    half the RAM and its weights half the weight region (the fewer images, the fewer library builds)."""
+    ram = board.ram.size // 2 if not board.is_host else 1 << 30
+    flash = board.weight_region.size // 2 if not board.is_host else 1 << 30
+    groups, used_ram, used_flash = [[]], 0, 0
     for k, m in enumerate(models):
-        d = work / f"m{k}"
-        r = compile_model(m.tflite, d, board=board, prefix="g0", project=False)
-        need = r.plan.arena_bytes + r.plan.io_bytes + r.plan.weight_bytes // 8
-        if groups[-1] and size + need > budget:
+        r = compile_model(m.tflite, work / f"m{k}", board=board.name, prefix="g0", project=False, weights=m.weights)
+        need_ram, need_flash = r.plan.arena_bytes + r.plan.io_bytes, r.plan.weight_bytes
+        if groups[-1] and (used_ram + need_ram > ram or used_flash + need_flash > flash):
             groups.append([])
-            size = 0
-        groups[-1].append((k, d))
-        size += need
+            used_ram = used_flash = 0
+        groups[-1].append(k)
+        used_ram += need_ram
+        used_flash += need_flash
     return groups
 
 
@@ -106,17 +110,18 @@ def run_grid(models: list[GridModel], board: str, work: Path) -> None:
     """Build the models into as few images as fit `board`, run them, and assert every output byte equals the
     simulator's. The message names the model and the sample of the first difference."""
     b = load_board(board)
-    budget = b.ram.size // 2 if not b.is_host else 1 << 30  # the fewer images, the fewer library builds
-    for gi, group in enumerate(_groups(models, board, work, budget)):
+    for gi, group in enumerate(_groups(models, b, work)):
         proj = work / f"image{gi}"
-        compile_model(models[group[0][0]].tflite, proj, board=board, prefix="g0")  # the project files
+        first = models[group[0]]
+        compile_model(first.tflite, proj, board=board, prefix="g0", weights=first.weights)  # the project files
         src = proj / "src"
         shutil.rmtree(src)
         src.mkdir()
         manifests, data = [], b""
-        for slot, (k, _) in enumerate(group):
+        for slot, k in enumerate(group):
             alone = work / f"image{gi}_g{slot}"
-            compile_model(models[k].tflite, alone, board=board, prefix=f"g{slot}", project=False)
+            compile_model(models[k].tflite, alone, board=board, prefix=f"g{slot}", project=False,
+                          weights=models[k].weights)
             shutil.move(alone / "src", src / f"g{slot}")
             (src / f"g{slot}" / "main.c").unlink(missing_ok=True)
             man = read_manifest(alone)
@@ -127,7 +132,7 @@ def run_grid(models: list[GridModel], board: str, work: Path) -> None:
         build_project(proj)
         got, _ = run_binary(b, artifact_path(proj, b), data, timeout=RUN_TIMEOUT)
         offset = 0
-        for (k, _), man in zip(group, manifests):
+        for k, man in zip(group, manifests):
             want = _pack(man.outputs, models[k].want)
             part = got[offset:offset + len(want)]
             if part != want:

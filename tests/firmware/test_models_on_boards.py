@@ -7,19 +7,20 @@ import numpy as np
 import pytest
 
 from tests.samples import MODELS, model_path, samples
-from tinyq.boards import list_boards
+from tests.firmware.grid_image import GridModel, run_grid
+from tinyq.boards import list_boards, load_board
 from tinyq.compiler import compile_model
 from tinyq.errors import PlanError
-from tinyq.io import from_batch
 from tinyq.oracle import TflmReference
 from tinyq.sim.run import as_program, run_program
-from tinyq.targets.build import build_project
-from tinyq.targets.run import run_project
+from tinyq.targets.build import check_fit
+from tinyq.targets.manifest import read_manifest
 from tinyq.testing import build_host_runner, run_host_runner
 from tinyq.verify import random_batches
 
 FIRMWARE_MODELS = MODELS  # every supported shared model, on every emulated board
 EMULATED = [b.name for b in list_boards() if b.emulated]
+REFUSED: dict[str, set[str]] = {}  # board -> the shared models too large for it
 
 
 @cache
@@ -55,17 +56,22 @@ def test_host_c_equals_simulator(stem, tmp_path):
 @pytest.mark.slow
 @pytest.mark.firmware
 @pytest.mark.parametrize("board", EMULATED)
-@pytest.mark.parametrize("stem", FIRMWARE_MODELS)
-def test_firmware_equals_simulator(stem, board, tmp_path):
-    program, batches, sim = reference(stem)
-    out = tmp_path / board
-    compile_model(model_path(stem), out, board=board)
-    try:
-        build_project(out)
-    except PlanError as exc:  # refused before building: say so in the test log, with the sizes
-        assert "does not fit" in str(exc) and " B" in str(exc)
-        pytest.skip(f"{stem} does not fit {board}: {exc}")
-    arrays = {f"input_{k}": from_batch(b, program.tensor(i)) for k, (b, i) in enumerate(zip(batches, program.inputs))}
-    got = run_project(out, arrays, build=False, timeout=600).arrays
-    for g, s, i in zip(got, sim, program.outputs):
-        np.testing.assert_array_equal(g.reshape(s.shape), s, err_msg=f"{stem} on {board}: firmware != simulator")
+def test_firmware_equals_simulator(board, tmp_path):
+    """Every shared model that fits the board, several to a firmware image (tests/firmware/grid_image.py: the
+    kernels and generated code of a single-model build, one library build per image); the others must be
+    refused before building, and exactly those of REFUSED."""
+    b = load_board(board)
+    models, refused = [], set()
+    for stem in FIRMWARE_MODELS:
+        program, batches, sim = reference(stem)
+        alone = tmp_path / f"fit-{stem}"
+        try:
+            compile_model(model_path(stem), alone, board=board)
+            check_fit(read_manifest(alone), b)
+        except PlanError as exc:
+            assert "does not fit" in str(exc) and " B" in str(exc), exc
+            refused.add(stem)
+            continue
+        models.append(GridModel(stem, model_path(stem), batches, sim))
+    assert refused == REFUSED.get(board, set())
+    run_grid(models, board, tmp_path / "grid")
