@@ -40,8 +40,12 @@ def base_fields(call: KernelCall) -> dict:
     return {f.name: getattr(call, f.name) for f in fields(KernelCall)}
 
 
-# tried in order: the first whose feature the board has and whose prepare() accepts the call wins
+# tried best feature first (FEATURE_ORDER), then in registration order: the first whose feature the board has
+# and whose prepare() accepts the call wins. The feature order is explicit because registration happens on
+# import: a module imported early (a test importing conv_dsp, say) would otherwise put the DSP preparers ahead
+# of the Helium ones on the M55, which has both features.
 PREPARERS: list[Preparer] = []
+FEATURE_ORDER = ("mve", "dsp")
 
 
 def register(p: Preparer) -> Preparer:
@@ -54,18 +58,23 @@ def _load() -> None:
     from tinyq.specialize import _registry  # noqa: F401
 
 
+def candidates(kernel: str, features: frozenset[str]) -> list[Preparer]:
+    """The preparers that may take a call of `kernel` on a CPU with `features`, in the order they are tried."""
+    _load()
+    usable = [p for p in PREPARERS if p.kernel == kernel and p.feature in features]
+    return sorted(usable, key=lambda p: FEATURE_ORDER.index(p.feature))  # stable: registration order within
+
+
 def specialize(program: Program, variants, features: frozenset[str]) -> tuple[Program, list]:
     """The program with prepared records where a preparer accepts the call, and the variant list to emit with."""
-    _load()
     calls, out = [], []
     for call, variant in zip(program.calls, variants):
         got = None
-        for p in PREPARERS:
-            if p.kernel == call.kernel and p.feature in features:
-                got = p.prepare(call)
-                if got is not None:
-                    got = (got, p)
-                    break
+        for p in candidates(call.kernel, features):
+            got = p.prepare(call)
+            if got is not None:
+                got = (got, p)
+                break
         if got is None:
             calls.append(call)
             out.append(variant)
