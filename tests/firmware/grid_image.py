@@ -30,6 +30,7 @@ class GridModel:
     inputs: list[np.ndarray]  # one (N, *shape) batch per model input
     want: list[np.ndarray]  # the simulator's outputs, (N, *shape) each
     weights: str = "auto"  # compile_model's weights option (e.g. "smallest" for the encoded models)
+    specialize_calls: bool = True  # False: the variants kernel_select picks, without the prepared kernels
 
 
 def _pack(tensors, batches) -> bytes:
@@ -95,7 +96,8 @@ def _groups(models: list[GridModel], board, work: Path) -> list[list[int]]:
     flash = board.weight_region.size // 2 if not board.is_host else 1 << 30
     groups, used_ram, used_flash = [[]], 0, 0
     for k, m in enumerate(models):
-        r = compile_model(m.tflite, work / f"m{k}", board=board.name, prefix="g0", project=False, weights=m.weights)
+        r = compile_model(m.tflite, work / f"m{k}", board=board.name, prefix="g0", project=False, weights=m.weights,
+                          specialize_calls=m.specialize_calls)
         need_ram, need_flash = r.plan.arena_bytes + r.plan.io_bytes, r.plan.weight_bytes
         if groups[-1] and (used_ram + need_ram > ram or used_flash + need_flash > flash):
             groups.append([])
@@ -106,14 +108,20 @@ def _groups(models: list[GridModel], board, work: Path) -> list[list[int]]:
     return groups
 
 
-def run_grid(models: list[GridModel], board: str, work: Path) -> None:
+def run_grid(models: list[GridModel], board: str, work: Path) -> list[str]:
     """Build the models into as few images as fit `board`, run them, and assert every output byte equals the
-    simulator's. The message names the model and the sample of the first difference."""
+    simulator's. The message names the model and the sample of the first difference. Returns each model's
+    generated model.c, in order (the tests check which kernels it calls)."""
     b = load_board(board)
+    sources = [""] * len(models)
     for gi, group in enumerate(_groups(models, b, work)):
         proj = work / f"image{gi}"
-        first = models[group[0]]
-        compile_model(first.tflite, proj, board=board, prefix="g0", weights=first.weights)  # the project files
+        # the project files (harness, library, platformio.ini) of a model with packed weights if the image has
+        # one: a project copies the packed-weight kernels only for such a model
+        packed = [k for k in group if read_manifest(work / f"m{k}").packed_weights]
+        first = models[(packed or group)[0]]
+        compile_model(first.tflite, proj, board=board, prefix="g0", weights=first.weights,
+                      specialize_calls=first.specialize_calls)
         src = proj / "src"
         shutil.rmtree(src)
         src.mkdir()
@@ -121,7 +129,8 @@ def run_grid(models: list[GridModel], board: str, work: Path) -> None:
         for slot, k in enumerate(group):
             alone = work / f"image{gi}_g{slot}"
             compile_model(models[k].tflite, alone, board=board, prefix=f"g{slot}", project=False,
-                          weights=models[k].weights)
+                          weights=models[k].weights, specialize_calls=models[k].specialize_calls)
+            sources[k] = (alone / "src" / "model.c").read_text()
             shutil.move(alone / "src", src / f"g{slot}")
             (src / f"g{slot}" / "main.c").unlink(missing_ok=True)
             man = read_manifest(alone)
@@ -142,3 +151,4 @@ def run_grid(models: list[GridModel], board: str, work: Path) -> None:
                                      f"{bad // per}, byte {bad % per} ({len(part)} of {len(want)} bytes written)")
             offset += len(want)
         assert offset == len(got), f"{board}: the image wrote {len(got) - offset} bytes too many"
+    return sources

@@ -6,6 +6,7 @@ emulated board in test_models_on_boards.py as well."""
 import numpy as np
 import pytest
 
+from tests.firmware.grid_image import GridModel, run_grid
 from tests.ops import test_conv as conv_cases
 from tests.ops.oplib import check_model, convert_keras, random_inputs
 from tinyq.compiler import compile_model
@@ -63,12 +64,16 @@ def test_fully_connected_dsp_equals_simulator(board, fc_model, tmp_path):
 CONV_CASES = [c for c in conv_cases.CASES if not c.int16]
 
 
-@pytest.mark.parametrize("case", CONV_CASES, ids=[f"{i}-{c.op}" for i, c in enumerate(CONV_CASES)])
-def test_conv_dsp_equals_simulator(case, tmp_path):
-    """The int8 CONV_2D / DEPTHWISE_CONV_2D grid of tests/ops/test_conv.py, on the Cortex-M4 (DSP variants)."""
-    tfl = conv_cases.convert_case(case)
-    program = as_program(tfl)
-    inputs = random_inputs(program, 12, seed=3)
-    sim = check_model(tfl, inputs=inputs)
-    model_c = _assert_firmware_equals(tfl, inputs, sim, "mps2-an386", tmp_path, specialize_calls=False)
-    assert ("tq_conv_s8_dsp(" if case.op == "conv" else "tq_depthwise_conv_s8_dsp(") in model_c
+def test_conv_dsp_equals_simulator(tmp_path):
+    """The int8 CONV_2D / DEPTHWISE_CONV_2D grid of tests/ops/test_conv.py, on the Cortex-M4 (DSP variants),
+    several cases to a firmware image (tests/firmware/grid_image.py)."""
+    models = []
+    for case in CONV_CASES:
+        tfl = conv_cases.convert_case(case)
+        program = as_program(tfl)
+        inputs = random_inputs(program, 12, seed=3)
+        sim = check_model(tfl, inputs=inputs)
+        models.append(GridModel(str(case), tfl, inputs, sim, specialize_calls=False))
+    sources = run_grid(models, "mps2-an386", tmp_path)
+    for case, model_c in zip(CONV_CASES, sources):
+        assert ("tq_conv_s8_dsp(" if case.op == "conv" else "tq_depthwise_conv_s8_dsp(") in model_c, case

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from tests.firmware.grid_image import GridModel, run_grid
 from tests.firmware.test_kernel_variants import _assert_firmware_equals
 from tests.ops import test_conv as conv_cases
 from tests.ops.oplib import check_model, convert_keras, random_inputs
@@ -108,11 +109,14 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{i}-{c.op}" for i, c in enumerate(CASES)])
-def test_single_op_cases(case, tmp_path):
-    tfl, inputs, sim = _checked(conv_cases.convert_case(case), n=12)
-    model_c = _assert_firmware_equals(tfl, inputs, sim, "mps2-an386", tmp_path)
-    assert _calls(model_c, "tq_conv_s16_dsp" if case.op == "conv" else "tq_depthwise_conv_s16_dsp") == 1
+def test_single_op_cases(tmp_path):
+    """CASES on the Cortex-M4, several to a firmware image (tests/firmware/grid_image.py)."""
+    models = []
+    for case in CASES:
+        tfl, inputs, sim = _checked(conv_cases.convert_case(case), n=12)
+        models.append(GridModel(str(case), tfl, inputs, sim))
+    for case, model_c in zip(CASES, run_grid(models, "mps2-an386", tmp_path)):
+        assert _calls(model_c, "tq_conv_s16_dsp" if case.op == "conv" else "tq_depthwise_conv_s16_dsp") == 1, case
 
 
 def test_depth_multiplier_two_keeps_the_portable_kernel(tmp_path):
