@@ -267,3 +267,151 @@ def test_fc_layout():
     assert (((b[0, 0, 0] >> 4).astype(int) + 8) % 16 - 8).tolist() == w[0, :4].tolist()  # signed high nibbles
     assert ((b[0, 1, 1] & 0xF).astype(int) - 8).tolist() == w[3, 4:].tolist() + [0, 0]
     assert b[1, :, 1].tolist() == [[8] * 4] * 2  # rows 6, 7 padding: zero weights
+
+
+# --- depthwise (tq_depthwise_conv3x3_s8_int4_dsp / tq_depthwise_convkxk_s8_int4_dsp) ---
+
+from tests.specialize.test_depthwise_dsp import _call as _dw_int8_call  # noqa: E402
+from tinyq.sim.kernels.packed import packed as sim_packed  # noqa: E402
+
+
+def _dw4(call8, filt=None):
+    """The int4-encoded twin (tq_depthwise_conv_s8_w4) of an int8 depthwise call, its filter clipped to int4."""
+    f = np.clip(np.asarray(call8.filter if filt is None else filt), -8, 7).astype(np.int8)
+    kh, kw, c = f.shape
+    packed = PackedWeights.of(encode(f.reshape(kh * kw, c), 1, "int4"))
+    return replace(call8, kernel="tq_depthwise_conv_s8_w4", filter=None, packed=packed)
+
+
+def dw_lanes(words: np.ndarray, t: int) -> np.ndarray:
+    """int64 [blocks, 4]: the lanes (4096 w) the kernel's ANDs give for tap t of each block's channels c..c+3:
+    (word << s) & 0xF000F000, s = 8 (t odd) + 4 (channels c+1, c+3); SMLABB the bottom half, SMLATT the top."""
+    w = words[:, t // 2].astype(np.int64) & 0xFFFFFFFF
+    out = []
+    for j in range(4):
+        lane = ((w << (8 * (t & 1) + 4 * (j & 1))) & 0xF000F000) >> (16 * (j >> 1)) & 0xFFFF
+        out.append(np.where(lane >= 1 << 15, lane - (1 << 16), lane))
+    return np.stack(out, axis=1)
+
+
+def emulate_dw(r, x: np.ndarray) -> np.ndarray:
+    """What tq_depthwise_conv*_s8_int4_dsp compute on record r, x int8 [H, W, C]: per tap the decoded lanes times
+    the raw input (the zero point on padded taps), A wrapping as int32, 2 acc = 2 f + (A >> 11), tq_requant_fast."""
+    k, c = r.filter_height * r.filter_width, r.depth
+    n, half = -(-c // 4), (k + 1) // 2
+    b = r.blocks.astype(np.int64).reshape(n, 16 + half)
+    bias2, words, rows = b[:, :4].reshape(-1), b[:, 4:4 + half], b[:, 4 + half:].reshape(-1, 3)
+    lanes_t = [dw_lanes(words, t).reshape(-1) for t in range(k)]
+    out = np.zeros((r.output_height, r.output_width, c), np.int64)
+    for oy in range(r.output_height):
+        for ox in range(r.output_width):
+            a = np.zeros(4 * n, np.int64)
+            for t in range(k):
+                ky, kx = divmod(t, r.filter_width)
+                iy = oy * r.stride_height - r.pad_height + ky * r.dilation_height
+                ix = ox * r.stride_width - r.pad_width + kx * r.dilation_width
+                inside = 0 <= iy < r.input_height and 0 <= ix < r.input_width
+                xv = np.full(4 * n, r.input_zero_point, np.int64)
+                if inside:
+                    xv[:c] = x[iy, ix]
+                a += xv * lanes_t[t]
+            assert (np.abs(a) < 2**31).all()  # the proved bound: A never wraps, so A >> 11 = 2 sum
+            acc2 = wrap_int32(bias2 + (a >> 11)).astype(np.int64)[:c]
+            assert (acc2 % 2 == 0).all()
+            out[oy, ox] = reference_requant(acc2 // 2, rows[:c])
+    return np.clip(out + r.output_offset, r.act_min, r.act_max)
+
+
+def check_dw(call4, xs):
+    got = int4_dsp.prepare_depthwise(call4)
+    assert got is not None
+    r = got.call
+    assert got.symbol == (int4_dsp.DW3X3 if (r.filter_height, r.filter_width, r.dilation_height,
+                                              r.dilation_width) == (3, 3, 1, 1) else int4_dsp.DWKXK)
+    k, c = r.filter_height * r.filter_width, r.depth
+    assert r.blocks.size == -(-c // 4) * (16 + (k + 1) // 2)
+    assert r.packed.nbytes == -(-c // 4) * 4 * ((k + 1) // 2)  # 4 bits a (padded) weight
+    for x in xs:
+        x = x.astype(np.int8)
+        want = np.asarray(sim_packed(call4, x[None])).reshape(r.output_height, r.output_width, c)
+        np.testing.assert_array_equal(emulate_dw(r, x), want)
+    return r
+
+
+DW_CASES = [  # (h, w, c, kh, kw, stride, dilation, pad, act): odd channel counts, strides, dilation, kxk, 1 channel
+    (7, 5, 13, 3, 3, (1, 1), (1, 1), (1, 1), (-128, 127)),
+    (9, 8, 8, 3, 3, (2, 2), (1, 1), (0, 0), (-5, 127)),
+    (6, 7, 4, 3, 3, (2, 2), (1, 1), (1, 1), (-128, 60)),
+    (5, 5, 64, 3, 3, (1, 1), (1, 1), (1, 1), (-128, 127)),
+    (11, 6, 7, 5, 5, (1, 2), (1, 1), (2, 2), (-128, 127)),
+    (12, 5, 6, 10, 4, (1, 1), (1, 1), (4, 1), (0, 127)),
+    (9, 9, 5, 3, 3, (1, 1), (2, 2), (2, 2), (-128, 127)),
+    (4, 3, 1, 3, 3, (1, 1), (1, 1), (1, 1), (-128, 127)),
+    (6, 6, 10, 2, 2, (2, 1), (1, 3), (0, 1), (-128, 127)),
+]
+
+
+@pytest.mark.parametrize("case", DW_CASES, ids=[str(i) for i in range(len(DW_CASES))])
+def test_depthwise_record_equals_simulator(case):
+    rng = np.random.default_rng(sum(case[:5]) + 4)
+    h, w, c, kh, kw, stride, dilation, pad, act = case
+    call = _dw4(_dw_int8_call(rng, h, w, c, kh, kw, stride, dilation, pad, act, dead=c // 2 if c > 2 else None))
+    xs = [rng.integers(-128, 128, (h, w, c)), np.full((h, w, c), 127), np.full((h, w, c), -128)]
+    r = check_dw(call, xs)
+    assert np.array_equal(r.filter, np.clip(_dw_int8_call(np.random.default_rng(sum(case[:5]) + 4), h, w, c, kh,
+                                                          kw, stride, dilation, pad, act,
+                                                          dead=c // 2 if c > 2 else None).filter, -8, 7))
+
+
+def test_depthwise_layout():
+    f = (np.arange(3 * 3 * 5).reshape(3, 3, 5) % 16 - 8).astype(np.int8)
+    words = int4_dsp.dw_words(f)  # [2 blocks, 5 tap pairs]
+    assert words.shape == (2, 5)
+    for t in range(9):
+        lanes = dw_lanes(words, t)  # [block, j]
+        assert (lanes % 4096 == 0).all()
+        assert (lanes.reshape(-1)[:5] // 4096).tolist() == f.reshape(9, 5)[t].tolist()
+        assert (lanes.reshape(-1)[5:] == 0).all()  # padding channels: zero weights
+    assert ((words[:, 4] & 0x00FF00FF) == 0).all()  # tap 9 of the last pair does not exist: nibbles 0, 1, 4, 5 zero
+
+
+def test_depthwise_bounds_and_declines():
+    """|sum(x * w)| < 2^19 (4096 * sum fits int32) and |acc| < 2^30 at their edges; dead channels; declines."""
+    rng = np.random.default_rng(11)
+    c8 = _dw_int8_call(rng, 5, 5, 6, 3, 3, dead=2)
+    f = np.array(np.clip(c8.filter, -8, 7))
+    f[..., 0], f[..., 1] = -8, 7  # one sign: all -128 / all 127 inputs reach the bounds
+    xmax = max(abs(-128 + c8.input_offset), abs(127 + c8.input_offset))
+    bias = np.array(c8.bias, np.int64)
+    bias[0] = -(2**30 - 1 - 8 * 9 * xmax)  # channel 0 (a high lane) just under 2^30
+    bias[1] = 2**30 - 1 - 7 * 9 * xmax
+    bias[3] = -(2**29 + 7)  # dead channel 2 has 2^30 + 12345 (test_depthwise_dsp)
+    call = _dw4(replace(c8, bias=const_array(bias, np.int32)), f)
+    xs = [rng.integers(-128, 128, (5, 5, 6)), np.full((5, 5, 6), 127), np.full((5, 5, 6), -128)]
+    check_dw(call, xs)
+    bias[0] -= 1
+    assert int4_dsp.prepare_depthwise(_dw4(replace(c8, bias=const_array(bias, np.int32)), f)) is None  # 2^30
+    # 128 * sum|w| = 2^19 exactly: 512 taps of -8 -> declined; 511 taps -> 128 * 8 * 511 < 2^19, kept
+    for taps, ok in ((512, False), (511, True)):
+        big = _dw_int8_call(np.random.default_rng(1), 1, taps, 2, 1, taps, pad=(0, 0), bias_scale=10)
+        big = replace(big, shift=const_array(np.full(2, -20), np.int32))
+        got = int4_dsp.prepare_depthwise(_dw4(big, np.full((1, taps, 2), -8, np.int8)))
+        assert (got is not None) == ok
+    plain = _dw_int8_call(rng, 5, 5, 6, 3, 3)
+    assert int4_dsp.prepare_depthwise(plain) is None  # int8 weights: depthwise_dsp.py's
+    two = replace(_dw4(plain), packed=PackedWeights.of(encode(np.clip(plain.filter, -2, 1).reshape(9, 6), 1, "int2")))
+    assert int4_dsp.prepare_depthwise(two) is None  # int2 keeps its packed kernel
+    assert int4_dsp.prepare_depthwise(replace(_dw4(plain), acc64=True)) is None
+    m2 = _dw_int8_call(rng, 5, 5, 3, 3, 3, m=2)
+    assert int4_dsp.prepare_depthwise(_dw4(m2)) is None  # depth multiplier 2
+    left = replace(_dw4(plain), shift=const_array(np.ones(6, np.int32), np.int32))
+    assert int4_dsp.prepare_depthwise(left) is None  # a left shift: not tq_requant_fast's form
+
+
+def test_depthwise_specialize_and_weight_report():
+    rng = np.random.default_rng(2)
+    call = _dw4(_dw_int8_call(rng, 6, 6, 8, 3, 3))
+    program = Program(tensors=(), inputs=(), outputs=(), calls=(call,)) if False else None
+    got = int4_dsp.prepare_depthwise(call)
+    assert got.call.kernel == "tq_depthwise_conv_s8_w4" and got.call.packed.encoding == "int4"
+    assert got.call.packed.nbytes == 2 * 5 * 4 and got.call.filter.dtype == np.int8

@@ -18,17 +18,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.kernel_select import DSP
-from tinyq.lower.conv import ConvCall
+from tinyq.lower.conv import ConvCall, DepthwiseConvCall
 from tinyq.lower.fully_connected import FullyConnectedCall
 from tinyq.program import KernelCall, const_array
 from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.conv_dsp import ConvGemmCall
+from tinyq.specialize.depthwise_dsp import DepthwiseFastCall, is_3x3, record_fields
 from tinyq.specialize.fully_connected_dsp import FullyConnectedInterleavedCall, _pad_rows
 from tinyq.specialize.requant import FastRequant, accumulator_bound, fast_requant
 
 CONV1X1 = "tq_conv1x1_s8_int4_dsp"
 IM2COL = "tq_conv_s8_im2col_int4_dsp"
 FC = "tq_fully_connected_s8_int4_dsp"
+DW3X3 = "tq_depthwise_conv3x3_s8_int4_dsp"
+DWKXK = "tq_depthwise_convkxk_s8_int4_dsp"
+DW_SUM_BOUND = 2**19  # |sum(x * w)| below this for every channel: the depthwise kernel's 4096 * sum fits int32
 HIGH_BOUND = 2**27  # |acc| below this for a channel in the high nibbles: 16 * acc fits int32
 UNIT_ROW = (1 << 30, 1, 1)  # the requant row of a padding channel (its outputs are never stored)
 
@@ -200,5 +204,71 @@ def prepare_fc(call: KernelCall) -> Prepared | None:
     return Prepared(record, FC)
 
 
+def dw_filter(call: KernelCall) -> np.ndarray | None:
+    """The decoded int8 [KH, KW, C] filter of a dense int4 depthwise call, or None."""
+    packed = getattr(call, "packed", None)
+    encoded = getattr(packed, "encoded", None)
+    k, c = call.filter_height * call.filter_width, call.output_depth
+    if encoded is None or encoded.encoding != "int4" or encoded.channel_axis != 1:
+        return None
+    rows = np.asarray(encoded.decode())  # the rows view of TFLite's [1, KH, KW, C]: [KH * KW, C]
+    if rows.dtype != np.int8 or rows.shape != (k, c) or rows.min() < -8 or rows.max() > 7:
+        return None
+    return rows.reshape(call.filter_height, call.filter_width, c)
+
+
+def dw_words(filt: np.ndarray) -> np.ndarray:
+    """int8 [KH, KW, C] in [-8, 7] -> int32 [ceil(C/4), ceil(K/2)]: per 4-channel block and tap pair (t, t+1) one
+    word, nibble i at bits 4i: n3, n7 = w_t[c], w_t[c+2]; n2, n6 = w_t[c+1], w_t[c+3]; n1, n5, n0, n4 the same
+    of tap t+1 (tinyq/tq_depthwise_conv_fast.h "int4 weights"); missing taps and channels are 0."""
+    kh, kw, c = filt.shape
+    k, n = kh * kw, -(-c // 4)
+    w = np.zeros((2 * -(-k // 2), 4 * n), np.int64)
+    w[:k, :c] = filt.reshape(k, c)
+    w = (w & 0xF).reshape(-1, 2, n, 4)  # [pair, tap of the pair, block, channel of the block]
+    nibble = {3: (0, 0), 7: (0, 2), 2: (0, 1), 6: (0, 3), 1: (1, 0), 5: (1, 2), 0: (1, 1), 4: (1, 3)}
+    words = sum(w[:, t, :, j] << (4 * i) for i, (t, j) in nibble.items())  # [pair, block]
+    return _wrap32(words.T)
+
+
+@dataclass(frozen=True, eq=False)
+class DepthwiseFastInt4Call(DepthwiseFastCall):
+    """DepthwiseFastCall with int4 weights (tinyq/tq_depthwise_conv_fast.h "int4 weights")."""
+
+    _storage: Int4Storage | None = None
+
+    @property
+    def packed(self) -> Int4Storage | None:
+        return self._storage
+
+
+def prepare_depthwise(call: KernelCall) -> Prepared | None:
+    if not isinstance(call, DepthwiseConvCall) or call.depth_multiplier != 1 or call.acc64:
+        return None
+    if call.input_depth != call.output_depth:
+        return None
+    filt = dw_filter(call)
+    if filt is None:
+        return None
+    k, c = call.filter_height * call.filter_width, call.output_depth
+    # |x| <= 128 (raw int8 inputs, or the zero point on padded taps): |sum(x * w)| <= 128 * sum|w|
+    if (128 * np.abs(filt.reshape(k, c).astype(np.int64)).sum(axis=0) >= DW_SUM_BOUND).any():
+        return None
+    got = record_fields(call, filt)
+    if got is None:
+        return None
+    fields, folded, rows = got
+    n = -(-c // 4)
+    bias = np.zeros(4 * n, np.int64)
+    bias[:c] = 2 * folded.astype(np.int64)
+    words = dw_words(filt)
+    requant = _pad_rows(rows, 4 * n, UNIT_ROW).astype(np.int64).reshape(n, 12)
+    blocks = np.concatenate([_wrap32(bias).reshape(n, 4), words, requant], axis=1).reshape(-1)
+    record = DepthwiseFastInt4Call(**fields, blocks=const_array(blocks, np.int32), _filter=filt,
+                                   _storage=Int4Storage(call.packed.encoded, int(words.nbytes)))
+    return Prepared(record, DW3X3 if is_3x3(call) else DWKXK)
+
+
 register(Preparer(kernel="tq_conv_s8_w4", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=prepare_conv))
 register(Preparer(kernel="tq_fully_connected_s8_w4", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=prepare_fc))
+register(Preparer(kernel="tq_depthwise_conv_s8_w4", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=prepare_depthwise))
