@@ -19,40 +19,47 @@
 
 #define TQ_INT4_LANES 0xF000F000u
 
-/* the lane register of nibbles 3 - S/4 and 7 - S/4 of w: (w << S) & mask, one instruction (GCC left to itself
- * may shift and AND with an immediate, two) */
-#define TQ_LANES_FN(S)                                                                                         \
-    TQ_INLINE uint32_t lanes##S(uint32_t w, uint32_t m) {                                                      \
-        uint32_t l;                                                                                            \
-        __asm__("and %[l], %[m], %[w], lsl #" #S : [l] "=r"(l) : [m] "r"(m), [w] "r"(w));                      \
-        return l;                                                                                              \
-    }
-TQ_LANES_FN(0)
-TQ_LANES_FN(4)
-TQ_LANES_FN(8)
-TQ_LANES_FN(12)
-#define LANES(W, S, M) lanes##S(W, M)
-
-/* MAC4_AT at channel c of the pixel loop */
-#define MAC4_AT_C(PTR, W02, W13) MAC4_AT(PTR, c, W02, W13)
-
-/* MAC4 of the first tap: the products start the accumulators */
-#define MUL4(X, W02, W13)                                                                                      \
+/* One tap of four channels, the input word loaded and the two lane registers decoded ((w << S) & 0xF000F000, one
+ * AND each) inside the statement: GCC left to itself hoists the pixel's nine loads ahead of the products and
+ * spills them (checked with objdump). The input lanes and products are MAC4's (tq_depthwise_fast_dsp.h). OP: SMLA
+ * (accumulate) or SMUL (the pixel's first tap starts the accumulators); S0, S1: the shifts of the tap's lanes. */
+#define TQ_TAP_ASM(LOAD, OP, S0, S1)                                                                           \
+    LOAD "\n\t"                                                                                               \
+    "and    %[l], %[m], %[w], lsl #" #S0 "\n\t"                                                                \
+    "sxtb16 %[e], %[x]\n\t"                                                                                   \
+    "sxtb16 %[x], %[x], ror #8\n\t" OP(bb, a0, e) OP(tt, a2, e)                                                \
+    "and    %[l], %[m], %[w], lsl #" #S1 "\n\t" OP(bb, a1, x) OP(tt, a3, x)
+#define TQ_MLA(XY, A, E) "smla" #XY " %[" #A "], %[" #E "], %[l], %[" #A "]\n\t"
+#define TQ_MUL(XY, A, E) "smul" #XY " %[" #A "], %[" #E "], %[l]\n\t"
+#define TQ_TAP_OUT(ACC)                                                                                        \
+    [a0] ACC(a0), [a1] ACC(a1), [a2] ACC(a2), [a3] ACC(a3), [x] "=&r"(x_), [e] "=&r"(e_), [l] "=&r"(l_)
+#define TQ_PLUS(v) "+r"(v)
+#define TQ_EARLY(v) "=&r"(v)
+/* the tap at ptr + off (a register). No "m" operand for the word read, unlike MAC4_AT: its address would take a
+ * twelfth register (impossible constraints on the M55); the kernel never writes its input, so the load may move
+ * freely past the output stores */
+#define TAP_AT(OP, ACC, PTR, OFF, W, M, S0, S1)                                                                \
     do {                                                                                                       \
-        int32_t e_, o_;                                                                                        \
-        __asm__("sxtb16 %[e], %[x]\n\t"                                                                       \
-                "sxtb16 %[o], %[x], ror #8\n\t"                                                               \
-                "smulbb %[a0], %[e], %[w02]\n\t"                                                              \
-                "smultt %[a2], %[e], %[w02]\n\t"                                                              \
-                "smulbb %[a1], %[o], %[w13]\n\t"                                                              \
-                "smultt %[a3], %[o], %[w13]"                                                                  \
-                : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [e] "=&r"(e_), [o] "=&r"(o_)  \
-                : [x] "r"(X), [w02] "r"(W02), [w13] "r"(W13));                                                 \
+        int32_t x_, e_, l_;                                                                                    \
+        __asm__(TQ_TAP_ASM("ldr    %[x], [%[p], %[c]]", OP, S0, S1)                                          \
+                : TQ_TAP_OUT(ACC)                                                                              \
+                : [p] "r"(PTR), [c] "r"(OFF), [w] "r"(W), [m] "r"(M));                                         \
     } while (0)
-
-/* taps 2i (nibbles 3, 7 and 2, 6) and 2i + 1 (nibbles 1, 5 and 0, 4) of word w */
-#define TAP_EVEN(MAC, X, W, M) MAC(X, LANES(W, 0, M), LANES(W, 4, M))
-#define TAP_ODD(MAC, X, W, M) MAC(X, LANES(W, 8, M), LANES(W, 12, M))
+/* the tap at ptr */
+#define TAP_P(OP, ACC, PTR, W, M, S0, S1)                                                                      \
+    do {                                                                                                       \
+        int32_t x_, e_, l_;                                                                                    \
+        __asm__(TQ_TAP_ASM("ldr    %[x], [%[p]]", OP, S0, S1)                                                \
+                : TQ_TAP_OUT(ACC)                                                                              \
+                : [p] "r"(PTR), [w] "r"(W), [m] "r"(M), "m"(*(const int8_t(*)[4])(PTR)));                      \
+    } while (0)
+/* even taps (nibbles 3, 7 and 2, 6 of the word), odd taps (1, 5 and 0, 4); a pixel's first tap */
+#define EVEN_AT(PTR, OFF, W, M) TAP_AT(TQ_MLA, TQ_PLUS, PTR, OFF, W, M, 0, 4)
+#define ODD_AT(PTR, OFF, W, M) TAP_AT(TQ_MLA, TQ_PLUS, PTR, OFF, W, M, 8, 12)
+#define FIRST_AT(PTR, OFF, W, M) TAP_AT(TQ_MUL, TQ_EARLY, PTR, OFF, W, M, 0, 4)
+#define EVEN_P(PTR, W, M) TAP_P(TQ_MLA, TQ_PLUS, PTR, W, M, 0, 4)
+#define ODD_P(PTR, W, M) TAP_P(TQ_MLA, TQ_PLUS, PTR, W, M, 8, 12)
+#define FIRST_P(PTR, W, M) TAP_P(TQ_MUL, TQ_EARLY, PTR, W, M, 0, 4)
 
 /* 2 acc = 2 f + (A >> 11), modulo 2^32 */
 TQ_INLINE int32_t acc2(int32_t bias2, int32_t a) { return (int32_t)((uint32_t)bias2 + (uint32_t)(a >> 11)); }
@@ -63,7 +70,7 @@ TQ_INLINE int8_t *store_block(int8_t *out, const int32_t *blk, int32_t k, int32_
                   acc2(blk[3], a3), p, full);
 }
 
-/* the weight of tap t, channel j of a record's words w (the nibble TAP_EVEN / TAP_ODD put in its lane) */
+/* the weight of tap t, channel j of a record's words w (the nibble the taps AND into its lane) */
 static inline int32_t weight(const int32_t *w, int32_t t, int32_t j) {
     const uint32_t l = ((uint32_t)w[t >> 1] << (8 * (t & 1) + 4 * (j & 1))) & TQ_INT4_LANES;
     return (j & 2) ? (int32_t)l >> 28 : (int32_t)(l << 16) >> 28;
@@ -88,28 +95,29 @@ TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t
         const uint32_t *w = (const uint32_t *)blk + 4;
         if (k == 9) {
             uint32_t v = w[0];
-            MUL4(tq_dsp_load4(taps[0] + c), LANES(v, 0, m), LANES(v, 4, m));
-            TAP_ODD(MAC4_AT_C, taps[1], v, m);
+            FIRST_AT(taps[0], c, v, m);
+            ODD_AT(taps[1], c, v, m);
             v = w[1];
-            TAP_EVEN(MAC4_AT_C, taps[2], v, m);
-            TAP_ODD(MAC4_AT_C, taps[3], v, m);
+            EVEN_AT(taps[2], c, v, m);
+            ODD_AT(taps[3], c, v, m);
             v = w[2];
-            TAP_EVEN(MAC4_AT_C, taps[4], v, m);
-            TAP_ODD(MAC4_AT_C, taps[5], v, m);
+            EVEN_AT(taps[4], c, v, m);
+            ODD_AT(taps[5], c, v, m);
             v = w[3];
-            TAP_EVEN(MAC4_AT_C, taps[6], v, m);
-            TAP_ODD(MAC4_AT_C, taps[7], v, m);
+            EVEN_AT(taps[6], c, v, m);
+            ODD_AT(taps[7], c, v, m);
             v = w[4];
-            TAP_EVEN(MAC4_AT_C, taps[8], v, m);
+            EVEN_AT(taps[8], c, v, m);
         } else {
-            a0 = a1 = a2 = a3 = 0;
-            int32_t t = 0;
-            for (; t + 2 <= k; t += 2, ++w) {
-                const uint32_t v = *w;
-                TAP_EVEN(MAC4, tq_dsp_load4(taps[t] + c), v, m);
-                TAP_ODD(MAC4, tq_dsp_load4(taps[t + 1] + c), v, m);
+            uint32_t v = w[0];
+            FIRST_AT(taps[0], c, v, m); /* k >= 1 */
+            int32_t t = 1;
+            for (; t + 2 <= k; t += 2) {
+                ODD_AT(taps[t], c, v, m);
+                v = *++w;
+                EVEN_AT(taps[t + 1], c, v, m);
             }
-            if (t < k) TAP_EVEN(MAC4, tq_dsp_load4(taps[t] + c), *w, m);
+            if (t < k) ODD_AT(taps[t], c, v, m);
         }
         out = store_block(out, blk, k, a0, a1, a2, a3, p, full);
         blk += BLOCK_WORDS(k);
@@ -118,7 +126,7 @@ TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t
 }
 
 TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, int full) {
-    const int32_t depth = p->depth, row = p->input_width * depth;
+    const int32_t depth = p->depth, depth2 = 2 * depth, row = p->input_width * depth;
     const int32_t *blk = p->blocks;
     const uint32_t m = TQ_INT4_LANES;
     for (const int8_t *end = base + (depth & ~3); base < end; base += 4) {
@@ -126,21 +134,21 @@ TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, in
         const uint32_t *w = (const uint32_t *)blk + 4;
         const int8_t *r = base;
         uint32_t v = w[0];
-        MUL4(tq_dsp_load4(r), LANES(v, 0, m), LANES(v, 4, m));
-        TAP_ODD(MAC4, tq_dsp_load4(r + depth), v, m);
+        FIRST_P(r, v, m);
+        ODD_AT(r, depth, v, m);
         v = w[1];
-        TAP_EVEN(MAC4, tq_dsp_load4(r + 2 * depth), v, m);
+        EVEN_AT(r, depth2, v, m);
         r += row;
-        TAP_ODD(MAC4, tq_dsp_load4(r), v, m);
+        ODD_P(r, v, m);
         v = w[2];
-        TAP_EVEN(MAC4, tq_dsp_load4(r + depth), v, m);
-        TAP_ODD(MAC4, tq_dsp_load4(r + 2 * depth), v, m);
+        EVEN_AT(r, depth, v, m);
+        ODD_AT(r, depth2, v, m);
         r += row;
         v = w[3];
-        TAP_EVEN(MAC4, tq_dsp_load4(r), v, m);
-        TAP_ODD(MAC4, tq_dsp_load4(r + depth), v, m);
+        EVEN_P(r, v, m);
+        ODD_AT(r, depth, v, m);
         v = w[4];
-        TAP_EVEN(MAC4, tq_dsp_load4(r + 2 * depth), v, m);
+        EVEN_AT(r, depth2, v, m);
         out = store_block(out, blk, 9, a0, a1, a2, a3, p, full);
         blk += BLOCK_WORDS(9);
     }
