@@ -13,26 +13,9 @@
  * That sum is proved below 2^30 in magnitude (tinyq/specialize/requant.py), so twice it is the same int32, the
  * one tq_requant_fast computes first; padded taps read the input zero point, whose (x + input_offset) is 0 as in
  * TFLM's skipped taps; the zero taps that pad a row to a multiple of 4 add 0. */
-#include "tinyq/tq_conv_gemm.h"
-#include "tinyq/tq_requant_fast.h"
+#include "tq_conv_gemm_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include <arm_acle.h>
-#include <string.h>
-
-static inline uint32_t load4(const int8_t *x) {
-    uint32_t v;
-    memcpy(&v, x, sizeof v); /* one LDR: unaligned loads are allowed on Armv7-M / Armv8-M Mainline */
-    return v;
-}
-
-static inline uint32_t even_lanes(uint32_t v) { return (uint32_t)__sxtb16((int32_t)v); } /* taps 0, 2 */
-
-static inline uint32_t odd_lanes(uint32_t v) { /* taps 1, 3: SXTB16's free rotation (GCC keeps a MOV ROR else) */
-    uint32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-    return r;
-}
 
 /* taps 0, 2 and 1, 3 of v, doubled (|2x| <= 256 fits an int16 lane): the sums come out as 2 * acc, which
  * tq_requant_fast would compute first (see requant) */
@@ -55,20 +38,6 @@ static void widen_tail(uint32_t *slot, const int8_t *src, int32_t n) {
         for (int32_t k = n & ~3; k < n; ++k) v |= (uint32_t)(uint8_t)src[k] << (8 * (k & 3));
         widen_word(slot + 4 * (n >> 2), v);
     }
-}
-
-/* tq_requant_fast(acc, m, round, rs) + out_off from acc2 = 2 * acc (exact: |acc| < 2^30 is proved, so 2 * acc
- * is the int32 that tq_requant_fast's first step computes) */
-static inline int32_t requant(int32_t acc2, int32_t m, int32_t round, int32_t rs, int32_t out_off) {
-    const int32_t h = tq_smmulr(acc2, m);
-    return ((h + round + (h >> 31)) >> rs) + out_off;
-}
-
-/* the activation clamp; full (act range = int8 range): one SSAT */
-static inline int8_t clamp(int32_t y, int full, int32_t lo, int32_t hi) {
-    if (full) return (int8_t)__ssat(y, 8);
-    y = y < lo ? lo : y;
-    return (int8_t)(y > hi ? hi : y);
 }
 
 /* acc += x * w over the groups of one channel pair, both pixels: per group 2 LDRD of the pixels' widened words,
@@ -153,22 +122,6 @@ static inline gemm_fn pick_gemm(const tq_conv_gemm_params *p) {
     return p->act_min == INT8_MIN && p->act_max == INT8_MAX ? gemm_full : gemm_clamped;
 }
 
-/* scratch: [widened pair: 4 * patch_padded B][gathered patch: patch_padded B (im2col)][dummy outputs] */
-static inline int8_t *dummy_outputs(const tq_conv_gemm_params *p, void *scratch, int gathers) {
-    return (int8_t *)scratch + (4 + gathers) * p->patch_padded;
-}
-
-/* the output pixel after (y, x) in (batch, row, column) order */
-static inline void next_pixel(const tq_conv_gemm_params *p, int32_t *batch, int32_t *y, int32_t *x) {
-    if (++*x == p->output_width) {
-        *x = 0;
-        if (++*y == p->output_height) {
-            *y = 0;
-            ++*batch;
-        }
-    }
-}
-
 tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
     TQ_ASSERT(p->filter_height == 1 && p->filter_width == 1 && p->pad_height == 0 && p->pad_width == 0);
@@ -193,57 +146,6 @@ tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, i
     return TQ_OK;
 }
 
-/* n bytes of v (im2col padding); a plain loop: newlib-nano's memset, which GCC would call, is slower here */
-static inline __attribute__((optimize("no-tree-loop-distribute-patterns"))) int8_t *fill(int8_t *dst, int8_t v,
-                                                                                         int32_t n) {
-    for (int32_t k = 0; k < n; ++k) dst[k] = v;
-    return dst + n;
-}
-
-static inline int8_t *copy(int8_t *dst, const int8_t *src, int32_t n) {
-    int32_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        const uint32_t v = load4(src + k);
-        memcpy(dst + k, &v, sizeof v); /* one STR, unaligned allowed */
-    }
-    for (; k < n; ++k) dst[k] = src[k];
-    return dst + n;
-}
-
-/* the patch of the output pixel whose window starts at input (iy0, ix0), pad_value outside the image */
-static void gather(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, int8_t *dst) {
-    const int32_t depth = p->input_depth, kw = p->filter_width, w = p->input_width;
-    const int8_t pad = (int8_t)p->pad_value;
-    if (p->dilation_width == 1 && iy0 >= 0 && iy0 + (p->filter_height - 1) * p->dilation_height < p->input_height &&
-        ix0 >= 0 && ix0 + kw <= w) { /* the window inside the image (most pixels): one run a filter row */
-        const int8_t *src = image + (iy0 * w + ix0) * depth;
-        for (int32_t fy = 0; fy < p->filter_height; ++fy, src += p->dilation_height * w * depth)
-            dst = copy(dst, src, kw * depth);
-        return;
-    }
-    for (int32_t fy = 0; fy < p->filter_height; ++fy) {
-        const int32_t iy = iy0 + fy * p->dilation_height;
-        if (iy < 0 || iy >= p->input_height) {
-            dst = fill(dst, pad, kw * depth);
-            continue;
-        }
-        const int8_t *src = image + iy * w * depth;
-        if (p->dilation_width == 1) { /* the taps inside the image are one run */
-            int32_t x0 = ix0 < 0 ? -ix0 : 0, x1 = w - ix0 < kw ? w - ix0 : kw;
-            x0 = x0 > kw ? kw : x0;
-            x1 = x1 < x0 ? x0 : x1;
-            dst = fill(dst, pad, x0 * depth);
-            dst = copy(dst, src + (ix0 + x0) * depth, (x1 - x0) * depth);
-            dst = fill(dst, pad, (kw - x1) * depth);
-            continue;
-        }
-        for (int32_t fx = 0; fx < kw; ++fx) {
-            const int32_t ix = ix0 + fx * p->dilation_width;
-            dst = ix < 0 || ix >= w ? fill(dst, pad, depth) : copy(dst, src + ix * depth, depth);
-        }
-    }
-}
-
 tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
     uint32_t *x = (uint32_t *)scratch;
@@ -255,13 +157,13 @@ tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *inpu
     fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
     int32_t batch = 0, y = 0, xo = 0;
     for (int32_t q = 0; q < pixels; q += 2) {
-        gather(p, input + batch * image, y * p->stride_height - p->pad_height, xo * p->stride_width - p->pad_width,
+        tq_gemm_gather(p, input + batch * image, y * p->stride_height - p->pad_height, xo * p->stride_width - p->pad_width,
                patch);
         widen(x, patch, words);
         next_pixel(p, &batch, &y, &xo);
         const int two = q + 1 < pixels;
         if (two) {
-            gather(p, input + batch * image, y * p->stride_height - p->pad_height,
+            tq_gemm_gather(p, input + batch * image, y * p->stride_height - p->pad_height,
                    xo * p->stride_width - p->pad_width, patch);
         }
         widen(x + 2, patch, words); /* pixel a again when there is no b: its outputs go to the dummy row */

@@ -4,91 +4,12 @@
  * started at the folded biases, then tq_requant_fast. Exact: the sums are TFLM's accumulators modulo 2^32
  * (a padded tap reads the zero point, so x * w there cancels its share of the folded bias), and the preparer
  * proved |acc| < 2^30, where tq_requant_fast equals MultiplyByQuantizedMultiplier. */
-#include <string.h>
-
-#include "tinyq/tq_config.h"
-#include "tinyq/tq_depthwise_conv_fast.h"
-#include "tinyq/tq_requant_fast.h"
-#include "tq_dsp_dot.h"
-
-#if defined(__ARM_FEATURE_DSP)
-
-#define TQ_INLINE static inline __attribute__((always_inline))
-
-typedef tq_depthwise_conv_fast_params params;
-
 /* words of one 4-channel record for k taps: bias[4], w[k][2], rows[4][3] */
 #define BLOCK_WORDS(k) (4 + 2 * (k) + 12)
 
-/* one tap of four channels: x holds the channels' input bytes, w02/w13 their int16 filter lanes. One asm
- * statement so that GCC keeps the tap's six instructions together: left to itself it groups the products by
- * accumulator, keeps every widened input live and spills (checked with objdump). */
-#define MAC4(X, W02, W13)                                                                                      \
-    do {                                                                                                       \
-        int32_t e_, o_;                                                                                        \
-        __asm__("sxtb16 %[e], %[x]\n\t"                                                                       \
-                "sxtb16 %[o], %[x], ror #8\n\t"                                                               \
-                "smlabb %[a0], %[e], %[w02], %[a0]\n\t"                                                       \
-                "smlatt %[a2], %[e], %[w02], %[a2]\n\t"                                                       \
-                "smlabb %[a1], %[o], %[w13], %[a1]\n\t"                                                       \
-                "smlatt %[a3], %[o], %[w13], %[a3]"                                                           \
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [e] "=&r"(e_), [o] "=&r"(o_)      \
-                : [x] "r"(X), [w02] "r"(W02), [w13] "r"(W13));                                                 \
-    } while (0)
+#include "tq_depthwise_fast_dsp.h"
 
-/* MAC4 on the word at ptr + off, the load inside the statement: GCC otherwise hoists a tap list's nine loads
- * ahead of the products and spills them (the "m" operand tells it which bytes are read) */
-#define MAC4_AT(PTR, OFF, W02, W13)                                                                            \
-    do {                                                                                                       \
-        int32_t x_, e_, o_;                                                                                    \
-        __asm__("ldr %[x], [%[p], %[c]]\n\t"                                                                  \
-                "sxtb16 %[e], %[x]\n\t"                                                                       \
-                "sxtb16 %[o], %[x], ror #8\n\t"                                                               \
-                "smlabb %[a0], %[e], %[w02], %[a0]\n\t"                                                       \
-                "smlatt %[a2], %[e], %[w02], %[a2]\n\t"                                                       \
-                "smlabb %[a1], %[o], %[w13], %[a1]\n\t"                                                       \
-                "smlatt %[a3], %[o], %[w13], %[a3]"                                                           \
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x_), [e] "=&r"(e_),    \
-                  [o] "=&r"(o_)                                                                                \
-                : [p] "r"(PTR), [c] "r"(OFF), [w02] "r"(W02), [w13] "r"(W13),                                  \
-                  "m"(*(const int8_t(*)[4])((PTR) + (OFF))));                                                  \
-    } while (0)
-
-/* requantize, add the output offset, clamp. The record's weights and biases are doubled, so acc2 is already the
- * 2 * acc that tq_requant_fast's SMMULR takes (|acc| < 2^30; the doubled sums wrap as the plain ones do).
- * full: the range is all of int8 (one SSAT) and the output offset is 0 or was folded into the rounding term
- * by the preparer ((v + off * 2^rs) >> rs = (v >> rs) + off, proved not to overflow) */
-TQ_INLINE int8_t finish(int32_t acc2, const int32_t *row, const params *p, int full) {
-    const int32_t h = tq_smmulr(acc2, row[0]);
-    const int32_t v = (h + row[1] + (h >> 31)) >> row[2];
-    if (full) return (int8_t)__ssat(v, 8);
-    int32_t y = __ssat(v + p->output_offset, 8);
-    y = y < p->act_min ? p->act_min : y;
-    return (int8_t)(y > p->act_max ? p->act_max : y);
-}
-
-TQ_INLINE int8_t *store4(int8_t *out, const int32_t *rows, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                         const params *p, int full) {
-    out[0] = finish(a0, rows, p, full);
-    out[1] = finish(a1, rows + 3, p, full);
-    out[2] = finish(a2, rows + 6, p, full);
-    out[3] = finish(a3, rows + 9, p, full);
-    return out + 4;
-}
-
-/* the k = KH*KW tap addresses of the pixel whose window starts at input (in_y, in_x); taps outside the
- * input read the zero-point row */
-static void fill_taps(const params *p, const int8_t **taps, const int8_t *image, const int8_t *zp_row,
-                      int32_t in_y, int32_t in_x) {
-    for (int32_t ky = 0; ky < p->filter_height; ++ky) {
-        const int32_t y = in_y + ky * p->dilation_height;
-        const int ok_y = y >= 0 && y < p->input_height;
-        for (int32_t kx = 0; kx < p->filter_width; ++kx) {
-            const int32_t x = in_x + kx * p->dilation_width;
-            *taps++ = ok_y && x >= 0 && x < p->input_width ? image + (y * p->input_width + x) * p->depth : zp_row;
-        }
-    }
-}
+#if defined(__ARM_FEATURE_DSP)
 
 /* the last depth % 4 channels, one at a time, from the zero-padded last record */
 static int8_t *tail(const params *p, const int8_t *const *taps, int32_t k, int32_t c, const int32_t *blk,
@@ -148,40 +69,6 @@ TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, in
     }
     return out;
 }
-
-TQ_INLINE tq_status run(const params *p, const int8_t *input, int8_t *output, void *scratch, int full, int is3x3) {
-    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && p->blocks != NULL);
-    TQ_ASSERT(!is3x3 || (p->filter_height == 3 && p->filter_width == 3 && p->dilation_height == 1 &&
-                         p->dilation_width == 1));
-    const int32_t k = p->filter_height * p->filter_width, depth = p->depth;
-    const int8_t **taps = (const int8_t **)scratch;
-    int8_t *zp_row = (int8_t *)(taps + k);
-    memset(zp_row, p->input_zero_point, (size_t)depth);
-    const int32_t tail_c = depth & ~3;
-    const int32_t *tail_blk = p->blocks + (depth >> 2) * BLOCK_WORDS(k);
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *image = input + b * p->input_height * p->input_width * depth;
-        for (int32_t oy = 0; oy < p->output_height; ++oy) {
-            const int32_t in_y = oy * p->stride_height - p->pad_height;
-            const int inner_y = is3x3 && oy >= p->inner_y0 && oy < p->inner_y1;
-            for (int32_t ox = 0; ox < p->output_width; ++ox) {
-                const int32_t in_x = ox * p->stride_width - p->pad_width;
-                if (inner_y && ox >= p->inner_x0 && ox < p->inner_x1) {
-                    output = pixel_3x3(p, image + (in_y * p->input_width + in_x) * depth, output, full);
-                    if (tail_c == depth) continue;
-                    fill_taps(p, taps, image, zp_row, in_y, in_x);
-                    output = tail(p, taps, k, tail_c, tail_blk, output);
-                } else {
-                    fill_taps(p, taps, image, zp_row, in_y, in_x);
-                    output = pixel_taps(p, taps, k, output, full);
-                }
-            }
-        }
-    }
-    return TQ_OK;
-}
-
-static int full_range(const params *p) { return p->act_min == -128 && p->act_max == 127 && p->output_offset == 0; }
 
 tq_status tq_depthwise_conv3x3_s8_dsp(const params *p, const int8_t *input, int8_t *output, void *scratch) {
     return full_range(p) ? run(p, input, output, scratch, 1, 1) : run(p, input, output, scratch, 0, 1);

@@ -138,7 +138,4 @@ def test_default_path_benches_on_mps2_an386(digits, tmp_path):
                      candidates="int8,int4,ternary")
     assert result.chosen.instructions_measured is not None
     assert result.cost_model["source"] == "bench mps2-an386" and result.cost_model["points"] >= 1
-    # KNOWN GAP (issue 13): KERNEL_COST["dsp"] (tinyq/encode/select.py) gives the packed kernels' time relative
-    # to the int8 DSP kernels that came before tinyq/specialize; against the prepared int8 kernels it now
-    # mispredicts the packed layers by ~66 % (it was < 25 %) until the packed kernels are re-measured or prepared
-    assert 0 <= result.cost_model["mean_abs_percent"] < 100
+    assert 0 <= result.cost_model["mean_abs_percent"] < 25

@@ -101,12 +101,10 @@ def fold_output_offset(rows: np.ndarray, acc_bound: np.ndarray, offset: int) -> 
     return const_array(r, np.int32)
 
 
-def prepare(call: KernelCall) -> Prepared | None:
-    if not isinstance(call, DepthwiseConvCall) or call.depth_multiplier != 1 or call.packed is not None:
-        return None
-    if call.filter is None or call.acc64 or call.input_depth != call.output_depth:
-        return None
-    filt = np.asarray(call.filter)
+def record_fields(call: DepthwiseConvCall, filt: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray] | None:
+    """The record's fields but `blocks` and `_filter`, the folded biases and the requant rows of a depth multiplier
+    1 call with int8 filter filt [KH, KW, C], or None when tq_requant_fast cannot be proved exact (shared with
+    the int4 record, int4_dsp.py)."""
     kh, kw, c = filt.shape
     req = fast_requant(filt.reshape(kh * kw, c).T, call.bias, call.input_offset, call.multiplier, call.shift)
     if req is None:
@@ -121,7 +119,7 @@ def prepare(call: KernelCall) -> Prepared | None:
                      call.pad_height)
     ix = inner_range(call.output_width, call.input_width, kw, call.stride_width, call.dilation_width,
                      call.pad_width)
-    record = DepthwiseFastCall(
+    fields = dict(
         kernel=call.kernel, layer=call.layer, opcode=call.opcode, inputs=call.inputs, outputs=call.outputs,
         batches=call.batches, input_height=call.input_height, input_width=call.input_width, depth=c,
         filter_height=kh, filter_width=kw, output_height=call.output_height, output_width=call.output_width,
@@ -129,10 +127,28 @@ def prepare(call: KernelCall) -> Prepared | None:
         dilation_width=call.dilation_width, pad_height=call.pad_height, pad_width=call.pad_width,
         input_zero_point=-call.input_offset, output_offset=out_offset, act_min=call.act_min,
         act_max=call.act_max, inner_y0=iy[0], inner_y1=iy[1], inner_x0=ix[0], inner_x1=ix[1],
-        blocks=const_array(pack_blocks(filt, req.bias, rows), np.int32), _filter=call.filter,
     )
-    is3x3 = (kh, kw, call.dilation_height, call.dilation_width) == (3, 3, 1, 1)
-    return Prepared(record, "tq_depthwise_conv3x3_s8_dsp" if is3x3 else "tq_depthwise_convkxk_s8_dsp")
+    return fields, req.bias, rows
+
+
+def is_3x3(call: DepthwiseConvCall) -> bool:
+    """The unrolled interior path's filter: 3x3, dilation 1."""
+    return (call.filter_height, call.filter_width, call.dilation_height, call.dilation_width) == (3, 3, 1, 1)
+
+
+def prepare(call: KernelCall) -> Prepared | None:
+    if not isinstance(call, DepthwiseConvCall) or call.depth_multiplier != 1 or call.packed is not None:
+        return None
+    if call.filter is None or call.acc64 or call.input_depth != call.output_depth:
+        return None
+    filt = np.asarray(call.filter)
+    got = record_fields(call, filt)
+    if got is None:
+        return None
+    fields, folded, rows = got
+    record = DepthwiseFastCall(**fields, blocks=const_array(pack_blocks(filt, folded, rows), np.int32),
+                               _filter=call.filter)
+    return Prepared(record, "tq_depthwise_conv3x3_s8_dsp" if is_3x3(call) else "tq_depthwise_convkxk_s8_dsp")
 
 
 register(Preparer(kernel="tq_depthwise_conv_s8", feature="dsp", macro="__ARM_FEATURE_DSP", prepare=prepare))

@@ -39,4 +39,18 @@ tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, i
 /** Any other convolution (no groups): each output pixel's patch gathered (im2col), padded with pad_value. */
 tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch);
 
+/* int4 weights (tinyq/specialize/int4_dsp.py; the same struct, `rows` and `weights` laid out for 4-bit weights):
+ * channels in pairs (c, c + 1), an odd last channel paired with a zero channel whose outputs are not stored.
+ * weights: per pair, one word per group of 4 taps, byte j = (w_c[4g + j] << 4) | (w_{c+1}[4g + j] + 8): channel c
+ *   a signed high nibble, channel c + 1 an unsigned low nibble offset by 8 (flash: patch_padded bytes a pair).
+ * rows: per pair 8 int32: {16 * f_c + f_{c+1} (mod 2^32), f_{c+1}, then the tq_requant_row of c and of c + 1},
+ *   f = bias + input_offset * sum(w) (modulo 2^32). */
+
+/** tq_conv1x1_s8_dsp with int4 weights (same scratch). */
+tq_status tq_conv1x1_s8_int4_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+/** tq_conv_s8_im2col_dsp with int4 weights (same scratch). */
+tq_status tq_conv_s8_im2col_int4_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
+                                     void *scratch);
+
 #endif

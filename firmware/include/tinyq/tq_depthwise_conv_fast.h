@@ -33,4 +33,17 @@ tq_status tq_depthwise_conv3x3_s8_dsp(const tq_depthwise_conv_fast_params *p, co
 tq_status tq_depthwise_convkxk_s8_dsp(const tq_depthwise_conv_fast_params *p, const int8_t *input, int8_t *output,
                                       void *scratch);
 
+/* int4 weights (tinyq/specialize/int4_dsp.py), weights kept 4-bit in flash; the same struct, each record laid out as
+ *   int32 bias[4]                 2 * folded bias of channels c..c+3 (modulo 2^32), as above
+ *   int32 w[ceil(K / 2)]          per tap pair (t, t+1), nibble i at bits 4i (two's complement, 0 for a missing
+ *                                 tap t+1 or channel): n3, n7 = w_t[c], w_t[c+2]; n2, n6 = w_t[c+1], w_t[c+3];
+ *                                 n1, n5 = w_t+1[c], w_t+1[c+2]; n0, n4 = w_t+1[c+1], w_t+1[c+3]
+ *                                 (so (word << {0, 4, 8, 12}) & 0xF000F000 are the 4096 * w lanes of the int8 record)
+ *   int32 rows[4][3]              as above
+ * Same scratch. Exact when 128 * sum|w| < 2^19 for every channel, besides the int8 kernels' conditions. */
+tq_status tq_depthwise_conv3x3_s8_int4_dsp(const tq_depthwise_conv_fast_params *p, const int8_t *input,
+                                           int8_t *output, void *scratch);
+tq_status tq_depthwise_convkxk_s8_int4_dsp(const tq_depthwise_conv_fast_params *p, const int8_t *input,
+                                           int8_t *output, void *scratch);
+
 #endif

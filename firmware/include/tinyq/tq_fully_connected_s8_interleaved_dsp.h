@@ -34,4 +34,20 @@ typedef struct {
 tq_status tq_fully_connected_s8_interleaved_dsp(const tq_fully_connected_s8_interleaved_params *p, const int8_t *input,
                                                 int8_t *output);
 
+/* int4 weights (tinyq/specialize/int4_dsp.py), weights kept 4-bit in flash; the same struct, laid out as:
+ *   - weights: per (group of 4 output rows, chunk of 4 inputs) two words, rows (4g, 4g + 1) then (4g + 2, 4g + 3);
+ *     byte j of a word = (w_r[4c + j] << 4) | (w_{r+1}[4c + j] + 8): the even row a signed high nibble, the odd
+ *     row an unsigned low nibble offset by 8 (2 bytes a group and chunk a row pair: K/2 bytes a row, padded);
+ *   - bias: per row pair {16 f_r + f_{r+1} (mod 2^32), f_{r+1}}, f the folded biases above;
+ *   - requant: as above.
+ */
+typedef tq_fully_connected_s8_interleaved_params tq_fully_connected_s8_int4_params;
+
+/**
+ * tq_fully_connected_s8_interleaved_dsp with int4 weights: the same integers as tq_fully_connected_s8_w4 on the
+ * lowered record the preparer started from.
+ */
+tq_status tq_fully_connected_s8_int4_dsp(const tq_fully_connected_s8_int4_params *p, const int8_t *input,
+                                         int8_t *output);
+
 #endif
