@@ -18,7 +18,9 @@ def run(d, out=None, **kw):
 @pytest.fixture(scope="module")
 def explored(digits, tmp_path_factory):
     out = tmp_path_factory.mktemp("explore")
-    return run(digits, out, flash_budget="3KiB"), out
+    # 4 KiB: int4 everywhere (3,928 B) fits; ternary and int2 no longer shrink the flash on the M4, as auto keeps
+    # int8 for them there (their packed DSP kernels take 2-3x the prepared int8 kernels' instructions)
+    return run(digits, out, flash_budget="4KiB"), out
 
 
 def test_pareto_json_and_plot(explored):
@@ -38,8 +40,8 @@ def test_pareto_json_and_plot(explored):
 def test_chosen_fits_and_is_the_best_that_does(explored):
     result, _ = explored
     c = result.chosen
-    assert c.flash_bytes <= 3072 and c.within_budget
-    fitting = [p for p in result.measured if p.flash_bytes <= 3072]
+    assert c.flash_bytes <= 4096 and c.within_budget
+    fitting = [p for p in result.measured if p.flash_bytes <= 4096]
     assert c.accuracy == max(p.accuracy for p in fitting)
 
 

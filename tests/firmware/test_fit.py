@@ -182,11 +182,11 @@ def test_int4_weights_make_a_model_fit_that_int8_does_not(tmp_path, capsys):
         out = tmp_path / weights
         assert main(["compile", str(model), "--board", "nucleo_f446re", "--out", str(out), "--weights", weights]) == 0
         printed = capsys.readouterr().out
-        assert "309,608 B  (flash; 0.50x the int8 build's 616,808 B" in printed and "note:" not in printed
+        assert "309,648 B  (flash; 0.50x the int8 build's 616,848 B" in printed and "note:" not in printed
     model3 = fc_model(tmp_path / "big3.tflite", 1024, 600, levels=(-4, 4))
     assert main(["compile", str(model3), "--board", "nucleo_f446re", "--out", str(tmp_path / "int3")]) == 0
     printed = capsys.readouterr().out
     assert "0.38x the int8 build's" in printed and "note: the fast encodings do not fit nucleo_f446re" in printed
     assert main(["build", str(tmp_path / "int4")]) == 0
     report = capsys.readouterr().out
-    assert "2,816 code + 309,632 weights of 524,288" in report or "309,632 weights of 524,288" in report, report
+    assert "309,648 weights of 524,288" in report, report  # the int4 FC record: what compile printed
