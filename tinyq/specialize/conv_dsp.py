@@ -80,6 +80,27 @@ def _doubled(bias: np.ndarray) -> np.ndarray:
     return ((bias.astype(np.int64) * 2 + 2**31) % 2**32 - 2**31).astype(np.int32)
 
 
+def is_pointwise(call: ConvCall) -> bool:
+    """1x1 and unpadded: the GEMM reads the input in place (tq_conv1x1_*), no im2col."""
+    return call.filter_height == 1 and call.filter_width == 1 and call.pad_height == 0 and call.pad_width == 0
+
+
+def gemm_fields(call: ConvCall, patch: int) -> dict:
+    """The fields a GEMM record (ConvGemmCall and its int4 twin) takes from the lowered call: its KernelCall
+    fields, the geometry, the padding value (the input zero point) and the output quantization."""
+    return dict(
+        **base_fields(call),
+        batches=call.batches, input_height=call.input_height, input_width=call.input_width,
+        input_depth=call.input_depth, filter_height=call.filter_height, filter_width=call.filter_width,
+        output_height=call.output_height, output_width=call.output_width, output_depth=call.output_depth,
+        stride_height=call.stride_height, stride_width=call.stride_width,
+        dilation_height=call.dilation_height, dilation_width=call.dilation_width,
+        pad_height=call.pad_height, pad_width=call.pad_width,
+        patch=patch, patch_padded=-(-patch // 4) * 4, pad_value=-call.input_offset,
+        output_offset=call.output_offset, act_min=call.act_min, act_max=call.act_max,
+    )
+
+
 def prepare(call: KernelCall) -> Prepared | None:
     if not isinstance(call, ConvCall) or call.filter is None or call.packed is not None or call.acc64:
         return None
@@ -90,19 +111,9 @@ def prepare(call: KernelCall) -> Prepared | None:
     fr = fast_requant(rows, call.bias, call.input_offset, call.multiplier, call.shift)
     if fr is None:
         return None
-    k = rows.shape[1]
-    pointwise = call.filter_height == 1 and call.filter_width == 1 and call.pad_height == 0 and call.pad_width == 0
-    base = base_fields(call)
+    pointwise = is_pointwise(call)
     record = ConvGemmCall(
-        **base,
-        batches=call.batches, input_height=call.input_height, input_width=call.input_width,
-        input_depth=call.input_depth, filter_height=call.filter_height, filter_width=call.filter_width,
-        output_height=call.output_height, output_width=call.output_width, output_depth=c,
-        stride_height=call.stride_height, stride_width=call.stride_width,
-        dilation_height=call.dilation_height, dilation_width=call.dilation_width,
-        pad_height=call.pad_height, pad_width=call.pad_width,
-        patch=k, patch_padded=-(-k // 4) * 4, pad_value=-call.input_offset, output_offset=call.output_offset,
-        act_min=call.act_min, act_max=call.act_max,
+        **gemm_fields(call, rows.shape[1]),
         rows=const_array(np.concatenate([_doubled(fr.bias)[:, None], fr.rows], axis=1).reshape(-1), np.int32),
         weights=const_array(arrange_filter(rows), np.int32), _filter=call.filter, _gathers=not pointwise,
     )

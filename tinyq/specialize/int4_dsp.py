@@ -22,7 +22,7 @@ from tinyq.lower.conv import ConvCall, DepthwiseConvCall
 from tinyq.lower.fully_connected import FullyConnectedCall
 from tinyq.program import KernelCall, const_array
 from tinyq.specialize import Prepared, Preparer, base_fields, register
-from tinyq.specialize.conv_dsp import ConvGemmCall
+from tinyq.specialize.conv_dsp import ConvGemmCall, gemm_fields, is_pointwise
 from tinyq.specialize.depthwise_dsp import DepthwiseFastCall, is_3x3, record_fields
 from tinyq.specialize.fully_connected_dsp import FullyConnectedInterleavedCall, _pad_rows
 from tinyq.specialize.requant import FastRequant, accumulator_bound, fast_requant
@@ -133,18 +133,9 @@ def prepare_conv(call: KernelCall) -> Prepared | None:
     rq = _pad_rows(fr.rows, cp, UNIT_ROW).astype(np.int64).reshape(-1, 2, 3)
     table = np.concatenate([pair_init(folded).reshape(-1, 2), rq[:, 0], rq[:, 1]], axis=1).reshape(-1)
     weights = arrange_conv(rows)
-    k = rows.shape[1]
-    pointwise = call.filter_height == 1 and call.filter_width == 1 and call.pad_height == 0 and call.pad_width == 0
+    pointwise = is_pointwise(call)
     record = ConvGemmInt4Call(
-        **base_fields(call),
-        batches=call.batches, input_height=call.input_height, input_width=call.input_width,
-        input_depth=call.input_depth, filter_height=call.filter_height, filter_width=call.filter_width,
-        output_height=call.output_height, output_width=call.output_width, output_depth=c,
-        stride_height=call.stride_height, stride_width=call.stride_width,
-        dilation_height=call.dilation_height, dilation_width=call.dilation_width,
-        pad_height=call.pad_height, pad_width=call.pad_width,
-        patch=k, patch_padded=-(-k // 4) * 4, pad_value=-call.input_offset, output_offset=call.output_offset,
-        act_min=call.act_min, act_max=call.act_max,
+        **gemm_fields(call, rows.shape[1]),
         rows=const_array(table, np.int32), weights=const_array(weights, np.int32),
         _filter=rows.reshape(c, call.filter_height, call.filter_width, call.input_depth), _gathers=not pointwise,
         _storage=Int4Storage(call.packed.encoded, int(weights.nbytes)),
