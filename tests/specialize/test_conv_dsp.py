@@ -24,27 +24,33 @@ def unarrange(words: np.ndarray, c: int, kp: int) -> np.ndarray:
     return np.concatenate([head, b[pairs * kp // 2:].reshape(c - pairs * 2, kp)])
 
 
-def emulate(r: ConvGemmCall, x: np.ndarray) -> np.ndarray:
-    """What tq_conv1x1_s8_dsp / tq_conv_s8_im2col_dsp compute, in NumPy: x int8 [B, H, W, C]."""
-    kp, c = r.patch_padded, r.output_depth
-    w = unarrange(r.weights, c, kp).astype(np.int64)
-    assert not w[:, r.patch:].any()  # the padding taps are zero
+def patches(r, x: np.ndarray):
+    """(oy, ox, patch) for each output pixel of a GEMM record: the im2col rows [B, patch_padded] the kernels read,
+    padded with the record's pad_value and zero taps up to patch_padded (x int8 [B, H, W, C])."""
     b, h, wd, d = x.shape
     padded = np.full((b, h + 2 * r.pad_height + r.filter_height * r.dilation_height,
                       wd + 2 * r.pad_width + r.filter_width * r.dilation_width, d), r.pad_value, np.int64)
     padded[:, r.pad_height:r.pad_height + h, r.pad_width:r.pad_width + wd] = x
-    out = np.empty((b, r.output_height, r.output_width, c), np.int64)
     for oy in range(r.output_height):
         for ox in range(r.output_width):
             ys = oy * r.stride_height + np.arange(r.filter_height) * r.dilation_height
             xs = ox * r.stride_width + np.arange(r.filter_width) * r.dilation_width
             patch = padded[:, ys][:, :, xs].reshape(b, -1)
-            patch = np.concatenate([patch, np.zeros((b, kp - r.patch), np.int64)], axis=1)
-            # inputs doubled in scratch, bias doubled at compile time: 2 * acc, wrapping as SMLAD does
-            rows = r.rows.reshape(c, 4).astype(np.int64)
-            acc2 = (rows[:, 0] + 2 * patch @ w.T + 2**31) % 2**32 - 2**31
-            assert (acc2 % 2 == 0).all()
-            out[:, oy, ox] = reference_requant(acc2 // 2, rows[:, 1:])
+            yield oy, ox, np.concatenate([patch, np.zeros((b, r.patch_padded - r.patch), np.int64)], axis=1)
+
+
+def emulate(r: ConvGemmCall, x: np.ndarray) -> np.ndarray:
+    """What tq_conv1x1_s8_dsp / tq_conv_s8_im2col_dsp compute, in NumPy: x int8 [B, H, W, C]."""
+    kp, c = r.patch_padded, r.output_depth
+    w = unarrange(r.weights, c, kp).astype(np.int64)
+    assert not w[:, r.patch:].any()  # the padding taps are zero
+    out = np.empty((x.shape[0], r.output_height, r.output_width, c), np.int64)
+    for oy, ox, patch in patches(r, x):
+        # inputs doubled in scratch, bias doubled at compile time: 2 * acc, wrapping as SMLAD does
+        rows = r.rows.reshape(c, 4).astype(np.int64)
+        acc2 = (rows[:, 0] + 2 * patch @ w.T + 2**31) % 2**32 - 2**31
+        assert (acc2 % 2 == 0).all()
+        out[:, oy, ox] = reference_requant(acc2 // 2, rows[:, 1:])
     return np.clip(out + r.output_offset, r.act_min, r.act_max).astype(np.int8)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.ops import test_conv as conv_cases
 from tests.ops.oplib import random_inputs
+from tests.specialize.test_conv_dsp import patches
 from tests.specialize.test_fc_add_dsp import _fc_call
 from tinyq.encode import encode
 from tinyq.encode.apply import PackedWeights, apply_encodings, weight_report
@@ -41,21 +42,12 @@ def emulate_conv(r, x: np.ndarray) -> np.ndarray:
     pairs = (c + 1) // 2
     big, small = lanes(np.asarray(r.weights, "<i4").view(np.uint8).reshape(pairs, kp))
     table = r.rows.reshape(pairs, 8).astype(np.int64)
-    b, h, wd, d = x.shape
-    padded = np.full((b, h + 2 * r.pad_height + r.filter_height * r.dilation_height,
-                      wd + 2 * r.pad_width + r.filter_width * r.dilation_width, d), r.pad_value, np.int64)
-    padded[:, r.pad_height:r.pad_height + h, r.pad_width:r.pad_width + wd] = x
-    out = np.empty((b, r.output_height, r.output_width, c), np.int64)
-    for oy in range(r.output_height):
-        for ox in range(r.output_width):
-            ys = oy * r.stride_height + np.arange(r.filter_height) * r.dilation_height
-            xs = ox * r.stride_width + np.arange(r.filter_width) * r.dilation_width
-            patch = padded[:, ys][:, :, xs].reshape(b, -1)
-            patch = np.concatenate([patch, np.zeros((b, kp - r.patch), np.int64)], axis=1)
-            a_hi = table[:, 0] + patch @ big.T  # SMLAD wraps; finish() wraps the differences
-            a_lo = table[:, 1] + patch @ small.T
-            y = finish(a_hi, a_lo, 16 * patch.sum(axis=1), table[:, 2:5], table[:, 5:8])
-            out[:, oy, ox] = y.reshape(b, -1)[:, :c]
+    out = np.empty((x.shape[0], r.output_height, r.output_width, c), np.int64)
+    for oy, ox, patch in patches(r, x):
+        a_hi = table[:, 0] + patch @ big.T  # SMLAD wraps; finish() wraps the differences
+        a_lo = table[:, 1] + patch @ small.T
+        y = finish(a_hi, a_lo, 16 * patch.sum(axis=1), table[:, 2:5], table[:, 5:8])
+        out[:, oy, ox] = y.reshape(len(patch), -1)[:, :c]
     return np.clip(out + r.output_offset, r.act_min, r.act_max).astype(np.int8)
 
 
