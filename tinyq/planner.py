@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from tinyq.errors import PlanError
 from tinyq.program import Program
 
@@ -59,15 +61,45 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
+def _last_reads(program: Program) -> dict[int, int]:
+    last: dict[int, int] = {}
+    for k, call in enumerate(program.calls):
+        for i in call.inputs:
+            last[i] = k
+    return last
+
+
+def _takes_over(program: Program, call, src: int, dst: int) -> bool:
+    """An elementwise-order call may write `dst` over `src` when it reads src element for element."""
+    a, b = program.tensor(src), program.tensor(dst)
+    return call.elementwise_order and a.size == b.size and np.dtype(a.dtype).itemsize == np.dtype(b.dtype).itemsize
+
+
 def aliases(program: Program) -> dict[int, int]:
-    """tensor -> the tensor whose buffer it shares (the root of its chain of in-place calls)."""
+    """tensor -> the tensor whose buffer it shares (the root of its chain of in-place calls).
+
+    Two kinds of call put their output on an input's buffer: an in-place call (a reshape: the same bytes), and
+    an elementwise-order call (ADD, MUL, activations: KernelCall.elementwise_order) whose input is dead after
+    it, so the output takes the buffer over element by element. check_aliases() proves each one again.
+    """
     external = set(program.inputs) | set(program.outputs)
+    last = _last_reads(program)
     root: dict[int, int] = {}
-    for call in program.calls:
-        if call.in_place and len(call.inputs) == 1 and len(call.outputs) == 1:
-            src, dst = call.inputs[0], call.outputs[0]
-            if src not in external and dst not in external:
-                root[dst] = root.get(src, src)
+    members: dict[int, list[int]] = {}  # root -> every tensor on its buffer so far
+    for k, call in enumerate(program.calls):
+        if len(call.outputs) != 1 or call.outputs[0] in external:
+            continue
+        dst = call.outputs[0]
+        if call.in_place and len(call.inputs) == 1 and call.inputs[0] not in external:
+            src = call.inputs[0]
+        else:
+            src = next((i for i in call.inputs if i not in external and _takes_over(program, call, i, dst)
+                        and all(last.get(t, -1) <= k for t in members.get(root.get(i, i), [i]))), None)
+        if src is None:
+            continue
+        r = root.get(src, src)
+        root[dst] = r
+        members.setdefault(r, [r]).append(dst)
     return root
 
 
@@ -118,7 +150,23 @@ def plan_memory(program: Program) -> MemoryPlan:
     io = sum(program.tensor(i).nbytes for i in set(program.inputs) | set(program.outputs))
     plan = MemoryPlan(arena, tuple(placed), program.weight_bytes, io, tuple(sorted(aliases(program).items())))
     check_plan(plan)
+    check_aliases(program, plan)
     return plan
+
+
+def dead_ranges(plan: MemoryPlan, k: int) -> list[tuple[int, int]]:
+    """(offset, size) of the arena bytes that hold nothing call k may read: every byte outside the buffers live
+    from before call k through it. Call k's own outputs and scratch count as dead: it must write them before
+    reading them. A TQ_POISON build overwrites these bytes before each call (the poisoning test)."""
+    held = sorted((a.offset, a.offset + a.size) for a in plan.allocations if a.first < k <= a.last)
+    out, at = [], 0
+    for lo, hi in held:
+        if lo > at:
+            out.append((at, lo - at))
+        at = max(at, hi)
+    if at < plan.arena_bytes:
+        out.append((at, plan.arena_bytes - at))
+    return out
 
 
 def check_plan(plan: MemoryPlan) -> None:
@@ -134,3 +182,32 @@ def check_plan(plan: MemoryPlan) -> None:
                     f"buffers '{a.name}' [{a.offset}, {a.offset + a.size}) and '{b.name}' [{b.offset}, {b.offset + b.size}) "
                     f"overlap while both are live (calls {max(a.first, b.first)}..{min(a.last, b.last)})"
                 )
+
+
+def check_aliases(program: Program, plan: MemoryPlan) -> None:
+    """Raise PlanError unless every tensor that shares a buffer got there legally: written by an in-place call
+    from a tensor of that buffer (the same bytes), or by an elementwise-order call reading a tensor of that
+    buffer element for element, when no tensor the buffer held before is read after that call."""
+    external = set(program.inputs) | set(program.outputs)
+    producer = {i: k for k in reversed(range(len(program.calls))) for i in program.calls[k].outputs}
+    last = _last_reads(program)
+    groups: dict[int, list[int]] = {}
+    for t, r in plan.aliases:
+        groups.setdefault(r, [r]).append(t)
+    for r, group in groups.items():
+        group.sort(key=lambda t: producer.get(t, -1))
+        for n, t in enumerate(group[1:], 1):
+            k = producer.get(t)
+            call = program.calls[k] if k is not None else None
+            before = group[:n]
+            if t in external or r in external or call is None or call.outputs != (t,):
+                raise PlanError(f"tensor #{t} shares the buffer of tensor #{r} but is not the one output of a call")
+            if call.in_place and len(call.inputs) == 1 and call.inputs[0] in before:
+                continue
+            if not any(i in before and _takes_over(program, call, i, t) for i in call.inputs):
+                raise PlanError(f"call {k} ({call.kernel}) writes tensor #{t} over the buffer of tensor #{r}, "
+                                f"which it does not read element for element")
+            late = [b for b in before if last.get(b, -1) > k]
+            if late:
+                raise PlanError(f"call {k} ({call.kernel}) writes tensor #{t} over tensor #{late[0]}, "
+                                f"which call {last[late[0]]} still reads")

@@ -54,6 +54,10 @@ class KernelCall:
     params_type: ClassVar[str] = ""  # C struct name, e.g. "tq_conv_params"; "" = the kernel takes none
     variadic_inputs: ClassVar[bool] = False  # inputs passed as one `const void *const *` array (concat)
     in_place: ClassVar[bool] = False  # the output may be the input's memory (the kernel then does nothing)
+    # The kernel writes output element i only after reading element i of every input, in increasing i, and
+    # never reads an element below i again: an input it reads element for element (same count and width)
+    # may be overwritten by the output when nothing reads that input later (tinyq.planner).
+    elementwise_order: ClassVar[bool] = False
 
     def scratch_bytes(self) -> int:
         """Scratch memory the C kernel needs for this call (planned by the memory planner)."""

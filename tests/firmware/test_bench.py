@@ -53,6 +53,9 @@ def test_bench_json(shared_models, tmp_path, capsys):
     assert ram["arena"] == first["plan"]["arena_bytes"]
     # the measured stack of one invoke: real (a kernel call needs a frame) and inside the reservation
     assert 0 < ram["stack_used"] < ram["stack"]
+    # the peak: arena + caller-owned I/O + the stack one invoke uses
+    assert ram["peak"] == ram["arena"] + first["plan"]["io_bytes"] + ram["stack_used"]
+    assert f"peak data RAM: {ram['peak']:,} B" in printed
     assert f"{first['instructions']:,}" in printed and "measured by stack painting" in printed
 
     second = _bench(model, tmp_path, "b")

@@ -1,11 +1,14 @@
-"""Memory planner: plans of real models pass the overlap checker; the checker catches a planted overlap."""
+"""Memory planner: plans of real models pass the overlap and alias checkers; the checkers catch planted faults."""
 import dataclasses
 
+import numpy as np
 import pytest
 
 from tests.samples import MODELS, model_path
 from tinyq.errors import PlanError
-from tinyq.planner import ALIGN, check_plan, lifetimes, plan_memory
+from tinyq.lower.activation import ReluCall
+from tinyq.planner import ALIGN, check_aliases, check_plan, dead_ranges, lifetimes, plan_memory
+from tinyq.program import Program, TensorInfo
 from tinyq.sim.run import as_program
 
 
@@ -46,3 +49,68 @@ def test_reshape_output_shares_its_input_buffer():
     src, dst = reshape.inputs[0], reshape.outputs[0]
     assert (dst, src) in plan.aliases
     assert plan.tensor_offset(dst) == plan.tensor_offset(src) is not None
+
+
+# ---- elementwise ops take over their dead input's buffer -------------------------------------------
+
+def test_residual_add_writes_over_a_dead_input():
+    """ResNet-8's ADDs: each output takes the buffer of an input nothing reads afterwards."""
+    program = as_program(model_path("mlperf_ic_resnet8_int8"))
+    plan = plan_memory(program)
+    adds = [c for c in program.calls if c.opcode == "ADD"]
+    assert len(adds) == 3
+    for add in adds:
+        (dst,) = add.outputs
+        src = dict(plan.aliases)[dst]
+        assert src in add.inputs and plan.tensor_offset(dst) == plan.tensor_offset(src)
+
+
+def _relu_chain() -> Program:
+    """in -> relu -> t1 -> relu -> t2 -> relu(t1) -> out: t1 is read again after t2 is written."""
+    tensors = tuple(TensorInfo(i, f"t{i}", (1, 64), "int8", 0.5, 0) for i in range(4))
+
+    def relu(k, src, dst):
+        return ReluCall("tq_relu_s8", k, "RELU", (src,), (dst,), size=64, input_offset=0, output_offset=0,
+                        multiplier=1 << 30, shift=1, act_min=0, act_max=127)
+
+    return Program(tensors, (relu(0, 0, 1), relu(1, 1, 2), relu(2, 1, 3)), (0,), (3,), "0" * 64)
+
+
+def test_elementwise_output_does_not_take_over_an_input_read_later():
+    program = _relu_chain()
+    plan = plan_memory(program)
+    assert plan.aliases == ()  # t1 is read by call 2, so call 1 may not write t2 over it
+    with pytest.raises(PlanError, match="over tensor #1, which call 2 still reads"):
+        check_aliases(program, dataclasses.replace(plan, aliases=((2, 1),)))
+
+
+def test_alias_checker_refuses_a_call_that_does_not_read_element_for_element():
+    program = as_program(model_path("mlperf_ic_resnet8_int8"))
+    plan = plan_memory(program)
+    conv = program.calls[2]  # a 3x3 conv with equal input and output sizes: sizes alone would allow it
+    assert conv.opcode == "CONV_2D" and program.tensor(conv.inputs[0]).size == program.tensor(conv.outputs[0]).size
+    forged = dataclasses.replace(plan, aliases=((conv.outputs[0], conv.inputs[0]),))
+    with pytest.raises(PlanError, match="which it does not read element for element"):
+        check_aliases(program, forged)
+
+
+def test_alias_checker_refuses_graph_tensors():
+    program = _relu_chain()
+    plan = plan_memory(program)
+    with pytest.raises(PlanError, match="is not the one output of a call"):
+        check_aliases(program, dataclasses.replace(plan, aliases=((3, 2),)))  # the graph output into the arena
+
+
+def test_dead_ranges_leave_exactly_the_buffers_a_call_may_read():
+    program = as_program(model_path("mlperf_ic_resnet8_int8"))
+    plan = plan_memory(program)
+    for k in range(len(program.calls)):
+        dead = np.zeros(plan.arena_bytes, bool)
+        for o, n in dead_ranges(plan, k):
+            assert n > 0 and not dead[o:o + n].any()
+            dead[o:o + n] = True
+        held = np.zeros(plan.arena_bytes, bool)
+        for a in plan.allocations:
+            if a.first < k <= a.last:
+                held[a.offset:a.offset + a.size] = True
+        assert np.array_equal(dead, ~held), k  # dead = every byte no buffer live into call k holds

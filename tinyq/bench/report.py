@@ -75,6 +75,9 @@ def format_report(r: BenchReport) -> str:
     if m.get("stack_used") is not None:
         lines.append(f"  stack: one invoke uses {m['stack_used']:,} B (measured by stack painting) of the "
                      f"{m['stack']:,} B reserved")
+    if m.get("peak") is not None:
+        lines.append(f"  peak data RAM: {m['peak']:,} B = arena {m['arena']:,} + I/O {r.plan['io_bytes']:,}"
+                     f" + stack used {m['stack_used']:,}")
     return "\n".join(lines)
 
 

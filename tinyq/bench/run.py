@@ -28,6 +28,11 @@ TWINS = {"cortex-m3": "mps2-an385", "cortex-m4": "mps2-an386", "cortex-m7": "mps
          "cortex-m33": "mps2-an505", "cortex-m55": "mps3-an547"}
 
 
+
+def peak_ram(arena: int, io: int, stack_used: int | None) -> int | None:
+    """Peak data RAM of one inference: the arena, the caller-owned I/O buffers and the stack one invoke uses."""
+    return None if stack_used is None else arena + io + stack_used
+
 def board_clock_hz(name: str) -> int | None:
     """A real board's core clock (`clock_hz` in boards/<name>.toml), None if the file gives none."""
     from tinyq.resources import data_dir
@@ -105,7 +110,8 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
             str(model), board, counts.invokes[0], costs,
             {"code": sizes.code_bytes, "weights": sizes.weight_bytes, "total": sizes.flash_bytes},
             {"arena": sizes.arena_bytes, "stack": sizes.stack_bytes, "stack_used": counts.stack_used,
-             "other": sizes.other_ram_bytes, "total": sizes.ram_bytes},
+             "other": sizes.other_ram_bytes, "total": sizes.ram_bytes,
+             "peak": peak_ram(sizes.arena_bytes, r.plan.io_bytes, counts.stack_used)},
             {"arena_bytes": r.plan.arena_bytes, "scratch_bytes": r.plan.scratch_bytes, "weight_bytes": r.plan.weight_bytes,
              "io_bytes": r.plan.io_bytes},
             counted_on=twin, core=t.core, macs=total_macs,

@@ -38,6 +38,8 @@ def run(args) -> int:
           f"{encoded} of {len(layers)} weight tensors encoded)")
     print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; largest scratch {r.plan.scratch_bytes:,} B)")
     print(f"  I/O     {r.plan.io_bytes:>9,} B  (caller-owned buffers)")
+    print(f"  peak    {r.plan.arena_bytes + r.plan.io_bytes:>9,} B  (data RAM: arena + I/O, plus the stack one invoke "
+          f"uses, which `tinyq bench` measures)")
     return 0
 
 

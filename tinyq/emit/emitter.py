@@ -15,7 +15,7 @@ from tinyq.emit.c_literals import C_TYPES, INT32_MAX, INT32_MIN, array_lines, c_
 from tinyq.emit.jinja_env import render
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.kernel_select import Variant
-from tinyq.planner import MemoryPlan
+from tinyq.planner import MemoryPlan, dead_ranges
 from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo
 
 
@@ -43,6 +43,7 @@ class CallView:
     prelude: str  # statement before the call (variadic input pointer array), or ""
     call: str  # the kernel call expression
     traced: tuple[str, ...]  # "pointer, nbytes" of each output, for TQ_TRACE builds
+    poison: tuple[str, ...]  # "offset, size" of the arena bytes dead before the call, for TQ_POISON builds
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ class _Emitter:
             prelude,
             f"{symbol}({', '.join(args)})",
             tuple(f"{self.pointer(i, False)}, {self.program.tensor(i).nbytes}u" for i in call.outputs),
+            tuple(f"{o}u, {n}u" for o, n in dead_ranges(self.plan, k)),
         )
 
     def io_view(self, k: int, index: int) -> IoView:

@@ -15,6 +15,7 @@ from typing import Callable
 
 from tinyq.bench import BenchReport, LayerCost
 from tinyq.bench import format_report as format_level
+from tinyq.bench.run import peak_ram
 
 
 @dataclass
@@ -84,7 +85,8 @@ def bench_levels(models: list, board: str, work_dir=None, seed: int = 0,
                       for k, (c, n, layer) in enumerate(zip(program.calls, counts.layers[0], entry["layers"]))]
             reports.append(BenchReport(
                 f"level {lv.index}: {lv.name}", board, counts.invokes[0], layers, flash,
-                {**ram, "stack_used": counts.stack_used},
+                {**ram, "stack_used": counts.stack_used,
+                 "peak": peak_ram(sizes.arena_bytes, plan.io_bytes, counts.stack_used)},
                 {"arena_bytes": plan.arena_bytes, "scratch_bytes": plan.scratch_bytes,
                  "weight_bytes": program.weight_bytes, "io_bytes": plan.io_bytes}))
         programs = [lv.program for lv in r.levels]

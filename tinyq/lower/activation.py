@@ -20,6 +20,7 @@ INT32_MAX = 2**31 - 1
 
 @dataclass(frozen=True, eq=False)
 class ReluCall(KernelCall):
+    elementwise_order = True  # tinyq.program.KernelCall: the output may take over a dead input
     params_type = "tq_relu_params"
     size: int  # elements
     input_offset: int  # -input zero point
@@ -32,6 +33,7 @@ class ReluCall(KernelCall):
 
 @dataclass(frozen=True, eq=False)
 class Relu6Call(KernelCall):
+    elementwise_order = True  # tinyq.program.KernelCall: the output may take over a dead input
     params_type = "tq_relu6_params"
     size: int
     lower: int  # input zero point (real 0), in the INPUT's units
@@ -40,6 +42,7 @@ class Relu6Call(KernelCall):
 
 @dataclass(frozen=True, eq=False)
 class LeakyReluCall(KernelCall):
+    elementwise_order = True  # tinyq.program.KernelCall: the output may take over a dead input
     params_type = "tq_leaky_relu_params"
     size: int
     input_offset: int  # -input zero point
@@ -52,6 +55,7 @@ class LeakyReluCall(KernelCall):
 
 @dataclass(frozen=True, eq=False)
 class HardSwishCall(KernelCall):
+    elementwise_order = True  # tinyq.program.KernelCall: the output may take over a dead input
     params_type = "tq_hard_swish_params"
     size: int
     input_offset: int  # -input zero point

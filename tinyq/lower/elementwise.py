@@ -31,6 +31,7 @@ SUFFIX = {"int8": "s8", "int16": "s16"}
 class ElementwiseCall(KernelCall):
     """The broadcast loop nest and constant operands shared by every elementwise kernel (MAXIMUM, MINIMUM)."""
 
+    elementwise_order = True  # tinyq.program.KernelCall: the output may take over a dead input
     params_type = "tq_elementwise_params"
     rank: int  # loops in the nest, 1..MAX_RANK; the last one is the contiguous output row
     shape: tuple[int, ...]  # [rank] output extents, outermost first

@@ -26,6 +26,7 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 @dataclass(frozen=True, eq=False)
 class AddTableCall(KernelCall):
+    elementwise_order = True  # tinyq.program.KernelCall: the output may take over a dead input
     params_type = "tq_add_s8_table_params"
     rank: int
     shape: tuple[int, ...]
