@@ -1,6 +1,6 @@
 """A bounded, seeded robustness campaign over every shared model: no invariant may be violated.
 
-20 mutants per seed model (byte and structure mutators mixed, index 0 the unmutated model), two
+12 mutants per seed model (byte and structure mutators mixed, index 0 the unmutated model), two
 worker processes, stopped after 75 s of wall time so it stays within ~2 minutes even beside
 another test worker. Every mutant is reproducible from its id (see scripts/fuzz_campaign.py --replay).
 """
@@ -9,7 +9,7 @@ import pytest
 from tinyq.fuzz.campaign import Config, run_campaign
 from tinyq.fuzz.report import markdown
 
-PER_MODEL = 20
+PER_MODEL = 12
 MAX_SECONDS = 75
 
 
