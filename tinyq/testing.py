@@ -46,10 +46,10 @@ def _flags(sanitize: bool) -> list[str]:
     return [*board.cflags, *(SANITIZE if sanitize else [])]
 
 
-def _library_objects(sanitize: bool, extra_flags: tuple[str, ...] = ()) -> list[Path]:
-    """Compile firmware/src/*.c once per (content, flags); returns the object files."""
+def library_objects(flags) -> list[Path]:
+    """Compile firmware/src/*.c with `flags` once per (content, flags); returns the object files."""
     fw = data_dir("firmware")
-    flags = [*_flags(sanitize), *extra_flags]
+    flags = [str(f) for f in flags]
     headers = b"".join(p.read_bytes() for p in sorted((fw / "include").rglob("*.h")))
     objs = []
     for src in sorted((fw / "src").glob("*.c")):
@@ -74,7 +74,7 @@ def build_host_runner(project_dir: Path, sanitize: bool = True, extra_flags: tup
     runner = project_dir / "build" / name
     runner.parent.mkdir(parents=True, exist_ok=True)
     _cc(["cc", *_flags(sanitize), *extra_flags, "-I", project_dir / "src", "-I", fw / "include",
-         *sorted((project_dir / "src").glob("*.c")), *_library_objects(sanitize, extra_flags), "-o", runner, "-lm"],
+         *sorted((project_dir / "src").glob("*.c")), *library_objects([*_flags(sanitize), *extra_flags]), "-o", runner, "-lm"],
         f"building {runner}", runner.with_suffix(".log"))
     return runner
 

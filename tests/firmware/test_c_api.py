@@ -4,8 +4,6 @@ break out of comments or strings; kernel contracts assert under -DTQ_ENABLE_ASSE
 valid model); float -> int QUANTIZE is defined behaviour for NaN, +-inf and huge values."""
 import subprocess
 import sys
-import tempfile
-from functools import cache
 from pathlib import Path
 
 import flatbuffers
@@ -25,7 +23,7 @@ from tinyq.sim.kernels.quantize import quantize as sim_quantize
 from tinyq.sim.run import as_program, run_program
 from tinyq.targets.build import build_project
 from tinyq.targets.run import run_project
-from tinyq.testing import SANITIZE, build_host_runner, run_host_runner
+from tinyq.testing import SANITIZE, build_host_runner, library_objects, run_host_runner
 from tinyq.verify import random_batches
 
 FIRMWARE = data_dir("firmware")
@@ -34,23 +32,13 @@ STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", *SANITIZE, "-fsaniti
           "-fsanitize=float-divide-by-zero", "-DTQ_ENABLE_ASSERT"]
 
 
-def _cc(args, cwd=None) -> None:
-    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300, cwd=cwd)
-    assert p.returncode == 0, p.stderr
-
-
-@cache
-def kernel_objects() -> tuple[Path, ...]:
-    """The kernel library compiled with STRICT once per test process (every harness here links the same one)."""
-    d = Path(tempfile.mkdtemp(prefix="tq-kernels-"))
-    _cc(["cc", *STRICT, "-I", FIRMWARE / "include", "-c", *sorted((FIRMWARE / "src").glob("*.c"))], cwd=d)
-    return tuple(sorted(d.glob("*.o")))
-
-
 def build_c(out: Path, sources, include_dirs=()) -> Path:
-    """cc STRICT + the kernel library -> out; fails the test with the compiler's output."""
-    _cc(["cc", *STRICT, "-I", FIRMWARE / "include", *(a for d in include_dirs for a in ("-I", d)), *sources,
-         *kernel_objects(), "-o", out, "-lm"])
+    """cc STRICT + the kernel library (compiled with STRICT once, tinyq.testing's object cache) -> out; fails the
+    test with the compiler's output."""
+    args = ["cc", *STRICT, "-I", FIRMWARE / "include", *(a for d in include_dirs for a in ("-I", d)), *sources,
+            *library_objects(STRICT), "-o", out, "-lm"]
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
     return out
 
 

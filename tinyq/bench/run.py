@@ -28,10 +28,10 @@ TWINS = {"cortex-m3": "mps2-an385", "cortex-m4": "mps2-an386", "cortex-m7": "mps
          "cortex-m33": "mps2-an505", "cortex-m55": "mps3-an547"}
 
 
-
 def peak_ram(arena: int, io: int, stack_used: int | None) -> int | None:
     """Peak data RAM of one inference: the arena, the caller-owned I/O buffers and the stack one invoke uses."""
     return None if stack_used is None else arena + io + stack_used
+
 
 def board_clock_hz(name: str) -> int | None:
     """A real board's core clock (`clock_hz` in boards/<name>.toml), None if the file gives none."""
