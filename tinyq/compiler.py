@@ -60,6 +60,7 @@ def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_
         "outputs": [_tensor_entry(program.tensor(i)) for i in program.outputs],
         "plan": {"arena_bytes": plan.arena_bytes, "scratch_bytes": plan.scratch_bytes,
                  "weight_bytes": plan.weight_bytes, "io_bytes": plan.io_bytes,
+                 "io": "arena" if plan.io_in_arena else "caller",
                  "weight_bytes_int8": plan.weight_bytes + sum(w["int8_bytes"] - w["bytes"] for w in stored.values())},
         "layers": [
             {"call": k, "layer": c.layer, "op": c.opcode, "kernel": c.kernel,
@@ -103,12 +104,16 @@ def check_fit(model_name: str, program: Program, plan: MemoryPlan, board, calls:
                          + "; ".join(text for _, _, text, _ in needs), tuple(exceeded))
 
 
+IO_MODES = ("caller", "arena")
+
+
 def compile_model(model, out_dir, board: str = "host", prefix: str = "model", project: bool = True,
-                  weights: str = "auto", layers=None, specialize_calls: bool = True) -> CompileResult:
+                  weights: str = "auto", layers=None, specialize_calls: bool = True, io: str = "caller") -> CompileResult:
     """Compile a .tflite model (path or bytes) for `board` into out_dir (sources in out_dir/src).
 
     specialize_calls=False keeps every call on the kernel tinyq.kernel_select picks, without the prepared
     kernels of tinyq.specialize (the tests use it to hold those fallback kernels to the simulator too).
+    io="arena" (--io arena) plans the inputs and outputs inside the arena (model.h: <PREFIX>_IO_IN_ARENA).
 
     Everything is checked (board, prefix, model, fit) before a file is written.
     """
@@ -116,15 +121,21 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
 
     board_obj = load_board(board)  # fails early, with the list of boards, on a bad name
     check_prefix(prefix)
+    if io not in IO_MODES:
+        raise InputError(f"--io '{io}': expected one of {', '.join(IO_MODES)}")
+    in_arena = io == "arena"
     if isinstance(model, (list, tuple)):
         if len(model) > 1:
+            if in_arena:
+                raise InputError("--io arena: one model only (precision levels keep their inputs and outputs "
+                                 "in caller-owned buffers)")
             return compile_levels(list(model), out_dir, board_obj, prefix, project, weights, layers, specialize_calls)
         model = model[0]
     model_name = Path(model).name if isinstance(model, (str, Path)) else "model.tflite"
     graph = read_model(model)
     isa = board_isa(board_obj)  # auto weighs the packed kernels' speed on this board's CPU
     program = lower(graph, weights, layers, isa)
-    plan = plan_memory(program)
+    plan = plan_memory(program, in_arena)
     where = str(model) if isinstance(model, (str, Path)) else model_name
     note = ""
     try:
@@ -134,7 +145,7 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
             raise
         # flash is the wall: rather than refuse, store every tensor as small as it exactly goes
         program = lower(graph, "smallest", layers, isa)
-        plan = plan_memory(program)
+        plan = plan_memory(program, in_arena)
         check_fit(where, program, plan, board_obj)
         note = (f"the fast encodings do not fit {board_obj.name}: weights stored as small as they exactly go "
                 f"(--weights smallest), with slower kernels")
@@ -143,7 +154,7 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     if specialize_calls:
         fast, fast_variants = specialize(program, variants, board_features(board_obj))
         if fast is not program:  # prepared records may bring scratch (im2col) and tables of their own
-            fast_plan = plan_memory(fast)
+            fast_plan = plan_memory(fast, in_arena)
             try:
                 check_fit(where, fast, fast_plan, board_obj)
                 program, variants, plan = fast, fast_variants, fast_plan

@@ -3,9 +3,20 @@
 Lifetimes come from the call order: a tensor lives from the call that writes it to the last call that
 reads it (inclusive); a scratch buffer lives during its own call. Graph inputs and outputs are buffers the
 caller owns, so they are not in the arena. The output of an in-place call (a reshape) shares its input's
-buffer: the two tensors hold the same bytes, so they form one buffer living over both lifetimes. Placement is greedy by size (largest first, lowest offset that
-does not overlap any already-placed buffer with an intersecting lifetime), aligned to ALIGN bytes.
-check_plan() independently proves that no two buffers that are live at the same time overlap.
+buffer: the two tensors hold the same bytes, so they form one buffer living over both lifetimes; so does the
+output of an elementwise op written over its dead input (aliases()).
+
+A convolution whose kernel walks memory in raster order (KernelCall.raster_order, tinyq.raster) may write its
+output partly over its input when that input dies with it: the output starts at most write_limit() bytes past
+the input's start. Placement is greedy by size (largest first, lowest offset where the buffer keeps clear of
+every placed buffer with an intersecting lifetime, or keeps within such an overlap), aligned to ALIGN bytes.
+Overlapping buffers are placed as one chain, at fixed offsets from each other (an output below its input where
+a 3x3 window still reads the row above); overlaps that do not lower the arena are dropped, and a plan with
+overlaps is kept only when its arena is smaller than the plan without.
+
+check_plan() independently proves that no two buffers live at the same time share a byte, except the overlaps
+the plan lists; check_overlaps() proves each of those byte by byte (tinyq.raster.overlap_faults), and
+check_aliases() each shared buffer.
 """
 from __future__ import annotations
 
@@ -15,6 +26,7 @@ import numpy as np
 
 from tinyq.errors import PlanError
 from tinyq.program import Program
+from tinyq.raster import overlap_faults, write_limit
 
 ALIGN = 16
 
@@ -35,8 +47,13 @@ class MemoryPlan:
     arena_bytes: int
     allocations: tuple[Allocation, ...]
     weight_bytes: int
-    io_bytes: int  # caller-owned input + output buffers
+    io_bytes: int  # caller-owned input + output buffers (0 with io_in_arena)
     aliases: tuple[tuple[int, int], ...] = ()  # (tensor, tensor whose buffer it shares), from in-place calls
+    # (call, input buffer, output buffer): a convolution that writes its output partly over its dying input
+    overlaps: tuple[tuple[int, int, int], ...] = ()
+    # --io arena: graph inputs and outputs are arena buffers too; an input lives from before call 0 (first -1)
+    # to its last read, an output from its call to the end of invoke
+    io_in_arena: bool = False
 
     @property
     def scratch_bytes(self) -> int:
@@ -61,11 +78,13 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def _last_reads(program: Program) -> dict[int, int]:
+def _last_reads(program: Program, io_in_arena: bool = False) -> dict[int, int]:
     last: dict[int, int] = {}
     for k, call in enumerate(program.calls):
         for i in call.inputs:
             last[i] = k
+    if io_in_arena:  # the caller reads the outputs after the last call
+        last.update({i: len(program.calls) for i in program.outputs})
     return last
 
 
@@ -75,15 +94,20 @@ def _takes_over(program: Program, call, src: int, dst: int) -> bool:
     return call.elementwise_order and a.size == b.size and np.dtype(a.dtype).itemsize == np.dtype(b.dtype).itemsize
 
 
-def aliases(program: Program) -> dict[int, int]:
+def _external(program: Program, io_in_arena: bool) -> set[int]:
+    """The tensors the caller owns (none when the I/O lives in the arena)."""
+    return set() if io_in_arena else set(program.inputs) | set(program.outputs)
+
+
+def aliases(program: Program, io_in_arena: bool = False) -> dict[int, int]:
     """tensor -> the tensor whose buffer it shares (the root of its chain of in-place calls).
 
     Two kinds of call put their output on an input's buffer: an in-place call (a reshape: the same bytes), and
     an elementwise-order call (ADD, MUL, activations: KernelCall.elementwise_order) whose input is dead after
     it, so the output takes the buffer over element by element. check_aliases() proves each one again.
     """
-    external = set(program.inputs) | set(program.outputs)
-    last = _last_reads(program)
+    external = _external(program, io_in_arena)
+    last = _last_reads(program, io_in_arena)
     root: dict[int, int] = {}
     members: dict[int, list[int]] = {}  # root -> every tensor on its buffer so far
     for k, call in enumerate(program.calls):
@@ -103,12 +127,17 @@ def aliases(program: Program) -> dict[int, int]:
     return root
 
 
-def lifetimes(program: Program) -> list[Allocation]:
+def lifetimes(program: Program, io_in_arena: bool = False) -> list[Allocation]:
     """Unplaced buffers (offset -1) with their live ranges; aliased tensors are one buffer, under their root."""
-    external = set(program.inputs) | set(program.outputs)
-    alias = aliases(program)
+    external = _external(program, io_in_arena)
+    alias = aliases(program, io_in_arena)
     first: dict[int, int] = {}
     last: dict[int, int] = {}
+    if io_in_arena:  # inputs are written before call 0; outputs are read after the last call
+        end = max(len(program.calls) - 1, 0)
+        first.update({i: -1 for i in program.inputs})
+        last.update({i: -1 for i in program.inputs})
+        last.update({i: end for i in program.outputs})
     for k, call in enumerate(program.calls):
         for i in call.outputs:
             first.setdefault(i, k)
@@ -135,21 +164,120 @@ def _overlaps_in_time(a: Allocation, b: Allocation) -> bool:
     return a.first <= b.last and b.first <= a.last
 
 
-def plan_memory(program: Program) -> MemoryPlan:
+def _raster_limit(program: Program, k: int) -> int | None:
+    """write_limit() of call k's output over its one input, or None when the call has no RasterOrder."""
+    call = program.calls[k]
+    order = call.raster_order()
+    if order is None or len(call.inputs) != 1 or len(call.outputs) != 1:
+        return None
+    a, b = program.tensor(call.inputs[0]), program.tensor(call.outputs[0])
+    return write_limit(order, a.shape, b.shape, np.dtype(a.dtype).itemsize, np.dtype(b.dtype).itemsize)
+
+
+def overlap_limits(program: Program, buffers: list[Allocation],
+                   io_in_arena: bool = False) -> dict[tuple[int, int], tuple[int, int]]:
+    """(input buffer, output buffer) -> (call, largest output offset - input offset): the raster-order calls
+    whose input buffer dies with them, where some overlap is possible."""
+    alias = aliases(program, io_in_arena)
+    by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
+    out = {}
+    for k, call in enumerate(program.calls):
+        limit = _raster_limit(program, k)
+        if limit is None:
+            continue
+        src, dst = by_tensor.get(alias.get(call.inputs[0], call.inputs[0])), by_tensor.get(call.outputs[0])
+        if src is None or dst is None or src.last != k or dst.first != k or limit <= -dst.size:
+            continue
+        out[(src.tensor, dst.tensor)] = (k, limit)
+    return out
+
+
+def _chains(buffers: list[Allocation], limits: dict) -> list[list[tuple[Allocation, int]]]:
+    """The buffers as chains of overlapping ones, each member at an offset relative to the chain (lowest 0):
+    along an overlap the output starts min(limit, 0) bytes from its input, rounded down to ALIGN (an output
+    may reach into its input as far as the limit lets it; one that may start past it gains nothing there)."""
+    by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
+    step = {s: (d, limit) for (s, d), (_, limit) in limits.items()}
+    heads = [b for b in buffers if not any(d == b.tensor for _, d in limits)]
+    chains = []
+    for head in heads:
+        chain, at = [(head, 0)], 0
+        while chain[-1][0].tensor in step:
+            d, limit = step[chain[-1][0].tensor]
+            at += min(limit, 0) // ALIGN * ALIGN
+            chain.append((by_tensor[d], at))
+        low = min(rel for _, rel in chain)
+        chains.append([(b, rel - low) for b, rel in chain])
+    return chains
+
+
+def _needed_links(buffers: list[Allocation], limits: dict) -> dict:
+    """The overlaps at the calls where the live buffers, without that overlap, exceed what the busiest call
+    needs with every overlap: elsewhere an overlap cannot lower the peak, and breaking the chain there stops
+    its drift."""
+    size = {b.tensor: b.size for b in buffers if b.tensor >= 0}
+    live = {}
+    for b in buffers:
+        for k in range(max(b.first, 0), b.last + 1):
+            live[k] = live.get(k, 0) + b.size
+    saving = {}
+    for (s, d), (k, limit) in limits.items():
+        lead = min(limit, 0) // ALIGN * ALIGN
+        saving[k] = size[s] + size[d] - max(size[s] - lead, size[d])
+    floor = max(live[k] - saving.get(k, 0) for k in live)
+    return {link: v for link, v in limits.items() if live[v[0]] > floor}
+
+
+def _place(buffers: list[Allocation], limits: dict) -> list[Allocation]:
+    """Greedy placement of the chains (_chains; without limits every buffer is a chain of one), largest first,
+    each at the lowest aligned offset where every member keeps clear of the placed buffers live with it."""
     placed: list[Allocation] = []
-    for buf in sorted(lifetimes(program), key=lambda b: (-b.size, b.first, b.tensor)):
-        live = sorted((p for p in placed if _overlaps_in_time(p, buf)), key=lambda p: p.offset)
-        offset = 0
-        for p in live:
-            if offset + buf.size <= p.offset:
+    for chain in sorted(_chains(buffers, limits), key=lambda c: (-max(b.size for b, _ in c), c[0][0].first,
+                                                                   c[0][0].tensor)):
+        gaps = [(p.offset - rel - b.size, p.offset + p.size - rel)  # chain offset must be <= lo or >= hi
+                for b, rel in chain for p in placed if _overlaps_in_time(p, b)]
+        base = min(c for c in [0] + [_align(hi) for _, hi in gaps] if c >= 0 and all(not (lo < c < hi) for lo, hi in gaps))
+        placed += [Allocation(b.name, b.tensor, b.call, b.first, b.last, b.size, base + rel) for b, rel in chain]
+    return placed
+
+
+def _arena(placed: list[Allocation]) -> int:
+    return _align(max((a.offset + a.size for a in placed), default=0))
+
+
+def plan_memory(program: Program, io_in_arena: bool = False) -> MemoryPlan:
+    """io_in_arena (--io arena): the graph inputs and outputs are planned in the arena too."""
+    buffers = lifetimes(program, io_in_arena)
+    limits = overlap_limits(program, buffers, io_in_arena)
+    placed = _place(buffers, {})
+    if limits:
+        # every overlap, then drop the one whose loss gives the smallest arena while it does not grow: a chain
+        # of overlaps drifts down by each output's lead over its input, and a break lets the greedy place the
+        # rest of the chain afresh
+        kept, best = dict(limits), _place(buffers, limits)
+        while kept:
+            trials = [({k: v for k, v in kept.items() if k != link}) for link in sorted(kept)]
+            got, trial = min(((_place(buffers, t), t) for t in trials), key=lambda g: _arena(g[0]))
+            if _arena(got) > _arena(best):
                 break
-            offset = max(offset, _align(p.offset + p.size))
-        placed.append(Allocation(buf.name, buf.tensor, buf.call, buf.first, buf.last, buf.size, offset))
+            kept, best = trial, got
+        needed = _needed_links(buffers, limits)
+        if needed != kept:
+            got = _place(buffers, needed)
+            if _arena(got) < _arena(best):
+                kept, best = needed, got
+        if _arena(best) < _arena(placed):  # else without overlaps: they gain nothing
+            placed, limits = best, kept
+    offset = {a.tensor: a for a in placed if a.tensor >= 0}
+    overlaps = tuple(sorted((k, s, d) for (s, d), (k, _) in limits.items()
+                            if offset[s].offset < offset[d].offset + offset[d].size
+                            and offset[d].offset < offset[s].offset + offset[s].size))
     placed.sort(key=lambda a: (a.first, a.tensor))
-    arena = _align(max((a.offset + a.size for a in placed), default=0))
-    io = sum(program.tensor(i).nbytes for i in set(program.inputs) | set(program.outputs))
-    plan = MemoryPlan(arena, tuple(placed), program.weight_bytes, io, tuple(sorted(aliases(program).items())))
+    io = sum(program.tensor(i).nbytes for i in _external(program, io_in_arena))
+    plan = MemoryPlan(_arena(placed), tuple(placed), program.weight_bytes, io,
+                      tuple(sorted(aliases(program, io_in_arena).items())), overlaps, io_in_arena)
     check_plan(plan)
+    check_overlaps(program, plan)
     check_aliases(program, plan)
     return plan
 
@@ -175,8 +303,14 @@ def check_plan(plan: MemoryPlan) -> None:
     for a in allocs:
         if a.offset < 0 or a.offset % ALIGN or a.offset + a.size > plan.arena_bytes:
             raise PlanError(f"buffer '{a.name}' at offset {a.offset} (+{a.size}) is misaligned or outside the arena")
+    # a listed overlap: the input buffer's last call is the output buffer's first, and nothing else (the bytes
+    # are check_overlaps()'s)
+    listed = {(s, d, k) for k, s, d in plan.overlaps}
     for i, a in enumerate(allocs):
         for b in allocs[i + 1 :]:
+            if any((x.tensor, y.tensor, x.last) in listed and x.last == y.first and x.tensor >= 0 <= y.tensor
+                   for x, y in ((a, b), (b, a))):
+                continue
             if _overlaps_in_time(a, b) and a.offset < b.offset + b.size and b.offset < a.offset + a.size:
                 raise PlanError(
                     f"buffers '{a.name}' [{a.offset}, {a.offset + a.size}) and '{b.name}' [{b.offset}, {b.offset + b.size}) "
@@ -184,13 +318,32 @@ def check_plan(plan: MemoryPlan) -> None:
                 )
 
 
+def check_overlaps(program: Program, plan: MemoryPlan) -> None:
+    """Raise PlanError unless each listed overlap is a raster-order call writing its one output over its one
+    input's buffer, that buffer's last call, with no output byte landing on an input byte still to be read."""
+    root = dict(plan.aliases)
+    buffer = {a.tensor: a for a in plan.allocations if a.tensor >= 0}
+    for k, s, d in plan.overlaps:
+        call = program.calls[k] if 0 <= k < len(program.calls) else None
+        order = call.raster_order() if call is not None else None
+        if (order is None or len(call.inputs) != 1 or call.outputs != (d,) or root.get(call.inputs[0], call.inputs[0]) != s
+                or s not in buffer or d not in buffer or buffer[s].last != k or buffer[d].first != k):
+            raise PlanError(f"call {k} may not write tensor #{d} over the buffer of tensor #{s}")
+        a, b = program.tensor(call.inputs[0]), program.tensor(d)
+        faults = overlap_faults(order, a.shape, b.shape, np.dtype(a.dtype).itemsize, np.dtype(b.dtype).itemsize,
+                                buffer[d].offset - buffer[s].offset)
+        if faults:
+            raise PlanError(f"call {k} ({call.kernel}) would write {faults} bytes of tensor #{d} over input bytes "
+                            f"of tensor #{s} that it still reads")
+
+
 def check_aliases(program: Program, plan: MemoryPlan) -> None:
     """Raise PlanError unless every tensor that shares a buffer got there legally: written by an in-place call
     from a tensor of that buffer (the same bytes), or by an elementwise-order call reading a tensor of that
     buffer element for element, when no tensor the buffer held before is read after that call."""
-    external = set(program.inputs) | set(program.outputs)
+    external = _external(program, plan.io_in_arena)
     producer = {i: k for k in reversed(range(len(program.calls))) for i in program.calls[k].outputs}
-    last = _last_reads(program)
+    last = _last_reads(program, plan.io_in_arena)
     groups: dict[int, list[int]] = {}
     for t, r in plan.aliases:
         groups.setdefault(r, [r]).append(t)

@@ -63,6 +63,11 @@ class KernelCall:
         """Scratch memory the C kernel needs for this call (planned by the memory planner)."""
         return 0
 
+    def raster_order(self):
+        """How the C kernel walks its input and output (a tinyq.raster.RasterOrder, from a review of its loops),
+        so that its output may overlap its input (tinyq.planner); None: it may not."""
+        return None
+
     def param_fields(self) -> list[tuple[str, object]]:
         """(name, value) of the record's own fields: the C params struct members, in order."""
         base = {f.name for f in fields(KernelCall)}

@@ -1,8 +1,9 @@
 """The poisoning test of the memory plan: host C built with -DTQ_POISON overwrites, before each call, every arena
 byte no live buffer holds (tinyq.planner.dead_ranges: freed buffers, the bytes an in-place or elementwise call is
 about to overwrite, the call's own outputs and scratch). Every shared model must still equal the simulator
-exactly, under ASan/UBSan and the kernel asserts. A planted planner fault that the overlap checker cannot see (a
-tensor freed one call early) must make the poisoned build differ."""
+exactly, under ASan/UBSan and the kernel asserts; their plans include convolutions writing over their dying
+input (tinyq.raster). Planted planner faults must make the poisoned build differ: a tensor freed one call early
+(the overlap checker cannot see it), and an overlap past its limit (with its checker switched off)."""
 import numpy as np
 import pytest
 
@@ -16,20 +17,22 @@ from tinyq.verify import random_batches
 FLAGS = ("-DTQ_POISON", "-DTQ_ENABLE_ASSERT")
 
 
-def _poisoned_outputs(stem, out, batches):
-    compile_model(model_path(stem), out, board="host")
+def _poisoned_outputs(stem, out, batches, io="caller"):
+    compile_model(model_path(stem), out, board="host", io=io)
     assert stem == "tflm_simple_add_int8" or "MODEL_POISON(" in (out / "src" / "model.c").read_text()
     return run_host_runner(out, build_host_runner(out, sanitize=True, extra_flags=FLAGS), batches)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("io", ["caller", "arena"])
 @pytest.mark.parametrize("stem", MODELS)
-def test_poisoned_build_equals_simulator(stem, tmp_path):
+def test_poisoned_build_equals_simulator(stem, io, tmp_path):
+    """io=arena: the inputs and outputs are arena buffers too (the runner's own buffers are copied in and out)."""
     program = as_program(model_path(stem))
     batches = random_batches(program, 4, seed=11)
     want = run_program(program, batches)
-    for got, i in zip(_poisoned_outputs(stem, tmp_path, batches), program.outputs):
-        np.testing.assert_array_equal(got, want[i], err_msg=f"{stem}: poisoned host C != simulator")
+    for got, i in zip(_poisoned_outputs(stem, tmp_path, batches, io), program.outputs):
+        np.testing.assert_array_equal(got, want[i], err_msg=f"{stem}: poisoned host C (--io {io}) != simulator")
 
 
 @pytest.mark.slow
@@ -38,8 +41,8 @@ def test_poison_catches_a_tensor_freed_too_early(tmp_path, monkeypatch):
     program = as_program(model_path(stem))
     real = planner.lifetimes
 
-    def early(p):  # the first buffer read by a later call than the one after its producer ends one call early
-        bufs = real(p)
+    def early(p, *args):  # the first buffer read by a later call than the one after its producer ends one call early
+        bufs = real(p, *args)
         k = next(n for n, b in enumerate(bufs) if b.tensor >= 0 and b.last > b.first + 1)
         bufs[k] = planner.Allocation(bufs[k].name, bufs[k].tensor, bufs[k].call, bufs[k].first, bufs[k].last - 1,
                                      bufs[k].size, -1)
@@ -50,3 +53,18 @@ def test_poison_catches_a_tensor_freed_too_early(tmp_path, monkeypatch):
     want = run_program(program, batches)
     got = _poisoned_outputs(stem, tmp_path, batches)
     assert any(not np.array_equal(g, want[i]) for g, i in zip(got, program.outputs)), "the poison did not bite"
+
+
+@pytest.mark.slow
+def test_poison_catches_an_overlap_past_its_limit(tmp_path, monkeypatch):
+    """A convolution output placed 64 bytes further into its input than tinyq.raster allows (the overlap
+    checker switched off) overwrites input rows still to be read: the build must differ."""
+    stem = "mlperf_kws_dscnn_int8"
+    real = planner.write_limit
+    monkeypatch.setattr(planner, "write_limit", lambda *a: real(*a) + 64)
+    monkeypatch.setattr(planner, "check_overlaps", lambda program, plan: None)
+    program = as_program(model_path(stem))
+    batches = random_batches(program, 4, seed=11)
+    want = run_program(program, batches)
+    got = _poisoned_outputs(stem, tmp_path, batches)
+    assert any(not np.array_equal(g, want[i]) for g, i in zip(got, program.outputs)), "the overlap did not bite"

@@ -7,7 +7,7 @@ import pytest
 from tests.samples import MODELS, model_path
 from tinyq.errors import PlanError
 from tinyq.lower.activation import ReluCall
-from tinyq.planner import ALIGN, check_aliases, check_plan, dead_ranges, lifetimes, plan_memory
+from tinyq.planner import ALIGN, check_aliases, check_overlaps, check_plan, dead_ranges, lifetimes, plan_memory
 from tinyq.program import Program, TensorInfo
 from tinyq.sim.run import as_program
 
@@ -114,3 +114,46 @@ def test_dead_ranges_leave_exactly_the_buffers_a_call_may_read():
             if a.first < k <= a.last:
                 held[a.offset:a.offset + a.size] = True
         assert np.array_equal(dead, ~held), k  # dead = every byte no buffer live into call k holds
+
+
+# ---- convolutions write over their dying input (tinyq.raster) ---------------------------------------
+
+def _kws_plan():
+    program = as_program(model_path("mlperf_kws_dscnn_int8"))
+    return program, plan_memory(program)
+
+
+def test_convolutions_overlap_their_dying_inputs():
+    """DS-CNN: each depthwise/pointwise output reaches into the input it replaces, so the arena holds little
+    more than one 25x5x64 activation instead of two."""
+    program, plan = _kws_plan()
+    assert len(plan.overlaps) >= 8
+    one = 25 * 5 * 64
+    assert plan.arena_bytes < 1.3 * one
+    at = {a.tensor: a for a in plan.allocations}
+    for k, s, d in plan.overlaps:
+        assert program.calls[k].opcode in ("CONV_2D", "DEPTHWISE_CONV_2D") and at[s].last == k == at[d].first
+        assert at[s].offset < at[d].offset + at[d].size and at[d].offset < at[s].offset + at[s].size
+
+
+def test_overlap_checker_catches_an_output_one_step_too_far():
+    program, plan = _kws_plan()
+    k, s, d = next(o for o in plan.overlaps if program.calls[o[0]].opcode == "DEPTHWISE_CONV_2D")
+    moved = tuple(dataclasses.replace(a, offset=a.offset + ALIGN) if a.tensor == d else a for a in plan.allocations)
+    with pytest.raises(PlanError, match="over input bytes of tensor .* that it still reads"):
+        check_overlaps(program, dataclasses.replace(plan, allocations=moved))
+
+
+def test_overlap_checker_refuses_a_kernel_without_a_raster_order():
+    program, plan = _kws_plan()
+    k = next(n for n, c in enumerate(program.calls) if c.opcode == "FULLY_CONNECTED")
+    (s,), (d,) = program.calls[k].inputs, program.calls[k].outputs
+    s = dict(plan.aliases).get(s, s)
+    with pytest.raises(PlanError, match=f"call {k} may not write"):
+        check_overlaps(program, dataclasses.replace(plan, overlaps=((k, s, d),)))
+
+
+def test_unlisted_overlap_is_refused():
+    program, plan = _kws_plan()
+    with pytest.raises(PlanError, match="overlap while both are live"):
+        check_plan(dataclasses.replace(plan, overlaps=()))

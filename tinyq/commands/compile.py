@@ -12,6 +12,10 @@ def add_parser(sub):
     p.add_argument("--board", "-b", default="host", help="target board (see `tinyq boards`); default host")
     p.add_argument("--out", "-o", required=True, help="output directory")
     p.add_argument("--prefix", default="model", help="C symbol prefix (default: model)")
+    p.add_argument("--io", choices=("caller", "arena"), default="caller",
+                   help="where the inputs and outputs live: caller (buffers you pass to invoke; default) or arena "
+                        "(inside the arena, planned with the other tensors: less RAM; the input may be "
+                        "overwritten by the time invoke returns)")
     add_weight_options(p)
     return p
 
@@ -22,7 +26,7 @@ def run(args) -> int:
 
     output_dir(args.out, "--out")
     models = args.model if len(args.model) > 1 else args.model[0]
-    r = compile_model(models, args.out, board=args.board, prefix=args.prefix, **weight_options(args))
+    r = compile_model(models, args.out, board=args.board, prefix=args.prefix, io=args.io, **weight_options(args))
     if len(args.model) > 1:
         return _report_levels(args, r)
     print(f"compiled {args.model[0]} for {args.board}: {len(r.program.calls)} kernel calls -> {r.out_dir}/")
@@ -37,7 +41,8 @@ def run(args) -> int:
     print(f"  weights {r.plan.weight_bytes:>9,} B  (flash; {ratio}the int8 build's {int8:,} B, "
           f"{encoded} of {len(layers)} weight tensors encoded)")
     print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; largest scratch {r.plan.scratch_bytes:,} B)")
-    print(f"  I/O     {r.plan.io_bytes:>9,} B  (caller-owned buffers)")
+    print(f"  I/O     {r.plan.io_bytes:>9,} B  " + ("(inside the arena: --io arena)" if r.plan.io_in_arena
+                                                       else "(caller-owned buffers)"))
     print(f"  peak    {r.plan.arena_bytes + r.plan.io_bytes:>9,} B  (data RAM: arena + I/O, plus the stack one invoke "
           f"uses, which `tinyq bench` measures)")
     return 0

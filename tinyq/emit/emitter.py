@@ -88,6 +88,7 @@ class IoView:
     align: int  # bytes: the element size, which invoke checks the caller's pointer against
     scale: str
     zero_point: int
+    arena_offset: int = -1  # --io arena: where its buffer starts in the arena
 
 
 def _shape(t: TensorInfo) -> str:
@@ -189,9 +190,9 @@ class _Emitter:
         t = self.program.tensor(index)
         ctype = c_type(t.dtype)
         qual = "" if writable else "const "
-        if index in self.program.inputs:
+        if index in self.program.inputs and not self.plan.io_in_arena:
             return f"({qual}{ctype} *)inputs[{self.program.inputs.index(index)}]"
-        if index in self.program.outputs:
+        if index in self.program.outputs and not self.plan.io_in_arena:
             return f"({qual}{ctype} *)outputs[{self.program.outputs.index(index)}]"
         offset = self.plan.tensor_offset(index)
         if offset is None or not 0 <= offset <= self.plan.arena_bytes - t.nbytes:
@@ -256,8 +257,11 @@ class _Emitter:
         if not _fits_int32(int(t.zero_point)):
             raise UnsupportedError(f"{what}: zero point {int(t.zero_point)} does not fit int32_t")
         scale = _check_float(float(t.scale), f"{what}: scale")
+        offset = self.plan.tensor_offset(index) if self.plan.io_in_arena else -1
+        if self.plan.io_in_arena and (offset is None or not 0 <= offset <= self.plan.arena_bytes - t.nbytes):
+            raise ValueError(f"{what} has no place inside the arena (offset {offset})")  # a planner bug
         return IoView(k, c_text(t.name), c_type(t.dtype), _shape(t), t.nbytes, np.dtype(t.dtype).itemsize, scale,
-                      int(t.zero_point))
+                      int(t.zero_point), offset)
 
 
 def _check_plan(plan: MemoryPlan) -> None:
@@ -315,6 +319,7 @@ def render_levels(levels: Sequence[LevelCode], prefix: str = "model", options: s
         inputs=views[0].inputs,
         outputs=views[0].outputs,
         io_macros=_io_macros(views),
+        io_in_arena=first.plan.io_in_arena and not multi,
         arena_bytes=max(int(lv.plan.arena_bytes) for lv in levels),
         scratch_bytes=max(int(lv.plan.scratch_bytes) for lv in levels),
         weight_bytes=int(first.plan.weight_bytes) if not multi else weight_bytes,

@@ -22,6 +22,7 @@ from tinyq.lower.common import (
     per_channel_requant,
 )
 from tinyq.program import KernelCall, const_array
+from tinyq.raster import conv_raster
 
 # Fused activations TFLM's CalculateActivationRangeQuantized knows (NONE, RELU, RELU_N1_TO_1, RELU6); it
 # silently ignores the others (TANH, SIGN_BIT), so tinyq refuses them instead.
@@ -65,6 +66,11 @@ class ConvCall(_ConvGeometry):
     filter: np.ndarray | None  # int8 [output_depth, filter_height, filter_width, filter_input_depth] (OHWI)
     packed: object | None = None  # tinyq.encode.apply.PackedWeights when encoded (then filter is None)
 
+    def raster_order(self):
+        # tq_conv_s8 and tq_conv_s8_dsp (kernel_select): pixel by pixel, each pixel's channels read from its
+        # receptive field and written in turn
+        return conv_raster(self, 1, False) if self.kernel == "tq_conv_s8" and self.packed is None else None
+
 
 @dataclass(frozen=True, eq=False)
 class DepthwiseConvCall(_ConvGeometry):
@@ -72,6 +78,10 @@ class DepthwiseConvCall(_ConvGeometry):
     depth_multiplier: int  # output_depth / input_depth
     filter: np.ndarray | None  # int8 [filter_height, filter_width, output_depth] (1HW(C*M) without the 1)
     packed: object | None = None  # tinyq.encode.apply.PackedWeights when encoded (then filter is None)
+
+    def raster_order(self):
+        # tq_depthwise_conv_s8 and tq_depthwise_conv_s8_dsp (kernel_select): pixel by pixel, as tq_conv_s8
+        return conv_raster(self, 1, False) if self.kernel == "tq_depthwise_conv_s8" and self.packed is None else None
 
 
 def _geometry(ctx: OpContext, filter_hw: tuple[int, int], quant_dim: int) -> dict:

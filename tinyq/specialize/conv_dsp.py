@@ -14,6 +14,7 @@ import numpy as np
 from tinyq.kernel_select import DSP
 from tinyq.lower.conv import ConvCall
 from tinyq.program import KernelCall, const_array
+from tinyq.raster import conv_raster
 from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.requant import fast_requant
 
@@ -60,6 +61,11 @@ class ConvGemmCall(KernelCall):
         widened = 4 * self.patch_padded  # two patches of int16
         gathered = self.patch_padded if self._gathers else 0
         return widened + gathered + -(-self.output_depth // 4) * 4  # + a dummy output row (odd pixel counts)
+
+    def raster_order(self):
+        # tq_conv1x1_s8_dsp and tq_conv_s8_im2col_dsp: pixel pairs in order, both pixels' patches widened into
+        # scratch before the pair's first store (the int4 records' kernels are not reviewed: kernel tq_conv_s8_w4)
+        return conv_raster(self, 2, True) if self.kernel == "tq_conv_s8" else None
 
 
 def arrange_filter(rows: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 
 from tinyq.lower.conv import DepthwiseConvCall
 from tinyq.program import KernelCall, const_array
+from tinyq.raster import conv_raster
 from tinyq.specialize import Prepared, Preparer, register
 from tinyq.specialize.requant import accumulator_bound, fast_requant
 
@@ -58,6 +59,11 @@ class DepthwiseFastCall(KernelCall):
     def scratch_bytes(self) -> int:
         # the tap list (4-byte pointers) and a row of input zero points
         return 4 * self.filter_height * self.filter_width + (self.depth + 3) // 4 * 4
+
+    def raster_order(self):
+        # tq_depthwise_conv{3x3,kxk}_s8_dsp: pixel by pixel, 4 channels read then stored at a time (padded taps
+        # read the zero-point row in scratch); the int4 records' kernels are not reviewed (kernel _w4)
+        return conv_raster(self, 1, False) if self.kernel == "tq_depthwise_conv_s8" else None
 
 
 def inner_range(out_size: int, in_size: int, k: int, stride: int, dilation: int, pad: int) -> tuple[int, int]:

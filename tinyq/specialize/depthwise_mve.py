@@ -9,6 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from tinyq.program import KernelCall, const_array
+from tinyq.raster import conv_raster
 from tinyq.specialize import Prepared, Preparer, register
 from tinyq.specialize import base_fields
 from tinyq.specialize.common_mve import LANES, padded, requant_vectors
@@ -46,6 +47,10 @@ class DepthwiseMveCall(KernelCall):
 
     def scratch_bytes(self) -> int:
         return self.padded_height * self.padded_width * LANES * self.groups
+
+    def raster_order(self):
+        # tq_depthwise_conv_s8_mve copies the whole input into scratch (pad_image) before its first store
+        return conv_raster(self, 0, True)
 
     @property
     def filter(self) -> np.ndarray:

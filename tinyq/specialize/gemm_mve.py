@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from tinyq.program import KernelCall, ParamStruct, const_array
+from tinyq.raster import RasterOrder, conv_raster
 from tinyq.specialize import Prepared, Preparer, register
 from tinyq.specialize import base_fields
 from tinyq.specialize.common_mve import BYTES, LANES, padded, requant_vectors
@@ -60,6 +61,11 @@ class _Source:
 class GemmMveCall(_Source, _GemmFields, KernelCall):
     params_type: ClassVar[str] = "tq_gemm_s8_mve_params"
 
+    def raster_order(self):
+        # tq_conv1x1_s8_mve (1x1, stride 1, unpadded): row pairs in order; per block of 4 output channels both
+        # rows are read, then that block's 4 bytes of each stored (reads and writes interleave)
+        return RasterOrder(2, False, (1, 1), (1, 1), (1, 1), (0, 0)) if self.kernel == "tq_conv_s8" else None
+
 
 @dataclass(frozen=True, eq=False)
 class ConvIm2colMveCall(_Source, KernelCall):
@@ -83,6 +89,10 @@ class ConvIm2colMveCall(_Source, KernelCall):
 
     def scratch_bytes(self) -> int:
         return 2 * self.gemm.depth  # two im2col rows
+
+    def raster_order(self):
+        # tq_conv_s8_im2col_mve: pixel pairs in order, both im2col rows copied into scratch before the GEMM
+        return conv_raster(self, 2, True)
 
 
 def arrange(weights: np.ndarray) -> np.ndarray:
