@@ -241,6 +241,34 @@ def _place(buffers: list[Allocation], limits: dict) -> list[Allocation]:
     return placed
 
 
+def _search_from_all(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
+    """Every overlap, then drop the one whose loss gives the smallest arena while it does not grow: a chain of
+    overlaps drifts down by each output's lead over its input, and a break lets the greedy place the rest of
+    the chain afresh."""
+    kept, best = dict(limits), _place(buffers, limits)
+    while kept:
+        trials = [{key: v for key, v in kept.items() if key != link} for link in sorted(kept)]
+        got, trial = min(((_place(buffers, t), t) for t in trials), key=lambda g: _arena(g[0]))
+        if _arena(got) > _arena(best):
+            break
+        kept, best = trial, got
+    return best, kept
+
+
+def _search_from_needed(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
+    """The overlaps at the busiest calls (_needed_links); then each other one added where it lowers the arena
+    (the greedy placement leaves gaps the live sums do not show), and each kept one dropped where that does not
+    raise it."""
+    kept = _needed_links(buffers, limits)
+    best = _place(buffers, kept)
+    for link in sorted(limits):
+        trial = {**kept, link: limits[link]} if link not in kept else {k: v for k, v in kept.items() if k != link}
+        got = _place(buffers, trial)
+        if _arena(got) < _arena(best) or (link in kept and _arena(got) == _arena(best)):
+            kept, best = trial, got
+    return best, kept
+
+
 def _arena(placed: list[Allocation]) -> int:
     return _align(max((a.offset + a.size for a in placed), default=0))
 
@@ -251,21 +279,8 @@ def plan_memory(program: Program, io_in_arena: bool = False) -> MemoryPlan:
     limits = overlap_limits(program, buffers, io_in_arena)
     placed = _place(buffers, {})
     if limits:
-        # every overlap, then drop the one whose loss gives the smallest arena while it does not grow: a chain
-        # of overlaps drifts down by each output's lead over its input, and a break lets the greedy place the
-        # rest of the chain afresh
-        kept, best = dict(limits), _place(buffers, limits)
-        while kept:
-            trials = [({k: v for k, v in kept.items() if k != link}) for link in sorted(kept)]
-            got, trial = min(((_place(buffers, t), t) for t in trials), key=lambda g: _arena(g[0]))
-            if _arena(got) > _arena(best):
-                break
-            kept, best = trial, got
-        needed = _needed_links(buffers, limits)
-        if needed != kept:
-            got = _place(buffers, needed)
-            if _arena(got) < _arena(best):
-                kept, best = needed, got
+        best, kept = min((_search_from_all(buffers, limits), _search_from_needed(buffers, limits)),
+                         key=lambda got: _arena(got[0]))
         if _arena(best) < _arena(placed):  # else without overlaps: they gain nothing
             placed, limits = best, kept
     offset = {a.tensor: a for a in placed if a.tensor >= 0}
