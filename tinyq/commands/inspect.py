@@ -1,4 +1,5 @@
-"""`tinyq inspect MODEL.tflite`: layers, shapes, quantization and which ops tinyq supports."""
+"""`tinyq inspect MODEL.tflite`: layers, shapes, quantization and which ops tinyq supports; with --memory-plot,
+the memory plan `tinyq compile` makes for the board, drawn as a timeline (tinyq.memory_plot)."""
 from __future__ import annotations
 
 from tinyq.commands import add_weight_options, weight_options
@@ -10,6 +11,11 @@ def add_parser(sub):
     add_weight_options(p)
     p.add_argument("--board", "-b", default=None,
                    help="show the weight encodings `auto` picks for this board's CPU (default: portable C)")
+    p.add_argument("--memory-plot", metavar="FILE.png", default=None,
+                   help="draw the memory plan compile makes for --board (default host): buffers against time, "
+                        "the busiest call marked")
+    p.add_argument("--io", choices=("caller", "arena"), default="caller",
+                   help="with --memory-plot: plan the inputs and outputs as compile --io would")
     return p
 
 
@@ -83,6 +89,9 @@ def describe(model, weight_spec: str = "auto", layer_specs=None, isa: str = "por
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from tinyq.errors import InputError
     from tinyq.kernel_select import board_isa
 
     options = weight_options(args)
@@ -91,6 +100,26 @@ def run(args) -> int:
         from tinyq.boards import load_board
 
         isa = board_isa(load_board(args.board))
-    text, _ = describe(args.model, options["weights"], options["layers"], isa)
+    if args.memory_plot is not None and not Path(args.memory_plot).parent.is_dir():
+        raise InputError(f"--memory-plot {args.memory_plot}: directory {Path(args.memory_plot).parent} does not exist")
+    text, unsupported = describe(args.model, options["weights"], options["layers"], isa)
     print(text)
+    if args.memory_plot is not None and unsupported == 0:
+        _memory_plot(args, options)
     return 0
+
+
+def _memory_plot(args, options) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from tinyq.compiler import compile_model
+    from tinyq.memory_plot import plot_memory
+
+    out = Path(args.memory_plot)
+    board = args.board or "host"
+    with tempfile.TemporaryDirectory() as tmp:
+        r = compile_model(args.model, tmp, board=board, project=False, io=args.io, **options)
+    plot_memory(r.program, r.plan, out, f"{Path(args.model).name} on {board}")
+    print(f"memory plot -> {out}  (arena {r.plan.arena_bytes:,} B, I/O {r.plan.io_bytes:,} B, "
+          f"{len(r.plan.overlaps)} outputs written over their inputs)")
