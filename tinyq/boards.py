@@ -87,7 +87,7 @@ class Board:
     flash: Region | None = None
     ram: Region | None = None
     weights: Region | None = None  # separate region for .tq_weights; None = in flash
-    stack_bytes: int = 0
+    stack_bytes: int = 0  # the stack reserve when GCC's call graphs give no bound (else the builder sizes it)
     qemu_machine: str = ""
     upload: Upload | None = None
     cc: str = ""

@@ -73,8 +73,10 @@ def format_report(r: BenchReport) -> str:
               f"  RAM:   {m['total']:,} B = arena {m['arena']:,} + stack {m['stack']:,} + other {m['other']:,}"
               f" (I/O buffers {r.plan['io_bytes']:,} B are in 'other')"]
     if m.get("stack_used") is not None:
-        lines.append(f"  stack: one invoke uses {m['stack_used']:,} B (measured by stack painting) of the "
-                     f"{m['stack']:,} B reserved")
+        bound = f", at most {m['stack_bound']:,} B by GCC's call graph" if m.get("stack_bound") is not None else ""
+        total = f"; the whole harness run {m['stack_total']:,} B" if m.get("stack_total") is not None else ""
+        lines.append(f"  stack: one invoke uses {m['stack_used']:,} B (measured by stack painting{bound}) of the "
+                     f"{m['stack']:,} B reserved{total}")
     if m.get("peak") is not None:
         lines.append(f"  peak data RAM: {m['peak']:,} B = arena {m['arena']:,} + I/O {r.plan['io_bytes']:,}"
                      f" + stack used {m['stack_used']:,}")

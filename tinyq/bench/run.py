@@ -68,6 +68,7 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
     from tinyq.io import from_batch
     from tinyq.sim.run import as_program
     from tinyq.targets.build import build_project
+    from tinyq.targets.elfsize import stack_sizing
     from tinyq.targets.icount import count_instructions
 
     target = load_board(board)
@@ -94,6 +95,8 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
         batches = random_batches(program, 1, seed)
         arrays = {f"input_{k}": from_batch(b, program.tensor(i)) for k, (b, i) in enumerate(zip(batches, program.inputs))}
         counts = count_instructions(out, arrays)
+        # the static bound of the code that was measured (the profile build's call graph)
+        sizing = stack_sizing(Path(out) / ".pio" / "build" / "profile" / "firmware.elf")
         lowered = as_program(model)  # the records before encoding and specialization: their geometry gives MACs
         if len(lowered.calls) != len(program.calls):
             lowered = program
@@ -110,6 +113,7 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
             str(model), board, counts.invokes[0], costs,
             {"code": sizes.code_bytes, "weights": sizes.weight_bytes, "total": sizes.flash_bytes},
             {"arena": sizes.arena_bytes, "stack": sizes.stack_bytes, "stack_used": counts.stack_used,
+             "stack_bound": sizing.invoke_bytes if sizing else None, "stack_total": counts.stack_total,
              "other": sizes.other_ram_bytes, "total": sizes.ram_bytes,
              "peak": peak_ram(sizes.arena_bytes, r.plan.io_bytes, counts.stack_used)},
             {"arena_bytes": r.plan.arena_bytes, "scratch_bytes": r.plan.scratch_bytes, "weight_bytes": r.plan.weight_bytes,

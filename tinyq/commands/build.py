@@ -16,11 +16,14 @@ def add_parser(sub):
 def run(args) -> int:
     from tinyq.commands import project_dir
     from tinyq.targets.build import build_project
-    from tinyq.targets.elfsize import format_size_report
+    from tinyq.targets.elfsize import format_size_report, format_stack_sizing, stack_sizing
 
     r = build_project(project_dir(args.project), profile=args.profile, timeout=args.timeout)  # a failure names its log
     how = "cc" if r.board.is_host else "PlatformIO"
     took = f"{r.seconds:.1f} s" if r.log else "up to date"
     print(f"built {r.artifact} for {r.board.name} ({how}, {took})")
     print(format_size_report(r.sizes))
+    sizing = None if r.board.is_host else stack_sizing(r.artifact)
+    if sizing is not None:
+        print(format_stack_sizing(sizing))
     return 0

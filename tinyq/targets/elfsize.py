@@ -77,3 +77,33 @@ def format_size_report(r: SizeReport) -> str:
     ram = (f"RAM   {r.ram_bytes:>10,} B = {r.arena_bytes:,} arena + {r.stack_bytes:,} stack"
            f" + {r.other_ram_bytes:,} other")
     return f"{flash}{_of(r.flash_bytes, r.flash_capacity)}\n{ram}{_of(r.ram_bytes, r.ram_capacity)}"
+
+
+@dataclass(frozen=True)
+class StackSizing:
+    """How the PlatformIO builder sized the stack reserve (firmware/platform/builder: tinyq_stack.txt)."""
+
+    invoke_bytes: int | None  # worst-case stack of the model's invoke, from GCC's call graphs; None: no bound
+    margin_bytes: int  # added for main, the harness's stdio and an exception frame
+    reserve_bytes: int
+    why: str = ""  # when there is no bound: why (the board's fixed stack_bytes is reserved instead)
+
+
+def stack_sizing(elf: Path) -> StackSizing | None:
+    """The sizing recorded beside a firmware ELF, or None (a host build, or an older build)."""
+    path = Path(elf).with_name("tinyq_stack.txt")
+    if not path.is_file():
+        return None
+    fields = dict(line.split("=", 1) for line in path.read_text(encoding="utf-8").split() if "=" in line)
+    try:
+        invoke = None if fields.get("invoke") in (None, "none") else int(fields["invoke"])
+        return StackSizing(invoke, int(fields["margin"]), int(fields["reserve"]), fields.get("why", "").replace("_", " "))
+    except (KeyError, ValueError):
+        return None
+
+
+def format_stack_sizing(s: StackSizing) -> str:
+    if s.invoke_bytes is None:
+        return f"stack {s.reserve_bytes:>10,} B reserved: the board's fixed size (no bound from the call graph: {s.why})"
+    return (f"stack {s.reserve_bytes:>10,} B reserved = invoke <= {s.invoke_bytes:,} B (GCC call graph) "
+            f"+ {s.margin_bytes:,} B margin (main, stdio, an exception frame)")

@@ -36,6 +36,7 @@ _LAYER_CLASSES = re.compile(r"^tqcount layer-classes (\d+) (\d+) (.*)$", re.MULT
 _INVOKE_CLASSES = re.compile(r"^tqcount invoke-classes (\d+) (.*)$", re.MULTILINE)
 _TOTAL = re.compile(r"^tqcount total insns (\d+)$", re.MULTILINE)
 _STACK = re.compile(r"^tinyq-stack (\d+)\s*$", re.MULTILINE)  # printed by the profile harness (main.c.j2)
+_STACK_TOTAL = re.compile(r"^tinyq-stack-total (\d+)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class InstructionCounts:
     layers: tuple[tuple[int, ...], ...]  # per sample: instructions of each TQ_LAYER_BEGIN/END pair, in order
     total: int  # the whole run, reset to exit (file I/O included)
     stack_used: int | None = None  # measured peak stack of one invoke, from the caller's SP (stack painting)
+    stack_total: int | None = None  # measured stack of the whole harness run, from the top of the reserve
     # per sample, per layer: instruction class -> count, plus the extra counters (tqclass.h names);
     # the classes (not the extras) of each entry sum to the matching count above
     layer_classes: tuple[tuple[dict[str, int], ...], ...] = ()
@@ -140,5 +142,6 @@ def count_instructions(project_dir: Path | str, arrays=None, *, timeout: float =
                              level=level)
         log = log_file.read_text(encoding="utf-8") if log_file.is_file() else ""
     counts = parse_counts(board.name, log, samples)
-    stack = _STACK.search(done.output)
-    return dataclasses.replace(counts, stack_used=int(stack.group(1)) if stack else None)
+    stack, total = _STACK.search(done.output), _STACK_TOTAL.search(done.output)
+    return dataclasses.replace(counts, stack_used=int(stack.group(1)) if stack else None,
+                               stack_total=int(total.group(1)) if total else None)

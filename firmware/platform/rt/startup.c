@@ -7,7 +7,7 @@
 #include "tq_rt.h"
 
 extern uint32_t __StackTop, __data_load__, __data_start__, __data_end__, __bss_start__, __bss_end__;
-extern uint32_t __tq_arena_start__, __tq_arena_end__;
+extern uint32_t __tq_arena_start__, __tq_arena_end__, __StackLimit;
 int main(int argc, char **argv);
 void __libc_init_array(void);
 void Reset_Handler(void);
@@ -79,6 +79,11 @@ __attribute__((section(".isr_vector"), used)) void (*const tq_vectors[16])(void)
 
 __attribute__((noreturn)) void Reset_Handler(void)
 {
+#if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8_1M_MAIN__)
+    /* Armv8-M stack limit: a stack that outgrows the reserve (sized from the call graph) faults (STKOF)
+     * instead of overwriting .bss and the arena */
+    __asm__ volatile("msr msplim, %0" : : "r"(&__StackLimit));
+#endif
 #if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
     SCB_REG(0x88) |= 0xFu << 20; /* CPACR: full access to CP10/CP11 (FPU, MVE) */
     __asm__ volatile("dsb\n isb" ::: "memory");
