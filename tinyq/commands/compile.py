@@ -63,4 +63,6 @@ def _report_levels(args, r) -> int:
     print(f"  weights {r.plan.weight_bytes:>9,} B  (flash; stored once where levels share them)")
     print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; the largest level's)")
     print(f"  I/O     {r.plan.io_bytes:>9,} B  (caller-owned buffers)")
+    print(f"  peak    {r.plan.arena_bytes + r.plan.io_bytes:>9,} B  (data RAM: arena + I/O, plus the stack one invoke "
+          f"uses, which `tinyq bench` measures)")
     return 0
