@@ -8,6 +8,7 @@ import pytest
 from tinyq.boards import board_names, load_board
 from tinyq.cli import main
 from tinyq.targets.build import build_project
+from tinyq.targets.elfsize import stack_sizing
 from tinyq.targets.qemu import FirmwareFault, FirmwareTimeout
 from tinyq.targets.run import run_project
 
@@ -48,7 +49,10 @@ def test_equal_outputs_on_every_emulated_board(board, projects, host_outputs):
     r = build_project(d)
     assert r.artifact.name == "firmware.elf"
     assert r.sizes.weight_bytes == 20 and r.sizes.arena_bytes == 32
-    assert r.sizes.stack_bytes == load_board(board).stack_bytes and r.sizes.code_bytes > 1000
+    # the stack reserve: the call graph's bound of invoke + the stated margin, below the board's fallback
+    sizing = stack_sizing(r.artifact)
+    assert sizing.invoke_bytes > 0 and sizing.reserve_bytes == (sizing.invoke_bytes + sizing.margin_bytes + 7) // 8 * 8
+    assert r.sizes.stack_bytes == sizing.reserve_bytes < load_board(board).stack_bytes and r.sizes.code_bytes > 1000
     got = run_project(d, dummy.sample_inputs(6, seed=3))
     assert got.samples == 6
     for name, want in host_outputs.items():
