@@ -18,6 +18,10 @@ from tinyq.resources import data_dir
 KINDS = ("host", "emulated", "real")
 UPLOAD_TOOLS = {"openocd": "openocd", "stlink": "st-flash", "nrfjprog": "nrfjprog"}
 
+# The stack the PlatformIO builder reserves beyond the worst-case stack of invoke (GCC's call graphs): main, the
+# harness's stdio and an exception frame. The fit checks before a build count it as the stack's lower bound.
+STACK_MARGIN_BYTES = 2048
+
 
 class BoardError(TinyqError):
     """An unknown board name or a malformed boards/<name>.toml."""

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tinyq.boards import STACK_MARGIN_BYTES
 from tinyq.emit.c_literals import is_c_identifier
 from tinyq.emit.emitter import LevelCode, emit_levels, emit_sources
 from tinyq.errors import DoesNotFit, InputError
@@ -87,9 +88,9 @@ def check_fit(model_name: str, program: Program, plan: MemoryPlan, board, calls:
     calls = len(program.calls) if calls is None else calls
     weights, code = plan.weight_bytes, CODE_BYTES[board.kind] + CODE_PER_CALL * calls
     other = OTHER_RAM_BYTES[board.kind]
-    ram = plan.arena_bytes + plan.io_bytes + board.stack_bytes + other
-    ram_part = (f"RAM needs ~{ram:,} B (arena {plan.arena_bytes:,} + I/O {plan.io_bytes:,} + stack "
-                f"{board.stack_bytes:,} + other ~{other:,}) of {board.ram.size:,} B")
+    ram = plan.arena_bytes + plan.io_bytes + STACK_MARGIN_BYTES + other  # the sized stack's lower bound
+    ram_part = (f"RAM needs ~{ram:,} B (arena {plan.arena_bytes:,} + I/O {plan.io_bytes:,} + stack at least "
+                f"{STACK_MARGIN_BYTES:,} + other ~{other:,}) of {board.ram.size:,} B")
     if board.weights:  # weights have a region of their own; flash holds the code
         needs = [("flash", code, f"flash needs ~{code:,} B (code) of {board.flash.size:,} B", board.flash.size),
                  ("weight region", weights, f"weight region needs {weights:,} B (weights) of {board.weights.size:,} B",

@@ -26,13 +26,13 @@ def test_weights_use_the_weight_region_when_the_board_has_one(tmp_path):
 
 
 def test_arena_larger_than_ram_is_refused_by_the_cli(tmp_path, capsys):
-    d = dummy.make_project(tmp_path, "netduinoplus2", arena_bytes=124_000, scratch_bytes=4_000)
+    d = dummy.make_project(tmp_path, "netduinoplus2", arena_bytes=129_500, scratch_bytes=4_000)
     assert main(["build", str(d)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     io = sum(t.bytes for t in read_manifest(d).inputs + read_manifest(d).outputs)
     assert err == [
-        f"tinyq: error: model does not fit netduinoplus2: arena 124,000 B + I/O buffers {io:,} B + stack 8,192 B "
-        f"= {124_000 + io + 8192:,} B but RAM holds 131,072 B"
+        f"tinyq: error: model does not fit netduinoplus2: arena 129,500 B + I/O buffers {io:,} B + stack at least 2,048 B "
+        f"= {129_500 + io + 2048:,} B but RAM holds 131,072 B"
     ]
     assert not (d / ".pio").exists()
 
@@ -122,7 +122,7 @@ def test_compile_refuses_weights_larger_than_flash(tmp_path, capsys):
     assert _refused(tmp_path, capsys, model, "nucleo_f446re") == (
         f"{model} does not fit nucleo_f446re (flash exceeded): "
         f"flash needs ~{p.weight_bytes + code:,} B (weights {p.weight_bytes:,} B + code ~{code:,} B) of 524,288 B; "
-        f"RAM needs ~{io + 8192 + other:,} B (arena 0 + I/O {io:,} + stack 8,192 + other ~{other}) of 131,072 B")
+        f"RAM needs ~{io + 2048 + other:,} B (arena 0 + I/O {io:,} + stack at least 2,048 + other ~{other}) of 131,072 B")
     assert p.weight_bytes > 614_400
 
 
@@ -132,7 +132,7 @@ def test_compile_refuses_io_larger_than_ram(tmp_path, capsys):
     assert _refused(tmp_path, capsys, model, "netduinoplus2") == (
         f"{model} does not fit netduinoplus2 (RAM exceeded): "
         f"flash needs ~{p.weight_bytes + code:,} B (weights {p.weight_bytes:,} B + code ~{code:,} B) of 1,048,576 B; "
-        f"RAM needs ~{p.io_bytes + 8192 + other:,} B (arena 0 + I/O 130,001 + stack 8,192 + other ~{other}) "
+        f"RAM needs ~{p.io_bytes + 2048 + other:,} B (arena 0 + I/O 130,001 + stack at least 2,048 + other ~{other}) "
         f"of 131,072 B")
 
 

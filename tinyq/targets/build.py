@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyq.boards import Board, load_board
+from tinyq.boards import STACK_MARGIN_BYTES, Board, load_board
 from tinyq.errors import BuildError, PlanError
 from tinyq.targets import host, platformio
 from tinyq.targets.elfsize import SizeReport, size_report
@@ -68,11 +68,12 @@ def check_fit(manifest: Manifest, board: Board) -> None:
         )
     # scratch buffers are planned inside the arena; the harness's I/O buffers are static RAM too
     io_bytes = manifest.sample_in_bytes + manifest.sample_out_bytes
-    ram_need = manifest.arena_bytes + io_bytes + board.stack_bytes
+    # the stack reserve is sized at link time (the call graph's bound + the margin): the margin is its lower bound
+    ram_need = manifest.arena_bytes + io_bytes + STACK_MARGIN_BYTES
     if ram_need > board.ram.size:
         raise PlanError(
             f"model does not fit {board.name}: arena {manifest.arena_bytes:,} B + I/O buffers "
-            f"{io_bytes:,} B + stack {board.stack_bytes:,} B = {ram_need:,} B but RAM holds {board.ram.size:,} B"
+            f"{io_bytes:,} B + stack at least {STACK_MARGIN_BYTES:,} B = {ram_need:,} B but RAM holds {board.ram.size:,} B"
         )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from tinyq.emit.jinja_env import environment
 
 from tinyq import __version__
-from tinyq.boards import Board, resolve_board
+from tinyq.boards import STACK_MARGIN_BYTES, Board, resolve_board
 from tinyq.errors import TinyqError
 from tinyq.resources import data_dir
 from tinyq.targets.manifest import Manifest, parse_manifest
@@ -70,6 +70,7 @@ def pio_board_manifest(board: Board) -> dict:
                     "weights": [board.weights.origin, board.weights.size] if board.weights else None,
                     "ram": [board.ram.origin, board.ram.size],
                     "stack_bytes": board.stack_bytes,
+                    "stack_margin": STACK_MARGIN_BYTES,
                 },
                 "console": console,
                 "qemu_machine": board.qemu_machine,

@@ -24,7 +24,7 @@ import stack_bound  # noqa: E402  (the platform's own module, beside this script
 # The stack reserve: the worst-case stack of the model's invoke, from GCC's call graphs of this build
 # (stack_bound.py), plus HARNESS_BYTES for main's frame and the harness's newlib stdio, an exception frame
 # with FP state and the fault reporter. When the call graphs give no bound, the board's stack_bytes.
-HARNESS_BYTES = 2048
+HARNESS_BYTES = TQ["memory"].get("stack_margin", 2048)  # tinyq.boards.STACK_MARGIN_BYTES
 
 
 def write_if_changed(path, text):
