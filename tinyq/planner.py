@@ -8,11 +8,8 @@ output of an elementwise op written over its dead input (aliases()).
 
 A convolution whose kernel walks memory in raster order (KernelCall.raster_order, tinyq.raster) may write its
 output partly over its input when that input dies with it: the output starts at most write_limit() bytes past
-the input's start. Placement is greedy by size (largest first, lowest offset where the buffer keeps clear of
-every placed buffer with an intersecting lifetime, or keeps within such an overlap), aligned to ALIGN bytes.
-Overlapping buffers are placed as one chain, at fixed offsets from each other (an output below its input where
-a 3x3 window still reads the row above); overlaps that do not lower the arena are dropped, and a plan with
-overlaps is kept only when its arena is smaller than the plan without.
+the input's start. tinyq.placement places the buffers (greedy by size, aligned to ALIGN bytes; overlapping
+buffers as one chain), keeping an overlap only where it lowers the arena.
 
 check_plan() independently proves that no two buffers live at the same time share a byte, except the overlaps
 the plan lists; check_overlaps() proves each of those byte by byte (tinyq.raster.overlap_faults), and
@@ -25,21 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.errors import PlanError
+from tinyq.placement import ALIGN, Allocation, arena_of, overlaps_in_time, place
 from tinyq.program import Program
 from tinyq.raster import overlap_faults, write_limit
-
-ALIGN = 16
-
-
-@dataclass(frozen=True)
-class Allocation:
-    name: str  # tensor name, or "scratch of call k"
-    tensor: int  # tensor index; -1 for a scratch buffer
-    call: int  # for scratch: the call it belongs to; for tensors: the producing call
-    first: int  # first call index during which the buffer is live
-    last: int  # last call index (inclusive)
-    size: int
-    offset: int
 
 
 @dataclass(frozen=True)
@@ -72,10 +57,6 @@ class MemoryPlan:
             if a.tensor < 0 and a.call == call:
                 return a.offset
         return None
-
-
-def _align(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
 def _last_reads(program: Program, io_in_arena: bool = False) -> dict[int, int]:
@@ -160,10 +141,6 @@ def lifetimes(program: Program, io_in_arena: bool = False) -> list[Allocation]:
     return buffers
 
 
-def _overlaps_in_time(a: Allocation, b: Allocation) -> bool:
-    return a.first <= b.last and b.first <= a.last
-
-
 def _raster_limit(program: Program, k: int) -> int | None:
     """write_limit() of call k's output over its one input, or None when the call has no RasterOrder."""
     call = program.calls[k]
@@ -192,104 +169,18 @@ def overlap_limits(program: Program, buffers: list[Allocation],
     return out
 
 
-def _chains(buffers: list[Allocation], limits: dict) -> list[list[tuple[Allocation, int]]]:
-    """The buffers as chains of overlapping ones, each member at an offset relative to the chain (lowest 0):
-    along an overlap the output starts min(limit, 0) bytes from its input, rounded down to ALIGN (an output
-    may reach into its input as far as the limit lets it; one that may start past it gains nothing there)."""
-    by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
-    step = {s: (d, limit) for (s, d), (_, limit) in limits.items()}
-    heads = [b for b in buffers if not any(d == b.tensor for _, d in limits)]
-    chains = []
-    for head in heads:
-        chain, at = [(head, 0)], 0
-        while chain[-1][0].tensor in step:
-            d, limit = step[chain[-1][0].tensor]
-            at += min(limit, 0) // ALIGN * ALIGN
-            chain.append((by_tensor[d], at))
-        low = min(rel for _, rel in chain)
-        chains.append([(b, rel - low) for b, rel in chain])
-    return chains
-
-
-def _needed_links(buffers: list[Allocation], limits: dict) -> dict:
-    """The overlaps at the calls where the live buffers, without that overlap, exceed what the busiest call
-    needs with every overlap: elsewhere an overlap cannot lower the peak, and breaking the chain there stops
-    its drift."""
-    size = {b.tensor: b.size for b in buffers if b.tensor >= 0}
-    live = {}
-    for b in buffers:
-        for k in range(max(b.first, 0), b.last + 1):
-            live[k] = live.get(k, 0) + b.size
-    saving = {}
-    for (s, d), (k, limit) in limits.items():
-        lead = min(limit, 0) // ALIGN * ALIGN
-        saving[k] = size[s] + size[d] - max(size[s] - lead, size[d])
-    floor = max(live[k] - saving.get(k, 0) for k in live)
-    return {link: v for link, v in limits.items() if live[v[0]] > floor}
-
-
-def _place(buffers: list[Allocation], limits: dict) -> list[Allocation]:
-    """Greedy placement of the chains (_chains; without limits every buffer is a chain of one), largest first,
-    each at the lowest aligned offset where every member keeps clear of the placed buffers live with it."""
-    placed: list[Allocation] = []
-    for chain in sorted(_chains(buffers, limits), key=lambda c: (-max(b.size for b, _ in c), c[0][0].first,
-                                                                   c[0][0].tensor)):
-        gaps = [(p.offset - rel - b.size, p.offset + p.size - rel)  # chain offset must be <= lo or >= hi
-                for b, rel in chain for p in placed if _overlaps_in_time(p, b)]
-        base = min(c for c in [0] + [_align(hi) for _, hi in gaps] if c >= 0 and all(not (lo < c < hi) for lo, hi in gaps))
-        placed += [Allocation(b.name, b.tensor, b.call, b.first, b.last, b.size, base + rel) for b, rel in chain]
-    return placed
-
-
-def _search_from_all(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
-    """Every overlap, then drop the one whose loss gives the smallest arena while it does not grow: a chain of
-    overlaps drifts down by each output's lead over its input, and a break lets the greedy place the rest of
-    the chain afresh."""
-    kept, best = dict(limits), _place(buffers, limits)
-    while kept:
-        trials = [{key: v for key, v in kept.items() if key != link} for link in sorted(kept)]
-        got, trial = min(((_place(buffers, t), t) for t in trials), key=lambda g: _arena(g[0]))
-        if _arena(got) > _arena(best):
-            break
-        kept, best = trial, got
-    return best, kept
-
-
-def _search_from_needed(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
-    """The overlaps at the busiest calls (_needed_links); then each other one added where it lowers the arena
-    (the greedy placement leaves gaps the live sums do not show), and each kept one dropped where that does not
-    raise it."""
-    kept = _needed_links(buffers, limits)
-    best = _place(buffers, kept)
-    for link in sorted(limits):
-        trial = {**kept, link: limits[link]} if link not in kept else {k: v for k, v in kept.items() if k != link}
-        got = _place(buffers, trial)
-        if _arena(got) < _arena(best) or (link in kept and _arena(got) == _arena(best)):
-            kept, best = trial, got
-    return best, kept
-
-
-def _arena(placed: list[Allocation]) -> int:
-    return _align(max((a.offset + a.size for a in placed), default=0))
-
-
 def plan_memory(program: Program, io_in_arena: bool = False) -> MemoryPlan:
     """io_in_arena (--io arena): the graph inputs and outputs are planned in the arena too."""
     buffers = lifetimes(program, io_in_arena)
     limits = overlap_limits(program, buffers, io_in_arena)
-    placed = _place(buffers, {})
-    if limits:
-        best, kept = min((_search_from_all(buffers, limits), _search_from_needed(buffers, limits)),
-                         key=lambda got: _arena(got[0]))
-        if _arena(best) < _arena(placed):  # else without overlaps: they gain nothing
-            placed, limits = best, kept
+    placed, limits = place(buffers, limits)
     offset = {a.tensor: a for a in placed if a.tensor >= 0}
     overlaps = tuple(sorted((k, s, d) for (s, d), (k, _) in limits.items()
                             if offset[s].offset < offset[d].offset + offset[d].size
                             and offset[d].offset < offset[s].offset + offset[s].size))
     placed.sort(key=lambda a: (a.first, a.tensor))
     io = sum(program.tensor(i).nbytes for i in _external(program, io_in_arena))
-    plan = MemoryPlan(_arena(placed), tuple(placed), program.weight_bytes, io,
+    plan = MemoryPlan(arena_of(placed), tuple(placed), program.weight_bytes, io,
                       tuple(sorted(aliases(program, io_in_arena).items())), overlaps, io_in_arena)
     check_plan(plan)
     check_overlaps(program, plan)
@@ -326,7 +217,7 @@ def check_plan(plan: MemoryPlan) -> None:
             if any((x.tensor, y.tensor, x.last) in listed and x.last == y.first and x.tensor >= 0 <= y.tensor
                    for x, y in ((a, b), (b, a))):
                 continue
-            if _overlaps_in_time(a, b) and a.offset < b.offset + b.size and b.offset < a.offset + a.size:
+            if overlaps_in_time(a, b) and a.offset < b.offset + b.size and b.offset < a.offset + a.size:
                 raise PlanError(
                     f"buffers '{a.name}' [{a.offset}, {a.offset + a.size}) and '{b.name}' [{b.offset}, {b.offset + b.size}) "
                     f"overlap while both are live (calls {max(a.first, b.first)}..{min(a.last, b.last)})"

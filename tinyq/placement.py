@@ -1,0 +1,124 @@
+"""Greedy placement of the planned buffers in one arena, with chains of overlapping buffers (tinyq.planner).
+
+A buffer is an Allocation with a live range; two buffers live at the same time must keep apart, except along
+an overlap link (a convolution output allowed to start `limit` bytes into its dying input, tinyq.raster).
+Linked buffers form a chain placed as one unit at fixed offsets from each other. place() picks which links to
+keep (a chain drifts down by each lead, so not every link pays) and returns the smaller arena of the
+placements with and without overlaps. It knows nothing of kernels; tinyq.planner checks what it returns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALIGN = 16
+
+
+@dataclass(frozen=True)
+class Allocation:
+    name: str  # tensor name, or "scratch of call k"
+    tensor: int  # tensor index; -1 for a scratch buffer
+    call: int  # for scratch: the call it belongs to; for tensors: the producing call
+    first: int  # first call index during which the buffer is live
+    last: int  # last call index (inclusive)
+    size: int
+    offset: int
+
+
+def align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def overlaps_in_time(a: Allocation, b: Allocation) -> bool:
+    return a.first <= b.last and b.first <= a.last
+
+
+def _chains(buffers: list[Allocation], limits: dict) -> list[list[tuple[Allocation, int]]]:
+    """The buffers as chains of overlapping ones, each member at an offset relative to the chain (lowest 0):
+    along an overlap the output starts min(limit, 0) bytes from its input, rounded down to ALIGN (an output
+    may reach into its input as far as the limit lets it; one that may start past it gains nothing there)."""
+    by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
+    step = {s: (d, limit) for (s, d), (_, limit) in limits.items()}
+    heads = [b for b in buffers if not any(d == b.tensor for _, d in limits)]
+    chains = []
+    for head in heads:
+        chain, at = [(head, 0)], 0
+        while chain[-1][0].tensor in step:
+            d, limit = step[chain[-1][0].tensor]
+            at += min(limit, 0) // ALIGN * ALIGN
+            chain.append((by_tensor[d], at))
+        low = min(rel for _, rel in chain)
+        chains.append([(b, rel - low) for b, rel in chain])
+    return chains
+
+
+def _needed_links(buffers: list[Allocation], limits: dict) -> dict:
+    """The overlaps at the calls where the live buffers, without that overlap, exceed what the busiest call
+    needs with every overlap: elsewhere an overlap cannot lower the peak, and breaking the chain there stops
+    its drift."""
+    size = {b.tensor: b.size for b in buffers if b.tensor >= 0}
+    live = {}
+    for b in buffers:
+        for k in range(max(b.first, 0), b.last + 1):
+            live[k] = live.get(k, 0) + b.size
+    saving = {}
+    for (s, d), (k, limit) in limits.items():
+        lead = min(limit, 0) // ALIGN * ALIGN
+        saving[k] = size[s] + size[d] - max(size[s] - lead, size[d])
+    floor = max(live[k] - saving.get(k, 0) for k in live)
+    return {link: v for link, v in limits.items() if live[v[0]] > floor}
+
+
+def _place(buffers: list[Allocation], limits: dict) -> list[Allocation]:
+    """Greedy placement of the chains (_chains; without limits every buffer is a chain of one), largest first,
+    each at the lowest aligned offset where every member keeps clear of the placed buffers live with it."""
+    placed: list[Allocation] = []
+    for chain in sorted(_chains(buffers, limits), key=lambda c: (-max(b.size for b, _ in c), c[0][0].first,
+                                                                   c[0][0].tensor)):
+        gaps = [(p.offset - rel - b.size, p.offset + p.size - rel)  # chain offset must be <= lo or >= hi
+                for b, rel in chain for p in placed if overlaps_in_time(p, b)]
+        base = min(c for c in [0] + [align(hi) for _, hi in gaps] if c >= 0 and all(not (lo < c < hi) for lo, hi in gaps))
+        placed += [Allocation(b.name, b.tensor, b.call, b.first, b.last, b.size, base + rel) for b, rel in chain]
+    return placed
+
+
+def _search_from_all(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
+    """Every overlap, then drop the one whose loss gives the smallest arena while it does not grow: a chain of
+    overlaps drifts down by each output's lead over its input, and a break lets the greedy place the rest of
+    the chain afresh."""
+    kept, best = dict(limits), _place(buffers, limits)
+    while kept:
+        trials = [{key: v for key, v in kept.items() if key != link} for link in sorted(kept)]
+        got, trial = min(((_place(buffers, t), t) for t in trials), key=lambda g: arena_of(g[0]))
+        if arena_of(got) > arena_of(best):
+            break
+        kept, best = trial, got
+    return best, kept
+
+
+def _search_from_needed(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
+    """The overlaps at the busiest calls (_needed_links); then each other one added where it lowers the arena
+    (the greedy placement leaves gaps the live sums do not show), and each kept one dropped where that does not
+    raise it."""
+    kept = _needed_links(buffers, limits)
+    best = _place(buffers, kept)
+    for link in sorted(limits):
+        trial = {**kept, link: limits[link]} if link not in kept else {k: v for k, v in kept.items() if k != link}
+        got = _place(buffers, trial)
+        if arena_of(got) < arena_of(best) or (link in kept and arena_of(got) == arena_of(best)):
+            kept, best = trial, got
+    return best, kept
+
+
+def arena_of(placed: list[Allocation]) -> int:
+    return align(max((a.offset + a.size for a in placed), default=0))
+
+
+def place(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
+    """(placed buffers, the links kept): without overlaps unless they give a smaller arena."""
+    placed = _place(buffers, {})
+    if limits:
+        best, kept = min((_search_from_all(buffers, limits), _search_from_needed(buffers, limits)),
+                         key=lambda got: arena_of(got[0]))
+        if arena_of(best) < arena_of(placed):
+            return best, kept
+    return placed, {}
