@@ -82,9 +82,9 @@ def test_vendor_linker_script_keeps_the_arena_out_of_flash(project, tmp_path):
     arena = [ln for ln in subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True,
                                          check=True).stdout.splitlines() if ln.endswith(" model_arena")]
     arena_bytes = int(arena[0].split()[1], 16)
-    assert arena_bytes >= 16_000
+    assert arena_bytes >= 8_000  # KWS: one 25x5x64 activation and the overlaps' leads
     assert sections[".bss"] == ("NOBITS", sections[".bss"][1]) and sections[".bss"][1] >= arena_bytes
-    # the flash image holds code and weights only: no 16 KB of zeros for the arena
+    # the flash image holds code and weights only: no arena of zeros
     flash = sum(size for name, (kind, size) in sections.items() if kind == "PROGBITS" and name in
                 (".isr_vector", ".text", ".rodata", ".tq_weights", ".data", ".ARM", ".ARM.extab"))
     assert image.stat().st_size <= flash + 64
