@@ -43,7 +43,7 @@ def plot_memory(program: Program, plan: MemoryPlan, path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(max(6.0, min(16.0, 0.25 * calls + 4)), 4.8))
     for a in plan.allocations:
         kind = "scratch" if a.tensor < 0 else ("I/O" if a.tensor in io else "tensor")
-        x0 = max(a.first, -0.5) if a.first >= 0 else -0.5
+        x0 = a.first if a.first >= 0 else -0.5  # an --io arena input is live from before call 0
         ax.add_patch(Rectangle((x0, a.offset), a.last + 1 - x0, a.size, facecolor=colours[kind], alpha=0.55,
                                edgecolor="k", lw=0.4, hatch="//" if a.tensor in overlapped else None))
     live = live_bytes(plan, calls)

@@ -32,19 +32,28 @@ def overlaps_in_time(a: Allocation, b: Allocation) -> bool:
     return a.first <= b.last and b.first <= a.last
 
 
+def overlaps_in_space(a: Allocation, b: Allocation) -> bool:
+    return a.offset < b.offset + b.size and b.offset < a.offset + a.size
+
+
+def _lead(limit: int) -> int:
+    """How far an output starts from its input along an overlap: as far in as the limit lets it (an output that
+    may start past its input gains nothing there), rounded down to ALIGN."""
+    return min(limit, 0) // ALIGN * ALIGN
+
+
 def _chains(buffers: list[Allocation], limits: dict) -> list[list[tuple[Allocation, int]]]:
-    """The buffers as chains of overlapping ones, each member at an offset relative to the chain (lowest 0):
-    along an overlap the output starts min(limit, 0) bytes from its input, rounded down to ALIGN (an output
-    may reach into its input as far as the limit lets it; one that may start past it gains nothing there)."""
+    """The buffers as chains of overlapping ones, each member at an offset relative to the chain (lowest 0),
+    each output _lead() bytes from its input."""
     by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
     step = {s: (d, limit) for (s, d), (_, limit) in limits.items()}
-    heads = [b for b in buffers if not any(d == b.tensor for _, d in limits)]
+    linked = {d for _, d in limits}
     chains = []
-    for head in heads:
+    for head in (b for b in buffers if b.tensor not in linked):
         chain, at = [(head, 0)], 0
         while chain[-1][0].tensor in step:
             d, limit = step[chain[-1][0].tensor]
-            at += min(limit, 0) // ALIGN * ALIGN
+            at += _lead(limit)
             chain.append((by_tensor[d], at))
         low = min(rel for _, rel in chain)
         chains.append([(b, rel - low) for b, rel in chain])
@@ -62,8 +71,7 @@ def _needed_links(buffers: list[Allocation], limits: dict) -> dict:
             live[k] = live.get(k, 0) + b.size
     saving = {}
     for (s, d), (k, limit) in limits.items():
-        lead = min(limit, 0) // ALIGN * ALIGN
-        saving[k] = size[s] + size[d] - max(size[s] - lead, size[d])
+        saving[k] = size[s] + size[d] - max(size[s] - _lead(limit), size[d])
     floor = max(live[k] - saving.get(k, 0) for k in live)
     return {link: v for link, v in limits.items() if live[v[0]] > floor}
 

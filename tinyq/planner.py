@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.errors import PlanError
-from tinyq.placement import ALIGN, Allocation, arena_of, overlaps_in_time, place
+from tinyq.placement import ALIGN, Allocation, arena_of, overlaps_in_space, overlaps_in_time, place
 from tinyq.program import Program
 from tinyq.raster import overlap_faults, write_limit
 
@@ -141,14 +141,19 @@ def lifetimes(program: Program, io_in_arena: bool = False) -> list[Allocation]:
     return buffers
 
 
+def _geometry(program: Program, call) -> tuple:
+    """(input shape, output shape, input item bytes, output item bytes) of a one-input, one-output call."""
+    a, b = program.tensor(call.inputs[0]), program.tensor(call.outputs[0])
+    return a.shape, b.shape, np.dtype(a.dtype).itemsize, np.dtype(b.dtype).itemsize
+
+
 def _raster_limit(program: Program, k: int) -> int | None:
     """write_limit() of call k's output over its one input, or None when the call has no RasterOrder."""
     call = program.calls[k]
     order = call.raster_order()
     if order is None or len(call.inputs) != 1 or len(call.outputs) != 1:
         return None
-    a, b = program.tensor(call.inputs[0]), program.tensor(call.outputs[0])
-    return write_limit(order, a.shape, b.shape, np.dtype(a.dtype).itemsize, np.dtype(b.dtype).itemsize)
+    return write_limit(order, *_geometry(program, call))
 
 
 def overlap_limits(program: Program, buffers: list[Allocation],
@@ -174,10 +179,8 @@ def plan_memory(program: Program, io_in_arena: bool = False) -> MemoryPlan:
     buffers = lifetimes(program, io_in_arena)
     limits = overlap_limits(program, buffers, io_in_arena)
     placed, limits = place(buffers, limits)
-    offset = {a.tensor: a for a in placed if a.tensor >= 0}
-    overlaps = tuple(sorted((k, s, d) for (s, d), (k, _) in limits.items()
-                            if offset[s].offset < offset[d].offset + offset[d].size
-                            and offset[d].offset < offset[s].offset + offset[s].size))
+    at = {a.tensor: a for a in placed if a.tensor >= 0}
+    overlaps = tuple(sorted((k, s, d) for (s, d), (k, _) in limits.items() if overlaps_in_space(at[s], at[d])))
     placed.sort(key=lambda a: (a.first, a.tensor))
     io = sum(program.tensor(i).nbytes for i in _external(program, io_in_arena))
     plan = MemoryPlan(arena_of(placed), tuple(placed), program.weight_bytes, io,
@@ -214,10 +217,9 @@ def check_plan(plan: MemoryPlan) -> None:
     listed = {(s, d, k) for k, s, d in plan.overlaps}
     for i, a in enumerate(allocs):
         for b in allocs[i + 1 :]:
-            if any((x.tensor, y.tensor, x.last) in listed and x.last == y.first and x.tensor >= 0 <= y.tensor
-                   for x, y in ((a, b), (b, a))):
+            if any((x.tensor, y.tensor, x.last) in listed and x.last == y.first for x, y in ((a, b), (b, a))):
                 continue
-            if overlaps_in_time(a, b) and a.offset < b.offset + b.size and b.offset < a.offset + a.size:
+            if overlaps_in_time(a, b) and overlaps_in_space(a, b):
                 raise PlanError(
                     f"buffers '{a.name}' [{a.offset}, {a.offset + a.size}) and '{b.name}' [{b.offset}, {b.offset + b.size}) "
                     f"overlap while both are live (calls {max(a.first, b.first)}..{min(a.last, b.last)})"
@@ -235,9 +237,7 @@ def check_overlaps(program: Program, plan: MemoryPlan) -> None:
         if (order is None or len(call.inputs) != 1 or call.outputs != (d,) or root.get(call.inputs[0], call.inputs[0]) != s
                 or s not in buffer or d not in buffer or buffer[s].last != k or buffer[d].first != k):
             raise PlanError(f"call {k} may not write tensor #{d} over the buffer of tensor #{s}")
-        a, b = program.tensor(call.inputs[0]), program.tensor(d)
-        faults = overlap_faults(order, a.shape, b.shape, np.dtype(a.dtype).itemsize, np.dtype(b.dtype).itemsize,
-                                buffer[d].offset - buffer[s].offset)
+        faults = overlap_faults(order, *_geometry(program, call), buffer[d].offset - buffer[s].offset)
         if faults:
             raise PlanError(f"call {k} ({call.kernel}) would write {faults} bytes of tensor #{d} over input bytes "
                             f"of tensor #{s} that it still reads")
