@@ -14,6 +14,7 @@ from tinyq.emit.emitter import LevelCode, emit_levels, emit_sources
 from tinyq.errors import DoesNotFit, InputError
 from tinyq.kernel_select import board_features, board_isa, select_kernels
 from tinyq.lower import lower
+from tinyq.patch import PatchReport, parse_patch, patch_program
 from tinyq.planner import MemoryPlan, plan_memory
 from tinyq.program import Program
 from tinyq.specialize import specialize
@@ -37,6 +38,8 @@ class CompileResult:
     plan: MemoryPlan
     files: tuple[Path, ...]
     note: str = ""  # how auto adapted to the board, if it had to
+    patching: PatchReport | None = None  # the chains run in bands (tinyq.patch), None for precision levels
+    lowered: Program | None = None  # the program before tinyq.specialize (its records' geometry gives MACs)
 
 
 def _tensor_entry(t) -> dict:
@@ -46,7 +49,8 @@ def _tensor_entry(t) -> dict:
     }
 
 
-def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_name: str, variants) -> dict:
+def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_name: str, variants,
+             patching: PatchReport | None = None) -> dict:
     from tinyq.encode.apply import weight_report
 
     stored = {w.call: {"encoding": w.encoding, "bytes": w.nbytes, "int8_bytes": w.int8_bytes}
@@ -70,6 +74,10 @@ def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_
              **({"weights": stored[k]} if k in stored else {})}
             for k, (c, v) in enumerate(zip(program.calls, variants))
         ],
+        **({"patch": {"chains": [{"layers": list(p.layers), "bands": p.bands, "extra_macs": p.extra_macs}
+                                 for p in patching.patches],
+                      "macs": patching.macs, "extra_macs": patching.extra_macs,
+                      "arena_bytes_unpatched": patching.arena_before}} if patching is not None else {}),
     }
 
 
@@ -109,12 +117,14 @@ IO_MODES = ("caller", "arena")
 
 
 def compile_model(model, out_dir, board: str = "host", prefix: str = "model", project: bool = True,
-                  weights: str = "auto", layers=None, specialize_calls: bool = True, io: str = "caller") -> CompileResult:
+                  weights: str = "auto", layers=None, specialize_calls: bool = True, io: str = "caller",
+                  patch="auto") -> CompileResult:
     """Compile a .tflite model (path or bytes) for `board` into out_dir (sources in out_dir/src).
 
     specialize_calls=False keeps every call on the kernel tinyq.kernel_select picks, without the prepared
     kernels of tinyq.specialize (the tests use it to hold those fallback kernels to the simulator too).
     io="arena" (--io arena) plans the inputs and outputs inside the arena (model.h: <PREFIX>_IO_IN_ARENA).
+    patch (--patch): "auto", "off" or a band count: which chains of convolutions run in bands (tinyq.patch).
 
     Everything is checked (board, prefix, model, fit) before a file is written.
     """
@@ -125,17 +135,20 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     if io not in IO_MODES:
         raise InputError(f"--io '{io}': expected one of {', '.join(IO_MODES)}")
     in_arena = io == "arena"
+    patch = parse_patch(patch)
     if isinstance(model, (list, tuple)):
         if len(model) > 1:
             if in_arena:
                 raise InputError("--io arena: one model only (precision levels keep their inputs and outputs "
                                  "in caller-owned buffers)")
+            if patch not in ("auto", "off"):
+                raise InputError(f"--patch {patch}: one model only (precision levels run unpatched)")
             return compile_levels(list(model), out_dir, board_obj, prefix, project, weights, layers, specialize_calls)
         model = model[0]
     model_name = Path(model).name if isinstance(model, (str, Path)) else "model.tflite"
     graph = read_model(model)
     isa = board_isa(board_obj)  # auto weighs the packed kernels' speed on this board's CPU
-    program = lower(graph, weights, layers, isa)
+    program, patching = patch_program(lower(graph, weights, layers, isa), patch, in_arena)
     plan = plan_memory(program, in_arena)
     where = str(model) if isinstance(model, (str, Path)) else model_name
     note = ""
@@ -145,12 +158,13 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
         if weights != "auto" or exc.exceeded == ("RAM",):  # smaller weights cannot make RAM fit
             raise
         # flash is the wall: rather than refuse, store every tensor as small as it exactly goes
-        program = lower(graph, "smallest", layers, isa)
+        program, patching = patch_program(lower(graph, "smallest", layers, isa), patch, in_arena)
         plan = plan_memory(program, in_arena)
         check_fit(where, program, plan, board_obj)
         note = (f"the fast encodings do not fit {board_obj.name}: weights stored as small as they exactly go "
                 f"(--weights smallest), with slower kernels")
     out_dir = Path(out_dir)
+    lowered = program
     variants = select_kernels(program, board_features(board_obj))
     if specialize_calls:
         fast, fast_variants = specialize(program, variants, board_features(board_obj))
@@ -164,14 +178,14 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
                                              "compiled with the generic kernels") if x)
     files = emit_sources(program, plan, out_dir / "src", prefix, model_name, options=f"board={board} prefix={prefix}",
                          variants=variants)
-    info = manifest(program, plan, board, prefix, model_name, variants)
+    info = manifest(program, plan, board, prefix, model_name, variants, patching)
     (out_dir / MANIFEST).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     if project:
         from tinyq.targets.project import write_project
         from tinyq.targets.manifest import read_manifest
 
         files += list(write_project(out_dir, board_obj, read_manifest(out_dir)) or [])
-    return CompileResult(out_dir, program, plan, tuple(files), note)
+    return CompileResult(out_dir, program, plan, tuple(files), note, patching, lowered)
 
 
 @dataclass(frozen=True)
@@ -266,7 +280,8 @@ def compile_levels(models: list, out_dir, board, prefix: str, project: bool = Tr
         from tinyq.targets.manifest import read_manifest
 
         files += list(write_project(out_dir, board, read_manifest(out_dir)) or [])
-    return LevelsResult(out_dir, levels[0].program, combined, tuple(files), note, tuple(levels), tuple(plans))
+    return LevelsResult(out_dir, levels[0].program, combined, tuple(files), note, levels=tuple(levels),
+                        plans=tuple(plans))
 
 
 def levels_manifest(levels, plans, variants, combined: MemoryPlan, board: str, prefix: str) -> dict:

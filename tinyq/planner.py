@@ -2,7 +2,8 @@
 
 Lifetimes come from the call order: a tensor lives from the call that writes it to the last call that
 reads it (inclusive); a scratch buffer lives during its own call. Graph inputs and outputs are buffers the
-caller owns, so they are not in the arena. The output of an in-place call (a reshape) shares its input's
+caller owns, so they are not in the arena. A view (a band of rows, tinyq.patch) is part of its base tensor's
+buffer: writing or reading it uses that buffer. The output of an in-place call (a reshape) shares its input's
 buffer: the two tensors hold the same bytes, so they form one buffer living over both lifetimes; so does the
 output of an elementwise op written over its dead input (aliases()).
 
@@ -120,10 +121,10 @@ def lifetimes(program: Program, io_in_arena: bool = False) -> list[Allocation]:
         last.update({i: -1 for i in program.inputs})
         last.update({i: end for i in program.outputs})
     for k, call in enumerate(program.calls):
-        for i in call.outputs:
+        for i in map(lambda t: program.view_base(t)[0], call.outputs):  # a view uses its base's buffer
             first.setdefault(i, k)
             last[i] = max(last.get(i, k), k)
-        for i in call.inputs:
+        for i in map(lambda t: program.view_base(t)[0], call.inputs):
             if i not in first and i not in external:
                 raise PlanError(f"tensor #{i} is read by call {k} ({call.opcode}) before any call writes it")
             last[i] = max(last.get(i, k), k)
@@ -186,9 +187,28 @@ def plan_memory(program: Program, io_in_arena: bool = False) -> MemoryPlan:
     plan = MemoryPlan(arena_of(placed), tuple(placed), program.weight_bytes, io,
                       tuple(sorted(aliases(program, io_in_arena).items())), overlaps, io_in_arena)
     check_plan(plan)
+    check_views(program, plan)
     check_overlaps(program, plan)
     check_aliases(program, plan)
     return plan
+
+
+def check_views(program: Program, plan: MemoryPlan) -> None:
+    """Raise PlanError unless every view (a band of rows, tinyq.patch) lies inside a base tensor that has a
+    buffer of its own (the plan's, or the caller's): same dtype and row layout, its rows within the base's."""
+    external = _external(program, plan.io_in_arena)
+    for t in program.tensors:
+        if not t.view:
+            continue
+        try:
+            base = program.tensor(t.band_of)
+        except KeyError:
+            base = None
+        if (base is None or base.view or base.dtype != t.dtype or len(t.shape) != 4 or len(base.shape) != 4
+                or not t.shape[0] == base.shape[0] == 1 or tuple(t.shape[2:]) != tuple(base.shape[2:])
+                or not 0 <= t.row0 <= t.row0 + t.shape[1] <= base.shape[1]
+                or (plan.tensor_offset(t.band_of) is None and t.band_of not in external)):
+            raise PlanError(f"tensor #{t.index} ('{t.name}') is not a band of rows inside a buffer of tensor #{t.band_of}")
 
 
 def dead_ranges(plan: MemoryPlan, k: int) -> list[tuple[int, int]]:

@@ -31,6 +31,11 @@ class TensorInfo:
     dtype: str  # numpy dtype name
     scale: float
     zero_point: int
+    # A band (tinyq.patch): rows [row0, row0 + shape[1]) of the NHWC tensor `band_of` (its TFLite index).
+    # With view=True the band has no buffer of its own: it IS those rows of band_of's buffer.
+    band_of: int = -1
+    row0: int = 0
+    view: bool = False
 
     @property
     def size(self) -> int:
@@ -113,9 +118,23 @@ class Program:
                 return t
         raise KeyError(index)
 
+    def view_base(self, index: int) -> tuple[int, int]:
+        """(tensor whose buffer holds `index`, byte offset in it): the tensor itself at 0, unless it is a view."""
+        t = self.tensor(index)
+        if not t.view:
+            return index, 0
+        base = self.tensor(t.band_of)
+        return t.band_of, t.row0 * (base.nbytes // base.shape[1])
+
     @property
     def weight_bytes(self) -> int:
-        return sum(int(a.nbytes) for c in self.calls for _, a in c.constants())
+        """Constant bytes, each distinct array once (the emitter stores equal arrays once: a patched layer's
+        bands share their weights)."""
+        seen: dict[bytes, int] = {}
+        for c in self.calls:
+            for _, a in c.constants():
+                seen.setdefault(a.tobytes(), int(a.nbytes))
+        return sum(seen.values())
 
 
 def const_array(values, dtype) -> np.ndarray:

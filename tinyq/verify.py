@@ -177,14 +177,15 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
         from tinyq.compiler import compile_model
 
         host_dir = work / "host"
+        compiled = {}  # board -> the program compile generated (patched, specialized): what its trace follows
 
         def host():
-            compile_model(model, host_dir, board="host", weights=weights, layers=layers)
+            compiled["host"] = compile_model(model, host_dir, board="host", weights=weights, layers=layers).program
             return run_host_runner(host_dir, build_host_runner(host_dir, sanitize=True), batches)
 
         cmp, bad = _compare(program, "host C (ASan+UBSan)", "simulator", timed("host C, ASan+UBSan", host), sim)
         if bad is not None:
-            cmp.divergence = _host_divergence(host_dir, program, [b[bad : bad + 1] for b in batches])
+            cmp.divergence = _host_divergence(host_dir, compiled["host"], [b[bad : bad + 1] for b in batches])
         report.comparisons.append(cmp)
 
         if not board_obj.is_host:
@@ -194,14 +195,14 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
             fw_dir = work / board
 
             def firmware():
-                compile_model(model, fw_dir, board=board, weights=weights, layers=layers)
+                compiled[board] = compile_model(model, fw_dir, board=board, weights=weights, layers=layers).program
                 build_project(fw_dir)
                 arrays = {f"input_{k}": from_batch(b, t) for k, (b, t) in enumerate(zip(batches, in_tensors))}
                 return run_project(fw_dir, arrays, build=False).arrays
 
             cmp, bad = _compare(program, f"firmware ({board}, QEMU)", "simulator", timed(f"firmware on {board} (QEMU)", firmware), sim)
             if bad is not None:
-                cmp.divergence = _firmware_divergence(fw_dir, program, [b[bad : bad + 1] for b in batches])
+                cmp.divergence = _firmware_divergence(fw_dir, compiled[board], [b[bad : bad + 1] for b in batches])
             report.comparisons.append(cmp)
     finally:
         tmp.cleanup()
@@ -213,9 +214,20 @@ def _sim_trace(program: Program, sample: list[np.ndarray]) -> dict[int, np.ndarr
 
 
 def _tflm_divergence(model: Path | bytes, program: Program, sample: list[np.ndarray]) -> str | None:
-    wanted = tuple(i for c in program.calls for i in c.outputs)
+    def source(i):  # a band (tinyq.patch) is compared with its rows of the TFLite tensor
+        t = program.tensor(i)
+        return t.band_of if t.band_of >= 0 else i
+
+    wanted = tuple(sorted({source(i) for c in program.calls for i in c.outputs}))
     _, tensors = run_isolated(model, sample, len(program.outputs), tensors=wanted)
-    return _first_divergence(program, _sim_trace(program, sample), tensors.get)
+
+    def value(i):
+        t, whole = program.tensor(i), tensors.get(source(i))
+        if whole is None or t.band_of < 0:
+            return whole
+        return np.asarray(whole)[:, :, t.row0 : t.row0 + t.shape[1]]  # (N, batch, rows, ...)
+
+    return _first_divergence(program, _sim_trace(program, sample), value)
 
 
 def _host_divergence(host_dir: Path, program: Program, sample: list[np.ndarray], level: int | None = None) -> str | None:

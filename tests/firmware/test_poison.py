@@ -17,8 +17,8 @@ from tinyq.verify import random_batches
 FLAGS = ("-DTQ_POISON", "-DTQ_ENABLE_ASSERT")
 
 
-def _poisoned_outputs(stem, out, batches, io="caller"):
-    compile_model(model_path(stem), out, board="host", io=io)
+def _poisoned_outputs(stem, out, batches, io="caller", patch="auto"):
+    compile_model(model_path(stem), out, board="host", io=io, patch=patch)
     assert stem == "tflm_simple_add_int8" or "MODEL_POISON(" in (out / "src" / "model.c").read_text()
     return run_host_runner(out, build_host_runner(out, sanitize=True, extra_flags=FLAGS), batches)
 
@@ -33,6 +33,19 @@ def test_poisoned_build_equals_simulator(stem, io, tmp_path):
     want = run_program(program, batches)
     for got, i in zip(_poisoned_outputs(stem, tmp_path, batches, io), program.outputs):
         np.testing.assert_array_equal(got, want[i], err_msg=f"{stem}: poisoned host C (--io {io}) != simulator")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("io", ["caller", "arena"])
+@pytest.mark.parametrize("stem", ["mlperf_kws_dscnn_int8", "mlperf_vww_mobilenetv1_025_int8", "mlperf_ic_resnet8_int8"])
+def test_poisoned_patched_build_equals_simulator(stem, io, tmp_path):
+    """Every chain in 3 bands (tinyq.patch): the inner bands' buffers are dead (poisoned) between bands, and the
+    chain's output, filled band by band, must not be poisoned from its first band on."""
+    program = as_program(model_path(stem))
+    batches = random_batches(program, 2, seed=12)
+    want = run_program(program, batches)
+    for got, i in zip(_poisoned_outputs(stem, tmp_path, batches, io, patch=3), program.outputs):
+        np.testing.assert_array_equal(got, want[i], err_msg=f"{stem}: poisoned patched host C (--io {io}) != simulator")
 
 
 @pytest.mark.slow

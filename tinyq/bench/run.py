@@ -63,7 +63,7 @@ def _ran(out: Path) -> list[str]:
 
 
 def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[str], None] = lambda s: None,
-          weights: str = "auto", layers=None) -> BenchReport:
+          weights: str = "auto", layers=None, patch="auto") -> BenchReport:
     from tinyq.boards import load_board
     from tinyq.io import from_batch
     from tinyq.sim.run import as_program
@@ -79,10 +79,10 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
     try:
         if twin != board:
             progress(f"compiling for {board} (the kernels it gets) ...")
-            compile_model(model, root / board, board=board, weights=weights, layers=layers)
+            compile_model(model, root / board, board=board, weights=weights, layers=layers, patch=patch)
             wanted = _ran(root / board)
         progress(f"compiling for {twin} ...")
-        r = compile_model(model, out, board=twin, weights=weights, layers=layers)
+        r = compile_model(model, out, board=twin, weights=weights, layers=layers, patch=patch)
         ran = _ran(out)
         if twin != board and ran != wanted:
             diff = next(k for k, (a, b) in enumerate(zip(wanted, ran)) if a != b)
@@ -97,9 +97,7 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
         counts = count_instructions(out, arrays)
         # the static bound of the code that was measured (the profile build's call graph)
         sizing = stack_sizing(Path(out) / ".pio" / "build" / "profile" / "firmware.elf")
-        lowered = as_program(model)  # the records before encoding and specialization: their geometry gives MACs
-        if len(lowered.calls) != len(program.calls):
-            lowered = program
+        lowered = r.lowered  # the records before specialization: their geometry gives MACs
         t = timing(target.cpu)
         costs = []
         for k, (c, n, fn, cls) in enumerate(zip(program.calls, counts.layers[0], ran, counts.layer_classes[0])):

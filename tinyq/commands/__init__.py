@@ -70,6 +70,13 @@ def project_dir(path: str):
     return p
 
 
+def add_patch_option(p) -> None:
+    p.add_argument("--patch", default="auto", metavar="auto|off|N",
+                   help="run chains of convolutions in bands of rows, so that their large inner tensors are live one "
+                        "band at a time (tinyq.patch): auto (where it lowers the arena, recomputing at most 5%% of the "
+                        "MACs; default), off, or N bands on every chain")
+
+
 def add_weight_options(p) -> None:
     """--weights and --layer: how weights are stored (docs/weight_encodings.md)."""
     p.add_argument("--weights", default="auto", type=_encoding_or_auto, metavar="ENCODING",

@@ -2,7 +2,7 @@
 layer, flash and RAM; for a real board, counted on the emulated board of its core, with estimated milliseconds."""
 from __future__ import annotations
 
-from tinyq.commands import add_weight_options, weight_options
+from tinyq.commands import add_patch_option, add_weight_options, weight_options
 
 import sys
 from pathlib import Path
@@ -16,6 +16,7 @@ def add_parser(sub):
                    "with its core; see `tinyq boards`)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--work-dir", help="keep the generated project here")
+    add_patch_option(p)
     add_weight_options(p)
     return p
 
@@ -37,9 +38,12 @@ def run(args) -> int:
         options = weight_options(args)
         if options.get("layers"):
             raise InputError("--layer names a layer of one model: with several levels use --weights")
+        if args.patch not in ("auto", "off"):
+            raise InputError(f"--patch {args.patch}: one model only (precision levels run unpatched)")
         report = bench_levels(args.model, args.board, args.work_dir, progress=progress, weights=options["weights"])
     else:
-        report = bench(args.model[0], args.board, args.work_dir, progress=progress, **weight_options(args))
+        report = bench(args.model[0], args.board, args.work_dir, progress=progress, patch=args.patch,
+                       **weight_options(args))
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

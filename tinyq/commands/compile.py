@@ -1,7 +1,7 @@
 """`tinyq compile MODEL --board BOARD --out DIR [--prefix NAME]`: generate the C sources and project."""
 from __future__ import annotations
 
-from tinyq.commands import add_weight_options, weight_options
+from tinyq.commands import add_patch_option, add_weight_options, weight_options
 
 
 def add_parser(sub):
@@ -16,6 +16,7 @@ def add_parser(sub):
                    help="where the inputs and outputs live: caller (buffers you pass to invoke; default) or arena "
                         "(inside the arena, planned with the other tensors: less RAM; the input may be "
                         "overwritten by the time invoke returns)")
+    add_patch_option(p)
     add_weight_options(p)
     return p
 
@@ -26,7 +27,8 @@ def run(args) -> int:
 
     output_dir(args.out, "--out")
     models = args.model if len(args.model) > 1 else args.model[0]
-    r = compile_model(models, args.out, board=args.board, prefix=args.prefix, io=args.io, **weight_options(args))
+    r = compile_model(models, args.out, board=args.board, prefix=args.prefix, io=args.io, patch=args.patch,
+                      **weight_options(args))
     if len(args.model) > 1:
         return _report_levels(args, r)
     print(f"compiled {args.model[0]} for {args.board}: {len(r.program.calls)} kernel calls -> {r.out_dir}/")
@@ -41,6 +43,8 @@ def run(args) -> int:
     print(f"  weights {r.plan.weight_bytes:>9,} B  (flash; {ratio}the int8 build's {int8:,} B, "
           f"{encoded} of {len(layers)} weight tensors encoded)")
     print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; largest scratch {r.plan.scratch_bytes:,} B)")
+    for line in r.patching.describe() if r.patching else ():
+        print(f"  patch   {line}")
     print(f"  I/O     {r.plan.io_bytes:>9,} B  " + ("(inside the arena: --io arena)" if r.plan.io_in_arena
                                                        else "(caller-owned buffers)"))
     print(f"  peak    {r.plan.arena_bytes + r.plan.io_bytes:>9,} B  (data RAM: arena + I/O, plus the stack one invoke "

@@ -2,7 +2,7 @@
 the memory plan `tinyq compile` makes for the board, drawn as a timeline (tinyq.memory_plot)."""
 from __future__ import annotations
 
-from tinyq.commands import add_weight_options, weight_options
+from tinyq.commands import add_patch_option, add_weight_options, weight_options
 
 
 def add_parser(sub):
@@ -16,6 +16,7 @@ def add_parser(sub):
                         "the busiest call marked")
     p.add_argument("--io", choices=("caller", "arena"), default="caller",
                    help="with --memory-plot: plan the inputs and outputs as compile --io would")
+    add_patch_option(p)
     return p
 
 
@@ -93,8 +94,10 @@ def run(args) -> int:
 
     from tinyq.errors import InputError
     from tinyq.kernel_select import board_isa
+    from tinyq.patch import parse_patch
 
     options = weight_options(args)
+    parse_patch(args.patch)  # a bad value fails even without --memory-plot
     isa = "portable"
     if args.board is not None:
         from tinyq.boards import load_board
@@ -119,7 +122,8 @@ def _memory_plot(args, options) -> None:
     out = Path(args.memory_plot)
     board = args.board or "host"
     with tempfile.TemporaryDirectory() as tmp:
-        r = compile_model(args.model, tmp, board=board, project=False, io=args.io, **options)
+        r = compile_model(args.model, tmp, board=board, project=False, io=args.io, patch=args.patch, **options)
     plot_memory(r.program, r.plan, out, f"{Path(args.model).name} on {board}")
     print(f"memory plot -> {out}  (arena {r.plan.arena_bytes:,} B, I/O {r.plan.io_bytes:,} B, "
-          f"{len(r.plan.overlaps)} outputs written over their inputs)")
+          f"{len(r.plan.overlaps)} outputs written over their inputs, "
+          f"{len(r.patching.patches) if r.patching else 0} chains in bands)")

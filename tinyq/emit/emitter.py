@@ -145,12 +145,11 @@ def _member(value, what: str) -> str:
 
 
 class _ArrayStore:
-    """The constant arrays of the generated files. With share=True (multi-level images) an array whose bytes
-    equal an earlier one's is stored once and referenced by the earlier symbol (cast when its C type differs):
-    this is how identical tensors of two levels, and nested weights, cost flash once."""
+    """The constant arrays of the generated files. An array whose bytes equal an earlier one's is stored once
+    and referenced by the earlier symbol (cast when its C type differs): this is how the bands of a patched
+    layer (tinyq.patch), identical tensors of two levels, and nested weights cost flash once."""
 
-    def __init__(self, share: bool):
-        self.share = share
+    def __init__(self):
         self.arrays: list[ConstArray] = []
         self._by_bytes: dict[bytes, ConstArray] = {}
 
@@ -164,15 +163,14 @@ class _ArrayStore:
             bad = value.reshape(-1)[~np.isfinite(value.reshape(-1))][0]
             raise UnsupportedError(f"{what}: value {float(bad)!r} is not a finite float32")
         ctype = c_type(value.dtype)
-        key = np.ascontiguousarray(value).tobytes() if self.share else None
-        first = self._by_bytes.get(key) if key is not None else None
+        key = np.ascontiguousarray(value).tobytes()
+        first = self._by_bytes.get(key)
         if first is not None and first.nbytes == value.nbytes:
             return first.symbol if first.ctype == ctype else f"(const {ctype} *){first.symbol}"
         arr = ConstArray(symbol, ctype, int(value.size), int(value.nbytes), tuple(array_lines(value)),
                          c_text(f"{what} {value.dtype}{list(value.shape)}", 160))
         self.arrays.append(arr)
-        if key is not None:
-            self._by_bytes[key] = arr
+        self._by_bytes[key] = arr
         return symbol
 
 
@@ -190,14 +188,18 @@ class _Emitter:
         t = self.program.tensor(index)
         ctype = c_type(t.dtype)
         qual = "" if writable else "const "
-        if index in self.program.inputs and not self.plan.io_in_arena:
-            return f"({qual}{ctype} *)inputs[{self.program.inputs.index(index)}]"
-        if index in self.program.outputs and not self.plan.io_in_arena:
-            return f"({qual}{ctype} *)outputs[{self.program.outputs.index(index)}]"
-        offset = self.plan.tensor_offset(index)
-        if offset is None or not 0 <= offset <= self.plan.arena_bytes - t.nbytes:
+        base, at = self.program.view_base(index)  # a view (a band of rows) points into its base's buffer
+        caller = None
+        if base in self.program.inputs and not self.plan.io_in_arena:
+            caller = f"inputs[{self.program.inputs.index(base)}]"
+        elif base in self.program.outputs and not self.plan.io_in_arena:
+            caller = f"outputs[{self.program.outputs.index(base)}]"
+        if caller is not None:
+            return f"({qual}{ctype} *){caller}" if at == 0 else f"({qual}{ctype} *)(({qual}uint8_t *){caller} + {at})"
+        offset = self.plan.tensor_offset(base)
+        if offset is None or not 0 <= offset + at <= self.plan.arena_bytes - t.nbytes:
             raise ValueError(f"tensor #{index} has no place inside the arena (offset {offset})")  # a planner bug
-        return f"({qual}{ctype} *)({self.prefix}_arena + {offset})"
+        return f"({qual}{ctype} *)({self.prefix}_arena + {offset + at})"
 
     def members(self, sym: str, members, where: str, structs: list) -> list[str]:
         """".member = value," lines; arrays become const arrays, ParamStructs static const structs."""
@@ -287,7 +289,7 @@ def render_levels(levels: Sequence[LevelCode], prefix: str = "model", options: s
     if not is_c_identifier(prefix):
         raise TinyqError(f"--prefix '{prefix}' is not a valid C identifier")
     multi = len(levels) > 1
-    store = _ArrayStore(share=multi)
+    store = _ArrayStore()
     views = []
     for k, lv in enumerate(levels):
         for t in lv.program.tensors:

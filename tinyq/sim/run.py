@@ -46,25 +46,48 @@ def run_program(program: Program, batches: list[np.ndarray], trace: bool = False
         return _run(program, batches, trace)
 
 
+def _band_rows(program: Program, index: int) -> tuple[int, slice]:
+    """A view's base tensor and the flat element range it covers in each sample."""
+    base, at = program.view_base(index)
+    t = program.tensor(index)
+    start = at // np.dtype(t.dtype).itemsize
+    return base, slice(start, start + t.size)
+
+
 def _run(program: Program, batches: list[np.ndarray], trace: bool) -> dict[int, np.ndarray]:
     env: dict[int, np.ndarray] = dict(zip(program.inputs, batches))
     last_use = {}
     for k, call in enumerate(program.calls):
         for i in call.inputs:
             last_use[i] = k
+            last_use[program.view_base(i)[0]] = k
     keep = set(program.outputs)
+
+    def read(i):
+        if not program.tensor(i).view:
+            return env[i]
+        base, rows = _band_rows(program, i)
+        x = env[base]
+        return x.reshape(x.shape[0], -1)[:, rows].reshape(x.shape[0], *program.tensor(i).shape)
+
     for k, call in enumerate(program.calls):
-        result = get_kernel(call.kernel)(call, *(env[i] for i in call.inputs))
+        result = get_kernel(call.kernel)(call, *(read(i) for i in call.inputs))
         results = result if isinstance(result, tuple) else (result,)
         for i, value in zip(call.outputs, results):
             # kernels may return any shape of the right size; the tensor's shape is the truth
-            shape = (value.shape[0], *program.tensor(i).shape)
+            t = program.tensor(i)
+            shape = (value.shape[0], *t.shape)
             assert value.size == int(np.prod(shape)), f"{call.kernel}: output size {value.shape} != {shape}"
             env[i] = value.reshape(shape)
+            if t.view:  # the band's rows of its base tensor, which the patch's bands fill in turn
+                base, rows = _band_rows(program, i)
+                whole = env.setdefault(base, np.zeros((value.shape[0], *program.tensor(base).shape), t.dtype))
+                whole.reshape(value.shape[0], -1)[:, rows] = value.reshape(value.shape[0], -1)
         if not trace:  # free what no later call reads
             for i in call.inputs:
-                if last_use.get(i) == k and i not in keep:
-                    env.pop(i, None)
+                for j in (i, program.view_base(i)[0]):
+                    if last_use.get(j) == k and j not in keep:
+                        env.pop(j, None)
     return env
 
 

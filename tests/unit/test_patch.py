@@ -1,0 +1,133 @@
+"""Patch-based execution (tinyq.patch): chains of convolutions run in bands of rows.
+
+Exact: the rows a band reads are those its windows touch (brute force); a patched program computes, band for
+band, the rows of the unpatched tensors, and the same outputs, on the shared models. Auto lowers the arena of
+VWW within its MAC budget and leaves KWS alone. A halo one row short, or a view outside its base, must fail."""
+import random
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import tinyq.patch as patch
+from tests.samples import model_path
+from tinyq.errors import InputError, PlanError
+from tinyq.planner import plan_memory
+from tinyq.sim.run import as_program, run_program
+from tinyq.verify import random_batches
+
+CHAINED = ["mlperf_kws_dscnn_int8", "mlperf_vww_mobilenetv1_025_int8", "mlperf_ic_resnet8_int8", "tflm_person_detect_int8"]
+
+
+class _Geometry:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def test_input_rows_are_the_rows_the_windows_touch():
+    rng = random.Random(5)
+    for _ in range(3000):
+        kh, s, d = rng.randint(1, 5), rng.randint(1, 3), rng.randint(1, 2)
+        h, pad = rng.randint(1, 20), rng.randint(0, 3)
+        out_h = max(1, (h + 2 * pad - (kh - 1) * d - 1) // s + 1)
+        call = _Geometry(filter_height=kh, stride_height=s, dilation_height=d, pad_height=pad, input_height=h)
+        r0 = rng.randrange(out_h)
+        r1 = rng.randint(r0 + 1, out_h)
+        touched = {r * s - pad + t * d for r in range(r0, r1) for t in range(kh)}
+        real = sorted(x for x in touched if 0 <= x < h)
+        first, end, top = patch.input_rows(call, r0, r1)
+        if not real:  # every window in the padding (or, dilated, between rows): nothing to read but bounds
+            assert 0 <= first and end <= h
+            continue
+        # every row the windows touch, inside the input; exactly to the first and last touched row when the end
+        # windows are contiguous (no dilation) and start inside the input
+        assert 0 <= first <= real[0] and real[-1] < end <= h
+        if d == 1 and r0 * s - pad >= 0:
+            assert first == real[0]
+        if d == 1 and (r1 - 1) * s - pad < h:
+            assert end == real[-1] + 1
+        assert top == first - (r0 * s - pad)  # band row 0 is input row `first`: `top` rows of padding above it
+
+
+def _rows(value: np.ndarray, t) -> np.ndarray:
+    """Rows [row0, row0 + rows) of an (N, 1, H, W, C) value."""
+    return value[:, :, t.row0 : t.row0 + t.shape[1]]
+
+
+@pytest.mark.parametrize("stem", CHAINED)
+@pytest.mark.parametrize("bands", [2, 3, 5])
+def test_every_band_holds_the_rows_of_the_unpatched_tensor(stem, bands):
+    program = as_program(model_path(stem))
+    patched, report = patch.patch_program(program, bands)
+    assert report.patches and len(patched.calls) > len(program.calls)
+    plan_memory(patched)  # the checkers accept it
+    batches = random_batches(program, 3, seed=bands)
+    want = run_program(program, batches, trace=True)
+    got = run_program(patched, batches, trace=True)
+    for i in program.outputs:
+        np.testing.assert_array_equal(got[i], want[i])
+    bands_seen = 0
+    for t in patched.tensors:
+        if t.band_of >= 0 and t.index in got:  # (a chain's input band is read in place, never written)
+            np.testing.assert_array_equal(got[t.index], _rows(want[t.band_of], t), err_msg=t.name)
+            bands_seen += 1
+    assert bands_seen >= bands * 2
+
+
+def test_auto_patches_where_it_lowers_the_arena_within_its_budget():
+    vww = as_program(model_path("mlperf_vww_mobilenetv1_025_int8"))
+    patched, report = patch.patch_program(vww, "auto")
+    assert report.patches and report.arena_after < report.arena_before
+    assert plan_memory(patched).arena_bytes == report.arena_after < plan_memory(vww).arena_bytes
+    assert 0 < report.extra_macs <= patch.AUTO_MAC_BUDGET * report.macs
+    kws = as_program(model_path("mlperf_kws_dscnn_int8"))  # its peak is not inside a chain's inner tensors
+    same, none = patch.patch_program(kws, "auto")
+    assert same is kws and not none.patches
+    off, report = patch.patch_program(vww, "off")
+    assert off is vww and not report.patches
+
+
+def test_a_halo_one_row_short_is_caught(monkeypatch):
+    program = as_program(model_path("mlperf_kws_dscnn_int8"))
+    real = patch.input_rows
+
+    def short(call, r0, r1):
+        first, end, top = real(call, r0, r1)
+        return (first, end - 1, top) if end - first > 1 and end < call.input_height else (first, end, top)
+
+    monkeypatch.setattr(patch, "input_rows", short)
+    patched, _ = patch.patch_program(program, 3)
+    batches = random_batches(program, 2, seed=1)
+    want, got = run_program(program, batches, trace=True), run_program(patched, batches, trace=True)
+    assert any(not np.array_equal(got[i], want[i]) for i in want if i in got)
+
+
+def test_a_view_outside_its_base_is_refused():
+    patched, _ = patch.patch_program(as_program(model_path("mlperf_kws_dscnn_int8")), 2)
+    view = next(t for t in patched.tensors if t.view and t.row0 > 0)
+    bad = replace(patched, tensors=tuple(replace(t, row0=t.row0 + 1) if t is view else t for t in patched.tensors))
+    with pytest.raises(PlanError, match="not a band of rows"):
+        plan_memory(bad)
+
+
+@pytest.mark.parametrize("value", ["0", "1", "65", "banana", "2.5", ""])
+def test_bad_patch_values_are_refused(value):
+    with pytest.raises(InputError, match="--patch"):
+        patch.parse_patch(value)
+
+
+def test_cli_names_a_bad_patch_value(tmp_path):
+    for command in (["compile", "-o", str(tmp_path / "out")], ["inspect"]):
+        p = subprocess.run([sys.executable, "-m", "tinyq.cli", command[0], str(model_path("mlperf_kws_dscnn_int8")),
+                            *command[1:], "--patch", "many"], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2 and p.stderr.startswith("tinyq: error: --patch 'many'"), p.stderr
+        assert "Traceback" not in p.stderr
+
+
+def test_compile_reports_the_bands(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "tinyq.cli", "compile", str(model_path("mlperf_kws_dscnn_int8")),
+                        "-o", str(tmp_path), "--patch", "4"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "in 4 bands" in p.stdout and "MACs recomputed" in p.stdout and "--patch off" in p.stdout

@@ -1,0 +1,239 @@
+"""Patch-based execution: chains of convolutions run in bands of rows (MCUNetV2's idea, with full-width patches).
+
+A chain is a run of convolution calls where each reads only the previous one's output and nothing else reads
+it: an inverted residual block (expand 1x1 -> depthwise 3x3 -> project 1x1), or the first stages of a network.
+Its inner tensors are the largest buffers of such models. Run in bands, the chain computes rows [r0, r1) of its
+last output at a time: each call computes the rows the next call's band reads, so the rows where neighbouring
+bands' windows overlap (the halo) are computed twice. One band of each inner tensor is live at a time; the
+chain's first call reads its band of the chain's input in place, and its last call writes its rows straight
+into the chain's output (views, TensorInfo.view). Full-width bands of an NHWC tensor are contiguous, so a band
+is an ordinary tensor to every kernel.
+
+Storage scheduling, not arithmetic: a band call is the same record with fewer rows and its own top padding
+(the rows above a band are real rows, not padding), so every output value comes from the same integers as
+without patching, and TFLM stays the oracle.
+
+patch_program() applies a choice: "off", "auto" (the chains and band counts that lower the arena most, at the
+fewest recomputed MACs), or a band count forced on every chain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from tinyq.errors import InputError
+from tinyq.lower.conv import ConvCall, DepthwiseConvCall
+from tinyq.placement import arena_of, place
+from tinyq.program import Program
+
+BAND_COUNTS = (2, 3, 4, 6, 8)  # what auto tries for each chain
+# Auto takes the fewest recomputed MACs among the choices whose arena is within this fraction of the lowest
+# (more bands save ever less memory for ever more halo), and recomputes at most AUTO_MAC_BUDGET of the
+# model's MACs in all: beyond that, memory is bought with too much time (force more with a band count).
+AUTO_SLACK = 0.02
+AUTO_MAC_BUDGET = 0.05
+MAX_BANDS = 64
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One patched chain, in `bands` bands."""
+
+    bands: int
+    layers: tuple[int, ...]  # TFLite operator indices of the chain
+    extra_macs: int  # MACs the halos recompute
+
+
+@dataclass(frozen=True)
+class PatchReport:
+    patches: tuple[Patch, ...]
+    macs: int  # MACs of the unpatched program
+    arena_before: int
+    arena_after: int
+
+    @property
+    def extra_macs(self) -> int:
+        return sum(p.extra_macs for p in self.patches)
+
+    def describe(self) -> list[str]:
+        lines = [f"layers {p.layers[0]}-{p.layers[-1]} ({len(p.layers)} calls) in {p.bands} bands, "
+                 f"+{p.extra_macs:,} MACs recomputed" for p in self.patches]
+        if self.patches:
+            share = self.extra_macs / self.macs if self.macs else 0.0
+            lines.append(f"halos recompute {self.extra_macs:,} MACs ({share:.1%} of {self.macs:,}); without patching "
+                         f"the arena would be ~{self.arena_before:,} B (--patch off)")
+        return lines
+
+
+def _macs(calls) -> int:
+    from tinyq.bench.macs import call_macs  # (tinyq.bench imports the compiler, which imports this module)
+
+    return sum(call_macs(c) for c in calls)
+
+
+def _plain(program: Program, index: int) -> bool:
+    return program.tensor(index).band_of < 0
+
+
+def _bandable(program: Program, call) -> bool:
+    return (type(call) in (ConvCall, DepthwiseConvCall) and call.batches == 1 and len(call.inputs) == 1
+            and len(call.outputs) == 1 and _plain(program, call.inputs[0]) and _plain(program, call.outputs[0])
+            and len(program.tensor(call.outputs[0]).shape) == 4)
+
+
+def chains(program: Program) -> list[range]:
+    """Maximal runs of two or more band-able calls, each reading only the previous one's output, which nothing
+    else reads and which is not a graph output."""
+    readers: dict[int, int] = {}
+    for call in program.calls:
+        for i in call.inputs:
+            readers[i] = readers.get(i, 0) + 1
+    out, start = [], None
+    for k, call in enumerate(program.calls):
+        linked = (start is not None and call.inputs[0] == program.calls[k - 1].outputs[0]
+                  and readers.get(call.inputs[0]) == 1 and call.inputs[0] not in program.outputs)
+        if not _bandable(program, call):
+            linked, call_ok = False, False
+        else:
+            call_ok = True
+        if not linked:
+            if start is not None and k - start >= 2:
+                out.append(range(start, k))
+            start = k if call_ok else None
+    if start is not None and len(program.calls) - start >= 2:
+        out.append(range(start, len(program.calls)))
+    return out
+
+
+def input_rows(call, r0: int, r1: int) -> tuple[int, int, int]:
+    """(first, end, top padding) of the input rows that output rows [r0, r1) of a convolution read."""
+    top = r0 * call.stride_height - call.pad_height
+    bottom = (r1 - 1) * call.stride_height - call.pad_height + (call.filter_height - 1) * call.dilation_height + 1
+    first, end = max(0, top), min(call.input_height, bottom)
+    return first, end, first - top
+
+
+def _bounds(rows: int, bands: int) -> list[tuple[int, int]]:
+    cuts = [rows * k // bands for k in range(bands + 1)]
+    return list(zip(cuts, cuts[1:]))
+
+
+def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Patch] | None:
+    """The program with `chain` run in `bands` bands of its last output's rows; None when some band would be
+    empty (more bands than rows)."""
+    calls = [program.calls[k] for k in chain]
+    rows = calls[-1].output_height
+    if not 2 <= bands <= min(rows, MAX_BANDS):
+        return None
+    next_index = max(t.index for t in program.tensors) + 1
+    new_tensors, new_calls = [], []
+
+    def band_tensor(of: int, r0: int, r1: int, view: bool) -> int:
+        nonlocal next_index
+        t = program.tensor(of)
+        band = replace(t, index=next_index, name=f"{t.name} rows {r0}:{r1}", shape=(t.shape[0], r1 - r0, *t.shape[2:]),
+                       band_of=of, row0=r0, view=view)
+        new_tensors.append(band)
+        next_index += 1
+        return band.index
+
+    for r0, r1 in _bounds(rows, bands):
+        need = [(r0, r1)] * len(calls)  # output rows of each call, from the last back
+        reads = [(0, 0, 0)] * len(calls)
+        for j in reversed(range(len(calls))):
+            reads[j] = input_rows(calls[j], *need[j])
+            if reads[j][1] <= reads[j][0]:
+                return None
+            if j:
+                need[j - 1] = reads[j][:2]
+        source = band_tensor(calls[0].inputs[0], reads[0][0], reads[0][1], view=True)
+        for j, call in enumerate(calls):
+            (o0, o1), (i0, i1, pad) = need[j], reads[j]
+            out = band_tensor(call.outputs[0], o0, o1, view=j == len(calls) - 1)
+            new_calls.append(replace(call, input_height=i1 - i0, output_height=o1 - o0, pad_height=pad,
+                                     inputs=(source,), outputs=(out,)))
+            source = out
+    inner = {c.outputs[0] for c in calls[:-1]}
+    tensors = tuple(t for t in program.tensors if t.index not in inner) + tuple(new_tensors)
+    patched = replace(program, tensors=tensors,
+                      calls=program.calls[:chain.start] + tuple(new_calls) + program.calls[chain.stop:])
+    extra = _macs(new_calls) - _macs(calls)
+    return patched, Patch(bands, tuple(c.layer for c in calls), extra)
+
+
+def _arena(program: Program, io_in_arena: bool) -> int:
+    """The planner's arena for the program, without its checks (plan_memory checks the plan compile keeps)."""
+    from tinyq.planner import lifetimes, overlap_limits
+
+    buffers = lifetimes(program, io_in_arena)
+    return arena_of(place(buffers, overlap_limits(program, buffers, io_in_arena))[0])
+
+
+def _live_peak(program: Program, io_in_arena: bool) -> tuple[int, set[int]]:
+    """(most bytes live at once, the calls where that many are): the bound placement reaches or nearly reaches
+    (overlapping convolutions aside), cheap enough for auto to weigh every candidate with."""
+    from tinyq.planner import lifetimes
+
+    live = [0] * (len(program.calls) + 1)
+    for b in lifetimes(program, io_in_arena):
+        for k in range(max(b.first, 0), b.last + 1):
+            live[k] += b.size
+    peak = max(live)
+    return peak, {k for k, n in enumerate(live) if n == peak}
+
+
+def parse_patch(value) -> str | int:
+    """--patch: "auto", "off" or a band count."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    elif value in ("auto", "off"):
+        return value
+    else:
+        try:
+            n = int(str(value))
+        except ValueError:
+            raise InputError(f"--patch '{value}': expected auto, off or a band count 2..{MAX_BANDS}") from None
+    if not 2 <= n <= MAX_BANDS:
+        raise InputError(f"--patch {n}: a band count is 2..{MAX_BANDS}")
+    return n
+
+
+def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> tuple[Program, PatchReport]:
+    """Apply --patch `mode` (see parse_patch) to a lowered program."""
+    mode = parse_patch(mode)
+    macs = _macs(program.calls)
+    before = _arena(program, io_in_arena)
+    if mode == "off":
+        return program, PatchReport((), macs, before, before)
+    unpatched, patches = program, []
+    if isinstance(mode, int):
+        for chain in reversed(chains(program)):  # from the end, so earlier chains keep their call numbers
+            done = patch_chain(program, chain, min(mode, program.calls[chain.stop - 1].output_height))
+            if done is not None:
+                program = done[0]
+                patches.insert(0, done[1])
+        return program, PatchReport(tuple(patches), macs, before, _arena(program, io_in_arena))
+    live, peaks = _live_peak(program, io_in_arena)
+    while True:
+        options = []
+        for chain in chains(program):  # a chain that holds the peak: patch some run of it that includes the peak
+            peak = min((k for k in peaks if k in chain), default=None)
+            if peak is None:
+                continue
+            for i in range(chain.start, peak + 1):
+                for j in range(max(peak, i + 1), chain.stop):
+                    for n in BAND_COUNTS:
+                        done = patch_chain(program, range(i, j + 1), n)
+                        if done is not None:
+                            options.append((*_live_peak(done[0], io_in_arena), done))
+        spent = sum(p.extra_macs for p in patches)
+        better = [o for o in options if o[0] < live and spent + o[2][1].extra_macs <= AUTO_MAC_BUDGET * macs]
+        if not better:
+            break
+        lowest = min(o[0] for o in better)
+        cheapest = min((o for o in better if o[0] <= lowest * (1 + AUTO_SLACK)), key=lambda o: (o[2][1].extra_macs, o[0]))
+        live, peaks, (program, patch) = cheapest
+        patches.append(patch)
+    after = _arena(program, io_in_arena) if patches else before
+    if after >= before:  # placement did not follow the live bytes down: patching would only cost time
+        return unpatched, PatchReport((), macs, before, before)
+    return program, PatchReport(tuple(patches), macs, before, after)
