@@ -2,7 +2,9 @@
 
 For the MLPerf Tiny models (../shared/models) and the project's own MobileNetV2-0.35 at 96x96 and 144x144
 (examples/mobilenetv2/build.py, built into --mbv2 DIR when absent): tinyq's plan for the board (arena, I/O,
-buffers written over their inputs) with caller-owned I/O and with --io arena, next to TFLM's arena:
+buffers written over their inputs, chains run in bands by --patch auto) with caller-owned I/O and with
+--io arena, the arena without patching (--patch off) and the MACs the bands' halos recompute, next to TFLM's
+arena:
   * the TFLM Python runtime's, measured here (RecordingMicroAllocator; host, reference kernels: "head" is its
     activations and scratch, "total" adds its persistent structures, 64-bit);
   * for the MLPerf models, TFLM + CMSIS-NN's on the emulated M4F (benchmarks/anchors.json).
@@ -30,9 +32,15 @@ MLPERF = ["mlperf_kws_dscnn_int8", "mlperf_vww_mobilenetv1_025_int8", "mlperf_ic
 GOALS = {"mlperf": "<= 0.5x TFLM's arena", "mobilenetv2": ">= 3x below TFLM"}
 
 
-def plan_of(path: Path, board: str, io: str):
+def compiled(path: Path, board: str, io: str, patch="auto"):
     with tempfile.TemporaryDirectory() as tmp:
-        return compile_model(path, tmp, board=board, project=False, io=io).plan
+        return compile_model(path, tmp, board=board, project=False, io=io, patch=patch)
+
+
+def _patching(r) -> str:
+    """The extra MACs of the bands, as a share of the model's (- when nothing is patched)."""
+    p = r.patching
+    return f"+{p.extra_macs / p.macs:.1%}" if p and p.patches else "-"
 
 
 def main() -> int:
@@ -48,12 +56,15 @@ def main() -> int:
         subprocess.run([sys.executable, str(HERE.parent / "examples" / "mobilenetv2" / "build.py"), str(mbv2)], check=True)
     models += [(p.stem, p, "mobilenetv2") for p in wanted]
     print(f"peak data RAM on {args.board}, bytes (peak = arena + caller-owned I/O; --io arena: I/O inside the arena)")
-    head = (f"{'model':<34} {'arena':>8} {'I/O':>7} {'peak':>8} {'overlaps':>8} {'io=arena':>8}  "
-            f"{'TFLM host head/total':>21} {'TFLM M4':>8}  {'ratio':>6}  goal")
+    head = (f"{'model':<34} {'arena':>8} {'I/O':>7} {'peak':>8} {'overlaps':>8} {'no patch':>8} {'MACs':>6} "
+            f"{'io=arena':>8} {'no patch':>8} {'MACs':>6}  {'TFLM host head/total':>21} {'TFLM M4':>8}  {'ratio':>6}  goal")
     print(head)
     print("-" * len(head))
     for name, path, kind in models:
-        caller, inside = plan_of(path, args.board, "caller"), plan_of(path, args.board, "arena")
+        rc, ri = compiled(path, args.board, "caller"), compiled(path, args.board, "arena")
+        caller, inside = rc.plan, ri.plan
+        caller_off = compiled(path, args.board, "caller", "off").plan if rc.patching.patches else caller
+        inside_off = compiled(path, args.board, "arena", "off").plan if ri.patching.patches else inside
         t_head, t_tail = tflm_arena(path)
         t_total = t_head + t_tail
         target = anchors.get(name, {}).get(args.board)
@@ -63,9 +74,11 @@ def main() -> int:
         goal = (f"{'met' if ratio <= 0.5 else 'NOT met'} ({GOALS[kind]})" if kind == "mlperf"
                 else f"{'met' if ratio <= 1 / 3 else 'NOT met'} ({GOALS[kind]}: {ref / best:.2f}x below)")
         print(f"{name:<34} {caller.arena_bytes:>8,} {caller.io_bytes:>7,} {caller.arena_bytes + caller.io_bytes:>8,} "
-              f"{len(caller.overlaps):>8} {inside.arena_bytes:>8,}  {t_head:>10,}/{t_total:>10,} "
+              f"{len(caller.overlaps):>8} {caller_off.arena_bytes:>8,} {_patching(rc):>6} {inside.arena_bytes:>8,} "
+              f"{inside_off.arena_bytes:>8,} {_patching(ri):>6}  {t_head:>10,}/{t_total:>10,} "
               f"{target if target is not None else '-':>8}  {ratio:>5.2f}x  {goal}")
     print("ratio: the smaller tinyq peak (caller I/O or --io arena) over TFLM's M4 arena (MLPerf) or its host total")
+    print("no patch: the arena with --patch off; MACs: what the bands' halos recompute, of the model's MACs")
     return 0
 
 

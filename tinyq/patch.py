@@ -117,12 +117,40 @@ def _bounds(rows: int, bands: int) -> list[tuple[int, int]]:
     return list(zip(cuts, cuts[1:]))
 
 
+def band_rows(calls, bands: int) -> list[list[tuple[int, int, int, int, int]]] | None:
+    """Per band, per call of the chain: (first output row, end, first input row, end, top padding); None when
+    a band count leaves some band empty (more bands than rows)."""
+    rows = calls[-1].output_height
+    if not 2 <= bands <= min(rows, MAX_BANDS):
+        return None
+    out = []
+    for r0, r1 in _bounds(rows, bands):
+        band = [None] * len(calls)
+        for j in reversed(range(len(calls))):  # each call computes the rows its successor's band reads
+            i0, i1, pad = input_rows(calls[j], r0, r1)
+            if i1 <= i0:
+                return None
+            band[j] = (r0, r1, i0, i1, pad)
+            r0, r1 = i0, i1
+        out.append(band)
+    return out
+
+
+def extra_macs(calls, bands: int) -> int | None:
+    """The MACs the halos of `bands` bands recompute (None: the band count does not fit the chain)."""
+    plan = band_rows(calls, bands)
+    if plan is None:
+        return None
+    per_row = [_macs([c]) // c.output_height for c in calls]
+    return sum(n * (b[j][1] - b[j][0]) for b in plan for j, n in enumerate(per_row)) - _macs(calls)
+
+
 def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Patch] | None:
     """The program with `chain` run in `bands` bands of its last output's rows; None when some band would be
     empty (more bands than rows)."""
     calls = [program.calls[k] for k in chain]
-    rows = calls[-1].output_height
-    if not 2 <= bands <= min(rows, MAX_BANDS):
+    plan = band_rows(calls, bands)
+    if plan is None:
         return None
     next_index = max(t.index for t in program.tensors) + 1
     new_tensors, new_calls = [], []
@@ -136,18 +164,9 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
         next_index += 1
         return band.index
 
-    for r0, r1 in _bounds(rows, bands):
-        need = [(r0, r1)] * len(calls)  # output rows of each call, from the last back
-        reads = [(0, 0, 0)] * len(calls)
-        for j in reversed(range(len(calls))):
-            reads[j] = input_rows(calls[j], *need[j])
-            if reads[j][1] <= reads[j][0]:
-                return None
-            if j:
-                need[j - 1] = reads[j][:2]
-        source = band_tensor(calls[0].inputs[0], reads[0][0], reads[0][1], view=True)
-        for j, call in enumerate(calls):
-            (o0, o1), (i0, i1, pad) = need[j], reads[j]
+    for band in plan:
+        source = band_tensor(calls[0].inputs[0], band[0][2], band[0][3], view=True)
+        for j, (call, (o0, o1, i0, i1, pad)) in enumerate(zip(calls, band)):
             out = band_tensor(call.outputs[0], o0, o1, view=j == len(calls) - 1)
             new_calls.append(replace(call, input_height=i1 - i0, output_height=o1 - o0, pad_height=pad,
                                      inputs=(source,), outputs=(out,)))
@@ -197,43 +216,82 @@ def parse_patch(value) -> str | int:
     return n
 
 
+def _apply(program: Program, choice: dict[range, int]) -> tuple[Program, list[Patch], list[int]] | None:
+    """The program with each chosen run of calls in its band count (runs of the unpatched program's calls, none
+    overlapping), the patches, and for each call of the result the unpatched call it comes from; None when a
+    band count does not fit its run."""
+    origin = list(range(len(program.calls)))
+    patches = []
+    for run in sorted(choice, key=lambda r: r.start, reverse=True):  # from the end: earlier runs keep their calls
+        done = patch_chain(program, run, choice[run])
+        if done is None:
+            return None
+        added = len(done[0].calls) - len(program.calls)
+        program = done[0]
+        bands = (len(run) + added) // len(run)
+        origin[run.start:run.stop] = [run.start + j for _ in range(bands) for j in range(len(run))]
+        patches.insert(0, done[1])
+    return program, patches, origin
+
+
 def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> tuple[Program, PatchReport]:
-    """Apply --patch `mode` (see parse_patch) to a lowered program."""
+    """Apply --patch `mode` (see parse_patch) to a lowered program.
+
+    Auto, round by round: find the calls where the most bytes are live; for each maximal chain holding one,
+    try every run of it through that call in every band count (replacing the chain's earlier choice, so a
+    chain may later get more bands), and keep the choice that lowers the live peak most for the fewest
+    recomputed MACs, within the budget. It stops when no choice lowers the peak; the result is kept only if
+    the planner's arena is lower too."""
     mode = parse_patch(mode)
     macs = _macs(program.calls)
     before = _arena(program, io_in_arena)
     if mode == "off":
         return program, PatchReport((), macs, before, before)
-    unpatched, patches = program, []
+    runs = chains(program)
     if isinstance(mode, int):
-        for chain in reversed(chains(program)):  # from the end, so earlier chains keep their call numbers
-            done = patch_chain(program, chain, min(mode, program.calls[chain.stop - 1].output_height))
-            if done is not None:
-                program = done[0]
-                patches.insert(0, done[1])
-        return program, PatchReport(tuple(patches), macs, before, _arena(program, io_in_arena))
+        choice = {r: min(mode, program.calls[r.stop - 1].output_height, MAX_BANDS) for r in runs}
+        choice = {r: n for r, n in choice.items() if n >= 2}
+        patched, patches, _ = _apply(program, choice) or (program, [], None)
+        return patched, PatchReport(tuple(patches), macs, before, _arena(patched, io_in_arena))
+    costs: dict[tuple[range, int], int | None] = {}
+
+    def cost(run: range, n: int) -> int | None:
+        if (run, n) not in costs:
+            costs[run, n] = extra_macs(program.calls[run.start:run.stop], n)
+        return costs[run, n]
+
+    choice: dict[range, int] = {}
+    current, patches, origin = program, [], list(range(len(program.calls)))
     live, peaks = _live_peak(program, io_in_arena)
-    while True:
+    for _ in range(4 * len(runs) + 1):  # each round lowers the peak; bounded all the same
         options = []
-        for chain in chains(program):  # a chain that holds the peak: patch some run of it that includes the peak
-            peak = min((k for k in peaks if k in chain), default=None)
+        hot = {origin[k] for k in peaks if k < len(origin)}
+        for chain in runs:
+            peak = min((k for k in hot if k in chain), default=None)
             if peak is None:
                 continue
+            others = {r: n for r, n in choice.items() if not (r.start < chain.stop and chain.start < r.stop)}
+            spent = sum(cost(r, n) for r, n in others.items())
             for i in range(chain.start, peak + 1):
                 for j in range(max(peak, i + 1), chain.stop):
                     for n in BAND_COUNTS:
-                        done = patch_chain(program, range(i, j + 1), n)
-                        if done is not None:
-                            options.append((*_live_peak(done[0], io_in_arena), done))
-        spent = sum(p.extra_macs for p in patches)
-        better = [o for o in options if o[0] < live and spent + o[2][1].extra_macs <= AUTO_MAC_BUDGET * macs]
+                        extra = cost(range(i, j + 1), n)
+                        if extra is None or spent + extra > AUTO_MAC_BUDGET * macs:
+                            continue
+                        trial = {**others, range(i, j + 1): n}
+                        done = _apply(program, trial)
+                        if done is None:
+                            continue
+                        extra = sum(p.extra_macs for p in done[1])
+                        if extra <= AUTO_MAC_BUDGET * macs:
+                            options.append((*_live_peak(done[0], io_in_arena), extra, trial, done))
+        better = [o for o in options if o[0] < live]
         if not better:
             break
         lowest = min(o[0] for o in better)
-        cheapest = min((o for o in better if o[0] <= lowest * (1 + AUTO_SLACK)), key=lambda o: (o[2][1].extra_macs, o[0]))
-        live, peaks, (program, patch) = cheapest
-        patches.append(patch)
-    after = _arena(program, io_in_arena) if patches else before
+        live, peaks, _, choice, (current, patches, origin) = min(
+            (o for o in better if o[0] <= lowest * (1 + AUTO_SLACK)), key=lambda o: (o[2], o[0]))
+    after = _arena(current, io_in_arena) if patches else before
     if after >= before:  # placement did not follow the live bytes down: patching would only cost time
-        return unpatched, PatchReport((), macs, before, before)
-    return program, PatchReport(tuple(patches), macs, before, after)
+        return program, PatchReport((), macs, before, before)
+    return current, PatchReport(tuple(patches), macs, before, after)

@@ -131,3 +131,11 @@ def test_compile_reports_the_bands(tmp_path):
                         "-o", str(tmp_path), "--patch", "4"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "in 4 bands" in p.stdout and "MACs recomputed" in p.stdout and "--patch off" in p.stdout
+
+
+@pytest.mark.parametrize("bands", [2, 3, 4, 8])
+def test_the_recomputed_macs_auto_weighs_are_those_of_the_bands(bands):
+    program = as_program(model_path("mlperf_vww_mobilenetv1_025_int8"))
+    for run in (range(0, 4), range(0, 8), range(3, 9)):
+        _, p = patch.patch_chain(program, run, bands)
+        assert patch.extra_macs(program.calls[run.start:run.stop], bands) == p.extra_macs > 0
