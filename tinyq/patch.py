@@ -260,14 +260,18 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
             costs[run, n] = extra_macs(program.calls[run.start:run.stop], n)
         return costs[run, n]
 
+    def hot(peaks, origin) -> set[int]:  # the unpatched calls at the peak
+        return {origin[k] for k in peaks if k < len(origin)}
+
     choice: dict[range, int] = {}
-    current, patches, origin = program, [], list(range(len(program.calls)))
+    state = (program, [], list(range(len(program.calls))))
     live, peaks = _live_peak(program, io_in_arena)
-    for _ in range(4 * len(runs) + 1):  # each round lowers the peak; bounded all the same
+    at_peak = hot(peaks, state[2])
+    best = (live, state)
+    for _ in range(4 * len(runs) + 1):  # each round lowers (peak, calls at the peak); bounded all the same
         options = []
-        hot = {origin[k] for k in peaks if k < len(origin)}
         for chain in runs:
-            peak = min((k for k in hot if k in chain), default=None)
+            peak = min((k for k in at_peak if k in chain), default=None)
             if peak is None:
                 continue
             others = {r: n for r, n in choice.items() if not (r.start < chain.stop and chain.start < r.stop)}
@@ -280,17 +284,19 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
                             continue
                         trial = {**others, range(i, j + 1): n}
                         done = _apply(program, trial)
-                        if done is None:
-                            continue
-                        extra = sum(p.extra_macs for p in done[1])
-                        if extra <= AUTO_MAC_BUDGET * macs:
-                            options.append((*_live_peak(done[0], io_in_arena), extra, trial, done))
-        better = [o for o in options if o[0] < live]
+                        if done is not None:
+                            top, where = _live_peak(done[0], io_in_arena)
+                            options.append((top, hot(where, done[2]), spent + extra, trial, done))
+        # lower the peak, or else hold it at fewer calls (two chains at the same peak must both be patched)
+        better = [o for o in options if (o[0], len(o[1])) < (live, len(at_peak))]
         if not better:
             break
         lowest = min(o[0] for o in better)
-        live, peaks, _, choice, (current, patches, origin) = min(
-            (o for o in better if o[0] <= lowest * (1 + AUTO_SLACK)), key=lambda o: (o[2], o[0]))
+        pool = [o for o in better if o[0] <= lowest * (1 + AUTO_SLACK) and (o[0] < live or lowest == live)]
+        live, at_peak, _, choice, state = min(pool, key=lambda o: (o[2], o[0], len(o[1])))
+        if live < best[0]:  # the first state at a new low: later ones at the same peak only cost MACs
+            best = (live, state)
+    current, patches, _ = best[1]
     after = _arena(current, io_in_arena) if patches else before
     if after >= before:  # placement did not follow the live bytes down: patching would only cost time
         return program, PatchReport((), macs, before, before)
