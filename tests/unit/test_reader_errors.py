@@ -98,10 +98,28 @@ def test_unsupported_custom_ops_named(shared_models, tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_inspect_reports_unsupported_but_succeeds(shared_models, capsys):
-    assert main(["inspect", str(shared_models / "tflm_audio_preprocessor_int8.tflite")]) == 0
+def test_inspect_reports_unsupported_and_exits_1(shared_models, capsys):
+    assert main(["inspect", str(shared_models / "tflm_audio_preprocessor_int8.tflite")]) == 1
     out = capsys.readouterr().out
     assert "SignalWindow" in out and "custom op is not supported" in out
+    assert main(["inspect", str(shared_models / "mlperf_kws_dscnn_int8.tflite")]) == 0
+
+
+def test_compile_and_simulate_name_every_blocker_at_once(shared_models, tmp_path):
+    """One error line lists every op tinyq cannot lower (the audio preprocessor: Signal custom ops and more)."""
+    from tinyq.lower import support_error
+
+    model = shared_models / "tflm_audio_preprocessor_int8.tflite"
+    graph = read_model(model)
+    blocked = [op for op in graph.ops if support_error(graph, op) is not None]
+    assert len(blocked) > 1
+    np.save(tmp_path / "x.npy", np.zeros((1, 480), np.int16))
+    simulate = ["simulate", str(model), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]
+    for command in (["compile", str(model), "--out", str(tmp_path / "o")], simulate):
+        code, _, err = run_cli(command)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"and {len(blocked) - 1} more op(s) tinyq cannot lower" in err
+        assert all(f"op #{op.index} {op.opcode}" in err for op in blocked[:20]), err
 
 
 @pytest.mark.parametrize("seed", range(40))

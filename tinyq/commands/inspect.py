@@ -109,7 +109,7 @@ def run(args) -> int:
     print(text)
     if args.memory_plot is not None and unsupported == 0:
         _memory_plot(args, options)
-    return 0
+    return 1 if unsupported else 0  # 1: tinyq cannot compile this model (the report says why)
 
 
 def _memory_plot(args, options) -> None:

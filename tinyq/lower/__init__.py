@@ -201,7 +201,7 @@ def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None 
     """Lower every op of the graph, then encode weights (`weights`: auto, int8 or an encoding; `layers`:
     layer name or call index -> encoding; `isa`: the CPU kind `auto` weighs kernel speed for, "dsp" or
     "portable"; `keep_int8`: operator indices whose weights stay int8; tinyq.encode.apply). Raises UnsupportedError, naming the model
-    file, at the first op tinyq cannot lower. The Program returned is well-formed: neither the simulator
+    file and every op tinyq cannot lower. The Program returned is well-formed: neither the simulator
     nor the emitter finds an error."""
     from tinyq.encode.apply import apply_encodings
 
@@ -220,8 +220,14 @@ def _lower(graph: Graph) -> Program:
         if tensor.dtype not in ("int8", "int16", "float32", "int32"):
             raise UnsupportedError(f"graph {'input' if t in graph.inputs else 'output'} {tensor.describe()} has unsupported dtype")
     calls: list[KernelCall] = []
-    for op in graph.ops:
-        calls.extend(_lower_op(graph, op))
+    blockers = []
+    for op in graph.ops:  # every op, so that one error names every blocker of the model
+        try:
+            calls.extend(_lower_op(graph, op))
+        except UnsupportedError as exc:
+            blockers.append(str(exc))
+    if blockers:
+        raise UnsupportedError(_blocker_list(blockers))
     used = sorted({i for c in calls for i in (*c.inputs, *c.outputs)} | set(graph.inputs) | set(graph.outputs))
     tensors = tuple(_info(graph.tensors[i]) for i in used)
     # Arena offsets and sizes are int32 in the generated C: bound them here, so that compile and
@@ -230,6 +236,19 @@ def _lower(graph: Graph) -> Program:
     if total > INT32_MAX:
         raise UnsupportedError(f"the model's activation tensors take {total:,} bytes in all; tinyq's limit is 2 GiB")
     return Program(tensors, tuple(calls), tuple(graph.inputs), tuple(graph.outputs), graph.sha256)
+
+
+MAX_BLOCKERS_LISTED = 20
+
+
+def _blocker_list(blockers: list[str]) -> str:
+    """One line: the first blocker, then the others ("; " between), at most MAX_BLOCKERS_LISTED of them."""
+    if len(blockers) == 1:
+        return blockers[0]
+    shown = blockers[:MAX_BLOCKERS_LISTED]
+    rest = len(blockers) - len(shown)
+    text = f"{shown[0]}; and {len(blockers) - 1} more op(s) tinyq cannot lower: " + "; ".join(shown[1:])
+    return text + (f"; and {rest} more (`tinyq inspect` lists every op)" if rest else "")
 
 
 def _info(t: Tensor) -> TensorInfo:
