@@ -65,6 +65,16 @@ def build_parser(modules) -> argparse.ArgumentParser:
     return parser
 
 
+# Optional packages -> (the extra that installs them, what else to say): a command that needs one names it
+_TF = ("tf", "")
+_QAT = ("tf", " (quantization-aware training also needs tensorflow-model-optimization and tf-keras: see README)")
+EXTRA_MODULES = {
+    "tensorflow": _TF, "keras": _TF, "ai_edge_litert": _TF, "ai_edge_quantizer": _TF, "sklearn": _TF,
+    "matplotlib": _TF, "tqdm": _TF, "scipy": _TF,
+    "tensorflow_model_optimization": _QAT, "tf_keras": _QAT,
+}
+
+
 def _error(message: str) -> None:
     """One line on stderr, whatever the message quotes (model tensor names may hold newlines or escapes)."""
     line = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
@@ -97,17 +107,27 @@ def main(argv=None) -> int:
             raise
         _error(f"out of memory{f': {exc}' if str(exc) else ''} (fewer samples?)")
         return 2
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_MODULES.get((exc.name or "").split(".")[0])
+        if debug:
+            raise
+        if extra is None:
+            return _internal_error(exc)
+        _error(f"`tinyq {args.command}` needs Python package '{exc.name}', from tinyq's '{extra[0]}' extra: "
+               f"pip install 'tinyq[{extra[0]}]'{extra[1]}")
+        return 2
     except KeyboardInterrupt:
         print("tinyq: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug in tinyq: still one line, and how to see more
         if debug:
             raise
-        print(
-            f"tinyq: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
-            file=sys.stderr,
-        )
-        return 3
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    print(f"tinyq: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", file=sys.stderr)
+    return 3
 
 
 if __name__ == "__main__":

@@ -183,3 +183,25 @@ def test_the_installed_command(w, argv, fragment):
     assert p.returncode == 2 and p.stdout == "", p
     lines = p.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("tinyq: error: ") and _fill(fragment, w) in lines[0], p.stderr
+
+
+@pytest.mark.parametrize("missing", ["keras", "tensorflow_model_optimization"])
+def test_a_command_that_needs_an_extra_names_it(missing, tmp_path, monkeypatch, capsys):
+    """Without TensorFlow (a plain `pip install tinyq`), quantize says which extra to install, in one line."""
+    import builtins
+
+    real = builtins.__import__
+
+    def without(name, *args, **kwargs):
+        if name.split(".")[0] in ("keras", "tensorflow", missing):
+            raise ModuleNotFoundError(f"No module named '{missing}'", name=missing)
+        return real(name, *args, **kwargs)
+
+    (tmp_path / "m.keras").write_text("not read: the import comes first")
+    np.save(tmp_path / "c.npy", np.zeros((2, 4, 4, 1), np.float32))
+    monkeypatch.setattr(builtins, "__import__", without)
+    code = main(["quantize", str(tmp_path / "m.keras"), "--calibration", str(tmp_path / "c.npy"), "-o",
+                 str(tmp_path / "m.tflite")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"tinyq: error: `tinyq quantize` needs Python package '{missing}'"), err
+    assert "pip install 'tinyq[tf]'" in err and len(err.strip().splitlines()) == 1
