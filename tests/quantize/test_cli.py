@@ -161,3 +161,22 @@ def test_quantize_then_evaluate(small_model, normal_data, tmp_path, capsys):
         capsys,
         "has 3 rows, but the data has 64 samples",
     )
+
+
+def test_a_fresh_quantize_says_it_loads_tensorflow_and_prints_none_of_its_log_lines(small_model, normal_data, tmp_path):
+    """In a new process (TensorFlow not yet imported): one progress line for the import, none of the C++ runtime's
+    absl lines ("oneDNN custom operations are on", the CPU-feature hint), which TF_CPP_MIN_LOG_LEVEL cannot stop."""
+    import os
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "calib.npy", normal_data)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    p = subprocess.run([sys.executable, "-m", "tinyq.cli", "quantize", str(small_model), "--calibration",
+                        str(tmp_path / "calib.npy"), "--out", str(tmp_path / "m.tflite")],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "tinyq: loading TensorFlow" in p.stderr
+    noise = [line for line in p.stderr.splitlines()
+             if line.startswith(("I0000", "W0000", "WARNING: All log messages", "To enable the following"))]
+    assert not noise, noise

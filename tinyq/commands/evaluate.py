@@ -55,6 +55,10 @@ def run(args) -> int:
 
     model = Path(args.model)
     value_range(args.image_range, "--image-range")
+    if args.float_model:  # the float model is Keras: load TensorFlow quietly (its C++ log lines)
+        from tinyq.quantize.tf_quiet import load_tensorflow
+
+        load_tensorflow()
     plot = None
     if args.float_model and not args.no_plot:
         plot = output_file(args.plot or model.with_name(f"{model.stem}_layers.png"), "--plot")

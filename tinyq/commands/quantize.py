@@ -1,6 +1,7 @@
 """`tinyq quantize`: a float Keras model or SavedModel -> a fully-integer .tflite (PTQ, QAT or ADMM; int8, low-bit,
 sparse and mixed-precision layers); or, with --nested-from, an int8 .tflite -> its nested K-bit child."""
 
+import sys
 from pathlib import Path
 
 from tinyq.commands import finite_float, nonnegative_int, positive_float, positive_int
@@ -72,6 +73,13 @@ def add_parser(subparsers):
     return p
 
 
+def _load_tensorflow(args) -> None:
+    """TensorFlow's import takes seconds and prints C++ log lines: say what is happening, and keep it quiet."""
+    from tinyq.quantize.tf_quiet import load_tensorflow
+
+    load_tensorflow(None if args.no_progress else lambda s: print(f"tinyq: {s}", file=sys.stderr, flush=True))
+
+
 def run(args) -> int:
     from tinyq.commands import value_range
     from tinyq.errors import InputError
@@ -93,6 +101,7 @@ def run(args) -> int:
         raise InputError("quantize needs --calibration DATA (or --method qat with --train and --labels)")
     default = f"{model.stem}_{method if method != 'ptq' else args.activations}.tflite"
     out = output_file(args.out or model.with_name(default), "--out")
+    _load_tensorflow(args)
     result = quantize(
         model,
         args.calibration,

@@ -1,0 +1,48 @@
+"""TensorFlow without its log noise: its C++ runtime prints absl lines on stderr ("oneDNN custom operations are
+on", "This TensorFlow binary is optimized ...") when it loads and when the converter runs, before
+TF_CPP_MIN_LOG_LEVEL is read. The file descriptor is captured around those steps and every line that is not
+such a log line is written back, so real errors still reach the user."""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+
+# absl's prefix (severity I/W, date, time), its "before InitializeLog" banner, and the CPU-feature hint's tail
+_NOISE = re.compile(r"^([IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] |WARNING: All log messages before absl::InitializeLog"
+                    r"|To enable the following instructions:)")
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Capture file descriptor 2 (C++ writes too) for the block; write back what is not TensorFlow's log noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True)
+                    if not _NOISE.match(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
+def load_tensorflow(progress=None) -> None:
+    """Import TensorFlow and Keras once, quietly, saying so first (the import takes several seconds)."""
+    if "tensorflow" in sys.modules and "keras" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if progress is not None:
+        progress("loading TensorFlow (a few seconds) ...")
+    with quiet_stderr():
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
