@@ -104,7 +104,8 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
             macs = call_macs(lowered.calls[k])
             costs.append(LayerCost(k, c.layer, program.tensor(c.outputs[0]).name if c.outputs else "", c.opcode,
                                    c.kernel, n, fn, macs, cycles=round(estimate_cycles(cls, t)), classes=cls))
-        total_macs = sum(lc.macs for lc in costs)
+        # the model's MACs: what the bands of a patched chain recompute is cost, not work (tinyq.patch)
+        total_macs = sum(lc.macs for lc in costs) - (r.patching.extra_macs if r.patching else 0)
         cycles = round(estimate_cycles(counts.invoke_classes[0], t))
         clock = board_clock_hz(board) if target.kind == "real" else None
         return BenchReport(
