@@ -202,6 +202,27 @@ def test_a_command_that_needs_an_extra_names_it(missing, tmp_path, monkeypatch, 
     monkeypatch.setattr(builtins, "__import__", without)
     code = main(["quantize", str(tmp_path / "m.keras"), "--calibration", str(tmp_path / "c.npy"), "-o",
                  str(tmp_path / "m.tflite")])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tinyq: error:")]
+    assert code == 2 and len(errors) == 1, errors
+    assert errors[0].startswith(f"tinyq: error: `tinyq quantize` needs Python package '{missing}'"), errors
+    assert "pip install 'tinyq[tf]'" in errors[0]
+
+
+def test_a_missing_arm_compiler_or_qemu_is_named(tmp_path, monkeypatch, capsys):
+    """Without arm-none-eabi-gcc on PATH, build names it and its packages before PlatformIO runs; so does run
+    without qemu-system-arm."""
+    import shutil
+
+    from tinyq.errors import BuildError
+    from tinyq.targets.build import require_tool
+
+    assert main(["compile", str(HELLO), "--board", "mps2-an386", "-o", str(tmp_path / "fw")]) == 0
+    capsys.readouterr()
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda tool, *a, **k: None if tool == "arm-none-eabi-gcc" else real(tool, *a, **k))
+    assert main(["build", str(tmp_path / "fw")]) == 2
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith(f"tinyq: error: `tinyq quantize` needs Python package '{missing}'"), err
-    assert "pip install 'tinyq[tf]'" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("tinyq: error: building for mps2-an386 needs `arm-none-eabi-gcc`") and "gcc-arm-none-eabi" in err
+    monkeypatch.setattr(shutil, "which", lambda tool, *a, **k: None)
+    with pytest.raises(BuildError, match="needs `qemu-system-arm`"):
+        require_tool("qemu-system-arm", "running firmware on mps2-an386", "qemu-system-arm")

@@ -40,6 +40,11 @@ def load_tensorflow(progress=None) -> None:
     """Import TensorFlow and Keras once, quietly, saying so first (the import takes several seconds)."""
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return
+    import importlib.util
+
+    for name in ("tensorflow", "keras"):  # not installed: say so (the CLI names the extra) before "loading"
+        if importlib.util.find_spec(name) is None:
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if progress is not None:
         progress("loading TensorFlow (a few seconds) ...")

@@ -133,6 +133,15 @@ def _failure(board: Board, log: str, project_dir: Path, log_file: Path) -> Compi
     return CompileFailed(f"build for {board.name} failed: {first + '; ' if first else ''}{where}", log, log_file)
 
 
+def require_tool(tool: str, what: str, packages: str) -> None:
+    """Name a missing program before a step needs it (rather than a build that fails with `Error 127`)."""
+    import shutil
+
+    if shutil.which(tool) is None:
+        raise BuildError(f"{what} needs `{tool}`, which is not on PATH: install the Debian/Ubuntu packages "
+                         f"{packages} (scripts/setup.sh does)")
+
+
 def build_project(project_dir: Path | str, *, profile: bool = False, trace: bool = False,
                   timeout: float = BUILD_TIMEOUT) -> BuildResult:
     """Build PROJECT_DIR for the board in its manifest; raise PlanError/CompileFailed on failure.
@@ -151,6 +160,7 @@ def build_project(project_dir: Path | str, *, profile: bool = False, trace: bool
             raise BuildError(f"the {variant} build needs an emulated board, not the host")
         done = None if is_fresh(project_dir, board) else host.build_host(project_dir, board, timeout=timeout)
     else:
+        require_tool("arm-none-eabi-gcc", f"building for {board.name}", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
         done = platformio.pio_run(project_dir, variant, timeout=timeout)
     if done is not None:
         log_file = log_path(project_dir, variant)

@@ -63,6 +63,9 @@ def qemu_command(board: Board, elf: Path, args=(), extra=()) -> list[str]:
 
 def run_qemu(board: Board, elf: Path, args=(), *, cwd: Path, timeout: float, extra=()) -> process.Completed:
     """Run `elf` on `board`'s QEMU machine; semihosting files resolve against `cwd`."""
+    from tinyq.targets.build import require_tool
+
+    require_tool("qemu-system-arm", f"running firmware on {board.name}", "qemu-system-arm")
     done = process.run(qemu_command(board, elf, args, extra), timeout=timeout, cwd=cwd)
     if done.timed_out:
         raise FirmwareTimeout(f"firmware on {board.name} did not finish within {timeout:g} s (hung?); QEMU was killed")
