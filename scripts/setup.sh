@@ -14,6 +14,7 @@ command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi)
 command -v qemu-system-arm >/dev/null || need_apt+=(qemu-system-arm)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
+command -v cmake >/dev/null || need_apt+=(cmake)  # the tests build `tinyq export --format cmake`
 command -v git >/dev/null || need_apt+=(git)
 # `tinyq flash` uploads through these (nRF boards use Nordic's nrfjprog, which Debian does not package)
 command -v openocd >/dev/null || need_apt+=(openocd)

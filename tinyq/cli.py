@@ -35,6 +35,7 @@ COMMANDS = (
     "bench",
     "boards",
     "flash",
+    "export",
     "quantize",
     "evaluate",
     "explore",
