@@ -177,10 +177,10 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
         from tinyq.compiler import compile_model
 
         host_dir = work / "host"
-        compiled = {}  # board -> the program compile generated (patched, specialized): what its trace follows
+        compiled = {}  # board -> the program compile lowered (patched; specialization keeps its calls): what its trace follows
 
         def host():
-            compiled["host"] = compile_model(model, host_dir, board="host", weights=weights, layers=layers).program
+            compiled["host"] = compile_model(model, host_dir, board="host", weights=weights, layers=layers).lowered
             return run_host_runner(host_dir, build_host_runner(host_dir, sanitize=True), batches)
 
         cmp, bad = _compare(program, "host C (ASan+UBSan)", "simulator", timed("host C, ASan+UBSan", host), sim)
@@ -195,7 +195,7 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
             fw_dir = work / board
 
             def firmware():
-                compiled[board] = compile_model(model, fw_dir, board=board, weights=weights, layers=layers).program
+                compiled[board] = compile_model(model, fw_dir, board=board, weights=weights, layers=layers).lowered
                 build_project(fw_dir)
                 arrays = {f"input_{k}": from_batch(b, t) for k, (b, t) in enumerate(zip(batches, in_tensors))}
                 return run_project(fw_dir, arrays, build=False).arrays

@@ -11,6 +11,7 @@ import pytest
 from tests.firmware.test_kernel_variants import _assert_firmware_equals, _fc_chain
 from tests.ops.oplib import check_model, convert_keras, random_inputs
 from tinyq.sim.run import as_program
+from tests.firmware.kernel_calls import layers_calling
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
@@ -93,7 +94,7 @@ def _check(tfl, tmp_path, expect: dict[str, int]):
     sim = check_model(tfl, inputs=inputs)  # TFLM == simulator == host C first
     model_c = _assert_firmware_equals(tfl, inputs, sim, BOARD, tmp_path)
     for symbol, n in expect.items():
-        assert model_c.count(f"{symbol}(") == n, symbol
+        assert layers_calling(model_c, symbol) == n, symbol
 
 
 def test_fully_connected_mve(tmp_path):

@@ -13,6 +13,7 @@ from tests.firmware.test_kernel_variants import _assert_firmware_equals
 from tests.ops import test_conv as conv_cases
 from tests.ops.oplib import check_model, convert_keras, random_inputs
 from tinyq.sim.run import as_program
+from tests.firmware.kernel_calls import layers_calling
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
@@ -20,7 +21,7 @@ DSP_BOARDS = ["mps2-an386", "mps3-an547"]  # Cortex-M4, M55 (no Helium 16x8 kern
 
 
 def _calls(model_c: str, kernel: str) -> int:
-    return len(re.findall(rf"\b{kernel}\(&", model_c))
+    return layers_calling(model_c, kernel)
 
 
 def _chain(int32_bias: bool):
