@@ -73,8 +73,8 @@ def project_dir(path: str):
 def add_patch_option(p) -> None:
     p.add_argument("--patch", default="auto", metavar="auto|off|N",
                    help="run chains of convolutions in bands of rows, so that their large inner tensors are live one "
-                        "band at a time (tinyq.patch): auto (where it lowers the arena, recomputing at most 5%% of the "
-                        "MACs; default), off, or N bands on every chain")
+                        "band at a time (tinyq.patch): auto (where it lowers the arena, adding at most 5%% to the estimated "
+                        "work of the model; default), off, or N bands on every chain")
 
 
 def add_weight_options(p) -> None:
