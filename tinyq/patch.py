@@ -13,8 +13,8 @@ Storage scheduling, not arithmetic: a band call is the same record with fewer ro
 (the rows above a band are real rows, not padding), so every output value comes from the same integers as
 without patching, and TFLM stays the oracle.
 
-patch_program() applies a choice: "off", "auto" (the chains and band counts that lower the arena most, at the
-fewest recomputed MACs), or a band count forced on every chain.
+patch_program() applies a choice: "off", "auto" (the chains and band counts that lower the arena most, for the
+least extra work, within a budget), or a band count forced on every chain.
 """
 from __future__ import annotations
 
@@ -92,16 +92,13 @@ def chains(program: Program) -> list[range]:
             readers[i] = readers.get(i, 0) + 1
     out, start = [], None
     for k, call in enumerate(program.calls):
-        linked = (start is not None and call.inputs[0] == program.calls[k - 1].outputs[0]
+        bandable = _bandable(program, call)
+        linked = (bandable and start is not None and call.inputs[0] == program.calls[k - 1].outputs[0]
                   and readers.get(call.inputs[0]) == 1 and call.inputs[0] not in program.outputs)
-        if not _bandable(program, call):
-            linked, call_ok = False, False
-        else:
-            call_ok = True
         if not linked:
             if start is not None and k - start >= 2:
                 out.append(range(start, k))
-            start = k if call_ok else None
+            start = k if bandable else None
     if start is not None and len(program.calls) - start >= 2:
         out.append(range(start, len(program.calls)))
     return out
@@ -256,8 +253,8 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
 
     Auto, round by round: find the calls where the most bytes are live; for each maximal chain holding one,
     try every run of it through that call in every band count (replacing the chain's earlier choice, so a
-    chain may later get more bands), and keep the choice that lowers the live peak most for the fewest
-    recomputed MACs, within the budget. It stops when no choice lowers the peak; the result is kept only if
+    chain may later get more bands), and keep the choice that lowers the live peak most for the least
+    extra work, within the budget. It stops when no choice lowers the peak; the result is kept only if
     the planner's arena is lower too."""
     mode = parse_patch(mode)
     macs = _macs(program.calls)
