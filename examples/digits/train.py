@@ -11,7 +11,6 @@ Deterministic: fixed split, Keras/NumPy/TF seeds and op determinism, so two runs
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -63,7 +62,9 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=30, help="training epochs (default: 30)")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tinyq.quantize.tf_quiet import load_tensorflow
+
+    load_tensorflow()  # quietly: TensorFlow's C++ runtime logs on stderr as it loads
     import keras
     import numpy as np
     import tensorflow as tf

@@ -12,7 +12,6 @@ Deterministic: seeded generator, Keras/NumPy/TF seeds and op determinism, so two
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -59,7 +58,9 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (default: 20)")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tinyq.quantize.tf_quiet import load_tensorflow
+
+    load_tensorflow()  # quietly: TensorFlow's C++ runtime logs on stderr as it loads
     import keras
     import numpy as np
     import tensorflow as tf
