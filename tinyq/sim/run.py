@@ -78,11 +78,13 @@ def _run(program: Program, batches: list[np.ndarray], trace: bool) -> dict[int, 
             t = program.tensor(i)
             shape = (value.shape[0], *t.shape)
             assert value.size == int(np.prod(shape)), f"{call.kernel}: output size {value.shape} != {shape}"
-            env[i] = value.reshape(shape)
             if t.view:  # the band's rows of its base tensor, which the patch's bands fill in turn
                 base, rows = _band_rows(program, i)
                 whole = env.setdefault(base, np.zeros((value.shape[0], *program.tensor(base).shape), t.dtype))
                 whole.reshape(value.shape[0], -1)[:, rows] = value.reshape(value.shape[0], -1)
+                if not trace:  # nothing reads a view that was written: its base is read
+                    continue
+            env[i] = value.reshape(shape)
         if not trace:  # free what no later call reads
             for i in call.inputs:
                 for j in (i, program.view_base(i)[0]):
