@@ -140,23 +140,20 @@ def _outputs(call) -> int:
     return call.batches * call.output_height * call.output_width * call.output_depth
 
 
-def extra_work(calls, bands: int) -> int | None:
-    """The work (MACs + OUTPUT_WORK per output value) the halos of `bands` bands add; None: no fit."""
+def extra_work(calls, bands: int, output_work: int = OUTPUT_WORK) -> int | None:
+    """The work (MACs + output_work per output value) the halos of `bands` bands add; None: the band count does
+    not fit the chain."""
     plan = band_rows(calls, bands)
     if plan is None:
         return None
-    per_row = [(_macs([c]) + OUTPUT_WORK * _outputs(c)) // c.output_height for c in calls]
+    per_row = [(_macs([c]) + output_work * _outputs(c)) // c.output_height for c in calls]
     return sum(n * (b[j][1] - b[j][0]) for b in plan for j, n in enumerate(per_row)) - sum(
         n * c.output_height for n, c in zip(per_row, calls))
 
 
 def extra_macs(calls, bands: int) -> int | None:
     """The MACs the halos of `bands` bands recompute (None: the band count does not fit the chain)."""
-    plan = band_rows(calls, bands)
-    if plan is None:
-        return None
-    per_row = [_macs([c]) // c.output_height for c in calls]
-    return sum(n * (b[j][1] - b[j][0]) for b in plan for j, n in enumerate(per_row)) - _macs(calls)
+    return extra_work(calls, bands, output_work=0)
 
 
 def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Patch] | None:
@@ -240,10 +237,8 @@ def _apply(program: Program, choice: dict[range, int]) -> tuple[Program, list[Pa
         done = patch_chain(program, run, choice[run])
         if done is None:
             return None
-        added = len(done[0].calls) - len(program.calls)
         program = done[0]
-        bands = (len(run) + added) // len(run)
-        origin[run.start:run.stop] = [run.start + j for _ in range(bands) for j in range(len(run))]
+        origin[run.start:run.stop] = [run.start + j for _ in range(choice[run]) for j in range(len(run))]
         patches.insert(0, done[1])
     return program, patches, origin
 
@@ -263,7 +258,7 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
         return program, PatchReport((), macs, before, before)
     runs = chains(program)
     if isinstance(mode, int):
-        choice = {r: min(mode, program.calls[r.stop - 1].output_height, MAX_BANDS) for r in runs}
+        choice = {r: min(mode, program.calls[r.stop - 1].output_height) for r in runs}
         choice = {r: n for r, n in choice.items() if n >= 2}
         patched, patches, _ = _apply(program, choice) or (program, [], None)
         return patched, PatchReport(tuple(patches), macs, before, _arena(patched, io_in_arena))
