@@ -42,7 +42,7 @@ stamp=.venv/.tinyq-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv (TensorFlow is large: a few minutes on a fresh machine)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[tf,test]"
+  .venv/bin/python -m pip install -q -e ".[tf,test,examples]"
   # Quantization-aware training: tfmot and tf-keras declare a dependency on the full `tensorflow` wheel,
   # which would be installed on top of tensorflow-cpu; install them without deps, then what they need.
   .venv/bin/python -m pip install -q --no-deps tensorflow-model-optimization==0.8.1 tf-keras==2.21.0

@@ -8,7 +8,12 @@ a UART described as register writes, so no vendor SDK is needed).
 from __future__ import annotations
 
 import difflib
-import tomllib
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as a package
+    import tomli as tomllib
 from dataclasses import dataclass
 from functools import cache
 

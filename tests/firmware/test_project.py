@@ -26,9 +26,13 @@ def test_project_files_and_determinism(tmp_path):
         packed = "_packed" in src.stem or src.stem.startswith("tq_weights")
         assert (f"lib/tinyq/src/{src.name}" in names) != packed, src.name
     e = dummy.make_project(tmp_path / "b", "mps2-an386")
-    assert _snapshot(d) == _snapshot(e)  # byte for byte: no timestamps, no absolute paths but the platform's
+    assert _snapshot(d) == _snapshot(e)  # byte for byte: no timestamps, no absolute paths
     ini = (d / "platformio.ini").read_text()
-    assert f"platform = symlink://{(firmware / 'platform').as_posix()}" in ini
+    assert "platform = symlink://platform\n" in ini and "core_dir = .pio-core\n" in ini
+    assert str(tmp_path) not in "".join(p.read_text() for p in d.rglob("*") if p.is_file())
+    for src in (firmware / "platform").rglob("*.py"):  # the project's copy of the dev-platform
+        assert (d / "platform" / src.relative_to(firmware / "platform")).read_bytes() == src.read_bytes()
+    assert (d / ".pio-core" / "packages" / "tool-scons" / "scons.py").is_file()
     assert "[env:firmware]" in ini and "[env:profile]" in ini and "-DTQ_PROFILE" in ini
 
 
@@ -87,3 +91,30 @@ def test_odd_tensor_names_stay_inside_comments(tmp_path):
     from tinyq.targets.build import build_project
 
     build_project(d)  # still compiles with -Werror
+
+
+@pytest.mark.firmware
+@pytest.mark.slow
+def test_plain_pio_run_builds_a_moved_copy_offline(tmp_path):
+    """The project names no path outside itself: a copy moved elsewhere (the original gone) builds with a
+    plain `pio run`, with no PlatformIO directory of the user's and nothing fetched."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    moved = tmp_path / "elsewhere" / "fw"
+    shutil.copytree(dummy.make_project(tmp_path / "orig", "mps2-an386"), moved)
+    shutil.rmtree(tmp_path / "orig")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORMIO_", "TINYQ_"))}
+    env["HOME"] = str(tmp_path / "home")  # no ~/.platformio, no tinyq cache
+    done = subprocess.run([sys.executable, "-m", "platformio", "run"], cwd=moved, env=env, capture_output=True,
+                          text=True, timeout=600)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert (moved / ".pio" / "build" / "firmware" / "firmware.elf").is_file()
+    fetched = [line for line in log.splitlines() if "Downloading" in line or "HTTPClientError" in line
+               or ("Installing" in line and "Installing symlink://platform" not in line)]  # linking its own copy
+    assert not fetched, fetched
+    assert sorted(p.name for p in (moved / ".pio-core" / "packages").iterdir()) == ["tool-scons"]
+    assert not (tmp_path / "home" / ".platformio").exists()

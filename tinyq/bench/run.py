@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import json
 import tempfile
-import tomllib
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as a package
+    import tomli as tomllib
 from pathlib import Path
 from typing import Callable
 

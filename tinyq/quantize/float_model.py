@@ -60,6 +60,20 @@ class FloatModel:
         """Run on float32 arrays (N samples each); returns one array per model output."""
         return _run_batched(self.call, arrays, batch_size)
 
+    def run_layers(self, names: Sequence[str], inputs: Sequence[np.ndarray]) -> np.ndarray | None:
+        """The float output of the named layers called in turn (a conv, then what the converter fused into it) on
+        `inputs`, one array per input of the first; None where Keras cannot call them on their own."""
+        import tensorflow as tf
+
+        try:
+            xs = [tf.convert_to_tensor(np.asarray(a, np.float32)) for a in inputs]
+            out = xs if len(xs) > 1 else xs[0]
+            for name in names:
+                out = self.keras.get_layer(name)(out, training=False)
+            return np.asarray(out, np.float64)
+        except Exception:  # noqa: BLE001 - Keras raises many types; the report then falls back to differences
+            return None
+
     def layer_outputs(self, arrays: Sequence[np.ndarray], batch_size: int = 256) -> dict[str, np.ndarray]:
         """Every layer's float output (see `layers`), keyed by layer name."""
         import keras

@@ -5,10 +5,15 @@ classifiers (class-index or one-hot labels), mean absolute error for regressors 
 (no labels, output shaped like the input). With a Keras float model it also compares every integer tensor,
 dequantized, with the float output of the Keras layer it stands for (see match.py):
   * SQNR dB = 10 log10(sum f^2 / sum (f - q)^2): how far the integer tensor is from float so far;
-  * layer dB = the same ratio for the noise this layer adds. It uses the median over channels (last axis) of each
-    channel's noise-to-signal ratio, so that a few large channels cannot hide the others (they do in the SQNR);
-    ratios add up along the graph, so a layer's share is its ratio minus its inputs' (all of it for an input).
+  * layer dB = the same ratio for the noise this layer adds: the integer output against the float layer run on the
+    layer's own (dequantized integer) inputs, so the noise that reaches the layer is not counted again. It uses the
+    median over channels (last axis) of each channel's noise-to-signal ratio, so that a few large channels cannot
+    hide the others (they do in the SQNR). Where the float layer cannot be run on its inputs (an input tensor that
+    was not matched), ratios are taken to add up along the graph: the layer's ratio minus its inputs'.
     Layers that keep their input's scale and zero point (reshape, max pooling, concatenation) only move values: "-".
+  * An activation or batch normalization that the converter fused into the op before it (CONV_2D + RELU) has no
+    tensor of its own: the fused op's tensor and its noise are the row of the layer that computes it (the conv),
+    and the activation's row says "(fused into conv)".
 The layer with the lowest layer dB is the one that loses the most precision. Report.table() renders the terminal
 table and Report.plot() a PNG (matplotlib, Agg).
 """
@@ -31,6 +36,8 @@ from tinyq.quantize.runner import run_integer
 
 _INTEGER = ("int8", "int16", "uint8")
 _BRIDGES = ("QUANTIZE", "DEQUANTIZE")
+# Keras layers the converter fuses into the op that computes their input (CONV_2D, FULLY_CONNECTED, ADD, ...)
+_FUSABLE = ("ReLU", "Activation", "BatchNormalization")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class LayerError:
     dtype: str | None
     sqnr_db: float | None  # integer tensor vs float layer output (inf = identical)
     layer_db: float | None  # SQNR of the noise this layer adds (inf = adds none)
+    fused_into: str | None = None  # the layer whose op computes this one (an activation fused into a conv)
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,8 @@ class Report:
             return ""
         rows = [("layer", "type", "dtype", "SQNR dB", "layer dB")]
         for r in self.layers:
-            rows.append((r.layer, r.kind, r.dtype or "(fused)", _db(r.sqnr_db), _db(r.layer_db)))
+            dtype = r.dtype or (f"(fused into {r.fused_into})" if r.fused_into else "(fused)")
+            rows.append((r.layer, r.kind, dtype, _db(r.sqnr_db), _db(r.layer_db)))
         widths = [max(len(row[c]) for row in rows) for c in range(5)]
         lines = [
             "  ".join(cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
@@ -118,7 +127,7 @@ class Report:
         ax.set_ylabel("dB (higher is better)")
         ax.set_ylim(0, cap)
         ax.set_title(self.summary().split("; ")[1] + f"  [{Path(self.model).name}]", fontsize=9)
-        ax.legend(fontsize=8, loc="lower right", framealpha=0.95)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars, never over one
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
         path = Path(path)
@@ -171,7 +180,7 @@ def evaluate(
         float_outputs = fm.predict(arrays)
         float_score = score(float_outputs[0], target, arrays, fm.where)[2]
         if fm.keras is not None:
-            layers = layer_errors(graph, run.tensors, fm, fm.layer_outputs(arrays))
+            layers = layer_errors(graph, run.tensors, fm, fm.layer_outputs(arrays), fm.run_layers)
     report = Report(name, backend, arrays[0].shape[0], task, metric, integer_score, float_score, layers)
     if plot is not None and layers:
         report.plot(plot)
@@ -205,8 +214,9 @@ def score(output: np.ndarray, labels: np.ndarray | None, arrays: Sequence[np.nda
     return "regression", "mean absolute error", float(np.mean(np.abs(flat - labels.reshape(n, -1))))
 
 
-def layer_errors(graph: Graph, traced: dict, fm, float_outputs: dict) -> tuple[LayerError, ...]:
-    """One row per Keras layer: its TFLite tensor (the last one the layer owns), SQNR and the noise it adds."""
+def layer_errors(graph: Graph, traced: dict, fm, float_outputs: dict, run_layers) -> tuple[LayerError, ...]:
+    """One row per Keras layer: its TFLite tensor (the last one the layer owns), SQNR and the noise it adds.
+    run_layers(names, inputs) -> the float output of those chained layers on the given arrays, or None."""
     layers = fm.layers
     index = {layer.name: k for k, layer in enumerate(layers)}
     tensor_ids = list(graph.inputs) + [i for op in graph.ops for i in op.outputs]
@@ -234,30 +244,71 @@ def layer_errors(graph: Graph, traced: dict, fm, float_outputs: dict) -> tuple[L
         want = float_outputs[layers[k].name]
         if traced[t.name][0].size == want[0].size:
             chosen[k] = i  # the last one wins: a layer's output comes after its intermediates
+    chains = {k: _chain(layers, index, head, k) for k, head in _fused_heads(layers, index, chosen).items()}
+    absorbed = {j for chain in chains.values() for j in chain[:-1]}  # written with their chain's tail
+
+    def integer_value(k: int) -> np.ndarray:
+        t = graph.tensors[chosen[k]]
+        return _dequantize(traced[t.name], t).astype(np.float64).reshape(float_outputs[layers[k].name].shape)
 
     nsr: dict[str, float] = {}  # typical per-channel noise-to-signal ratio reaching each layer's output
     quant: dict[str, object] = {}
-    rows = []
+    rows = {}
     for k, layer in enumerate(layers):
+        if k in absorbed:
+            continue
         nsr_in = max((nsr.get(p, 0.0) for p in layer.inputs), default=0.0)
         if k not in chosen:
             nsr[layer.name] = nsr_in
-            rows.append(LayerError(layer.name, layer.kind, None, None, None, None))
+            rows[k] = LayerError(layer.name, layer.kind, None, None, None, None)
             continue
+        chain = chains.get(k, [k])  # the layers one op computes: the conv, then what it fused (BN, ReLU)
+        head = chain[0]
         t = graph.tensors[chosen[k]]
-        quant[layer.name] = t.quant
         f = float_outputs[layer.name].astype(np.float64)
-        q = _dequantize(traced[t.name], t).astype(np.float64).reshape(f.shape)
+        q = integer_value(k)
         signal, noise = float(np.sum(f * f)), float(np.sum((f - q) ** 2))
         ratio = noise / signal if signal > 0 else (0.0 if noise == 0 else math.inf)
-        if layer.inputs and all(quant.get(p) == t.quant for p in layer.inputs):
+        sources = layers[head].inputs
+        if sources and all(quant.get(p) == t.quant for p in sources):
             # same scale and zero point as its inputs: values are moved (reshape, pooling, concat), not requantized
-            nsr[layer.name], own = nsr_in, None
+            channel, own = nsr_in, None
         else:
-            nsr[layer.name] = _channel_nsr(f, q)
-            own = _to_db(nsr[layer.name] - nsr_in)
-        rows.append(LayerError(layer.name, layer.kind, t.name, t.dtype, _to_db(ratio), own))
-    return tuple(rows)
+            channel = _channel_nsr(f, q)
+            isolated = None
+            if sources and all(index.get(p) in chosen for p in sources):
+                isolated = run_layers([layers[j].name for j in chain], [integer_value(index[p]) for p in sources])
+            own = _to_db(_channel_nsr(isolated.reshape(q.shape), q) if isolated is not None else channel - nsr_in)
+        for j in chain:
+            nsr[layers[j].name], quant[layers[j].name] = channel, t.quant
+        rows[head] = LayerError(layers[head].name, layers[head].kind, t.name, t.dtype, _to_db(ratio), own)
+        for j in chain[1:]:
+            rows[j] = LayerError(layers[j].name, layers[j].kind, None, None, None, None, fused_into=layers[head].name)
+    return tuple(rows[k] for k in sorted(rows))
+
+
+def _fused_heads(layers, index: dict[str, int], chosen: dict[int, int]) -> dict[int, int]:
+    """Layer k (an activation or batch normalization holding a tensor) -> the first layer of the chain of
+    tensor-less single-input layers before it that the converter fused into one op (Conv2D -> BN -> ReLU)."""
+    heads = {}
+    for k in list(chosen):
+        head = k
+        while layers[head].kind in _FUSABLE and len(layers[head].inputs) == 1:
+            parent = index.get(layers[head].inputs[0])
+            if parent is None or parent in chosen or layers[parent].kind == "InputLayer":
+                break
+            head = parent
+        if head != k:
+            heads[k] = head
+    return heads
+
+
+def _chain(layers, index: dict[str, int], head: int, tail: int) -> list[int]:
+    """head, ..., tail along single-input links (tail back to head), in order."""
+    out = [tail]
+    while out[-1] != head:
+        out.append(index[layers[out[-1]].inputs[0]])
+    return out[::-1]
 
 
 def _channel_nsr(f: np.ndarray, q: np.ndarray) -> float:

@@ -19,7 +19,7 @@ from tinyq.errors import BuildError, PlanError
 from tinyq.targets import host, platformio
 from tinyq.targets.elfsize import SizeReport, size_report
 from tinyq.targets.manifest import Manifest, read_manifest
-from tinyq.targets.project import platform_dir
+from tinyq.targets.project import PLATFORM_DIR
 
 BUILD_TIMEOUT = 900.0
 _NO_FIT = re.compile(r"section `(\S+)' will not fit in region `(\w+)'")
@@ -88,7 +88,7 @@ def _inputs(project_dir: Path, board: Board) -> list[Path]:
     files = [project_dir / "tinyq.json", *(project_dir / "src").rglob("*"), *(project_dir / "lib").rglob("*")]
     if not board.is_host:
         files += [project_dir / "platformio.ini", *(project_dir / "boards").rglob("*")]
-        files += list(platform_dir().rglob("*"))
+        files += list((project_dir / PLATFORM_DIR).rglob("*"))
     return [f for f in files if f.is_file() and "__pycache__" not in f.parts]
 
 

@@ -1,17 +1,17 @@
-"""PlatformIO, offline: tinyq's own core dir, the tool-scons package provisioned locally, `pio run`.
+"""PlatformIO, offline: the project's own core dir, the tool-scons package provisioned locally, `pio run`.
 
 Consumes a project directory made by tinyq.targets.project; produces Completed records of
-`python -m platformio run` (build, `-t upload`). The core dir is $TINYQ_PIO_CORE (default
-<tinyq cache>/platformio-<8 hex digits naming this tinyq installation's dev-platform directory>), never the
-user's ~/.platformio unless they point TINYQ_PIO_CORE there. One core per installation: PlatformIO records the
-symlinked dev-platform by name, so two tinyq checkouts sharing a core replace each other's record, and a
-build of one fails with "Unknown development platform" while the other builds.
-PlatformIO 6.2 insists on a `platformio/tool-scons` package and would download it; we write that
-package ourselves around the SCons the venv already has (see shared notes, toolchain.md 1.1).
+`python -m platformio run` (build, `-t upload`). The core dir is the project's (PROJECT/.pio-core, named by
+`core_dir` in its platformio.ini, so that a plain `pio run` uses it too), or $TINYQ_PIO_CORE; never the
+user's ~/.platformio unless they point TINYQ_PIO_CORE there. One core per project: PlatformIO records the
+symlinked dev-platform by name, so projects of two tinyq installations sharing a core would replace each
+other's record ("Unknown development platform").
+PlatformIO 6.2 insists on a `platformio/tool-scons` package and would download it (a 60 s hang offline); we
+write that package ourselves around the SCons of the Python that runs PlatformIO (see shared notes,
+toolchain.md 1.1).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -19,25 +19,36 @@ import tempfile
 from pathlib import Path
 
 from tinyq.targets import process
-from tinyq.targets.cache import cache_dir
 
 BUILD_TIMEOUT = 900.0
 
 
-def core_dir() -> Path:
+PROJECT_CORE_DIR = ".pio-core"  # inside the project; platformio.ini's `core_dir`
+
+# tool-scons's entry point. PlatformIO runs it with its own Python: the one tinyq is installed in has SCons
+# (a tinyq dependency); another PlatformIO may not, and is told so.
+_SCONS_SHIM = """try:
+    from SCons.Script.Main import main
+except ImportError:
+    raise SystemExit("tinyq: error: this PlatformIO's Python has no SCons: run the `pio` installed with tinyq, "
+                     "or `pip install scons==%s` beside your PlatformIO")
+
+if __name__ == '__main__':
+    main()
+"""
+
+
+def core_dir(project_dir: Path) -> Path:
     if os.environ.get("TINYQ_PIO_CORE"):
         return Path(os.environ["TINYQ_PIO_CORE"])
-    from tinyq.targets.project import platform_dir
-
-    tag = hashlib.sha256(str(platform_dir().resolve()).encode()).hexdigest()[:8]
-    return cache_dir() / f"platformio-{tag}"
+    return Path(project_dir) / PROJECT_CORE_DIR
 
 
-def pio_env() -> dict:
-    """Environment for PlatformIO: tinyq's core dir, no telemetry, no upgrade checks."""
+def pio_env(project_dir: Path) -> dict:
+    """Environment for PlatformIO: the project's core dir, no telemetry, no upgrade checks."""
     env = dict(os.environ)
     env.update(
-        PLATFORMIO_CORE_DIR=str(core_dir()),
+        PLATFORMIO_CORE_DIR=str(core_dir(project_dir)),
         PLATFORMIO_SETTING_ENABLE_TELEMETRY="no",
         PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL="36500",
         PLATFORMIO_DISABLE_PROGRESSBAR="true",
@@ -55,16 +66,16 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def ensure_tool_scons() -> Path:
-    """Provision <core>/packages/tool-scons (idempotent, safe to run concurrently)."""
+def ensure_tool_scons(core: Path) -> Path:
+    """Provision CORE/packages/tool-scons (idempotent, safe to run concurrently)."""
     from platformio.dependencies import get_core_dependencies
     from platformio.package.meta import PackageSpec
+    from SCons import __version__ as scons_version
 
     version = get_core_dependencies()["tool-scons"].lstrip("~^=<> ")
-    pkg = core_dir() / "packages" / "tool-scons"
+    pkg = Path(core) / "packages" / "tool-scons"
     pkg.mkdir(parents=True, exist_ok=True)
-    # PlatformIO runs this with the venv's python, whose SCons (pinned in pyproject) does the work.
-    _atomic_write(pkg / "scons.py", "from SCons.Script.Main import main\n\nif __name__ == '__main__':\n    main()\n")
+    _atomic_write(pkg / "scons.py", _SCONS_SHIM % scons_version)
     _atomic_write(pkg / "package.json", json.dumps({"name": "tool-scons", "version": version}) + "\n")
     piopm = {
         "type": "tool",
@@ -78,11 +89,11 @@ def ensure_tool_scons() -> Path:
 
 def pio_run(project_dir: Path, environment: str, targets: tuple[str, ...] = (), *, timeout: float = BUILD_TIMEOUT):
     """`pio run -d PROJECT -e ENV [-t TARGET...]`, offline, bounded by `timeout`."""
-    ensure_tool_scons()
+    ensure_tool_scons(core_dir(project_dir))
     args = [sys.executable, "-m", "platformio", "run", "-d", str(project_dir), "-e", environment]
     for target in targets:
         args += ["-t", target]
-    return process.run(args, timeout=timeout, env=pio_env())
+    return process.run(args, timeout=timeout, env=pio_env(project_dir))
 
 
 def firmware_elf(project_dir: Path, environment: str) -> Path:

@@ -6,7 +6,9 @@ manifest. Produces, deterministically (no timestamps):
     lib/tinyq/                  the kernel library as a PlatformIO library (library.json, include/, src/)
     platformio.ini              (not for the host) env "firmware" and env "profile" (-DTQ_PROFILE)
     boards/tinyq_<board>.json   (not for the host) PlatformIO board manifest generated from boards/<board>.toml
-The PlatformIO project uses tinyq's dev-platform in place (platform = symlink://...), so it builds offline.
+    platform/                   (not for the host) a copy of tinyq's dev-platform (platform = symlink://platform)
+    .pio-core/                  (not for the host) the project's PlatformIO core dir, tool-scons provisioned
+The project names no path outside itself: a plain `pio run` builds it offline, wherever it is moved.
 """
 from __future__ import annotations
 
@@ -21,13 +23,14 @@ from tinyq.boards import STACK_MARGIN_BYTES, Board, resolve_board
 from tinyq.errors import TinyqError
 from tinyq.resources import data_dir
 from tinyq.targets.manifest import Manifest, parse_manifest
+from tinyq.targets.platformio import PROJECT_CORE_DIR, ensure_tool_scons
 
 LIBRARY_DIR = Path("lib") / "tinyq"
-
+PLATFORM_DIR = Path("platform")
 
 
 def platform_dir() -> Path:
-    """tinyq's PlatformIO dev-platform (firmware/platform), used in place by every project."""
+    """tinyq's PlatformIO dev-platform (firmware/platform), which every project copies."""
     return data_dir("firmware") / "platform"
 
 
@@ -97,21 +100,33 @@ def _copy_library(out: Path, written: list[Path], packed_weights: bool = True) -
     """Mirror firmware/{library.json,include,src} into OUT/lib/tinyq (stale files removed); the packed-weight
     kernels only when the model has packed weights."""
     firmware = data_dir("firmware")
-    lib = out / LIBRARY_DIR
     wanted = {Path("library.json"): firmware / "library.json"}
     for sub in ("include", "src"):
         for src in sorted((firmware / sub).rglob("*")):
             if src.is_file() and src.suffix in (".c", ".h") and (packed_weights or not _packed_source(src)):
                 wanted[src.relative_to(firmware)] = src
-    if lib.is_dir():
-        for existing in sorted(lib.rglob("*"), reverse=True):
-            rel = existing.relative_to(lib)
+    _mirror(out / LIBRARY_DIR, wanted, written)
+
+
+def _copy_platform(out: Path, written: list[Path]) -> None:
+    """Mirror tinyq's dev-platform into OUT/platform (no bytecode caches)."""
+    root = platform_dir()
+    wanted = {src.relative_to(root): src for src in sorted(root.rglob("*"))
+              if src.is_file() and "__pycache__" not in src.parts}
+    _mirror(out / PLATFORM_DIR, wanted, written)
+
+
+def _mirror(dest: Path, wanted: dict[Path, Path], written: list[Path]) -> None:
+    """DEST holds exactly `wanted` (relative path -> source file): stale files and empty directories go."""
+    if dest.is_dir():
+        for existing in sorted(dest.rglob("*"), reverse=True):
+            rel = existing.relative_to(dest)
             if existing.is_file() and rel not in wanted:
                 existing.unlink()
             elif existing.is_dir() and not any(existing.iterdir()):
                 existing.rmdir()
     for rel, src in wanted.items():
-        _write(lib / rel, src.read_text(encoding="utf-8"), written)
+        _write(dest / rel, src.read_text(encoding="utf-8"), written)
 
 
 def render_main(board: Board, manifest: Manifest) -> str:
@@ -144,12 +159,15 @@ def write_project(out_dir: Path | str, board: Board | str, manifest: Manifest | 
         return written
     board_json = json.dumps(pio_board_manifest(board), indent=2, sort_keys=True) + "\n"
     _write(out / "boards" / f"{pio_board_id(board)}.json", board_json, written)
+    _copy_platform(out, written)
     ini = environment().get_template("platformio.ini.j2").render(
         version=__version__,
         board=board,
         prefix=manifest.prefix,
-        platform_dir=platform_dir().as_posix(),
+        platform_dir=PLATFORM_DIR.as_posix(),
+        core_dir=PROJECT_CORE_DIR,
         pio_board=pio_board_id(board),
     )
     _write(out / "platformio.ini", ini, written)
+    ensure_tool_scons(out / PROJECT_CORE_DIR)  # a plain `pio run` must not go looking for it online
     return written
