@@ -70,8 +70,8 @@ def build_parser(modules) -> argparse.ArgumentParser:
 _TF = ("tf", "")
 _QAT = ("tf", " (quantization-aware training also needs tensorflow-model-optimization and tf-keras: see README)")
 EXTRA_MODULES = {
-    "tensorflow": _TF, "keras": _TF, "ai_edge_litert": _TF, "ai_edge_quantizer": _TF, "sklearn": _TF,
-    "matplotlib": _TF, "tqdm": _TF, "scipy": _TF,
+    "tensorflow": _TF, "keras": _TF, "ai_edge_litert": _TF, "ai_edge_quantizer": _TF, "sklearn": ("examples", ""),
+    "matplotlib": _TF, "tqdm": _TF, "scipy": _TF, "PIL": _TF,
     "tensorflow_model_optimization": _QAT, "tf_keras": _QAT,
 }
 

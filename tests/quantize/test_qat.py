@@ -81,6 +81,8 @@ def test_every_supported_layer_type(tmp_path):
     report = evaluate(result.tflite, x_train, y_train, float_model=tmp_path / "branchy.keras", backend="tflm")
     matched = {r.layer for r in report.layers if r.tensor is not None}
     assert {"image", "add", "concat", "heads", "probs"} <= matched  # tfmot's quant_<layer> scopes are matched
+    assert "quantization-aware training" in report.note  # compared with the pre-QAT model: the report says so
+    assert evaluate(tmp_path / "branchy.tflite", x_train, y_train, backend="tflm").note is None  # no float model
 
 
 def test_unsupported_layer_is_named(tmp_path, normal_data, capsys):

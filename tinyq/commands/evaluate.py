@@ -74,6 +74,8 @@ def run(args) -> int:
         image_range=tuple(args.image_range),
     )
     print(report.summary())
+    if report.note:
+        print(report.note)
     if report.layers:
         print(report.table())
         if plot is not None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from tinyq.errors import InputError, QuantizationError
 from tinyq.quantize.convert import check_options
+from tinyq.quantize.provenance import with_method
 from tinyq.quantize.ptq import QuantizeResult
 
 
@@ -81,7 +82,7 @@ def qat(
             raise QuantizationError(result["error"])
         if "internal" in result:
             raise RuntimeError(f"QAT worker: {result['internal']}")
-        tflite = Path(job["out"]).read_bytes()
+        tflite = with_method(Path(job["out"]).read_bytes(), "qat")  # evaluate says what its float comparison means
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_bytes(tflite)

@@ -32,6 +32,7 @@ from tinyq.errors import InputError
 from tinyq.ir import Graph
 from tinyq.quantize.data import InputSpec, load_labels, load_samples
 from tinyq.quantize.match import LayerMatcher
+from tinyq.quantize.provenance import method_of
 from tinyq.quantize.runner import run_integer
 
 _INTEGER = ("int8", "int16", "uint8")
@@ -61,6 +62,7 @@ class Report:
     integer_score: float
     float_score: float | None
     layers: tuple[LayerError, ...] = ()
+    note: str | None = None  # what the comparison means, where that is not the obvious (after QAT)
 
     @property
     def worst_layer(self) -> LayerError | None:
@@ -181,7 +183,12 @@ def evaluate(
         float_score = score(float_outputs[0], target, arrays, fm.where)[2]
         if fm.keras is not None:
             layers = layer_errors(graph, run.tensors, fm, fm.layer_outputs(arrays), fm.run_layers)
-    report = Report(name, backend, arrays[0].shape[0], task, metric, integer_score, float_score, layers)
+    note = None
+    if fm is not None and method_of(tflite) == "qat":
+        note = (f"note: {name} was fine-tuned by quantization-aware training, and the fine-tuned float weights are "
+                f"not kept: the float score and the SQNR compare it with {fm.where} as given (the model before QAT, "
+                f"if that is what you passed), so they include what QAT changed, not only quantization noise")
+    report = Report(name, backend, arrays[0].shape[0], task, metric, integer_score, float_score, layers, note)
     if plot is not None and layers:
         report.plot(plot)
     return report
