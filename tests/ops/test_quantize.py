@@ -250,7 +250,7 @@ def test_converter_uint8_io_model():
     check_model(tfl, n=20, seed=15)
 
 
-def test_uint8_refused_except_through_quantize():
+def test_uint8_refused_except_through_quantize(tmp_path, capsys):
     """uint8 anywhere but QUANTIZE (uint8 <-> int8) and DEQUANTIZE (uint8 -> float32) is refused with one line
     that says so; the reader refuses uint8 zero points outside [0, 255]. Built with tests/modelkit (no TF)."""
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
@@ -294,8 +294,14 @@ def test_uint8_refused_except_through_quantize():
     for data, says in cases:
         message = error(data)
         assert "\n" not in message and all(s in message for s in says), (says, message)
+    from tinyq.cli import main
     from tinyq.errors import RunError
     from tinyq.oracle import run_isolated
+
+    (tmp_path / "u8_conv.tflite").write_bytes(cases[0][0])  # the CLI: one line, exit 2
+    assert main(["compile", str(tmp_path / "u8_conv.tflite"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tinyq: error: ") and err.count("\n") == 1 and UINT8_HINT in err, err
 
     with pytest.raises(RunError, match="invocation failed"):  # TFLM's Prepare takes float32 -> uint8, its Eval fails
         run_isolated(cases[6][0], [np.zeros((1, 1, 4, 4, 2), np.float32)], 1)

@@ -75,8 +75,9 @@ def _activation_input(ctx: OpContext) -> Tensor:
 @lowers("QUANTIZE", dtypes=("int8", "int16", "uint8"))
 def lower_quantize(ctx: OpContext):
     """float32 -> int8/int16; or integer requantization int8 -> int8/int16/int32/uint8, int16 -> int8/int16/int32,
-    int32 -> int8/int16, uint8 -> int8. Per-tensor quantization only. float32 inputs with |x / scale| >= 2**31 (where TFLM's
-    float->int32 cast is undefined) saturate, +-inf included; NaN gives the zero point (TFLM on a Cortex-M)."""
+    int32 -> int8/int16, uint8 -> int8. Per-tensor quantization only. float32 inputs with |x / scale| >= 2**31
+    (where TFLM's float->int32 cast is undefined) saturate, +-inf included; NaN gives the zero point (TFLM on a
+    Cortex-M)."""
     inp, out = _activation_input(ctx), ctx.output(0)
     if inp.dtype == "float32":
         if out.dtype == "uint8":  # TFLM's Prepare lets it through, its Eval fails
@@ -90,7 +91,7 @@ def lower_quantize(ctx: OpContext):
     ctx.require_dtype(inp, "int8", "int16", "int32", "uint8")
     ctx.require_dtype(out, "int8", "int16", "int32", "uint8")
     if (inp.dtype, out.dtype) not in REQUANTIZE_PAIRS:
-        raise ctx.fail(f"requantizing {inp.dtype} to {out.dtype} is not supported")
+        raise ctx.fail(f"requantizing {inp.dtype} to {out.dtype} is not supported (TFLM has no such kernel)")
     _require_scale(ctx, inp)
     _require_scale(ctx, out)
     multiplier, shift = quantize_multiplier(f32(inp.scale) / f32(out.scale))
