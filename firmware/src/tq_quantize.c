@@ -49,6 +49,16 @@ tq_status tq_quantize_f32_s16(const tq_quantize_params *p, const float *input, i
     return TQ_OK;
 }
 
+/* float32 -> uint8: no TFLM QUANTIZE does this (tinyq refuses the op); model.h's quantize helper of a uint8
+ * graph input uses it, with the rule tinyq.io applies to float data for such an input. */
+tq_status tq_quantize_f32_u8(const tq_quantize_params *p, const float *input, uint8_t *output) {
+    QUANTIZE_CHECK(p, input, output, 0, UINT8_MAX);
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = (uint8_t)tq_clamp_i32(quantize_one(p, input[i]), 0, UINT8_MAX);
+    }
+    return TQ_OK;
+}
+
 /* int32 addition that wraps instead of overflowing (TFLM's int32 arithmetic on every target). */
 static inline int32_t add_wrap_i32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 
@@ -121,6 +131,39 @@ tq_status tq_requantize_s32_s16(const tq_requantize_params *p, const int32_t *in
     return TQ_OK;
 }
 
+/* uint8 <-> int8 (TFLM's edges for uint8 graph inputs and outputs). TFLM takes a fast path, x ^ 0x80, when the
+ * scales are equal (multiplier 2^30, shift 1) and the zero points 128 apart (offset sum -128 for uint8 -> int8,
+ * +128 for int8 -> uint8): there the general arithmetic gives the same bytes (the input offset small enough that
+ * nothing wraps), so only the speed differs. */
+static inline int shift_by_128(const tq_requantize_params *p, int32_t offset_sum) {
+    return p->multiplier == (1 << 30) && p->shift == 1 && TQ_OFFSET_OK(p->input_offset) &&
+           add_wrap_i32(p->input_offset, p->output_offset) == offset_sum;
+}
+
+tq_status tq_requantize_u8_s8(const tq_requantize_params *p, const uint8_t *input, int8_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
+    if (shift_by_128(p, -128)) {
+        for (int32_t i = 0; i < p->size; ++i) output[i] = (int8_t)(input[i] - 128);
+        return TQ_OK;
+    }
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = (int8_t)tq_clamp_i32(requantize_one(p, input[i]), INT8_MIN, INT8_MAX);
+    }
+    return TQ_OK;
+}
+
+tq_status tq_requantize_s8_u8(const tq_requantize_params *p, const int8_t *input, uint8_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0);
+    if (shift_by_128(p, 128)) {
+        for (int32_t i = 0; i < p->size; ++i) output[i] = (uint8_t)(input[i] + 128);
+        return TQ_OK;
+    }
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = (uint8_t)tq_clamp_i32(requantize_one(p, input[i]), 0, UINT8_MAX);
+    }
+    return TQ_OK;
+}
+
 /* TFLM: (float)(scale * (x - zero_point)). TFLM multiplies in double, but the double product of a float32
  * scale and a 17-bit integer is exact, so rounding it to float equals this single float32 multiply. */
 tq_status tq_dequantize_s8_f32(const tq_dequantize_params *p, const int8_t *input, float *output) {
@@ -132,6 +175,14 @@ tq_status tq_dequantize_s8_f32(const tq_dequantize_params *p, const int8_t *inpu
 }
 
 tq_status tq_dequantize_s16_f32(const tq_dequantize_params *p, const int16_t *input, float *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0 && TQ_OFFSET_OK(p->input_offset));
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = p->scale * (float)(input[i] + p->input_offset);
+    }
+    return TQ_OK;
+}
+
+tq_status tq_dequantize_u8_f32(const tq_dequantize_params *p, const uint8_t *input, float *output) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->size >= 0 && TQ_OFFSET_OK(p->input_offset));
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = p->scale * (float)(input[i] + p->input_offset);

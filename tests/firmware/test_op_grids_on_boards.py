@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.firmware.grid_image import GridModel, run_grid
-from tests.ops import test_conv, test_elementwise, test_fully_connected
+from tests.ops import test_conv, test_elementwise, test_fully_connected, test_quantize
 from tests.ops.oplib import random_inputs
 from tinyq.boards import list_boards
 from tinyq.sim.run import as_program, run_program
@@ -55,6 +55,14 @@ def grid() -> list[GridModel]:
         inputs = random_inputs(program, SAMPLES, seed=len(name))
         env = run_program(program, inputs)
         out.append(GridModel(f"{name} {case}", tfl, inputs, [env[i] for i in program.outputs]))
+    # uint8 graph I/O: the uint8 <-> int8 QUANTIZE / uint8 DEQUANTIZE grid and a converter-made uint8 image model
+    u8_grid, u8_inputs, _ = test_quantize.uint8_grid()
+    u8_conv = _converted(test_quantize, lambda case: test_quantize.uint8_conv_model(), "uint8_conv")
+    for name, tfl, inputs in [("uint8 grid", u8_grid, u8_inputs), ("uint8 conv", u8_conv, None)]:
+        program = as_program(tfl)
+        inputs = random_inputs(program, SAMPLES, seed=15) if inputs is None else inputs
+        env = run_program(program, inputs)
+        out.append(GridModel(name, tfl, inputs, [env[i] for i in program.outputs]))
     return out
 
 

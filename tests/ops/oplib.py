@@ -42,8 +42,9 @@ def _calibration_ranges(shapes, lo, hi, ranges) -> list[tuple[float, float]]:
     return list(ranges)
 
 
-def _finish(converter, shapes, seed, int16, ranges, float_io, int32_bias, batch=1) -> bytes:
-    """Full-integer quantization (int8, or 16x8 if int16), calibrated on 64 seeded uniform samples per input."""
+def _finish(converter, shapes, seed, int16, ranges, float_io, int32_bias, batch=1, uint8_io=False) -> bytes:
+    """Full-integer quantization (int8, or 16x8 if int16), calibrated on 64 seeded uniform samples per input;
+    uint8_io: uint8 graph inputs and outputs (the converter adds uint8 <-> int8 QUANTIZE ops)."""
     tf = _tf()
     rng = np.random.default_rng(seed)
 
@@ -61,6 +62,8 @@ def _finish(converter, shapes, seed, int16, ranges, float_io, int32_bias, batch=
         io = tf.int8
     if int32_bias:  # 16x8 only: TFLM then accumulates in int32 (int64 otherwise)
         converter._experimental_full_integer_quantization_bias_type = tf.int32
+    if uint8_io:
+        io = tf.uint8
     if not float_io:
         converter.inference_input_type = io
         converter.inference_output_type = io
@@ -68,11 +71,12 @@ def _finish(converter, shapes, seed, int16, ranges, float_io, int32_bias, batch=
 
 
 def convert_keras(build, seed: int, int16: bool = False, lo: float = -1.0, hi: float = 1.0, float_io: bool = False,
-                  ranges=None, int32_bias: bool = False) -> bytes:
+                  ranges=None, int32_bias: bool = False, uint8_io: bool = False) -> bytes:
     """build() -> keras.Model, called after seeding every RNG (weights are reproducible); the batch is pinned to 1.
 
     Calibration: uniform in [lo, hi) for every input, or ranges = one (lo, hi) per input. float_io keeps float32
-    model inputs and outputs (the converter adds QUANTIZE / DEQUANTIZE). int32_bias: int32 biases in 16x8."""
+    model inputs and outputs (the converter adds QUANTIZE / DEQUANTIZE); uint8_io makes them uint8. int32_bias:
+    int32 biases in 16x8."""
     tf = _tf()
     tf.keras.utils.set_random_seed(seed)
     model = build()
@@ -83,7 +87,8 @@ def convert_keras(build, seed: int, int16: bool = False, lo: float = -1.0, hi: f
     inputs = [keras.Input(shape=s, batch_size=1) for s in shapes]
     fixed = keras.Model(inputs, model(inputs if len(inputs) > 1 else inputs[0]))
     converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
-    return _finish(converter, shapes, seed, int16, _calibration_ranges(shapes, lo, hi, ranges), float_io, int32_bias)
+    return _finish(converter, shapes, seed, int16, _calibration_ranges(shapes, lo, hi, ranges), float_io, int32_bias,
+                   uint8_io=uint8_io)
 
 
 def convert_function(fn, shapes, seed: int, int16: bool = False, lo: float = -1.0, hi: float = 1.0,

@@ -171,3 +171,41 @@ def test_no_permission(tmp_path):
     finally:
         ro.chmod(0o700)
 
+
+
+U8_X = TensorSpec("image", (1, 2, 3), "uint8", 1 / 255, 0, 6)
+
+
+def test_uint8_input_takes_uint8_and_in_range_integer_arrays():
+    x = np.array([[[0, 1, 2], [128, 254, 255]]], np.uint8)
+    (b,) = load_inputs(x, [U8_X])
+    assert b.dtype == np.uint8 and b.shape == (1, 1, 2, 3) and np.array_equal(b.reshape(x.shape), x)
+    (b,) = load_inputs(x.astype(np.int64), [U8_X])  # other integer dtypes, when every value fits
+    assert b.dtype == np.uint8 and np.array_equal(b.reshape(x.shape), x)
+
+
+@pytest.mark.parametrize("value,dtype", [(-1, np.int8), (256, np.int32), (-128, np.int16)])
+def test_uint8_input_refuses_integers_outside_0_255(tmp_path, value, dtype):
+    x = np.zeros((2, 2, 3), dtype)
+    x[1, 0, 2] = value
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(InputError) as e:
+        load_inputs(tmp_path / "x.npy", [U8_X])
+    assert str(e.value) == (f"{tmp_path / 'x.npy'}: input 'image' sample 1 index [0, 2] is {value}, "
+                            f"outside the uint8 range [0, 255]")
+
+
+def test_float_data_for_a_uint8_input_is_quantized_into_0_255():
+    x = np.array([[[0.0, 0.5, 1.0], [-0.25, 2.0, np.inf]], [[-np.inf, 0.2, 0.7], [1e-3, 0.999, 0.5 / 255]]],
+                 np.float32)
+    (b,) = load_inputs(x, [U8_X])
+    assert b.dtype == np.uint8
+    finite = np.isfinite(x.reshape(-1))
+    assert b.reshape(-1)[finite].tolist() == _reference(x.reshape(-1)[finite], 1 / 255, 0, 0, 255)
+    assert b.reshape(-1).tolist()[:7] == [0, 127, 255, 0, 255, 255, 0]  # 0.5 / float32(1/255) = 127.49999...
+    shifted = TensorSpec("image", (1, 2, 3), "uint8", 0.25, 200, 6)  # exact ties: round half away from zero
+    (b,) = load_inputs(np.array([[[-50.0, -50.125, 0.125], [-0.125, 13.625, 13.375]]]), [shifted])
+    assert b.reshape(-1).tolist() == [0, 0, 201, 199, 255, 254]
+    x[1, 1, 1] = np.nan
+    with pytest.raises(InputError, match=r"input 'image' sample 1 index \[1, 1\] is NaN"):
+        load_inputs(x, [U8_X])

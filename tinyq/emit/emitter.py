@@ -90,7 +90,7 @@ class IoView:
     zero_point: int
     arena_offset: int = -1  # --io arena: where its buffer starts in the arena
     dims: tuple[int, ...] = ()  # its shape, for the shape macros
-    kind: str = ""  # "s8" / "s16": the quantize/dequantize helpers model.h gives it; "" for other dtypes
+    kind: str = ""  # "s8" / "s16" / "u8": the quantize/dequantize helpers model.h gives it; "" for other dtypes
 
 
 def _shape(t: TensorInfo) -> str:
@@ -264,7 +264,7 @@ class _Emitter:
         offset = self.plan.tensor_offset(index) if self.plan.io_in_arena else -1
         if self.plan.io_in_arena and (offset is None or not 0 <= offset <= self.plan.arena_bytes - t.nbytes):
             raise ValueError(f"{what} has no place inside the arena (offset {offset})")  # a planner bug
-        kind = {"int8": "s8", "int16": "s16"}.get(t.dtype, "") if t.scale > 0 else ""
+        kind = {"int8": "s8", "int16": "s16", "uint8": "u8"}.get(t.dtype, "") if t.scale > 0 else ""
         return IoView(k, c_text(t.name), c_type(t.dtype), _shape(t), t.nbytes, np.dtype(t.dtype).itemsize, scale,
                       int(t.zero_point), offset, tuple(int(d) for d in t.shape), kind)
 

@@ -49,6 +49,7 @@ INPUT_COUNTS = {
     "PAD": (2, 2), "PADV2": (3, 3), "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SLICE": (3, 3),
 }
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+UINT8_HINT = "uint8 tensors are supported only through QUANTIZE (uint8 <-> int8) and DEQUANTIZE (uint8 -> float32)"
 
 
 def lowers(*opcodes: str, dtypes: tuple[str, ...] = ("int8",), doc: str = ""):
@@ -104,7 +105,8 @@ class OpContext:
 
     def require_dtype(self, tensor: Tensor, *dtypes: str) -> None:
         if tensor.dtype not in dtypes:
-            raise self.fail(f"{tensor.describe()} has dtype {tensor.dtype}; supported: {', '.join(dtypes)}")
+            hint = f"; {UINT8_HINT}" if tensor.dtype == "uint8" else ""
+            raise self.fail(f"{tensor.describe()} has dtype {tensor.dtype}; supported: {', '.join(dtypes)}{hint}")
 
     def require_quant(self, tensor: Tensor, per_tensor: bool = True) -> None:
         if tensor.quant is None:
@@ -217,7 +219,7 @@ def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None 
 def _lower(graph: Graph) -> Program:
     for t in graph.inputs + graph.outputs:
         tensor = graph.tensors[t]
-        if tensor.dtype not in ("int8", "int16", "float32", "int32"):
+        if tensor.dtype not in ("int8", "int16", "float32", "int32", "uint8"):  # uint8: its ops check it
             raise UnsupportedError(f"graph {'input' if t in graph.inputs else 'output'} {tensor.describe()} has unsupported dtype")
     calls: list[KernelCall] = []
     blockers = []

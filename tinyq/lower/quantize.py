@@ -3,6 +3,10 @@
 
 float32 <-> integer conversions are the only tinyq kernels that use float at run time; they evaluate
 TFLM's exact float32 expressions. Integer -> integer QUANTIZE is TFLM's Requantize (int32 arithmetic).
+
+uint8 is a tinyq dtype only here, as TFLM has it: QUANTIZE uint8 -> int8 and int8 -> uint8 (the edges the
+converter adds for inference_input_type / inference_output_type=tf.uint8) and DEQUANTIZE uint8 -> float32.
+TFLM's float32 -> uint8 QUANTIZE fails at Eval, so tinyq refuses it.
 """
 from __future__ import annotations
 
@@ -14,11 +18,11 @@ from tinyq.lower import OpContext, lowers
 from tinyq.program import KernelCall
 from tinyq.quant import f32, quantize_multiplier
 
-_SUFFIX = {"int8": "s8", "int16": "s16", "int32": "s32", "float32": "f32"}
-# (input, output) integer pairs TFLM's QUANTIZE requantizes (uint8 is not a tinyq dtype)
+_SUFFIX = {"int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "float32": "f32"}
+# (input, output) integer pairs TFLM's QUANTIZE requantizes (quantize_common.cc EvalQuantizeReference)
 REQUANTIZE_PAIRS = {
     ("int8", "int8"), ("int8", "int16"), ("int8", "int32"), ("int16", "int8"), ("int16", "int16"),
-    ("int16", "int32"), ("int32", "int8"), ("int32", "int16"),
+    ("int16", "int32"), ("int32", "int8"), ("int32", "int16"), ("uint8", "int8"), ("int8", "uint8"),
 }
 
 
@@ -68,23 +72,26 @@ def _activation_input(ctx: OpContext) -> Tensor:
     return inp
 
 
-@lowers("QUANTIZE", dtypes=("int8", "int16"))
+@lowers("QUANTIZE", dtypes=("int8", "int16", "uint8"))
 def lower_quantize(ctx: OpContext):
-    """float32 -> int8/int16; or integer requantization int8 -> int8/int16/int32, int16 -> int8/int16/int32,
-    int32 -> int8/int16. Per-tensor quantization only. float32 inputs with |x / scale| >= 2**31 (where TFLM's
-    float->int32 cast is undefined) saturate, +-inf included; NaN gives the zero point (TFLM on a Cortex-M)."""
+    """float32 -> int8/int16; or integer requantization int8 -> int8/int16/int32/uint8, int16 -> int8/int16/int32,
+    int32 -> int8/int16, uint8 -> int8. Per-tensor quantization only. float32 inputs with |x / scale| >= 2**31
+    (where TFLM's float->int32 cast is undefined) saturate, +-inf included; NaN gives the zero point (TFLM on a
+    Cortex-M)."""
     inp, out = _activation_input(ctx), ctx.output(0)
     if inp.dtype == "float32":
+        if out.dtype == "uint8":  # TFLM's Prepare lets it through, its Eval fails
+            raise ctx.fail("QUANTIZE float32 -> uint8 is not supported (TFLM has no such kernel); quantize to int8")
         ctx.require_dtype(out, "int8", "int16")
         _require_scale(ctx, out)
         return QuantizeCall(
             **ctx.call_fields(f"tq_quantize_f32_{_SUFFIX[out.dtype]}", inputs=(inp.index,)),
             size=inp.size, scale=f32(out.scale), output_offset=out.zero_point,
         )
-    ctx.require_dtype(inp, "int8", "int16", "int32")
-    ctx.require_dtype(out, "int8", "int16", "int32")
+    ctx.require_dtype(inp, "int8", "int16", "int32", "uint8")
+    ctx.require_dtype(out, "int8", "int16", "int32", "uint8")
     if (inp.dtype, out.dtype) not in REQUANTIZE_PAIRS:
-        raise ctx.fail(f"requantizing {inp.dtype} to {out.dtype} is not supported")
+        raise ctx.fail(f"requantizing {inp.dtype} to {out.dtype} is not supported (TFLM has no such kernel)")
     _require_scale(ctx, inp)
     _require_scale(ctx, out)
     multiplier, shift = quantize_multiplier(f32(inp.scale) / f32(out.scale))
@@ -97,11 +104,11 @@ def lower_quantize(ctx: OpContext):
     )
 
 
-@lowers("DEQUANTIZE", dtypes=("int8", "int16"))
+@lowers("DEQUANTIZE", dtypes=("int8", "int16", "uint8"))
 def lower_dequantize(ctx: OpContext):
-    """int8/int16 activation -> float32, per-tensor quantization (constant inputs are refused)."""
+    """int8/int16/uint8 activation -> float32, per-tensor quantization (constant inputs are refused)."""
     inp, out = _activation_input(ctx), ctx.output(0)
-    ctx.require_dtype(inp, "int8", "int16")
+    ctx.require_dtype(inp, "int8", "int16", "uint8")
     ctx.require_dtype(out, "float32")
     _require_scale(ctx, inp)
     return DequantizeCall(

@@ -39,6 +39,8 @@ typedef struct {
  */
 tq_status tq_quantize_f32_s8(const tq_quantize_params *p, const float *input, int8_t *output);
 tq_status tq_quantize_f32_s16(const tq_quantize_params *p, const float *input, int16_t *output);
+/* float32 -> uint8, the same rule: model.h's helper for a uint8 input (TFLM has no float32 -> uint8 QUANTIZE) */
+tq_status tq_quantize_f32_u8(const tq_quantize_params *p, const float *input, uint8_t *output);
 
 /**
  * Integer requantization tq_requantize_<input>_<output>; the result is clamped to the output dtype.
@@ -53,13 +55,16 @@ tq_status tq_requantize_s16_s16(const tq_requantize_params *p, const int16_t *in
 tq_status tq_requantize_s16_s32(const tq_requantize_params *p, const int16_t *input, int32_t *output);
 tq_status tq_requantize_s32_s8(const tq_requantize_params *p, const int32_t *input, int8_t *output);
 tq_status tq_requantize_s32_s16(const tq_requantize_params *p, const int32_t *input, int16_t *output);
+tq_status tq_requantize_u8_s8(const tq_requantize_params *p, const uint8_t *input, int8_t *output);
+tq_status tq_requantize_s8_u8(const tq_requantize_params *p, const int8_t *input, uint8_t *output);
 
 /**
- * int8/int16 -> float32.
+ * int8/int16/uint8 -> float32.
  * @param[in]  input   [size]
  * @param[out] output  float [size]
  */
 tq_status tq_dequantize_s8_f32(const tq_dequantize_params *p, const int8_t *input, float *output);
 tq_status tq_dequantize_s16_f32(const tq_dequantize_params *p, const int16_t *input, float *output);
+tq_status tq_dequantize_u8_f32(const tq_dequantize_params *p, const uint8_t *input, float *output);
 
 #endif

@@ -8,7 +8,7 @@ import numpy as np
 from tinyq.sim.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
 from tinyq.sim.kernels import sim_kernel
 
-_DTYPES = {"s8": np.int8, "s16": np.int16, "s32": np.int32}
+_DTYPES = {"s8": np.int8, "u8": np.uint8, "s16": np.int16, "s32": np.int32}
 # x / scale is clamped to this magnitude before the float->int conversion (see tq_quantize.c): anything
 # larger saturates the output dtype anyway (|zero point| <= 2**16), and the conversion stays defined
 QUANTIZE_LIMIT = np.float32(1 << 17)
@@ -41,8 +41,10 @@ def quantize(call, x):
 
 
 @sim_kernel("tq_requantize_s8_s8", "tq_requantize_s8_s16", "tq_requantize_s8_s32", "tq_requantize_s16_s8",
-            "tq_requantize_s16_s16", "tq_requantize_s16_s32", "tq_requantize_s32_s8", "tq_requantize_s32_s16")
+            "tq_requantize_s16_s16", "tq_requantize_s16_s32", "tq_requantize_s32_s8", "tq_requantize_s32_s16",
+            "tq_requantize_u8_s8", "tq_requantize_s8_u8")
 def requantize(call, x):
+    # TFLM's uint8 <-> int8 fast path (equal scales, zero points 128 apart: x ^ 0x80) gives what this does
     # TFLM's subtraction and zero-point addition are int32 arithmetic (wrapping on x86 and Arm)
     v = wrap_int32(x.astype(np.int64) + call.input_offset)
     y = wrap_int32(multiply_by_quantized_multiplier(v, call.multiplier, call.shift) + call.output_offset)
@@ -50,6 +52,6 @@ def requantize(call, x):
     return np.clip(y, info.min, info.max).astype(_out_dtype(call))
 
 
-@sim_kernel("tq_dequantize_s8_f32", "tq_dequantize_s16_f32")
+@sim_kernel("tq_dequantize_s8_f32", "tq_dequantize_s16_f32", "tq_dequantize_u8_f32")
 def dequantize(call, x):
     return np.float32(call.scale) * (x.astype(np.int64) + call.input_offset).astype(np.float32)
