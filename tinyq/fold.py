@@ -152,7 +152,7 @@ class _Fold:
 
 def _shape(c: _Fold) -> np.ndarray:
     if len(c.op.inputs) != 1 or c.op.inputs[0] < 0:
-        raise c.fail(f"has {len(c.op.inputs)} inputs; SHAPE takes 1")
+        raise c.fail(f"has {len(c.op.inputs)} inputs (absent ones included); SHAPE takes one tensor")
     out_type = c.option("out_type", None)
     if out_type not in _TENSOR_TYPES:
         raise c.fail(f"out_type {out_type} is not int32 or int64 (TFLite refuses it)")
