@@ -27,8 +27,19 @@ def render() -> str:
     for opcode, reason in sorted(REFUSED.items()):
         lines.append(f"| {opcode} | {reason} |")
     lines += ["", "Custom ops (e.g. TFLM's Signal library) are not supported.", ""]
+    lines += _folded()
     lines += _weight_kernels()
     return "\n".join(lines)
+
+
+def _folded() -> list[str]:
+    """The ops tinyq.fold evaluates before lowering (docs/constant_folding.md)."""
+    from tinyq.fold import FOLDS
+
+    return ["## Folded before lowering", "",
+            f"{', '.join(sorted(FOLDS))}: on unquantized int32/int64 constants (SHAPE: of any tensor), evaluated "
+            "into constants before lowering, as the shape computations of models converted with a dynamic batch "
+            "need (docs/constant_folding.md). `tinyq inspect` marks them `folded`.", ""]
 
 
 def _weight_kernels() -> list[str]:

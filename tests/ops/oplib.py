@@ -71,8 +71,10 @@ def _finish(converter, shapes, seed, int16, ranges, float_io, int32_bias, batch=
 
 
 def convert_keras(build, seed: int, int16: bool = False, lo: float = -1.0, hi: float = 1.0, float_io: bool = False,
-                  ranges=None, int32_bias: bool = False, uint8_io: bool = False) -> bytes:
-    """build() -> keras.Model, called after seeding every RNG (weights are reproducible); the batch is pinned to 1.
+                  ranges=None, int32_bias: bool = False, uint8_io: bool = False, batch: int | None = 1) -> bytes:
+    """build() -> keras.Model, called after seeding every RNG (weights are reproducible); the batch is pinned to 1,
+    or left as build() made it with batch=None (the converter then keeps SHAPE/STRIDED_SLICE/PACK ops that
+    compute reshape targets; tinyq.fold folds them).
 
     Calibration: uniform in [lo, hi) for every input, or ranges = one (lo, hi) per input. float_io keeps float32
     model inputs and outputs (the converter adds QUANTIZE / DEQUANTIZE); uint8_io makes them uint8. int32_bias:
@@ -84,8 +86,10 @@ def convert_keras(build, seed: int, int16: bool = False, lo: float = -1.0, hi: f
     # Pin the batch to 1: a dynamic batch makes the converter add SHAPE/GATHER/PACK ops around reshapes.
     import keras
 
-    inputs = [keras.Input(shape=s, batch_size=1) for s in shapes]
-    fixed = keras.Model(inputs, model(inputs if len(inputs) > 1 else inputs[0]))
+    fixed = model
+    if batch is not None:
+        inputs = [keras.Input(shape=s, batch_size=batch) for s in shapes]
+        fixed = keras.Model(inputs, model(inputs if len(inputs) > 1 else inputs[0]))
     converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
     return _finish(converter, shapes, seed, int16, _calibration_ranges(shapes, lo, hi, ranges), float_io, int32_bias,
                    uint8_io=uint8_io)

@@ -50,10 +50,16 @@ def weights_table(program) -> list[str]:
 
 def describe(model, weight_spec: str = "auto", layer_specs=None, isa: str = "portable") -> tuple[str, int]:
     """The report text, and the number of unsupported ops (`isa`: the CPU kind auto's choice is for)."""
-    from tinyq.lower import support_error
+    from tinyq.errors import UnsupportedError
+    from tinyq.lower import prepare, support_error
     from tinyq.tflite_reader import read_model
 
     g = read_model(model)
+    try:  # the graph lower() sees: ops it folds into constants are marked "folded" (or "unused": they fed those)
+        lowered, fold_error = prepare(g), None
+    except UnsupportedError as exc:
+        lowered, fold_error = g, str(exc)
+    kept = {op.index for op in lowered.ops}
     lines = [f"model   {model}", f"sha256  {g.sha256}", f"ops     {len(g.ops)}, tensors {len(g.tensors)}", ""]
     for label, idx in (("input", g.inputs), ("output", g.outputs)):
         for k, i in enumerate(idx):
@@ -66,24 +72,30 @@ def describe(model, weight_spec: str = "auto", layer_specs=None, isa: str = "por
     for op in g.ops:
         out = g.tensors[op.outputs[0]] if op.outputs else None
         weights = next((g.tensors[i] for i in op.inputs[1:] if i >= 0 and g.tensors[i].data is not None), None)
-        err = support_error(g, op)
+        err = support_error(lowered, op) if op.index in kept else None
         unsupported += err is not None
+        status = "NO" if err else "yes" if op.index in kept else \
+            "folded" if lowered.tensors[op.outputs[0]].is_constant else "unused"
         shape = f"{out.dtype}{list(out.shape)}" if out else "-"
         name = (out.name.split(";")[0] if out else "-")[:60]
         lines.append(
             f"{op.index:>3}  {op.opcode:<20} {shape:<20} {_quant(out):<26} "
-            f"{_quant(weights) if weights is not None else '-':<26} {'yes' if err is None else 'NO':<8} {name}"
+            f"{_quant(weights) if weights is not None else '-':<26} {status:<8} {name}"
         )
         if err is not None:
             lines.append(f"{'':>5}^ {err.split(': ', 1)[-1]}")
+    if fold_error is not None:
+        unsupported += 1
+        lines.append(f"constant folding failed: {fold_error}")
     lines.append("")
     if unsupported == 0:
         from tinyq.lower import lower
 
         lines += weights_table(lower(g, weight_spec, layer_specs, isa))
     lines.append("")
+    n_folded = len(g.ops) - len(kept)
     lines.append(
-        f"{len(g.ops) - unsupported} of {len(g.ops)} ops supported"
+        f"{len(g.ops) - unsupported} of {len(g.ops)} ops supported" + (f" ({n_folded} folded)" if n_folded else "")
         + ("" if unsupported == 0 else f"; tinyq cannot compile this model ({unsupported} unsupported)")
     )
     return "\n".join(lines), unsupported

@@ -207,6 +207,10 @@ def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None 
     nor the emitter finds an error."""
     from tinyq.encode.apply import apply_encodings
 
+    try:
+        graph = prepare(graph)
+    except UnsupportedError as exc:
+        raise UnsupportedError(f"{graph.source}: {exc}" if graph.source else str(exc)) from None
     # layers whose weights the file stores as TFLite INT4: `auto` never stores them larger than the file does
     int4 = frozenset(op.index for op in graph.ops if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
                      and len(op.inputs) > 1 and op.inputs[1] >= 0 and graph.tensors[op.inputs[1]].dtype == "int4")
@@ -214,6 +218,14 @@ def lower(graph: Graph, weights: str = "auto", layers: Mapping[str, str] | None 
         return apply_encodings(_lower(graph), weights, layers, int4_layers=int4, isa=isa, keep_int8=keep_int8)
     except UnsupportedError as exc:
         raise UnsupportedError(f"{graph.source}: {exc}" if graph.source else str(exc)) from None
+
+
+def prepare(graph: Graph) -> Graph:
+    """The graph lower() lowers: `graph` with its constant computations folded (tinyq.fold). The one place the
+    pass runs, so that compile, simulate, verify and inspect all see the same graph."""
+    from tinyq.fold import fold
+
+    return fold(graph)
 
 
 def _lower(graph: Graph) -> Program:
