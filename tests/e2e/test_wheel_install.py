@@ -32,6 +32,17 @@ def _run(args, cwd=None, timeout=1200) -> str:
     return done.stdout
 
 
+def _python(version: str) -> str | None:
+    """A python<version> that runs and has venv: on PATH, or one of pyenv's (its shims may not select it)."""
+    import os
+
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in [shutil.which(f"python{version}"), *sorted(root.glob(f"versions/{version}.*/bin/python{version}"))]:
+        if candidate and subprocess.run([candidate, "-c", "import venv, ensurepip"], capture_output=True).returncode == 0:
+            return str(candidate)
+    return None
+
+
 def _venv(python: str, where: Path, requirement: str) -> Path:
     """A fresh venv at `where` with `requirement` pip-installed; returns its bin directory."""
     _run([python, "-m", "venv", where])
@@ -67,8 +78,8 @@ def test_wheel_with_the_tf_extra_quantizes_compiles_builds_runs_and_verifies(whe
 
 @pytest.mark.parametrize("version", ["3.10", "3.12"])
 def test_plain_wheel_on_other_pythons_compiles_builds_and_verifies(wheel, tmp_path, version):
-    python = shutil.which(f"python{version}")
-    if python is None or subprocess.run([python, "-c", "import venv, ensurepip"], capture_output=True).returncode:
+    python = _python(version)
+    if python is None:
         pytest.skip(f"no python{version} with venv on this machine")
     bin_dir = _venv(python, tmp_path / "venv", str(wheel))
     out = _run([bin_dir / "tinyq", "verify", KWS, "--board", BOARD, "-n", "2"], tmp_path)

@@ -65,11 +65,12 @@ def test_every_supported_layer_type(tmp_path):
     h = layers.Concatenate(name="heads")(
         [layers.GlobalAveragePooling2D(name="gap")(u), layers.GlobalMaxPooling2D(name="gmax")(u), fc]
     )
-    h = layers.Flatten(name="flat2")(layers.Reshape((6, 8), name="reshape")(h))
+    r = layers.Reshape((6, 8), name="reshape")(h)
+    h = layers.Concatenate(name="tails")([layers.Flatten(name="flat2")(r), layers.GlobalMaxPooling1D(name="gmax1d")(r)])
     h = layers.Dropout(0.1, name="drop")(layers.Activation("relu", name="act")(h))
     out = layers.Softmax(name="probs")(layers.Dense(3, name="logits")(h))
     model = keras.Model(inp, out, name="branchy")
-    assert {type(layer).__name__ for layer in model.layers} == set(SUPPORTED_LAYERS)
+    assert {type(layer).__name__ for layer in model.layers} | set(ONE_D_LAYERS) == set(SUPPORTED_LAYERS)
     model.save(tmp_path / "branchy.keras")
     rng = np.random.default_rng(5)
     x_train = rng.random((64, 8, 8, 2), dtype=np.float32)
@@ -83,6 +84,44 @@ def test_every_supported_layer_type(tmp_path):
     assert {"image", "add", "concat", "heads", "probs"} <= matched  # tfmot's quant_<layer> scopes are matched
     assert "quantization-aware training" in report.note  # compared with the pre-QAT model: the report says so
     assert evaluate(tmp_path / "branchy.tflite", x_train, y_train, backend="tflm").note is None  # no float model
+
+
+ONE_D_LAYERS = ("Conv1D", "MaxPooling1D", "UpSampling1D", "AveragePooling1D", "GlobalAveragePooling1D",
+                "ZeroPadding1D")  # and GlobalMaxPooling1D, in the branchy model (tinyq has no REDUCE_MAX yet)
+
+
+def test_one_d_layers(tmp_path):
+    """Conv1D (same, causal + dilated, strided), 1-D pooling, upsampling and padding: fine-tuned, fully integer,
+    and TFLM == simulator == host C on the result; the report matches the Conv1D layers by name."""
+    import keras
+    from keras import layers
+
+    from tests.ops.oplib import check_model
+    from tinyq.sim.run import as_program
+
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((16, 3), name="signal")
+    x = layers.Conv1D(8, 3, padding="same", activation="relu", name="conv_a")(inp)
+    x = layers.MaxPooling1D(2, name="pool")(x)
+    x = layers.Conv1D(8, 3, padding="causal", dilation_rate=2, name="conv_causal")(x)
+    x = layers.UpSampling1D(2, name="up")(x)
+    x = layers.ZeroPadding1D(1, name="pad")(x)
+    x = layers.AveragePooling1D(2, name="avg")(x)
+    x = layers.Conv1D(6, 3, strides=2, name="conv_strided")(x)
+    out = layers.Dense(3, name="logits")(layers.GlobalAveragePooling1D(name="gap")(x))
+    model = keras.Model(inp, out)
+    assert {type(layer).__name__ for layer in model.layers} >= set(ONE_D_LAYERS)
+    model.save(tmp_path / "oned.keras")
+    rng = np.random.default_rng(6)
+    x_train = rng.standard_normal((64, 16, 3)).astype(np.float32)
+    y_train = rng.integers(0, 3, 64)
+    result = qat(tmp_path / "oned.keras", x_train, y_train, tmp_path / "oned.tflite", epochs=1, progress=False)
+    program = as_program(result.tflite)
+    assert sum(call.opcode == "CONV_2D" for call in program.calls) == 3
+    check_model(result.tflite, n=8, seed=2)
+    report = evaluate(result.tflite, x_train, y_train, float_model=tmp_path / "oned.keras", backend="sim")
+    matched = {r.layer for r in report.layers if r.tensor is not None}
+    assert {"conv_a", "conv_strided", "logits"} <= matched
 
 
 def test_unsupported_layer_is_named(tmp_path, normal_data, capsys):

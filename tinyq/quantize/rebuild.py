@@ -4,8 +4,10 @@ Consumes a loaded Keras 3 model (Sequential or Functional); produces the same gr
 same names and weights. Layers are re-created from their Keras 3 config, keeping only the arguments tf_keras
 accepts; initializers, regularizers and constraints are dropped (the weights are copied, and regularization does
 not carry over to fine-tuning). Only SUPPORTED_LAYERS are rebuilt: those that tfmot's default 8-bit scheme
-quantizes and that TFLite runs in int8 (each one is in tests/quantize/test_qat.py; tfmot 0.8.1 has no 1-D
-convolution or pooling). Must run in a process started with TF_USE_LEGACY_KERAS=1.
+quantizes and that TFLite runs in int8 (each one is in tests/quantize/test_qat.py). tfmot 0.8.1 has no Conv1D,
+MaxPooling1D or UpSampling1D: each becomes its 2-D twin on a height-1 image between two Reshapes (the same
+arithmetic; the converter makes RESHAPE, CONV_2D, RESHAPE of it, as it makes EXPAND_DIMS/CONV_2D/SQUEEZE of a
+float Conv1D). Must run in a process started with TF_USE_LEGACY_KERAS=1.
 """
 
 from __future__ import annotations
@@ -36,7 +38,15 @@ SUPPORTED_LAYERS = (
     "UpSampling2D",
     "Add",
     "Concatenate",
+    "Conv1D",
+    "MaxPooling1D",
+    "UpSampling1D",
+    "AveragePooling1D",
+    "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D",
+    "ZeroPadding1D",
 )
+_AS_2D = ("Conv1D", "MaxPooling1D", "UpSampling1D")  # rebuilt as their 2-D twin on a height-1 image
 _DROPPED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 
 
@@ -88,10 +98,13 @@ def rebuild(model3, where: str):
             continue
         args = keras.tree.map_structure(lookup, node.arguments.args)
         kwargs = {k: keras.tree.map_structure(lookup, v) for k, v in node.arguments.kwargs.items() if v is not None}
-        layer2 = _tf_keras_layer(tf.keras.layers, layer3, kind)
-        out = layer2(*args, **kwargs)
-        layer2.set_weights(layer3.get_weights())
-        outs = out if isinstance(out, (list, tuple)) else [out]
+        if kind in _AS_2D:
+            outs = [_as_2d(tf.keras.layers, layer3, kind, args[0], tuple(node.output_tensors[0].shape)[1:], where)]
+        else:
+            layer2 = _tf_keras_layer(tf.keras.layers, layer3, kind)
+            out = layer2(*args, **kwargs)
+            layer2.set_weights(layer3.get_weights())
+            outs = out if isinstance(out, (list, tuple)) else [out]
         for t3, t2 in zip(node.output_tensors, outs):
             tensors[id(t3)] = t2
     outputs = [lookup(t) for t in model3.outputs]
@@ -109,3 +122,36 @@ def _tf_keras_layer(tf_layers, layer3, kind: str):
     if isinstance(config.get("activation"), dict):
         raise QuantizationError(f"layer '{layer3.name}': QAT cannot rebuild a custom activation")
     return cls(**config)
+
+
+def _as_2d(tf_layers, layer3, kind: str, x, out_shape: tuple, where: str):
+    """The 1-D layer as Reshape (1, T, C) -> its 2-D twin (named as the layer, so reports still match it) ->
+    Reshape to the layer's own output shape."""
+    config = layer3.get_config()
+    name = layer3.name
+    if None in tuple(x.shape)[1:] or None in out_shape:
+        raise QuantizationError(f"{where}: QAT needs a fixed length at layer '{name}' ({kind})")
+    if config.get("data_format", "channels_last") != "channels_last":
+        raise QuantizationError(f"{where}: layer '{name}' ({kind}): QAT supports channels_last only")
+    h = tf_layers.Reshape((1, *tuple(x.shape)[1:]), name=f"{name}_as_2d")(x)
+    if kind == "Conv1D":
+        if config.get("groups", 1) != 1:
+            raise QuantizationError(f"{where}: layer '{name}' (Conv1D): QAT does not support groups > 1")
+        if isinstance(config.get("activation"), dict):
+            raise QuantizationError(f"layer '{name}': QAT cannot rebuild a custom activation")
+        (k,), (s,), (d,) = config["kernel_size"], config["strides"], config["dilation_rate"]
+        padding = config["padding"]
+        if padding == "causal":  # left padding by the receptive field, then a valid convolution
+            h = tf_layers.ZeroPadding2D(((0, 0), ((k - 1) * d, 0)), name=f"{name}_causal_pad")(h)
+            padding = "valid"
+        layer2 = tf_layers.Conv2D(config["filters"], (1, k), strides=(1, s), padding=padding, dilation_rate=(1, d),
+                                  activation=config["activation"], use_bias=config["use_bias"], name=name)
+        h = layer2(h)
+        weights = layer3.get_weights()
+        layer2.set_weights([weights[0][None], *weights[1:]])  # kernel (k, C, F) -> (1, k, C, F)
+    elif kind == "MaxPooling1D":
+        (p,), (s,) = config["pool_size"], config["strides"]
+        h = tf_layers.MaxPooling2D((1, p), strides=(1, s), padding=config["padding"], name=name)(h)
+    else:  # UpSampling1D: each step repeated `size` times
+        h = tf_layers.UpSampling2D((1, config["size"]), name=name)(h)
+    return tf_layers.Reshape(out_shape, name=f"{name}_as_1d")(h)
