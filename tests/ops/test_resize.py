@@ -113,8 +113,9 @@ def test_resize(case):
 
 
 def _resize_model(specs, dtype="int8", quant=(0.05, -3)) -> bytes:
-    """One RESIZE per spec = (opcode, input NHWC, size, align, half), side by side; spec entries past the
-    fifth override: out_quant (scale, zero point), size_tensor (name, shape, dtype, data or None), out_shape."""
+    """One RESIZE per spec = (opcode, input NHWC, size, align, half[, overrides]), side by side. Overrides (a
+    dict): size_tensor (name, shape, dtype, data; data None: a graph input), out_shape, out_dtype, out_quant
+    (scale, zero point), inputs (the op's tensor indices), no_options (no options table)."""
     net = Net()
     ins, outs = [], []
     for k, spec in enumerate(specs):
@@ -244,11 +245,9 @@ def test_bilinear_refuses_reading_outside_the_input(rows, out_rows, align, half)
     as_program(_resize_model([(BL, [1, rows, 2, 1], (out_rows - 1, 3), align, half)]))
 
 
-@pytest.mark.parametrize("inputs", [1, 3])
+@pytest.mark.parametrize("inputs", [[0], [0, 1, 1]], ids=["1", "3"])
 def test_resize_refuses_input_counts(inputs):
-    spec = (NN, [1, 3, 4, 2], (5, 5), False, False)
-    net_inputs = {1: lambda: [0], 3: lambda: [0, 1, 1]}[inputs]()
-    reason = _refusal([(*spec, {"inputs": net_inputs})])
+    reason = _refusal([(NN, [1, 3, 4, 2], (5, 5), False, False, {"inputs": inputs})])
     assert "RESIZE_NEAREST_NEIGHBOR" in reason and "takes 2" in reason, reason
 
 
@@ -262,17 +261,15 @@ def test_resize_inspect_lists_the_ops_as_supported(tmp_path, capsys):
     assert "RESIZE_NEAREST_NEIGHBOR" in text and "RESIZE_BILINEAR" in text and "unsupported" not in text.lower(), text
 
 
-def test_random_inputs_reach_ties():
-    """The hand-built x2 half-pixel bilinear model's seeded inputs include sums exactly halfway (the
-    rounding case that tells TFLM's double rounding from single rounding)."""
+def test_hand_built_inputs_reach_ties():
+    """test_resize_hand_built_s8's inputs to its x2 half-pixel bilinear op include sums exactly halfway
+    between two outputs (where TFLM's double rounding and single rounding differ)."""
     from tinyq.lower.resize import bilinear_axis
     from tinyq.sim.run import as_program
 
-    program = as_program(_resize_model(HAND_S8[:1]))
-    x = random_inputs(program, 6, seed=4)[0].astype(np.int64).reshape(-1, 2, 2, 3)
-    lo, hi, f = bilinear_axis(2, 4, False, True)
-    w = np.stack([1024 - f, f])  # [2, 4]: weight of lo / hi per output index
-    rows = x[:, lo] * w[0][None, :, None, None] + x[:, hi] * w[1][None, :, None, None]
-    acc = rows[:, :, lo] * w[0][None, None, :, None] + rows[:, :, hi] * w[1][None, None, :, None]
-    assert acc.shape == (6, 4, 4, 3)
+    x = random_inputs(as_program(_resize_model(HAND_S8)), 6, seed=4)[0].astype(np.int64).reshape(-1, 2, 2, 3)
+    lo, hi, frac = bilinear_axis(2, 4, False, True)
+    w_lo, w_hi = 1024 - frac, frac  # per output index
+    rows = x[:, lo] * w_lo[None, :, None, None] + x[:, hi] * w_hi[None, :, None, None]
+    acc = rows[:, :, lo] * w_lo[None, None, :, None] + rows[:, :, hi] * w_hi[None, None, :, None]
     assert ((acc < 0) & (acc % (1 << 20) == 1 << 19)).any()
