@@ -60,6 +60,7 @@ _OPTIONS = {
     "RELU": ("NONE", False), "RELU6": ("NONE", False), "LOGISTIC": ("NONE", False), "TANH": ("NONE", False),
     "SHAPE": ("ShapeOptions", False), "PACK": ("PackOptions", False), "GATHER": ("GatherOptions", False),
     "CAST": ("CastOptions", False),
+    "RESIZE_NEAREST_NEIGHBOR": ("ResizeNearestNeighborOptions", False), "RESIZE_BILINEAR": ("ResizeBilinearOptions", False),
 }
 
 

@@ -20,7 +20,7 @@ from tinyq.ir import Graph, Op, Tensor
 from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo
 from tinyq.quant import ParameterError
 
-FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape")
+FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape", "resize")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ INPUT_COUNTS = {
     "TANH": (1, 1), "QUANTIZE": (1, 1), "DEQUANTIZE": (1, 1), "SOFTMAX": (1, 1),
     "RESHAPE": (1, 2), "SQUEEZE": (1, 1), "EXPAND_DIMS": (2, 2), "CONCATENATION": (1, 1 << 16),
     "PAD": (2, 2), "PADV2": (3, 3), "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SLICE": (3, 3),
+    "RESIZE_NEAREST_NEIGHBOR": (2, 2), "RESIZE_BILINEAR": (2, 2),
 }
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 UINT8_HINT = "uint8 tensors are supported only through QUANTIZE (uint8 <-> int8) and DEQUANTIZE (uint8 -> float32)"
