@@ -59,6 +59,9 @@ class Console:
     For "uart": `init` is a list of (address, clear_mask, set_mask) read-modify-writes done once
     (clocks, pin mux, baud rate, enable); each byte is written to `tx_data` after `tx_ready`
     holds, and `tx_done` (if given) is awaited afterwards and its register cleared (nRF events).
+    A byte is received by awaiting `rx_ready`, clearing its register if `rx_event` (nRF events), then
+    reading `rx_data`: `tinyq run` sends samples that way (tinyq/targets/serial_run.py).
+    `usb_vids`: USB vendor ids of the board's virtual COM port, to find it among the host's serial ports.
     """
 
     kind: str
@@ -68,6 +71,10 @@ class Console:
     tx_data: int = 0
     tx_ready: RegWait | None = None
     tx_done: RegWait | None = None
+    rx_data: int = 0
+    rx_ready: RegWait | None = None
+    rx_event: bool = False
+    usb_vids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,8 @@ def _console(raw: dict, where: str) -> Console:
         raise BoardError(f"{where}: [console] init steps are [address, clear_mask, set_mask]")
     if "tx_data" not in table or ("tx_ready" not in table and "tx_done" not in table):
         raise BoardError(f"{where}: a uart console needs tx_data and tx_ready or tx_done")
+    if "rx_data" not in table or "rx_ready" not in table:
+        raise BoardError(f"{where}: a uart console needs rx_data and rx_ready (tinyq run sends samples over it)")
     return Console(
         kind=kind,
         port=str(table.get("port", "")),
@@ -165,6 +174,10 @@ def _console(raw: dict, where: str) -> Console:
         tx_data=int(table["tx_data"]),
         tx_ready=_wait(table.get("tx_ready"), where),
         tx_done=_wait(table.get("tx_done"), where),
+        rx_data=int(table["rx_data"]),
+        rx_ready=_wait(table.get("rx_ready"), where),
+        rx_event=bool(table.get("rx_event", False)),
+        usb_vids=tuple(int(v) for v in table.get("usb_vids", ())),
     )
 
 

@@ -131,14 +131,17 @@ def _traced_outputs(program: Program, trace: dict[int, bytes]) -> dict[int, np.n
 
 def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=None, seed: int = 0,
            work_dir: str | Path | None = None, progress: Callable[[str], None] = lambda s: None,
-           weights: str = "auto", layers=None) -> VerifyReport:
+           weights: str = "auto", layers=None, port: str | None = None, flash: bool = True) -> VerifyReport:
+    """A real board is flashed (unless flash=False: it already runs this model's firmware) and run over its
+    serial port (`port`, default: found by USB vendor id); the other stages run here."""
     from tinyq.boards import load_board
 
     board_obj = load_board(board)
-    if not (board_obj.is_host or board_obj.emulated):
-        from tinyq.errors import TinyqError
+    real = not (board_obj.is_host or board_obj.emulated)
+    if port is not None and not real:
+        from tinyq.errors import InputError
 
-        raise TinyqError(f"board {board} is real hardware: verify runs on the host or an emulated board (see `tinyq boards`)")
+        raise InputError(f"--port is for real boards; {board} runs {'here' if board_obj.is_host else 'on QEMU'}")
     model = Path(model)
     program = as_program(model, weights, layers)
     in_tensors = [program.tensor(i) for i in program.inputs]
@@ -197,11 +200,17 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
             def firmware():
                 compiled[board] = compile_model(model, fw_dir, board=board, weights=weights, layers=layers).lowered
                 build_project(fw_dir)
-                arrays = {f"input_{k}": from_batch(b, t) for k, (b, t) in enumerate(zip(batches, in_tensors))}
-                return run_project(fw_dir, arrays, build=False).arrays
+                if real and flash:
+                    from tinyq.targets.flash import flash_project
 
-            cmp, bad = _compare(program, f"firmware ({board}, QEMU)", "simulator", timed(f"firmware on {board} (QEMU)", firmware), sim)
-            if bad is not None:
+                    flash_project(fw_dir)
+                arrays = {f"input_{k}": from_batch(b, t) for k, (b, t) in enumerate(zip(batches, in_tensors))}
+                return run_project(fw_dir, arrays, build=False, port=port).arrays
+
+            where = "serial port" if real else "QEMU"
+            cmp, bad = _compare(program, f"firmware ({board}, {where})", "simulator",
+                                timed(f"firmware on {board} ({where})", firmware), sim)
+            if bad is not None and not real:  # locating the layer needs the traced firmware, on QEMU
                 cmp.divergence = _firmware_divergence(fw_dir, compiled[board], [b[bad : bad + 1] for b in batches])
             report.comparisons.append(cmp)
     finally:

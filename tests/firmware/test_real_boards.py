@@ -1,6 +1,8 @@
-"""Real boards: every one builds offline with a size report; the UART harness works (checked by running the
-NUCLEO-F446RE image on QEMU's STM32F405, which has the same USART2, flash and SRAM addresses); flashing
-without a probe fails with one clear line."""
+"""Real boards: every one builds offline with a size report; the UART harness and `tinyq run` / `verify` over a
+serial port work (checked by running the NUCLEO-F446RE image on QEMU's STM32F405, which has the same USART2,
+flash and SRAM addresses, its USART2 on a TCP socket); flashing without a probe fails with one clear line."""
+import contextlib
+import socket
 import subprocess
 import time
 
@@ -44,27 +46,76 @@ def test_real_board_builds_offline_with_size_report(board, projects, capsys):
     assert (r.artifact.parent / "firmware.bin").is_file() and (r.artifact.parent / "firmware.hex").is_file()
 
 
-def test_uart_harness_prints_the_zero_sample(projects, tmp_path):
-    d = projects["nucleo_f446re"]
-    elf = build_project(d).artifact
-    uart = tmp_path / "uart.txt"
-    # USART1 = QEMU's first serial port, USART2 (the Nucleo's ST-LINK port) = the second
+@contextlib.contextmanager
+def uart_on_qemu(elf, log=None):
+    """The NUCLEO-F446RE image on QEMU's netduinoplus2, its USART2 (QEMU's second serial port; the first is
+    USART1) a TCP server; yields the pyserial URL of that port once QEMU listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    uart = f"tcp:127.0.0.1:{port},server=on,wait=off"
     proc = subprocess.Popen(["qemu-system-arm", "-M", "netduinoplus2", "-nographic", "-monitor", "none",
-                             "-serial", "null", "-serial", f"file:{uart}", "-kernel", str(elf)],
+                             "-serial", "null", "-serial", uart, "-kernel", str(elf)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and "TINYQ_EXIT" not in (uart.read_text() if uart.exists() else ""):
-            time.sleep(0.1)
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield f"socket://127.0.0.1:{port}"
     finally:
         proc.kill()
         proc.wait(timeout=10)
-    text = uart.read_text()
-    assert "TINYQ_EXIT 0" in text
-    zero = {"in0": np.zeros((1, 4), np.int8), "in1": np.zeros((1, 3), np.int16)}
-    got = parse_console(text, read_manifest(d))
-    for name, want in dummy.expected_outputs(zero).items():
-        np.testing.assert_array_equal(got[name], want)
+
+
+def test_uart_harness_serves_samples_over_the_serial_port(projects, tmp_path, capsys):
+    d = projects["nucleo_f446re"]
+    with uart_on_qemu(build_project(d).artifact) as url:
+        batch = dummy.sample_inputs(5, seed=3)
+        r = run_project(d, batch, port=url)
+        for name, want in dummy.expected_outputs(batch).items():
+            np.testing.assert_array_equal(r.outputs[name], want)
+        np.savez(tmp_path / "x.npz", **batch)
+        assert main(["run", str(d), "-i", str(tmp_path / "x.npz"), "-o", str(tmp_path / "y.npz"), "--port", url]) == 0
+        got = np.load(tmp_path / "y.npz")
+        for name, want in dummy.expected_outputs(batch).items():
+            np.testing.assert_array_equal(got[name], want)
+        other = dummy.make_project(tmp_path / "other", "nucleo_f446re")
+        (other / "tinyq.json").write_text((other / "tinyq.json").read_text().replace(
+            read_manifest(other).model_sha256, "ab" * 32))
+        with pytest.raises(RunError, match="runs another model.*tinyq flash"):
+            run_project(other, batch, port=url)
+
+
+def test_verify_on_a_real_board_over_its_serial_port(tmp_path, capsys):
+    """`tinyq verify --board nucleo_f446re --no-flash --port URL`: the image verify builds is byte for byte the
+    one a compile + build makes, so the emulated board already runs it."""
+    from tests.samples import model_path
+
+    model = model_path("mlperf_ad_fc_autoencoder_int8")
+    fw = tmp_path / "fw"
+    assert main(["compile", str(model), "--board", "nucleo_f446re", "--out", str(fw)]) == 0
+    with uart_on_qemu(build_project(fw).artifact) as url:
+        status = main(["verify", str(model), "--board", "nucleo_f446re", "-n", "4", "--no-flash", "--port", url])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "firmware (nucleo_f446re, serial port) vs simulator      EQUAL (2,560 values)" in out
+    assert "PASS: every stage equal, bit for bit" in out
+
+
+def test_no_serial_port_is_one_clear_line(projects, capsys, tmp_path):
+    np.savez(tmp_path / "x.npz", **dummy.sample_inputs(1))
+    args = ["run", str(projects["nucleo_f446re"]), "-i", str(tmp_path / "x.npz"), "-o", str(tmp_path / "y.npz")]
+    assert main(args + ["--port", "/dev/tinyq-no-such-port"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("tinyq: error: cannot open serial port /dev/tinyq-no-such-port for nucleo_f446re")
+    assert main(args) == 2  # no ST-LINK attached to this machine
+    assert "no serial port of a nucleo_f446re found" in capsys.readouterr().err
 
 
 def test_console_parser_reports_errors(projects):
@@ -86,8 +137,8 @@ def test_flash_without_a_probe_fails_with_one_line(board, projects, capsys):
 
 
 def test_run_and_flash_refuse_the_wrong_kind_of_board(projects, tmp_path):
-    with pytest.raises(RunError, match="real hardware.*tinyq flash"):
-        run_project(projects["nucleo_f446re"], dummy.sample_inputs(1))
+    with pytest.raises(RunError, match="--port is for real boards"):
+        run_project(dummy.make_project(tmp_path / "q", "mps2-an386"), dummy.sample_inputs(1), port="/dev/ttyACM0")
     with pytest.raises(RunError, match="nothing to flash"):
         flash_project(dummy.make_project(tmp_path, "mps2-an386"))
 

@@ -10,7 +10,12 @@ from tinyq.commands import add_weight_options, weight_options, nonnegative_int
 def add_parser(sub):
     p = sub.add_parser("verify", help="prove TFLM runtime = simulator = host C = firmware, bit for bit")
     p.add_argument("model", nargs="+", help=".tflite file; several: verify every level of their multi-level image")
-    p.add_argument("--board", "-b", default="host", help="an emulated board, or host (default)")
+    p.add_argument("--board", "-b", default="host",
+                   help="host (default), an emulated board, or a real board (flashed, then run over its serial port)")
+    p.add_argument("--port", help="real boards: the board's serial port (default: found by USB vendor id) or a "
+                                  "pyserial URL such as socket://host:port")
+    p.add_argument("--no-flash", action="store_true",
+                   help="real boards: the board already runs this model's firmware (its TINYQ_READY line is checked)")
     p.add_argument("--samples", "-n", type=nonnegative_int, default=20, help="seeded random inputs (default 20)")
     p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--input", "-i", help="also verify on these inputs (.npy/.npz, batch on axis 0)")
@@ -41,7 +46,7 @@ def run(args) -> int:
                                progress=progress, weights=options["weights"])
     else:
         report = verify(args.model[0], args.board, args.samples, args.input, args.seed, args.work_dir,
-                        progress=progress, **weight_options(args))
+                        progress=progress, port=args.port, flash=not args.no_flash, **weight_options(args))
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

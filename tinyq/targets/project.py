@@ -48,6 +48,9 @@ def pio_board_manifest(board: Board) -> dict:
             tx_data=c.tx_data,
             tx_ready=None if c.tx_ready is None else [c.tx_ready.address, c.tx_ready.mask, c.tx_ready.value],
             tx_done=None if c.tx_done is None else [c.tx_done.address, c.tx_done.mask, c.tx_done.value],
+            rx_data=c.rx_data,
+            rx_ready=[c.rx_ready.address, c.rx_ready.mask, c.rx_ready.value],
+            rx_event=c.rx_event,
         )
     upload = None
     if board.upload is not None:

@@ -4,13 +4,15 @@ Consumes a project directory and input arrays (conventions of tinyq.io: batch on
 .npz keyed by tensor name or input_<k>, float32 quantized with the tensor's scale/zero point);
 produces a RunResult with one (N, *user_shape) integer array per output, keyed by tensor name.
 The inputs go to the harness as one binary file (each sample = every input's raw bytes, in order)
-and the outputs come back the same way, so new inputs never need a rebuild. Real boards cannot run
-here (no semihosting): flash them instead.
+and the outputs come back the same way, so new inputs never need a rebuild. A real board runs the
+project's firmware already flashed on it (`tinyq flash`), with the same bytes sent over its serial port
+(tinyq/targets/serial_run.py).
 """
 from __future__ import annotations
 
 import signal
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,25 +107,32 @@ def run_binary(board: Board, artifact: Path, data: bytes, *, timeout: float,
 
 
 def run_project(project_dir: Path | str, arrays, *, timeout: float = RUN_TIMEOUT, build: bool = True,
-                level: int | None = None) -> RunResult:
+                level: int | None = None, port: str | None = None) -> RunResult:
     """Run the project's model on `arrays` (one array, a sequence by position, a mapping or an .npy/.npz path).
 
     Builds first when the artifact is missing or older than its sources (unless build=False). `level`: which
-    level of a multi-level image runs (default 0); floats are quantized with that level's scales.
+    level of a multi-level image runs (default 0); floats are quantized with that level's scales. A real
+    board runs what is flashed on it, over `port` (default: its virtual COM port, found by USB vendor id);
+    `timeout` then bounds each sample.
     """
     project_dir = Path(project_dir).resolve()
     manifest = read_manifest(project_dir)
     spec = manifest.level(level)  # refuses a level out of range before anything runs
     board = project_board(manifest, project_dir)
-    if not (board.is_host or board.emulated):
-        raise RunError(
-            f"board {board.name} is real hardware: `tinyq run` needs the host or an emulated board "
-            f"(use `tinyq flash` to program it)"
-        )
     if isinstance(arrays, (list, tuple)):
         arrays = {f"input_{k}": a for k, a in enumerate(arrays)}
     batches = load_inputs(arrays, spec.inputs)
     samples = batches[0].shape[0]
+    if not (board.is_host or board.emulated):
+        from tinyq.targets.serial_run import run_serial
+
+        data = pack_inputs(manifest, batches)
+        rows = [data[k * manifest.sample_in_bytes:(k + 1) * manifest.sample_in_bytes] for k in range(samples)]
+        start = time.monotonic()
+        out = run_serial(manifest, board, rows, port=port, timeout=timeout, level=level or 0)
+        return RunResult(unpack_outputs(manifest, out, samples, level), samples, "", time.monotonic() - start)
+    if port is not None:
+        raise RunError(f"--port is for real boards; {board.name} runs {'here' if board.is_host else 'on QEMU'}")
     if build and not is_fresh(project_dir, board):
         build_project(project_dir)
     artifact = artifact_path(project_dir, board)

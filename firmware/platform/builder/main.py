@@ -63,7 +63,10 @@ def board_header():
         steps = ", ".join("{0x%08Xu, 0x%08Xu, 0x%08Xu}" % tuple(step) for step in con["init"])
         lines.append("#define TQ_UART_INIT {%s}" % steps)
         lines.append("#define TQ_UART_TX_DATA 0x%08Xu" % con["tx_data"])
-        for key in ("tx_ready", "tx_done"):
+        lines.append("#define TQ_UART_RX_DATA 0x%08Xu" % con["rx_data"])
+        if con.get("rx_event"):
+            lines.append("#define TQ_UART_RX_EVENT 1")
+        for key in ("tx_ready", "tx_done", "rx_ready"):
             if con.get(key):
                 name = "TQ_UART_" + key.upper()
                 lines.append("#define %s 1" % name)

@@ -91,6 +91,17 @@ static void put_byte(char c)
 #endif
 }
 
+/* Blocking: the harness waits here for the host's next command or sample byte. */
+uint8_t tq_console_read_byte(void)
+{
+    while ((REG(TQ_UART_RX_READY_ADDR) & TQ_UART_RX_READY_MASK) != TQ_UART_RX_READY_VALUE) {
+    }
+#ifdef TQ_UART_RX_EVENT
+    REG(TQ_UART_RX_READY_ADDR) = 0; /* nRF: clear EVENTS_RXDRDY before reading RXD */
+#endif
+    return (uint8_t)REG(TQ_UART_RX_DATA);
+}
+
 void tq_console_write(const char *s)
 {
     for (; *s != '\0'; s++) {

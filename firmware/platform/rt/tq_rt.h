@@ -15,6 +15,9 @@ void tq_console_init(void);
 /* Write a NUL-terminated string to the console. */
 void tq_console_write(const char *s);
 
+/* Wait for one byte from the console (UART consoles only: how `tinyq run` sends samples). */
+uint8_t tq_console_read_byte(void);
+
 /* Stop the program with `code`: QEMU exits with it; a real board prints "TINYQ_EXIT <code>" and sleeps. */
 __attribute__((noreturn)) void tq_exit(int code);
 
