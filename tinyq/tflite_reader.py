@@ -58,6 +58,7 @@ _OPTIONS = {
     "PADV2": ("PadV2Options", False), "TRANSPOSE": ("TransposeOptions", False),
     "STRIDED_SLICE": ("StridedSliceOptions", False), "SLICE": ("SliceOptions", False),
     "RELU": ("NONE", False), "RELU6": ("NONE", False), "LOGISTIC": ("NONE", False), "TANH": ("NONE", False),
+    "PRELU": ("NONE", False),
 }
 
 

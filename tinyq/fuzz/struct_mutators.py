@@ -24,7 +24,7 @@ OPS_WITH_BIAS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_C
 SWAP_TARGETS = ("ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX", "RESHAPE",
                 "MAX_POOL_2D", "AVERAGE_POOL_2D", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE", "MEAN", "PAD",
                 "CONCATENATION", "STRIDED_SLICE", "TRANSPOSE", "RELU", "RELU6", "SVDF", "CUSTOM", "WHILE",
-                "GATHER", "HARD_SWISH", "BATCH_MATMUL")
+                "GATHER", "HARD_SWISH", "BATCH_MATMUL", "PRELU")
 WRONG_OPTIONS = ("Conv2DOptions", "DepthwiseConv2DOptions", "Pool2DOptions", "FullyConnectedOptions",
                  "SoftmaxOptions", "ReshapeOptions", "AddOptions", "ConcatenationOptions", "ReducerOptions",
                  "StridedSliceOptions", "SVDFOptions")
