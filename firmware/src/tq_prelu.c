@@ -2,7 +2,7 @@
 #include "tinyq/tq_prelu.h"
 #include "tinyq/tq_fixedpoint.h"
 
-/* One element. |v| <= 98303 and |alpha + alpha_offset| <= 255, so their product fits int32; the output zero
+/* One element. |v| <= 98304 (TQ_OFFSET_OK) and |alpha + alpha_offset| <= 255, so their product fits int32; the output zero
  * point is added in wrapping int32 arithmetic, as TFLM does, before the clamp to [lo, hi]. */
 static inline int32_t prelu_one(const tq_prelu_params *p, int32_t x, int32_t a, int32_t lo, int32_t hi) {
     const int32_t v = x + p->input_offset;
@@ -20,14 +20,18 @@ static void prelu_row_s8(const tq_prelu_params *p, const void *x_, const int8_t 
                          int32_t stride_x, int32_t stride_a) {
     const int8_t *x = (const int8_t *)x_;
     int8_t *out = (int8_t *)out_;
-    for (int32_t i = 0; i < n; ++i, x += stride_x, a += stride_a) out[i] = (int8_t)prelu_one(p, *x, *a, INT8_MIN, INT8_MAX);
+    for (int32_t i = 0; i < n; ++i, x += stride_x, a += stride_a) {
+        out[i] = (int8_t)prelu_one(p, *x, *a, INT8_MIN, INT8_MAX);
+    }
 }
 
 static void prelu_row_s16(const tq_prelu_params *p, const void *x_, const int8_t *a, void *out_, int32_t n,
                           int32_t stride_x, int32_t stride_a) {
     const int16_t *x = (const int16_t *)x_;
     int16_t *out = (int16_t *)out_;
-    for (int32_t i = 0; i < n; ++i, x += stride_x, a += stride_a) out[i] = (int16_t)prelu_one(p, *x, *a, INT16_MIN, INT16_MAX);
+    for (int32_t i = 0; i < n; ++i, x += stride_x, a += stride_a) {
+        out[i] = (int16_t)prelu_one(p, *x, *a, INT16_MIN, INT16_MAX);
+    }
 }
 
 /* The loop nest: rows of the innermost loop, the outer loops stepped as an odometer. */

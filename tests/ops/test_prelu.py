@@ -57,21 +57,27 @@ S16_HAND = [
 
 def test_loop_nest_and_parameters():
     """Per-channel alpha is two loops (rows of C, alpha repeating per row); the multipliers are TFLM's double
-    ratios; a constant alpha is stored as int8 in its own shape, an activation alpha is the kernel's second input."""
+    ratios; a constant alpha is stored as int8 in its own shape, an activation alpha is the kernel's second input;
+    the hand-built corners are reached."""
+    from tinyq.quant import quantize_multiplier
     from tinyq.sim.run import as_program
 
-    calls = as_program(hand_model(S8_HAND[:2])).calls
-    assert [c.kernel for c in calls] == ["tq_prelu_const_s8", "tq_prelu_s8"]
-    per_channel, activation = calls
+    calls = as_program(hand_model(S8_HAND)).calls
+    assert [c.kernel for c in calls[:2]] == ["tq_prelu_const_s8", "tq_prelu_s8"]
+    per_channel, activation, input_broadcast, left, flushed, _ = calls
     assert (per_channel.shape, per_channel.input_stride, per_channel.alpha_stride) == ((20, 3), (3, 1), (0, 1))
     assert per_channel.alpha_const.dtype == np.int8 and per_channel.alpha_const.shape == (3,)
     assert (activation.rank, activation.alpha_const, len(activation.inputs)) == (1, None, 2)
+    assert (input_broadcast.shape, input_broadcast.input_stride, input_broadcast.alpha_stride) == (
+        (20, 3), (0, 1), (3, 1))
     assert (per_channel.input_offset, per_channel.alpha_offset, per_channel.output_offset) == (-3, 10, -5)
-    f = lambda v: float(np.float32(v))  # noqa: E731
-    from tinyq.quant import quantize_multiplier
-
-    assert (per_channel.multiplier_identity, per_channel.shift_identity) == quantize_multiplier(f(0.05) / f(0.04))
-    assert (per_channel.multiplier_alpha, per_channel.shift_alpha) == quantize_multiplier(f(0.05) * f(0.02) / f(0.04))
+    f32 = np.float32
+    assert (per_channel.multiplier_identity, per_channel.shift_identity) == quantize_multiplier(
+        float(f32(0.05)) / float(f32(0.04)))
+    assert (per_channel.multiplier_alpha, per_channel.shift_alpha) == quantize_multiplier(
+        float(f32(0.05)) * float(f32(0.02)) / float(f32(0.04)))
+    assert left.shift_identity == 4 and left.shift_alpha == 2
+    assert (flushed.multiplier_identity, flushed.shift_identity, flushed.multiplier_alpha) == (0, 0, 0)
 
 
 def _refusal(spec, edit=None) -> str:

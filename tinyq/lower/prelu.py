@@ -91,7 +91,8 @@ def lower_prelu(ctx: OpContext):
         raise ctx.fail(loops)
     extents, input_stride, alpha_stride = loops
     if len(extents) > MAX_RANK:
-        raise ctx.fail(f"broadcast needs {len(extents)} loops after merging dimensions; at most {MAX_RANK} are supported")
+        raise ctx.fail(f"broadcast needs {len(extents)} loops after merging dimensions; "
+                       f"at most {MAX_RANK} are supported")
     in_s, out_s = f32(inp.scale), f32(out.scale)
     m1, s1 = _multiplier(ctx, in_s / out_s, "input/output scale ratio")
     m2, s2 = _multiplier(ctx, in_s * alpha_scale / out_s, "alpha multiplier (input * alpha / output scale)")

@@ -32,7 +32,7 @@ typedef struct {
  * @param[in]  p       loop nest, constant alpha and arithmetic parameters (see struct)
  * @param[in]  input   the input in its own shape
  * @param[in]  alpha   alpha in its own shape (tq_prelu_s8 / _s16 only; p->alpha_const is NULL)
- * @param[out] output  the broadcast output shape; may be the input's buffer only when their shapes are equal
+ * @param[out] output  the broadcast output shape; may share an input's buffer only when that input has its shape and width
  * @return TQ_OK
  */
 tq_status tq_prelu_s8(const tq_prelu_params *p, const int8_t *input, const int8_t *alpha, int8_t *output);
