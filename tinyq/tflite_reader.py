@@ -61,6 +61,7 @@ _OPTIONS = {
     "SHAPE": ("ShapeOptions", False), "PACK": ("PackOptions", False), "GATHER": ("GatherOptions", False),
     "CAST": ("CastOptions", False),
     "RESIZE_NEAREST_NEIGHBOR": ("ResizeNearestNeighborOptions", False), "RESIZE_BILINEAR": ("ResizeBilinearOptions", False),
+    "PRELU": ("NONE", False),
 }
 
 

@@ -203,6 +203,8 @@ BAD_CALLS = {
     "copy overlapping": "tq_copy_params p = {.bytes = 8}; tq_copy(&p, in, in + 4);",
     "relu NULL output": """tq_relu_params p = {.size = 4, .multiplier = 1 << 30, .act_min = -128, .act_max = 127};
         tq_relu_s8(&p, in, NULL);""",
+    "prelu alpha NULL": """tq_prelu_params p = {.rank = 1, .shape = {4}, .input_stride = {1}, .alpha_stride = {1}};
+        tq_prelu_s8(&p, in, NULL, out);""",
     "requantize shift 40": """tq_requantize_params p = {.size = 4, .multiplier = 1 << 30, .shift = 40};
         tq_requantize_s8_s8(&p, in, out);""",
 }

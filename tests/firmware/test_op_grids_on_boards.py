@@ -1,4 +1,4 @@
-"""The per-op grids of tests/ops (conv and depthwise, fully connected, ADD, RESIZE_*) on every emulated board:
+"""The per-op grids of tests/ops (conv and depthwise, fully connected, ADD, RESIZE_*, PRELU) on every emulated board:
 firmware == simulator, byte for byte, with the kernels each board selects (the prepared DSP and Helium kernels
 included). The simulator == TFLM part of each case is tests/ops' own test; here the grid is rebuilt and checked
 against the simulator. A board's cases share a few firmware images (tests/firmware/grid_image.py)."""
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.firmware.grid_image import GridModel, run_grid
-from tests.ops import test_conv, test_elementwise, test_fully_connected, test_quantize, test_resize
+from tests.ops import test_conv, test_elementwise, test_fully_connected, test_prelu, test_quantize, test_resize
 from tests.ops.oplib import random_inputs
 from tinyq.boards import list_boards
 from tinyq.sim.run import as_program, run_program
@@ -46,7 +46,8 @@ def grid() -> list[GridModel]:
     # elementwise: ADD (the op with a prepared kernel); SUB/MUL/MAXIMUM/MINIMUM run the kernels the firmware
     # tests of tests/firmware/test_kernel_variants.py and test_models_on_boards.py already cover
     cases = [(f"{mod.__name__.split('.')[-1][5:]}{k}", mod, c)
-             for mod in (test_conv, test_fully_connected, test_elementwise, test_resize) for k, c in enumerate(mod.CASES)
+             for mod in (test_conv, test_fully_connected, test_elementwise, test_resize, test_prelu)
+             for k, c in enumerate(mod.CASES)
              if mod is not test_elementwise or c.op == "add"]
     out = []
     for name, mod, case in cases:

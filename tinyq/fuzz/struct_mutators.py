@@ -25,7 +25,7 @@ SWAP_TARGETS = ("ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONN
                 "MAX_POOL_2D", "AVERAGE_POOL_2D", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE", "MEAN", "PAD",
                 "CONCATENATION", "STRIDED_SLICE", "TRANSPOSE", "RELU", "RELU6", "SVDF", "CUSTOM", "WHILE",
                 "GATHER", "HARD_SWISH", "BATCH_MATMUL", "SHAPE", "PACK", "CAST", "RESIZE_NEAREST_NEIGHBOR",
-                "RESIZE_BILINEAR")
+                "RESIZE_BILINEAR", "PRELU")
 WRONG_OPTIONS = ("Conv2DOptions", "DepthwiseConv2DOptions", "Pool2DOptions", "FullyConnectedOptions",
                  "SoftmaxOptions", "ReshapeOptions", "AddOptions", "ConcatenationOptions", "ReducerOptions",
                  "StridedSliceOptions", "SVDFOptions")

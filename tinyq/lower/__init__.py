@@ -20,7 +20,8 @@ from tinyq.ir import Graph, Op, Tensor
 from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo
 from tinyq.quant import ParameterError
 
-FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape", "resize")
+FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape", "resize",
+            "prelu")
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ INPUT_COUNTS = {
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3),
     "AVERAGE_POOL_2D": (1, 1), "MAX_POOL_2D": (1, 1), "MEAN": (2, 2),
     "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "MAXIMUM": (2, 2), "MINIMUM": (2, 2),
-    "RELU": (1, 1), "RELU6": (1, 1), "LEAKY_RELU": (1, 1), "HARD_SWISH": (1, 1), "LOGISTIC": (1, 1),
+    "RELU": (1, 1), "RELU6": (1, 1), "LEAKY_RELU": (1, 1), "HARD_SWISH": (1, 1), "PRELU": (2, 2), "LOGISTIC": (1, 1),
     "TANH": (1, 1), "QUANTIZE": (1, 1), "DEQUANTIZE": (1, 1), "SOFTMAX": (1, 1),
     "RESHAPE": (1, 2), "SQUEEZE": (1, 1), "EXPAND_DIMS": (2, 2), "CONCATENATION": (1, 1 << 16),
     "PAD": (2, 2), "PADV2": (3, 3), "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SLICE": (3, 3),

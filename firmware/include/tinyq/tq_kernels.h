@@ -12,6 +12,7 @@
 #include "tinyq/tq_pool.h"
 #include "tinyq/tq_elementwise.h"
 #include "tinyq/tq_activation.h"
+#include "tinyq/tq_prelu.h"
 #include "tinyq/tq_softmax.h"
 #include "tinyq/tq_logistic.h"
 #include "tinyq/tq_shape.h"
