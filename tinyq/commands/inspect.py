@@ -66,7 +66,8 @@ def describe(model, weight_spec: str = "auto", layer_specs=None, isa: str = "por
             t = g.tensors[i]
             lines.append(f"{label} {k}: '{t.name}' {t.dtype}{list(t.shape)} {_quant(t)}")
     lines.append("")
-    header = f"{'#':>3}  {'op':<20} {'output shape':<20} {'quantization':<26} {'weights':<26} {'support':<8} output tensor"
+    wide = max([20, *(len(op.opcode) for op in g.ops)])  # RESIZE_NEAREST_NEIGHBOR, UNIDIRECTIONAL_SEQUENCE_LSTM
+    header = f"{'#':>3}  {'op':<{wide}} {'output shape':<20} {'quantization':<26} {'weights':<26} {'support':<8} output tensor"
     lines += [header, "-" * len(header)]
     unsupported = 0
     for op in g.ops:
@@ -79,7 +80,7 @@ def describe(model, weight_spec: str = "auto", layer_specs=None, isa: str = "por
         shape = f"{out.dtype}{list(out.shape)}" if out else "-"
         name = (out.name.split(";")[0] if out else "-")[:60]
         lines.append(
-            f"{op.index:>3}  {op.opcode:<20} {shape:<20} {_quant(out):<26} "
+            f"{op.index:>3}  {op.opcode:<{wide}} {shape:<20} {_quant(out):<26} "
             f"{_quant(weights) if weights is not None else '-':<26} {status:<8} {name}"
         )
         if err is not None:
