@@ -142,6 +142,10 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
         from tinyq.errors import InputError
 
         raise InputError(f"--port is for real boards; {board} runs {'here' if board_obj.is_host else 'on QEMU'}")
+    if real and port is None:  # before any stage runs: a board that is not attached fails at once
+        from tinyq.targets.serial_run import find_port
+
+        port = find_port(board_obj)
     model = Path(model)
     program = as_program(model, weights, layers)
     in_tensors = [program.tensor(i) for i in program.inputs]

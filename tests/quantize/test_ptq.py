@@ -74,7 +74,8 @@ def test_float_io_keeps_quantize_and_dequantize_at_the_edges(digits):
 
 
 @pytest.mark.parametrize(
-    "options", [{}, {"activations": "int16"}, {"io": "float32"}], ids=["int8", "int16", "float_io"]
+    "options", [{}, {"activations": "int16"}, {"io": "float32"}, {"io": "uint8"}],
+    ids=["int8", "int16", "float_io", "uint8_io"]
 )
 def test_simulator_and_tflm_agree_on_every_tensor(digits, options):
     from tinyq.quantize.runner import run_integer
@@ -88,6 +89,19 @@ def test_simulator_and_tflm_agree_on_every_tensor(digits, options):
     assert set(sim.tensors) >= {graph.tensors[op.outputs[0]].name for op in graph.ops}
     for name, values in tflm.tensors.items():
         np.testing.assert_array_equal(sim.tensors[name], values, err_msg=name)
+
+
+def test_uint8_io_puts_uint8_quantize_at_the_edges(digits):
+    from tests.ops.oplib import check_model
+    from tinyq.errors import QuantizationError
+
+    result = quantize(digits / "digits.keras", digits / "calib.npy", io="uint8", progress=False)
+    graph = read_model(result.tflite)
+    assert [op.opcode for op in graph.ops] == ["QUANTIZE", *DIGITS_OPS, "QUANTIZE"]
+    assert [graph.tensors[i].dtype for i in graph.inputs + graph.outputs] == ["uint8", "uint8"]
+    check_model(result.tflite, n=8, seed=1)  # TFLM == simulator == host C
+    with pytest.raises(QuantizationError, match="uint8' goes with int8"):
+        quantize(digits / "digits.keras", digits / "calib.npy", io="uint8", activations="int16", progress=False)
 
 
 def test_calibration_from_an_image_directory(digits, tmp_path):

@@ -37,8 +37,9 @@ def add_parser(subparsers):
     p.add_argument("--activations", choices=("int8", "int16"), default=None, help="activation type (default: int8)")
     p.add_argument(
         "--io",
-        choices=("int8", "int16", "float32"),
-        help="input/output type (default: the activation type; float32 adds QUANTIZE/DEQUANTIZE at the edges)",
+        choices=("int8", "int16", "float32", "uint8"),
+        help="input/output type (default: the activation type; float32 adds QUANTIZE/DEQUANTIZE at the edges; "
+             "uint8, with int8 activations, QUANTIZE uint8 <-> int8, e.g. for camera pixels)",
     )
     p.add_argument(
         "--image-range",

@@ -20,7 +20,7 @@ import numpy as np
 from tinyq.errors import QuantizationError, TinyqError
 
 ACTIVATIONS = ("int8", "int16")
-IO_TYPES = ("int8", "int16", "float32")
+IO_TYPES = ("int8", "int16", "float32", "uint8")  # uint8: image models; QUANTIZE uint8 <-> int8 at the edges
 
 
 def check_options(activations: str, io: str | None) -> str:
@@ -31,7 +31,9 @@ def check_options(activations: str, io: str | None) -> str:
         return activations
     if io not in IO_TYPES:
         raise QuantizationError(f"io '{io}': expected one of {', '.join(IO_TYPES)}")
-    if io != "float32" and io != activations:
+    if io == "uint8" and activations != "int8":
+        raise QuantizationError(f"io 'uint8' goes with int8 activations, not {activations}")
+    if io not in ("float32", "uint8") and io != activations:
         # TFLite has no mode with int8 edges around int16 activations, or the reverse
         raise QuantizationError(f"io '{io}' does not go with {activations} activations (use {activations} or float32)")
     return io
@@ -64,7 +66,7 @@ def convert(
         ]
     else:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    io_type = {"int8": tf.int8, "int16": tf.int16, "float32": tf.float32}[io]
+    io_type = {"int8": tf.int8, "int16": tf.int16, "float32": tf.float32, "uint8": tf.uint8}[io]
     converter.inference_input_type = io_type
     converter.inference_output_type = io_type
     with warnings.catch_warnings():

@@ -92,6 +92,9 @@ def quantize(
         if mixed:
             from tinyq.quantize.mixed import convert_mixed
 
+            if io == "uint8":
+                raise QuantizationError("--io uint8 goes with int8 activations; int16 layers (SPEC/int16) need "
+                                        "int8, int16 or float32 edges")
             tflite = convert_mixed(float_model, samples, int16, io if io != "int16" else "int8", progress, where)
         else:
             tflite = convert(
