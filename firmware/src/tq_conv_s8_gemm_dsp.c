@@ -3,7 +3,7 @@
  *
  * Two output pixels at a time: their patches are widened once into scratch as doubled int16 pairs, taps {0, 2}
  * and {1, 3} of each group of four (SXTB16, SXTB16 ROR #8, SADD16), interleaved pixel by pixel. Each pair of
- * output channels then runs one loop over the groups (gemm_pair): per group, one weight word per channel widened
+ * output channels then runs one loop over the groups (pairs_asm, two groups a pass): per group, one weight word per channel widened
  * the same way (the same byte lanes on both sides, so no reordering) and 8 SMLAD for 16 multiply-accumulates.
  * Two pixels x two channels is what fits the registers (4 accumulators, 4 input words, 3 for the weights, 3
  * pointers = 14); a larger block spills.
