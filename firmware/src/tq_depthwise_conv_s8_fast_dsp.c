@@ -31,7 +31,7 @@ static int8_t *tail(const params *p, const int8_t *const *taps, int32_t k, int32
 #define TAP9(T)                                                                                                \
     "ldr    %[x], [%[taps], #(4 * " #T ")]\n\t"                                                                \
     "ldr    %[x], [%[x], %[c]]\n\t"                                                                            \
-    "ldrd   %[w02], %[w13], [%[blk], #(16 + 8 * " #T ")]\n\t"                                                  \
+    "ldrd   %[w02], %[w13], [%[blk], #(16 + 8 * (" #T "))]\n\t"                                              \
     "sxtb16 %[e], %[x]\n\t"                                                                                    \
     "sxtb16 %[o], %[x], ror #8\n\t"                                                                            \
     "smlabb %[a0], %[e], %[w02], %[a0]\n\t"                                                                    \
@@ -72,24 +72,37 @@ TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t
     return c < p->depth ? tail(p, taps, k, c, blk, out) : out;
 }
 
-/* the full 4-channel blocks of an interior 3x3 pixel (dilation 1): base = its window's top-left pixel */
+/* tap T of an interior 3x3 block: the input word at ADDR, the record's filter words for tap T, MAC4's six */
+#define TAP3(ADDR, T)                                                                                          \
+    "ldr    %[x], " ADDR "\n\t"                                                                                \
+    "ldrd   %[w02], %[w13], [%[blk], #(16 + 8 * (" #T "))]\n\t"                                              \
+    "sxtb16 %[e], %[x]\n\t"                                                                                    \
+    "sxtb16 %[o], %[x], ror #8\n\t"                                                                            \
+    "smlabb %[a0], %[e], %[w02], %[a0]\n\t"                                                                    \
+    "smlatt %[a2], %[e], %[w02], %[a2]\n\t"                                                                    \
+    "smlabb %[a1], %[o], %[w13], %[a1]\n\t"                                                                    \
+    "smlatt %[a3], %[o], %[w13], %[a3]\n\t"
+/* a filter row: the taps at r, r + depth, r + 2 depth */
+#define ROW3(T0) TAP3("[%[r]]", T0) TAP3("[%[r], %[d]]", T0 + 1) TAP3("[%[r], %[d], lsl #1]", T0 + 2)
+
+/* the full 4-channel blocks of an interior 3x3 pixel (dilation 1): base = its window's top-left pixel. The biases
+ * and the 9 taps of a block are one asm statement (8 instructions a tap, 13 registers): GCC, given the nine MAC4
+ * statements, kept the row pointers on the stack and copied the biases through a scratch register. */
 TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, int full) {
     const int32_t depth = p->depth, row = p->input_width * depth;
     const int32_t *blk = p->blocks;
     for (const int8_t *end = base + (depth & ~3); base < end; base += 4) {
-        int32_t a0 = blk[0], a1 = blk[1], a2 = blk[2], a3 = blk[3];
+        int32_t a0, a1, a2, a3;
+        uint32_t x, e, o, w02, w13;
         const int8_t *r = base;
-        MAC4(tq_dsp_load4(r), blk[4], blk[5]);
-        MAC4(tq_dsp_load4(r + depth), blk[6], blk[7]);
-        MAC4(tq_dsp_load4(r + 2 * depth), blk[8], blk[9]);
-        r += row;
-        MAC4(tq_dsp_load4(r), blk[10], blk[11]);
-        MAC4(tq_dsp_load4(r + depth), blk[12], blk[13]);
-        MAC4(tq_dsp_load4(r + 2 * depth), blk[14], blk[15]);
-        r += row;
-        MAC4(tq_dsp_load4(r), blk[16], blk[17]);
-        MAC4(tq_dsp_load4(r + depth), blk[18], blk[19]);
-        MAC4(tq_dsp_load4(r + 2 * depth), blk[20], blk[21]);
+        __asm__ volatile("ldrd   %[a0], %[a1], [%[blk]]\n\t"
+                         "ldrd   %[a2], %[a3], [%[blk], #8]\n\t" ROW3(0)
+                         "add    %[r], %[r], %[row]\n\t" ROW3(3)
+                         "add    %[r], %[r], %[row]\n\t" ROW3(6)
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x),
+                           [e] "=&r"(e), [o] "=&r"(o), [w02] "=&r"(w02), [w13] "=&r"(w13), [r] "+r"(r)
+                         : [blk] "r"(blk), [d] "r"(depth), [row] "r"(row)
+                         : "memory");
         out = store4(out, blk + 22, a0, a1, a2, a3, p, full);
         blk += BLOCK_WORDS(9);
     }
