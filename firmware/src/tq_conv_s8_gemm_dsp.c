@@ -3,7 +3,7 @@
  *
  * Two output pixels at a time: their patches are widened once into scratch as doubled int16 pairs, taps {0, 2}
  * and {1, 3} of each group of four (SXTB16, SXTB16 ROR #8, SADD16), interleaved pixel by pixel. Each pair of
- * output channels then runs one loop over the groups (gemm_pair): per group, one weight word per channel widened
+ * output channels then runs one loop over the groups (pairs_asm, two groups a pass): per group, one weight word per channel widened
  * the same way (the same byte lanes on both sides, so no reordering) and 8 SMLAD for 16 multiply-accumulates.
  * Two pixels x two channels is what fits the registers (4 accumulators, 4 input words, 3 for the weights, 3
  * pointers = 14); a larger block spills.
@@ -25,9 +25,35 @@ static inline void widen_word(uint32_t *slot, uint32_t v) {
     slot[1] = (uint32_t)__sadd16((int16x2_t)o, (int16x2_t)o);
 }
 
-/* one pixel's patch, `words` groups of 4 int8 taps, into its slot of the interleaved int16 buffer */
+/* one pixel's patch, `words` groups of 4 int8 taps (any alignment), into its slot of the interleaved int16 buffer:
+ * two words a pass in assembly, 7 instructions a word (GCC's loop takes 10) */
 static void widen(uint32_t *slot, const int8_t *src, int32_t words) {
-    for (int32_t g = 0; g < words; ++g, slot += 4) widen_word(slot, load4(src + 4 * g));
+    if (words & 1) {
+        widen_word(slot, load4(src));
+        slot += 4, src += 4;
+    }
+    int32_t n = words >> 1;
+    if (n == 0) return;
+    uint32_t e0, o0, e1, o1;
+    __asm__ volatile("1:\n\t"
+                     "ldr    %[e0], [%[src]], #4\n\t" /* unaligned LDR: allowed on Armv7-M / Armv8-M Mainline */
+                     "ldr    %[e1], [%[src]], #4\n\t"
+                     "sxtb16 %[o0], %[e0], ror #8\n\t"
+                     "sxtb16 %[e0], %[e0]\n\t"
+                     "sxtb16 %[o1], %[e1], ror #8\n\t"
+                     "sxtb16 %[e1], %[e1]\n\t"
+                     "sadd16 %[e0], %[e0], %[e0]\n\t"
+                     "sadd16 %[o0], %[o0], %[o0]\n\t"
+                     "sadd16 %[e1], %[e1], %[e1]\n\t"
+                     "sadd16 %[o1], %[o1], %[o1]\n\t"
+                     "strd   %[e0], %[o0], [%[slot]], #16\n\t"
+                     "strd   %[e1], %[o1], [%[slot]], #16\n\t"
+                     "subs   %[n], %[n], #1\n\t"
+                     "bne    1b"
+                     : [src] "+r"(src), [slot] "+r"(slot), [n] "+r"(n), [e0] "=&r"(e0), [o0] "=&r"(o0),
+                       [e1] "=&r"(e1), [o1] "=&r"(o1)
+                     :
+                     : "cc", "memory");
 }
 
 /* the same for a patch of n taps not a multiple of 4: the last group zero-filled (its weights are 0) */
@@ -40,86 +66,201 @@ static void widen_tail(uint32_t *slot, const int8_t *src, int32_t n) {
     }
 }
 
-/* acc += x * w over the groups of one channel pair, both pixels: per group 2 LDRD of the pixels' widened words,
- * one LDRD of the pair's weight words, 4 SXTB16, 8 SMLAD, and the loop's CMP/BNE (17 instructions for 16
- * multiply-accumulates). Written in assembly because it needs all 14 registers, which GCC 12 does not find
- * for the C version (it spills the loop's end pointer and copies pointers: 20 instructions a group). */
-static inline __attribute__((always_inline)) const uint32_t *
-gemm_pair(const uint32_t *xp, const uint32_t *wp, const uint32_t *x_end, int32_t acc[4]) {
-    int32_t a0 = acc[0], b0 = acc[1], a1 = acc[2], b1 = acc[3];
+/* One group of 4 taps of one channel pair, both pixels: 2 LDRD of the pixels' widened words, one LDRD of the pair's
+ * weight words, 4 SXTB16, 8 SMLAD (15 instructions for 16 multiply-accumulates). The operand names are those of
+ * pairs_asm below. */
+#define TQ_GEMM_GROUP                                                                                               \
+    "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"                                                                          \
+    "ldrd   %[xae], %[xao], [%[xp]], #8\n\t"                                                                        \
+    "ldrd   %[xbe], %[xbo], [%[xp]], #8\n\t"                                                                        \
+    "sxtb16 %[t], %[w0]\n\t"                                                                                        \
+    "smlad  %[a0], %[xae], %[t], %[a0]\n\t"                                                                         \
+    "smlad  %[b0], %[xbe], %[t], %[b0]\n\t"                                                                         \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                                               \
+    "smlad  %[a0], %[xao], %[w0], %[a0]\n\t"                                                                        \
+    "smlad  %[b0], %[xbo], %[w0], %[b0]\n\t"                                                                        \
+    "sxtb16 %[t], %[w1]\n\t"                                                                                        \
+    "smlad  %[a1], %[xae], %[t], %[a1]\n\t"                                                                         \
+    "smlad  %[b1], %[xbe], %[t], %[b1]\n\t"                                                                         \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                                               \
+    "smlad  %[a1], %[xao], %[w1], %[a1]\n\t"                                                                        \
+    "smlad  %[b1], %[xbo], %[w1], %[b1]\n\t"
+
+/* tq_requant_fast of acc2 = 2 * acc with the output offset folded into the rounding term (conv_dsp.py proves it
+ * exact), then SSAT to int8: SMMULR, ADD, ADD ASR #31, ASR, SSAT */
+#define TQ_GEMM_REQUANT(acc, m, rnd, rs)                                                                            \
+    "smmulr %[" acc "], %[" acc "], %[" m "]\n\t"                                                                   \
+    "add    %[t], %[" rnd "], %[" acc "]\n\t"                                                                       \
+    "add    %[" acc "], %[t], %[" acc "], asr #31\n\t"                                                              \
+    "asr    %[" acc "], %[" acc "], %[" rs "]\n\t"                                                                  \
+    "ssat   %[" acc "], #8, %[" acc "]\n\t"
+
+/* the activation clamp beyond SSAT's int8 range: max(lo), min(hi) */
+#define TQ_GEMM_CLAMP(acc)                                                                                          \
+    "cmp    %[" acc "], %[xae]\n\t"                                                                                 \
+    "it     lt\n\t"                                                                                                 \
+    "movlt  %[" acc "], %[xae]\n\t"                                                                                 \
+    "cmp    %[" acc "], %[xao]\n\t"                                                                                 \
+    "it     gt\n\t"                                                                                                 \
+    "movgt  %[" acc "], %[xao]\n\t"
+
+/* what pairs_asm keeps in memory (the loop needs all 14 registers): GCC addresses this local by SP + offset */
+typedef struct {
+    const uint32_t *x;     /* the widened pair */
+    const int32_t *row;    /* the next channel pair's 8 row words (conv_dsp.py): 2 biases, 2 tq_requant_rows */
+    const int32_t *row_end;
+    int8_t *oa, *ob;       /* the next outputs of pixels a and b */
+    int32_t lo, hi;        /* the activation range (clamp only) */
+} pairs_state;
+
+/* Every channel pair of two pixels in one assembly statement: per pair, the biases, the groups two at a time (an
+ * odd count: one first), the four requantizations and the four stores. 17 + 15 (groups - 1) + 40 instructions a
+ * pair (+24 with the clamp) for 4 * 4 * groups multiply-accumulates. odd and clamp are constants of each caller.
+ * Returns the weights after the pairs. GCC 12 does not find the registers for this in C (it spills inside the
+ * loop and keeps the block's pointers on the stack: about 14 instructions an output besides the products). */
+static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_state *s, const uint32_t *wp,
+                                                                       const uint32_t *x_end, int odd, int clamp) {
+    int32_t a0, b0, a1, b1;
     uint32_t xae, xao, xbe, xbo, w0, w1, t;
-    __asm__ volatile("1:\n\t"
-                     "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"
-                     "ldrd   %[xae], %[xao], [%[xp]], #8\n\t"
-                     "ldrd   %[xbe], %[xbo], [%[xp]], #8\n\t"
-                     "sxtb16 %[t], %[w0]\n\t"
-                     "smlad  %[a0], %[xae], %[t], %[a0]\n\t"
-                     "smlad  %[b0], %[xbe], %[t], %[b0]\n\t"
-                     "sxtb16 %[w0], %[w0], ror #8\n\t"
-                     "smlad  %[a0], %[xao], %[w0], %[a0]\n\t"
-                     "smlad  %[b0], %[xbo], %[w0], %[b0]\n\t"
-                     "sxtb16 %[t], %[w1]\n\t"
-                     "smlad  %[a1], %[xae], %[t], %[a1]\n\t"
-                     "smlad  %[b1], %[xbe], %[t], %[b1]\n\t"
-                     "sxtb16 %[w1], %[w1], ror #8\n\t"
-                     "smlad  %[a1], %[xao], %[w1], %[a1]\n\t"
-                     "smlad  %[b1], %[xbo], %[w1], %[b1]\n\t"
-                     "cmp    %[xp], %[x_end]\n\t"
-                     "bne    1b"
-                     : [a0] "+r"(a0), [b0] "+r"(b0), [a1] "+r"(a1), [b1] "+r"(b1), [xp] "+r"(xp), [wp] "+r"(wp),
-                       [xae] "=&r"(xae), [xao] "=&r"(xao), [xbe] "=&r"(xbe), [xbo] "=&r"(xbo), [w0] "=&r"(w0),
-                       [w1] "=&r"(w1), [t] "=&r"(t)
-                     : [x_end] "r"(x_end)
-                     : "cc", "memory");
-    acc[0] = a0, acc[1] = b0, acc[2] = a1, acc[3] = b1;
+    const uint32_t *xp;
+#define TQ_GEMM_PAIRS(ODD_GROUP, CLAMP4)                                                                            \
+    __asm__ volatile(                                                                                               \
+        "1:\n\t"                                                                                                    \
+        "ldr    %[xp], %[row]\n\t"                                                                                  \
+        "ldrd   %[a0], %[a1], [%[xp]]\n\t"                                                                          \
+        "mov    %[b0], %[a0]\n\t"                                                                                   \
+        "mov    %[b1], %[a1]\n\t"                                                                                   \
+        "ldr    %[xp], %[x]\n\t" ODD_GROUP                                                                          \
+        "2:\n\t" TQ_GEMM_GROUP TQ_GEMM_GROUP                                                                        \
+        "cmp    %[xp], %[x_end]\n\t"                                                                                \
+        "bne    2b\n\t"                                                                                             \
+        "3:\n\t"                                                                                                    \
+        "ldr    %[xp], %[row]\n\t"                                                                                  \
+        "ldrd   %[xae], %[xao], [%[xp], #8]\n\t"                                                                    \
+        "ldrd   %[xbe], %[xbo], [%[xp], #16]\n\t"                                                                   \
+        "ldrd   %[w0], %[w1], [%[xp], #24]\n\t"                                                                     \
+        "add    %[xp], %[xp], #32\n\t"                                                                              \
+        "str    %[xp], %[row]\n\t"                                                                                  \
+        TQ_GEMM_REQUANT("a0", "xae", "xao", "xbe") TQ_GEMM_REQUANT("b0", "xae", "xao", "xbe")                      \
+        TQ_GEMM_REQUANT("a1", "xbo", "w0", "w1") TQ_GEMM_REQUANT("b1", "xbo", "w0", "w1") CLAMP4                  \
+        "ldr    %[xbe], %[oa]\n\t"                                                                                  \
+        "ldr    %[xbo], %[ob]\n\t"                                                                                  \
+        "strb   %[a0], [%[xbe]], #1\n\t"                                                                            \
+        "strb   %[a1], [%[xbe]], #1\n\t"                                                                            \
+        "strb   %[b0], [%[xbo]], #1\n\t"                                                                            \
+        "strb   %[b1], [%[xbo]], #1\n\t"                                                                            \
+        "str    %[xbe], %[oa]\n\t"                                                                                  \
+        "str    %[xbo], %[ob]\n\t"                                                                                  \
+        "ldr    %[t], %[row_end]\n\t"                                                                               \
+        "cmp    %[xp], %[t]\n\t"                                                                                    \
+        "bne    1b"                                                                                                 \
+        : [a0] "=&r"(a0), [b0] "=&r"(b0), [a1] "=&r"(a1), [b1] "=&r"(b1), [xp] "=&r"(xp), [wp] "+r"(wp),           \
+          [xae] "=&r"(xae), [xao] "=&r"(xao), [xbe] "=&r"(xbe), [xbo] "=&r"(xbo), [w0] "=&r"(w0), [w1] "=&r"(w1),  \
+          [t] "=&r"(t), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob)                                      \
+        : [x_end] "r"(x_end), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo] "m"(s->lo), [hi] "m"(s->hi)           \
+        : "cc", "memory")
+#define TQ_GEMM_ODD TQ_GEMM_GROUP "cmp    %[xp], %[x_end]\n\t" "beq    3f\n\t"
+#define TQ_GEMM_CLAMP4                                                                                              \
+    "ldr    %[xae], %[lo]\n\t"                                                                                      \
+    "ldr    %[xao], %[hi]\n\t" TQ_GEMM_CLAMP("a0") TQ_GEMM_CLAMP("b0") TQ_GEMM_CLAMP("a1") TQ_GEMM_CLAMP("b1")
+    if (odd) {
+        if (clamp) TQ_GEMM_PAIRS(TQ_GEMM_ODD, TQ_GEMM_CLAMP4);
+        else TQ_GEMM_PAIRS(TQ_GEMM_ODD, "");
+    } else {
+        if (clamp) TQ_GEMM_PAIRS("", TQ_GEMM_CLAMP4);
+        else TQ_GEMM_PAIRS("", "");
+    }
+#undef TQ_GEMM_PAIRS
+#undef TQ_GEMM_ODD
+#undef TQ_GEMM_CLAMP4
     return wp;
 }
 
-/* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. */
+/* an odd last channel (its row: bias, tq_requant_row) of both pixels, in C */
+static inline __attribute__((always_inline)) void last_channel(const int32_t *row, const uint32_t *w,
+                                                               const uint32_t *x, const uint32_t *x_end, int8_t *oa,
+                                                               int8_t *ob, int32_t out_off, int full, int32_t lo,
+                                                               int32_t hi) {
+    int32_t a0 = row[0], b0 = a0;
+    for (const uint32_t *xp = x; xp != x_end; xp += 4, ++w) {
+        const uint32_t we = even_lanes(w[0]), wo = odd_lanes(w[0]);
+        a0 = __smlad((int16x2_t)xp[0], (int16x2_t)we, a0);
+        a0 = __smlad((int16x2_t)xp[1], (int16x2_t)wo, a0);
+        b0 = __smlad((int16x2_t)xp[2], (int16x2_t)we, b0);
+        b0 = __smlad((int16x2_t)xp[3], (int16x2_t)wo, b0);
+    }
+    const int8_t ya0 = clamp(requant(a0, row[1], row[2], row[3], out_off), full, lo, hi);
+    const int8_t yb0 = clamp(requant(b0, row[1], row[2], row[3], out_off), full, lo, hi);
+    oa[0] = ya0, ob[0] = yb0;
+}
+
+/* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. odd: the
+ * patch has an odd number of groups. The output offset is in the rows' rounding terms (p->output_offset == 0). */
 static inline __attribute__((always_inline)) void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x,
-                                                           int8_t *oa, int8_t *ob, int full) {
-    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    const uint32_t *w = (const uint32_t *)p->weights;
+                                                           int8_t *oa, int8_t *ob, int full, int odd) {
     const uint32_t *const x_end = x + p->patch_padded; /* 4 words a group of 4 taps */
+    const int32_t pairs = p->output_depth >> 1;
+    const uint32_t *w = (const uint32_t *)p->weights;
+    if (pairs) {
+        pairs_state s = {x, p->rows, p->rows + 8 * pairs, oa, ob, p->act_min, p->act_max};
+        w = pairs_asm(&s, w, x_end, odd, !full); /* patch_padded >= 4: at least one group */
+    }
+    if (p->output_depth & 1)
+        last_channel(p->rows + 8 * pairs, w, x, x_end, oa + 2 * pairs, ob + 2 * pairs, 0, full, p->act_min,
+                     p->act_max);
+}
+
+/* the same in C, for a layer whose output offset could not be folded (a large right shift): the rows' rounding
+ * terms are tq_requant_fast's and the offset is added after the shift */
+static void gemm_2px_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int full = lo == INT8_MIN && hi == INT8_MAX;
+    const uint32_t *w = (const uint32_t *)p->weights;
+    const uint32_t *const x_end = x + p->patch_padded;
     const int32_t *row = p->rows;
     const int32_t *const pairs_end = row + 4 * (p->output_depth & ~1);
     for (; row != pairs_end; row += 8, oa += 2, ob += 2) {
-        int32_t acc[4] = {row[0], row[0], row[4], row[4]};
-        w = gemm_pair(x, w, x_end, acc); /* patch_padded >= 4: the loop runs at least once */
-        const int8_t ya0 = clamp(requant(acc[0], row[1], row[2], row[3], out_off), full, lo, hi);
-        const int8_t yb0 = clamp(requant(acc[1], row[1], row[2], row[3], out_off), full, lo, hi);
-        const int8_t ya1 = clamp(requant(acc[2], row[5], row[6], row[7], out_off), full, lo, hi);
-        const int8_t yb1 = clamp(requant(acc[3], row[5], row[6], row[7], out_off), full, lo, hi);
+        int32_t a0 = row[0], b0 = a0, a1 = row[1], b1 = a1;
+        for (const uint32_t *xp = x; xp != x_end; xp += 4, w += 2) {
+            const uint32_t e0 = even_lanes(w[0]), o0 = odd_lanes(w[0]), e1 = even_lanes(w[1]), o1 = odd_lanes(w[1]);
+            a0 = __smlad((int16x2_t)xp[1], (int16x2_t)o0, __smlad((int16x2_t)xp[0], (int16x2_t)e0, a0));
+            b0 = __smlad((int16x2_t)xp[3], (int16x2_t)o0, __smlad((int16x2_t)xp[2], (int16x2_t)e0, b0));
+            a1 = __smlad((int16x2_t)xp[1], (int16x2_t)o1, __smlad((int16x2_t)xp[0], (int16x2_t)e1, a1));
+            b1 = __smlad((int16x2_t)xp[3], (int16x2_t)o1, __smlad((int16x2_t)xp[2], (int16x2_t)e1, b1));
+        }
+        const int8_t ya0 = clamp(requant(a0, row[2], row[3], row[4], out_off), full, lo, hi);
+        const int8_t yb0 = clamp(requant(b0, row[2], row[3], row[4], out_off), full, lo, hi);
+        const int8_t ya1 = clamp(requant(a1, row[5], row[6], row[7], out_off), full, lo, hi);
+        const int8_t yb1 = clamp(requant(b1, row[5], row[6], row[7], out_off), full, lo, hi);
         oa[0] = ya0, oa[1] = ya1, ob[0] = yb0, ob[1] = yb1; /* after every read of row (int8 stores may alias) */
     }
-    if (p->output_depth & 1) { /* an odd last channel: its row on its own */
-        int32_t a0 = row[0], b0 = a0;
-        for (const uint32_t *xp = x; xp != x_end; xp += 4, ++w) {
-            const uint32_t we = even_lanes(w[0]), wo = odd_lanes(w[0]);
-            a0 = __smlad((int16x2_t)xp[0], (int16x2_t)we, a0);
-            a0 = __smlad((int16x2_t)xp[1], (int16x2_t)wo, a0);
-            b0 = __smlad((int16x2_t)xp[2], (int16x2_t)we, b0);
-            b0 = __smlad((int16x2_t)xp[3], (int16x2_t)wo, b0);
-        }
-        const int8_t ya0 = clamp(requant(a0, row[1], row[2], row[3], out_off), full, lo, hi);
-        const int8_t yb0 = clamp(requant(b0, row[1], row[2], row[3], out_off), full, lo, hi);
-        oa[0] = ya0, ob[0] = yb0;
-    }
+    if (p->output_depth & 1) last_channel(row, w, x, x_end, oa, ob, out_off, full, lo, hi);
 }
 
-/* the block for every pixel pair: the clamp picked once per call */
-static void gemm_full(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
-    gemm_2px(p, x, oa, ob, 1);
+/* the block for every pixel pair: the clamp and the group count's parity picked once per call */
+static void gemm_full_even(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px(p, x, oa, ob, 1, 0);
 }
 
-static void gemm_clamped(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
-    gemm_2px(p, x, oa, ob, 0);
+static void gemm_full_odd(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px(p, x, oa, ob, 1, 1);
+}
+
+static void gemm_clamped_even(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px(p, x, oa, ob, 0, 0);
+}
+
+static void gemm_clamped_odd(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px(p, x, oa, ob, 0, 1);
 }
 
 typedef void (*gemm_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob);
 
 static inline gemm_fn pick_gemm(const tq_conv_gemm_params *p) {
-    return p->act_min == INT8_MIN && p->act_max == INT8_MAX ? gemm_full : gemm_clamped;
+    if (p->output_offset != 0) return gemm_2px_c;
+    const int odd = (p->patch_padded >> 2) & 1;
+    if (p->act_min == INT8_MIN && p->act_max == INT8_MAX) return odd ? gemm_full_odd : gemm_full_even;
+    return odd ? gemm_clamped_odd : gemm_clamped_even;
 }
 
 tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
@@ -146,27 +287,45 @@ tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, i
     return TQ_OK;
 }
 
+/* pixel (iy0, ix0)'s patch widened into slot: straight from the image when its window is inside and each filter
+ * row is whole groups of 4 taps (rows: true), else gathered into `patch` (padding, odd row lengths) first */
+static void load_patch(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, uint32_t *slot,
+                       int8_t *patch, int rows) {
+    const int32_t depth = p->input_depth, w = p->input_width, run = p->filter_width * depth;
+    if (rows && iy0 >= 0 && iy0 + (p->filter_height - 1) * p->dilation_height < p->input_height && ix0 >= 0 &&
+        ix0 + p->filter_width <= w) {
+        const int8_t *src = image + (iy0 * w + ix0) * depth;
+        for (int32_t fy = 0; fy < p->filter_height; ++fy, src += p->dilation_height * w * depth, slot += run)
+            widen(slot, src, run >> 2); /* a filter row: run / 4 groups, 4 words each in the slot */
+        return;
+    }
+    tq_gemm_gather(p, image, iy0, ix0, patch);
+    widen(slot, patch, p->patch_padded >> 2);
+}
+
 tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
     uint32_t *x = (uint32_t *)scratch;
     int8_t *const patch = (int8_t *)scratch + 4 * p->patch_padded;
     int8_t *const dummy = dummy_outputs(p, scratch, 1);
-    const int32_t words = p->patch_padded >> 2, pixels = p->batches * p->output_height * p->output_width;
+    const int32_t pixels = p->batches * p->output_height * p->output_width;
     const int32_t image = p->input_height * p->input_width * p->input_depth;
+    const int rows = p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0;
     const gemm_fn gemm = pick_gemm(p);
     fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
     int32_t batch = 0, y = 0, xo = 0;
     for (int32_t q = 0; q < pixels; q += 2) {
-        tq_gemm_gather(p, input + batch * image, y * p->stride_height - p->pad_height, xo * p->stride_width - p->pad_width,
-               patch);
-        widen(x, patch, words);
+        const int8_t *ia = input + batch * image;
+        const int32_t ya = y * p->stride_height - p->pad_height, xa = xo * p->stride_width - p->pad_width;
+        load_patch(p, ia, ya, xa, x, patch, rows);
         next_pixel(p, &batch, &y, &xo);
         const int two = q + 1 < pixels;
         if (two) {
-            tq_gemm_gather(p, input + batch * image, y * p->stride_height - p->pad_height,
-                   xo * p->stride_width - p->pad_width, patch);
+            load_patch(p, input + batch * image, y * p->stride_height - p->pad_height,
+                       xo * p->stride_width - p->pad_width, x + 2, patch, rows);
+        } else { /* pixel a again: its outputs go to the dummy row */
+            load_patch(p, ia, ya, xa, x + 2, patch, rows);
         }
-        widen(x + 2, patch, words); /* pixel a again when there is no b: its outputs go to the dummy row */
         next_pixel(p, &batch, &y, &xo);
         int8_t *oa = output + q * p->output_depth;
         gemm(p, x, oa, two ? oa + p->output_depth : dummy);

@@ -26,6 +26,33 @@ static int8_t *tail(const params *p, const int8_t *const *taps, int32_t k, int32
     return out;
 }
 
+/* tap T of a 4-channel block through the tap list: its pointer, the input word at channel c, the record's two
+ * filter words for tap T (at word 4 + 2T), then MAC4's six instructions */
+#define TAP9(T)                                                                                                \
+    "ldr    %[x], [%[taps], #(4 * " #T ")]\n\t"                                                                \
+    "ldr    %[x], [%[x], %[c]]\n\t"                                                                            \
+    "ldrd   %[w02], %[w13], [%[blk], #(16 + 8 * (" #T "))]\n\t"                                              \
+    "sxtb16 %[e], %[x]\n\t"                                                                                    \
+    "sxtb16 %[o], %[x], ror #8\n\t"                                                                            \
+    "smlabb %[a0], %[e], %[w02], %[a0]\n\t"                                                                    \
+    "smlatt %[a2], %[e], %[w02], %[a2]\n\t"                                                                    \
+    "smlabb %[a1], %[o], %[w13], %[a1]\n\t"                                                                    \
+    "smlatt %[a3], %[o], %[w13], %[a3]\n\t"
+
+/* the 9 taps of one 4-channel block in one statement, 9 instructions a tap: GCC 12, given the nine MAC4_AT
+ * statements, spills and reloads around them (about 186 instructions a block instead of 81 + the requantization) */
+static inline __attribute__((always_inline)) void mac9_taps(const int8_t *const *taps, int32_t c, const int32_t *blk,
+                                                            int32_t *s0, int32_t *s1, int32_t *s2, int32_t *s3) {
+    int32_t a0 = *s0, a1 = *s1, a2 = *s2, a3 = *s3;
+    uint32_t x, e, o, w02, w13;
+    __asm__ volatile(TAP9(0) TAP9(1) TAP9(2) TAP9(3) TAP9(4) TAP9(5) TAP9(6) TAP9(7) TAP9(8)
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x), [e] "=&r"(e),
+                       [o] "=&r"(o), [w02] "=&r"(w02), [w13] "=&r"(w13)
+                     : [taps] "r"(taps), [c] "r"(c), [blk] "r"(blk)
+                     : "memory");
+    *s0 = a0, *s1 = a1, *s2 = a2, *s3 = a3;
+}
+
 /* all channels of a pixel through its tap list (any filter, border pixels of the 3x3 path); 9 taps unrolled */
 TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t k, int8_t *out, int full) {
     const int32_t *blk = p->blocks;
@@ -34,8 +61,7 @@ TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t
         int32_t a0 = blk[0], a1 = blk[1], a2 = blk[2], a3 = blk[3];
         const int32_t *w = blk + 4;
         if (k == 9) {
-#pragma GCC unroll 9
-            for (int32_t t = 0; t < 9; ++t) MAC4_AT(taps[t], c, w[2 * t], w[2 * t + 1]);
+            mac9_taps(taps, c, blk, &a0, &a1, &a2, &a3);
             w += 18;
         } else {
             for (int32_t t = 0; t < k; ++t, w += 2) MAC4(tq_dsp_load4(taps[t] + c), w[0], w[1]);
@@ -46,24 +72,37 @@ TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t
     return c < p->depth ? tail(p, taps, k, c, blk, out) : out;
 }
 
-/* the full 4-channel blocks of an interior 3x3 pixel (dilation 1): base = its window's top-left pixel */
+/* tap T of an interior 3x3 block: the input word at ADDR, the record's filter words for tap T, MAC4's six */
+#define TAP3(ADDR, T)                                                                                          \
+    "ldr    %[x], " ADDR "\n\t"                                                                                \
+    "ldrd   %[w02], %[w13], [%[blk], #(16 + 8 * (" #T "))]\n\t"                                              \
+    "sxtb16 %[e], %[x]\n\t"                                                                                    \
+    "sxtb16 %[o], %[x], ror #8\n\t"                                                                            \
+    "smlabb %[a0], %[e], %[w02], %[a0]\n\t"                                                                    \
+    "smlatt %[a2], %[e], %[w02], %[a2]\n\t"                                                                    \
+    "smlabb %[a1], %[o], %[w13], %[a1]\n\t"                                                                    \
+    "smlatt %[a3], %[o], %[w13], %[a3]\n\t"
+/* a filter row: the taps at r, r + depth, r + 2 depth */
+#define ROW3(T0) TAP3("[%[r]]", T0) TAP3("[%[r], %[d]]", T0 + 1) TAP3("[%[r], %[d], lsl #1]", T0 + 2)
+
+/* the full 4-channel blocks of an interior 3x3 pixel (dilation 1): base = its window's top-left pixel. The biases
+ * and the 9 taps of a block are one asm statement (8 instructions a tap, 13 registers): GCC, given the nine MAC4
+ * statements, kept the row pointers on the stack and copied the biases through a scratch register. */
 TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, int full) {
     const int32_t depth = p->depth, row = p->input_width * depth;
     const int32_t *blk = p->blocks;
     for (const int8_t *end = base + (depth & ~3); base < end; base += 4) {
-        int32_t a0 = blk[0], a1 = blk[1], a2 = blk[2], a3 = blk[3];
+        int32_t a0, a1, a2, a3;
+        uint32_t x, e, o, w02, w13;
         const int8_t *r = base;
-        MAC4(tq_dsp_load4(r), blk[4], blk[5]);
-        MAC4(tq_dsp_load4(r + depth), blk[6], blk[7]);
-        MAC4(tq_dsp_load4(r + 2 * depth), blk[8], blk[9]);
-        r += row;
-        MAC4(tq_dsp_load4(r), blk[10], blk[11]);
-        MAC4(tq_dsp_load4(r + depth), blk[12], blk[13]);
-        MAC4(tq_dsp_load4(r + 2 * depth), blk[14], blk[15]);
-        r += row;
-        MAC4(tq_dsp_load4(r), blk[16], blk[17]);
-        MAC4(tq_dsp_load4(r + depth), blk[18], blk[19]);
-        MAC4(tq_dsp_load4(r + 2 * depth), blk[20], blk[21]);
+        __asm__ volatile("ldrd   %[a0], %[a1], [%[blk]]\n\t"
+                         "ldrd   %[a2], %[a3], [%[blk], #8]\n\t" ROW3(0)
+                         "add    %[r], %[r], %[row]\n\t" ROW3(3)
+                         "add    %[r], %[r], %[row]\n\t" ROW3(6)
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x),
+                           [e] "=&r"(e), [o] "=&r"(o), [w02] "=&r"(w02), [w13] "=&r"(w13), [r] "+r"(r)
+                         : [blk] "r"(blk), [d] "r"(depth), [row] "r"(row)
+                         : "memory");
         out = store4(out, blk + 22, a0, a1, a2, a3, p, full);
         blk += BLOCK_WORDS(9);
     }

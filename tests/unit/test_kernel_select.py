@@ -39,3 +39,18 @@ def test_selection_follows_the_board(shared_models, tmp_path):
         layers = json.loads((out / "tinyq.json").read_text())["layers"]
         assert {layer["kernel"] for layer in layers} == {"tq_fully_connected_s8"}
         assert {layer["implementation"] for layer in layers} == {"tq_fully_connected_s8" + ("_dsp" if dsp else "")}
+
+
+def test_the_manifest_names_the_function_model_c_calls(shared_models, tmp_path):
+    """`tinyq bench` reports each layer's kernel from the manifest's `implementation`: it must be the function
+    model.c calls for that layer, prepared (_dsp) kernels included (KWS: conv GEMM, depthwise, FC)."""
+    import re
+
+    out = tmp_path / "kws"
+    compile_model(shared_models / "mlperf_kws_dscnn_int8.tflite", out, board="mps2-an386", project=False,
+                  patch="off")
+    ran = [layer["implementation"] for layer in json.loads((out / "tinyq.json").read_text())["layers"]]
+    called = re.findall(r"\b(tq_[a-z0-9_]+)\(&", (out / "src" / "model.c").read_text())
+    assert ran == called
+    assert {"tq_conv1x1_s8_dsp", "tq_conv_s8_im2col_dsp", "tq_depthwise_conv3x3_s8_dsp",
+            "tq_fully_connected_s8_interleaved_dsp"} <= set(ran)

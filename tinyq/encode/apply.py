@@ -133,7 +133,8 @@ def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str
         rows, axis = rows_view(_as_tflite_shape(getattr(call, field), op), op)
         try:
             if spec in ("auto", "smallest"):
-                packed = choose(rows, axis, None if spec == "auto" else float("inf"), op, isa)
+                pixels = getattr(call, "output_height", 0) * getattr(call, "output_width", 0) * getattr(call, "batches", 1)
+                packed = choose(rows, axis, None if spec == "auto" else float("inf"), op, isa, pixels or None)
                 if spec == "auto" and call.layer in int4_layers:
                     as_file = encode(rows, axis, "int4")
                     packed = packed if packed.nbytes <= as_file.nbytes else as_file

@@ -75,6 +75,13 @@ MVE_INT8_SPEEDUP = {FC: 3.28, CONV: 3.7, DW: 1.49}
 KERNEL_COST["mve"] = {fam: {op: c * MVE_INT8_SPEEDUP[op] for op, c in ops.items()}
                       for fam, ops in KERNEL_COST["dsp"].items()}
 SPARSE_REFERENCE_DENSITY = 0.25  # the sparse figures are at 75 % zeros
+# A sparse CONV_2D kernel decodes each channel's row once per call, then walks it once per output pixel
+# (firmware/src/tq_conv_packed_sparse_dsp.c): the decode weighs as much as about SPARSE_DECODE_PIXELS pixels'
+# walks, so a layer of few pixels costs more than the figures above, measured on the 125 pixels of KWS. Fitted on
+# MLPerf VWW's sparse layers against the prepared int8 kernels (tinyq bench, mps2-an386, Dec 2026): 36 pixels
+# 1.28x (sparse1:2) and 0.92x (sparse2:8), 9 pixels 3.41x (sparse2:4) and 3.55x (sparse2:4+codebook:5).
+SPARSE_DECODE_PIXELS = 20
+SPARSE_REFERENCE_PIXELS = 125
 NM_PATTERNS = ((1, 2), (1, 4), (2, 4), (1, 8), (2, 8), (4, 8))
 BLOCK_SIZES = (2, 4, 8, 16)
 
@@ -91,15 +98,19 @@ def family(w: EncodedWeights) -> str:
     return enc.kind
 
 
-def kernel_cost(w: EncodedWeights, op: str = FC, isa: str = "portable", density: float = 1.0) -> float:
+def kernel_cost(w: EncodedWeights, op: str = FC, isa: str = "portable", density: float = 1.0,
+                pixels: int | None = None) -> float:
     """Modelled kernel time relative to int8 (1.0) for `op` on a CPU of kind `isa` ("mve", "dsp" or "portable");
-    `density`: the tensor's fraction of nonzeros (scales the sparse figures, see above)."""
+    `density`: the tensor's fraction of nonzeros (scales the sparse figures, see above); `pixels`: a CONV_2D's
+    output pixels per call, when known (a sparse conv of few pixels pays its per-call decode, see above)."""
     name = family(w)
     if name == "int8":
         return 1.0
     cost = KERNEL_COST[isa][name][op]
     if parse(w.encoding).form != "dense":
         cost *= max(1.0, density / SPARSE_REFERENCE_DENSITY)
+        if op == CONV and isa != "portable" and pixels:
+            cost *= max(1.0, (1 + SPARSE_DECODE_PIXELS / pixels) / (1 + SPARSE_DECODE_PIXELS / SPARSE_REFERENCE_PIXELS))
     return cost
 
 
@@ -149,14 +160,14 @@ def _try(out: list, make) -> None:
 
 
 def choose(rows: np.ndarray, channel_axis: int, max_cost: float | None = None, op: str = FC,
-           isa: str = "portable") -> EncodedWeights:
-    """The smallest exact encoding whose modelled kernel cost (for `op` on `isa`) is within SPEED_MARGIN of
-    int8's (or at most max_cost)."""
+           isa: str = "portable", pixels: int | None = None) -> EncodedWeights:
+    """The smallest exact encoding whose modelled kernel cost (for `op` on `isa`; `pixels`: see kernel_cost) is
+    within SPEED_MARGIN of int8's (or at most max_cost)."""
     limit = (1.0 + SPEED_MARGIN if max_cost is None else max_cost) + 1e-12
     density = float(np.count_nonzero(rows)) / max(1, rows.size)
     found = sorted(enumerate(candidates(rows, channel_axis)), key=lambda kw: (kw[1].nbytes, kw[0]))
     for size in dict.fromkeys(w.nbytes for _, w in found):  # ascending sizes; costs only as far as needed
-        same = [(kernel_cost(w, op, isa, density), k, w) for k, w in found if w.nbytes == size]
+        same = [(kernel_cost(w, op, isa, density, pixels), k, w) for k, w in found if w.nbytes == size]
         allowed = [t for t in same if t[0] <= limit]
         if allowed:
             return min(allowed, key=lambda t: t[:2])[2]

@@ -16,7 +16,8 @@ from tinyq.lower.conv import ConvCall
 from tinyq.program import KernelCall, const_array
 from tinyq.raster import conv_raster
 from tinyq.specialize import Prepared, Preparer, base_fields, register
-from tinyq.specialize.requant import fast_requant
+from tinyq.specialize.depthwise_dsp import fold_output_offset
+from tinyq.specialize.requant import accumulator_bound, fast_requant
 
 CONV1X1 = "tq_conv1x1_s8_dsp"
 IM2COL = "tq_conv_s8_im2col_dsp"
@@ -48,7 +49,7 @@ class ConvGemmCall(KernelCall):
     output_offset: int
     act_min: int
     act_max: int
-    rows: np.ndarray  # int32 [output_depth * 4]: {2 * folded bias (mod 2^32), tq_requant_row}
+    rows: np.ndarray  # int32 [output_depth * 4]: per channel pair {2 biases, 2 rows}, an odd last {bias, row} (pair_rows)
     weights: np.ndarray  # int32 words, tinyq/tq_conv_gemm.h layout
     _filter: np.ndarray | None = None  # the lowered int8 OHWI filter (Python only: weight reports read it)
     _gathers: bool = True  # im2col: a gathered int8 patch in scratch besides the widened pair
@@ -86,6 +87,29 @@ def _doubled(bias: np.ndarray) -> np.ndarray:
     return ((bias.astype(np.int64) * 2 + 2**31) % 2**32 - 2**31).astype(np.int32)
 
 
+def pair_rows(bias2: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The kernel's row table: per channel pair {bias_c, bias_c+1, row_c, row_c+1} (bias2 int32 [C] the doubled
+    folded biases, rows int32 [C, 3] tq_requant_rows), an odd last channel {bias, row}: one LDRD starts a pair's
+    accumulators, three more read its rows."""
+    c = len(bias2)
+    p = c // 2 * 2
+    pairs = np.concatenate([bias2[:p].reshape(-1, 2), rows[:p].reshape(-1, 6)], axis=1).reshape(-1)
+    last = np.concatenate([bias2[p:], rows[p:].reshape(-1)])
+    return np.concatenate([pairs, last]).astype(np.int64)
+
+
+def folded_rows(weights: np.ndarray, call: KernelCall, fr) -> tuple[np.ndarray, int]:
+    """The requant rows with the output offset folded into their rounding terms (the assembly kernel adds none)
+    and the offset left to add (0), or the rows unchanged and the offset when folding could overflow."""
+    if not call.output_offset:
+        return fr.rows, 0
+    live = weights.astype(np.int64).any(axis=1)
+    bound = np.where(live, accumulator_bound(weights, call.bias, call.input_offset),
+                     np.abs(fr.bias.astype(np.int64)))  # a dead channel's acc is its folded bias (4r)
+    rows = fold_output_offset(fr.rows, bound, call.output_offset)
+    return (fr.rows, call.output_offset) if rows is None else (rows, 0)
+
+
 def is_pointwise(call: ConvCall) -> bool:
     """1x1 and unpadded: the GEMM reads the input in place (tq_conv1x1_*), no im2col."""
     return call.filter_height == 1 and call.filter_width == 1 and call.pad_height == 0 and call.pad_width == 0
@@ -118,9 +142,12 @@ def prepare(call: KernelCall) -> Prepared | None:
     if fr is None:
         return None
     pointwise = is_pointwise(call)
+    requant, out_offset = folded_rows(rows, call, fr)
+    fields = gemm_fields(call, rows.shape[1])
+    fields["output_offset"] = out_offset
     record = ConvGemmCall(
-        **gemm_fields(call, rows.shape[1]),
-        rows=const_array(np.concatenate([_doubled(fr.bias)[:, None], fr.rows], axis=1).reshape(-1), np.int32),
+        **fields,
+        rows=const_array(pair_rows(_doubled(fr.bias), np.asarray(requant)), np.int32),
         weights=const_array(arrange_filter(rows), np.int32), _filter=call.filter, _gathers=not pointwise,
     )
     return Prepared(record, CONV1X1 if pointwise else IM2COL)

@@ -22,11 +22,13 @@ typedef struct {
     int32_t patch;                  /* taps of one output: filter_height * filter_width * input_depth */
     int32_t patch_padded;           /* patch rounded up to a multiple of 4 */
     int32_t pad_value;              /* the input zero point: what a padded tap reads (the bias assumes it) */
-    int32_t output_offset;          /* +output zero point */
+    int32_t output_offset;          /* +output zero point; 0 when folded into the rows */
     int32_t act_min, act_max;
-    const int32_t *rows;            /* [output_depth][4]: {bias, multiplier, round, right_shift}: bias =
-                                       2 * (bias + input_offset * sum(w)) modulo 2^32 (twice: the kernel doubles
-                                       its inputs), then the tq_requant_row (tq_requant_fast.h) */
+    const int32_t *rows;            /* output_depth * 4 words: per channel pair {bias_c, bias_c+1, row_c, row_c+1},
+                                       an odd last channel {bias, row}; bias = 2 * (bias + input_offset * sum(w))
+                                       modulo 2^32 (twice: the kernel doubles its inputs), row = the tq_requant_row
+                                       (tq_requant_fast.h) with output_offset * 2^rs in its rounding term when
+                                       output_offset is 0 here (folded: conv_dsp.py proves it cannot overflow) */
     const int32_t *weights;         /* [output_depth * patch_padded / 4] words, layout above */
 } tq_conv_gemm_params;
 
