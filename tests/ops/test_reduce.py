@@ -209,16 +209,18 @@ def max_keras_model() -> bytes:
 
     def build():
         image, signal = keras.Input((7, 5, 16)), keras.Input((12, 6))
-        L = keras.layers
-        return keras.Model([image, signal], [L.GlobalMaxPooling2D()(image), L.GlobalMaxPooling2D(keepdims=True)(image),
-                                             L.GlobalMaxPooling1D()(signal), L.GlobalMaxPooling1D(keepdims=True)(signal)])
+        layers = keras.layers
+        outputs = [layers.GlobalMaxPooling2D()(image), layers.GlobalMaxPooling2D(keepdims=True)(image),
+                   layers.GlobalMaxPooling1D()(signal), layers.GlobalMaxPooling1D(keepdims=True)(signal)]
+        return keras.Model([image, signal], outputs)
 
     return convert_keras(build, seed=4, lo=-1, hi=2)
 
 
 @pytest.mark.slow
 def test_reduce_max_grid():
-    check_model(max_grid_model(), n=20, seed=9, expect_ops=["REDUCE_MAX"], kernels=["tq_reduce_max_s8"] * len(MAX_CASES))
+    kernels = ["tq_reduce_max_s8"] * len(MAX_CASES)
+    check_model(max_grid_model(), n=20, seed=9, expect_ops=["REDUCE_MAX"], kernels=kernels)
 
 
 @pytest.mark.slow
@@ -301,7 +303,7 @@ def _axes_not_constant(t, model, schema):  # a graph input instead
 
 HOSTILE = {
     "axis out of range": (1, _axes_buffer([1, 4]), r"axis 4 is out of range for a rank-4 input", True),
-    "negative axis out of range": (1, _axes_buffer([-5]), r"axis -1 is out of range", True),
+    "negative axis out of range": (1, _axes_buffer([-5]), r"axis -5 is out of range for a rank-4 input", True),
     "int64 axes": (1, _int64_axes, r"has dtype int64; supported: int32", False),
     "axes not constant": (1, _axes_not_constant, r"axes \(input 1\) must be a constant tensor", False),
     "output too large": (-1, _reshape([1, 5]), r"output shape \[1, 5\] does not match input \[1, 5, 6, 4\]", False),
@@ -320,6 +322,19 @@ def test_reduce_max_refuses(case):
         _tflm_refuses(tfl)
     err = _tinyq_error(tfl)
     assert "REDUCE_MAX" in err and re.search(message, err), err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("inputs, message", [(lambda i: i[:1], "has 1 inputs; REDUCE_MAX takes 2"),
+                                             (lambda i: [*i, i[1]], "has 3 inputs; REDUCE_MAX takes 2"),
+                                             (lambda i: [i[0], -1], r"axes \(input 1\) must be a constant tensor")],
+                         ids=["axes missing", "extra input", "axes absent (-1)"])
+def test_reduce_max_refuses_input_count(inputs, message):
+    def edit(model, schema):
+        op = model.subgraphs[0].operators[0]
+        op.inputs = inputs(list(op.inputs))
+
+    assert re.search(message, _tinyq_error(edit_model(max_model(), edit)))
 
 
 @pytest.mark.slow

@@ -93,10 +93,10 @@ def _reduced_dims(ctx: OpContext, *dtypes: str):
     if inp.size == 0 or out.size == 0:
         raise ctx.fail("empty tensors are not supported")
     resolved: list[int] = []
-    for a in axis.data.reshape(-1).tolist():
-        a = a + rank if a < 0 else a
+    for given in axis.data.reshape(-1).tolist():
+        a = given + rank if given < 0 else given
         if not 0 <= a < rank:
-            raise ctx.fail(f"axis {a} is out of range for a rank-{rank} input")
+            raise ctx.fail(f"axis {given} is out of range for a rank-{rank} input")
         if a not in resolved:
             resolved.append(a)
     dims = merge_axes(tuple(inp.shape), set(resolved))
