@@ -49,6 +49,7 @@ _OPTIONS = {
     "AVERAGE_POOL_2D": ("Pool2DOptions", True), "MAX_POOL_2D": ("Pool2DOptions", True),
     "SOFTMAX": ("SoftmaxOptions", True), "LEAKY_RELU": ("LeakyReluOptions", True),
     "FULLY_CONNECTED": ("FullyConnectedOptions", False), "MEAN": ("ReducerOptions", False),
+    "REDUCE_MAX": ("ReducerOptions", False),
     "ADD": ("AddOptions", False), "SUB": ("SubOptions", False), "MUL": ("MulOptions", False),
     "MAXIMUM": ("MaximumMinimumOptions", False), "MINIMUM": ("MaximumMinimumOptions", False),
     "HARD_SWISH": ("HardSwishOptions", False), "QUANTIZE": ("QuantizeOptions", False),

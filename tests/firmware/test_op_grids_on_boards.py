@@ -1,5 +1,5 @@
-"""The per-op grids of tests/ops (conv and depthwise, fully connected, ADD, RESIZE_*, PRELU) on every emulated board:
-firmware == simulator, byte for byte, with the kernels each board selects (the prepared DSP and Helium kernels
+"""The per-op grids of tests/ops (conv, depthwise, FC, ADD, RESIZE_*, PRELU, REDUCE_MAX, uint8 QUANTIZE) on every
+emulated board: firmware == simulator, byte for byte, with the kernels each board selects (the prepared DSP and Helium kernels
 included). The simulator == TFLM part of each case is tests/ops' own test; here the grid is rebuilt and checked
 against the simulator. A board's cases share a few firmware images (tests/firmware/grid_image.py)."""
 import hashlib
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.firmware.grid_image import GridModel, run_grid
-from tests.ops import test_conv, test_elementwise, test_fully_connected, test_prelu, test_quantize, test_resize
+from tests.ops import (test_conv, test_elementwise, test_fully_connected, test_prelu, test_quantize, test_reduce,
+                       test_resize)
 from tests.ops.oplib import random_inputs
 from tinyq.boards import list_boards
 from tinyq.sim.run import as_program, run_program
@@ -59,7 +60,10 @@ def grid() -> list[GridModel]:
     # uint8 graph I/O: the uint8 <-> int8 QUANTIZE / uint8 DEQUANTIZE grid and a converter-made uint8 image model
     u8_grid, u8_inputs, _ = test_quantize.uint8_grid()
     u8_conv = _converted(test_quantize, lambda case: test_quantize.uint8_conv_model(), "uint8_conv")
-    for name, tfl, inputs in [("uint8 grid", u8_grid, u8_inputs), ("uint8 conv", u8_conv, None)]:
+    # REDUCE_MAX: the axis-set grid (ranks 2-5) and the Keras GlobalMaxPooling1D/2D model
+    rmax = [(f"reduce_max {k}", _converted(test_reduce, lambda case: make(), k), None)
+            for k, make in (("grid", test_reduce.max_grid_model), ("keras", test_reduce.max_keras_model))]
+    for name, tfl, inputs in [("uint8 grid", u8_grid, u8_inputs), ("uint8 conv", u8_conv, None), *rmax]:
         program = as_program(tfl)
         inputs = random_inputs(program, SAMPLES, seed=15) if inputs is None else inputs
         env = run_program(program, inputs)

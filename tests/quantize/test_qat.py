@@ -87,7 +87,7 @@ def test_every_supported_layer_type(tmp_path):
 
 
 ONE_D_LAYERS = ("Conv1D", "MaxPooling1D", "UpSampling1D", "AveragePooling1D", "GlobalAveragePooling1D",
-                "ZeroPadding1D")  # and GlobalMaxPooling1D, in the branchy model (tinyq has no REDUCE_MAX yet)
+                "ZeroPadding1D")  # and GlobalMaxPooling1D, in the branchy model
 
 
 def test_one_d_layers(tmp_path):

@@ -22,7 +22,7 @@ INT64_MIN = -(2**63)
 OPS_WITH_BIAS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")
 # builtins an opcode is swapped to: what tinyq lowers, what it refuses, and a few neither knows
 SWAP_TARGETS = ("ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX", "RESHAPE",
-                "MAX_POOL_2D", "AVERAGE_POOL_2D", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE", "MEAN", "PAD",
+                "MAX_POOL_2D", "AVERAGE_POOL_2D", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE", "MEAN", "REDUCE_MAX", "PAD",
                 "CONCATENATION", "STRIDED_SLICE", "TRANSPOSE", "RELU", "RELU6", "SVDF", "CUSTOM", "WHILE",
                 "GATHER", "HARD_SWISH", "BATCH_MATMUL", "SHAPE", "PACK", "CAST", "RESIZE_NEAREST_NEIGHBOR",
                 "RESIZE_BILINEAR", "PRELU")

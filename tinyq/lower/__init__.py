@@ -42,7 +42,7 @@ REFUSED = {
 # op writes exactly one output. A lowering reads inputs by position, so extra ones would go unnoticed.
 INPUT_COUNTS = {
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3),
-    "AVERAGE_POOL_2D": (1, 1), "MAX_POOL_2D": (1, 1), "MEAN": (2, 2),
+    "AVERAGE_POOL_2D": (1, 1), "MAX_POOL_2D": (1, 1), "MEAN": (2, 2), "REDUCE_MAX": (2, 2),
     "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "MAXIMUM": (2, 2), "MINIMUM": (2, 2),
     "RELU": (1, 1), "RELU6": (1, 1), "LEAKY_RELU": (1, 1), "HARD_SWISH": (1, 1), "PRELU": (2, 2), "LOGISTIC": (1, 1),
     "TANH": (1, 1), "QUANTIZE": (1, 1), "DEQUANTIZE": (1, 1), "SOFTMAX": (1, 1),

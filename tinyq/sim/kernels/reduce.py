@@ -1,4 +1,4 @@
-"""Simulator kernels for tq_mean_s8 / tq_mean_s16 (mirror firmware/src/tq_reduce.c)."""
+"""Simulator kernels for tq_mean_s8 / tq_mean_s16 and tq_reduce_max_s8 (mirror firmware/src/tq_reduce.c)."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,3 +18,10 @@ def mean(call, x):
     dtype = np.int8 if call.kernel.endswith("s8") else np.int16
     info = np.iinfo(dtype)
     return np.clip(y, info.min, info.max).astype(dtype).reshape(n, -1)
+
+
+@sim_kernel("tq_reduce_max_s8")
+def reduce_max(call, x):
+    # TFLM ReduceGeneric starts at -128 and keeps the larger value; every group has >= 1 element, so it is the max
+    n = x.shape[0]
+    return x.reshape(n, *call.dims).max(axis=(2, 4, 6)).reshape(n, -1)
