@@ -12,8 +12,9 @@ import numpy as np
 
 from tinyq.ir import Tensor
 from tinyq.lower import OpContext, lowers
+from tinyq.lower.common import checked_multiplier
 from tinyq.program import KernelCall
-from tinyq.quant import DTYPE_RANGE, f32, quantize_multiplier, round_half_away
+from tinyq.quant import DTYPE_RANGE, f32, round_half_away
 
 INT32_MAX = 2**31 - 1
 
@@ -82,15 +83,6 @@ def _same_dtype_io(ctx: OpContext, *dtypes: str) -> tuple[Tensor, Tensor]:
     return inp, out
 
 
-def _multiplier(ctx: OpContext, real: float, what: str) -> tuple[int, int]:
-    """TFLM QuantizeMultiplier, refusing shifts outside MultiplyByQuantizedMultiplier's contract."""
-    if not math.isfinite(real):
-        raise ctx.fail(f"{what} is not finite")
-    m, s = quantize_multiplier(real)
-    if s > 30:
-        raise ctx.fail(f"{what} {real:g} is too large (shift {s} > 30)")
-    return m, s
-
 
 def _suffix(dtype: str) -> str:
     return "s8" if dtype == "int8" else "s16"
@@ -104,7 +96,7 @@ def lower_relu(ctx: OpContext):
     if inp.dtype == "int16" and (inp.zero_point != 0 or out.zero_point != 0):
         raise ctx.fail("int16 RELU needs zero points 0 on input and output")
     qmin, qmax = DTYPE_RANGE[out.dtype]
-    m, s = _multiplier(ctx, f32(inp.scale) / f32(out.scale), "input/output scale ratio")
+    m, s = checked_multiplier(ctx, f32(inp.scale) / f32(out.scale), "input/output scale ratio")
     # TFLM: zero_point + (int)roundf(0.0f / scale); act_max is the dtype maximum (act_max = +inf).
     act_min = max(qmin, out.zero_point + round_half_away(float(np.float32(0.0) / np.float32(out.scale))))
     return ReluCall(
@@ -143,8 +135,8 @@ def lower_leaky_relu(ctx: OpContext):
     with np.errstate(over="ignore", invalid="ignore"):  # overflow gives inf/NaN, which _multiplier refuses
         alpha_real = float(np.float32(np.float32(in_s * alpha) / out_s))
         identity_real = float(np.float32(in_s / out_s))
-    m_alpha, s_alpha = _multiplier(ctx, alpha_real, "alpha multiplier")
-    m_id, s_id = _multiplier(ctx, identity_real, "input/output scale ratio")
+    m_alpha, s_alpha = checked_multiplier(ctx, alpha_real, "alpha multiplier")
+    m_id, s_id = checked_multiplier(ctx, identity_real, "input/output scale ratio")
     return LeakyReluCall(
         **ctx.call_fields(f"tq_leaky_relu_{_suffix(inp.dtype)}", inputs=(inp.index,)),
         size=inp.size, input_offset=-inp.zero_point, output_offset=out.zero_point,
@@ -170,10 +162,10 @@ def lower_hard_swish(ctx: OpContext):
     with np.errstate(over="ignore"):  # overflow gives inf, which _multiplier refuses
         output_real = float(f(hires_input_scale / f(out.scale)))
         reluish_real = float(f(hires_input_scale / reluish_scale))
-    out_m, out_shift = _multiplier(ctx, output_real, "output multiplier")
+    out_m, out_shift = checked_multiplier(ctx, output_real, "output multiplier")
     if out_shift > 0:
         raise ctx.fail(f"output multiplier needs a left shift ({out_shift}): input scale >= 128 x output scale")
-    rel_m, rel_shift = _multiplier(ctx, reluish_real, "reluish multiplier")
+    rel_m, rel_shift = checked_multiplier(ctx, reluish_real, "reluish multiplier")
     return HardSwishCall(
         **ctx.call_fields("tq_hard_swish_s8", inputs=(inp.index,)),
         size=inp.size, input_offset=-inp.zero_point, output_offset=out.zero_point,

@@ -5,7 +5,7 @@ import numpy as np
 
 from tinyq.ir import Tensor
 from tinyq.program import const_array
-from tinyq.quant import ParameterError, activation_range, f32, requant_multiplier
+from tinyq.quant import ParameterError, activation_range, f32, quantize_multiplier, requant_multiplier
 
 
 def per_channel_requant(inp: Tensor, weights: Tensor, out: Tensor, channels: int):
@@ -58,3 +58,16 @@ def conv_padding(padding: int, in_size: int, filter_size: int, stride: int, dila
     effective = (filter_size - 1) * dilation + 1
     total = max((out_size - 1) * stride + effective - in_size, 0)
     return total // 2, total % 2
+
+
+def checked_multiplier(ctx, real: float, what: str) -> tuple[int, int]:
+    """TFLM QuantizeMultiplier(real), refusing (through ctx, an OpContext) a non-finite value or a shift above
+    30, which breaks MultiplyByQuantizedMultiplier's contract."""
+    import math
+
+    if not math.isfinite(real):
+        raise ctx.fail(f"{what} {real!r} is not finite")
+    m, s = quantize_multiplier(real)
+    if s > 30:
+        raise ctx.fail(f"{what} {real:g} is too large (shift {s} > 30)")
+    return m, s

@@ -12,16 +12,16 @@ becomes two loops: H*W rows of C, alpha stepping 0 per row and 1 along it.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from tinyq.ir import Tensor
 from tinyq.lower import OpContext, lowers
+from tinyq.lower.common import checked_multiplier
 from tinyq.lower.elementwise import MAX_RANK, broadcast_loops
 from tinyq.program import KernelCall, const_array
-from tinyq.quant import f32, quantize_multiplier
+from tinyq.quant import f32
 
 SUFFIX = {"int8": "s8", "int16": "s16"}
 
@@ -43,15 +43,6 @@ class PreluCall(KernelCall):
     multiplier_alpha: int  # Q31: input_scale * alpha_scale / output_scale (inputs below it)
     shift_alpha: int
 
-
-def _multiplier(ctx: OpContext, real: float, what: str) -> tuple[int, int]:
-    """TFLM QuantizeMultiplier; a shift above 30 breaks MultiplyByQuantizedMultiplier's contract."""
-    if not math.isfinite(real):
-        raise ctx.fail(f"{what} {real!r} is not finite")
-    m, s = quantize_multiplier(real)
-    if s > 30:
-        raise ctx.fail(f"{what} {real:g} is too large (shift {s} > 30)")
-    return m, s
 
 
 def _alpha_quant(ctx: OpContext, alpha: Tensor) -> tuple[float, int]:
@@ -94,8 +85,8 @@ def lower_prelu(ctx: OpContext):
         raise ctx.fail(f"broadcast needs {len(extents)} loops after merging dimensions; "
                        f"at most {MAX_RANK} are supported")
     in_s, out_s = f32(inp.scale), f32(out.scale)
-    m1, s1 = _multiplier(ctx, in_s / out_s, "input/output scale ratio")
-    m2, s2 = _multiplier(ctx, in_s * alpha_scale / out_s, "alpha multiplier (input * alpha / output scale)")
+    m1, s1 = checked_multiplier(ctx, in_s / out_s, "input/output scale ratio")
+    m2, s2 = checked_multiplier(ctx, in_s * alpha_scale / out_s, "alpha multiplier (input * alpha / output scale)")
     const = alpha.is_constant
     kernel = f"tq_prelu{'_const' if const else ''}_{SUFFIX[inp.dtype]}"
     return PreluCall(
