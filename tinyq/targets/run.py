@@ -88,10 +88,11 @@ def check_status(done: process.Completed, board: Board, timeout: float) -> None:
 
 
 def run_binary(board: Board, artifact: Path, data: bytes, *, timeout: float,
-               qemu_extra=(), level: int | None = None) -> tuple[bytes, process.Completed]:
+               qemu_extra=(), level: int | None = None, state: str = "keep") -> tuple[bytes, process.Completed]:
     """Feed the harness `data` (its input file) on the host or QEMU; return its output file and the process.
-    `level`: the precision level of a multi-level image (the harness's third argument)."""
-    args = (INPUT_FILE, OUTPUT_FILE) + (() if level is None else (str(level),))
+    `level`: the precision level of a multi-level image (the harness's third argument); else `state`: "reset"
+    resets a stateful model's state before every sample (the third argument), "keep" carries it over."""
+    args = (INPUT_FILE, OUTPUT_FILE) + ((str(level),) if level is not None else ("reset",) if state == "reset" else ())
     with tempfile.TemporaryDirectory(prefix="tinyq-run-") as tmp:
         work = Path(tmp)
         (work / INPUT_FILE).write_bytes(data)
@@ -105,12 +106,16 @@ def run_binary(board: Board, artifact: Path, data: bytes, *, timeout: float,
 
 
 def run_project(project_dir: Path | str, arrays, *, timeout: float = RUN_TIMEOUT, build: bool = True,
-                level: int | None = None) -> RunResult:
+                level: int | None = None, state: str = "keep") -> RunResult:
     """Run the project's model on `arrays` (one array, a sequence by position, a mapping or an .npy/.npz path).
 
     Builds first when the artifact is missing or older than its sources (unless build=False). `level`: which
-    level of a multi-level image runs (default 0); floats are quantized with that level's scales.
+    level of a multi-level image runs (default 0); floats are quantized with that level's scales. The samples
+    are consecutive invokes; `state` "reset" resets a stateful model's state before each (tinyq.sim.run).
     """
+    from tinyq.sim.run import check_state_mode
+
+    check_state_mode(state)
     project_dir = Path(project_dir).resolve()
     manifest = read_manifest(project_dir)
     spec = manifest.level(level)  # refuses a level out of range before anything runs
@@ -130,5 +135,5 @@ def run_project(project_dir: Path | str, arrays, *, timeout: float = RUN_TIMEOUT
     if not artifact.is_file():
         raise RunError(f"{artifact} not found: run `tinyq build {project_dir}` first")
     data, done = run_binary(board, artifact, pack_inputs(manifest, batches), timeout=timeout,
-                            level=level if manifest.levels else None)
+                            level=level if manifest.levels else None, state=state)
     return RunResult(unpack_outputs(manifest, data, samples, level), samples, done.output, done.seconds)

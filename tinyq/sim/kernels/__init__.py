@@ -12,7 +12,7 @@ import importlib
 from typing import Callable
 
 SIM_KERNELS: dict[str, Callable] = {}
-FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape",
+FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape", "svdf",
             "packed")
 
 
