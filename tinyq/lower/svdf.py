@@ -21,7 +21,7 @@ import numpy as np
 
 from tinyq.lower import OpContext, lowers
 from tinyq.program import KernelCall, const_array
-from tinyq.quant import requant_multiplier
+from tinyq.quant import f32, requant_multiplier
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,10 +48,6 @@ class SvdfCall(KernelCall):
     @property
     def state_dtype(self) -> str:
         return self.weights_time.dtype.name
-
-
-def _f32(x) -> np.float32:
-    return np.float32(x)
 
 
 @lowers("SVDF", dtypes=("int8",))
@@ -114,14 +110,17 @@ def lower_svdf(ctx: OpContext):
         raise ctx.fail(f"bias {bias.describe()} must be [{num_units}]")
     if bias.quant is None:
         raise ctx.fail(f"bias {bias.describe()} is not quantized")
-    # TFLM's Prepare: |bias scale - state scale x time-weights scale| < 1e-5 (the product in float)
-    product = float(_f32(state.scale) * _f32(wt.scale))
-    if not abs(float(_f32(bias.scale)) - product) < 1e-5:
+    # TFLM's Prepare: |bias scale - state scale x time-weights scale| < 1e-5
+    product = f32(state.scale) * f32(wt.scale)
+    if not abs(f32(bias.scale) - product) < 1e-5:
         raise ctx.fail(f"bias {bias.describe()} has scale {bias.scale:g}, but state scale x weights_time scale is "
                        f"{product:g} (TFLM requires them within 1e-5)")
-    # TFLM computes both effective scales in float, then widens them to double
-    scale_1 = float(_f32(inp.scale) * _f32(wf.scale) / _f32(state.scale))
-    scale_2 = float(_f32(state.scale) * _f32(wt.scale) / _f32(out.scale))
+    # Both effective scales in double from the float32 scales. (svdf_common.cc of Aug 2026 multiplies in float
+    # first; the tflite-micro runtime tinyq checks against computes in double: measured, the float product gives
+    # another multiplier for keyword_scrambled's first SVDF, 2134672896 instead of 2134672828, and TFLM's states
+    # agree with the double one.)
+    scale_1 = f32(inp.scale) * f32(wf.scale) / f32(state.scale)
+    scale_2 = f32(state.scale) * f32(wt.scale) / f32(out.scale)
     m1, s1 = requant_multiplier(scale_1)
     m2, s2 = requant_multiplier(scale_2)
     suffix = "s8" if wt.dtype == "int8" else "s8_state16"
