@@ -63,7 +63,7 @@ def _ran(out: Path) -> list[str]:
 
 
 def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[str], None] = lambda s: None,
-          weights: str = "auto", layers=None, patch="auto") -> BenchReport:
+          weights: str = "auto", layers=None, patch="auto", state: str = "keep") -> BenchReport:
     from tinyq.boards import load_board
     from tinyq.io import from_batch
     from tinyq.sim.run import as_program
@@ -94,7 +94,7 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
         program = r.program
         batches = random_batches(program, 1, seed)
         arrays = {f"input_{k}": from_batch(b, program.tensor(i)) for k, (b, i) in enumerate(zip(batches, program.inputs))}
-        counts = count_instructions(out, arrays)
+        counts = count_instructions(out, arrays, state=state)
         # the static bound of the code that was measured (the profile build's call graph)
         sizing = stack_sizing(Path(out) / ".pio" / "build" / "profile" / "firmware.elf")
         lowered = r.lowered  # the records before specialization: their geometry gives MACs

@@ -1,7 +1,7 @@
 """`tinyq run DIR --input IN.npy|.npz --output OUT.npy|.npz`: run the model on the host or QEMU."""
 from __future__ import annotations
 
-from tinyq.commands import nonnegative_int, positive_float
+from tinyq.commands import add_state_option, nonnegative_int, positive_float
 
 
 def add_parser(sub):
@@ -13,6 +13,7 @@ def add_parser(sub):
                    help="the precision level to run, of a project compiled from several models (default 0)")
     p.add_argument("--timeout", type=positive_float, default=120.0,
                    help="seconds before a hung firmware is killed (120)")
+    add_state_option(p)
     return p
 
 
@@ -32,7 +33,7 @@ def run(args) -> int:
     except ManifestError as exc:
         raise InputError(f"--level {args.level}: {exc}") from None
     output_arrays(args.output, spec.outputs, "--output")
-    r = run_project(args.project, args.input, timeout=args.timeout, level=args.level)
+    r = run_project(args.project, args.input, timeout=args.timeout, level=args.level, state=args.state)
     save_outputs(args.output, [a.reshape((a.shape[0], *t.shape)) for a, t in zip(r.arrays, spec.outputs)],
                  spec.outputs)
     samples = f"{r.samples} sample{'' if r.samples == 1 else 's'}"
