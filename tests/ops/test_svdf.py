@@ -292,3 +292,31 @@ def test_refuses_a_missing_bias_and_a_shared_state():
     net.sg.operators[1].inputs[4] = net.sg.operators[0].inputs[4]  # two SVDFs on one state
     with pytest.raises(UnsupportedError, match="also read by operator"):
         lower(read_model(net.io([x0, x1], [y0, y1]).bytes()))
+
+
+def test_refuses_a_state_that_is_a_graph_input_or_constant():
+    from tinyq.errors import UnsupportedError
+    from tinyq.lower import lower
+    from tinyq.tflite_reader import read_model
+
+    net = Net()
+    x, y = add_svdf(net, 0, Svdf(), np.random.default_rng(0))
+    state = net.sg.operators[0].inputs[4]
+    with pytest.raises(UnsupportedError, match="graph input or output"):
+        lower(read_model(net.io([x, state], [y]).bytes()))
+    net = Net()
+    x, y = add_svdf(net, 0, Svdf(), np.random.default_rng(0), _set("st", data=np.zeros((1, 20))))
+    with pytest.raises(UnsupportedError, match="must be a variable tensor"):
+        lower(read_model(net.io([x], [y]).bytes()))
+
+
+def test_a_stateful_model_is_not_a_precision_level(tmp_path):
+    from tinyq.emit.emitter import LevelCode, render_levels
+    from tinyq.errors import UnsupportedError
+    from tinyq.planner import plan_memory
+    from tinyq.sim.run import as_program
+
+    program = as_program(grid_model(GRID[:1]))
+    level = LevelCode(program, plan_memory(program), [None] * len(program.calls), "a.tflite")
+    with pytest.raises(UnsupportedError, match="stateful model"):
+        render_levels([level, level])
