@@ -1,4 +1,4 @@
-"""The per-op grids of tests/ops (conv and depthwise, fully connected, ADD) on every emulated board:
+"""The per-op grids of tests/ops (conv and depthwise, fully connected, ADD, SVDF) on every emulated board:
 firmware == simulator, byte for byte, with the kernels each board selects (the prepared DSP and Helium kernels
 included). The simulator == TFLM part of each case is tests/ops' own test; here the grid is rebuilt and checked
 against the simulator. A board's cases share a few firmware images (tests/firmware/grid_image.py)."""
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.firmware.grid_image import GridModel, run_grid
-from tests.ops import test_conv, test_elementwise, test_fully_connected
+from tests.ops import test_conv, test_elementwise, test_fully_connected, test_svdf
 from tests.ops.oplib import random_inputs
 from tinyq.boards import list_boards
 from tinyq.sim.run import as_program, run_program
@@ -55,6 +55,11 @@ def grid() -> list[GridModel]:
         inputs = random_inputs(program, SAMPLES, seed=len(name))
         env = run_program(program, inputs)
         out.append(GridModel(f"{name} {case}", tfl, inputs, [env[i] for i in program.outputs]))
+    # SVDF (stateful: the grid harness's samples are consecutive invokes, as the simulator's)
+    tfl, inputs = test_svdf.grid_model(test_svdf.GRID), test_svdf.grid_inputs(test_svdf.GRID, SAMPLES, 5)
+    program = as_program(tfl)
+    env = run_program(program, inputs)
+    out.append(GridModel("svdf grid", tfl, inputs, [env[i] for i in program.outputs]))
     return out
 
 

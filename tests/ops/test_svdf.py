@@ -292,6 +292,15 @@ def test_refuses_a_missing_bias_and_a_shared_state():
     net.sg.operators[1].inputs[4] = net.sg.operators[0].inputs[4]  # two SVDFs on one state
     with pytest.raises(UnsupportedError, match="also read by operator"):
         lower(read_model(net.io([x0, x1], [y0, y1]).bytes()))
+    net = Net()
+    x, y = add_svdf(net, 0, Svdf(), np.random.default_rng(0))
+    state = net.sg.operators[0].inputs[4]
+    relu_in = net.add_tensor("r", [1, 20], scale=net.sg.tensors[state].quantization.scale[0],
+                             zero_point=net.sg.tensors[state].quantization.zeroPoint[0])
+    net.add_op("RELU", [relu_in], [state])  # another op writes the state
+    net.sg.operators.insert(0, net.sg.operators.pop())
+    with pytest.raises(UnsupportedError, match="written by operator"):
+        lower(read_model(net.io([x, relu_in], [y]).bytes()))
 
 
 def test_refuses_a_state_that_is_a_graph_input_or_constant():

@@ -135,10 +135,12 @@ def lower_svdf(ctx: OpContext):
 
 
 def _check_state_owner(ctx: OpContext, state) -> None:
-    """The state belongs to this op alone: nothing else reads it, and the caller never sees it."""
+    """The state belongs to this op alone: nothing else reads or writes it, and the caller never sees it."""
     g = ctx.graph
     if state.index in g.inputs or state.index in g.outputs:
         raise ctx.fail(f"the activation state {state.describe()} is a graph input or output")
     for op in g.ops:
         if op.index != ctx.op.index and state.index in op.inputs:
             raise ctx.fail(f"the activation state {state.describe()} is also read by operator #{op.index} ({op.opcode})")
+        if state.index in op.outputs:
+            raise ctx.fail(f"the activation state {state.describe()} is written by operator #{op.index} ({op.opcode})")
