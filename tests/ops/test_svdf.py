@@ -331,3 +331,25 @@ def test_a_stateful_model_is_not_a_precision_level(tmp_path):
     level = LevelCode(program, plan_memory(program), [None] * len(program.calls), "a.tflite")
     with pytest.raises(UnsupportedError, match="stateful model"):
         render_levels([level, level])
+
+
+def test_cli_simulate_state_option(tmp_path, capsys):
+    """`tinyq simulate --state keep|reset` runs the batch as the simulator does; another value is refused."""
+    from tinyq.cli import main
+    from tinyq.sim.run import as_program, run_program
+
+    model = tmp_path / "svdf.tflite"
+    model.write_bytes(grid_model(GRID[:1]))
+    x = grid_inputs(GRID[:1], 5, 3)[0]
+    np.save(tmp_path / "x.npy", x.reshape(5, -1))
+    program = as_program(model)
+    for state in ("keep", "reset"):
+        assert main(["simulate", str(model), "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / f"{state}.npy"),
+                     "--state", state]) == 0
+        want = run_program(program, [x], state=state)[program.outputs[0]]
+        assert np.array_equal(np.load(tmp_path / f"{state}.npy"), want.reshape(5, -1))
+    assert not np.array_equal(np.load(tmp_path / "keep.npy"), np.load(tmp_path / "reset.npy"))
+    capsys.readouterr()
+    assert main(["simulate", str(model), "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"),
+                 "--state", "zero"]) == 2
+    assert "invalid choice: 'zero'" in capsys.readouterr().err
