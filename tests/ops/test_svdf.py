@@ -33,7 +33,7 @@ class Svdf:
     state: str = "int8"  # the state's and the time weights' type
     activation: int = 0  # TFLite ActivationFunctionType
     in_zp: int = -3
-    state_zp: int = 7  # int8 states only (int16: 0)
+    state_zp: int = 7
     out_zp: int = 2
 
 
@@ -42,9 +42,10 @@ GRID = [
     Svdf(rank=2, memory=3, activation=1),
     Svdf(batch=2, units=3, rank=3, memory=1, in_zp=-128, state_zp=-20, out_zp=-30),
     Svdf(inputs=40, units=8, memory=10, state_zp=0, activation=1, out_zp=0),
-    Svdf(state="int16"),
-    Svdf(state="int16", rank=2, memory=8, batch=2, in_zp=100),
-    Svdf(state="int16", inputs=3, units=2, memory=1, activation=1, out_zp=-50),
+    Svdf(state="int16", state_zp=0),
+    Svdf(state="int16", rank=2, memory=8, batch=2, in_zp=100, state_zp=0),
+    Svdf(state="int16", inputs=3, units=2, memory=1, activation=1, out_zp=-50, state_zp=0),
+    Svdf(state="int16", rank=2, memory=5, state_zp=-9000),  # TFLM takes an int16 state's zero point too
 ]
 
 
@@ -76,7 +77,7 @@ def add_svdf(net: Net, k: int, s: Svdf, rng, edit=None) -> tuple[int, int]:
         b=dict(shape=[s.units], dtype="int32", scale=bias_scale, zero_point=0,  # up to +-30 output steps
                data=rng.integers(-1, 2, s.units) * rng.integers(0, int(30 * out_scale / bias_scale), s.units)),
         st=dict(shape=[s.batch, filters * s.memory], dtype=s.state, scale=state_scale,
-                zero_point=s.state_zp if s.state == "int8" else 0),
+                zero_point=s.state_zp),
         y=dict(shape=[s.batch, s.units], dtype="int8", scale=out_scale, zero_point=s.out_zp),
     )
     variable, options = True, _options(s.rank, s.activation)
