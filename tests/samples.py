@@ -19,6 +19,8 @@ MODELS = [
     "tflm_micro_speech_int8",
     "tflm_person_detect_int8",
     "tflm_simple_add_int8",
+    "tflm_keyword_scrambled_8bit",  # SVDF, int8 state: stateful, the samples are consecutive invokes
+    "tflm_keyword_scrambled",  # SVDF, int16 state
 ]
 
 

@@ -64,7 +64,7 @@ def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_
         "inputs": [_tensor_entry(program.tensor(i)) for i in program.inputs],
         "outputs": [_tensor_entry(program.tensor(i)) for i in program.outputs],
         "plan": {"arena_bytes": plan.arena_bytes, "scratch_bytes": plan.scratch_bytes,
-                 "weight_bytes": plan.weight_bytes, "io_bytes": plan.io_bytes,
+                 "weight_bytes": plan.weight_bytes, "io_bytes": plan.io_bytes, "state_bytes": plan.state_bytes,
                  "io": "arena" if plan.io_in_arena else "caller",
                  "weight_bytes_int8": plan.weight_bytes + sum(w["int8_bytes"] - w["bytes"] for w in stored.values())},
         "layers": [
@@ -96,8 +96,9 @@ def check_fit(model_name: str, program: Program, plan: MemoryPlan, board, calls:
     calls = len(program.calls) if calls is None else calls
     weights, code = plan.weight_bytes, CODE_BYTES[board.kind] + CODE_PER_CALL * calls
     other = OTHER_RAM_BYTES[board.kind]
-    ram = plan.arena_bytes + plan.io_bytes + STACK_MARGIN_BYTES + other  # the sized stack's lower bound
-    ram_part = (f"RAM needs ~{ram:,} B (arena {plan.arena_bytes:,} + I/O {plan.io_bytes:,} + stack at least "
+    ram = plan.arena_bytes + plan.io_bytes + plan.state_bytes + STACK_MARGIN_BYTES + other  # the stack's lower bound
+    state = f" + state {plan.state_bytes:,}" if plan.state_bytes else ""
+    ram_part = (f"RAM needs ~{ram:,} B (arena {plan.arena_bytes:,} + I/O {plan.io_bytes:,}{state} + stack at least "
                 f"{STACK_MARGIN_BYTES:,} + other ~{other:,}) of {board.ram.size:,} B")
     if board.weights:  # weights have a region of their own; flash holds the code
         needs = [("flash", code, f"flash needs ~{code:,} B (code) of {board.flash.size:,} B", board.flash.size),

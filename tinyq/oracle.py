@@ -1,7 +1,10 @@
 """The reference: TFLite Micro's Python runtime (`tflite-micro` package), run on the same batches.
 
 TFLM is tinyq's contract (double rounding, as CMSIS-NN). TFLM may reuse an input tensor's memory
-for intermediates, so inputs are set again before every invoke.
+for intermediates, so inputs are set again before every invoke. The samples of a batch are consecutive
+invokes of one interpreter, so a stateful model's variable tensors (an SVDF's activation state) carry over
+from one sample to the next, starting from a fresh interpreter; reset=True calls the interpreter's reset()
+(MicroInterpreter::Reset) before every sample instead.
 
 TFLite INT4 weights: TFLM's reference FULLY_CONNECTED refuses INT4 filters (its CONV_2D and
 DEPTHWISE_CONV_2D unpack them). The TFLite spec defines an INT4 tensor as the int8 values its nibbles
@@ -44,17 +47,19 @@ class TflmReference:
         with _quiet_stdout():
             self.interp = runtime.Interpreter.from_bytes(data, arena_size=ARENA_BYTES, intrepreter_config=config)
 
-    def run(self, batches: list[np.ndarray], n_outputs: int) -> list[np.ndarray]:
+    def run(self, batches: list[np.ndarray], n_outputs: int, reset: bool = False) -> list[np.ndarray]:
         """batches: one (N, *shape) array per input. Returns one (N, *shape) array per output."""
-        return self.run_traced(batches, n_outputs, ())[0]
+        return self.run_traced(batches, n_outputs, (), reset)[0]
 
     def run_traced(self, batches: list[np.ndarray], n_outputs: int,
-                   tensors: tuple[int, ...]) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+                   tensors: tuple[int, ...], reset: bool = False) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
         """run(), plus the tensors asked for after every sample, (N, *shape) each (needs preserve_all_tensors)."""
         n = batches[0].shape[0]
         outs: list[list[np.ndarray]] = [[] for _ in range(n_outputs)]
         seen: dict[int, list[np.ndarray]] = {i: [] for i in tensors}
         for s in range(n):
+            if reset:
+                self.interp.reset()
             for k, b in enumerate(batches):
                 self.interp.set_input(b[s], k)
             self.interp.invoke()
@@ -98,32 +103,33 @@ def widen_int4(data: bytes) -> bytes | None:
     return bytes(b.Output())
 
 
-def reference_for(model: str | Path | bytes, batches: list[np.ndarray], n_outputs: int):
+def reference_for(model: str | Path | bytes, batches: list[np.ndarray], n_outputs: int, reset: bool = False):
     """TFLM's outputs on `batches` and what was run: (outputs, model bytes TFLM ran, label). The model as it
     is, or, when TFLM refuses it and it has INT4 tensors, the model with them widened to INT8."""
     from tinyq.errors import RunError
 
     data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
     try:
-        return run_isolated(data, batches, n_outputs)[0], data, "TFLM runtime"
+        return run_isolated(data, batches, n_outputs, reset=reset)[0], data, "TFLM runtime"
     except RunError:
         wide = widen_int4(data)
         if wide is None:
             raise
-    return run_isolated(wide, batches, n_outputs)[0], wide, "TFLM runtime (INT4 widened to INT8)"
+    return run_isolated(wide, batches, n_outputs, reset=reset)[0], wide, "TFLM runtime (INT4 widened to INT8)"
 
 
 def _run_child(model: bytes, batches: list[np.ndarray], n_outputs: int, preserve: bool, tensors: tuple[int, ...],
-               per_sample: bool):
+               per_sample: bool, reset: bool):
     ref = TflmReference(model, preserve_all_tensors=preserve)
     if per_sample:
-        return ref.run_traced(batches, n_outputs, tensors)
-    outs = ref.run(batches, n_outputs)
+        return ref.run_traced(batches, n_outputs, tensors, reset)
+    outs = ref.run(batches, n_outputs, reset)
     return outs, {i: ref.tensor(i) for i in tensors}
 
 
 def run_isolated(model: str | Path | bytes, batches: list[np.ndarray], n_outputs: int,
-                 tensors: tuple[int, ...] = (), per_sample: bool = False) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+                 tensors: tuple[int, ...] = (), per_sample: bool = False,
+                 reset: bool = False) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
     """TflmReference.run in a child process: TFLM aborts or segfaults on some models it should refuse
     (e.g. a DEPTHWISE_CONV_2D whose bias index is -1); that must become an error, not a dead tinyq.
     Also returns the tensors asked for (preserves all tensors when any is asked): after the last sample, or
@@ -138,7 +144,7 @@ def run_isolated(model: str | Path | bytes, batches: list[np.ndarray], n_outputs
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
         try:
             return pool.submit(_run_child, data, batches, n_outputs, bool(tensors), tuple(tensors),
-                               per_sample).result()
+                               per_sample, reset).result()
         except concurrent.futures.process.BrokenProcessPool:
             raise RunError("the TFLM reference runtime crashed on this model (tflite-micro aborted or segfaulted); "
                            "it cannot serve as the reference for it") from None

@@ -12,6 +12,10 @@ output partly over its input when that input dies with it: the output starts at 
 the input's start. tinyq.placement places the buffers (greedy by size, aligned to ALIGN bytes; overlapping
 buffers as one chain), keeping an overlap only where it lowers the arena.
 
+A state tensor (Program.states: an SVDF's activation state) persists across invokes: it is not in the arena at
+all but in a state region of its own (model.c's static state buffer), one buffer after the other, which no other
+tensor, scratch buffer or invoke ever reuses; only its stateful call writes it.
+
 check_plan() independently proves that no two buffers live at the same time share a byte, except the overlaps
 the plan lists; check_overlaps() proves each of those byte by byte (tinyq.raster.overlap_faults), and
 check_aliases() each shared buffer.
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.errors import PlanError
-from tinyq.placement import ALIGN, Allocation, arena_of, overlaps_in_space, overlaps_in_time, place
+from tinyq.placement import ALIGN, Allocation, align, arena_of, overlaps_in_space, overlaps_in_time, place
 from tinyq.program import Program
 from tinyq.raster import overlap_faults, write_limit
 
@@ -40,6 +44,15 @@ class MemoryPlan:
     # --io arena: graph inputs and outputs are arena buffers too; an input lives from before call 0 (first -1)
     # to its last read, an output from its call to the end of invoke
     io_in_arena: bool = False
+    # persistent state tensors, placed one after the other in the state region (not the arena)
+    states: tuple[Allocation, ...] = ()
+    state_bytes: int = 0
+
+    def state_offset(self, index: int) -> int | None:
+        for a in self.states:
+            if a.tensor == index:
+                return a.offset
+        return None
 
     @property
     def scratch_bytes(self) -> int:
@@ -81,6 +94,11 @@ def _external(program: Program, io_in_arena: bool) -> set[int]:
     return set() if io_in_arena else set(program.inputs) | set(program.outputs)
 
 
+def _outside_arena(program: Program, io_in_arena: bool) -> set[int]:
+    """The tensors without an arena buffer: the caller's, and the persistent states."""
+    return _external(program, io_in_arena) | set(program.states)
+
+
 def aliases(program: Program, io_in_arena: bool = False) -> dict[int, int]:
     """tensor -> the tensor whose buffer it shares (the root of its chain of in-place calls).
 
@@ -110,8 +128,9 @@ def aliases(program: Program, io_in_arena: bool = False) -> dict[int, int]:
 
 
 def lifetimes(program: Program, io_in_arena: bool = False) -> list[Allocation]:
-    """Unplaced buffers (offset -1) with their live ranges; aliased tensors are one buffer, under their root."""
-    external = _external(program, io_in_arena)
+    """Unplaced buffers (offset -1) with their live ranges; aliased tensors are one buffer, under their root.
+    State tensors have none here (plan_states)."""
+    external = _outside_arena(program, io_in_arena)
     alias = aliases(program, io_in_arena)
     first: dict[int, int] = {}
     last: dict[int, int] = {}
@@ -175,6 +194,17 @@ def overlap_limits(program: Program, buffers: list[Allocation],
     return out
 
 
+def plan_states(program: Program) -> tuple[tuple[Allocation, ...], int]:
+    """The state region: each state tensor's buffer, aligned, one after the other, live across every invoke."""
+    out, at = [], 0
+    writers = {i: k for k, c in enumerate(program.calls) for i in c.outputs}
+    for i in program.states:
+        t = program.tensor(i)
+        out.append(Allocation(t.name, i, writers.get(i, -1), 0, max(len(program.calls) - 1, 0), t.nbytes, at))
+        at = align(at + t.nbytes)
+    return tuple(out), at
+
+
 def plan_memory(program: Program, io_in_arena: bool = False) -> MemoryPlan:
     """io_in_arena (--io arena): the graph inputs and outputs are planned in the arena too."""
     buffers = lifetimes(program, io_in_arena)
@@ -185,12 +215,38 @@ def plan_memory(program: Program, io_in_arena: bool = False) -> MemoryPlan:
     placed.sort(key=lambda a: (a.first, a.tensor))
     io = sum(program.tensor(i).nbytes for i in _external(program, io_in_arena))
     plan = MemoryPlan(arena_of(placed), tuple(placed), program.weight_bytes, io,
-                      tuple(sorted(aliases(program, io_in_arena).items())), overlaps, io_in_arena)
+                      tuple(sorted(aliases(program, io_in_arena).items())), overlaps, io_in_arena, *plan_states(program))
     check_plan(plan)
+    check_states(program, plan)
     check_views(program, plan)
     check_overlaps(program, plan)
     check_aliases(program, plan)
     return plan
+
+
+def check_states(program: Program, plan: MemoryPlan) -> None:
+    """Raise PlanError unless every state tensor has one buffer of its own in the state region, inside it,
+    aligned, sharing no byte with another, and is written by exactly one call, a stateful one, and read by none
+    (that call reads it through its own pointer); no arena buffer belongs to a state."""
+    if sorted(a.tensor for a in plan.states) != sorted(set(program.states)) or len(program.states) != len(set(program.states)):
+        raise PlanError("the state region does not hold each state tensor once")
+    for a in plan.states:
+        if a.offset < 0 or a.offset % ALIGN or a.offset + a.size > plan.state_bytes or a.size != program.tensor(a.tensor).nbytes:
+            raise PlanError(f"state '{a.name}' at offset {a.offset} (+{a.size}) is misaligned or outside the state region")
+    for i, a in enumerate(plan.states):
+        for b in plan.states[i + 1:]:
+            if overlaps_in_space(a, b):
+                raise PlanError(f"states '{a.name}' and '{b.name}' share bytes")
+    for t in program.states:
+        writers = [c for c in program.calls if t in c.outputs]
+        if len(writers) != 1 or not writers[0].stateful or writers[0].outputs.index(t) == 0:
+            raise PlanError(f"state tensor #{t} must be written by exactly one stateful call")
+        if any(t in c.inputs for c in program.calls) or program.tensor(t).view:
+            raise PlanError(f"state tensor #{t} is read by a call or is a view")
+        if t in program.inputs or t in program.outputs or any(a.tensor == t for a in plan.allocations):
+            raise PlanError(f"state tensor #{t} has a buffer outside the state region")
+        if t in dict(plan.aliases) or t in dict(plan.aliases).values():
+            raise PlanError(f"state tensor #{t} shares a buffer")
 
 
 def check_views(program: Program, plan: MemoryPlan) -> None:

@@ -63,6 +63,9 @@ class KernelCall:
     # never reads an element below i again: an input it reads element for element (same count and width)
     # may be overwritten by the output when nothing reads that input later (tinyq.planner).
     elementwise_order: ClassVar[bool] = False
+    # The call's outputs after the first are persistent state (Program.states) that it reads, updates and
+    # that lives across invokes; the simulator runs a batch's samples through it in order.
+    stateful: ClassVar[bool] = False
 
     def scratch_bytes(self) -> int:
         """Scratch memory the C kernel needs for this call (planned by the memory planner)."""
@@ -111,6 +114,9 @@ class Program:
     inputs: tuple[int, ...]  # graph input tensor indices
     outputs: tuple[int, ...]
     model_sha256: str
+    # persistent state tensors (an SVDF's activation state): written only by their one stateful call, kept
+    # across invokes in a buffer of their own (tinyq.planner), set to their initial value at start and by reset
+    states: tuple[int, ...] = ()
 
     def tensor(self, index: int) -> TensorInfo:
         for t in self.tensors:
@@ -142,3 +148,9 @@ def const_array(values, dtype) -> np.ndarray:
     arr = np.ascontiguousarray(np.asarray(values, dtype=dtype))
     arr.setflags(write=False)
     return arr
+
+
+def state_initial_value(t: TensorInfo) -> int:
+    """What a state tensor holds at start and after a reset: TFLM's ResetTensorData fills an int8 variable
+    with its zero point and any other with zeros."""
+    return int(t.zero_point) if np.dtype(t.dtype) == np.int8 else 0

@@ -80,15 +80,17 @@ def build_host_runner(project_dir: Path, sanitize: bool = True, extra_flags: tup
 
 
 def run_host_runner(project_dir: Path, runner: Path, batches: list[np.ndarray], timeout: float = 600,
-                    level: int | None = None) -> list[np.ndarray]:
+                    level: int | None = None, state: str = "keep") -> list[np.ndarray]:
     """Run the runner on internal (N, *shape) batches (at `level` of a multi-level image); returns (N, *shape)
-    arrays per output."""
+    arrays per output. The samples are consecutive invokes; state="reset" resets the model's state before each."""
     manifest = read_manifest(project_dir)
     n = batches[0].shape[0]
     with tempfile.TemporaryDirectory() as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         fin.write_bytes(pack_inputs(manifest, batches))
         args = [str(runner), str(fin), str(fout)] + ([] if level is None else [str(level)])
+        if state == "reset" and level is None:
+            args.append("reset")
         p = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
                            env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
         if p.returncode != 0 or "runtime error" in p.stderr or "Sanitizer" in p.stderr:
@@ -110,10 +112,11 @@ def run_host_runner(project_dir: Path, runner: Path, batches: list[np.ndarray], 
     return outs
 
 
-def host_c_outputs(model, batches: list[np.ndarray], sanitize: bool = True, work_dir: Path | None = None) -> list[np.ndarray]:
+def host_c_outputs(model, batches: list[np.ndarray], sanitize: bool = True, work_dir: Path | None = None,
+                   state: str = "keep") -> list[np.ndarray]:
     """Compile `model` (.tflite path or bytes) for the host and run it on (N, *shape) batches."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(work_dir or tmp) / "host"
         compile_model(model, out, board="host")
         runner = build_host_runner(out, sanitize)
-        return run_host_runner(out, runner, batches)
+        return run_host_runner(out, runner, batches, state=state)

@@ -131,11 +131,16 @@ def _traced_outputs(program: Program, trace: dict[int, bytes]) -> dict[int, np.n
 
 def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=None, seed: int = 0,
            work_dir: str | Path | None = None, progress: Callable[[str], None] = lambda s: None,
-           weights: str = "auto", layers=None, port: str | None = None, flash: bool = True) -> VerifyReport:
-    """A real board is flashed (unless flash=False: it already runs this model's firmware) and run over its
-    serial port (`port`, default: found by USB vendor id); the other stages run here."""
+           weights: str = "auto", layers=None, port: str | None = None, flash: bool = True,
+           state: str = "keep") -> VerifyReport:
+    """The samples are consecutive invokes everywhere (TFLM, simulator, host C, firmware): a stateful model
+    carries its state across them (`state="keep"`) or resets it before each ("reset"). A real board is flashed
+    (unless flash=False: it already runs this model's firmware) and run over its serial port (`port`, default:
+    found by USB vendor id); the other stages run here."""
     from tinyq.boards import load_board
+    from tinyq.sim.run import check_state_mode
 
+    check_state_mode(state)
     board_obj = load_board(board)
     real = not (board_obj.is_host or board_obj.emulated)
     if port is not None and not real:
@@ -172,11 +177,14 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
         return result
 
     try:
-        ref, ref_model, ref_name = timed("TFLM runtime", lambda: reference_for(model, batches, len(program.outputs)))
-        env = timed("simulator", lambda: run_program(program, batches))
+        ref, ref_model, ref_name = timed("TFLM runtime", lambda: reference_for(model, batches, len(program.outputs),
+                                                                                 reset=state == "reset"))
+        env = timed("simulator", lambda: run_program(program, batches, state=state))
+        # with the state kept, one sample alone does not reproduce what the batch computed: no per-layer search
+        sequential = bool(program.states) and state == "keep"
         sim = [env[i] for i in program.outputs]
         cmp, bad = _compare(program, "simulator", ref_name, sim, ref)
-        if bad is not None:
+        if bad is not None and not sequential:
             cmp.divergence = _tflm_divergence(ref_model, program, [b[bad : bad + 1] for b in batches])
         report.comparisons.append(cmp)
 
@@ -188,10 +196,10 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
 
         def host():
             compiled["host"] = compile_model(model, host_dir, board="host", weights=weights, layers=layers).lowered
-            return run_host_runner(host_dir, build_host_runner(host_dir, sanitize=True), batches)
+            return run_host_runner(host_dir, build_host_runner(host_dir, sanitize=True), batches, state=state)
 
         cmp, bad = _compare(program, "host C (ASan+UBSan)", "simulator", timed("host C, ASan+UBSan", host), sim)
-        if bad is not None:
+        if bad is not None and not sequential:
             cmp.divergence = _host_divergence(host_dir, compiled["host"], [b[bad : bad + 1] for b in batches])
         report.comparisons.append(cmp)
 
@@ -209,12 +217,12 @@ def verify(model: str | Path, board: str = "host", samples: int = 20, inputs=Non
 
                     flash_project(fw_dir)
                 arrays = {f"input_{k}": from_batch(b, t) for k, (b, t) in enumerate(zip(batches, in_tensors))}
-                return run_project(fw_dir, arrays, build=False, port=port).arrays
+                return run_project(fw_dir, arrays, build=False, port=port, state=state).arrays
 
             where = "serial port" if real else "QEMU"
             cmp, bad = _compare(program, f"firmware ({board}, {where})", "simulator",
                                 timed(f"firmware on {board} ({where})", firmware), sim)
-            if bad is not None and not real:  # locating the layer needs the traced firmware, on QEMU
+            if bad is not None and not sequential and not real:  # locating the layer needs the traced firmware, on QEMU
                 cmp.divergence = _firmware_divergence(fw_dir, compiled[board], [b[bad : bad + 1] for b in batches])
             report.comparisons.append(cmp)
     finally:

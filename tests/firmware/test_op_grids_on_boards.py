@@ -1,6 +1,6 @@
-"""The per-op grids of tests/ops (conv, depthwise, FC, ADD, RESIZE_*, PRELU, REDUCE_MAX, uint8 QUANTIZE) on every
-emulated board: firmware == simulator, byte for byte, with the kernels each board selects (the prepared DSP and Helium kernels
-included). The simulator == TFLM part of each case is tests/ops' own test; here the grid is rebuilt and checked
+"""The per-op grids of tests/ops (conv, depthwise, FC, ADD, RESIZE_*, PRELU, REDUCE_MAX, SVDF, uint8 QUANTIZE) on
+every emulated board: firmware == simulator, byte for byte, with the kernels each board selects (the prepared
+DSP and Helium kernels included). The simulator == TFLM part of each case is tests/ops' own test; here the grid is rebuilt and checked
 against the simulator. A board's cases share a few firmware images (tests/firmware/grid_image.py)."""
 import hashlib
 import inspect
@@ -13,7 +13,7 @@ import pytest
 
 from tests.firmware.grid_image import GridModel, run_grid
 from tests.ops import (test_conv, test_elementwise, test_fully_connected, test_prelu, test_quantize, test_reduce,
-                       test_resize)
+                       test_resize, test_svdf)
 from tests.ops.oplib import random_inputs
 from tinyq.boards import list_boards
 from tinyq.sim.run import as_program, run_program
@@ -68,6 +68,11 @@ def grid() -> list[GridModel]:
         inputs = random_inputs(program, SAMPLES, seed=15) if inputs is None else inputs
         env = run_program(program, inputs)
         out.append(GridModel(name, tfl, inputs, [env[i] for i in program.outputs]))
+    # SVDF (stateful: the grid harness's samples are consecutive invokes, as the simulator's)
+    tfl, inputs = test_svdf.grid_model(test_svdf.GRID), test_svdf.grid_inputs(test_svdf.GRID, SAMPLES, 5)
+    program = as_program(tfl)
+    env = run_program(program, inputs)
+    out.append(GridModel("svdf grid", tfl, inputs, [env[i] for i in program.outputs]))
     return out
 
 

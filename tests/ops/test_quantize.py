@@ -116,7 +116,7 @@ def test_quantize_outside_tflm_range():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["tflm_keyword_scrambled.tflite", "tflm_keyword_scrambled_8bit.tflite"])
 def test_keyword_scrambled_quantize_ops(shared_models, name):
-    """The real models' QUANTIZE int16 -> int8 and int16 -> int32 lower (SVDF stays unsupported), and their
+    """The real models' QUANTIZE int16 -> int8 and int16 -> int32 lower (so does SVDF, tests/ops/test_svdf.py), and their
     records reproduce TFLM's intermediate tensors on seeded inputs."""
     from tinyq.lower import REGISTRY, OpContext, support_error
     from tinyq.oracle import TflmReference
@@ -128,7 +128,7 @@ def test_keyword_scrambled_quantize_ops(shared_models, name):
     quantize_ops = [op for op in graph.ops if op.opcode == "QUANTIZE"]
     assert len(quantize_ops) == 2
     assert all(support_error(graph, op) is None for op in quantize_ops)
-    assert "SVDF" in support_error(graph, next(op for op in graph.ops if op.opcode == "SVDF"))
+    assert support_error(graph, next(op for op in graph.ops if op.opcode == "SVDF")) is None
     ref = TflmReference(path, preserve_all_tensors=True)
     x_info = graph.tensors[graph.inputs[0]]
     rng = np.random.default_rng(0)

@@ -78,7 +78,8 @@ def format_report(r: BenchReport) -> str:
         lines.append(f"  stack: one invoke uses {m['stack_used']:,} B (measured by stack painting{bound}) of the "
                      f"{m['stack']:,} B reserved{total}")
     if m.get("peak") is not None:
-        lines.append(f"  peak data RAM: {m['peak']:,} B = arena {m['arena']:,} + I/O {r.plan['io_bytes']:,}"
+        state = f" + state {r.plan['state_bytes']:,}" if r.plan.get("state_bytes") else ""
+        lines.append(f"  peak data RAM: {m['peak']:,} B = arena {m['arena']:,} + I/O {r.plan['io_bytes']:,}{state}"
                      f" + stack used {m['stack_used']:,}")
     return "\n".join(lines)
 

@@ -68,7 +68,7 @@ def _ran(out: Path) -> list[str]:
 
 
 def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[str], None] = lambda s: None,
-          weights: str = "auto", layers=None, patch="auto") -> BenchReport:
+          weights: str = "auto", layers=None, patch="auto", state: str = "keep") -> BenchReport:
     from tinyq.boards import load_board
     from tinyq.io import from_batch
     from tinyq.sim.run import as_program
@@ -99,7 +99,7 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
         program = r.program
         batches = random_batches(program, 1, seed)
         arrays = {f"input_{k}": from_batch(b, program.tensor(i)) for k, (b, i) in enumerate(zip(batches, program.inputs))}
-        counts = count_instructions(out, arrays)
+        counts = count_instructions(out, arrays, state=state)
         # the static bound of the code that was measured (the profile build's call graph)
         sizing = stack_sizing(Path(out) / ".pio" / "build" / "profile" / "firmware.elf")
         lowered = r.lowered  # the records before specialization: their geometry gives MACs
@@ -119,9 +119,9 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
             {"arena": sizes.arena_bytes, "stack": sizes.stack_bytes, "stack_used": counts.stack_used,
              "stack_bound": sizing.invoke_bytes if sizing else None, "stack_total": counts.stack_total,
              "other": sizes.other_ram_bytes, "total": sizes.ram_bytes,
-             "peak": peak_ram(sizes.arena_bytes, r.plan.io_bytes, counts.stack_used)},
+             "peak": peak_ram(sizes.arena_bytes, r.plan.io_bytes + r.plan.state_bytes, counts.stack_used)},
             {"arena_bytes": r.plan.arena_bytes, "scratch_bytes": r.plan.scratch_bytes, "weight_bytes": r.plan.weight_bytes,
-             "io_bytes": r.plan.io_bytes},
+             "io_bytes": r.plan.io_bytes, "state_bytes": r.plan.state_bytes},
             counted_on=twin, core=t.core, macs=total_macs,
             instructions_per_mac=round(counts.invokes[0] / total_macs, 3) if total_macs else None,
             cycles=cycles, cycle_model=t.source, clock_hz=clock,

@@ -15,6 +15,13 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
 
 
+def add_state_option(p) -> None:
+    """--state keep|reset: how a stateful model (SVDF) runs the samples of a batch (tinyq.sim.run.run_program)."""
+    p.add_argument("--state", choices=("keep", "reset"), default="keep",
+                   help="a stateful model (SVDF): keep the state from one sample to the next, as consecutive TFLM "
+                        "invokes (default), or reset it before every sample")
+
+
 def positive_int(text: str) -> int:
     value = _int(text)
     if value <= 0:

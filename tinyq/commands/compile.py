@@ -47,8 +47,11 @@ def run(args) -> int:
         print(f"  patch   {line}")
     print(f"  I/O     {r.plan.io_bytes:>9,} B  " + ("(inside the arena: --io arena)" if r.plan.io_in_arena
                                                        else "(caller-owned buffers)"))
-    print(f"  peak    {r.plan.arena_bytes + r.plan.io_bytes:>9,} B  (data RAM: arena + I/O, plus the stack one invoke "
-          f"uses, which `tinyq bench` measures)")
+    if r.plan.state_bytes:
+        print(f"  state   {r.plan.state_bytes:>9,} B  (RAM kept across invokes: {len(r.plan.states)} SVDF state tensor(s))")
+    peak = r.plan.arena_bytes + r.plan.io_bytes + r.plan.state_bytes
+    print(f"  peak    {peak:>9,} B  (data RAM: arena + I/O{' + state' if r.plan.state_bytes else ''}, plus the stack "
+          f"one invoke uses, which `tinyq bench` measures)")
     return 0
 
 

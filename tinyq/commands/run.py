@@ -1,7 +1,7 @@
 """`tinyq run DIR --input IN.npy|.npz --output OUT.npy|.npz`: run the model on the host, QEMU or a real board."""
 from __future__ import annotations
 
-from tinyq.commands import nonnegative_int, positive_float
+from tinyq.commands import add_state_option, nonnegative_int, positive_float
 
 
 def add_parser(sub):
@@ -15,6 +15,7 @@ def add_parser(sub):
                    help="seconds before a hung firmware is killed (120; on a real board, per sample)")
     p.add_argument("--port", help="real boards: the serial port of the flashed board (default: its USB virtual COM "
                                   "port, found by vendor id), or a pyserial URL such as socket://host:port")
+    add_state_option(p)
     return p
 
 
@@ -34,7 +35,7 @@ def run(args) -> int:
     except ManifestError as exc:
         raise InputError(f"--level {args.level}: {exc}") from None
     output_arrays(args.output, spec.outputs, "--output")
-    r = run_project(args.project, args.input, timeout=args.timeout, level=args.level, port=args.port)
+    r = run_project(args.project, args.input, timeout=args.timeout, level=args.level, port=args.port, state=args.state)
     save_outputs(args.output, [a.reshape((a.shape[0], *t.shape)) for a, t in zip(r.arrays, spec.outputs)],
                  spec.outputs)
     samples = f"{r.samples} sample{'' if r.samples == 1 else 's'}"

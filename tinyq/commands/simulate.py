@@ -1,7 +1,7 @@
 """`tinyq simulate MODEL --input IN.npy --output OUT.npy [--trace DIR]`: the bit-exact NumPy simulator."""
 from __future__ import annotations
 
-from tinyq.commands import add_weight_options, weight_options
+from tinyq.commands import add_state_option, add_weight_options, weight_options
 
 
 def add_parser(sub):
@@ -11,6 +11,7 @@ def add_parser(sub):
     p.add_argument("--output", "-o", required=True, help=".npy (one output) or .npz (keyed by tensor name)")
     p.add_argument("--trace", metavar="DIR", help="also save every intermediate tensor as DIR/<call>_<name>.npy")
     add_weight_options(p)
+    add_state_option(p)
     return p
 
 
@@ -28,7 +29,7 @@ def run(args) -> int:
     program = as_program(args.model, **weight_options(args))
     out_tensors = [program.tensor(i) for i in program.outputs]
     output_arrays(args.output, out_tensors, "--output")
-    result = simulate(program, args.input, trace=bool(args.trace))
+    result = simulate(program, args.input, trace=bool(args.trace), state=args.state)
     save_outputs(args.output, list(result.outputs.values()), out_tensors)
     n = next(iter(result.outputs.values())).shape[0]
     print(f"simulated {n} sample(s) through {len(program.calls)} kernel calls -> {args.output}")

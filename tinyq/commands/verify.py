@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tinyq.commands import add_weight_options, weight_options, nonnegative_int
+from tinyq.commands import add_state_option, add_weight_options, weight_options, nonnegative_int
 
 
 def add_parser(sub):
@@ -22,6 +22,7 @@ def add_parser(sub):
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--work-dir", help="keep the generated projects here (default: a temporary directory)")
     add_weight_options(p)
+    add_state_option(p)
     return p
 
 
@@ -46,7 +47,8 @@ def run(args) -> int:
                                progress=progress, weights=options["weights"])
     else:
         report = verify(args.model[0], args.board, args.samples, args.input, args.seed, args.work_dir,
-                        progress=progress, port=args.port, flash=not args.no_flash, **weight_options(args))
+                        progress=progress, port=args.port, flash=not args.no_flash, state=args.state,
+                        **weight_options(args))
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

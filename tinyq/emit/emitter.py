@@ -16,7 +16,7 @@ from tinyq.emit.jinja_env import render
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.kernel_select import Variant
 from tinyq.planner import MemoryPlan, dead_ranges
-from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo
+from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo, state_initial_value
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,16 @@ class LevelCode:
     plan: MemoryPlan
     variants: Sequence[Variant | None]
     model_name: str
+
+
+@dataclass(frozen=True)
+class StateView:
+    """A persistent state buffer in model.c's state region, and the byte its reset fills it with."""
+
+    name: str
+    offset: int
+    nbytes: int
+    fill: int  # 0..255: memset value (TFLM: an int8 state's zero point, else 0)
 
 
 @dataclass(frozen=True)
@@ -198,6 +208,11 @@ class _Emitter:
             caller = f"outputs[{self.program.outputs.index(base)}]"
         if caller is not None:
             return f"({qual}{ctype} *){caller}" if at == 0 else f"({qual}{ctype} *)(({qual}uint8_t *){caller} + {at})"
+        if index in self.program.states:  # a persistent state: in the state region, never the arena
+            offset = self.plan.state_offset(index)
+            if offset is None or not 0 <= offset <= self.plan.state_bytes - t.nbytes:
+                raise ValueError(f"state tensor #{index} has no place inside the state region")  # a planner bug
+            return f"({qual}{ctype} *)({self.prefix}_state + {offset})"
         offset = self.plan.tensor_offset(base)
         if offset is None or not 0 <= offset + at <= self.plan.arena_bytes - t.nbytes:
             raise ValueError(f"tensor #{index} has no place inside the arena (offset {offset})")  # a planner bug
@@ -305,6 +320,8 @@ def render_levels(levels: Sequence[LevelCode], prefix: str = "model", options: s
             tuple(em.io_view(j, i) for j, i in enumerate(lv.program.inputs)),
             tuple(em.io_view(j, i) for j, i in enumerate(lv.program.outputs)),
             int(lv.plan.arena_bytes), int(lv.program.weight_bytes)))
+    if multi and any(lv.program.states for lv in levels):
+        raise UnsupportedError("a stateful model (SVDF) cannot be one of several precision levels")
     weight_bytes = sum(a.nbytes for a in store.arrays)
     if weight_bytes > INT32_MAX:
         raise UnsupportedError(f"weights: {weight_bytes} bytes do not fit int32_t")
@@ -328,10 +345,22 @@ def render_levels(levels: Sequence[LevelCode], prefix: str = "model", options: s
         arena_bytes=max(int(lv.plan.arena_bytes) for lv in levels),
         scratch_bytes=max(int(lv.plan.scratch_bytes) for lv in levels),
         weight_bytes=int(first.plan.weight_bytes) if not multi else weight_bytes,
+        states=_state_views(first.program, first.plan) if not multi else [],
+        state_bytes=int(first.plan.state_bytes) if not multi else 0,
         required_features=sorted({(c_text(v.feature), _identifier(v.macro, "feature macro")) for v in variants if v}),
     )
     return {name: render(f"{name}.j2", file=name, **context)
             for name in ("model.h", "model.c", "model_data.h", "model_data.c")}
+
+
+def _state_views(program: Program, plan: MemoryPlan) -> list[StateView]:
+    if not 0 <= plan.state_bytes <= INT32_MAX:
+        raise UnsupportedError(f"state region: {plan.state_bytes} bytes do not fit int32_t")
+    out = []
+    for a in plan.states:
+        t = program.tensor(a.tensor)
+        out.append(StateView(c_text(t.name), int(a.offset), int(a.size), state_initial_value(t) & 0xFF))
+    return out
 
 
 def _io_macros(views: Sequence[LevelView]) -> list[tuple[str, str, str]]:

@@ -21,7 +21,7 @@ from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo
 from tinyq.quant import ParameterError
 
 FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape", "resize",
-            "prelu")
+            "prelu", "svdf")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,6 @@ REGISTRY: dict[str, Lowering] = {}
 # Ops refused with a specific reason (recognised, but not yet lowered)
 REFUSED = {
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "recurrent op, not supported yet",
-    "SVDF": "recurrent op, not supported yet",
 }
 # How many inputs (absent optional ones included) each op takes, as TFLM's Prepare checks; every supported
 # op writes exactly one output. A lowering reads inputs by position, so extra ones would go unnoticed.
@@ -49,6 +48,7 @@ INPUT_COUNTS = {
     "RESHAPE": (1, 2), "SQUEEZE": (1, 1), "EXPAND_DIMS": (2, 2), "CONCATENATION": (1, 1 << 16),
     "PAD": (2, 2), "PADV2": (3, 3), "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SLICE": (3, 3),
     "RESIZE_NEAREST_NEIGHBOR": (2, 2), "RESIZE_BILINEAR": (2, 2),
+    "SVDF": (5, 5),
 }
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 UINT8_HINT = "uint8 tensors are supported only through QUANTIZE (uint8 <-> int8) and DEQUANTIZE (uint8 -> float32)"
@@ -251,7 +251,9 @@ def _lower(graph: Graph) -> Program:
     total = sum(t.nbytes for t in tensors)
     if total > INT32_MAX:
         raise UnsupportedError(f"the model's activation tensors take {total:,} bytes in all; tinyq's limit is 2 GiB")
-    return Program(tensors, tuple(calls), tuple(graph.inputs), tuple(graph.outputs), graph.sha256)
+    # a stateful call's outputs after the first are its persistent state (tinyq.lower.svdf)
+    states = tuple(i for c in calls if c.stateful for i in c.outputs[1:])
+    return Program(tensors, tuple(calls), tuple(graph.inputs), tuple(graph.outputs), graph.sha256, states)
 
 
 MAX_BLOCKERS_LISTED = 20

@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from tinyq.io import from_batch, load_inputs
 from tinyq.ir import Graph
-from tinyq.program import Program
+from tinyq.program import Program, state_initial_value
 from tinyq.sim.kernels import get_kernel
 
 
@@ -38,12 +38,17 @@ def as_program(model, weights: str = "auto", layers=None) -> Program:
     return lower(model, weights, layers)
 
 
-def run_program(program: Program, batches: list[np.ndarray], trace: bool = False) -> dict[int, np.ndarray]:
-    """Run on internal (N, *shape) batches; returns tensor index -> batch (all tensors if trace, else outputs)."""
+def run_program(program: Program, batches: list[np.ndarray], trace: bool = False,
+                state: str = "keep") -> dict[int, np.ndarray]:
+    """Run on internal (N, *shape) batches; returns tensor index -> batch (all tensors if trace, else outputs).
+    The samples are consecutive invokes of a freshly started model: a stateful call (an SVDF) carries its
+    state from one sample to the next (`state="keep"`, as TFLM), or starts each from the initial state
+    (`state="reset"`); a state tensor's batch is its value after each sample."""
+    check_state_mode(state)
     # One BLAS thread: the matmuls are small, and threads fighting other work (test workers, TFLM)
     # made them ten times slower on a two-core machine.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run(program, batches, trace)
+        return _run(program, batches, trace, state == "reset")
 
 
 def _band_rows(program: Program, index: int) -> tuple[int, slice]:
@@ -54,7 +59,17 @@ def _band_rows(program: Program, index: int) -> tuple[int, slice]:
     return base, slice(start, start + t.size)
 
 
-def _run(program: Program, batches: list[np.ndarray], trace: bool) -> dict[int, np.ndarray]:
+STATE_MODES = ("keep", "reset")
+
+
+def check_state_mode(state: str) -> None:
+    if state not in STATE_MODES:
+        from tinyq.errors import InputError
+
+        raise InputError(f"--state {state!r}: choose keep (the state persists across samples, as TFLM) or reset")
+
+
+def _run(program: Program, batches: list[np.ndarray], trace: bool, reset: bool) -> dict[int, np.ndarray]:
     env: dict[int, np.ndarray] = dict(zip(program.inputs, batches))
     last_use = {}
     for k, call in enumerate(program.calls):
@@ -71,7 +86,12 @@ def _run(program: Program, batches: list[np.ndarray], trace: bool) -> dict[int, 
         return x.reshape(x.shape[0], -1)[:, rows].reshape(x.shape[0], *program.tensor(i).shape)
 
     for k, call in enumerate(program.calls):
-        result = get_kernel(call.kernel)(call, *(read(i) for i in call.inputs))
+        kernel = get_kernel(call.kernel)
+        if call.stateful:
+            init = state_initial_value(program.tensor(call.outputs[1]))
+            result = kernel(call, *(read(i) for i in call.inputs), initial=init, reset=reset)
+        else:
+            result = kernel(call, *(read(i) for i in call.inputs))
         results = result if isinstance(result, tuple) else (result,)
         for i, value in zip(call.outputs, results):
             # kernels may return any shape of the right size; the tensor's shape is the truth
@@ -93,13 +113,14 @@ def _run(program: Program, batches: list[np.ndarray], trace: bool) -> dict[int, 
     return env
 
 
-def simulate(model, inputs, trace: bool = False, weights: str = "auto", layers=None) -> SimResult:
+def simulate(model, inputs, trace: bool = False, weights: str = "auto", layers=None, state: str = "keep") -> SimResult:
     """model: .tflite path/bytes, Graph or Program; inputs: array, .npy/.npz path or mapping (see tinyq.io);
-    weights / layers: how weights are stored (tinyq.encode.apply), which the simulator decodes."""
+    weights / layers: how weights are stored (tinyq.encode.apply), which the simulator decodes; state: keep
+    or reset a stateful model's state between samples (run_program)."""
     program = as_program(model, weights, layers)
     in_tensors = [program.tensor(i) for i in program.inputs]
     batches = load_inputs(inputs, in_tensors)
-    env = run_program(program, batches, trace)
+    env = run_program(program, batches, trace, state)
     outputs = {program.tensor(i).name: from_batch(env[i], program.tensor(i)) for i in program.outputs}
     traced = None
     if trace:

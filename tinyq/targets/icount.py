@@ -118,9 +118,10 @@ def _fields(text: str) -> dict[str, int]:
 
 
 def count_instructions(project_dir: Path | str, arrays=None, *, timeout: float = RUN_TIMEOUT,
-                       build_timeout: float = BUILD_TIMEOUT, level: int | None = None) -> InstructionCounts:
+                       build_timeout: float = BUILD_TIMEOUT, level: int | None = None,
+                       state: str = "keep") -> InstructionCounts:
     """Exact instructions per invoke and per layer for PROJECT_DIR's model (its `level`, of a multi-level
-    image) on its emulated board."""
+    image) on its emulated board; the samples are consecutive invokes (`state`: tinyq.targets.run.run_binary)."""
     project_dir = Path(project_dir).resolve()
     manifest = read_manifest(project_dir)
     board = project_board(manifest, project_dir)
@@ -139,7 +140,7 @@ def count_instructions(project_dir: Path | str, arrays=None, *, timeout: float =
         log_file = Path(tmp) / "tqcount.log"
         extra = ("-icount", "shift=0", "-plugin", f"{plugin_path()},{plugin_args}", "-d", "plugin", "-D", log_file)
         _, done = run_binary(board, elf, pack_inputs(manifest, batches), timeout=timeout, qemu_extra=extra,
-                             level=level)
+                             level=level, state=state)
         log = log_file.read_text(encoding="utf-8") if log_file.is_file() else ""
     counts = parse_counts(board.name, log, samples)
     stack, total = _STACK.search(done.output), _STACK_TOTAL.search(done.output)

@@ -90,10 +90,11 @@ def check_status(done: process.Completed, board: Board, timeout: float) -> None:
 
 
 def run_binary(board: Board, artifact: Path, data: bytes, *, timeout: float,
-               qemu_extra=(), level: int | None = None) -> tuple[bytes, process.Completed]:
+               qemu_extra=(), level: int | None = None, state: str = "keep") -> tuple[bytes, process.Completed]:
     """Feed the harness `data` (its input file) on the host or QEMU; return its output file and the process.
-    `level`: the precision level of a multi-level image (the harness's third argument)."""
-    args = (INPUT_FILE, OUTPUT_FILE) + (() if level is None else (str(level),))
+    `level`: the precision level of a multi-level image (the harness's third argument); else `state`: "reset"
+    resets a stateful model's state before every sample (the third argument), "keep" carries it over."""
+    args = (INPUT_FILE, OUTPUT_FILE) + ((str(level),) if level is not None else ("reset",) if state == "reset" else ())
     with tempfile.TemporaryDirectory(prefix="tinyq-run-") as tmp:
         work = Path(tmp)
         (work / INPUT_FILE).write_bytes(data)
@@ -107,14 +108,18 @@ def run_binary(board: Board, artifact: Path, data: bytes, *, timeout: float,
 
 
 def run_project(project_dir: Path | str, arrays, *, timeout: float = RUN_TIMEOUT, build: bool = True,
-                level: int | None = None, port: str | None = None) -> RunResult:
+                level: int | None = None, port: str | None = None, state: str = "keep") -> RunResult:
     """Run the project's model on `arrays` (one array, a sequence by position, a mapping or an .npy/.npz path).
 
     Builds first when the artifact is missing or older than its sources (unless build=False). `level`: which
-    level of a multi-level image runs (default 0); floats are quantized with that level's scales. A real
+    level of a multi-level image runs (default 0); floats are quantized with that level's scales. The samples
+    are consecutive invokes; `state` "reset" resets a stateful model's state before each (tinyq.sim.run). A real
     board runs what is flashed on it, over `port` (default: its virtual COM port, found by USB vendor id);
     `timeout` then bounds each sample.
     """
+    from tinyq.sim.run import check_state_mode
+
+    check_state_mode(state)
     project_dir = Path(project_dir).resolve()
     manifest = read_manifest(project_dir)
     spec = manifest.level(level)  # refuses a level out of range before anything runs
@@ -129,7 +134,7 @@ def run_project(project_dir: Path | str, arrays, *, timeout: float = RUN_TIMEOUT
         data = pack_inputs(manifest, batches)
         rows = [data[k * manifest.sample_in_bytes:(k + 1) * manifest.sample_in_bytes] for k in range(samples)]
         start = time.monotonic()
-        out = run_serial(manifest, board, rows, port=port, timeout=timeout, level=level or 0)
+        out = run_serial(manifest, board, rows, port=port, timeout=timeout, level=level or 0, state=state)
         return RunResult(unpack_outputs(manifest, out, samples, level), samples, "", time.monotonic() - start)
     if port is not None:
         raise RunError(f"--port is for real boards; {board.name} runs {'here' if board.is_host else 'on QEMU'}")
@@ -139,5 +144,5 @@ def run_project(project_dir: Path | str, arrays, *, timeout: float = RUN_TIMEOUT
     if not artifact.is_file():
         raise RunError(f"{artifact} not found: run `tinyq build {project_dir}` first")
     data, done = run_binary(board, artifact, pack_inputs(manifest, batches), timeout=timeout,
-                            level=level if manifest.levels else None)
+                            level=level if manifest.levels else None, state=state)
     return RunResult(unpack_outputs(manifest, data, samples, level), samples, done.output, done.seconds)

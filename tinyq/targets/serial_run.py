@@ -3,7 +3,8 @@
 Consumes a manifest, the real Board and the harness's input rows (tinyq.targets.run.pack_inputs); produces the
 harness's output bytes, sample after sample, like the output file of the host and QEMU runs. The protocol is
 templates/main.c.j2's: '?' -> "TINYQ_READY <sha256[:16]> <in bytes> <out bytes>"; 'S', level byte, sample ->
-TINYQ_OUTPUT lines and a TINYQ_STATUS line. The READY line proves the board runs this project's model (else
+TINYQ_OUTPUT lines and a TINYQ_STATUS line; 'R' resets a stateful model's state (sent once before the batch,
+which starts fresh as on QEMU, and before every sample with state "reset"). The READY line proves the board runs this project's model (else
 `tinyq flash` it first). `port`: a device (/dev/ttyACM0, COM3) or a pyserial URL (socket://host:port); None
 finds the board's virtual COM port among the host's serial ports by its USB vendor id.
 """
@@ -34,7 +35,7 @@ def find_port(board: Board) -> str:
 
 
 def run_serial(manifest: Manifest, board: Board, rows: list[bytes], *, port: str | None, timeout: float,
-               level: int = 0) -> bytes:
+               level: int = 0, state: str = "keep") -> bytes:
     """Run each sample row on the board; return the output rows, concatenated."""
     import serial
 
@@ -50,8 +51,9 @@ def run_serial(manifest: Manifest, board: Board, rows: list[bytes], *, port: str
         ready = reader.until("TINYQ_READY", READY_TIMEOUT, "a TINYQ_READY line (is the project flashed?)")
         _check_ready(ready, manifest, where)
         out = bytearray()
-        for row in rows:
-            link.write(b"S" + bytes([level]) + row)
+        for k, row in enumerate(rows):
+            reset = b"R" if k == 0 or state == "reset" else b""
+            link.write(reset + b"S" + bytes([level]) + row)
             # transfer time both ways at 10 bits a byte (8N1, hex output), then the run itself
             bits = 10 * (len(row) + 2 * manifest.sample_out_bytes + 64)
             text = reader.until("TINYQ_STATUS", timeout + bits / (board.console.baud or 115200), "a TINYQ_STATUS line")
