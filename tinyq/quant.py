@@ -24,6 +24,12 @@ def round_half_away(x: float) -> int:
     return int(math.copysign(math.floor(abs(x) + 0.5), x))
 
 
+def c_div(a, b: int) -> np.ndarray:
+    """C integer division (truncation toward zero) of an integer array by a positive int."""
+    a = np.asarray(a)
+    return np.where(a >= 0, a // b, -((-a) // b))
+
+
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """TFLM QuantizeMultiplier (double rounding build): real ~= m * 2**(shift - 31)."""
     if not math.isfinite(real):

@@ -19,7 +19,7 @@ from tinyq.errors import BuildError, RunError
 from tinyq.resources import data_dir
 from tinyq.targets.cache import cache_dir
 from tinyq.targets.manifest import read_manifest
-from tinyq.targets.run import pack_inputs
+from tinyq.targets.run import harness_args, pack_inputs
 
 # GCC's -fsanitize=undefined leaves out the two float checks; kernels also assert their contracts.
 SANITIZE = ["-fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero", "-fno-sanitize-recover=all",
@@ -88,9 +88,7 @@ def run_host_runner(project_dir: Path, runner: Path, batches: list[np.ndarray], 
     with tempfile.TemporaryDirectory() as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         fin.write_bytes(pack_inputs(manifest, batches))
-        args = [str(runner), str(fin), str(fout)] + ([] if level is None else [str(level)])
-        if state == "reset" and level is None:
-            args.append("reset")
+        args = [str(runner), str(fin), str(fout), *harness_args(level, state)]
         p = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
                            env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
         if p.returncode != 0 or "runtime error" in p.stderr or "Sanitizer" in p.stderr:

@@ -44,7 +44,6 @@ class PreluCall(KernelCall):
     shift_alpha: int
 
 
-
 def _alpha_quant(ctx: OpContext, alpha: Tensor) -> tuple[float, int]:
     """Alpha's (scale, zero point). TFLM reads only the first entry of a per-channel quantization and applies it
     to every channel; tinyq takes a per-channel alpha only when all its entries agree (then the two readings

@@ -24,6 +24,7 @@ import numpy as np
 from tinyq.ir import Tensor
 from tinyq.lower import OpContext, lowers
 from tinyq.program import KernelCall, const_array
+from tinyq.quant import c_div
 
 MAX_SIDE = 1 << 16  # image height / width limit: keeps TFLM's int32 (bilinear) and float32 (nearest) index math exact
 ONE = 1 << 10  # ResizeBilinearInteger's fixed-point 1.0
@@ -120,11 +121,6 @@ def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel
     return index
 
 
-def _c_div(a: np.ndarray, b: int) -> np.ndarray:
-    """C integer division (truncation toward zero) by a positive int."""
-    return np.where(a >= 0, a // b, -((-a) // b))
-
-
 def bilinear_axis(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool):
     """TFLM ResizeBilinearInteger's scale_10 and ComputeInterpolationValuesInteger for output indices
     0..out_size-1: (lower bound, upper bound, input position - 1024 * lower bound), int64 arrays."""
@@ -135,8 +131,8 @@ def bilinear_axis(in_size: int, out_size: int, align_corners: bool, half_pixel_c
     value = np.arange(out_size, dtype=np.int64) * scale_10
     if half_pixel_centers:
         value = value + scale_10 // 2 - (1 << 9)
-    lo = np.maximum(_c_div(value, ONE), 0)
-    hi = np.minimum(_c_div(value + ONE - 1, ONE), in_size - 1)
+    lo = np.maximum(c_div(value, ONE), 0)
+    hi = np.minimum(c_div(value + ONE - 1, ONE), in_size - 1)
     return lo, hi, value - ONE * lo
 
 

@@ -89,12 +89,20 @@ def check_status(done: process.Completed, board: Board, timeout: float) -> None:
     raise RunError(f"running on {board.name} failed: {reason}{detail}")
 
 
+def harness_args(level: int | None, state: str) -> tuple[str, ...]:
+    """The harness's optional third argument: the level of a multi-level image, else "reset" when a stateful
+    model's state is reset before every sample (templates/main.c.j2)."""
+    if level is not None:
+        return (str(level),)
+    return ("reset",) if state == "reset" else ()
+
+
 def run_binary(board: Board, artifact: Path, data: bytes, *, timeout: float,
                qemu_extra=(), level: int | None = None, state: str = "keep") -> tuple[bytes, process.Completed]:
     """Feed the harness `data` (its input file) on the host or QEMU; return its output file and the process.
     `level`: the precision level of a multi-level image (the harness's third argument); else `state`: "reset"
     resets a stateful model's state before every sample (the third argument), "keep" carries it over."""
-    args = (INPUT_FILE, OUTPUT_FILE) + ((str(level),) if level is not None else ("reset",) if state == "reset" else ())
+    args = (INPUT_FILE, OUTPUT_FILE) + harness_args(level, state)
     with tempfile.TemporaryDirectory(prefix="tinyq-run-") as tmp:
         work = Path(tmp)
         (work / INPUT_FILE).write_bytes(data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyq.quant import c_div
 from tinyq.sim.kernels import sim_kernel
 
 
@@ -20,28 +21,23 @@ def _windows(call):
             yield out_y, out_x, y0, y1, x0, x1
 
 
-def _images(call, x):
+def images(call, x):
     """(N, batches, H, W, C) -> (N * batches, H, W, C): simulator batch and model batch pool alike.
     The kernels return (N, output size); the driver restores the output tensor's shape."""
     return x.reshape(-1, call.input_h, call.input_w, call.depth)
 
 
-def _trunc_div(a, b: int) -> np.ndarray:
-    """C integer division (truncates toward zero) of an int64 array by a positive int."""
-    return np.where(a >= 0, a // b, -((-a) // b))
-
-
 @sim_kernel("tq_avgpool_s8", "tq_avgpool_s16")
 def avgpool(call, x):
     n = x.shape[0]
-    x = _images(call, x).astype(np.int64)
+    x = images(call, x).astype(np.int64)
     out = np.empty((x.shape[0], call.output_h, call.output_w, call.depth), dtype=np.int64)
     for out_y, out_x, y0, y1, x0, x1 in _windows(call):
         count = (y1 - y0) * (x1 - x0)  # only elements inside the input count (TFLM)
         acc = x[:, y0:y1, x0:x1, :].sum(axis=(1, 2))
         # TFLM: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count, C division (half away from zero)
         half = count // 2
-        out[:, out_y, out_x, :] = np.where(acc > 0, _trunc_div(acc + half, count), _trunc_div(acc - half, count))
+        out[:, out_y, out_x, :] = np.where(acc > 0, c_div(acc + half, count), c_div(acc - half, count))
     out = np.clip(out, call.act_min, call.act_max).astype(np.int8 if call.kernel.endswith("s8") else np.int16)
     return out.reshape(n, -1)
 
@@ -49,7 +45,7 @@ def avgpool(call, x):
 @sim_kernel("tq_maxpool_s8", "tq_maxpool_s16")
 def maxpool(call, x):
     n = x.shape[0]
-    x = _images(call, x)
+    x = images(call, x)
     out = np.empty((x.shape[0], call.output_h, call.output_w, call.depth), dtype=x.dtype)
     for out_y, out_x, y0, y1, x0, x1 in _windows(call):
         out[:, out_y, out_x, :] = x[:, y0:y1, x0:x1, :].max(axis=(1, 2))
