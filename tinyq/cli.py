@@ -68,7 +68,7 @@ def build_parser(modules) -> argparse.ArgumentParser:
 
 # Optional packages -> (the extra that installs them, what else to say): a command that needs one names it
 _TF = ("tf", "")
-_QAT = ("tf", " (quantization-aware training also needs tensorflow-model-optimization and tf-keras: see README)")
+_QAT = ("qat", "")
 EXTRA_MODULES = {
     "tensorflow": _TF, "keras": _TF, "ai_edge_litert": _TF, "ai_edge_quantizer": _TF, "sklearn": ("examples", ""),
     "matplotlib": _TF, "tqdm": _TF, "scipy": _TF, "PIL": _TF,

@@ -76,6 +76,29 @@ def test_wheel_with_the_tf_extra_quantizes_compiles_builds_runs_and_verifies(whe
     assert "site-packages" in library and str(REPO) not in library
 
 
+def test_wheel_with_the_qat_extra_runs_quantization_aware_training(wheel, tmp_path):
+    """The one documented command for QAT, `pip install 'tinyq[qat]'`, is all that int8 QAT (tfmot) needs."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "train.npy", rng.random((64, 8, 8, 1), dtype=np.float32))
+    np.save(tmp_path / "labels.npy", rng.integers(0, 3, 64))
+    model.save(tmp_path / "m.keras")
+
+    tinyq = _venv(sys.executable, tmp_path / "venv", f"{wheel}[qat]") / "tinyq"
+    done = subprocess.run([str(a) for a in [tinyq, "quantize", tmp_path / "m.keras", "--method", "qat", "--train",
+                           tmp_path / "train.npy", "--labels", tmp_path / "labels.npy", "--epochs", "1", "--out",
+                           "m.tflite"]], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    noise = [line for line in done.stderr.splitlines() if "cuInit" in line or "absl::InitializeLog" in line
+             or line.startswith(("I0000", "W0000", "E0000"))]
+    assert not noise, noise  # the full tensorflow wheel's CUDA probe is silenced like the rest of TF's log lines
+    assert "PASS" in _run([tinyq, "verify", "m.tflite", "--board", BOARD, "-n", "2"], tmp_path)
+
+
 @pytest.mark.parametrize("version", ["3.10", "3.12"])
 def test_plain_wheel_on_other_pythons_compiles_builds_and_verifies(wheel, tmp_path, version):
     python = _python(version)

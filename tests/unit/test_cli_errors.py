@@ -185,6 +185,25 @@ def test_the_installed_command(w, argv, fragment):
     assert len(lines) == 1 and lines[0].startswith("tinyq: error: ") and _fill(fragment, w) in lines[0], p.stderr
 
 
+def test_qat_without_its_extra_names_it(tmp_path, monkeypatch, capsys):
+    """With the tf extra but not the qat one (no tfmot, no tf_keras), --method qat names the qat extra."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("tf_keras", "tensorflow_model_optimization") else real(name, *a))
+    import keras
+
+    keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)]).save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", np.zeros((2, 4, 4, 1), np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(2, np.int64))
+    code = main(["quantize", str(tmp_path / "m.keras"), "--method", "qat", "--train", str(tmp_path / "x.npy"),
+                 "--labels", str(tmp_path / "y.npy"), "-o", str(tmp_path / "m.tflite")])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tinyq: error:")]
+    assert code == 2 and len(errors) == 1, errors
+    assert "needs Python package 'tf_keras'" in errors[0] and "pip install 'tinyq[qat]'" in errors[0], errors
+
+
 @pytest.mark.parametrize("missing", ["keras", "tensorflow_model_optimization"])
 def test_a_command_that_needs_an_extra_names_it(missing, tmp_path, monkeypatch, capsys):
     """Without TensorFlow (a plain `pip install tinyq`), quantize says which extra to install, in one line."""
@@ -205,7 +224,7 @@ def test_a_command_that_needs_an_extra_names_it(missing, tmp_path, monkeypatch, 
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tinyq: error:")]
     assert code == 2 and len(errors) == 1, errors
     assert errors[0].startswith(f"tinyq: error: `tinyq quantize` needs Python package '{missing}'"), errors
-    assert "pip install 'tinyq[tf]'" in errors[0]
+    assert f"pip install 'tinyq[{'tf' if missing == 'keras' else 'qat'}]'" in errors[0]
 
 
 def test_a_missing_arm_compiler_or_qemu_is_named(tmp_path, monkeypatch, capsys):

@@ -42,10 +42,14 @@ def run_job(job: dict) -> dict:
 
     warnings.filterwarnings("ignore")
     import numpy as np
-    import tensorflow as tf
-    import tensorflow_model_optimization as tfmot
 
     from tinyq.quantize.convert import convert, quiet_stderr
+
+    with quiet_stderr():  # TensorFlow's C++ log lines at import and at its first device probe
+        import tensorflow as tf
+        import tensorflow_model_optimization as tfmot
+
+        tf.config.list_physical_devices()
     from tinyq.quantize.data import load_labels, load_samples
     from tinyq.quantize.float_model import load_float_model
     from tinyq.quantize.ptq import finish, representative_dataset

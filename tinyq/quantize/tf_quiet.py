@@ -10,8 +10,8 @@ import re
 import sys
 import tempfile
 
-# absl's prefix (severity I/W, date, time), its "before InitializeLog" banner, and the CPU-feature hint's tail
-_NOISE = re.compile(r"^([IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] |WARNING: All log messages before absl::InitializeLog"
+# absl's prefix (severity I/W/E, date, time), its "before InitializeLog" banner, and the CPU-feature hint's tail
+_NOISE = re.compile(r"^([IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] |WARNING: All log messages before absl::InitializeLog"
                     r"|To enable the following instructions:)")
 
 
@@ -50,4 +50,7 @@ def load_tensorflow(progress=None) -> None:
         progress("loading TensorFlow (a few seconds) ...")
     with quiet_stderr():
         import keras  # noqa: F401
-        import tensorflow  # noqa: F401
+        import tensorflow
+
+        # The full `tensorflow` wheel (the qat extra) probes CUDA at first device use and logs its failure: here.
+        tensorflow.config.list_physical_devices()
