@@ -90,6 +90,15 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class Official:
+    """A real board on PlatformIO's own platform (env "official" of the generated project)."""
+
+    platform: str  # e.g. "ststm32"
+    board: str  # that platform's board id
+    upload_protocol: str
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     title: str
@@ -106,6 +115,7 @@ class Board:
     stack_bytes: int = 0  # the stack reserve when GCC's call graphs give no bound (else the builder sizes it)
     qemu_machine: str = ""
     upload: Upload | None = None
+    official: Official | None = None
     cc: str = ""
     cflags: tuple[str, ...] = ()
     ldflags: tuple[str, ...] = ()
@@ -181,6 +191,16 @@ def _console(raw: dict, where: str) -> Console:
     )
 
 
+def _official(raw: dict, where: str) -> Official | None:
+    table = raw.get("official")
+    if table is None:
+        return None
+    values = [table.get(key) for key in ("platform", "board", "upload_protocol")]
+    if not all(isinstance(v, str) and v.replace("_", "").replace("-", "").isalnum() for v in values):
+        raise BoardError(f"{where}: [official] needs platform, board and upload_protocol (identifiers)")
+    return Official(*values)
+
+
 def _parse(name: str, raw: dict, where: str) -> Board:
     kind = raw.get("kind")
     if kind not in KINDS:
@@ -208,6 +228,7 @@ def _parse(name: str, raw: dict, where: str) -> Board:
         stack_bytes=int(raw.get("stack_bytes", 0)),
         qemu_machine=str(raw.get("qemu", {}).get("machine", "")),
         upload=upload,
+        official=_official(raw, where),
         cc=str(host.get("cc", "")),
         cflags=tuple(host.get("cflags", ())),
         ldflags=tuple(host.get("ldflags", ())),

@@ -2,9 +2,12 @@
 serial port work (checked by running the NUCLEO-F446RE image on QEMU's STM32F405, which has the same USART2,
 flash and SRAM addresses, its USART2 on a TCP socket); flashing without a probe fails with one clear line."""
 import contextlib
+import os
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,6 +74,52 @@ def uart_on_qemu(elf, log=None):
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_every_real_board_has_an_env_on_platformios_official_platform(projects):
+    """env "official" names the board's own PlatformIO platform and board id and tinyq's extra script; the
+    emulated boards, which exist only in QEMU, have none."""
+    import configparser
+
+    for board in REAL:
+        ini = configparser.ConfigParser()
+        ini.read(projects[board] / "platformio.ini")
+        official = load_board(board).official
+        env = ini["env:official"]
+        assert (env["platform"], env["board"], env["upload_protocol"]) == (
+            official.platform, official.board, official.upload_protocol)
+        assert env["extra_scripts"] == "pre:platform/builder/official.py, post:platform/builder/official_link.py"
+        assert (projects[board] / "platform" / "builder" / "official.py").is_file()
+    assert all(load_board(n).official is None for n in board_names() if load_board(n).kind != "real")
+
+
+@pytest.mark.skipif(not os.environ.get("TINYQ_PLATFORM_STSTM32"),
+                    reason="set TINYQ_PLATFORM_STSTM32 to a checkout of platformio/platform-ststm32 to build env "
+                           "official offline (PlatformIO's registry is unreachable here)")
+def test_env_official_builds_on_ststm32_and_runs(projects, tmp_path):
+    """The checkout stands in for the registry's ststm32 and the system arm-none-eabi-gcc for its toolchain: the
+    platform's own builder makes the image, which then serves samples like env firmware's."""
+    import shutil
+
+    d = tmp_path / "project"
+    shutil.copytree(projects["nucleo_f446re"], d, ignore=shutil.ignore_patterns(".pio"))
+    gcc = tmp_path / "gcc"
+    (gcc / "bin").mkdir(parents=True)
+    for tool in Path("/usr/bin").glob("arm-none-eabi-*"):
+        (gcc / "bin" / tool.name).symlink_to(tool)
+    (gcc / "package.json").write_text('{"name": "toolchain-gccarmnoneeabi", "version": "1.120201.0", "system": "*"}')
+    ini = (d / "platformio.ini").read_text().replace(
+        "platform = ststm32", f"platform = symlink://{os.environ['TINYQ_PLATFORM_STSTM32']}").replace(
+        "platformio/toolchain-gccarmnoneeabi@>=1.100301.0", f"toolchain-gccarmnoneeabi@symlink://{gcc}")
+    (d / "platformio.ini").write_text(ini)
+    done = subprocess.run([str(Path(sys.executable).parent / "pio"), "run", "-e", "official"], cwd=d,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    with uart_on_qemu(d / ".pio" / "build" / "official" / "firmware.elf") as url:
+        batch = dummy.sample_inputs(3, seed=5)
+        r = run_project(projects["nucleo_f446re"], batch, port=url)
+    for name, want in dummy.expected_outputs(batch).items():
+        np.testing.assert_array_equal(r.outputs[name], want)
 
 
 def test_uart_harness_serves_samples_over_the_serial_port(projects, tmp_path, capsys):
