@@ -93,6 +93,81 @@ static inline __attribute__((always_inline)) void conv(const tq_conv_s16_dsp_par
     }
 }
 
+/* im2col: the output pixel's whole patch gathered into `patch` in the filter's (ky, kx, c) order, padding taps
+ * as 0 (16x8 zero points are 0), so that each block of 4 filters is one long run (tinyq/specialize/s16_dsp.py
+ * takes this kernel when a filter row's runs are short, e.g. a first layer with 1-3 input channels) */
+static inline void fill(int16_t *to, const int16_t *from, int32_t n) { /* from NULL: zeros */
+    for (int32_t i = 0; i < n; ++i) to[i] = from ? from[i] : 0;
+}
+
+static void gather(const tq_conv_s16_dsp_params *p, const int16_t *image, int32_t in_y0, int32_t in_x0,
+                   int16_t *patch) {
+    const int32_t depth = p->input_depth, kw = p->filter_width, row_taps = kw * depth;
+    int32_t kx0, kx1; /* the filter columns inside the image, the same for every row */
+    valid_taps(in_x0, p->dilation_width, kw, p->input_width, &kx0, &kx1);
+    for (int32_t ky = 0; ky < p->filter_height; ++ky, patch += row_taps) {
+        const int32_t in_y = in_y0 + p->dilation_height * ky;
+        if (in_y < 0 || in_y >= p->input_height || kx0 >= kx1) {
+            fill(patch, NULL, row_taps);
+            continue;
+        }
+        const int16_t *row = image + in_y * p->input_width * depth;
+        fill(patch, NULL, kx0 * depth);
+        if (p->dilation_width == 1) { /* the columns inside: one run of adjacent pixels */
+            fill(patch + kx0 * depth, row + (in_x0 + kx0) * depth, (kx1 - kx0) * depth);
+        } else {
+            for (int32_t kx = kx0; kx < kx1; ++kx)
+                fill(patch + kx * depth, row + (in_x0 + p->dilation_width * kx) * depth, depth);
+        }
+        fill(patch + kx1 * depth, NULL, (kw - kx1) * depth);
+    }
+}
+
+static inline __attribute__((always_inline)) void conv_im2col(const tq_conv_s16_dsp_params *p, const int16_t *input,
+                                                              int16_t *output, int16_t *patch, const int32_t r64) {
+    const int32_t k = p->filter_height * p->filter_width * p->input_depth, n_out = p->output_depth;
+    for (int32_t batch = 0; batch < p->batches; ++batch) {
+        const int16_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
+        for (int32_t out_y = 0; out_y < p->output_height; ++out_y) {
+            for (int32_t out_x = 0; out_x < p->output_width; ++out_x) {
+                gather(p, image, out_y * p->stride_height - p->pad_height, out_x * p->stride_width - p->pad_width,
+                       patch);
+                int32_t o = 0;
+                for (; o + 3 < n_out; o += 4) {
+                    int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
+                    tq_s16_dot4(patch, p->filter16 + o * k, k, k, a);
+                    const int32_t *row = p->rows + 3 * o; /* unrolled: a[] stays in registers */
+                    output[o] = tq_s16_finish(a[0], row, r64, p->act_min, p->act_max);
+                    output[o + 1] = tq_s16_finish(a[1], row + 3, r64, p->act_min, p->act_max);
+                    output[o + 2] = tq_s16_finish(a[2], row + 6, r64, p->act_min, p->act_max);
+                    output[o + 3] = tq_s16_finish(a[3], row + 9, r64, p->act_min, p->act_max);
+                }
+                if (o + 1 < n_out) {
+                    int32_t a0 = p->bias[o], a1 = p->bias[o + 1];
+                    tq_s16_dot2(patch, p->filter16 + o * k, p->filter16 + (o + 1) * k, k, &a0, &a1);
+                    output[o] = tq_s16_finish(a0, p->rows + 3 * o, r64, p->act_min, p->act_max);
+                    output[o + 1] = tq_s16_finish(a1, p->rows + 3 * o + 3, r64, p->act_min, p->act_max);
+                    o += 2;
+                }
+                if (o < n_out) {
+                    const int32_t a = tq_s16_dot1(patch, p->filter16 + o * k, k, p->bias[o]);
+                    output[o] = tq_s16_finish(a, p->rows + 3 * o, r64, p->act_min, p->act_max);
+                }
+                output += n_out; /* NHWC */
+            }
+        }
+    }
+}
+
+tq_status tq_conv_s16_im2col_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input, int16_t *output,
+                                 void *scratch) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && p->filter16 != NULL &&
+              p->bias != NULL && p->rows != NULL && p->filter_input_depth == p->input_depth);
+    if (p->requant64) conv_im2col(p, input, output, (int16_t *)scratch, 1);
+    else conv_im2col(p, input, output, (int16_t *)scratch, 0);
+    return TQ_OK;
+}
+
 tq_status tq_conv_s16_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->filter16 != NULL && p->bias != NULL &&
               p->rows != NULL && p->filter_input_depth >= 1 && p->input_depth % p->filter_input_depth == 0);

@@ -105,6 +105,10 @@ CASES = [
     Case("conv", (7, 9, 3), (2, 3), filters=4, bias="int32-none", int16=True, lo=-3.0, hi=1.0),
     Case("conv", (8, 8, 3), 3, filters=5, strides=2, bias="int32", act="relu6", int16=True),
     Case("conv", (5, 6, 2), 3, filters=3, batch=2, int16=True),
+    # im2col (tq_conv_s16_im2col_dsp): a KWS-style first layer (1 channel, 10x4 filter, stride 2, SAME padding
+    # on every side, 7 filters: a 4-block, a pair and a single), and dilated taps gathered one by one
+    Case("conv", (13, 10, 1), (10, 4), filters=7, strides=2, act="relu", int16=True),
+    Case("conv", (9, 9, 2), 3, filters=5, dilation=(1, 2), bias="int32", int16=True),
     Case("dw", (10, 8, 6), 3, filters=1, dilation=2, bias="none", int16=True),
     Case("dw", (6, 5, 7), 3, filters=1, strides=(1, 2), batch=2, act="relu6", int16=True),
 ]
@@ -116,8 +120,12 @@ def test_single_op_cases(tmp_path):
     for case in CASES:
         tfl, inputs, sim = _checked(conv_cases.convert_case(case), n=12)
         models.append(GridModel(str(case), tfl, inputs, sim))
+    im2col = 0
     for case, model_c in zip(CASES, run_grid(models, "mps2-an386", tmp_path)):
-        assert _calls(model_c, "tq_conv_s16_dsp" if case.op == "conv" else "tq_depthwise_conv_s16_dsp") == 1, case
+        im2col += _calls(model_c, "tq_conv_s16_im2col_dsp")
+        kernels = ("tq_conv_s16_dsp", "tq_conv_s16_im2col_dsp") if case.op == "conv" else ("tq_depthwise_conv_s16_dsp",)
+        assert sum(_calls(model_c, k) for k in kernels) == 1, case
+    assert im2col == 6  # the short-run cases, padded and not, dilated, batched, int32 and int64 requantization
 
 
 def test_depth_multiplier_two_keeps_the_portable_kernel(tmp_path):

@@ -140,6 +140,14 @@ class ConvS16DspCall(KernelCall):
 
 
 @dataclass(frozen=True, eq=False)
+class ConvS16Im2colDspCall(ConvS16DspCall):
+    """tq_conv_s16_im2col_dsp: the same parameters; each output pixel's patch is gathered into scratch."""
+
+    def scratch_bytes(self) -> int:
+        return -(-2 * self.filter_height * self.filter_width * self.input_depth // 4) * 4
+
+
+@dataclass(frozen=True, eq=False)
 class DepthwiseConvS16DspCall(KernelCall):
     params_type = "tq_depthwise_conv_s16_dsp_params"
     batches: int
@@ -212,11 +220,23 @@ def prepare_conv(call: KernelCall) -> Prepared | None:
             weights16=const_array(call.filter.reshape(call.output_depth, -1), np.int16), bias=q.bias, rows=q.rows,
             _int8=call.filter)
         return Prepared(record, "tq_fully_connected_s16_dsp")
-    record = ConvS16DspCall(
+    gathers = _short_runs(call)
+    record = (ConvS16Im2colDspCall if gathers else ConvS16DspCall)(
         **_base(call), **{f: getattr(call, f) for f in _GEOMETRY}, filter_input_depth=call.filter_input_depth,
         output_depth=call.output_depth, requant64=q.requant64, filter16=const_array(call.filter, np.int16),
         bias=q.bias, rows=q.rows, _int8=call.filter)
-    return Prepared(record, "tq_conv_s16_dsp")
+    return Prepared(record, "tq_conv_s16_im2col_dsp" if gathers else "tq_conv_s16_dsp")
+
+
+IM2COL_RUN = 16  # taps: below this, a filter row's dot calls cost more in setup than gathering the patch does
+
+
+def _short_runs(call: ConvCall) -> bool:
+    """Whether the patch is several short runs of adjacent taps (a filter row of few input channels, or dilated
+    taps one by one), so one gathered run per filter block beats a dot call per run: no groups, several runs."""
+    run = call.filter_width * call.input_depth if call.dilation_width == 1 else call.input_depth
+    runs = call.filter_height * (1 if call.dilation_width == 1 else call.filter_width)
+    return call.filter_input_depth == call.input_depth and runs > 1 and run < IM2COL_RUN
 
 
 def depthwise_layout(filter_hwc: np.ndarray) -> np.ndarray:
