@@ -1,12 +1,15 @@
-/* DEPTHWISE_CONV_2D int8, depth multiplier 1, on Helium: four channels in the int32 lanes.
+/* DEPTHWISE_CONV_2D int8, depth multiplier 1, on Helium.
  * The input is first copied into scratch, group-major, with a border of the input zero point wide enough for
  * every tap (tinyq/specialize/depthwise_mve.py sizes it), so the tap loops need no bounds checks: the bias has the input
  * offset folded in (bias + input_offset * sum of the channel's taps, mod 2^32), and a border tap multiplies
  * the zero point, (zero_point + input_offset) * w = 0, as TFLM's skipped tap adds nothing.
- * Per output pixel and group of four channels, each tap is a widening 4-byte input load, a 4-byte weight load
- * (laid out at compile time [group][tap][4], zero past the depth), a VMUL and a VADD (MVE has no
- * vector-by-vector VMLA); 3x3 filters take an unrolled loop with immediate offsets. The last group's lanes past
- * the depth hold the border value (their weights are 0 and their outputs are not stored). */
+ * The int32 lanes are four neighbouring output pixels of one channel (along x, or along y when that wastes
+ * fewer lanes on a partial last chunk): each tap is one widening gather of the four pixels' input bytes and one
+ * VMLA by the tap's weight as a scalar (MVE has no vector-by-vector VMLA), 2 vector instructions per 4 MACs.
+ * The requantization takes the channel's multiplier and shift as scalars (the same arithmetic as
+ * tq_mve_requant.h) and the four outputs go out in one scatter store. 3x3 filters (dilation 1) run in an
+ * assembly core, one call per channel, with the nine weights, both steps and the lane offsets of the three
+ * filter columns in registers. */
 #include "tinyq/tq_mve.h"
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
@@ -14,7 +17,6 @@
 #include <stddef.h>
 
 #include "tq_mve_bytes.h"
-#include "tq_mve_requant.h"
 
 /* the image with its zero-point border, group-major: [groups][padded_height][padded_width][4], so that within
  * a group the taps of a filter row are 4 * dilation_width bytes apart (immediate offsets for 3x3) */

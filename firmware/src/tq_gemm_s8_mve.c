@@ -14,11 +14,14 @@
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
+#include <stddef.h>
 
 #include "tq_mve_gemm.h"
 
 void tq_mve_gemm_pair(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_pair");
 void tq_mve_gemm_one(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_one");
+typedef char tq_mve_gemm_run_layout[offsetof(tq_mve_gemm_run, bias) == 16 && offsetof(tq_mve_gemm_run, steps) == 32
+                                    && offsetof(tq_mve_gemm_run, act_max) == 52 ? 1 : -1];
 
 /* Requantize q0 (and q1) of a block: bias, multiplier and shift vectors read at their cursors in the run
  * (r9), which advance by one block; q5/q6 hold act_min/act_max. Uses q2, q3, r0. Exactly tq_mve_requant. */
