@@ -51,6 +51,8 @@ tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int
     const tq_gemm_s8_mve_params *g = p->gemm;
     int8_t *row0 = (int8_t *)scratch, *row1 = row0 + g->depth;
     const int32_t pixels = p->output_height * p->output_width, c = g->out_depth;
+    tq_mve_gemm_run run;
+    tq_mve_gemm_start(&run, g);
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int8_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
         int32_t y = 0, x = 0; /* the pixel n, then n + 1 */
@@ -60,10 +62,10 @@ tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int
             if (n + 1 < pixels) {
                 im2col_row(p, image, y, x, row1);
                 if (++x == p->output_width) x = 0, ++y;
-                tq_mve_gemm_rows2(g, row0, row1, output, output + c);
+                tq_mve_gemm_rows2(&run, row0, row1, output, output + c);
                 output += 2 * c;
             } else {
-                tq_mve_gemm_rows2(g, row0, row0, output, NULL);
+                tq_mve_gemm_rows2(&run, row0, NULL, output, NULL);
                 output += c;
             }
         }

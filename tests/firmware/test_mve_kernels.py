@@ -88,6 +88,22 @@ def _depthwise_chain():
     return convert_keras(build, seed=23, lo=-1.0, hi=1.0)
 
 
+def _depthwise_tall():
+    """3x3 depthwise whose pixel lanes run along y (tall outputs): 9x5 SAME (two chunks of 4 and a tail of 1),
+    VALID to 7x3 (a tail of 3), then stride 2 to 4x2 (no tail); 6 channels."""
+    import keras
+
+    def build():
+        return keras.Sequential([
+            keras.Input((9, 5, 6)),
+            keras.layers.DepthwiseConv2D(3, padding="same", activation="relu"),
+            keras.layers.DepthwiseConv2D(3, padding="valid"),
+            keras.layers.DepthwiseConv2D(3, strides=2, padding="same"),
+        ])
+
+    return convert_keras(build, seed=24, lo=-1.0, hi=1.0)
+
+
 def _check(tfl, tmp_path, expect: dict[str, int]):
     program = as_program(tfl)
     inputs = random_inputs(program, 9, seed=7)  # 9 inputs: batches run one by one
@@ -111,3 +127,7 @@ def test_conv_first_layer_c1_mve(tmp_path):
 
 def test_depthwise_conv_mve(tmp_path):
     _check(_depthwise_chain(), tmp_path, {"tq_depthwise_conv_s8_mve": 4})
+
+
+def test_depthwise_conv_tall_mve(tmp_path):
+    _check(_depthwise_tall(), tmp_path, {"tq_depthwise_conv_s8_mve": 3})
