@@ -47,9 +47,10 @@ static inline void pixel_sums(const tq_conv_s16_dsp_params *p, const int16_t *im
     }
 }
 
-/* the kernel for one requantization path (r64 a constant: each caller below gets its own copy) */
+/* the kernel for one requantization path and clamp kind (constants: TQ_S16_SPECIALIZED makes each copy) */
 static inline __attribute__((always_inline)) void conv(const tq_conv_s16_dsp_params *p, const int16_t *input,
-                                                       int16_t *output, const int32_t r64) {
+                                                       int16_t *output, const int32_t r64,
+                                                       const int32_t clamp) {
     const int32_t groups = p->input_depth / p->filter_input_depth, per_group = p->output_depth / groups;
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int16_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
@@ -68,23 +69,23 @@ static inline __attribute__((always_inline)) void conv(const tq_conv_s16_dsp_par
                         int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
                         pixel_sums(p, image, o, 4, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
                         const int32_t *row = p->rows + 3 * o; /* unrolled: a[] stays in registers */
-                        output[o] = tq_s16_finish(a[0], row, r64, p->act_min, p->act_max);
-                        output[o + 1] = tq_s16_finish(a[1], row + 3, r64, p->act_min, p->act_max);
-                        output[o + 2] = tq_s16_finish(a[2], row + 6, r64, p->act_min, p->act_max);
-                        output[o + 3] = tq_s16_finish(a[3], row + 9, r64, p->act_min, p->act_max);
+                        output[o] = tq_s16_finish(a[0], row, r64, clamp, p->act_min, p->act_max);
+                        output[o + 1] = tq_s16_finish(a[1], row + 3, r64, clamp, p->act_min, p->act_max);
+                        output[o + 2] = tq_s16_finish(a[2], row + 6, r64, clamp, p->act_min, p->act_max);
+                        output[o + 3] = tq_s16_finish(a[3], row + 9, r64, clamp, p->act_min, p->act_max);
                     }
                     if (o + 1 < end) {
                         int32_t a[2] = {p->bias[o], p->bias[o + 1]};
                         pixel_sums(p, image, o, 2, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
-                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, r64, p->act_min, p->act_max);
+                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, r64, clamp, p->act_min, p->act_max);
                         output[o + 1] =
-                            tq_s16_finish(a[1], p->rows + 3 * o + 3, r64, p->act_min, p->act_max);
+                            tq_s16_finish(a[1], p->rows + 3 * o + 3, r64, clamp, p->act_min, p->act_max);
                         o += 2;
                     }
                     if (o < end) { /* the group's last filter alone */
                         int32_t a[1] = {p->bias[o]};
                         pixel_sums(p, image, o, 1, in_y0, in_x0, ky0, ky1, kx0, kx1, channel0, a);
-                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, r64, p->act_min, p->act_max);
+                        output[o] = tq_s16_finish(a[0], p->rows + 3 * o, r64, clamp, p->act_min, p->act_max);
                     }
                 }
                 output += p->output_depth; /* NHWC */
@@ -123,38 +124,68 @@ static void gather(const tq_conv_s16_dsp_params *p, const int16_t *image, int32_
     }
 }
 
-static inline __attribute__((always_inline)) void conv_im2col(const tq_conv_s16_dsp_params *p, const int16_t *input,
-                                                              int16_t *output, int16_t *patch, const int32_t r64) {
+/* gathers the patch of output pixel `pixel` (row-major over the batch's output image) */
+static inline void gather_pixel(const tq_conv_s16_dsp_params *p, const int16_t *image, int32_t pixel,
+                                int16_t *patch) {
+    const int32_t out_y = pixel / p->output_width, out_x = pixel - out_y * p->output_width;
+    gather(p, image, out_y * p->stride_height - p->pad_height, out_x * p->stride_width - p->pad_width, patch);
+}
+
+/* the outputs of one pixel's patch (the odd last pixel of an image): 4 filters share each activation load */
+static inline __attribute__((always_inline)) void one_pixel(const tq_conv_s16_dsp_params *p, const int16_t *patch,
+                                                            int16_t *output, const int32_t r64, const int32_t clamp) {
     const int32_t k = p->filter_height * p->filter_width * p->input_depth, n_out = p->output_depth;
+    int32_t o = 0;
+    for (; o + 3 < n_out; o += 4) {
+        int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
+        tq_s16_dot4(patch, p->filter16 + o * k, k, k, a);
+        const int32_t *row = p->rows + 3 * o; /* unrolled: a[] stays in registers */
+        output[o] = tq_s16_finish(a[0], row, r64, clamp, p->act_min, p->act_max);
+        output[o + 1] = tq_s16_finish(a[1], row + 3, r64, clamp, p->act_min, p->act_max);
+        output[o + 2] = tq_s16_finish(a[2], row + 6, r64, clamp, p->act_min, p->act_max);
+        output[o + 3] = tq_s16_finish(a[3], row + 9, r64, clamp, p->act_min, p->act_max);
+    }
+    for (; o < n_out; ++o) output[o] = tq_s16_finish(tq_s16_dot1(patch, p->filter16 + o * k, k, p->bias[o]),
+                                                     p->rows + 3 * o, r64, clamp, p->act_min, p->act_max);
+}
+
+/* pixels in pairs, both patches gathered first (scratch holds two): each filter pair meets both in
+ * tq_s16_dot2x2, whose loads each serve two products */
+static inline __attribute__((always_inline)) void conv_im2col(const tq_conv_s16_dsp_params *p, const int16_t *input,
+                                                              int16_t *output, int16_t *patch0, const int32_t r64,
+                                                              const int32_t clamp) {
+    const int32_t k = p->filter_height * p->filter_width * p->input_depth, n_out = p->output_depth;
+    const int32_t pixels = p->output_height * p->output_width;
+    int16_t *const patch1 = patch0 + k;
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int16_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
-        for (int32_t out_y = 0; out_y < p->output_height; ++out_y) {
-            for (int32_t out_x = 0; out_x < p->output_width; ++out_x) {
-                gather(p, image, out_y * p->stride_height - p->pad_height, out_x * p->stride_width - p->pad_width,
-                       patch);
-                int32_t o = 0;
-                for (; o + 3 < n_out; o += 4) {
-                    int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o + 2], p->bias[o + 3]};
-                    tq_s16_dot4(patch, p->filter16 + o * k, k, k, a);
-                    const int32_t *row = p->rows + 3 * o; /* unrolled: a[] stays in registers */
-                    output[o] = tq_s16_finish(a[0], row, r64, p->act_min, p->act_max);
-                    output[o + 1] = tq_s16_finish(a[1], row + 3, r64, p->act_min, p->act_max);
-                    output[o + 2] = tq_s16_finish(a[2], row + 6, r64, p->act_min, p->act_max);
-                    output[o + 3] = tq_s16_finish(a[3], row + 9, r64, p->act_min, p->act_max);
-                }
-                if (o + 1 < n_out) {
-                    int32_t a0 = p->bias[o], a1 = p->bias[o + 1];
-                    tq_s16_dot2(patch, p->filter16 + o * k, p->filter16 + (o + 1) * k, k, &a0, &a1);
-                    output[o] = tq_s16_finish(a0, p->rows + 3 * o, r64, p->act_min, p->act_max);
-                    output[o + 1] = tq_s16_finish(a1, p->rows + 3 * o + 3, r64, p->act_min, p->act_max);
-                    o += 2;
-                }
-                if (o < n_out) {
-                    const int32_t a = tq_s16_dot1(patch, p->filter16 + o * k, k, p->bias[o]);
-                    output[o] = tq_s16_finish(a, p->rows + 3 * o, r64, p->act_min, p->act_max);
-                }
-                output += n_out; /* NHWC */
+        int32_t px = 0;
+        for (; px + 1 < pixels; px += 2, output += 2 * n_out) {
+            gather_pixel(p, image, px, patch0);
+            gather_pixel(p, image, px + 1, patch1);
+            int16_t *const out1 = output + n_out;
+            int32_t o = 0;
+            for (; o + 1 < n_out; o += 2) {
+                const int16_t *w0 = p->filter16 + o * k;
+                int32_t a[4] = {p->bias[o], p->bias[o + 1], p->bias[o], p->bias[o + 1]};
+                tq_s16_dot2x2(patch0, patch1, w0, w0 + k, k, a);
+                const int32_t *row = p->rows + 3 * o;
+                output[o] = tq_s16_finish(a[0], row, r64, clamp, p->act_min, p->act_max);
+                output[o + 1] = tq_s16_finish(a[1], row + 3, r64, clamp, p->act_min, p->act_max);
+                out1[o] = tq_s16_finish(a[2], row, r64, clamp, p->act_min, p->act_max);
+                out1[o + 1] = tq_s16_finish(a[3], row + 3, r64, clamp, p->act_min, p->act_max);
             }
+            if (o < n_out) { /* odd filter count: the last filter against both patches */
+                int32_t a0 = p->bias[o], a1 = p->bias[o];
+                tq_s16_dot2(p->filter16 + o * k, patch0, patch1, k, &a0, &a1);
+                output[o] = tq_s16_finish(a0, p->rows + 3 * o, r64, clamp, p->act_min, p->act_max);
+                out1[o] = tq_s16_finish(a1, p->rows + 3 * o, r64, clamp, p->act_min, p->act_max);
+            }
+        }
+        if (px < pixels) { /* odd pixel count */
+            gather_pixel(p, image, px, patch0);
+            one_pixel(p, patch0, output, r64, clamp);
+            output += n_out;
         }
     }
 }
@@ -163,16 +194,18 @@ tq_status tq_conv_s16_im2col_dsp(const tq_conv_s16_dsp_params *p, const int16_t 
                                  void *scratch) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && p->filter16 != NULL &&
               p->bias != NULL && p->rows != NULL && p->filter_input_depth == p->input_depth);
-    if (p->requant64) conv_im2col(p, input, output, (int16_t *)scratch, 1);
-    else conv_im2col(p, input, output, (int16_t *)scratch, 0);
+#define IM2COL(r64, clamp) conv_im2col(p, input, output, (int16_t *)scratch, r64, clamp)
+    TQ_S16_SPECIALIZED(p, IM2COL);
+#undef IM2COL
     return TQ_OK;
 }
 
 tq_status tq_conv_s16_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input, int16_t *output) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->filter16 != NULL && p->bias != NULL &&
               p->rows != NULL && p->filter_input_depth >= 1 && p->input_depth % p->filter_input_depth == 0);
-    if (p->requant64) conv(p, input, output, 1);
-    else conv(p, input, output, 0);
+    /* one clamp kind only: the loop nest around tq_s16_dot4 leaves GCC too few registers in more copies */
+    if (p->requant64) conv(p, input, output, 1, TQ_S16_CLAMP_ANY);
+    else conv(p, input, output, 0, TQ_S16_CLAMP_ANY);
     return TQ_OK;
 }
 #else

@@ -53,11 +53,16 @@ static inline __attribute__((always_inline)) void group_sums(const int16_t *x, c
     a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;
 }
 
-tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *input,
-                                    int16_t *output) {
-    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->filter16 != NULL && p->bias != NULL &&
-              p->rows != NULL && p->input_depth >= 1 && p->requant64 == 1); /* TFLM's 16x8 depthwise: int64 */
-    const int32_t depth = p->input_depth, lo = p->act_min, hi = p->act_max, r64 = 1;
+/* int64 requantization (TFLM's 16x8 depthwise takes no other): one SMMLA, one shift */
+static inline int16_t finish(int32_t acc, const int32_t *row, int32_t clamp, int32_t lo, int32_t hi) {
+    return tq_s16_clamp(tq_s16_smmla(acc, row[0], row[1]) >> row[2], clamp, lo, hi);
+}
+
+/* the kernel for one clamp kind (a constant: each caller below gets its own copy) */
+static inline __attribute__((always_inline)) void depthwise(const tq_depthwise_conv_s16_dsp_params *p,
+                                                            const int16_t *input, int16_t *output,
+                                                            const int32_t clamp) {
+    const int32_t depth = p->input_depth, lo = p->act_min, hi = p->act_max;
     const int32_t kw = p->filter_width, taps = p->filter_height * kw, whole = depth & ~3, rest = depth - whole;
     const int32_t x_step = p->dilation_width * depth, y_step = p->dilation_height * p->input_width * depth;
     const int16_t *w_rest = p->filter16 + whole * taps; /* [H][W][rest] */
@@ -83,14 +88,14 @@ tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, c
                     for (int32_t g = whole >> 2; g > 0; --g) { /* pointers step, nothing is recomputed */
                         int32_t a[4] = {bias[0], bias[1], bias[2], bias[3]};
                         group_sums(xg, wg, 2 * x_step, 2 * y_step, rows, nx, w_skip, a);
-                        out[0] = tq_s16_finish(a[0], row, r64, lo, hi); /* unrolled: a[] stays in registers */
-                        out[1] = tq_s16_finish(a[1], row + 3, r64, lo, hi);
-                        out[2] = tq_s16_finish(a[2], row + 6, r64, lo, hi);
-                        out[3] = tq_s16_finish(a[3], row + 9, r64, lo, hi);
+                        out[0] = finish(a[0], row, clamp, lo, hi); /* unrolled: a[] stays in registers */
+                        out[1] = finish(a[1], row + 3, clamp, lo, hi);
+                        out[2] = finish(a[2], row + 6, clamp, lo, hi);
+                        out[3] = finish(a[3], row + 9, clamp, lo, hi);
                         xg += 4, wg += group_step, bias += 4, row += 12, out += 4;
                     }
                 } else { /* no valid tap: each output is its requantized bias */
-                    for (int32_t c = 0; c < whole; ++c) out[c] = tq_s16_finish(bias[c], row + 3 * c, r64, lo, hi);
+                    for (int32_t c = 0; c < whole; ++c) out[c] = finish(bias[c], row + 3 * c, clamp, lo, hi);
                 }
                 for (int32_t r = 0; r < rest; ++r) { /* the last depth % 4 channels, one at a time */
                     const int32_t c = whole + r;
@@ -100,12 +105,22 @@ tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, c
                         const int16_t *x = xr, *w = wr;
                         for (int32_t k = nx; k > 0; --k, x += x_step, w += rest) a += x[0] * w[0];
                     }
-                    output[c] = tq_s16_finish(a, p->rows + 3 * c, r64, lo, hi);
+                    output[c] = finish(a, p->rows + 3 * c, clamp, lo, hi);
                 }
                 output += depth; /* NHWC */
             }
         }
     }
+}
+
+tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *input,
+                                    int16_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->filter16 != NULL && p->bias != NULL &&
+              p->rows != NULL && p->input_depth >= 1 && p->requant64 == 1); /* TFLM's 16x8 depthwise: int64 */
+    const int32_t clamp = tq_s16_clamp_kind(p->act_min, p->act_max);
+    if (clamp == TQ_S16_CLAMP_INT16) depthwise(p, input, output, TQ_S16_CLAMP_INT16);
+    else if (clamp == TQ_S16_CLAMP_RELU) depthwise(p, input, output, TQ_S16_CLAMP_RELU);
+    else depthwise(p, input, output, TQ_S16_CLAMP_ANY);
     return TQ_OK;
 }
 #else

@@ -32,6 +32,10 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_fc_add_fast.py", "an386")),
     ("s16-im2col-pad", "firmware/src/tq_conv_s16_dsp.c", "to[i] = from ? from[i] : 0;", "to[i] = from ? from[i] : 1;",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op")),
+    ("s16-clamp-int16", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__ssat(y, 16)", "(int16_t)__ssat(y, 15)",
+     ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
+    ("s16-clamp-relu", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__usat(y, 15)", "(int16_t)__usat(y, 14)",
+     ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
 ]
 
 

@@ -141,10 +141,10 @@ class ConvS16DspCall(KernelCall):
 
 @dataclass(frozen=True, eq=False)
 class ConvS16Im2colDspCall(ConvS16DspCall):
-    """tq_conv_s16_im2col_dsp: the same parameters; each output pixel's patch is gathered into scratch."""
+    """tq_conv_s16_im2col_dsp: the same parameters; the patches of a pixel pair are gathered into scratch."""
 
     def scratch_bytes(self) -> int:
-        return -(-2 * self.filter_height * self.filter_width * self.input_depth // 4) * 4
+        return -(-4 * self.filter_height * self.filter_width * self.input_depth // 4) * 4  # two int16 patches
 
 
 @dataclass(frozen=True, eq=False)

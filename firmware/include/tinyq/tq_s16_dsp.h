@@ -58,8 +58,8 @@ typedef struct {
 tq_status tq_fully_connected_s16_dsp(const tq_fully_connected_s16_dsp_params *p, const int16_t *input,
                                      int16_t *output);
 tq_status tq_conv_s16_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input, int16_t *output);
-/* the same layer with each output pixel's patch gathered into scratch (filter_height * filter_width *
- * input_depth int16, no groups) first: for filters whose rows are short runs, e.g. 1-3 input channels */
+/* the same layer with the patches of each output pixel pair gathered into scratch first (2 * filter_height *
+ * filter_width * input_depth int16, no groups): for filters whose rows are short runs, e.g. 1-3 input channels */
 tq_status tq_conv_s16_im2col_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input, int16_t *output,
                                  void *scratch);
 tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *input,
