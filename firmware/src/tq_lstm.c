@@ -60,9 +60,9 @@ static void tq_lstm_cell_update(const tq_lstm_params *p, int16_t *gates, int16_t
                 gates[g * n + u] = tq_lstm_sat16(tq_lstm_sat16(a) + tq_lstm_sat16(r));                              \
             }                                                                                                       \
         }                                                                                                           \
-        /* gate activations: Q3.12 in (multiplier 3, no shift), Q0.15 out */                                       \
+        /* gate activations: Q3.12 in (multiplier 3, no shift), Q0.15 out; tanh for the cell gate */               \
         tq_lstm_activate(p, gates, 2 * n, 3, 0, 0);                                                                \
-        tq_lstm_activate(p, gates + 2 * n, n, 3, 0, !p->cell_gate_sigmoid);                                       \
+        tq_lstm_activate(p, gates + 2 * n, n, 3, 0, 1);                                                            \
         tq_lstm_activate(p, gates + 3 * n, n, 3, 0, 0);                                                            \
         tq_lstm_cell_update(p, gates, c);                                                                          \
         for (int32_t u = 0; u < n; ++u) {                                                                          \

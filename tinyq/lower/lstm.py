@@ -4,8 +4,8 @@ tq_lstm_s16 (int16 activations, int8 weights, int64 bias, int16 cell).
 The arithmetic is TFLM's integer LSTM (tensorflow/lite/micro/kernels/unidirectional_sequence_lstm.cc,
 lstm_eval.h LstmStep, lstm_eval_common.cc PrepareGateParametersInteger). Per time step and batch row, each
 gate (input, forget, cell, output) is two FULLY_CONNECTED into int16 at scale 2^-12 (input x input weights +
-gate bias; hidden state x recurrent weights, no bias), their saturating int16 sum, then the int16 sigmoid (or
-tanh for the cell gate: the op's fused activation, TANH or SIGMOID) to Q0.15. The cell becomes
+gate bias; hidden state x recurrent weights, no bias), their saturating int16 sum, then the int16 sigmoid (tanh for
+the cell gate) to Q0.15. The cell becomes
 forget x cell + input x cell gate (two int16 MULs, a saturating add, then the cell clip), the hidden state
 tanh(cell) x output gate (a MUL into the activation type, plus the hidden zero point); the step's output
 is the hidden state.
@@ -41,7 +41,7 @@ ABSENT = {9: "cell-to-input (peephole)", 10: "cell-to-forget (peephole)", 11: "c
           16: "projection weights", 17: "projection bias", 20: "input layer-norm", 21: "forget layer-norm",
           22: "cell layer-norm", 23: "output layer-norm"}
 GATE_SCALE = 2.0**-12  # the FC outputs: Q3.12
-ACT_TANH, ACT_SIGMOID = 4, 6  # TFLite ActivationFunctionType
+ACT_TANH = 4  # TFLite ActivationFunctionType
 TANH_MAX_MULTIPLIER = 32767  # the int16 tanh's rescale multiplies an int16 by it in int32
 
 
@@ -61,7 +61,6 @@ class LstmCall(KernelCall):
     input_shift: tuple[int, int, int, int]
     recurrent_multiplier: tuple[int, int, int, int]
     recurrent_shift: tuple[int, int, int, int]
-    cell_gate_sigmoid: bool  # the cell gate's activation is SIGMOID (TFLite's fused activation), else TANH
     forget_multiplier: int  # forget gate (Q0.15) x cell -> cell
     forget_shift: int
     update_multiplier: int  # input gate x cell gate (Q0.15 each) -> cell
@@ -125,8 +124,10 @@ def lower_lstm(ctx: OpContext):
                        "(TFLM requires every gate)")
     opts = ctx.op.options
     activation = int(opts.get("fused_activation_function", 0))
-    if activation not in (ACT_TANH, ACT_SIGMOID):
-        raise ctx.fail(f"cell gate activation {activation}: TFLM's LSTM computes TANH (4) or SIGMOID (6) only")
+    if activation != ACT_TANH:
+        # TFLM's kernel takes TANH or SIGMOID, but the schema has no SIGMOID: any other value parses as NONE,
+        # which the kernel asserts against (release builds then leave the cell gate un-activated)
+        raise ctx.fail(f"cell gate activation {activation}: TFLM's LSTM computes TANH (4) only")
     if opts.get("diagonal_recurrent_tensors", False):
         raise ctx.fail("diagonal recurrent weights are not supported (TFLM's LSTM takes full matrices)")
     time_major = bool(opts.get("time_major", False))
@@ -228,7 +229,7 @@ def lower_lstm(ctx: OpContext):
         batches=batches, time_steps=time_steps, input_size=input_size, units=units, time_major=time_major,
         input_offset=-inp.zero_point, hidden_zero_point=hidden.zero_point,
         input_multiplier=tuple(in_m), input_shift=tuple(in_s), recurrent_multiplier=tuple(rec_m),
-        recurrent_shift=tuple(rec_s), cell_gate_sigmoid=activation == ACT_SIGMOID,
+        recurrent_shift=tuple(rec_s),
         forget_multiplier=forget_m, forget_shift=forget_s, update_multiplier=update_m, update_shift=update_s,
         output_multiplier=output_m, output_shift=output_s, use_cell_clip=bool(use_clip), cell_clip=q_clip,
         cell_tanh_multiplier=tanh_m, cell_tanh_right_shift=tanh_rs,

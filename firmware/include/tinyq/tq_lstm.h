@@ -15,7 +15,6 @@ typedef struct {
     int32_t hidden_zero_point;  /* of the hidden state (and the output) */
     int32_t input_multiplier[4], input_shift[4];         /* input x input weights + bias -> Q3.12 */
     int32_t recurrent_multiplier[4], recurrent_shift[4]; /* hidden x recurrent weights -> Q3.12 */
-    int32_t cell_gate_sigmoid;  /* 1: the cell gate's activation is a sigmoid, 0: tanh */
     int32_t forget_multiplier, forget_shift; /* forget gate (Q0.15) x cell -> cell */
     int32_t update_multiplier, update_shift; /* input gate x cell gate (Q0.15) -> cell */
     int32_t output_multiplier, output_shift; /* tanh(cell) x output gate (Q0.15) -> hidden */

@@ -45,8 +45,8 @@ def _step(call, x, hidden, cell):
                          call.input_shift[g])
                      + _fc(call, h_in, call.recurrent_weights[g], None, call.recurrent_multiplier[g],
                            call.recurrent_shift[g]))
-        tanh = g == 2 and not call.cell_gate_sigmoid  # gate tanh: Q3.12 in, multiplier 3, no shift
-        gates.append(_act(call.sigmoid_table, 3, 0, pre, tanh))
+        # Q3.12 in (multiplier 3, no shift): tanh for the cell gate, sigmoid for the others
+        gates.append(_act(call.sigmoid_table, 3, 0, pre, g == 2))
     i, f, c_gate, o = gates
     kept = _sat16(multiply_by_quantized_multiplier(f * cell, call.forget_multiplier, call.forget_shift))
     new = _sat16(multiply_by_quantized_multiplier(i * c_gate, call.update_multiplier, call.update_shift))
