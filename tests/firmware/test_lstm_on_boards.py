@@ -1,0 +1,63 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM on the Cortex-M4 (mps2-an386) and Cortex-M55 (mps3-an547) boards: mnist_lstm,
+dtln_noise_suppression and the hand-built LSTM grid (tests/ops/test_lstm.py, int8 and 16x8) as consecutive
+invokes, firmware == simulator (== TFLM), exactly; and the real harness's `reset` argument against the
+simulator's. (The grid also runs on every emulated board in test_op_grids_on_boards.py.)"""
+from functools import cache
+
+import numpy as np
+import pytest
+
+from tests.firmware.grid_image import GridModel, run_grid
+from tests.ops.test_lstm import GRID, grid_inputs, grid_model
+from tests.samples import model_path
+from tinyq.oracle import run_isolated
+from tinyq.sim.run import as_program, run_program
+
+BOARDS = ["mps2-an386", "mps3-an547"]
+REAL = ("tflm_mnist_lstm_int8", "tflm_dtln_noise_suppression_int8")
+
+
+@cache
+def reference(name: str, state: str = "keep"):
+    """(model, batches, simulator outputs) with the simulator checked against TFLM on the same invokes."""
+    if name == "grid":
+        model, batches = grid_model(GRID), grid_inputs(GRID, 8, 7)
+    else:
+        model = model_path(name).read_bytes()
+        program = as_program(model)
+        shape = program.tensor(program.inputs[0]).shape
+        batches = [np.random.default_rng(11).integers(-128, 128, (8, *shape)).astype(np.int8)]
+    program = as_program(model)
+    env = run_program(program, batches, state=state)
+    sim = [env[i] for i in program.outputs]
+    ref, _ = run_isolated(model, batches, len(sim), reset=state == "reset")
+    for s, r in zip(sim, ref):
+        assert np.array_equal(s, r.reshape(s.shape)), f"{name}: simulator != TFLM (state {state})"
+    return model, batches, sim
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+@pytest.mark.parametrize("board", BOARDS)
+def test_lstm_models_on_board(board, tmp_path):
+    models = [GridModel(name, *reference(name)) for name in (*REAL, "grid")]
+    run_grid(models, board, tmp_path / "grid")
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+def test_harness_resets_the_lstm_state(tmp_path):
+    board = BOARDS[0]
+    from tinyq.compiler import compile_model
+    from tinyq.io import from_batch
+    from tinyq.targets.run import run_project
+
+    model, batches, _ = reference(REAL[0])
+    program = as_program(model)
+    compile_model(model, tmp_path / "p", board=board)
+    arrays = {f"input_{k}": from_batch(b, program.tensor(i)) for k, (b, i) in enumerate(zip(batches, program.inputs))}
+    for state in ("keep", "reset"):
+        _, _, want = reference(REAL[0], state)
+        got = run_project(tmp_path / "p", arrays, state=state).arrays
+        for g, w in zip(got, want):
+            assert np.array_equal(g.reshape(w.shape), w), f"firmware != simulator on {board} (state {state})"
