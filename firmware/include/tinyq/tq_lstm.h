@@ -33,10 +33,13 @@ typedef struct {
  * @param[out]    output   [batches][time_steps][units] (time_major: [time_steps][batches][units])
  * @param[in,out] hidden   [batches][units], the activation type
  * @param[in,out] cell     [batches][units]
- * @param         scratch  4 * units int16_t (the step's gates), 2-byte aligned
+ * @param         scratch  4 * units int16_t (the step's gates), then units int32_t; 4-byte aligned
  */
 tq_status tq_lstm_s8(const tq_lstm_params *p, const int8_t *input, int8_t *output, int8_t *hidden, int16_t *cell,
                      void *scratch);
+/* tq_lstm_s8 with the Arm DSP extension (the gate matmuls on SMLAD): the same integers. */
+tq_status tq_lstm_s8_dsp(const tq_lstm_params *p, const int8_t *input, int8_t *output, int8_t *hidden,
+                         int16_t *cell, void *scratch);
 tq_status tq_lstm_s16(const tq_lstm_params *p, const int16_t *input, int16_t *output, int16_t *hidden,
                       int16_t *cell, void *scratch);
 
