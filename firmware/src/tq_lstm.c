@@ -72,7 +72,8 @@ static void tq_lstm_cell_update(const tq_lstm_params *p, int16_t *gates, int16_t
     tq_lstm_activate(p, cg, n, 3, 0, 1);
     tq_lstm_activate(p, og, n, 3, 0, 0);
     for (int32_t u = 0; u < n; ++u) {
-        const int32_t kept = tq_multiply_by_quantized_multiplier(fg[u] * cell[u], p->forget_multiplier, p->forget_shift);
+        const int32_t kept =
+            tq_multiply_by_quantized_multiplier(fg[u] * cell[u], p->forget_multiplier, p->forget_shift);
         const int32_t add = tq_multiply_by_quantized_multiplier(ig[u] * cg[u], p->update_multiplier, p->update_shift);
         int32_t c = tq_lstm_sat16(tq_lstm_sat16(kept) + tq_lstm_sat16(add));
         if (p->use_cell_clip) c = tq_clamp_i32(c, -p->cell_clip, p->cell_clip);
@@ -99,7 +100,7 @@ static void tq_lstm_cell_update(const tq_lstm_params *p, int16_t *gates, int16_t
 #define TQ_LSTM_LOOP(ACT_T, LO, HI, GATES)                                                                           \
     const int32_t n = p->units;                                                                                    \
     int16_t *gates = (int16_t *)scratch;                                                                           \
-    int32_t *hidden_raw = (int32_t *)(void *)(gates + 4 * n + (n & 1)); /* 4-byte aligned */                       \
+    int32_t *hidden_raw = (int32_t *)(void *)(gates + 4 * n); /* 8n bytes in: 4-byte aligned */                      \
     for (int32_t b = 0; b < p->batches; ++b) {                                                                     \
         ACT_T *h = hidden + b * n;                                                                                 \
         int16_t *c = cell + b * n;                                                                                 \

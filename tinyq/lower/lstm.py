@@ -81,8 +81,8 @@ class LstmCall(KernelCall):
         return "int8" if self.kernel == "tq_lstm_s8" else "int16"
 
     def scratch_bytes(self) -> int:
-        # the four gates of one step (int16), then the raw hidden values (int32, 4-byte aligned)
-        return 4 * self.units * 2 + (self.units & 1) * 2 + self.units * 4
+        # the four gates of one step (int16), then the raw hidden values (int32, at 8 x units bytes: aligned)
+        return 4 * self.units * 2 + self.units * 4
 
     def offsets(self, t: int, b: int) -> tuple[int, int]:
         """Element offsets of step t of batch row b in the input and the output."""
