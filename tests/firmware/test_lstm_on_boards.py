@@ -1,19 +1,18 @@
-"""UNIDIRECTIONAL_SEQUENCE_LSTM on the Cortex-M4 (mps2-an386) and Cortex-M55 (mps3-an547) boards: mnist_lstm,
-dtln_noise_suppression and the hand-built LSTM grid (tests/ops/test_lstm.py, int8 and 16x8) as consecutive
-invokes, firmware == simulator (== TFLM), exactly; and the real harness's `reset` argument against the
-simulator's. (The grid also runs on every emulated board in test_op_grids_on_boards.py.)"""
+"""UNIDIRECTIONAL_SEQUENCE_LSTM firmware: the real harness's `reset` argument (both LSTM states back to TFLM's
+initial values before every sample) against the simulator's, on the Cortex-M4 (mps2-an386, the _dsp kernel).
+mnist_lstm and dtln_noise_suppression run on every emulated board in test_models_on_boards.py (tests/samples.py
+MODELS), the hand-built LSTM grid (int8 and 16x8) in test_op_grids_on_boards.py."""
 from functools import cache
 
 import numpy as np
 import pytest
 
-from tests.firmware.grid_image import GridModel, run_grid
 from tests.ops.test_lstm import GRID, grid_inputs, grid_model
 from tests.samples import model_path
 from tinyq.oracle import run_isolated
 from tinyq.sim.run import as_program, run_program
 
-BOARDS = ["mps2-an386", "mps3-an547"]
+BOARDS = ["mps2-an386"]
 REAL = ("tflm_mnist_lstm_int8", "tflm_dtln_noise_suppression_int8")
 
 
@@ -34,14 +33,6 @@ def reference(name: str, state: str = "keep"):
     for s, r in zip(sim, ref):
         assert np.array_equal(s, r.reshape(s.shape)), f"{name}: simulator != TFLM (state {state})"
     return model, batches, sim
-
-
-@pytest.mark.slow
-@pytest.mark.firmware
-@pytest.mark.parametrize("board", BOARDS)
-def test_lstm_models_on_board(board, tmp_path):
-    models = [GridModel(name, *reference(name)) for name in (*REAL, "grid")]
-    run_grid(models, board, tmp_path / "grid")
 
 
 @pytest.mark.slow
