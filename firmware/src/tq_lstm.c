@@ -51,6 +51,28 @@ static void tq_lstm_gates_s16(const tq_lstm_params *p, const int16_t *in, const 
     }
 }
 
+/* tq_multiply_by_quantized_multiplier(x, m, shift) for m >= 0 in the floor forms tinyq/sim/fixedpoint.py
+ * computes (and tests against TFLM): SaturatingRoundingDoublingHighMul(a, m) = floor((a*m + 2^30) / 2^31)
+ * (it cannot saturate with m >= 0), RoundingDivideByPOT(h, e) = (h + 2^(e-1) - [h < 0 and e > 0]) >> e, the
+ * sum in int64. Fewer instructions than the general helper's sign-dependent nudge, division and masks; used
+ * wherever the multiplier is one of the record's (never negative). */
+typedef struct {
+    int32_t multiplier, left, right;
+    int64_t half; /* 2^(right-1), or 0 */
+} tq_lstm_requant_t;
+
+static inline tq_lstm_requant_t tq_lstm_requant_of(int32_t multiplier, int32_t shift) {
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const tq_lstm_requant_t r = {multiplier, shift > 0 ? shift : 0, right, right > 0 ? (INT64_C(1) << (right - 1)) : 0};
+    return r;
+}
+
+static inline int32_t tq_lstm_requant(int32_t x, const tq_lstm_requant_t *r) {
+    const int32_t a = (int32_t)((uint32_t)x << r->left);
+    const int64_t h = ((int64_t)a * r->multiplier + (INT64_C(1) << 30)) >> 31;
+    return (int32_t)((h + r->half - (h < 0 && r->right > 0)) >> r->right);
+}
+
 /* The int16 sigmoid or tanh of TFLM (tq_logistic.c), in place over n values. */
 static void tq_lstm_activate(const tq_lstm_params *p, int16_t *x, int32_t n, int32_t multiplier, int32_t right_shift,
                              int is_tanh) {
@@ -71,10 +93,12 @@ static void tq_lstm_cell_update(const tq_lstm_params *p, int16_t *gates, int16_t
     tq_lstm_activate(p, gates, 2 * n, 3, 0, 0);
     tq_lstm_activate(p, cg, n, 3, 0, 1);
     tq_lstm_activate(p, og, n, 3, 0, 0);
+    const tq_lstm_requant_t forget = tq_lstm_requant_of(p->forget_multiplier, p->forget_shift);
+    const tq_lstm_requant_t update = tq_lstm_requant_of(p->update_multiplier, p->update_shift);
+    const tq_lstm_requant_t output = tq_lstm_requant_of(p->output_multiplier, p->output_shift);
     for (int32_t u = 0; u < n; ++u) {
-        const int32_t kept =
-            tq_multiply_by_quantized_multiplier(fg[u] * cell[u], p->forget_multiplier, p->forget_shift);
-        const int32_t add = tq_multiply_by_quantized_multiplier(ig[u] * cg[u], p->update_multiplier, p->update_shift);
+        const int32_t kept = tq_lstm_requant(fg[u] * cell[u], &forget);
+        const int32_t add = tq_lstm_requant(ig[u] * cg[u], &update);
         int32_t c = tq_lstm_sat16(tq_lstm_sat16(kept) + tq_lstm_sat16(add));
         if (p->use_cell_clip) c = tq_clamp_i32(c, -p->cell_clip, p->cell_clip);
         cell[u] = (int16_t)c;
@@ -82,7 +106,7 @@ static void tq_lstm_cell_update(const tq_lstm_params *p, int16_t *gates, int16_t
     }
     tq_lstm_activate(p, fg, n, p->cell_tanh_multiplier, p->cell_tanh_right_shift, 1);
     for (int32_t u = 0; u < n; ++u) {
-        hidden_raw[u] = tq_multiply_by_quantized_multiplier(fg[u] * og[u], p->output_multiplier, p->output_shift);
+        hidden_raw[u] = tq_lstm_requant(fg[u] * og[u], &output);
     }
 }
 
@@ -135,23 +159,34 @@ tq_status tq_lstm_s16(const tq_lstm_params *p, const int16_t *input, int16_t *ou
 }
 
 #if defined(__ARM_FEATURE_DSP)
-/* The int8 gates with SMLAD: two weight rows per pass share each widened input word (tq_dsp_dot.h); the same
- * uint32 sums as tq_lstm_gates_s8. Rows g*n+u and g*n+u+1 of one gate, or of two gates when n is odd. */
+/* The int8 gates with SMLAD: two weight rows of one gate per pass share each widened input word
+ * (tq_dsp_dot.h); the same uint32 sums as tq_lstm_gates_s8. */
 static void tq_lstm_gates_s8_dsp(const tq_lstm_params *p, const int8_t *in, const int8_t *h, int16_t *gates) {
-    const int32_t n = p->units, rows = 4 * n, hidden_offset = -p->hidden_zero_point;
+    const int32_t n = p->units, hidden_offset = -p->hidden_zero_point;
     const int32_t *bias = (const int32_t *)p->bias;
-    for (int32_t r = 0; r < rows; r += 2) { /* rows = 4 * units: even */
-        const int32_t g0 = r / n, g1 = (r + 1) / n;
-        uint32_t a0 = (uint32_t)bias[r], a1 = (uint32_t)bias[r + 1], r0 = 0, r1 = 0;
-        tq_dsp_dot2(in, p->input_weights + r * p->input_size, p->input_weights + (r + 1) * p->input_size,
-                    p->input_size, p->input_offset, &a0, &a1);
-        tq_dsp_dot2(h, p->recurrent_weights + r * n, p->recurrent_weights + (r + 1) * n, n, hidden_offset, &r0, &r1);
-        gates[r] = tq_lstm_gate(
-            tq_multiply_by_quantized_multiplier((int32_t)a0, p->input_multiplier[g0], p->input_shift[g0]),
-            tq_multiply_by_quantized_multiplier((int32_t)r0, p->recurrent_multiplier[g0], p->recurrent_shift[g0]));
-        gates[r + 1] = tq_lstm_gate(
-            tq_multiply_by_quantized_multiplier((int32_t)a1, p->input_multiplier[g1], p->input_shift[g1]),
-            tq_multiply_by_quantized_multiplier((int32_t)r1, p->recurrent_multiplier[g1], p->recurrent_shift[g1]));
+    for (int32_t g = 0; g < 4; ++g) {
+        const tq_lstm_requant_t rq_in = tq_lstm_requant_of(p->input_multiplier[g], p->input_shift[g]);
+        const tq_lstm_requant_t rq_rec = tq_lstm_requant_of(p->recurrent_multiplier[g], p->recurrent_shift[g]);
+        const int8_t *wi = p->input_weights + g * n * p->input_size;
+        const int8_t *wr = p->recurrent_weights + g * n * n;
+        int32_t u = 0;
+        for (; u + 2 <= n; u += 2) {
+            uint32_t a0 = (uint32_t)bias[g * n + u], a1 = (uint32_t)bias[g * n + u + 1], r0 = 0, r1 = 0;
+            tq_dsp_dot2(in, wi + u * p->input_size, wi + (u + 1) * p->input_size, p->input_size, p->input_offset,
+                        &a0, &a1);
+            tq_dsp_dot2(h, wr + u * n, wr + (u + 1) * n, n, hidden_offset, &r0, &r1);
+            gates[g * n + u] =
+                tq_lstm_gate(tq_lstm_requant((int32_t)a0, &rq_in), tq_lstm_requant((int32_t)r0, &rq_rec));
+            gates[g * n + u + 1] =
+                tq_lstm_gate(tq_lstm_requant((int32_t)a1, &rq_in), tq_lstm_requant((int32_t)r1, &rq_rec));
+        }
+        if (u < n) { /* an odd unit count: the last row alone */
+            const uint32_t a = tq_dsp_dot1(in, wi + u * p->input_size, p->input_size, p->input_offset,
+                                           (uint32_t)bias[g * n + u]);
+            const uint32_t r = tq_dsp_dot1(h, wr + u * n, n, hidden_offset, 0);
+            gates[g * n + u] =
+                tq_lstm_gate(tq_lstm_requant((int32_t)a, &rq_in), tq_lstm_requant((int32_t)r, &rq_rec));
+        }
     }
 }
 
