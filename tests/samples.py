@@ -21,6 +21,8 @@ MODELS = [
     "tflm_simple_add_int8",
     "tflm_keyword_scrambled_8bit",  # SVDF, int8 state: stateful, the samples are consecutive invokes
     "tflm_keyword_scrambled",  # SVDF, int16 state
+    "tflm_mnist_lstm_int8",  # UNIDIRECTIONAL_SEQUENCE_LSTM (28 steps): stateful, hidden and cell state
+    "tflm_dtln_noise_suppression_int8",  # two stacked LSTMs
 ]
 
 

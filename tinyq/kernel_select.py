@@ -28,6 +28,7 @@ _MACROS = {DSP: "__ARM_FEATURE_DSP", MVE: "__ARM_FEATURE_MVE"}
 # kernel -> variants, best first
 VARIANTS: dict[str, tuple[Variant, ...]] = {
     "tq_fully_connected_s8": (Variant("tq_fully_connected_s8_dsp", DSP, _MACROS[DSP]),),
+    "tq_lstm_s8": (Variant("tq_lstm_s8_dsp", DSP, _MACROS[DSP]),),
     "tq_conv_s8": (Variant("tq_conv_s8_dsp", DSP, _MACROS[DSP]),),
     "tq_depthwise_conv_s8": (Variant("tq_depthwise_conv_s8_dsp", DSP, _MACROS[DSP]),),
     # packed weights (firmware/src/tq_*_packed_dsp.c): int4, int2, ternary, binary codes as SMLAD lanes / SEL masks

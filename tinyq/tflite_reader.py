@@ -58,7 +58,7 @@ _OPTIONS = {
     "CONCATENATION": ("ConcatenationOptions", False), "PAD": ("PadOptions", False),
     "PADV2": ("PadV2Options", False), "TRANSPOSE": ("TransposeOptions", False),
     "STRIDED_SLICE": ("StridedSliceOptions", False), "SLICE": ("SliceOptions", False),
-    "SVDF": ("SVDFOptions", True),
+    "SVDF": ("SVDFOptions", True), "UNIDIRECTIONAL_SEQUENCE_LSTM": ("UnidirectionalSequenceLSTMOptions", True),
     "RELU": ("NONE", False), "RELU6": ("NONE", False), "LOGISTIC": ("NONE", False), "TANH": ("NONE", False),
     "SHAPE": ("ShapeOptions", False), "PACK": ("PackOptions", False), "GATHER": ("GatherOptions", False),
     "CAST": ("CastOptions", False),

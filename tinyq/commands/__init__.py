@@ -16,9 +16,9 @@ def _int(text: str) -> int:
 
 
 def add_state_option(p) -> None:
-    """--state keep|reset: how a stateful model (SVDF) runs the samples of a batch (tinyq.sim.run.run_program)."""
+    """--state keep|reset: how a stateful model (SVDF, LSTM) runs the samples of a batch (tinyq.sim.run.run_program)."""
     p.add_argument("--state", choices=("keep", "reset"), default="keep",
-                   help="a stateful model (SVDF): keep the state from one sample to the next, as consecutive TFLM "
+                   help="a stateful model (SVDF, LSTM): keep the state from one sample to the next, as consecutive TFLM "
                         "invokes (default), or reset it before every sample")
 
 

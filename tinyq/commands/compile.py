@@ -48,7 +48,8 @@ def run(args) -> int:
     print(f"  I/O     {r.plan.io_bytes:>9,} B  " + ("(inside the arena: --io arena)" if r.plan.io_in_arena
                                                        else "(caller-owned buffers)"))
     if r.plan.state_bytes:
-        print(f"  state   {r.plan.state_bytes:>9,} B  (RAM kept across invokes: {len(r.plan.states)} SVDF state tensor(s))")
+        print(f"  state   {r.plan.state_bytes:>9,} B  (RAM kept across invokes: {len(r.plan.states)} SVDF or LSTM "
+              f"state tensor(s))")
     peak = r.plan.arena_bytes + r.plan.io_bytes + r.plan.state_bytes
     print(f"  peak    {peak:>9,} B  (data RAM: arena + I/O{' + state' if r.plan.state_bytes else ''}, plus the stack "
           f"one invoke uses, which `tinyq bench` measures)")

@@ -321,7 +321,7 @@ def render_levels(levels: Sequence[LevelCode], prefix: str = "model", options: s
             tuple(em.io_view(j, i) for j, i in enumerate(lv.program.outputs)),
             int(lv.plan.arena_bytes), int(lv.program.weight_bytes)))
     if multi and any(lv.program.states for lv in levels):
-        raise UnsupportedError("a stateful model (SVDF) cannot be one of several precision levels")
+        raise UnsupportedError("a stateful model (SVDF, LSTM) cannot be one of several precision levels")
     weight_bytes = sum(a.nbytes for a in store.arrays)
     if weight_bytes > INT32_MAX:
         raise UnsupportedError(f"weights: {weight_bytes} bytes do not fit int32_t")

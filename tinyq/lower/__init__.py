@@ -21,7 +21,7 @@ from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo
 from tinyq.quant import ParameterError
 
 FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape", "resize",
-            "prelu", "svdf")
+            "prelu", "svdf", "lstm")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,6 @@ class Lowering:
 REGISTRY: dict[str, Lowering] = {}
 # Ops refused with a specific reason (recognised, but not yet lowered)
 REFUSED = {
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": "recurrent op, not supported yet",
 }
 # How many inputs (absent optional ones included) each op takes, as TFLM's Prepare checks; every supported
 # op writes exactly one output. A lowering reads inputs by position, so extra ones would go unnoticed.
@@ -48,7 +47,7 @@ INPUT_COUNTS = {
     "RESHAPE": (1, 2), "SQUEEZE": (1, 1), "EXPAND_DIMS": (2, 2), "CONCATENATION": (1, 1 << 16),
     "PAD": (2, 2), "PADV2": (3, 3), "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SLICE": (3, 3),
     "RESIZE_NEAREST_NEIGHBOR": (2, 2), "RESIZE_BILINEAR": (2, 2),
-    "SVDF": (5, 5),
+    "SVDF": (5, 5), "UNIDIRECTIONAL_SEQUENCE_LSTM": (24, 24),
 }
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 UINT8_HINT = "uint8 tensors are supported only through QUANTIZE (uint8 <-> int8) and DEQUANTIZE (uint8 -> float32)"

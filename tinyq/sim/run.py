@@ -41,7 +41,7 @@ def as_program(model, weights: str = "auto", layers=None) -> Program:
 def run_program(program: Program, batches: list[np.ndarray], trace: bool = False,
                 state: str = "keep") -> dict[int, np.ndarray]:
     """Run on internal (N, *shape) batches; returns tensor index -> batch (all tensors if trace, else outputs).
-    The samples are consecutive invokes of a freshly started model: a stateful call (an SVDF) carries its
+    The samples are consecutive invokes of a freshly started model: a stateful call (SVDF, LSTM) carries its
     state from one sample to the next (`state="keep"`, as TFLM), or starts each from the initial state
     (`state="reset"`); a state tensor's batch is its value after each sample."""
     check_state_mode(state)

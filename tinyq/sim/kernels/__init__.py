@@ -13,7 +13,7 @@ from typing import Callable
 
 SIM_KERNELS: dict[str, Callable] = {}
 FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape",
-            "svdf", "packed", "resize", "prelu")
+            "svdf", "packed", "resize", "prelu", "lstm")
 
 
 def sim_kernel(*names: str):
