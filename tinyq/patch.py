@@ -18,7 +18,8 @@ Storage scheduling, not arithmetic: a band call is the same record with fewer ro
 without patching, and TFLM stays the oracle.
 
 patch_program() applies a choice: "off", "auto" (the chains and band counts that lower the arena most, for the
-least extra work, within a budget), or a band count forced on every chain.
+least extra work, within a budget; and a block's shortcut convolution run before its main branch where that
+lets the main branch write over the block input), or a band count forced on every chain.
 """
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ class PatchReport:
     macs: int  # MACs of the unpatched program
     arena_before: int
     arena_after: int
+    moved: tuple[int, ...] = ()  # TFLite operator indices of the calls run earlier (reorder_readers)
 
     @property
     def extra_macs(self) -> int:
@@ -65,6 +67,8 @@ class PatchReport:
     def describe(self) -> list[str]:
         lines = [f"layers {p.layers[0]}-{p.layers[-1]} ({len(p.layers)} calls) in {p.bands} bands, "
                  f"+{p.extra_macs:,} MACs recomputed" for p in self.patches]
+        lines += [f"layer {n} runs before the other readers of its input, so that the last one writes over it"
+                  for n in self.moved]
         if self.patches:
             share = self.extra_macs / self.macs if self.macs else 0.0
             lines.append(f"halos recompute {self.extra_macs:,} MACs ({share:.1%} of {self.macs:,}); without patching "
@@ -270,6 +274,29 @@ def _live_peak(program: Program, io_in_arena: bool) -> tuple[int, set[int]]:
     return peak, {k for k, n in enumerate(live) if n == peak}
 
 
+def reorder_readers(program: Program, io_in_arena: bool) -> tuple[Program, tuple[int, ...]]:
+    """A tensor read by several convolutions (a block input feeding its main branch and a 1x1 shortcut) can
+    be written over only by its last reader (tinyq.raster). Greedily move a convolution that reads nothing but
+    that tensor to just before the tensor's first reader (legal: its input is ready, its output read later
+    still), where the arena drops. (program, TFLite operator indices of the calls moved)"""
+    moved, best = [], _arena(program, io_in_arena)
+    for _ in range(len(program.calls)):
+        trials = []
+        for m, call in enumerate(program.calls):
+            if call.raster_order() is None or len(call.inputs) != 1 or len(call.outputs) != 1:
+                continue
+            first = next(k for k, c in enumerate(program.calls) if call.inputs[0] in c.inputs)
+            if first < m:
+                calls = program.calls[:first] + (call,) + program.calls[first:m] + program.calls[m + 1:]
+                trial = replace(program, calls=calls)
+                trials.append((_arena(trial, io_in_arena), m, call.layer, trial))
+        if not trials or min(trials, key=lambda t: t[:2])[0] >= best:
+            break
+        best, _, layer, program = min(trials, key=lambda t: t[:2])
+        moved.append(layer)
+    return program, tuple(moved)
+
+
 def parse_patch(value) -> str | int:
     """--patch: "auto", "off" or a band count."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -308,13 +335,15 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
     Auto, round by round: find the calls where the most bytes are live; for each maximal chain holding one,
     try every run of it through that call in every band count (replacing the chain's earlier choice, so a
     chain may later get more bands), and keep the choice that lowers the live peak most for the least
-    extra work, within the budget. It stops when no choice lowers the peak; the result is kept only if
-    the planner's arena is lower too."""
+    extra work, within the budget. It stops when no choice lowers the peak; then reorder_readers() moves
+    shortcut convolutions first where that lowers the arena. The result is kept only if the planner's arena
+    is lower too."""
     mode = parse_patch(mode)
     macs = _macs(program.calls)
     before = _arena(program, io_in_arena)
     if mode == "off":
         return program, PatchReport((), macs, before, before)
+
     runs = chains(program)
     if isinstance(mode, int):
         choice = {r: min(mode, _convs(program, r)[-1].output_height) for r in runs}
@@ -367,7 +396,8 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
         if live < best[0]:  # the first state at a new low: later ones at the same peak only cost MACs
             best = (live, state)
     current, patches, _ = best[1]
-    after = _arena(current, io_in_arena) if patches else before
+    current, moved = reorder_readers(current, io_in_arena)
+    after = _arena(current, io_in_arena) if patches or moved else before
     if after >= before:  # placement did not follow the live bytes down: patching would only cost time
         return program, PatchReport((), macs, before, before)
-    return current, PatchReport(tuple(patches), macs, before, after)
+    return current, PatchReport(tuple(patches), macs, before, after, moved)

@@ -175,6 +175,20 @@ def test_auto_runs_a_resnet_block_in_bands_its_add_lagging_behind_the_block_inpu
     assert off is program and not none.patches
 
 
+def test_auto_runs_a_shortcut_first_so_the_main_branch_writes_over_the_block_input():
+    """IC's second block: its 1x1 shortcut (layer 6) runs before the main branch's first convolution (layer 4),
+    which then, the block input's last reader, writes over it (an overlap the raster checker proves)."""
+    program, patched, report, plan = _residual_plan()
+    assert report.moved == (6,)
+    layers = [c.layer for c in patched.calls]
+    assert layers.index(6) < layers.index(4)
+    k = layers.index(4)
+    call = patched.calls[k]
+    assert any(o == (k, call.inputs[0], call.outputs[0]) for o in plan.overlaps)
+    in_order, _ = patch.patch_chain(program, range(1, 4), report.patches[0].bands)  # the same bands, no move
+    assert plan.arena_bytes < plan_memory(in_order, True).arena_bytes
+
+
 def test_the_dataflow_checker_catches_a_lag_one_step_short():
     """The ADD's output 16 bytes later than planned: its last band overwrites the first bytes of a row of the
     block input that the next band's first convolution still reads."""
