@@ -211,9 +211,9 @@ def overlap_limits(program: Program, buffers: list[Allocation],
 def lag_limits(program: Program, buffers: list[Allocation],
                io_in_arena: bool = False) -> dict[tuple[int, int], tuple[int, int]]:
     """(input buffer, output buffer) -> (first writing call, largest output offset - input offset, <= 0): the
-    buffers written only through bands of rows by elementwise-order calls, each reading the same rows of one
-    input x (same item and row bytes), after x's last write. Band k's rows may land on x's bytes that no later
-    call reads, so the output may start that far before x's end of the rows still needed."""
+    buffers written only through bands of rows by elementwise-order calls, each reading a band of one input x
+    at the same bytes of x as it writes of the output (same size and item), after x's last write. Each band
+    may land on bytes of x that no later call reads: the output starts that far before x, or at it."""
     alias = aliases(program, io_in_arena)
     by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
     root = lambda t: alias.get(t, t)  # noqa: E731
@@ -230,8 +230,9 @@ def lag_limits(program: Program, buffers: list[Allocation],
             t = program.tensor(o) if o >= 0 else None
             if t is None or not t.view or not call.elementwise_order:
                 break
-            same = [i for i in call.inputs if program.tensor(i).view and program.tensor(i).row0 == t.row0
-                    and program.tensor(i).shape == t.shape and np.dtype(program.tensor(i).dtype) == np.dtype(t.dtype)]
+            at = program.view_base(o)[1]  # the same bytes of its base as the output's of its own
+            same = [i for i in call.inputs if program.tensor(i).view and program.view_base(i)[1] == at
+                    and program.tensor(i).nbytes == t.nbytes and np.dtype(program.tensor(i).dtype) == np.dtype(t.dtype)]
             bases = {root(program.view_base(i)[0]) for i in same}
             if len(bases) != 1 or (src is not None and bases != {src}):
                 break
@@ -239,8 +240,7 @@ def lag_limits(program: Program, buffers: list[Allocation],
             bands.append((k, program.view_base(o)[1] + t.nbytes))
         else:
             a, b = by_tensor.get(src), by_tensor.get(d)
-            if (a is None or b is None or src == d or any(k >= calls[0] for k in writes.get(src, []))
-                    or a.size * program.tensor(d).shape[1] != b.size * program.tensor(src).shape[1]):
+            if a is None or b is None or src == d or any(k >= calls[0] for k in writes.get(src, [])):
                 continue
             reads = [(k, program.view_base(i)[1]) for k, c in enumerate(program.calls) for i in c.inputs
                      if root(program.view_base(i)[0]) == src]
