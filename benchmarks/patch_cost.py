@@ -39,7 +39,8 @@ def main() -> int:
     wanted = [mbv2 / f"mobilenetv2_035_{s}_int8.tflite" for s in (96, 144)]
     if not all(p.is_file() for p in wanted):
         subprocess.run([sys.executable, str(HERE.parent / "examples" / "mobilenetv2" / "build.py"), str(mbv2)], check=True)
-    models = [SHARED / "mlperf_vww_mobilenetv1_025_int8.tflite", SHARED / "tflm_person_detect_int8.tflite", *wanted]
+    models = [SHARED / "mlperf_vww_mobilenetv1_025_int8.tflite", SHARED / "mlperf_ic_resnet8_int8.tflite",
+              SHARED / "tflm_person_detect_int8.tflite", *wanted]
     print(f"patch-based execution on {args.board}: one inference, --patch auto against --patch off")
     head = (f"{'model':<34} {'instructions off':>16} {'auto':>12} {'extra':>7} {'cycles extra':>12} {'MACs extra':>10} "
             f"{'peak off':>9} {'peak auto':>9}  bands")

@@ -2,6 +2,10 @@
 
 A chain is a run of convolution calls where each reads only the previous one's output and nothing else reads
 it: an inverted residual block (expand 1x1 -> depthwise 3x3 -> project 1x1), or the first stages of a network.
+A residual chain ends in the ADD of the chain's input x and its last output (a ResNet block): each band adds
+its rows of x to its band of the last output and writes rows of the ADD's output, so the whole block's inner
+tensors are band-sized; the planner then lets that output lag behind x in x's own bytes (tinyq.planner
+lag_limits: band b writes over the rows of x no later band reads).
 Its inner tensors are the largest buffers of such models. Run in bands, the chain computes rows [r0, r1) of its
 last output at a time: each call computes the rows the next call's band reads, so the rows where neighbouring
 bands' windows overlap (the halo) are computed twice. One band of each inner tensor is live at a time; the
@@ -14,7 +18,8 @@ Storage scheduling, not arithmetic: a band call is the same record with fewer ro
 without patching, and TFLM stays the oracle.
 
 patch_program() applies a choice: "off", "auto" (the chains and band counts that lower the arena most, for the
-least extra work, within a budget), or a band count forced on every chain.
+least extra work, within a budget; and a block's shortcut convolution run before its main branch where that
+lets the main branch write over the block input), or a band count forced on every chain.
 """
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ from dataclasses import dataclass, replace
 
 from tinyq.errors import InputError
 from tinyq.lower.conv import ConvCall, DepthwiseConvCall
-from tinyq.placement import arena_of, place
+from tinyq.lower.elementwise import AddSubCall
+from tinyq.placement import ALIGN, arena_of, place
 from tinyq.program import Program
 
 BAND_COUNTS = (2, 3, 4, 6, 8)  # what auto tries for each chain
@@ -52,6 +58,7 @@ class PatchReport:
     macs: int  # MACs of the unpatched program
     arena_before: int
     arena_after: int
+    moved: tuple[int, ...] = ()  # TFLite operator indices of the calls run earlier (reorder_readers)
 
     @property
     def extra_macs(self) -> int:
@@ -60,6 +67,8 @@ class PatchReport:
     def describe(self) -> list[str]:
         lines = [f"layers {p.layers[0]}-{p.layers[-1]} ({len(p.layers)} calls) in {p.bands} bands, "
                  f"+{p.extra_macs:,} MACs recomputed" for p in self.patches]
+        lines += [f"layer {n} runs before the other readers of its input, so that the last one writes over it"
+                  for n in self.moved]
         if self.patches:
             share = self.extra_macs / self.macs if self.macs else 0.0
             lines.append(f"halos recompute {self.extra_macs:,} MACs ({share:.1%} of {self.macs:,}); without patching "
@@ -83,20 +92,58 @@ def _bandable(program: Program, call) -> bool:
             and len(program.tensor(call.outputs[0]).shape) == 4)
 
 
-def chains(program: Program) -> list[range]:
-    """Maximal runs of two or more band-able calls, each reading only the previous one's output, which nothing
-    else reads and which is not a graph output."""
+def _residual_add(program: Program, run: range, k: int, readers: dict[int, int]) -> bool:
+    """Call k adds the run's input x and its last output y element for element (equal shapes, no constant),
+    and it alone reads y: the run and the ADD can go in bands together (a residual chain)."""
+    if not 0 <= k < len(program.calls) or not len(run) or run.stop != k:
+        return False
+    add, first, last = program.calls[k], program.calls[run.start], program.calls[run.stop - 1]
+    x, y = first.inputs[0], last.outputs[0]
+    if (type(add) is not AddSubCall or add.opcode != "ADD" or len(add.outputs) != 1 or x == y
+            or sorted(add.inputs) != sorted((x, y)) or add.rank != 1 or add.input1_stride != (1,)
+            or add.input2_stride != (1,) or add.input1_const is not None or add.input2_const is not None
+            or readers.get(y) != 1 or y in program.outputs or not _plain(program, add.outputs[0])):
+        return False
+    tx, ty, tz = (program.tensor(i) for i in (x, y, add.outputs[0]))
+    return tx.shape == ty.shape == tz.shape and tx.dtype == ty.dtype == tz.dtype and len(tz.shape) == 4
+
+
+def _readers(program: Program) -> dict[int, int]:
     readers: dict[int, int] = {}
     for call in program.calls:
         for i in call.inputs:
             readers[i] = readers.get(i, 0) + 1
+    return readers
+
+
+def is_residual(program: Program, run: range) -> bool:
+    """The run ends in the ADD of a residual chain (its convolutions' input and last output)."""
+    return _residual_add(program, range(run.start, run.stop - 1), run.stop - 1, _readers(program))
+
+
+def valid_run(program: Program, run: range) -> bool:
+    """Two or more convolutions of a chain, or one or more and the ADD of a residual chain."""
+    return is_residual(program, run) if type(program.calls[run.stop - 1]) is AddSubCall else len(run) >= 2
+
+
+def _convs(program: Program, run: range) -> list:
+    """The run's convolution calls (without a residual ADD)."""
+    return [program.calls[k] for k in run if type(program.calls[k]) is not AddSubCall]
+
+
+def chains(program: Program) -> list[range]:
+    """Maximal runs of two or more band-able calls, each reading only the previous one's output, which nothing
+    else reads and which is not a graph output; or of one or more and the residual ADD that follows them."""
+    readers = _readers(program)
     out, start = [], None
     for k, call in enumerate(program.calls):
         bandable = _bandable(program, call)
         linked = (bandable and start is not None and call.inputs[0] == program.calls[k - 1].outputs[0]
                   and readers.get(call.inputs[0]) == 1 and call.inputs[0] not in program.outputs)
         if not linked:
-            if start is not None and k - start >= 2:
+            if start is not None and _residual_add(program, range(start, k), k, readers):
+                out.append(range(start, k + 1))
+            elif start is not None and k - start >= 2:
                 out.append(range(start, k))
             start = k if bandable else None
     if start is not None and len(program.calls) - start >= 2:
@@ -158,9 +205,11 @@ def extra_macs(calls, bands: int) -> int | None:
 
 def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Patch] | None:
     """The program with `chain` run in `bands` bands of its last output's rows; None when some band would be
-    empty (more bands than rows)."""
+    empty (more bands than rows). A residual chain's ADD runs after each band's convolutions, on its rows."""
     calls = [program.calls[k] for k in chain]
-    plan = band_rows(calls, bands)
+    residual = is_residual(program, chain)
+    convs = calls[:-1] if residual else calls
+    plan = band_rows(convs, bands)
     if plan is None:
         return None
     next_index = max(t.index for t in program.tensors) + 1
@@ -175,14 +224,21 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
         next_index += 1
         return band.index
 
+    x = convs[0].inputs[0]
     for band in plan:
-        source = band_tensor(calls[0].inputs[0], band[0][2], band[0][3], view=True)
-        for j, (call, (o0, o1, i0, i1, pad)) in enumerate(zip(calls, band)):
-            out = band_tensor(call.outputs[0], o0, o1, view=j == len(calls) - 1)
+        source = band_tensor(x, band[0][2], band[0][3], view=True)
+        for j, (call, (o0, o1, i0, i1, pad)) in enumerate(zip(convs, band)):
+            out = band_tensor(call.outputs[0], o0, o1, view=j == len(convs) - 1 and not residual)
             new_calls.append(replace(call, input_height=i1 - i0, output_height=o1 - o0, pad_height=pad,
                                      inputs=(source,), outputs=(out,)))
             source = out
-    inner = {c.outputs[0] for c in calls[:-1]}
+        if residual:  # x's rows of this band + the band of the last output -> the ADD output's rows
+            add, (r0, r1) = calls[-1], band[-1][:2]
+            t = program.tensor(add.outputs[0])
+            inputs = tuple(band_tensor(x, r0, r1, view=True) if i == x else source for i in add.inputs)
+            new_calls.append(replace(add, shape=(t.size // t.shape[1] * (r1 - r0),), inputs=inputs,
+                                     outputs=(band_tensor(add.outputs[0], r0, r1, view=True),)))
+    inner = {c.outputs[0] for c in (convs if residual else convs[:-1])}
     tensors = tuple(t for t in program.tensors if t.index not in inner) + tuple(new_tensors)
     patched = replace(program, tensors=tensors,
                       calls=program.calls[:chain.start] + tuple(new_calls) + program.calls[chain.stop:])
@@ -192,23 +248,53 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
 
 def _arena(program: Program, io_in_arena: bool) -> int:
     """The planner's arena for the program, without its checks (plan_memory checks the plan compile keeps)."""
-    from tinyq.planner import lifetimes, overlap_limits
+    from tinyq.planner import lag_limits, lifetimes, overlap_limits
 
     buffers = lifetimes(program, io_in_arena)
-    return arena_of(place(buffers, overlap_limits(program, buffers, io_in_arena))[0])
+    limits = {**lag_limits(program, buffers, io_in_arena), **overlap_limits(program, buffers, io_in_arena)}
+    return arena_of(place(buffers, limits)[0])
 
 
 def _live_peak(program: Program, io_in_arena: bool) -> tuple[int, set[int]]:
     """(most bytes live at once, the calls where that many are): the bound placement reaches or nearly reaches
     (overlapping convolutions aside), cheap enough for auto to weigh every candidate with."""
-    from tinyq.planner import lifetimes
+    from tinyq.planner import lag_limits, lifetimes
 
     live = [0] * (len(program.calls) + 1)
-    for b in lifetimes(program, io_in_arena):
+    buffers = lifetimes(program, io_in_arena)
+    for b in buffers:
         for k in range(max(b.first, 0), b.last + 1):
             live[k] += b.size
+    by_tensor = {b.tensor: b for b in buffers}
+    for (s, d), (_, limit) in lag_limits(program, buffers, io_in_arena).items():  # an output lagging in its input
+        a, b = by_tensor[s], by_tensor[d]
+        for k in range(max(a.first, b.first, 0), min(a.last, b.last) + 1):
+            live[k] -= a.size + b.size - max(a.size - limit // ALIGN * ALIGN, b.size)
     peak = max(live)
     return peak, {k for k, n in enumerate(live) if n == peak}
+
+
+def reorder_readers(program: Program, io_in_arena: bool) -> tuple[Program, tuple[int, ...]]:
+    """A tensor read by several convolutions (a block input feeding its main branch and a 1x1 shortcut) can
+    be written over only by its last reader (tinyq.raster). Greedily move a convolution that reads nothing but
+    that tensor to just before the tensor's first reader (legal: its input is ready, its output read later
+    still), where the arena drops. (program, TFLite operator indices of the calls moved)"""
+    moved, best = [], _arena(program, io_in_arena)
+    for _ in range(len(program.calls)):
+        trials = []
+        for m, call in enumerate(program.calls):
+            if call.raster_order() is None or len(call.inputs) != 1 or len(call.outputs) != 1:
+                continue
+            first = next(k for k, c in enumerate(program.calls) if call.inputs[0] in c.inputs)
+            if first < m:
+                calls = program.calls[:first] + (call,) + program.calls[first:m] + program.calls[m + 1:]
+                trial = replace(program, calls=calls)
+                trials.append((_arena(trial, io_in_arena), m, call.layer, trial))
+        if not trials or min(trials, key=lambda t: t[:2])[0] >= best:
+            break
+        best, _, layer, program = min(trials, key=lambda t: t[:2])
+        moved.append(layer)
+    return program, tuple(moved)
 
 
 def parse_patch(value) -> str | int:
@@ -249,16 +335,18 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
     Auto, round by round: find the calls where the most bytes are live; for each maximal chain holding one,
     try every run of it through that call in every band count (replacing the chain's earlier choice, so a
     chain may later get more bands), and keep the choice that lowers the live peak most for the least
-    extra work, within the budget. It stops when no choice lowers the peak; the result is kept only if
-    the planner's arena is lower too."""
+    extra work, within the budget. It stops when no choice lowers the peak; then reorder_readers() moves
+    shortcut convolutions first where that lowers the arena. The result is kept only if the planner's arena
+    is lower too."""
     mode = parse_patch(mode)
     macs = _macs(program.calls)
     before = _arena(program, io_in_arena)
     if mode == "off":
         return program, PatchReport((), macs, before, before)
+
     runs = chains(program)
     if isinstance(mode, int):
-        choice = {r: min(mode, program.calls[r.stop - 1].output_height) for r in runs}
+        choice = {r: min(mode, _convs(program, r)[-1].output_height) for r in runs}
         choice = {r: n for r, n in choice.items() if n >= 2}
         patched, patches, _ = _apply(program, choice) or (program, [], None)
         return patched, PatchReport(tuple(patches), macs, before, _arena(patched, io_in_arena))
@@ -268,7 +356,7 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
 
     def cost(run: range, n: int) -> int | None:
         if (run, n) not in costs:
-            costs[run, n] = extra_work(program.calls[run.start:run.stop], n)
+            costs[run, n] = extra_work(_convs(program, run), n) if valid_run(program, run) else None
         return costs[run, n]
 
     def hot(peaks, origin) -> set[int]:  # the unpatched calls at the peak
@@ -308,7 +396,8 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
         if live < best[0]:  # the first state at a new low: later ones at the same peak only cost MACs
             best = (live, state)
     current, patches, _ = best[1]
-    after = _arena(current, io_in_arena) if patches else before
+    current, moved = reorder_readers(current, io_in_arena)
+    after = _arena(current, io_in_arena) if patches or moved else before
     if after >= before:  # placement did not follow the live bytes down: patching would only cost time
         return program, PatchReport((), macs, before, before)
-    return current, PatchReport(tuple(patches), macs, before, after)
+    return current, PatchReport(tuple(patches), macs, before, after, moved)

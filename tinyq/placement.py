@@ -1,7 +1,8 @@
 """Greedy placement of the planned buffers in one arena, with chains of overlapping buffers (tinyq.planner).
 
 A buffer is an Allocation with a live range; two buffers live at the same time must keep apart, except along
-an overlap link (a convolution output allowed to start `limit` bytes into its dying input, tinyq.raster).
+an overlap link (a convolution output allowed to start `limit` bytes into its dying input, tinyq.raster, or an
+output lagging `-limit` bytes behind an input it writes over band by band, tinyq.planner.lag_limits).
 Linked buffers form a chain placed as one unit at fixed offsets from each other. place() picks which links to
 keep (a chain drifts down by each lead, so not every link pays) and returns the smaller arena of the
 placements with and without overlaps. It knows nothing of kernels; tinyq.planner checks what it returns.
@@ -64,16 +65,20 @@ def _needed_links(buffers: list[Allocation], limits: dict) -> dict:
     """The overlaps at the calls where the live buffers, without that overlap, exceed what the busiest call
     needs with every overlap: elsewhere an overlap cannot lower the peak, and breaking the chain there stops
     its drift."""
-    size = {b.tensor: b.size for b in buffers if b.tensor >= 0}
+    by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
     live = {}
     for b in buffers:
         for k in range(max(b.first, 0), b.last + 1):
             live[k] = live.get(k, 0) + b.size
     saving = {}
-    for (s, d), (k, limit) in limits.items():
-        saving[k] = size[s] + size[d] - max(size[s] - _lead(limit), size[d])
+    for (s, d), (k, limit) in limits.items():  # at each call both live (one, for a convolution's overlap)
+        a, b = by_tensor[s], by_tensor[d]
+        for at in range(max(a.first, b.first, 0), min(a.last, b.last) + 1):
+            saving[at] = saving.get(at, 0) + a.size + b.size - max(a.size - _lead(limit), b.size)
     floor = max(live[k] - saving.get(k, 0) for k in live)
-    return {link: v for link, v in limits.items() if live[v[0]] > floor}
+    return {(s, d): v for (s, d), v in limits.items()
+            if any(live[k] > floor for k in range(max(by_tensor[s].first, by_tensor[d].first, 0),
+                                                    min(by_tensor[s].last, by_tensor[d].last) + 1))}
 
 
 def _place(buffers: list[Allocation], limits: dict) -> list[Allocation]:

@@ -16,13 +16,20 @@ A state tensor (Program.states: an SVDF's activation state) persists across invo
 all but in a state region of its own (model.c's static state buffer), one buffer after the other, which no other
 tensor, scratch buffer or invoke ever reuses; only its stateful call writes it.
 
+A buffer written band by band (tinyq.patch's residual chains: an elementwise call per band writing rows of its
+output from the same rows of an input x) may lag behind x inside x's own bytes: the output starts D <= 0 bytes
+from x's start, so each band writes over rows of x that no later call reads (lag_limits()). Both buffers live
+over the bands; plan.lagged lists each such pair.
+
 check_plan() independently proves that no two buffers live at the same time share a byte, except the overlaps
-the plan lists; check_overlaps() proves each of those byte by byte (tinyq.raster.overlap_faults), and
-check_aliases() each shared buffer.
+and lagged pairs the plan lists; check_overlaps() proves each overlap byte by byte (tinyq.raster.overlap_faults),
+check_aliases() each shared buffer, and check_dataflow() the whole plan once more by running it on an arena of
+byte owners: every byte a call reads holds the bytes its producer wrote, not overwritten since (which proves
+the lagged pairs), and where a call's output shares bytes with its own input, one of the rules above allows it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,6 +54,10 @@ class MemoryPlan:
     # persistent state tensors, placed one after the other in the state region (not the arena)
     states: tuple[Allocation, ...] = ()
     state_bytes: int = 0
+    # (input buffer, output buffer, output offset - input offset): an output lagging behind its input (lag_limits)
+    lagged: tuple[tuple[int, int, int], ...] = ()
+    # per call, (offset, size) of the arena bytes holding nothing it or a later call reads (dead_bytes)
+    dead: tuple[tuple[tuple[int, int], ...], ...] | None = None
 
     def state_offset(self, index: int) -> int | None:
         for a in self.states:
@@ -114,10 +125,13 @@ def aliases(program: Program, io_in_arena: bool = False) -> dict[int, int]:
         if len(call.outputs) != 1 or call.outputs[0] in external:
             continue
         dst = call.outputs[0]
+        if program.tensor(dst).view:  # a band of rows of a buffer: it has none of its own to share
+            continue
         if call.in_place and len(call.inputs) == 1 and call.inputs[0] not in external:
             src = call.inputs[0]
         else:
-            src = next((i for i in call.inputs if i not in external and _takes_over(program, call, i, dst)
+            src = next((i for i in call.inputs if i not in external and not program.tensor(i).view
+                        and _takes_over(program, call, i, dst)
                         and all(last.get(t, -1) <= k for t in members.get(root.get(i, i), [i]))), None)
         if src is None:
             continue
@@ -194,6 +208,48 @@ def overlap_limits(program: Program, buffers: list[Allocation],
     return out
 
 
+def lag_limits(program: Program, buffers: list[Allocation],
+               io_in_arena: bool = False) -> dict[tuple[int, int], tuple[int, int]]:
+    """(input buffer, output buffer) -> (first writing call, largest output offset - input offset, <= 0): the
+    buffers written only through bands of rows by elementwise-order calls, each reading a band of one input x
+    at the same bytes of x as it writes of the output (same size and item), after x's last write. Each band
+    may land on bytes of x that no later call reads: the output starts that far before x, or at it."""
+    alias = aliases(program, io_in_arena)
+    by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
+    root = lambda t: alias.get(t, t)  # noqa: E731
+    writes: dict[int, list[int]] = {}  # base tensor -> the calls that write it
+    for k, call in enumerate(program.calls):
+        for o in call.outputs:
+            writes.setdefault(root(program.view_base(o)[0]), []).append(k)
+    out = {}
+    for d, calls in writes.items():
+        src, bands = None, []
+        for k in calls:
+            call = program.calls[k]
+            o = call.outputs[0] if len(call.outputs) == 1 else -1
+            t = program.tensor(o) if o >= 0 else None
+            if t is None or not t.view or not call.elementwise_order:
+                break
+            at = program.view_base(o)[1]  # the same bytes of its base as the output's of its own
+            same = [i for i in call.inputs if program.tensor(i).view and program.view_base(i)[1] == at
+                    and program.tensor(i).nbytes == t.nbytes and np.dtype(program.tensor(i).dtype) == np.dtype(t.dtype)]
+            bases = {root(program.view_base(i)[0]) for i in same}
+            if len(bases) != 1 or (src is not None and bases != {src}):
+                break
+            src = bases.pop()
+            bands.append((k, program.view_base(o)[1] + t.nbytes))
+        else:
+            a, b = by_tensor.get(src), by_tensor.get(d)
+            if a is None or b is None or src == d or any(k >= calls[0] for k in writes.get(src, [])):
+                continue
+            reads = [(k, program.view_base(i)[1]) for k, c in enumerate(program.calls) for i in c.inputs
+                     if root(program.view_base(i)[0]) == src]
+            limit = min(min((at for m, at in reads if m > k), default=a.size) - end for k, end in bands)
+            if -b.size < min(limit, 0):
+                out[(src, d)] = (calls[0], min(limit, 0))
+    return out
+
+
 def plan_states(program: Program) -> tuple[tuple[Allocation, ...], int]:
     """The state region: each state tensor's buffer, aligned, one after the other, live across every invoke."""
     out, at = [], 0
@@ -208,20 +264,26 @@ def plan_states(program: Program) -> tuple[tuple[Allocation, ...], int]:
 def plan_memory(program: Program, io_in_arena: bool = False) -> MemoryPlan:
     """io_in_arena (--io arena): the graph inputs and outputs are planned in the arena too."""
     buffers = lifetimes(program, io_in_arena)
-    limits = overlap_limits(program, buffers, io_in_arena)
-    placed, limits = place(buffers, limits)
+    raster = overlap_limits(program, buffers, io_in_arena)
+    lags = lag_limits(program, buffers, io_in_arena)
+    placed, limits = place(buffers, {**lags, **raster})
     at = {a.tensor: a for a in placed if a.tensor >= 0}
-    overlaps = tuple(sorted((k, s, d) for (s, d), (k, _) in limits.items() if overlaps_in_space(at[s], at[d])))
+    overlaps = tuple(sorted((k, s, d) for (s, d), (k, _) in limits.items()
+                            if (s, d) not in lags and overlaps_in_space(at[s], at[d])))
+    lagged = tuple(sorted((s, d, at[d].offset - at[s].offset) for (s, d) in limits
+                          if (s, d) in lags and overlaps_in_space(at[s], at[d])))
     placed.sort(key=lambda a: (a.first, a.tensor))
     io = sum(program.tensor(i).nbytes for i in _external(program, io_in_arena))
     plan = MemoryPlan(arena_of(placed), tuple(placed), program.weight_bytes, io,
-                      tuple(sorted(aliases(program, io_in_arena).items())), overlaps, io_in_arena, *plan_states(program))
+                      tuple(sorted(aliases(program, io_in_arena).items())), overlaps, io_in_arena, *plan_states(program),
+                      lagged)
     check_plan(plan)
     check_states(program, plan)
     check_views(program, plan)
     check_overlaps(program, plan)
     check_aliases(program, plan)
-    return plan
+    check_dataflow(program, plan)
+    return replace(plan, dead=dead_bytes(program, plan))
 
 
 def check_states(program: Program, plan: MemoryPlan) -> None:
@@ -270,7 +332,11 @@ def check_views(program: Program, plan: MemoryPlan) -> None:
 def dead_ranges(plan: MemoryPlan, k: int) -> list[tuple[int, int]]:
     """(offset, size) of the arena bytes that hold nothing call k may read: every byte outside the buffers live
     from before call k through it. Call k's own outputs and scratch count as dead: it must write them before
-    reading them. A TQ_POISON build overwrites these bytes before each call (the poisoning test)."""
+    reading them. A TQ_POISON build overwrites these bytes before each call (the poisoning test). A planned
+    program's plan holds finer ones (dead_bytes: also the consumed rows of a buffer its lagging output has not
+    reached yet)."""
+    if plan.dead is not None:
+        return list(plan.dead[k])
     held = sorted((a.offset, a.offset + a.size) for a in plan.allocations if a.first < k <= a.last)
     out, at = [], 0
     for lo, hi in held:
@@ -291,9 +357,12 @@ def check_plan(plan: MemoryPlan) -> None:
     # a listed overlap: the input buffer's last call is the output buffer's first, and nothing else (the bytes
     # are check_overlaps()'s)
     listed = {(s, d, k) for k, s, d in plan.overlaps}
+    lagged = {(s, d) for s, d, _ in plan.lagged}  # their bytes are check_dataflow()'s
     for i, a in enumerate(allocs):
         for b in allocs[i + 1 :]:
             if any((x.tensor, y.tensor, x.last) in listed and x.last == y.first for x, y in ((a, b), (b, a))):
+                continue
+            if a.tensor >= 0 and b.tensor >= 0 and {(a.tensor, b.tensor), (b.tensor, a.tensor)} & lagged:
                 continue
             if overlaps_in_time(a, b) and overlaps_in_space(a, b):
                 raise PlanError(
@@ -346,3 +415,116 @@ def check_aliases(program: Program, plan: MemoryPlan) -> None:
             if late:
                 raise PlanError(f"call {k} ({call.kernel}) writes tensor #{t} over tensor #{late[0]}, "
                                 f"which call {last[late[0]]} still reads")
+
+
+def _arena_ranges(program: Program, plan: MemoryPlan):
+    """tensor -> (arena offset, bytes, content) for the tensors in the arena (views too), where content names
+    what the bytes hold: the buffer's tensor, or for a view its base; an in-place call's output holds its input's
+    content (the same bytes)."""
+    outside = _outside_arena(program, plan.io_in_arena)
+    content: dict[int, int] = {}
+    for call in program.calls:
+        for o in call.outputs:
+            base = program.view_base(o)[0]
+            src = call.inputs[0] if _shares(call, o, plan) else None
+            content[o] = content.get(src, src) if src is not None else content.get(base, base)
+
+    def where(i: int):
+        base, at = program.view_base(i)
+        if base in outside or i in outside:
+            return None
+        offset = plan.tensor_offset(base)
+        if offset is None:
+            raise PlanError(f"tensor #{i} has no buffer in the plan")
+        return offset + at, program.tensor(i).nbytes, content.get(i, content.get(base, base))
+    return where
+
+
+def _shares(call, o: int, plan: MemoryPlan) -> bool:
+    """Call is in place and its output o is on its input's buffer: it writes nothing."""
+    return call.in_place and len(call.inputs) == 1 and o in dict(plan.aliases)
+
+
+def check_dataflow(program: Program, plan: MemoryPlan) -> None:
+    """Raise PlanError unless running the program on an arena of byte owners finds every byte each call reads
+    holding what that tensor's producer wrote there (not overwritten since, by a tensor, a band or a scratch
+    buffer), and --io arena outputs intact at the end; and unless each output sharing bytes with an input of its
+    own call is allowed: an in-place call's, a listed overlap (check_overlaps proves its order), or an
+    elementwise-order call's output starting at or before an input of its size and item (element e is written
+    at or before where element e was read, after reading it)."""
+    where = _arena_ranges(program, plan)
+    owner = np.full(plan.arena_bytes, -1, np.int64)
+    listed = {(k, d) for k, _, d in plan.overlaps}
+    if plan.io_in_arena:
+        for i in program.inputs:
+            lo, n, c = where(i)
+            owner[lo:lo + n] = c
+    for k, call in enumerate(program.calls):
+        if call.scratch_bytes() > 0:
+            lo = plan.scratch_offset(k)
+            owner[lo:lo + call.scratch_bytes()] = -2 - k
+        reads = [(i, where(i)) for i in call.inputs]
+        for i, r in reads:
+            if r is not None and not np.all(owner[r[0]:r[0] + r[1]] == r[2]):
+                bad = r[0] + int(np.argmax(owner[r[0]:r[0] + r[1]] != r[2]))
+                raise PlanError(f"call {k} ({call.kernel}) reads tensor #{i} at arena byte {bad}, which holds "
+                                f"{_holder(int(owner[bad]))}, not tensor #{r[2]}")
+        for o in call.outputs:
+            w = where(o)
+            if w is None:
+                continue
+            for i, r in reads:
+                if r is None or not (w[0] < r[0] + r[1] and r[0] < w[0] + w[1]) or _shares(call, o, plan):
+                    continue
+                a, b = program.tensor(i), program.tensor(o)
+                if (k, program.view_base(o)[0]) in listed or (
+                        call.elementwise_order and w[0] <= r[0] and a.nbytes == b.nbytes
+                        and np.dtype(a.dtype).itemsize == np.dtype(b.dtype).itemsize):
+                    continue
+                raise PlanError(f"call {k} ({call.kernel}) writes tensor #{o} over bytes of its input #{i} "
+                                f"in an order no rule proves")
+            if not _shares(call, o, plan):
+                owner[w[0]:w[0] + w[1]] = w[2]
+    if plan.io_in_arena:
+        for i in program.outputs:
+            lo, n, c = where(i)
+            if not np.all(owner[lo:lo + n] == c):
+                raise PlanError(f"output tensor #{i} is overwritten before invoke returns")
+
+
+def _holder(owner: int) -> str:
+    return "nothing written yet" if owner == -1 else (f"scratch of call {-2 - owner}" if owner < -1 else f"tensor #{owner}")
+
+
+def dead_bytes(program: Program, plan: MemoryPlan) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Per call, (offset, size) of the arena bytes whose next use at or after that call is not a read (a write,
+    or none): what a TQ_POISON build may overwrite before the call. Run backwards over the calls; check_dataflow
+    has proved that every read finds its producer's bytes."""
+    where = _arena_ranges(program, plan)
+    pending = np.zeros(plan.arena_bytes, bool)  # the next use of the byte is a read
+    if plan.io_in_arena:  # the caller reads the outputs after the last call
+        for i in program.outputs:
+            lo, n, _ = where(i)
+            pending[lo:lo + n] = True
+    out = []
+    for k in reversed(range(len(program.calls))):
+        call = program.calls[k]
+        for o in call.outputs:  # written after the call's reads
+            w = where(o)
+            if w is not None and not _shares(call, o, plan):
+                pending[w[0]:w[0] + w[1]] = False
+        for i in call.inputs:
+            r = where(i)
+            if r is not None:
+                pending[r[0]:r[0] + r[1]] = True
+        if call.scratch_bytes() > 0:  # written before the reads; it holds nothing they need
+            lo = plan.scratch_offset(k)
+            pending[lo:lo + call.scratch_bytes()] = False
+        out.append(_runs(~pending))
+    return tuple(reversed(out))
+
+
+def _runs(mask: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """(offset, size) of each run of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
+    return tuple((int(a), int(b - a)) for a, b in zip(edges[::2], edges[1::2]))

@@ -61,7 +61,8 @@ class KernelCall:
     in_place: ClassVar[bool] = False  # the output may be the input's memory (the kernel then does nothing)
     # The kernel writes output element i only after reading element i of every input, in increasing i, and
     # never reads an element below i again: an input it reads element for element (same count and width)
-    # may be overwritten by the output when nothing reads that input later (tinyq.planner).
+    # may be overwritten by the output when nothing reads that input later (tinyq.planner), and the output may
+    # start before such an input (element i lands where element i or one below it was read: lag_limits).
     elementwise_order: ClassVar[bool] = False
     # The call's outputs after the first are persistent state (Program.states) that it reads, updates and
     # that lives across invokes; the simulator runs a batch's samples through it in order.

@@ -24,7 +24,7 @@ REFUSED: dict[str, set[str]] = {}  # board -> the shared models too large for it
 # QEMU's netduinoplus2 machine runs the same Cortex-M4 code about three times slower per input than the
 # mps2 machines (100 s against 60 s for this grid); mps2-an386 has the same CPU and kernels on every input
 SLOW_BOARD_INPUTS = {"netduinoplus2": 8}
-# Patch-based plans forced on models auto leaves unpatched (VWW and person_detect are patched by auto): every
+# Patch-based plans forced beside auto's (VWW, person_detect and IC's first residual block are patched by auto): every
 # chain in 3 bands; the last inputs only (the real samples among them)
 FORCED_PATCH = {"mlperf_kws_dscnn_int8": 3, "mlperf_ic_resnet8_int8": 3}
 FORCED_PATCH_INPUTS = 4

@@ -2,8 +2,10 @@
 byte no live buffer holds (tinyq.planner.dead_ranges: freed buffers, the bytes an in-place or elementwise call is
 about to overwrite, the call's own outputs and scratch). Every shared model must still equal the simulator
 exactly, under ASan/UBSan and the kernel asserts; their plans include convolutions writing over their dying
-input (tinyq.raster). Planted planner faults must make the poisoned build differ: a tensor freed one call early
-(the overlap checker cannot see it), and an overlap past its limit (with its checker switched off)."""
+input (tinyq.raster), and IC's first ResNet block in bands with its ADD output lagging behind the block input
+(tinyq.planner.lag_limits; the poison then also covers the consumed rows of the block input, dead_bytes).
+Planted planner faults must make the poisoned build differ: a tensor freed one call early (poisoned by its lifetime, not
+by dead_bytes), an overlap past its limit and a lag one step short (their checkers switched off)."""
 import numpy as np
 import pytest
 
@@ -62,6 +64,8 @@ def test_poison_catches_a_tensor_freed_too_early(tmp_path, monkeypatch):
         return bufs
 
     monkeypatch.setattr(planner, "lifetimes", early)
+    # poisoning the bytes outside the (wrong) live buffers, not dead_bytes' (which follow the reads)
+    monkeypatch.setattr(planner, "dead_bytes", lambda program, plan: None)
     batches = random_batches(program, 4, seed=11)
     want = run_program(program, batches)
     got = _poisoned_outputs(stem, tmp_path, batches)
@@ -81,3 +85,18 @@ def test_poison_catches_an_overlap_past_its_limit(tmp_path, monkeypatch):
     want = run_program(program, batches)
     got = _poisoned_outputs(stem, tmp_path, batches)
     assert any(not np.array_equal(g, want[i]) for g, i in zip(got, program.outputs)), "the overlap did not bite"
+
+
+@pytest.mark.slow
+def test_poison_catches_a_lag_past_its_limit(tmp_path, monkeypatch):
+    """IC's ADD output placed 16 bytes less far behind the block input than tinyq.planner.lag_limits allows
+    (the dataflow checker switched off): each band overwrites input bytes the next band still reads."""
+    stem = "mlperf_ic_resnet8_int8"
+    real = planner.lag_limits
+    monkeypatch.setattr(planner, "lag_limits", lambda *a: {key: (k, limit + 16) for key, (k, limit) in real(*a).items()})
+    monkeypatch.setattr(planner, "check_dataflow", lambda program, plan: None)
+    program = as_program(model_path(stem))
+    batches = random_batches(program, 4, seed=11)
+    want = run_program(program, batches)
+    got = _poisoned_outputs(stem, tmp_path, batches)
+    assert any(not np.array_equal(g, want[i]) for g, i in zip(got, program.outputs)), "the lag did not bite"

@@ -139,3 +139,100 @@ def test_the_recomputed_macs_auto_weighs_are_those_of_the_bands(bands):
     for run in (range(0, 4), range(0, 8), range(3, 9)):
         _, p = patch.patch_chain(program, run, bands)
         assert patch.extra_macs(program.calls[run.start:run.stop], bands) == p.extra_macs > 0
+
+
+IC_TFLM_ARENA = 54996  # TFLM + CMSIS-NN's arena for IC on mps2-an386 (benchmarks/anchors.json)
+
+
+def _residual_plan(io_in_arena=True):
+    program = as_program(model_path("mlperf_ic_resnet8_int8"))
+    patched, report = patch.patch_program(program, "auto", io_in_arena)
+    return program, patched, report, plan_memory(patched, io_in_arena)
+
+
+def test_auto_runs_a_resnet_block_in_bands_its_add_lagging_behind_the_block_input():
+    """IC's first block (conv, conv, ADD of the block input): in bands, the ADD's output written over the
+    block input two rows behind it (the rows the next band's 3x3 -> 3x3 windows still read), which brings the
+    arena under half of TFLM's; exact against the unpatched program, band by band."""
+    program, patched, report, plan = _residual_plan()
+    (p,) = report.patches
+    assert [program.calls[k].opcode for k in range(4)][1:] == ["CONV_2D", "CONV_2D", "ADD"] and len(p.layers) == 3
+    assert 0 < report.extra_macs <= patch.AUTO_BUDGET * report.macs
+    row = 32 * 16  # bytes per row of the block input
+    ((x, out, delta),) = plan.lagged
+    assert delta == -2 * row and program.tensor(x).shape == program.tensor(out).shape == (1, 32, 32, 16)
+    assert plan.arena_bytes == report.arena_after <= IC_TFLM_ARENA // 2 < plan_memory(program, True).arena_bytes
+    adds = [c for c in patched.calls if c.opcode == "ADD"]
+    assert len(adds) == 3 + p.bands - 1 and all(patched.tensor(c.outputs[0]).view for c in adds[:p.bands])
+    batches = random_batches(program, 3, seed=4)
+    want, got = run_program(program, batches, trace=True), run_program(patched, batches, trace=True)
+    for i in program.outputs:
+        np.testing.assert_array_equal(got[i], want[i])
+    for t in patched.tensors:
+        if t.band_of >= 0 and t.index in got and not t.view:
+            np.testing.assert_array_equal(got[t.index], _rows(want[t.band_of], t), err_msg=t.name)
+    off, none = patch.patch_program(program, "off", True)
+    assert off is program and not none.patches
+
+
+def test_auto_runs_a_shortcut_first_so_the_main_branch_writes_over_the_block_input():
+    """IC's second block: its 1x1 shortcut (layer 6) runs before the main branch's first convolution (layer 4),
+    which then, the block input's last reader, writes over it (an overlap the raster checker proves)."""
+    program, patched, report, plan = _residual_plan()
+    assert report.moved == (6,)
+    layers = [c.layer for c in patched.calls]
+    assert layers.index(6) < layers.index(4)
+    k = layers.index(4)
+    call = patched.calls[k]
+    assert any(o == (k, call.inputs[0], call.outputs[0]) for o in plan.overlaps)
+    in_order, _ = patch.patch_chain(program, range(1, 4), report.patches[0].bands)  # the same bands, no move
+    assert plan.arena_bytes < plan_memory(in_order, True).arena_bytes
+
+
+def test_the_dataflow_checker_catches_a_lag_one_step_short():
+    """The ADD's output 16 bytes later than planned: its last band overwrites the first bytes of a row of the
+    block input that the next band's first convolution still reads."""
+    from tinyq.planner import check_dataflow
+
+    _, patched, _, plan = _residual_plan()
+    check_dataflow(patched, plan)
+    ((x, out, delta),) = plan.lagged
+    moved = tuple(replace(a, offset=a.offset + 16) if a.tensor == out else a for a in plan.allocations)
+    with pytest.raises(PlanError, match=f"reads tensor #.* which holds tensor #{out}, not tensor #{x}"):
+        check_dataflow(patched, replace(plan, allocations=moved, lagged=((x, out, delta + 16),)))
+
+
+def test_the_dataflow_checker_catches_a_buffer_reused_while_still_read():
+    from tinyq.planner import check_dataflow
+
+    program = as_program(model_path("mlperf_ic_resnet8_int8"))
+    plan = plan_memory(program)
+    a = next(b for b in plan.allocations if b.tensor >= 0 and b.last > b.first + 1)  # read two calls later
+    later = next(b for b in plan.allocations if b.tensor >= 0 and b.first == a.first + 1 and b.size <= a.size)
+    moved = tuple(replace(b, offset=a.offset) if b is later else b for b in plan.allocations)
+    with pytest.raises(PlanError, match=f"tensor #{later.tensor}"):
+        check_dataflow(program, replace(plan, allocations=moved))
+
+
+@pytest.mark.parametrize("io_in_arena", [False, True])
+def test_poison_ranges_are_finer_than_the_live_buffers(io_in_arena):
+    """dead_bytes (the poison build's ranges) holds every byte outside the live buffers, and more: the rows of
+    a band-written output not written yet, the rows of a buffer no later call reads."""
+    from tinyq.planner import dead_ranges
+
+    program = as_program(model_path("mlperf_ic_resnet8_int8"))
+    patched, _ = patch.patch_program(program, 3, io_in_arena)
+    plan = plan_memory(patched, io_in_arena)
+
+    def mask(ranges):
+        m = np.zeros(plan.arena_bytes, bool)
+        for o, n in ranges:
+            m[o:o + n] = True
+        return m
+
+    finer = 0
+    for k in range(len(patched.calls)):
+        fine, coarse = mask(dead_ranges(plan, k)), mask(dead_ranges(replace(plan, dead=None), k))
+        assert not (coarse & ~fine).any(), k
+        finer += int((fine & ~coarse).sum())
+    assert finer > 0
