@@ -28,6 +28,9 @@ def run(args) -> int:
     from tinyq.bench import bench, format_report, save_json
     from tinyq.io import output_dir, output_file
 
+    from tinyq.compiler import check_weights_layout
+
+    check_weights_layout(args.weights_layout)  # a bad value fails before any stage
     if args.json:
         output_file(args.json, "--json")
     if args.work_dir:
