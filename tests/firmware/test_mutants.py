@@ -30,6 +30,9 @@ MUTANTS = [
     ("fc-tail-3", "firmware/src/tq_fully_connected_s8_interleaved_dsp.c",
      "if (n > 2) v |= (uint32_t)(uint8_t)x[2] << 16;", "",
      ("pytest", "tests/firmware/test_fc_add_fast.py", "an386")),
+    # the int16 layout's lanes in the int8 order: taps 1 and 2 swapped (--weights-layout int16)
+    ("conv-wide-lanes", "tinyq/specialize/conv_dsp.py", "[:, :, [0, 2, 1, 3]]", "[:, :, [0, 1, 2, 3]]",
+     ("pytest", "tests/firmware/test_conv_fast.py", "int16")),
 ]
 
 
