@@ -132,24 +132,25 @@ typedef struct {
 
 /* Every channel pair of two pixels in one assembly statement: per pair, the biases, the groups two at a time (an
  * odd count: one first), the four requantizations and the four stores. 17 + 15 (groups - 1) + 40 instructions a
- * pair (+24 with the clamp) for 4 * 4 * groups multiply-accumulates. odd and clamp are constants of each caller.
+ * pair (+24 with the clamp) for 4 * 4 * groups multiply-accumulates. With int16 weights (wide) four groups a loop
+ * step (pre = groups % 4 first): half the CMP + BNE, 4 cycles a step. pre and clamp are constants of each caller.
  * Returns the weights after the pairs. GCC 12 does not find the registers for this in C (it spills inside the
  * loop and keeps the block's pointers on the stack: about 14 instructions an output besides the products). */
 static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_state *s, const uint32_t *wp,
-                                                                       const uint32_t *x_end, int odd, int clamp,
+                                                                       const uint32_t *x_end, int pre, int clamp,
                                                                        int wide) {
     int32_t a0, b0, a1, b1;
     uint32_t xae, xao, xbe, xbo, w0, w1, t;
     const uint32_t *xp;
-#define TQ_GEMM_PAIRS(GROUP, ODD_GROUP, CLAMP4)                                                                            \
+#define TQ_GEMM_PAIRS(BODY, PRE_GROUPS, CLAMP4)                                                                          \
     __asm__ volatile(                                                                                               \
         "1:\n\t"                                                                                                    \
         "ldr    %[xp], %[row]\n\t"                                                                                  \
         "ldrd   %[a0], %[a1], [%[xp]]\n\t"                                                                          \
         "mov    %[b0], %[a0]\n\t"                                                                                   \
         "mov    %[b1], %[a1]\n\t"                                                                                   \
-        "ldr    %[xp], %[x]\n\t" ODD_GROUP                                                                          \
-        "2:\n\t" GROUP GROUP                                                                                        \
+        "ldr    %[xp], %[x]\n\t" PRE_GROUPS                                                                         \
+        "2:\n\t" BODY                                                                                               \
         "cmp    %[xp], %[x_end]\n\t"                                                                                \
         "bne    2b\n\t"                                                                                             \
         "3:\n\t"                                                                                                    \
@@ -177,26 +178,34 @@ static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_sta
           [t] "=&r"(t), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob)                                      \
         : [x_end] "r"(x_end), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo] "m"(s->lo), [hi] "m"(s->hi)           \
         : "cc", "memory")
-#define TQ_GEMM_ODD(GROUP) GROUP "cmp    %[xp], %[x_end]\n\t" "beq    3f\n\t"
+#define TQ_GEMM_PRE(GROUPS) GROUPS "cmp    %[xp], %[x_end]\n\t" "beq    3f\n\t"
 #define TQ_GEMM_CLAMP4                                                                                              \
     "ldr    %[xae], %[lo]\n\t"                                                                                      \
     "ldr    %[xao], %[hi]\n\t" TQ_GEMM_CLAMP("a0") TQ_GEMM_CLAMP("b0") TQ_GEMM_CLAMP("a1") TQ_GEMM_CLAMP("b1")
-#define TQ_GEMM_PAIRS_OF(G)                                                                                         \
-    if (odd) {                                                                                                      \
-        if (clamp) TQ_GEMM_PAIRS(G, TQ_GEMM_ODD(G), TQ_GEMM_CLAMP4);                                                \
-        else TQ_GEMM_PAIRS(G, TQ_GEMM_ODD(G), "");                                                                 \
-    } else {                                                                                                        \
-        if (clamp) TQ_GEMM_PAIRS(G, "", TQ_GEMM_CLAMP4);                                                            \
-        else TQ_GEMM_PAIRS(G, "", "");                                                                              \
-    }
-    if (wide) {
-        TQ_GEMM_PAIRS_OF(TQ_GEMM_GROUP_WIDE)
+#define TQ_GEMM_CASE(BODY, PRE_GROUPS)                                                                              \
+    do {                                                                                                            \
+        if (clamp) TQ_GEMM_PAIRS(BODY, PRE_GROUPS, TQ_GEMM_CLAMP4);                                                 \
+        else TQ_GEMM_PAIRS(BODY, PRE_GROUPS, "");                                                                  \
+    } while (0)
+#define G TQ_GEMM_GROUP
+#define W TQ_GEMM_GROUP_WIDE
+    if (!wide) {
+        if (pre) TQ_GEMM_CASE(G G, TQ_GEMM_PRE(G));
+        else TQ_GEMM_CASE(G G, "");
+    } else if (pre == 0) {
+        TQ_GEMM_CASE(W W W W, "");
+    } else if (pre == 1) {
+        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W));
+    } else if (pre == 2) {
+        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W W));
     } else {
-        TQ_GEMM_PAIRS_OF(TQ_GEMM_GROUP)
+        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W W W));
     }
-#undef TQ_GEMM_PAIRS_OF
+#undef G
+#undef W
+#undef TQ_GEMM_CASE
 #undef TQ_GEMM_PAIRS
-#undef TQ_GEMM_ODD
+#undef TQ_GEMM_PRE
 #undef TQ_GEMM_CLAMP4
     return wp;
 }
@@ -219,16 +228,16 @@ static inline __attribute__((always_inline)) void last_channel(const int32_t *ro
     oa[0] = ya0, ob[0] = yb0;
 }
 
-/* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. odd: the
- * patch has an odd number of groups. The output offset is in the rows' rounding terms (p->output_offset == 0). */
+/* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. pre: the
+ * groups the channel pairs' loop runs before its first step (groups % 2, wide: groups % 4). The output offset is in the rows' rounding terms (p->output_offset == 0). */
 static inline __attribute__((always_inline)) void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x,
-                                                           int8_t *oa, int8_t *ob, int full, int odd, int wide) {
+                                                           int8_t *oa, int8_t *ob, int full, int pre, int wide) {
     const uint32_t *const x_end = x + p->patch_padded; /* 4 words a group of 4 taps */
     const int32_t pairs = p->output_depth >> 1;
     const uint32_t *w = (const uint32_t *)p->weights;
     if (pairs) {
         pairs_state s = {x, p->rows, p->rows + 8 * pairs, oa, ob, p->act_min, p->act_max};
-        w = pairs_asm(&s, w, x_end, odd, !full, wide); /* patch_padded >= 4: at least one group */
+        w = pairs_asm(&s, w, x_end, pre, !full, wide); /* patch_padded >= 4: at least one group */
     }
     if (p->output_depth & 1)
         last_channel(p->rows + 8 * pairs, w, x, x_end, oa + 2 * pairs, ob + 2 * pairs, 0, full, p->act_min,
@@ -267,18 +276,22 @@ static inline __attribute__((always_inline)) void gemm_2px_c(const tq_conv_gemm_
 /* the block for every pixel pair: the clamp, the group count's parity and the weight layout picked once per call */
 typedef void (*gemm_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob);
 
-#define TQ_GEMM_FN(name, full, odd, wide)                                                                           \
+#define TQ_GEMM_FN(name, full, pre, wide)                                                                           \
     static void name(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {                     \
-        gemm_2px(p, x, oa, ob, full, odd, wide);                                                                    \
+        gemm_2px(p, x, oa, ob, full, pre, wide);                                                                    \
     }
-TQ_GEMM_FN(gemm_full_even, 1, 0, 0)
-TQ_GEMM_FN(gemm_full_odd, 1, 1, 0)
-TQ_GEMM_FN(gemm_clamped_even, 0, 0, 0)
-TQ_GEMM_FN(gemm_clamped_odd, 0, 1, 0)
-TQ_GEMM_FN(gemm_full_even_wide, 1, 0, 1)
-TQ_GEMM_FN(gemm_full_odd_wide, 1, 1, 1)
-TQ_GEMM_FN(gemm_clamped_even_wide, 0, 0, 1)
-TQ_GEMM_FN(gemm_clamped_odd_wide, 0, 1, 1)
+TQ_GEMM_FN(gemm_full_0, 1, 0, 0)
+TQ_GEMM_FN(gemm_full_1, 1, 1, 0)
+TQ_GEMM_FN(gemm_clamped_0, 0, 0, 0)
+TQ_GEMM_FN(gemm_clamped_1, 0, 1, 0)
+TQ_GEMM_FN(gemm_full_0_wide, 1, 0, 1)
+TQ_GEMM_FN(gemm_full_1_wide, 1, 1, 1)
+TQ_GEMM_FN(gemm_full_2_wide, 1, 2, 1)
+TQ_GEMM_FN(gemm_full_3_wide, 1, 3, 1)
+TQ_GEMM_FN(gemm_clamped_0_wide, 0, 0, 1)
+TQ_GEMM_FN(gemm_clamped_1_wide, 0, 1, 1)
+TQ_GEMM_FN(gemm_clamped_2_wide, 0, 2, 1)
+TQ_GEMM_FN(gemm_clamped_3_wide, 0, 3, 1)
 #undef TQ_GEMM_FN
 
 static void gemm_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
@@ -291,10 +304,12 @@ static void gemm_c_wide(const tq_conv_gemm_params *p, const uint32_t *x, int8_t 
 
 static inline gemm_fn pick_gemm(const tq_conv_gemm_params *p, int wide) {
     if (p->output_offset != 0) return wide ? gemm_c_wide : gemm_c;
-    const int odd = (p->patch_padded >> 2) & 1;
-    if (p->act_min == INT8_MIN && p->act_max == INT8_MAX)
-        return wide ? (odd ? gemm_full_odd_wide : gemm_full_even_wide) : (odd ? gemm_full_odd : gemm_full_even);
-    return wide ? (odd ? gemm_clamped_odd_wide : gemm_clamped_even_wide) : (odd ? gemm_clamped_odd : gemm_clamped_even);
+    static const gemm_fn table[2][6] = {
+        {gemm_clamped_0, gemm_clamped_1, gemm_clamped_0_wide, gemm_clamped_1_wide, gemm_clamped_2_wide,
+         gemm_clamped_3_wide},
+        {gemm_full_0, gemm_full_1, gemm_full_0_wide, gemm_full_1_wide, gemm_full_2_wide, gemm_full_3_wide}};
+    const int32_t groups = p->patch_padded >> 2;
+    return table[p->act_min == INT8_MIN && p->act_max == INT8_MAX][wide ? 2 + (groups & 3) : groups & 1];
 }
 
 static tq_status conv1x1(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch, int wide) {
