@@ -104,11 +104,11 @@ static void widen_tail(uint32_t *slot, const int8_t *src, int32_t n) {
     "smlad  %[b1], %[xbo], %[w1], %[b1]\n\t"
 
 /* tq_requant_fast of acc2 = 2 * acc with the output offset folded into the rounding term (conv_dsp.py proves it
- * exact), then SSAT to int8: SMMULR, ADD, ADD ASR #31, ASR, SSAT */
+ * exact), then SSAT to int8: SMMULR, ADD ASR #31, ADD, ASR, SSAT (h + (h >> 31) + round) */
 #define TQ_GEMM_REQUANT(acc, m, rnd, rs)                                                                            \
     "smmulr %[" acc "], %[" acc "], %[" m "]\n\t"                                                                   \
-    "add    %[t], %[" rnd "], %[" acc "]\n\t"                                                                       \
-    "add    %[" acc "], %[t], %[" acc "], asr #31\n\t"                                                              \
+    "add    %[" acc "], %[" acc "], %[" acc "], asr #31\n\t"                                                        \
+    "add    %[" acc "], %[" acc "], %[" rnd "]\n\t"                                                                 \
     "asr    %[" acc "], %[" acc "], %[" rs "]\n\t"                                                                  \
     "ssat   %[" acc "], #8, %[" acc "]\n\t"
 
@@ -140,26 +140,37 @@ static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_sta
                                                                        const uint32_t *x_end, int pre, int clamp,
                                                                        int wide) {
     int32_t a0, b0, a1, b1;
-    uint32_t xae, xao, xbe, xbo, w0, w1, t;
+    uint32_t xae, xao, xbe, xbo, w0, w1;
+    uintptr_t t = (uintptr_t)s->row; /* wide: the row pointer (its groups leave t free), else a scratch register */
     const uint32_t *xp;
-#define TQ_GEMM_PAIRS(BODY, PRE_GROUPS, CLAMP4)                                                                          \
+/* the channel pair's rows: its biases first, its requant rows after the groups, and the loop's end test; in memory
+ * (s->row) for int8 weights, whose groups need every register, in t for int16 weights (3 instructions less) */
+#define TQ_MEM_START "ldr    %[xp], %[row]\n\t" "ldrd   %[a0], %[a1], [%[xp]]\n\t"
+#define TQ_MEM_NEXT                                                                                                 \
+    "ldr    %[xp], %[row]\n\t"                                                                                      \
+    "ldrd   %[xae], %[xao], [%[xp], #8]\n\t"                                                                        \
+    "ldrd   %[xbe], %[xbo], [%[xp], #16]\n\t"                                                                       \
+    "ldrd   %[w0], %[w1], [%[xp], #24]\n\t"                                                                         \
+    "add    %[xp], %[xp], #32\n\t"                                                                                  \
+    "str    %[xp], %[row]\n\t"
+#define TQ_MEM_END "ldr    %[t], %[row_end]\n\t" "cmp    %[xp], %[t]\n\t"
+#define TQ_REG_START "ldrd   %[a0], %[a1], [%[t]]\n\t"
+#define TQ_REG_NEXT                                                                                                 \
+    "ldrd   %[xae], %[xao], [%[t], #8]\n\t"                                                                         \
+    "ldrd   %[xbe], %[xbo], [%[t], #16]\n\t"                                                                        \
+    "ldrd   %[w0], %[w1], [%[t], #24]\n\t"                                                                          \
+    "add    %[t], %[t], #32\n\t"
+#define TQ_REG_END "ldr    %[xp], %[row_end]\n\t" "cmp    %[t], %[xp]\n\t"
+#define TQ_GEMM_PAIRS(BODY, PRE_GROUPS, CLAMP4, ROWS)                                                               \
     __asm__ volatile(                                                                                               \
-        "1:\n\t"                                                                                                    \
-        "ldr    %[xp], %[row]\n\t"                                                                                  \
-        "ldrd   %[a0], %[a1], [%[xp]]\n\t"                                                                          \
+        "1:\n\t" ROWS##_START                                                                                       \
         "mov    %[b0], %[a0]\n\t"                                                                                   \
         "mov    %[b1], %[a1]\n\t"                                                                                   \
         "ldr    %[xp], %[x]\n\t" PRE_GROUPS                                                                         \
         "2:\n\t" BODY                                                                                               \
         "cmp    %[xp], %[x_end]\n\t"                                                                                \
         "bne    2b\n\t"                                                                                             \
-        "3:\n\t"                                                                                                    \
-        "ldr    %[xp], %[row]\n\t"                                                                                  \
-        "ldrd   %[xae], %[xao], [%[xp], #8]\n\t"                                                                    \
-        "ldrd   %[xbe], %[xbo], [%[xp], #16]\n\t"                                                                   \
-        "ldrd   %[w0], %[w1], [%[xp], #24]\n\t"                                                                     \
-        "add    %[xp], %[xp], #32\n\t"                                                                              \
-        "str    %[xp], %[row]\n\t"                                                                                  \
+        "3:\n\t" ROWS##_NEXT                                                                                        \
         TQ_GEMM_REQUANT("a0", "xae", "xao", "xbe") TQ_GEMM_REQUANT("b0", "xae", "xao", "xbe")                      \
         TQ_GEMM_REQUANT("a1", "xbo", "w0", "w1") TQ_GEMM_REQUANT("b1", "xbo", "w0", "w1") CLAMP4                  \
         "ldr    %[xbe], %[oa]\n\t"                                                                                  \
@@ -170,42 +181,47 @@ static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_sta
         "strb   %[b1], [%[xbo]], #1\n\t"                                                                            \
         "str    %[xbe], %[oa]\n\t"                                                                                  \
         "str    %[xbo], %[ob]\n\t"                                                                                  \
-        "ldr    %[t], %[row_end]\n\t"                                                                               \
-        "cmp    %[xp], %[t]\n\t"                                                                                    \
+        ROWS##_END                                                                                                  \
         "bne    1b"                                                                                                 \
         : [a0] "=&r"(a0), [b0] "=&r"(b0), [a1] "=&r"(a1), [b1] "=&r"(b1), [xp] "=&r"(xp), [wp] "+r"(wp),           \
           [xae] "=&r"(xae), [xao] "=&r"(xao), [xbe] "=&r"(xbe), [xbo] "=&r"(xbo), [w0] "=&r"(w0), [w1] "=&r"(w1),  \
-          [t] "=&r"(t), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob)                                      \
+          [t] "+&r"(t), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob)                                      \
         : [x_end] "r"(x_end), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo] "m"(s->lo), [hi] "m"(s->hi)           \
         : "cc", "memory")
 #define TQ_GEMM_PRE(GROUPS) GROUPS "cmp    %[xp], %[x_end]\n\t" "beq    3f\n\t"
 #define TQ_GEMM_CLAMP4                                                                                              \
     "ldr    %[xae], %[lo]\n\t"                                                                                      \
     "ldr    %[xao], %[hi]\n\t" TQ_GEMM_CLAMP("a0") TQ_GEMM_CLAMP("b0") TQ_GEMM_CLAMP("a1") TQ_GEMM_CLAMP("b1")
-#define TQ_GEMM_CASE(BODY, PRE_GROUPS)                                                                              \
+#define TQ_GEMM_CASE(BODY, PRE_GROUPS, ROWS)                                                                              \
     do {                                                                                                            \
-        if (clamp) TQ_GEMM_PAIRS(BODY, PRE_GROUPS, TQ_GEMM_CLAMP4);                                                 \
-        else TQ_GEMM_PAIRS(BODY, PRE_GROUPS, "");                                                                  \
+        if (clamp) TQ_GEMM_PAIRS(BODY, PRE_GROUPS, TQ_GEMM_CLAMP4, ROWS);                                                 \
+        else TQ_GEMM_PAIRS(BODY, PRE_GROUPS, "", ROWS);                                                                  \
     } while (0)
 #define G TQ_GEMM_GROUP
 #define W TQ_GEMM_GROUP_WIDE
     if (!wide) {
-        if (pre) TQ_GEMM_CASE(G G, TQ_GEMM_PRE(G));
-        else TQ_GEMM_CASE(G G, "");
+        if (pre) TQ_GEMM_CASE(G G, TQ_GEMM_PRE(G), TQ_MEM);
+        else TQ_GEMM_CASE(G G, "", TQ_MEM);
     } else if (pre == 0) {
-        TQ_GEMM_CASE(W W W W, "");
+        TQ_GEMM_CASE(W W W W, "", TQ_REG);
     } else if (pre == 1) {
-        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W));
+        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W), TQ_REG);
     } else if (pre == 2) {
-        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W W));
+        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W W), TQ_REG);
     } else {
-        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W W W));
+        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W W W), TQ_REG);
     }
 #undef G
 #undef W
 #undef TQ_GEMM_CASE
 #undef TQ_GEMM_PAIRS
 #undef TQ_GEMM_PRE
+#undef TQ_MEM_START
+#undef TQ_MEM_NEXT
+#undef TQ_MEM_END
+#undef TQ_REG_START
+#undef TQ_REG_NEXT
+#undef TQ_REG_END
 #undef TQ_GEMM_CLAMP4
     return wp;
 }
