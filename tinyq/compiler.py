@@ -55,6 +55,7 @@ def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_
 
     stored = {w.call: {"encoding": w.encoding, "bytes": w.nbytes, "int8_bytes": w.int8_bytes}
               for w in weight_report(program)}
+    wide = dict(widened_layers(program))
     return {
         "tinyq_version": __import__("tinyq").__version__,
         "model": model_name,
@@ -66,12 +67,14 @@ def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_
         "plan": {"arena_bytes": plan.arena_bytes, "scratch_bytes": plan.scratch_bytes,
                  "weight_bytes": plan.weight_bytes, "io_bytes": plan.io_bytes, "state_bytes": plan.state_bytes,
                  "io": "arena" if plan.io_in_arena else "caller",
-                 "weight_bytes_int8": plan.weight_bytes + sum(w["int8_bytes"] - w["bytes"] for w in stored.values())},
+                 "weight_bytes_int8": plan.weight_bytes + sum(w["int8_bytes"] - w["bytes"] for w in stored.values()),
+                 "widened_weight_bytes": sum(wide.values())},
         "layers": [
             {"call": k, "layer": c.layer, "op": c.opcode, "kernel": c.kernel,
              "implementation": v.symbol if v else c.kernel,
              "name": program.tensor(c.outputs[0]).name if c.outputs else "",
-             **({"weights": stored[k]} if k in stored else {})}
+             **({"weights": stored[k]} if k in stored else {}),
+             **({"weights_layout": "int16", "widened_extra_bytes": wide[k]} if k in wide else {})}
             for k, (c, v) in enumerate(zip(program.calls, variants))
         ],
         **({"patch": {"chains": [{"layers": list(p.layers), "bands": p.bands, "extra_macs": p.extra_macs}
@@ -79,6 +82,22 @@ def manifest(program: Program, plan: MemoryPlan, board: str, prefix: str, model_
                       "macs": patching.macs, "extra_macs": patching.extra_macs,
                       "arena_bytes_unpatched": patching.arena_before}} if patching is not None else {}),
     }
+
+
+# --weights-layout: how the prepared DSP kernels store int8 weights. int16: widened at compile time in the order the
+# inner loop consumes them (no SXTB16 there; twice the flash of those layers); int8: as they are; auto: int16 where
+# the image still fits the board's flash, else int8.
+WEIGHTS_LAYOUTS = ("auto", "int8", "int16")
+
+
+def check_weights_layout(layout: str) -> None:
+    if layout not in WEIGHTS_LAYOUTS:
+        raise InputError(f"--weights-layout '{layout}': expected one of {', '.join(WEIGHTS_LAYOUTS)}")
+
+
+def widened_layers(program: Program) -> list[tuple[int, int]]:
+    """(call index, extra flash bytes) of each call whose prepared weights are widened to int16."""
+    return [(k, int(c.weights.nbytes) // 2) for k, c in enumerate(program.calls) if getattr(c, "_wide", False)]
 
 
 def check_prefix(prefix: str) -> None:
@@ -119,13 +138,14 @@ IO_MODES = ("caller", "arena")
 
 def compile_model(model, out_dir, board: str = "host", prefix: str = "model", project: bool = True,
                   weights: str = "auto", layers=None, specialize_calls: bool = True, io: str = "caller",
-                  patch="auto") -> CompileResult:
+                  patch="auto", weights_layout: str = "auto") -> CompileResult:
     """Compile a .tflite model (path or bytes) for `board` into out_dir (sources in out_dir/src).
 
     specialize_calls=False keeps every call on the kernel tinyq.kernel_select picks, without the prepared
     kernels of tinyq.specialize (the tests use it to hold those fallback kernels to the simulator too).
     io="arena" (--io arena) plans the inputs and outputs inside the arena (model.h: <PREFIX>_IO_IN_ARENA).
     patch (--patch): "auto", "off" or a band count: which chains of convolutions run in bands (tinyq.patch).
+    weights_layout (--weights-layout): how the prepared DSP kernels store int8 weights (WEIGHTS_LAYOUTS).
 
     Everything is checked (board, prefix, model, fit) before a file is written.
     """
@@ -137,8 +157,11 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
         raise InputError(f"--io '{io}': expected one of {', '.join(IO_MODES)}")
     in_arena = io == "arena"
     patch = parse_patch(patch)
+    check_weights_layout(weights_layout)
     if isinstance(model, (list, tuple)):
         if len(model) > 1:
+            if weights_layout == "int16":
+                raise InputError("--weights-layout int16: one model only (precision levels keep int8 weights)")
             if in_arena:
                 raise InputError("--io arena: one model only (precision levels keep their inputs and outputs "
                                  "in caller-owned buffers)")
@@ -168,15 +191,28 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     lowered = program
     variants = select_kernels(program, board_features(board_obj))
     if specialize_calls:
-        fast, fast_variants = specialize(program, variants, board_features(board_obj))
-        if fast is not program:  # prepared records may bring scratch (im2col) and tables of their own
-            fast_plan = plan_memory(fast, in_arena)
+        # --weights-layout: int16 weights first (auto: where they fit, else the int8 layout), then the generic kernels
+        tries = {"int16": (True,), "int8": (False,), "auto": (True, False)}[weights_layout]
+        for wide in tries:
+            fast, fast_variants = specialize(program, variants, board_features(board_obj), wide)
+            if fast is program:
+                break
+            fast_plan = plan_memory(fast, in_arena)  # prepared records may bring scratch (im2col) and tables
             try:
                 check_fit(where, fast, fast_plan, board_obj)
-                program, variants, plan = fast, fast_variants, fast_plan
-            except DoesNotFit:  # the lowered program fits: keep it, with the kernels kernel_select chose
+            except DoesNotFit:
+                if weights_layout == "int16":  # asked for: refuse rather than quietly store int8
+                    raise
+                if wide:
+                    note = "; ".join(x for x in (note, f"the int16 weight layout does not fit {board_obj.name}: "
+                                                 "int8 weights (--weights-layout int8)") if x)
+                    continue
+                # the lowered program fits: keep it, with the kernels kernel_select chose
                 note = "; ".join(x for x in (note, f"the prepared kernels' tables do not fit {board_obj.name}: "
                                              "compiled with the generic kernels") if x)
+                break
+            program, variants, plan = fast, fast_variants, fast_plan
+            break
     files = emit_sources(program, plan, out_dir / "src", prefix, model_name, options=f"board={board} prefix={prefix}",
                          variants=variants)
     info = manifest(program, plan, board, prefix, model_name, variants, patching)

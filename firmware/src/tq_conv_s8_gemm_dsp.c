@@ -86,12 +86,29 @@ static void widen_tail(uint32_t *slot, const int8_t *src, int32_t n) {
     "smlad  %[a1], %[xao], %[w1], %[a1]\n\t"                                                                        \
     "smlad  %[b1], %[xbo], %[w1], %[b1]\n\t"
 
+/* The same group with the weights widened at compile time (tq_conv_gemm.h "int16 weights"): per channel its even
+ * and odd lane words by one LDRD, no SXTB16 (12 instructions for 16 multiply-accumulates, 20 cycles on the M4
+ * against 21: an LDRD for four SXTB16). */
+#define TQ_GEMM_GROUP_WIDE                                                                                          \
+    "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"                                                                          \
+    "ldrd   %[xae], %[xao], [%[xp]], #8\n\t"                                                                        \
+    "ldrd   %[xbe], %[xbo], [%[xp]], #8\n\t"                                                                        \
+    "smlad  %[a0], %[xae], %[w0], %[a0]\n\t"                                                                        \
+    "smlad  %[b0], %[xbe], %[w0], %[b0]\n\t"                                                                        \
+    "smlad  %[a0], %[xao], %[w1], %[a0]\n\t"                                                                        \
+    "smlad  %[b0], %[xbo], %[w1], %[b0]\n\t"                                                                        \
+    "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"                                                                          \
+    "smlad  %[a1], %[xae], %[w0], %[a1]\n\t"                                                                        \
+    "smlad  %[b1], %[xbe], %[w0], %[b1]\n\t"                                                                        \
+    "smlad  %[a1], %[xao], %[w1], %[a1]\n\t"                                                                        \
+    "smlad  %[b1], %[xbo], %[w1], %[b1]\n\t"
+
 /* tq_requant_fast of acc2 = 2 * acc with the output offset folded into the rounding term (conv_dsp.py proves it
- * exact), then SSAT to int8: SMMULR, ADD, ADD ASR #31, ASR, SSAT */
+ * exact), then SSAT to int8: SMMULR, ADD ASR #31, ADD, ASR, SSAT (h + (h >> 31) + round) */
 #define TQ_GEMM_REQUANT(acc, m, rnd, rs)                                                                            \
     "smmulr %[" acc "], %[" acc "], %[" m "]\n\t"                                                                   \
-    "add    %[t], %[" rnd "], %[" acc "]\n\t"                                                                       \
-    "add    %[" acc "], %[t], %[" acc "], asr #31\n\t"                                                              \
+    "add    %[" acc "], %[" acc "], %[" acc "], asr #31\n\t"                                                        \
+    "add    %[" acc "], %[" acc "], %[" rnd "]\n\t"                                                                 \
     "asr    %[" acc "], %[" acc "], %[" rs "]\n\t"                                                                  \
     "ssat   %[" acc "], #8, %[" acc "]\n\t"
 
@@ -115,32 +132,45 @@ typedef struct {
 
 /* Every channel pair of two pixels in one assembly statement: per pair, the biases, the groups two at a time (an
  * odd count: one first), the four requantizations and the four stores. 17 + 15 (groups - 1) + 40 instructions a
- * pair (+24 with the clamp) for 4 * 4 * groups multiply-accumulates. odd and clamp are constants of each caller.
+ * pair (+24 with the clamp) for 4 * 4 * groups multiply-accumulates. With int16 weights (wide) four groups a loop
+ * step (pre = groups % 4 first): half the CMP + BNE, 4 cycles a step. pre and clamp are constants of each caller.
  * Returns the weights after the pairs. GCC 12 does not find the registers for this in C (it spills inside the
  * loop and keeps the block's pointers on the stack: about 14 instructions an output besides the products). */
 static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_state *s, const uint32_t *wp,
-                                                                       const uint32_t *x_end, int odd, int clamp) {
+                                                                       const uint32_t *x_end, int pre, int clamp,
+                                                                       int wide) {
     int32_t a0, b0, a1, b1;
-    uint32_t xae, xao, xbe, xbo, w0, w1, t;
+    uint32_t xae, xao, xbe, xbo, w0, w1;
+    uintptr_t t = (uintptr_t)s->row; /* wide: the row pointer (its groups leave t free), else a scratch register */
     const uint32_t *xp;
-#define TQ_GEMM_PAIRS(ODD_GROUP, CLAMP4)                                                                            \
+/* the channel pair's rows: its biases first, its requant rows after the groups, and the loop's end test; in memory
+ * (s->row) for int8 weights, whose groups need every register, in t for int16 weights (3 instructions less) */
+#define TQ_MEM_START "ldr    %[xp], %[row]\n\t" "ldrd   %[a0], %[a1], [%[xp]]\n\t"
+#define TQ_MEM_NEXT                                                                                                 \
+    "ldr    %[xp], %[row]\n\t"                                                                                      \
+    "ldrd   %[xae], %[xao], [%[xp], #8]\n\t"                                                                        \
+    "ldrd   %[xbe], %[xbo], [%[xp], #16]\n\t"                                                                       \
+    "ldrd   %[w0], %[w1], [%[xp], #24]\n\t"                                                                         \
+    "add    %[xp], %[xp], #32\n\t"                                                                                  \
+    "str    %[xp], %[row]\n\t"
+#define TQ_MEM_END "ldr    %[t], %[row_end]\n\t" "cmp    %[xp], %[t]\n\t"
+#define TQ_REG_START "ldrd   %[a0], %[a1], [%[t]]\n\t"
+#define TQ_REG_NEXT                                                                                                 \
+    "ldrd   %[xae], %[xao], [%[t], #8]\n\t"                                                                         \
+    "ldrd   %[xbe], %[xbo], [%[t], #16]\n\t"                                                                        \
+    "ldrd   %[w0], %[w1], [%[t], #24]\n\t"                                                                          \
+    "add    %[t], %[t], #32\n\t"
+#define TQ_REG_END "ldr    %[xp], %[row_end]\n\t" "cmp    %[t], %[xp]\n\t"
+#define TQ_GEMM_PAIRS(BODY, PRE_GROUPS, CLAMP4, ROWS)                                                               \
     __asm__ volatile(                                                                                               \
-        "1:\n\t"                                                                                                    \
-        "ldr    %[xp], %[row]\n\t"                                                                                  \
-        "ldrd   %[a0], %[a1], [%[xp]]\n\t"                                                                          \
+        "1:\n\t" ROWS##_START                                                                                       \
         "mov    %[b0], %[a0]\n\t"                                                                                   \
         "mov    %[b1], %[a1]\n\t"                                                                                   \
-        "ldr    %[xp], %[x]\n\t" ODD_GROUP                                                                          \
-        "2:\n\t" TQ_GEMM_GROUP TQ_GEMM_GROUP                                                                        \
+        "ldr    %[xp], %[x]\n\t" PRE_GROUPS                                                                         \
+        "2:\n\t" BODY                                                                                               \
         "cmp    %[xp], %[x_end]\n\t"                                                                                \
         "bne    2b\n\t"                                                                                             \
-        "3:\n\t"                                                                                                    \
-        "ldr    %[xp], %[row]\n\t"                                                                                  \
-        "ldrd   %[xae], %[xao], [%[xp], #8]\n\t"                                                                    \
-        "ldrd   %[xbe], %[xbo], [%[xp], #16]\n\t"                                                                   \
-        "ldrd   %[w0], %[w1], [%[xp], #24]\n\t"                                                                     \
-        "add    %[xp], %[xp], #32\n\t"                                                                              \
-        "str    %[xp], %[row]\n\t"                                                                                  \
+        "3:\n\t" ROWS##_NEXT                                                                                        \
         TQ_GEMM_REQUANT("a0", "xae", "xao", "xbe") TQ_GEMM_REQUANT("b0", "xae", "xao", "xbe")                      \
         TQ_GEMM_REQUANT("a1", "xbo", "w0", "w1") TQ_GEMM_REQUANT("b1", "xbo", "w0", "w1") CLAMP4                  \
         "ldr    %[xbe], %[oa]\n\t"                                                                                  \
@@ -151,27 +181,47 @@ static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_sta
         "strb   %[b1], [%[xbo]], #1\n\t"                                                                            \
         "str    %[xbe], %[oa]\n\t"                                                                                  \
         "str    %[xbo], %[ob]\n\t"                                                                                  \
-        "ldr    %[t], %[row_end]\n\t"                                                                               \
-        "cmp    %[xp], %[t]\n\t"                                                                                    \
+        ROWS##_END                                                                                                  \
         "bne    1b"                                                                                                 \
         : [a0] "=&r"(a0), [b0] "=&r"(b0), [a1] "=&r"(a1), [b1] "=&r"(b1), [xp] "=&r"(xp), [wp] "+r"(wp),           \
           [xae] "=&r"(xae), [xao] "=&r"(xao), [xbe] "=&r"(xbe), [xbo] "=&r"(xbo), [w0] "=&r"(w0), [w1] "=&r"(w1),  \
-          [t] "=&r"(t), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob)                                      \
+          [t] "+&r"(t), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob)                                      \
         : [x_end] "r"(x_end), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo] "m"(s->lo), [hi] "m"(s->hi)           \
         : "cc", "memory")
-#define TQ_GEMM_ODD TQ_GEMM_GROUP "cmp    %[xp], %[x_end]\n\t" "beq    3f\n\t"
+#define TQ_GEMM_PRE(GROUPS) GROUPS "cmp    %[xp], %[x_end]\n\t" "beq    3f\n\t"
 #define TQ_GEMM_CLAMP4                                                                                              \
     "ldr    %[xae], %[lo]\n\t"                                                                                      \
     "ldr    %[xao], %[hi]\n\t" TQ_GEMM_CLAMP("a0") TQ_GEMM_CLAMP("b0") TQ_GEMM_CLAMP("a1") TQ_GEMM_CLAMP("b1")
-    if (odd) {
-        if (clamp) TQ_GEMM_PAIRS(TQ_GEMM_ODD, TQ_GEMM_CLAMP4);
-        else TQ_GEMM_PAIRS(TQ_GEMM_ODD, "");
+#define TQ_GEMM_CASE(BODY, PRE_GROUPS, ROWS)                                                                              \
+    do {                                                                                                            \
+        if (clamp) TQ_GEMM_PAIRS(BODY, PRE_GROUPS, TQ_GEMM_CLAMP4, ROWS);                                                 \
+        else TQ_GEMM_PAIRS(BODY, PRE_GROUPS, "", ROWS);                                                                  \
+    } while (0)
+#define G TQ_GEMM_GROUP
+#define W TQ_GEMM_GROUP_WIDE
+    if (!wide) {
+        if (pre) TQ_GEMM_CASE(G G, TQ_GEMM_PRE(G), TQ_MEM);
+        else TQ_GEMM_CASE(G G, "", TQ_MEM);
+    } else if (pre == 0) {
+        TQ_GEMM_CASE(W W W W, "", TQ_REG);
+    } else if (pre == 1) {
+        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W), TQ_REG);
+    } else if (pre == 2) {
+        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W W), TQ_REG);
     } else {
-        if (clamp) TQ_GEMM_PAIRS("", TQ_GEMM_CLAMP4);
-        else TQ_GEMM_PAIRS("", "");
+        TQ_GEMM_CASE(W W W W, TQ_GEMM_PRE(W W W), TQ_REG);
     }
+#undef G
+#undef W
+#undef TQ_GEMM_CASE
 #undef TQ_GEMM_PAIRS
-#undef TQ_GEMM_ODD
+#undef TQ_GEMM_PRE
+#undef TQ_MEM_START
+#undef TQ_MEM_NEXT
+#undef TQ_MEM_END
+#undef TQ_REG_START
+#undef TQ_REG_NEXT
+#undef TQ_REG_END
 #undef TQ_GEMM_CLAMP4
     return wp;
 }
@@ -180,10 +230,10 @@ static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_sta
 static inline __attribute__((always_inline)) void last_channel(const int32_t *row, const uint32_t *w,
                                                                const uint32_t *x, const uint32_t *x_end, int8_t *oa,
                                                                int8_t *ob, int32_t out_off, int full, int32_t lo,
-                                                               int32_t hi) {
+                                                               int32_t hi, int wide) {
     int32_t a0 = row[0], b0 = a0;
-    for (const uint32_t *xp = x; xp != x_end; xp += 4, ++w) {
-        const uint32_t we = even_lanes(w[0]), wo = odd_lanes(w[0]);
+    for (const uint32_t *xp = x; xp != x_end; xp += 4, w += wide ? 2 : 1) {
+        const uint32_t we = wide ? w[0] : even_lanes(w[0]), wo = wide ? w[1] : odd_lanes(w[0]);
         a0 = __smlad((int16x2_t)xp[0], (int16x2_t)we, a0);
         a0 = __smlad((int16x2_t)xp[1], (int16x2_t)wo, a0);
         b0 = __smlad((int16x2_t)xp[2], (int16x2_t)we, b0);
@@ -194,25 +244,26 @@ static inline __attribute__((always_inline)) void last_channel(const int32_t *ro
     oa[0] = ya0, ob[0] = yb0;
 }
 
-/* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. odd: the
- * patch has an odd number of groups. The output offset is in the rows' rounding terms (p->output_offset == 0). */
+/* Two pixels' patches (x, interleaved) times every output channel; pixel a's outputs to oa, b's to ob. pre: the
+ * groups the channel pairs' loop runs before its first step (groups % 2, wide: groups % 4). The output offset is in the rows' rounding terms (p->output_offset == 0). */
 static inline __attribute__((always_inline)) void gemm_2px(const tq_conv_gemm_params *p, const uint32_t *x,
-                                                           int8_t *oa, int8_t *ob, int full, int odd) {
+                                                           int8_t *oa, int8_t *ob, int full, int pre, int wide) {
     const uint32_t *const x_end = x + p->patch_padded; /* 4 words a group of 4 taps */
     const int32_t pairs = p->output_depth >> 1;
     const uint32_t *w = (const uint32_t *)p->weights;
     if (pairs) {
         pairs_state s = {x, p->rows, p->rows + 8 * pairs, oa, ob, p->act_min, p->act_max};
-        w = pairs_asm(&s, w, x_end, odd, !full); /* patch_padded >= 4: at least one group */
+        w = pairs_asm(&s, w, x_end, pre, !full, wide); /* patch_padded >= 4: at least one group */
     }
     if (p->output_depth & 1)
         last_channel(p->rows + 8 * pairs, w, x, x_end, oa + 2 * pairs, ob + 2 * pairs, 0, full, p->act_min,
-                     p->act_max);
+                     p->act_max, wide);
 }
 
 /* the same in C, for a layer whose output offset could not be folded (a large right shift): the rows' rounding
  * terms are tq_requant_fast's and the offset is added after the shift */
-static void gemm_2px_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+static inline __attribute__((always_inline)) void gemm_2px_c(const tq_conv_gemm_params *p, const uint32_t *x,
+                                                             int8_t *oa, int8_t *ob, int wide) {
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int full = lo == INT8_MIN && hi == INT8_MAX;
     const uint32_t *w = (const uint32_t *)p->weights;
@@ -221,8 +272,9 @@ static void gemm_2px_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *
     const int32_t *const pairs_end = row + 4 * (p->output_depth & ~1);
     for (; row != pairs_end; row += 8, oa += 2, ob += 2) {
         int32_t a0 = row[0], b0 = a0, a1 = row[1], b1 = a1;
-        for (const uint32_t *xp = x; xp != x_end; xp += 4, w += 2) {
-            const uint32_t e0 = even_lanes(w[0]), o0 = odd_lanes(w[0]), e1 = even_lanes(w[1]), o1 = odd_lanes(w[1]);
+        for (const uint32_t *xp = x; xp != x_end; xp += 4, w += wide ? 4 : 2) {
+            const uint32_t e0 = wide ? w[0] : even_lanes(w[0]), o0 = wide ? w[1] : odd_lanes(w[0]);
+            const uint32_t e1 = wide ? w[2] : even_lanes(w[1]), o1 = wide ? w[3] : odd_lanes(w[1]);
             a0 = __smlad((int16x2_t)xp[1], (int16x2_t)o0, __smlad((int16x2_t)xp[0], (int16x2_t)e0, a0));
             b0 = __smlad((int16x2_t)xp[3], (int16x2_t)o0, __smlad((int16x2_t)xp[2], (int16x2_t)e0, b0));
             a1 = __smlad((int16x2_t)xp[1], (int16x2_t)o1, __smlad((int16x2_t)xp[0], (int16x2_t)e1, a1));
@@ -234,43 +286,56 @@ static void gemm_2px_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *
         const int8_t yb1 = clamp(requant(b1, row[5], row[6], row[7], out_off), full, lo, hi);
         oa[0] = ya0, oa[1] = ya1, ob[0] = yb0, ob[1] = yb1; /* after every read of row (int8 stores may alias) */
     }
-    if (p->output_depth & 1) last_channel(row, w, x, x_end, oa, ob, out_off, full, lo, hi);
+    if (p->output_depth & 1) last_channel(row, w, x, x_end, oa, ob, out_off, full, lo, hi, wide);
 }
 
-/* the block for every pixel pair: the clamp and the group count's parity picked once per call */
-static void gemm_full_even(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
-    gemm_2px(p, x, oa, ob, 1, 0);
-}
-
-static void gemm_full_odd(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
-    gemm_2px(p, x, oa, ob, 1, 1);
-}
-
-static void gemm_clamped_even(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
-    gemm_2px(p, x, oa, ob, 0, 0);
-}
-
-static void gemm_clamped_odd(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
-    gemm_2px(p, x, oa, ob, 0, 1);
-}
-
+/* the block for every pixel pair: the clamp, the group count's parity and the weight layout picked once per call */
 typedef void (*gemm_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob);
 
-static inline gemm_fn pick_gemm(const tq_conv_gemm_params *p) {
-    if (p->output_offset != 0) return gemm_2px_c;
-    const int odd = (p->patch_padded >> 2) & 1;
-    if (p->act_min == INT8_MIN && p->act_max == INT8_MAX) return odd ? gemm_full_odd : gemm_full_even;
-    return odd ? gemm_clamped_odd : gemm_clamped_even;
+#define TQ_GEMM_FN(name, full, pre, wide)                                                                           \
+    static void name(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {                     \
+        gemm_2px(p, x, oa, ob, full, pre, wide);                                                                    \
+    }
+TQ_GEMM_FN(gemm_full_0, 1, 0, 0)
+TQ_GEMM_FN(gemm_full_1, 1, 1, 0)
+TQ_GEMM_FN(gemm_clamped_0, 0, 0, 0)
+TQ_GEMM_FN(gemm_clamped_1, 0, 1, 0)
+TQ_GEMM_FN(gemm_full_0_wide, 1, 0, 1)
+TQ_GEMM_FN(gemm_full_1_wide, 1, 1, 1)
+TQ_GEMM_FN(gemm_full_2_wide, 1, 2, 1)
+TQ_GEMM_FN(gemm_full_3_wide, 1, 3, 1)
+TQ_GEMM_FN(gemm_clamped_0_wide, 0, 0, 1)
+TQ_GEMM_FN(gemm_clamped_1_wide, 0, 1, 1)
+TQ_GEMM_FN(gemm_clamped_2_wide, 0, 2, 1)
+TQ_GEMM_FN(gemm_clamped_3_wide, 0, 3, 1)
+#undef TQ_GEMM_FN
+
+static void gemm_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px_c(p, x, oa, ob, 0);
 }
 
-tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
+static void gemm_c_wide(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *oa, int8_t *ob) {
+    gemm_2px_c(p, x, oa, ob, 1);
+}
+
+static inline gemm_fn pick_gemm(const tq_conv_gemm_params *p, int wide) {
+    if (p->output_offset != 0) return wide ? gemm_c_wide : gemm_c;
+    static const gemm_fn table[2][6] = {
+        {gemm_clamped_0, gemm_clamped_1, gemm_clamped_0_wide, gemm_clamped_1_wide, gemm_clamped_2_wide,
+         gemm_clamped_3_wide},
+        {gemm_full_0, gemm_full_1, gemm_full_0_wide, gemm_full_1_wide, gemm_full_2_wide, gemm_full_3_wide}};
+    const int32_t groups = p->patch_padded >> 2;
+    return table[p->act_min == INT8_MIN && p->act_max == INT8_MAX][wide ? 2 + (groups & 3) : groups & 1];
+}
+
+static tq_status conv1x1(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch, int wide) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
     TQ_ASSERT(p->filter_height == 1 && p->filter_width == 1 && p->pad_height == 0 && p->pad_width == 0);
     uint32_t *x = (uint32_t *)scratch;
     int8_t *const dummy = dummy_outputs(p, scratch, 0);
     const int32_t depth = p->input_depth, pixels = p->batches * p->output_height * p->output_width;
     const int32_t image = p->input_height * p->input_width * depth;
-    const gemm_fn gemm = pick_gemm(p);
+    const gemm_fn gemm = pick_gemm(p, wide);
     int32_t batch = 0, y = 0, xo = 0;
     for (int32_t q = 0; q < pixels; q += 2) {
         const int8_t *a = input + batch * image + (y * p->stride_height * p->input_width + xo * p->stride_width) * depth;
@@ -303,7 +368,7 @@ static void load_patch(const tq_conv_gemm_params *p, const int8_t *image, int32_
     widen(slot, patch, p->patch_padded >> 2);
 }
 
-tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
+static tq_status im2col(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch, int wide) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
     uint32_t *x = (uint32_t *)scratch;
     int8_t *const patch = (int8_t *)scratch + 4 * p->patch_padded;
@@ -311,7 +376,7 @@ tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *inpu
     const int32_t pixels = p->batches * p->output_height * p->output_width;
     const int32_t image = p->input_height * p->input_width * p->input_depth;
     const int rows = p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0;
-    const gemm_fn gemm = pick_gemm(p);
+    const gemm_fn gemm = pick_gemm(p, wide);
     fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
     int32_t batch = 0, y = 0, xo = 0;
     for (int32_t q = 0; q < pixels; q += 2) {
@@ -331,6 +396,23 @@ tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *inpu
         gemm(p, x, oa, two ? oa + p->output_depth : dummy);
     }
     return TQ_OK;
+}
+
+tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
+    return conv1x1(p, input, output, scratch, 0);
+}
+
+tq_status tq_conv1x1_s8_wide_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
+    return conv1x1(p, input, output, scratch, 1);
+}
+
+tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch) {
+    return im2col(p, input, output, scratch, 0);
+}
+
+tq_status tq_conv_s8_im2col_wide_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
+                                     void *scratch) {
+    return im2col(p, input, output, scratch, 1);
 }
 #else
 typedef int tq_conv_s8_gemm_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */

@@ -32,6 +32,7 @@ class GridModel:
     weights: str = "auto"  # compile_model's weights option (e.g. "smallest" for the encoded models)
     specialize_calls: bool = True  # False: the variants kernel_select picks, without the prepared kernels
     patch: str | int = "auto"  # compile_model's patch option (tinyq.patch: chains run in bands)
+    weights_layout: str = "auto"  # compile_model's weights_layout option (--weights-layout)
 
 
 def _pack(tensors, batches) -> bytes:
@@ -98,7 +99,7 @@ def _groups(models: list[GridModel], board, work: Path) -> list[list[int]]:
     groups, used_ram, used_flash = [[]], 0, 0
     for k, m in enumerate(models):
         r = compile_model(m.tflite, work / f"m{k}", board=board.name, prefix="g0", project=False, weights=m.weights,
-                          specialize_calls=m.specialize_calls, patch=m.patch)
+                          specialize_calls=m.specialize_calls, patch=m.patch, weights_layout=m.weights_layout)
         need_ram, need_flash = r.plan.arena_bytes + r.plan.io_bytes, r.plan.weight_bytes
         if groups[-1] and (used_ram + need_ram > ram or used_flash + need_flash > flash):
             groups.append([])
@@ -122,7 +123,7 @@ def run_grid(models: list[GridModel], board: str, work: Path) -> list[str]:
         packed = [k for k in group if read_manifest(work / f"m{k}").packed_weights]
         first = models[(packed or group)[0]]
         compile_model(first.tflite, proj, board=board, prefix="g0", weights=first.weights,
-                      specialize_calls=first.specialize_calls, patch=first.patch)
+                      specialize_calls=first.specialize_calls, patch=first.patch, weights_layout=first.weights_layout)
         src = proj / "src"
         shutil.rmtree(src)
         src.mkdir()
@@ -130,7 +131,8 @@ def run_grid(models: list[GridModel], board: str, work: Path) -> list[str]:
         for slot, k in enumerate(group):
             alone = work / f"image{gi}_g{slot}"
             compile_model(models[k].tflite, alone, board=board, prefix=f"g{slot}", project=False,
-                          weights=models[k].weights, specialize_calls=models[k].specialize_calls, patch=models[k].patch)
+                          weights=models[k].weights, specialize_calls=models[k].specialize_calls, patch=models[k].patch,
+                          weights_layout=models[k].weights_layout)
             sources[k] = (alone / "src" / "model.c").read_text()
             shutil.move(alone / "src", src / f"g{slot}")
             (src / f"g{slot}" / "main.c").unlink(missing_ok=True)

@@ -28,12 +28,13 @@ def test_bench_json(shared_models, tmp_path, capsys):
     assert first["instructions"] > 0
     assert [layer["op"] for layer in first["layers"]] == [c.opcode for c in program.calls]
     # "kernel" is what ran on the board's CPU: the M4's prepared DSP kernel of each FULLY_CONNECTED, as model.c
-    # calls it (tinyq/specialize/fully_connected_dsp.py)
-    assert [layer["kernel"] for layer in first["layers"]] == ["tq_fully_connected_s8_interleaved_dsp"] * 3
+    # calls it (tinyq/specialize/fully_connected_dsp.py; int16 weights: --weights-layout auto, they fit)
+    assert [layer["kernel"] for layer in first["layers"]] == ["tq_fully_connected_s8_wide_dsp"] * 3
     assert [layer["lowered_kernel"] for layer in first["layers"]] == [c.kernel for c in program.calls]
     model_c = next((tmp_path / "a").rglob("model.c")).read_text()
     assert all(re.search(rf"\b{layer['kernel']}\(", model_c) for layer in first["layers"])
-    assert "tq_fully_connected_s8_interleaved_dsp" in printed
+    assert "tq_fully_connected_s8_wide_dsp" in printed
+    assert first["plan"]["widened_weight_bytes"] > 0
     assert 0 < sum(layer["instructions"] for layer in first["layers"]) < first["instructions"]
 
     # MACs from the lowered calls (hello world: 1x16, 16x16, 16x1), instructions/MAC, estimated cycles
@@ -72,6 +73,6 @@ def test_real_board_is_counted_on_its_core_with_estimated_ms(shared_models, tmp_
     printed = capsys.readouterr().out
     assert r["board"] == "nucleo_l4r5zi" and r["counted_on"] == "mps2-an386" and r["core"] == "cortex-m4"
     assert r["clock_hz"] == 120_000_000 and r["ms"] == round(1000 * r["cycles"] / 120e6, 4) > 0
-    assert {layer["kernel"] for layer in r["layers"]} == {"tq_fully_connected_s8_interleaved_dsp"}
+    assert {layer["kernel"] for layer in r["layers"]} == {"tq_fully_connected_s8_wide_dsp"}
     assert "counted on mps2-an386" in printed and "ms at 120 MHz" in printed and "ESTIMATE" in printed
     assert "flash wait states" in printed

@@ -90,11 +90,15 @@ def model(request):
     return tfl, program, inputs, sim, calls
 
 
-@pytest.mark.parametrize("board", BOARDS)
-def test_conv_fast_equals_simulator(board, model, tmp_path):
+@pytest.mark.parametrize("board, layout", [(b, "int8") for b in BOARDS] + [("mps2-an386", "int16")])
+def test_conv_fast_equals_simulator(board, layout, model, tmp_path):
+    """Both weight layouts (--weights-layout): int8 words, and int16 words widened at compile time (_wide_dsp)."""
     tfl, program, inputs, sim, calls = model
-    compile_model(tfl, tmp_path, board=board)
+    compile_model(tfl, tmp_path, board=board, weights_layout=layout)
     model_c = (tmp_path / "src" / "model.c").read_text()
+    if layout == "int16":
+        calls = {s.replace("_s8_dsp(", "_s8_wide_dsp(").replace("_im2col_dsp(", "_im2col_wide_dsp("): n
+                 for s, n in calls.items()}
     for symbol, n in calls.items():
         assert layers_calling(model_c, symbol) == n, f"{symbol} runs {layers_calling(model_c, symbol)} layers, expected {n}"
     assert "tq_conv_s8_dsp(" not in model_c and "tq_conv_s8(" not in model_c

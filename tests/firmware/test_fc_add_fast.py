@@ -17,10 +17,10 @@ pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 DSP_BOARDS = ["mps2-an386", "mps2-an505"]  # Cortex-M4, M33 (the M55 runs Helium FC: test_mve_kernels.py)
 
 
-def _firmware_equals(tfl, inputs, sim, board, out_dir) -> str:
+def _firmware_equals(tfl, inputs, sim, board, out_dir, weights_layout="auto") -> str:
     """Compile for `board`, run `inputs` on QEMU, assert the outputs equal `sim` exactly; returns model.c."""
     program = as_program(tfl)
-    compile_model(tfl, out_dir, board=board)
+    compile_model(tfl, out_dir, board=board, weights_layout=weights_layout)
     got = run_project(out_dir, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
     for g, s, i in zip(got, sim, program.outputs):
         np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
@@ -28,8 +28,9 @@ def _firmware_equals(tfl, inputs, sim, board, out_dir) -> str:
 
 
 def _fc_chain():
-    """Input depths 37, 5, 64, 1, 3, 16, 7, 2 (tails 1, 1, 0, 1, 3, 0, 3, 2) and output depths 5, 64, 1, 3, 16, 7,
-    2, 6 (row-group tails 1, 0, 1, 3, 0, 3, 2, 2), 3 input rows, with and without bias, ReLU."""
+    """Input depths 37, 5, 64, 1, 3, 16, 7, 2, 6, 11 (tails 1, 1, 0, 1, 3, 0, 3, 2, 2, 3; chunks of 4 inputs: 4 a
+    loop step, then 2, then 1) and output depths 5, 64, 1, 3, 16, 7, 2, 6, 11, 4 (row-group tails 1, 0, 1, 3, 0, 3,
+    2, 2, 3, 0), 3 input rows, with and without bias, ReLU."""
     import keras
 
     def build():
@@ -37,7 +38,8 @@ def _fc_chain():
             keras.Input((3, 37)),
             keras.layers.Dense(5), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1, use_bias=False),
             keras.layers.Dense(3), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(7, use_bias=False),
-            keras.layers.Dense(2), keras.layers.Dense(6, activation="relu"),
+            keras.layers.Dense(2), keras.layers.Dense(6, activation="relu"), keras.layers.Dense(11),
+            keras.layers.Dense(4, activation="relu"),
         ])
 
     return convert_keras(build, seed=13, lo=-3, hi=2)
@@ -75,11 +77,13 @@ def add_model():
     return tfl, inputs, check_model(tfl, inputs=inputs)
 
 
-@pytest.mark.parametrize("board", DSP_BOARDS)
-def test_fully_connected_interleaved_equals_simulator(board, fc_model, tmp_path):
+@pytest.mark.parametrize("board, layout", [(b, "int8") for b in DSP_BOARDS] + [("mps2-an386", "int16")])
+def test_fully_connected_interleaved_equals_simulator(board, layout, fc_model, tmp_path):
+    """Both weight layouts (--weights-layout): int8 words, and int16 words widened at compile time."""
     tfl, inputs, sim = fc_model
-    model_c = _firmware_equals(tfl, inputs, sim, board, tmp_path)
-    assert model_c.count("tq_fully_connected_s8_interleaved_dsp(") == 8
+    model_c = _firmware_equals(tfl, inputs, sim, board, tmp_path, layout)
+    kernel = {"int8": "tq_fully_connected_s8_interleaved_dsp(", "int16": "tq_fully_connected_s8_wide_dsp("}[layout]
+    assert model_c.count(kernel) == 10
 
 
 @pytest.mark.parametrize("board", DSP_BOARDS)

@@ -36,6 +36,9 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
     ("s16-clamp-relu", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__usat(y, 15)", "(int16_t)__usat(y, 14)",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
+    # the int16 layout's lanes in the int8 order: taps 1 and 2 swapped (--weights-layout int16)
+    ("conv-wide-lanes", "tinyq/specialize/conv_dsp.py", "[:, :, [0, 2, 1, 3]]", "[:, :, [0, 1, 2, 3]]",
+     ("pytest", "tests/firmware/test_conv_fast.py", "int16")),
 ]
 
 

@@ -68,8 +68,9 @@ def _ran(out: Path) -> list[str]:
 
 
 def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[str], None] = lambda s: None,
-          weights: str = "auto", layers=None, patch="auto", state: str = "keep") -> BenchReport:
+          weights: str = "auto", layers=None, patch="auto", state: str = "keep", weights_layout: str = "auto") -> BenchReport:
     from tinyq.boards import load_board
+    from tinyq.compiler import widened_layers
     from tinyq.io import from_batch
     from tinyq.sim.run import as_program
     from tinyq.targets.build import build_project
@@ -84,10 +85,16 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
     try:
         if twin != board:
             progress(f"compiling for {board} (the kernels it gets) ...")
-            compile_model(model, root / board, board=board, weights=weights, layers=layers, patch=patch)
+            compile_model(model, root / board, board=board, weights=weights, layers=layers, patch=patch,
+                          weights_layout=weights_layout)
             wanted = _ran(root / board)
+            # the twin's flash may differ: give it the layout auto chose for the board
+            widened = any(layer.get("weights_layout") == "int16"
+                          for layer in json.loads((root / board / MANIFEST).read_text())["layers"])
+            weights_layout = "int16" if widened else "int8"
         progress(f"compiling for {twin} ...")
-        r = compile_model(model, out, board=twin, weights=weights, layers=layers, patch=patch)
+        r = compile_model(model, out, board=twin, weights=weights, layers=layers, patch=patch,
+                          weights_layout=weights_layout)
         ran = _ran(out)
         if twin != board and ran != wanted:
             diff = next(k for k, (a, b) in enumerate(zip(wanted, ran)) if a != b)
@@ -121,7 +128,8 @@ def bench(model, board: str, work_dir=None, seed: int = 0, progress: Callable[[s
              "other": sizes.other_ram_bytes, "total": sizes.ram_bytes,
              "peak": peak_ram(sizes.arena_bytes, r.plan.io_bytes + r.plan.state_bytes, counts.stack_used)},
             {"arena_bytes": r.plan.arena_bytes, "scratch_bytes": r.plan.scratch_bytes, "weight_bytes": r.plan.weight_bytes,
-             "io_bytes": r.plan.io_bytes, "state_bytes": r.plan.state_bytes},
+             "io_bytes": r.plan.io_bytes, "state_bytes": r.plan.state_bytes,
+             "widened_weight_bytes": sum(b for _, b in widened_layers(program))},
             counted_on=twin, core=t.core, macs=total_macs,
             instructions_per_mac=round(counts.invokes[0] / total_macs, 3) if total_macs else None,
             cycles=cycles, cycle_model=t.source, clock_hz=clock,

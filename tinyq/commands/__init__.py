@@ -84,6 +84,13 @@ def add_patch_option(p) -> None:
                         "work of the model; default), off, or N bands on every chain")
 
 
+def add_weights_layout_option(p) -> None:
+    p.add_argument("--weights-layout", default="auto", metavar="auto|int8|int16",
+                   help="how the DSP kernels store int8 weights of convolutions and fully connected layers: int16 "
+                        "(widened at compile time in the order the inner loop reads them: faster, twice their flash), "
+                        "int8, or auto (int16 where the image still fits the board's flash, else int8; default)")
+
+
 def add_weight_options(p) -> None:
     """--weights and --layer: how weights are stored (docs/weight_encodings.md)."""
     p.add_argument("--weights", default="auto", type=_encoding_or_auto, metavar="ENCODING",

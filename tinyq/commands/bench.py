@@ -2,7 +2,8 @@
 layer, flash and RAM; for a real board, counted on the emulated board of its core, with estimated milliseconds."""
 from __future__ import annotations
 
-from tinyq.commands import add_patch_option, add_state_option, add_weight_options, weight_options
+from tinyq.commands import (add_patch_option, add_state_option, add_weight_options, add_weights_layout_option,
+                             weight_options)
 
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ def add_parser(sub):
     p.add_argument("--work-dir", help="keep the generated project here")
     add_patch_option(p)
     add_weight_options(p)
+    add_weights_layout_option(p)
     add_state_option(p)
     return p
 
@@ -26,6 +28,9 @@ def run(args) -> int:
     from tinyq.bench import bench, format_report, save_json
     from tinyq.io import output_dir, output_file
 
+    from tinyq.compiler import check_weights_layout
+
+    check_weights_layout(args.weights_layout)  # a bad value fails before any stage
     if args.json:
         output_file(args.json, "--json")
     if args.work_dir:
@@ -41,10 +46,12 @@ def run(args) -> int:
             raise InputError("--layer names a layer of one model: with several levels use --weights")
         if args.patch not in ("auto", "off"):
             raise InputError(f"--patch {args.patch}: one model only (precision levels run unpatched)")
+        if args.weights_layout == "int16":
+            raise InputError("--weights-layout int16: one model only (precision levels keep int8 weights)")
         report = bench_levels(args.model, args.board, args.work_dir, progress=progress, weights=options["weights"])
     else:
         report = bench(args.model[0], args.board, args.work_dir, progress=progress, patch=args.patch,
-                       state=args.state, **weight_options(args))
+                       state=args.state, weights_layout=args.weights_layout, **weight_options(args))
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

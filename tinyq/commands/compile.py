@@ -1,7 +1,7 @@
 """`tinyq compile MODEL --board BOARD --out DIR [--prefix NAME]`: generate the C sources and project."""
 from __future__ import annotations
 
-from tinyq.commands import add_patch_option, add_weight_options, weight_options
+from tinyq.commands import add_patch_option, add_weight_options, add_weights_layout_option, weight_options
 
 
 def add_parser(sub):
@@ -18,6 +18,7 @@ def add_parser(sub):
                         "overwritten by the time invoke returns)")
     add_patch_option(p)
     add_weight_options(p)
+    add_weights_layout_option(p)
     return p
 
 
@@ -28,7 +29,7 @@ def run(args) -> int:
     output_dir(args.out, "--out")
     models = args.model if len(args.model) > 1 else args.model[0]
     r = compile_model(models, args.out, board=args.board, prefix=args.prefix, io=args.io, patch=args.patch,
-                      **weight_options(args))
+                      weights_layout=args.weights_layout, **weight_options(args))
     if len(args.model) > 1:
         return _report_levels(args, r)
     print(f"compiled {args.model[0]} for {args.board}: {len(r.program.calls)} kernel calls -> {r.out_dir}/")
@@ -42,6 +43,12 @@ def run(args) -> int:
     ratio = f"{r.plan.weight_bytes / int8:.2f}x " if int8 else ""
     print(f"  weights {r.plan.weight_bytes:>9,} B  (flash; {ratio}the int8 build's {int8:,} B, "
           f"{encoded} of {len(layers)} weight tensors encoded)")
+    from tinyq.compiler import widened_layers
+
+    wide = widened_layers(r.program)
+    if wide:
+        print(f"  layout  {sum(b for _, b in wide):>9,} B  (flash of int16 weights beyond int8, --weights-layout: "
+              f"calls {', '.join(str(k) for k, _ in wide)})")
     print(f"  arena   {r.plan.arena_bytes:>9,} B  (RAM; largest scratch {r.plan.scratch_bytes:,} B)")
     for line in r.patching.describe() if r.patching else ():
         print(f"  patch   {line}")

@@ -181,7 +181,9 @@ def weight_report(program: Program) -> list[LayerWeights]:
             op = ENCODABLE[call.kernel.rsplit("_", 1)[0]][0]
         else:
             op, field = ENCODABLE[call.kernel]
-            rows, axis = rows_view(_as_tflite_shape(getattr(call, field), op), op)
+            # a record that stores its weights widened (--weights-layout int16) keeps their int8 form for reports
+            w = getattr(call, f"int8_{field}", None)
+            rows, axis = rows_view(_as_tflite_shape(getattr(call, field) if w is None else w, op), op)
             encoding, nbytes = "int8", int(rows.nbytes)
         stats = analyze(rows, axis)
         out.append(LayerWeights(k, name, op, encoding, nbytes, int(rows.size), stats.levels, stats.sparsity))

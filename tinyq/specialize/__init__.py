@@ -32,6 +32,7 @@ class Preparer:
     feature: str  # the CPU feature its C function needs ("dsp", "mve")
     macro: str  # the compiler macro of that feature, checked by model.c
     prepare: Callable[[KernelCall], Prepared | None]
+    wide: bool = False  # stores the weights widened to int16 (--weights-layout int16): tried only when asked
 
 
 def base_fields(call: KernelCall) -> dict:
@@ -58,19 +59,21 @@ def _load() -> None:
     from tinyq.specialize import _registry  # noqa: F401
 
 
-def candidates(kernel: str, features: frozenset[str]) -> list[Preparer]:
-    """The preparers that may take a call of `kernel` on a CPU with `features`, in the order they are tried."""
+def candidates(kernel: str, features: frozenset[str], wide: bool = False) -> list[Preparer]:
+    """The preparers that may take a call of `kernel` on a CPU with `features`, in the order they are tried
+    (wide: the int16-weight ones too, ahead of the int8 ones they are registered before)."""
     _load()
-    usable = [p for p in PREPARERS if p.kernel == kernel and p.feature in features]
+    usable = [p for p in PREPARERS if p.kernel == kernel and p.feature in features and (wide or not p.wide)]
     return sorted(usable, key=lambda p: FEATURE_ORDER.index(p.feature))  # stable: registration order within
 
 
-def specialize(program: Program, variants, features: frozenset[str]) -> tuple[Program, list]:
-    """The program with prepared records where a preparer accepts the call, and the variant list to emit with."""
+def specialize(program: Program, variants, features: frozenset[str], wide: bool = False) -> tuple[Program, list]:
+    """The program with prepared records where a preparer accepts the call, and the variant list to emit with.
+    wide: weights widened to int16 where a kernel takes them so (tinyq.compiler's --weights-layout)."""
     calls, out = [], []
     for call, variant in zip(program.calls, variants):
         got = None
-        for p in candidates(call.kernel, features):
+        for p in candidates(call.kernel, features, wide):
             got = p.prepare(call)
             if got is not None:
                 got = (got, p)

@@ -21,6 +21,7 @@ from tinyq.specialize.requant import accumulator_bound, fast_requant
 
 CONV1X1 = "tq_conv1x1_s8_dsp"
 IM2COL = "tq_conv_s8_im2col_dsp"
+WIDE = {CONV1X1: "tq_conv1x1_s8_wide_dsp", IM2COL: "tq_conv_s8_im2col_wide_dsp"}  # --weights-layout int16
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +54,7 @@ class ConvGemmCall(KernelCall):
     weights: np.ndarray  # int32 words, tinyq/tq_conv_gemm.h layout
     _filter: np.ndarray | None = None  # the lowered int8 OHWI filter (Python only: weight reports read it)
     _gathers: bool = True  # im2col: a gathered int8 patch in scratch besides the widened pair
+    _wide: bool = False  # weights widened to int16 at compile time (widen_filter), else int8 (arrange_filter)
 
     @property
     def filter(self) -> np.ndarray | None:
@@ -79,6 +81,20 @@ def arrange_filter(rows: np.ndarray) -> np.ndarray:
     words = padded.view("<i4")  # [C, kp / 4]
     pairs = words[: c // 2 * 2].reshape(c // 2, 2, kp // 4).transpose(0, 2, 1).reshape(-1)
     return np.concatenate([pairs, words[c // 2 * 2:].reshape(-1)]).astype(np.int32)
+
+
+def widen_filter(rows: np.ndarray) -> np.ndarray:
+    """int8 [C, K] -> int32 words of int16 pairs (tinyq/tq_conv_gemm.h "int16 weights"): per channel pair and group
+    of 4 taps {c (0, 2), c (1, 3), c+1 (0, 2), c+1 (1, 3)}, an odd last channel's 2 words a group on its own."""
+    c, k = rows.shape
+    kp = -(-k // 4) * 4
+    padded = np.zeros((c, kp), np.int16)
+    padded[:, :k] = rows
+    lanes = padded.reshape(c, kp // 4, 4)[:, :, [0, 2, 1, 3]]  # even word, odd word
+    words = np.ascontiguousarray(lanes).astype("<i2").view("<i4")  # [C, G, 2]
+    p = c // 2 * 2
+    pairs = words[:p].reshape(c // 2, 2, kp // 4, 2).transpose(0, 2, 1, 3).reshape(-1)
+    return np.concatenate([pairs, words[p:].reshape(-1)]).astype(np.int32)
 
 
 def _doubled(bias: np.ndarray) -> np.ndarray:
@@ -131,7 +147,7 @@ def gemm_fields(call: ConvCall, patch: int) -> dict:
     )
 
 
-def prepare(call: KernelCall) -> Prepared | None:
+def prepare(call: KernelCall, wide: bool = False) -> Prepared | None:
     if not isinstance(call, ConvCall) or call.filter is None or call.packed is not None or call.acc64:
         return None
     if call.filter_input_depth != call.input_depth:  # groups: the kernels read one patch per pixel
@@ -148,9 +164,13 @@ def prepare(call: KernelCall) -> Prepared | None:
     record = ConvGemmCall(
         **fields,
         rows=const_array(pair_rows(_doubled(fr.bias), np.asarray(requant)), np.int32),
-        weights=const_array(arrange_filter(rows), np.int32), _filter=call.filter, _gathers=not pointwise,
+        weights=const_array(widen_filter(rows) if wide else arrange_filter(rows), np.int32), _filter=call.filter,
+        _gathers=not pointwise, _wide=wide,
     )
-    return Prepared(record, CONV1X1 if pointwise else IM2COL)
+    symbol = CONV1X1 if pointwise else IM2COL
+    return Prepared(record, WIDE[symbol] if wide else symbol)
 
 
+register(Preparer(kernel="tq_conv_s8", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=lambda c: prepare(c, True),
+                  wide=True))
 register(Preparer(kernel="tq_conv_s8", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=prepare))

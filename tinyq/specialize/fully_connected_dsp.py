@@ -20,6 +20,7 @@ from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.requant import fast_requant
 
 SYMBOL = "tq_fully_connected_s8_interleaved_dsp"
+WIDE = "tq_fully_connected_s8_wide_dsp"  # --weights-layout int16
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +51,25 @@ def interleave(weights: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(words).reshape(4 * g, 4 * c)
 
 
+@dataclass(frozen=True, eq=False)
+class FullyConnectedWideCall(FullyConnectedInterleavedCall):
+    """tq_fully_connected_s8_wide_params: weights int16 [4G, 4C], widen()'s layout (twice the int8 flash)."""
+
+    params_type = "tq_fully_connected_s8_wide_params"
+    _int8: np.ndarray | None = None  # interleave()'s int8 array (Python only: weight reports read it)
+    _wide: bool = True
+
+    @property
+    def int8_weights(self) -> np.ndarray | None:
+        return self._int8
+
+
+def widen(interleaved: np.ndarray) -> np.ndarray:
+    """interleave()'s int8 [4G, 4C] -> int16 [4G, 4C] in the wide kernel's read order: each word of 4 inputs (j = 0..3)
+    becomes two words of int16 pairs, inputs (0, 2) then (1, 3)."""
+    return np.ascontiguousarray(interleaved.reshape(-1, 4)[:, [0, 2, 1, 3]].astype(np.int16)).reshape(interleaved.shape)
+
+
 def _pad_rows(a: np.ndarray, rows: int, fill) -> np.ndarray:
     out = np.empty((rows,) + a.shape[1:], a.dtype)
     out[...] = fill
@@ -57,7 +77,7 @@ def _pad_rows(a: np.ndarray, rows: int, fill) -> np.ndarray:
     return out
 
 
-def prepare(call: KernelCall) -> Prepared | None:
+def prepare(call: KernelCall, wide: bool = False) -> Prepared | None:
     if not isinstance(call, FullyConnectedCall) or call.weights is None or call.packed is not None:
         return None
     if call.acc64 or call.filter_offset != 0 or call.weights.dtype != np.int8:
@@ -70,7 +90,7 @@ def prepare(call: KernelCall) -> Prepared | None:
     requant = _pad_rows(fr.rows, rows, (1 << 30, 1, 1))
     shared = bool((fr.rows == fr.rows[0]).all())  # per-tensor and no dead channel: 48 bytes, not 12 per row
     base = base_fields(call)
-    record = FullyConnectedInterleavedCall(
+    record = (FullyConnectedWideCall if wide else FullyConnectedInterleavedCall)(
         **base,
         batches=call.batches,
         accum_depth=call.accum_depth,
@@ -78,12 +98,16 @@ def prepare(call: KernelCall) -> Prepared | None:
         output_offset=call.output_offset,
         act_min=call.act_min,
         act_max=call.act_max,
-        weights=const_array(interleave(call.weights), np.int8),
+        weights=const_array(widen(interleave(call.weights)), np.int16) if wide
+        else const_array(interleave(call.weights), np.int8),
         bias=const_array(_pad_rows(fr.bias, rows, 0), np.int32),
         requant=const_array(requant[:4] if shared else requant, np.int32),
         requant_step=0 if shared else 12,
+        **({"_int8": interleave(call.weights)} if wide else {}),
     )
-    return Prepared(record, SYMBOL)
+    return Prepared(record, WIDE if wide else SYMBOL)
 
 
+register(Preparer(kernel="tq_fully_connected_s8", feature="dsp", macro="__ARM_FEATURE_DSP",
+                  prepare=lambda c: prepare(c, True), wide=True))
 register(Preparer(kernel="tq_fully_connected_s8", feature="dsp", macro="__ARM_FEATURE_DSP", prepare=prepare))

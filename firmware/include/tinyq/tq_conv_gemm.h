@@ -41,6 +41,18 @@ tq_status tq_conv1x1_s8_dsp(const tq_conv_gemm_params *p, const int8_t *input, i
 /** Any other convolution (no groups): each output pixel's patch gathered (im2col), padded with pad_value. */
 tq_status tq_conv_s8_im2col_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch);
 
+/* int16 weights (--weights-layout int16, tinyq/specialize/conv_dsp.py; the same struct and rows): the filter widened at
+ * compile time as the inner loop consumes it: per channel pair and group of 4 taps, 4 words {c even, c odd, c+1 even,
+ * c+1 odd}, an even word the int16 pair (tap 0, tap 2), an odd word (tap 1, tap 3); an odd last channel 2 words a
+ * group. Flash: 2 * output_depth * patch_padded bytes, twice the int8 layout's. */
+
+/** tq_conv1x1_s8_dsp with int16 weights (same scratch). */
+tq_status tq_conv1x1_s8_wide_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+/** tq_conv_s8_im2col_dsp with int16 weights (same scratch). */
+tq_status tq_conv_s8_im2col_wide_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
+                                     void *scratch);
+
 /* int4 weights (tinyq/specialize/int4_dsp.py; the same struct, `rows` and `weights` laid out for 4-bit weights):
  * channels in pairs (c, c + 1), an odd last channel paired with a zero channel whose outputs are not stored.
  * weights: per pair, one word per group of 4 taps, byte j = (w_c[4g + j] << 4) | (w_{c+1}[4g + j] + 8): channel c

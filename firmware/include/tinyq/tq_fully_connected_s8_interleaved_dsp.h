@@ -34,6 +34,20 @@ typedef struct {
 tq_status tq_fully_connected_s8_interleaved_dsp(const tq_fully_connected_s8_interleaved_params *p, const int8_t *input,
                                                 int8_t *output);
 
+/* int16 weights (--weights-layout int16, tinyq/specialize/fully_connected_dsp.py): the same members, the weights
+ * widened at compile time as the inner loop consumes them: per (group of 4 output rows, chunk of 4 inputs, row of
+ * the group) two words of int16 pairs, inputs (4c, 4c + 2) then (4c + 1, 4c + 3): twice the int8 layout's flash. */
+typedef struct {
+    int32_t batches, accum_depth, output_depth, output_offset, act_min, act_max;
+    const int16_t *weights; /* [ceil(N/4)][ceil(K/4)][4][4] int16, see above; TQ_ALIGN-aligned */
+    const int32_t *bias, *requant;
+    int32_t requant_step;
+} tq_fully_connected_s8_wide_params;
+
+/** tq_fully_connected_s8_interleaved_dsp with int16 weights: the same integers. */
+tq_status tq_fully_connected_s8_wide_dsp(const tq_fully_connected_s8_wide_params *p, const int8_t *input,
+                                         int8_t *output);
+
 /* int4 weights (tinyq/specialize/int4_dsp.py), weights kept 4-bit in flash; the same struct, laid out as:
  *   - weights: per (group of 4 output rows, chunk of 4 inputs) two words, rows (4g, 4g + 1) then (4g + 2, 4g + 3);
  *     byte j of a word = (w_r[4c + j] << 4) | (w_{r+1}[4c + j] + 8): the even row a signed high nibble, the odd
