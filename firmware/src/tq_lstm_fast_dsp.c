@@ -1,0 +1,171 @@
+/* UNIDIRECTIONAL_SEQUENCE_LSTM int8 on the Arm DSP extension, prepared at compile time (tq_lstm_fast_dsp.h).
+ * Exactness, beside tq_lstm_s8 (the TFLM order and rounding):
+ *   - each FC sums folded_bias + sum(x * w) in wrapping int32 (SMLAD wraps): TFLM's bias + sum((x + offset) * w)
+ *     modulo 2^32, hence that integer, since the preparer proved |sum| < 2^30 for every input; with a right
+ *     shift of 1..30, tq_requant_fast is then TFLM's MultiplyByQuantizedMultiplier;
+ *   - the three cell products are int16 x a Q0.15 gate in [0, 32767] or tanh in [-32767, 32767]: below 2^30;
+ *   - the sigmoid and tanh are tq_logistic_s16 / tq_tanh_s16 inlined: the gates' input rescale is x 3 with no
+ *     shift, so |3x| >> 9 <= 192 and the sigmoid never takes its saturation branch. */
+#include "tinyq/tq_lstm_fast_dsp.h"
+#include "tinyq/tq_fixedpoint.h"
+#include "tinyq/tq_requant_fast.h"
+#include "tq_dsp_dot.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+
+/* the weights are int8 arrays read by aligned words (TQ_ALIGN; a group's chunk is 16 bytes) */
+typedef uint32_t __attribute__((may_alias)) word_t;
+
+/* rows a, b of the group over one chunk: one LDRD of their weight words, both lane sets of each */
+#define TQ_LSTM_ASM_ROWS(a, b)                                                                                     \
+    "ldrd   %[u], %[v], [%[w]], #8\n\t"                                                                            \
+    "sxtb16 %[t], %[u]\n\t"                                                                                        \
+    "smlad  %[" a "], %[xe], %[t], %[" a "]\n\t"                                                                    \
+    "sxtb16 %[t], %[u], ror #8\n\t"                                                                                \
+    "smlad  %[" a "], %[xo], %[t], %[" a "]\n\t"                                                                    \
+    "sxtb16 %[t], %[v]\n\t"                                                                                        \
+    "smlad  %[" b "], %[xe], %[t], %[" b "]\n\t"                                                                    \
+    "sxtb16 %[t], %[v], ror #8\n\t"                                                                                \
+    "smlad  %[" b "], %[xo], %[t], %[" b "]\n\t"
+/* one chunk: the widened input's two lane words (inputs 0, 2 and 1, 3) in one LDRD, then the 4 rows */
+#define TQ_LSTM_ASM_CHUNK "ldrd   %[xe], %[xo], [%[x]], #8\n\t" TQ_LSTM_ASM_ROWS("a0", "a1") TQ_LSTM_ASM_ROWS("a2", "a3")
+#define TQ_LSTM_ASM_OPERANDS                                                                                       \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(*w), [n] "+r"(pairs),      \
+      [xe] "=&r"(xe), [xo] "=&r"(xo), [u] "=&r"(u), [v] "=&r"(v), [t] "=&r"(t)                                      \
+    :                                                                                                              \
+    : "cc", "memory"
+
+/* acc[r] += the group's 4 rows over `chunks` (>= 1) widened chunks of x; advances *w past the group */
+static inline __attribute__((always_inline)) void group_dot(const uint32_t *x, const word_t **w, int32_t chunks,
+                                                            int32_t *acc) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t pairs = chunks >> 1;
+    uint32_t xe, xo, u, v, t;
+    if (pairs > 0) {
+        __asm__("1:\n\t" TQ_LSTM_ASM_CHUNK TQ_LSTM_ASM_CHUNK
+                "subs   %[n], %[n], #1\n\t"
+                "bne    1b\n\t" TQ_LSTM_ASM_OPERANDS);
+    }
+    if (chunks & 1) {
+        __asm__(TQ_LSTM_ASM_CHUNK TQ_LSTM_ASM_OPERANDS);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* x[0..n) as int16 lane words, two per chunk of 4: {x0, x2}, {x1, x3}; a last partial chunk zero-padded (read
+ * byte by byte: never past the row) */
+static void widen(const int8_t *x, int32_t n, uint32_t *out) {
+    int32_t c = 0;
+    for (; c + 4 <= n; c += 4, out += 2) {
+        const uint32_t v = tq_dsp_load4(x + c);
+        out[0] = (uint32_t)__sxtb16((int32_t)v);
+        out[1] = (uint32_t)tq_dsp_odd_bytes(v);
+    }
+    if (c < n) {
+        uint32_t v = (uint8_t)x[c];
+        if (c + 1 < n) v |= (uint32_t)(uint8_t)x[c + 1] << 8;
+        if (c + 2 < n) v |= (uint32_t)(uint8_t)x[c + 2] << 16;
+        out[0] = (uint32_t)__sxtb16((int32_t)v);
+        out[1] = (uint32_t)tq_dsp_odd_bytes(v);
+    }
+}
+
+/* table[a >> bits] + fraction * (table[(a >> bits) + 1] - table[a >> bits]), `bits` of fraction (tq_logistic.c) */
+static inline uint32_t interpolate(const uint16_t *table, uint32_t a, int bits) {
+    const uint32_t uh = a >> bits, ua = table[uh], ub = table[uh + 1];
+    return (ua << bits) + (a & ((UINT32_C(1) << bits) - 1)) * (ub - ua);
+}
+
+/* tq_logistic_s16 of a gate (Q3.12; rescaled by 3, no shift): |v| >> 9 <= 192 < 255, no saturation */
+static inline int32_t gate_sigmoid(int32_t x, const uint16_t *table) {
+    const int32_t v = 3 * x;
+    const uint32_t r = interpolate(table, (uint32_t)(v < 0 ? -v : v), 9);
+    return (int16_t)((v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u) >> 10);
+}
+
+/* tq_tanh_s16 of an already rescaled input v */
+static inline int32_t tanh_rescaled(int32_t v, const uint16_t *table) {
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const int32_t s = (a >> 8) >= 255 ? 0xFFFF << 8 : (int32_t)interpolate(table, a, 8);
+    return (int16_t)((v >= 0 ? s - (1 << 23) + (1 << 7) : -s + (1 << 23) + (1 << 7) - 1) >> 8);
+}
+
+static inline int32_t requant_row(int32_t acc, const int32_t *row) {
+    return tq_requant_fast(acc, row[0], row[1], row[2]);
+}
+
+/* the gates of one step, Q3.12 [4][4 groups]: both FCs of each group of 4 units, requantized and summed */
+static void step_gates(const tq_lstm_s8_fast_params *p, const uint32_t *xw, const uint32_t *hw, int16_t *gates) {
+    const int32_t groups = p->hidden_chunks;
+    const word_t *wi = (const word_t *)(const void *)p->input_weights;
+    const word_t *wr = (const word_t *)(const void *)p->recurrent_weights;
+    for (int32_t g = 0; g < 4; ++g) {
+        const int32_t *rq = p->gate_requant + 6 * g;
+        for (int32_t j = 0; j < groups; ++j) {
+            const int32_t row = 4 * (g * groups + j);
+            int32_t a[4], r[4];
+            for (int32_t i = 0; i < 4; ++i) {
+                a[i] = p->input_bias[row + i];
+                r[i] = p->recurrent_bias[row + i];
+            }
+            group_dot(xw, &wi, p->input_chunks, a);
+            group_dot(hw, &wr, groups, r);
+            for (int32_t i = 0; i < 4; ++i) {
+                const int32_t sum = __ssat(requant_row(a[i], rq), 16) + __ssat(requant_row(r[i], rq + 3), 16);
+                gates[row + i] = (int16_t)__ssat(sum, 16);
+            }
+        }
+    }
+}
+
+tq_status tq_lstm_s8_fast_dsp(const tq_lstm_s8_fast_params *p, const int8_t *input, int8_t *output, int8_t *hidden,
+                              int16_t *cell, void *scratch) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && hidden != NULL && cell != NULL && scratch != NULL &&
+              p->input_weights != NULL && p->recurrent_weights != NULL && p->input_bias != NULL &&
+              p->recurrent_bias != NULL && p->gate_requant != NULL && p->cell_requant != NULL &&
+              p->sigmoid_table != NULL);
+    TQ_ASSERT(p->batches >= 1 && p->time_steps >= 1 && p->input_size >= 1 && p->units >= 1 &&
+              p->input_chunks == (p->input_size + 3) / 4 && p->hidden_chunks == (p->units + 3) / 4 &&
+              p->hidden_zero_point >= INT8_MIN && p->hidden_zero_point <= INT8_MAX && p->cell_clip >= 0 &&
+              p->cell_tanh_multiplier >= 1 && p->cell_tanh_multiplier <= 32767 && p->cell_tanh_right_shift >= 0 &&
+              p->cell_tanh_right_shift <= 31);
+    const int32_t n = p->units, n4 = 4 * p->hidden_chunks;
+    int16_t *gates = (int16_t *)scratch;
+    uint32_t *xw = (uint32_t *)(void *)(gates + 4 * n4); /* 8 n4 bytes in: 4-byte aligned */
+    uint32_t *hw = xw + 2 * p->input_chunks;
+    const int16_t *ig = gates, *fg = gates + n4, *cg = gates + 2 * n4, *og = gates + 3 * n4;
+    const int32_t *cr = p->cell_requant;
+    const uint16_t *table = p->sigmoid_table;
+    const int32_t tanh_m = p->cell_tanh_multiplier, tanh_rs = p->cell_tanh_right_shift;
+    const int32_t tanh_round = tanh_rs > 0 ? (INT32_C(1) << (tanh_rs - 1)) : 0;
+    const int32_t clip = p->use_cell_clip ? p->cell_clip : INT16_MAX + 1; /* a clip of 2^15 clips nothing */
+    for (int32_t b = 0; b < p->batches; ++b) {
+        int8_t *h = hidden + b * n;
+        int16_t *c = cell + b * n;
+        for (int32_t t = 0; t < p->time_steps; ++t) {
+            const int32_t row = p->time_major ? t * p->batches + b : b * p->time_steps + t;
+            int8_t *out = output + row * n;
+            widen(input + row * p->input_size, p->input_size, xw);
+            widen(h, n, hw);
+            step_gates(p, xw, hw, gates);
+            for (int32_t u = 0; u < n; ++u) { /* TFLM's UpdateLstmCell and CalculateLstmOutput, one unit at a time */
+                const int32_t i_gate = gate_sigmoid(ig[u], table), f_gate = gate_sigmoid(fg[u], table);
+                const int32_t c_gate = tanh_rescaled(3 * cg[u], table), o_gate = gate_sigmoid(og[u], table);
+                const int32_t kept = __ssat(requant_row(f_gate * c[u], cr), 16);
+                const int32_t add = __ssat(requant_row(i_gate * c_gate, cr + 3), 16);
+                const int32_t cv = tq_clamp_i32(__ssat(kept + add, 16), -clip, clip);
+                c[u] = (int16_t)cv;
+                const int32_t tanh_c = tanh_rescaled((cv * tanh_m + tanh_round) >> tanh_rs, table);
+                const int32_t hv = __ssat(requant_row(tanh_c * o_gate, cr + 6) + p->hidden_zero_point, 8);
+                h[u] = (int8_t)hv;
+                out[u] = (int8_t)hv;
+            }
+        }
+    }
+    return TQ_OK;
+}
+#endif
