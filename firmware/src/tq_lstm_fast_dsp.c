@@ -1,8 +1,9 @@
 /* UNIDIRECTIONAL_SEQUENCE_LSTM int8 on the Arm DSP extension, prepared at compile time (tq_lstm_fast_dsp.h).
  * Exactness, beside tq_lstm_s8 (the TFLM order and rounding):
  *   - each FC sums folded_bias + sum(x * w) in wrapping int32 (SMLAD wraps): TFLM's bias + sum((x + offset) * w)
- *     modulo 2^32, hence that integer, since the preparer proved |sum| < 2^30 for every input; with a right
- *     shift of 1..30, tq_requant_fast is then TFLM's MultiplyByQuantizedMultiplier;
+ *     modulo 2^32, hence that integer, since the preparer proved |sum| * 2^left < 2^30 for every input (left:
+ *     the requantization's left shift; a right shift is at most 30): then requant_row is TFLM's
+ *     MultiplyByQuantizedMultiplier;
  *   - the three cell products are int16 x a Q0.15 gate in [0, 32767] or tanh in [-32767, 32767]: below 2^30;
  *   - the sigmoid and tanh are tq_logistic_s16 / tq_tanh_s16 inlined: the gates' input rescale is x 3 with no
  *     shift, so |3x| >> 9 <= 192 and the sigmoid never takes its saturation branch. */
@@ -94,8 +95,13 @@ static inline int32_t tanh_rescaled(int32_t v, const uint16_t *table) {
     return (int16_t)((v >= 0 ? s - (1 << 23) + (1 << 7) : -s + (1 << 23) + (1 << 7) - 1) >> 8);
 }
 
+/* TFLM's MultiplyByQuantizedMultiplier by a row {multiplier, 1 + left shift, round, right shift, mask}: as
+ * tq_requant_fast.h with the left shift in the doubling. a = acc * 2^left is below 2^30 (proved), so 2a fits and
+ * SMMULR(2a, m) = SaturatingRoundingDoublingHighMul(a, m); the rounding divide then adds [h < 0] (mask -1) only
+ * when there is a right shift: without one it is h itself (round 0, mask 0). */
 static inline int32_t requant_row(int32_t acc, const int32_t *row) {
-    return tq_requant_fast(acc, row[0], row[1], row[2]);
+    const int32_t h = tq_smmulr((int32_t)((uint32_t)acc << row[1]), row[0]);
+    return (h + row[2] + ((h >> 31) & row[4])) >> row[3];
 }
 
 /* the gates of one step, Q3.12 [4][4 groups]: both FCs of each group of 4 units, requantized and summed */
@@ -104,7 +110,7 @@ static void step_gates(const tq_lstm_s8_fast_params *p, const uint32_t *xw, cons
     const word_t *wi = (const word_t *)(const void *)p->input_weights;
     const word_t *wr = (const word_t *)(const void *)p->recurrent_weights;
     for (int32_t g = 0; g < 4; ++g) {
-        const int32_t *rq = p->gate_requant + 6 * g;
+        const int32_t *rq = p->gate_requant + 10 * g;
         for (int32_t j = 0; j < groups; ++j) {
             const int32_t row = 4 * (g * groups + j);
             int32_t a[4], r[4];
@@ -115,7 +121,7 @@ static void step_gates(const tq_lstm_s8_fast_params *p, const uint32_t *xw, cons
             group_dot(xw, &wi, p->input_chunks, a);
             group_dot(hw, &wr, groups, r);
             for (int32_t i = 0; i < 4; ++i) {
-                const int32_t sum = __ssat(requant_row(a[i], rq), 16) + __ssat(requant_row(r[i], rq + 3), 16);
+                const int32_t sum = __ssat(requant_row(a[i], rq), 16) + __ssat(requant_row(r[i], rq + 5), 16);
                 gates[row + i] = (int16_t)__ssat(sum, 16);
             }
         }
@@ -156,11 +162,11 @@ tq_status tq_lstm_s8_fast_dsp(const tq_lstm_s8_fast_params *p, const int8_t *inp
                 const int32_t i_gate = gate_sigmoid(ig[u], table), f_gate = gate_sigmoid(fg[u], table);
                 const int32_t c_gate = tanh_rescaled(3 * cg[u], table), o_gate = gate_sigmoid(og[u], table);
                 const int32_t kept = __ssat(requant_row(f_gate * c[u], cr), 16);
-                const int32_t add = __ssat(requant_row(i_gate * c_gate, cr + 3), 16);
+                const int32_t add = __ssat(requant_row(i_gate * c_gate, cr + 5), 16);
                 const int32_t cv = tq_clamp_i32(__ssat(kept + add, 16), -clip, clip);
                 c[u] = (int16_t)cv;
                 const int32_t tanh_c = tanh_rescaled((cv * tanh_m + tanh_round) >> tanh_rs, table);
-                const int32_t hv = __ssat(requant_row(tanh_c * o_gate, cr + 6) + p->hidden_zero_point, 8);
+                const int32_t hv = __ssat(requant_row(tanh_c * o_gate, cr + 10) + p->hidden_zero_point, 8);
                 h[u] = (int8_t)hv;
                 out[u] = (int8_t)hv;
             }

@@ -5,13 +5,13 @@ Done once at compile time (firmware/include/tinyq/tq_lstm_fast_dsp.h has the lay
     per unit), rows padded with zero rows to a multiple of 4 units and inputs with zero weights to a multiple of
     4; the padding adds nothing to any sum, and the padded units' gates are computed but never read;
   * the input offset folded into the input FC's biases, the hidden offset into a bias of the recurrent FC;
-  * tq_requant_row rows for the 8 FCs and the 3 cell products.
-Exact when, for every int8 input and hidden state, each FC's sum stays below 2^30 in magnitude (its bias
-included; proved per row from the weights, dead rows too, so one row per gate serves all its units) and every
-requantization is a right shift of 1 to 30 bits (tq_requant_fast.h). The cell products are below 2^30 by their
-ranges (tq_lstm_fast_dsp.c). Otherwise the preparer declines and the call keeps tq_lstm_s8_dsp.
+  * requantization rows for the 8 FCs and the 3 cell products.
+Exact when, for every int8 input and hidden state, each FC's sum times 2^left (its requantization's left shift)
+stays below 2^30 in magnitude (its bias included; proved from the weights of every row, dead rows too, so one row
+per gate serves all its units) and a right shift is at most 30 bits (tq_lstm_fast_dsp.c). The cell products are
+below 2^30 by their ranges. Otherwise the preparer declines and the call keeps tq_lstm_s8_dsp.
 Flash: the weights padded (none when units and input size are multiples of 4), 2 x 16 bytes of bias per unit
-(the lowered record had 16), 132 bytes of rows; scratch 8 bytes per padded unit for the gates plus 2 bytes per
+(the lowered record had 16), 220 bytes of rows; scratch 8 bytes per padded unit for the gates plus 2 bytes per
 padded input and unit for the widened vectors (the lowered record's scratch: 12 bytes per unit).
 """
 from __future__ import annotations
@@ -44,8 +44,8 @@ class LstmFastCall(KernelCall):
     recurrent_weights: np.ndarray  # int8, the same over hidden_chunks
     input_bias: np.ndarray  # int32 [4, 4 groups]
     recurrent_bias: np.ndarray  # int32 [4, 4 groups]
-    gate_requant: np.ndarray  # int32 [4, 2, 3]
-    cell_requant: np.ndarray  # int32 [3, 3]
+    gate_requant: np.ndarray  # int32 [4, 2, 5]
+    cell_requant: np.ndarray  # int32 [3, 5]
     use_cell_clip: bool
     cell_clip: int
     cell_tanh_multiplier: int
@@ -67,23 +67,24 @@ def interleave(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(words).reshape(16 * g, 4 * c)
 
 
-def _row(multiplier: int, shift: int) -> tuple[int, int, int] | None:
-    """tq_requant_row of a TFLite (multiplier, shift), or None when tq_requant_fast cannot take it."""
-    if not (0 <= multiplier < 2**31 and -30 <= shift <= -1):
+def _row(multiplier: int, shift: int, bound: int) -> tuple[int, ...] | None:
+    """The kernel's requant row {multiplier, 1 + left shift, round, right shift, mask} of a TFLite (multiplier,
+    shift) for sums below `bound` in magnitude, or None when it would not be exact (tq_lstm_fast_dsp.c)."""
+    left, right = max(shift, 0), max(-shift, 0)
+    if not (0 <= multiplier < 2**31 and right <= 30 and bound << left <= FAST_BOUND):
         return None
-    return multiplier, 1 << (-shift - 1), -shift
+    return multiplier, 1 + left, (1 << right) >> 1, right, -1 if right else 0
 
 
-def _fc(w: np.ndarray, bias: np.ndarray, offset: int, groups: int) -> np.ndarray | None:
-    """Folded biases int64 [4, 4 groups] of one FC (w int8 [4, N, K], bias [4, N]), or None unless every
-    row's sum, bias included, stays below 2^30 for every int8 input x (the kernel sums x + offset)."""
+def _fc(w: np.ndarray, bias: np.ndarray, offset: int, groups: int) -> tuple[np.ndarray, list[int]]:
+    """One FC (w int8 [4, N, K], bias [4, N], the kernel sums x + offset): the folded biases int64
+    [4, 4 groups] and, per gate, 1 + the largest |sum| any int8 input gives (bias included)."""
     w64 = w.astype(np.int64)
     xmax = max(abs(-128 + offset), abs(127 + offset))
-    if (np.abs(bias) + np.abs(w64).sum(axis=2) * xmax >= FAST_BOUND).any():
-        return None
+    bound = (np.abs(bias) + np.abs(w64).sum(axis=2) * xmax).max(axis=1) + 1
     folded = np.zeros((4, 4 * groups), np.int64)
-    folded[:, : w.shape[1]] = bias + offset * w64.sum(axis=2)  # |folded| <= the bound: int32
-    return folded
+    folded[:, : w.shape[1]] = bias + offset * w64.sum(axis=2)  # |folded| < bound: int32 whenever a row is taken
+    return folded, [int(b) for b in bound]
 
 
 def prepare(call: KernelCall) -> Prepared | None:
@@ -91,14 +92,16 @@ def prepare(call: KernelCall) -> Prepared | None:
         return None
     n, k = call.units, call.input_size
     groups, chunks = -(-n // 4), -(-k // 4)
-    in_bias = _fc(call.input_weights, call.bias.astype(np.int64), call.input_offset, groups)
-    rec_bias = _fc(call.recurrent_weights, np.zeros((4, n), np.int64), -call.hidden_zero_point, groups)
-    gate_rows = [_row(m, s) for g in range(4)
-                 for m, s in ((call.input_multiplier[g], call.input_shift[g]),
-                              (call.recurrent_multiplier[g], call.recurrent_shift[g]))]
-    cell_rows = [_row(call.forget_multiplier, call.forget_shift), _row(call.update_multiplier, call.update_shift),
-                 _row(call.output_multiplier, call.output_shift)]
-    if in_bias is None or rec_bias is None or None in gate_rows or None in cell_rows:
+    in_bias, in_bound = _fc(call.input_weights, call.bias.astype(np.int64), call.input_offset, groups)
+    rec_bias, rec_bound = _fc(call.recurrent_weights, np.zeros((4, n), np.int64), -call.hidden_zero_point, groups)
+    gate_rows = [_row(m, s, b) for g in range(4)
+                 for m, s, b in ((call.input_multiplier[g], call.input_shift[g], in_bound[g]),
+                                 (call.recurrent_multiplier[g], call.recurrent_shift[g], rec_bound[g]))]
+    product = 32767 * 32768 + 1  # the cell products' bound: an int16 x a gate in [0, 32767] (or tanh, smaller)
+    cell_rows = [_row(m, s, product) for m, s in ((call.forget_multiplier, call.forget_shift),
+                                                  (call.update_multiplier, call.update_shift),
+                                                  (call.output_multiplier, call.output_shift))]
+    if None in gate_rows or None in cell_rows:
         return None
     record = LstmFastCall(
         **base_fields(call),
@@ -107,7 +110,7 @@ def prepare(call: KernelCall) -> Prepared | None:
         input_weights=const_array(interleave(call.input_weights), np.int8),
         recurrent_weights=const_array(interleave(call.recurrent_weights), np.int8),
         input_bias=const_array(in_bias, np.int32), recurrent_bias=const_array(rec_bias, np.int32),
-        gate_requant=const_array(np.array(gate_rows).reshape(4, 2, 3), np.int32),
+        gate_requant=const_array(np.array(gate_rows).reshape(4, 2, 5), np.int32),
         cell_requant=const_array(np.array(cell_rows), np.int32),
         use_cell_clip=call.use_cell_clip, cell_clip=call.cell_clip,
         cell_tanh_multiplier=call.cell_tanh_multiplier, cell_tanh_right_shift=call.cell_tanh_right_shift,

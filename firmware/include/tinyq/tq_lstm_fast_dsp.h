@@ -3,7 +3,8 @@
  *   - weights: per gate, groups of 4 units (rows padded with zero rows to a multiple of 4), each group's input
  *     chunks of 4 as 4 words (row 0..3), inputs padded with zero weights to a multiple of 4;
  *   - biases with the input offset (and, for the recurrent FC, the hidden offset) folded in, padded rows 0;
- *   - tq_requant_row (tq_requant_fast.h) of each FC and of the three cell products, proved exact there.
+ *   - a requantization row {multiplier, 1 + left shift, round, right shift, mask} of each FC and of the three
+ *     cell products, proved exact there (tq_lstm_fast_dsp.c).
  * Each step widens its input row and the hidden state to int16 lanes once (scratch), so that a group's 16 MACs
  * per chunk are one LDRD of the input, two of the weights and 8 SXTB16 + 8 SMLAD. */
 #ifndef TINYQ_TQ_LSTM_FAST_DSP_H
@@ -24,8 +25,8 @@ typedef struct {
     const int8_t *recurrent_weights; /* [4 gates][hidden_chunks groups][hidden_chunks][4 rows][4 units] */
     const int32_t *input_bias;       /* [4][4 hidden_chunks]: bias + input_offset * sum(w) */
     const int32_t *recurrent_bias;   /* [4][4 hidden_chunks]: -hidden_zero_point * sum(w) */
-    const int32_t *gate_requant;     /* [4 gates][input FC, recurrent FC][3]: tq_requant_row into Q3.12 */
-    const int32_t *cell_requant;     /* [forget x cell, input x cell gate, tanh(cell) x output gate][3] */
+    const int32_t *gate_requant;     /* [4 gates][input FC, recurrent FC][5]: rows into Q3.12 */
+    const int32_t *cell_requant;     /* [forget x cell, input x cell gate, tanh(cell) x output gate][5] */
     int32_t use_cell_clip, cell_clip;
     int32_t cell_tanh_multiplier, cell_tanh_right_shift; /* tanh(cell)'s int16 input rescale */
     const uint16_t *sigmoid_table;                       /* [256] TFLM's */
