@@ -31,31 +31,27 @@ typedef uint32_t __attribute__((may_alias)) word_t;
     "smlad  %[" b "], %[xo], %[t], %[" b "]\n\t"
 /* one chunk: the widened input's two lane words (inputs 0, 2 and 1, 3) in one LDRD, then the 4 rows */
 #define TQ_LSTM_ASM_CHUNK "ldrd   %[xe], %[xo], [%[x]], #8\n\t" TQ_LSTM_ASM_ROWS("a0", "a1") TQ_LSTM_ASM_ROWS("a2", "a3")
-#define TQ_LSTM_ASM_OPERANDS                                                                                       \
-    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(*w), [n] "+r"(pairs),      \
+#define TQ_LSTM_ASM_OPERANDS(A0, A1, A2, A3, W)                                                                     \
+    : [a0] "+r"(A0), [a1] "+r"(A1), [a2] "+r"(A2), [a3] "+r"(A3), [x] "+r"(x), [w] "+r"(W), [n] "+r"(pairs),       \
       [xe] "=&r"(xe), [xo] "=&r"(xo), [u] "=&r"(u), [v] "=&r"(v), [t] "=&r"(t)                                      \
     :                                                                                                              \
     : "cc", "memory"
 
-/* acc[r] += the group's 4 rows over `chunks` (>= 1) widened chunks of x; advances *w past the group */
-static inline __attribute__((always_inline)) void group_dot(const uint32_t *x, const word_t **w, int32_t chunks,
-                                                            int32_t *acc) {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t pairs = chunks >> 1;
-    uint32_t xe, xo, u, v, t;
-    if (pairs > 0) {
-        __asm__("1:\n\t" TQ_LSTM_ASM_CHUNK TQ_LSTM_ASM_CHUNK
-                "subs   %[n], %[n], #1\n\t"
-                "bne    1b\n\t" TQ_LSTM_ASM_OPERANDS);
-    }
-    if (chunks & 1) {
-        __asm__(TQ_LSTM_ASM_CHUNK TQ_LSTM_ASM_OPERANDS);
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
+/* A0..A3 (lvalues) += the group's 4 rows over `chunks` (>= 1) widened chunks from x; advances W past the group */
+#define TQ_LSTM_GROUP_DOT(x_start, W, chunks, A0, A1, A2, A3)                                                      \
+    do {                                                                                                           \
+        const uint32_t *x = (x_start);                                                                             \
+        int32_t pairs = (chunks) >> 1;                                                                             \
+        uint32_t xe, xo, u, v, t;                                                                                  \
+        if (pairs > 0) {                                                                                           \
+            __asm__("1:\n\t" TQ_LSTM_ASM_CHUNK TQ_LSTM_ASM_CHUNK                                                    \
+                    "subs   %[n], %[n], #1\n\t"                                                                    \
+                    "bne    1b\n\t" TQ_LSTM_ASM_OPERANDS(A0, A1, A2, A3, W));                                      \
+        }                                                                                                          \
+        if ((chunks) & 1) {                                                                                        \
+            __asm__(TQ_LSTM_ASM_CHUNK TQ_LSTM_ASM_OPERANDS(A0, A1, A2, A3, W));                                      \
+        }                                                                                                          \
+    } while (0)
 
 /* x[0..n) as int16 lane words, two per chunk of 4: {x0, x2}, {x1, x3}; a last partial chunk zero-padded (read
  * byte by byte: never past the row) */
@@ -104,26 +100,30 @@ static inline int32_t requant_row(int32_t acc, const int32_t *row) {
     return (h + row[2] + ((h >> 31) & row[4])) >> row[3];
 }
 
-/* the gates of one step, Q3.12 [4][4 groups]: both FCs of each group of 4 units, requantized and summed */
-static void step_gates(const tq_lstm_s8_fast_params *p, const uint32_t *xw, const uint32_t *hw, int16_t *gates) {
-    const int32_t groups = p->hidden_chunks;
+/* two sums requantized into Q3.12 and saturated to int16, in one word (the first in the low half: at the lower
+ * address) */
+static inline uint32_t requant_pair(int32_t s0, int32_t s1, const int32_t *rq) {
+    return ((uint32_t)__ssat(requant_row(s0, rq), 16) & 0xFFFFu) | ((uint32_t)__ssat(requant_row(s1, rq), 16) << 16);
+}
+
+/* The gates of one step, Q3.12 [4][4 groups]: each group's input FC requantized and stored, then its recurrent
+ * FC's added with QADD16 (int16 saturation per lane: TFLM's saturating add of the two FC outputs). */
+static void step_gates(const tq_lstm_s8_fast_params *p, const uint32_t *xw, const uint32_t *hw, uint32_t *gates) {
+    const int32_t groups = p->hidden_chunks, in_chunks = p->input_chunks;
     const word_t *wi = (const word_t *)(const void *)p->input_weights;
     const word_t *wr = (const word_t *)(const void *)p->recurrent_weights;
+    const int32_t *bi = p->input_bias, *br = p->recurrent_bias;
     for (int32_t g = 0; g < 4; ++g) {
         const int32_t *rq = p->gate_requant + 10 * g;
-        for (int32_t j = 0; j < groups; ++j) {
-            const int32_t row = 4 * (g * groups + j);
-            int32_t a[4], r[4];
-            for (int32_t i = 0; i < 4; ++i) {
-                a[i] = p->input_bias[row + i];
-                r[i] = p->recurrent_bias[row + i];
-            }
-            group_dot(xw, &wi, p->input_chunks, a);
-            group_dot(hw, &wr, groups, r);
-            for (int32_t i = 0; i < 4; ++i) {
-                const int32_t sum = __ssat(requant_row(a[i], rq), 16) + __ssat(requant_row(r[i], rq + 5), 16);
-                gates[row + i] = (int16_t)__ssat(sum, 16);
-            }
+        for (int32_t j = 0; j < groups; ++j, bi += 4, br += 4, gates += 2) {
+            int32_t a0 = bi[0], a1 = bi[1], a2 = bi[2], a3 = bi[3];
+            TQ_LSTM_GROUP_DOT(xw, wi, in_chunks, a0, a1, a2, a3);
+            gates[0] = requant_pair(a0, a1, rq);
+            gates[1] = requant_pair(a2, a3, rq);
+            int32_t r0 = br[0], r1 = br[1], r2 = br[2], r3 = br[3];
+            TQ_LSTM_GROUP_DOT(hw, wr, groups, r0, r1, r2, r3);
+            gates[0] = (uint32_t)__qadd16((int16x2_t)gates[0], (int16x2_t)requant_pair(r0, r1, rq + 5));
+            gates[1] = (uint32_t)__qadd16((int16x2_t)gates[1], (int16x2_t)requant_pair(r2, r3, rq + 5));
         }
     }
 }
@@ -157,7 +157,7 @@ tq_status tq_lstm_s8_fast_dsp(const tq_lstm_s8_fast_params *p, const int8_t *inp
             int8_t *out = output + row * n;
             widen(input + row * p->input_size, p->input_size, xw);
             widen(h, n, hw);
-            step_gates(p, xw, hw, gates);
+            step_gates(p, xw, hw, (uint32_t *)scratch);
             for (int32_t u = 0; u < n; ++u) { /* TFLM's UpdateLstmCell and CalculateLstmOutput, one unit at a time */
                 const int32_t i_gate = gate_sigmoid(ig[u], table), f_gate = gate_sigmoid(fg[u], table);
                 const int32_t c_gate = tanh_rescaled(3 * cg[u], table), o_gate = gate_sigmoid(og[u], table);
