@@ -77,18 +77,22 @@ static inline uint32_t interpolate(const uint16_t *table, uint32_t a, int bits) 
     return (ua << bits) + (a & ((UINT32_C(1) << bits) - 1)) * (ub - ua);
 }
 
-/* tq_logistic_s16 of a gate (Q3.12; rescaled by 3, no shift): |v| >> 9 <= 192 < 255, no saturation */
+/* tq_logistic_s16 of a gate (Q3.12; rescaled by 3, no shift): |v| >> 9 <= 192 < 255, no saturation. With
+ * m = -1 for v < 0 (else 0), the reference's v < 0 branch 2^25 - r + 2^9 - 1 is (r ^ m) + 2^9 + 2^25 modulo 2^32,
+ * and its v >= 0 branch r + 2^9 the same expression with m = 0. */
 static inline int32_t gate_sigmoid(int32_t x, const uint16_t *table) {
-    const int32_t v = 3 * x;
-    const uint32_t r = interpolate(table, (uint32_t)(v < 0 ? -v : v), 9);
-    return (int16_t)((v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u) >> 10);
+    const int32_t v = 3 * x, m = v >> 31;
+    const uint32_t r = interpolate(table, (uint32_t)((v ^ m) - m), 9);
+    return (int16_t)(((r ^ (uint32_t)m) + (1u << 9) + ((uint32_t)m & (1u << 25))) >> 10);
 }
 
-/* tq_tanh_s16 of an already rescaled input v */
+/* tq_tanh_s16 of an already rescaled input v: the branches s - 2^23 + 2^7 (v >= 0) and -s + 2^23 + 2^7 - 1
+ * (v < 0) as one expression in m, as gate_sigmoid's */
 static inline int32_t tanh_rescaled(int32_t v, const uint16_t *table) {
-    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const int32_t m = v >> 31;
+    const uint32_t a = (uint32_t)((v ^ m) - m);
     const int32_t s = (a >> 8) >= 255 ? 0xFFFF << 8 : (int32_t)interpolate(table, a, 8);
-    return (int16_t)((v >= 0 ? s - (1 << 23) + (1 << 7) : -s + (1 << 23) + (1 << 7) - 1) >> 8);
+    return (int16_t)(((s ^ m) + (1 << 7) - (1 << 23) + (m & (1 << 24))) >> 8);
 }
 
 /* TFLM's MultiplyByQuantizedMultiplier by a row {multiplier, 1 + left shift, round, right shift, mask}: as
