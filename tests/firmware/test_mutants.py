@@ -36,13 +36,11 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
     ("s16-clamp-relu", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__usat(y, 15)", "(int16_t)__usat(y, 14)",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
-    # the fast LSTM kernel: a partial last input chunk, an odd chunk count, a rounding term without a right shift
+    # the fast LSTM kernel: a partial last input chunk; the rounding term of a requantization without a right shift
     ("lstm-widen-tail", "firmware/src/tq_lstm_fast_dsp.c", "uint32_t v = (uint8_t)x[c];", "uint32_t v = 0;",
      ("pytest", "tests/firmware/test_lstm_on_boards.py", "grid")),
-    ("lstm-odd-chunk", "firmware/src/tq_lstm_fast_dsp.c", "if ((chunks) & 1) {", "if (0) {",
-     ("pytest", "tests/firmware/test_lstm_on_boards.py", "grid")),
     ("lstm-mask-no-shift", "tinyq/specialize/lstm_dsp.py", "-1 if right else 0", "-1",
-     ("pytest", "tests/firmware/test_lstm_on_boards.py", "grid")),
+     ("pytest", "tests/specialize/test_lstm_dsp.py", "rows")),
 ]
 
 
