@@ -52,3 +52,21 @@ def test_harness_resets_the_lstm_state(tmp_path):
         got = run_project(tmp_path / "p", arrays, state=state).arrays
         for g, w in zip(got, want):
             assert np.array_equal(g.reshape(w.shape), w), f"firmware != simulator on {board} (state {state})"
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+def test_lstm_grid_fast_and_plain_dsp_kernels(tmp_path):
+    """The int8 grid on the M4 through tq_lstm_s8_fast_dsp (prepared: every tail of its chunks and unit groups)
+    and, with the preparers off, through tq_lstm_s8_dsp; both against the simulator."""
+    from tests.firmware.grid_image import GridModel, run_grid
+
+    specs = [s for s in GRID if s.act == "int8"]
+    model, batches = grid_model(specs), grid_inputs(specs, 6, 9)
+    program = as_program(model)
+    env = run_program(program, batches)
+    want = [env[i] for i in program.outputs]
+    sources = run_grid([GridModel("lstm fast", model, batches, want),
+                        GridModel("lstm dsp", model, batches, want, specialize_calls=False)], BOARDS[0], tmp_path)
+    assert sources[0].count("tq_lstm_s8_fast_dsp(") == len(specs), "the preparer declined a grid case"
+    assert "tq_lstm_s8_dsp(" in sources[1] and "tq_lstm_s8_fast_dsp(" not in sources[1]

@@ -39,6 +39,11 @@ MUTANTS = [
     # the int16 layout's lanes in the int8 order: taps 1 and 2 swapped (--weights-layout int16)
     ("conv-wide-lanes", "tinyq/specialize/conv_dsp.py", "[:, :, [0, 2, 1, 3]]", "[:, :, [0, 1, 2, 3]]",
      ("pytest", "tests/firmware/test_conv_fast.py", "int16")),
+    # the fast LSTM kernel: a partial last input chunk; the rounding term of a requantization without a right shift
+    ("lstm-widen-tail", "firmware/src/tq_lstm_fast_dsp.c", "uint32_t v = (uint8_t)x[c];", "uint32_t v = 0;",
+     ("pytest", "tests/firmware/test_lstm_on_boards.py", "grid")),
+    ("lstm-mask-no-shift", "tinyq/specialize/lstm_dsp.py", "-1 if right else 0", "-1",
+     ("pytest", "tests/specialize/test_lstm_dsp.py", "rows")),
 ]
 
 

@@ -49,6 +49,10 @@ GRID = [
     Lstm(batch=2, steps=3, units=7, time_major=True, cell_clip=3.0, h_zp=-20),
     Lstm(steps=6, inputs=16, units=12, cell_log2=-14, in_zp=0, h_zp=0),
     Lstm(batch=2, steps=2, inputs=4, units=3, cell_log2=-9, in_zp=-128),
+    # tq_lstm_s8_fast_dsp's paths: 3 input chunks (a pair and one) with a 1-byte tail, 3 unit groups, the last
+    # of one unit; 4 chunks with a 1-byte tail and a single group
+    Lstm(steps=3, inputs=9, units=9, cell_clip=2.0, in_zp=7, h_zp=-3),
+    Lstm(batch=2, steps=2, inputs=13, units=4, time_major=True, cell_log2=-10),
     Lstm(act="int16", in_zp=0, h_zp=0),
     Lstm(act="int16", batch=2, steps=3, inputs=9, units=6, time_major=True, cell_clip=5.0, cell_log2=-12, in_zp=0, h_zp=0),
     Lstm(act="int16", steps=1, inputs=2, units=8, cell_log2=-13, in_zp=0, h_zp=0),

@@ -21,6 +21,7 @@
 #include "tinyq/tq_resize.h"
 #include "tinyq/tq_svdf.h"
 #include "tinyq/tq_lstm.h"
+#include "tinyq/tq_lstm_fast_dsp.h"
 #include "tinyq/tq_fully_connected_s8_interleaved_dsp.h"
 #include "tinyq/tq_add_s8_table_dsp.h"
 #include "tinyq/tq_mve.h" /* Helium kernels of prepared records (tinyq/specialize/gemm_mve.py, depthwise_mve.py) */
