@@ -2,10 +2,10 @@
 simulator == host C, exactly, over consecutive invokes with the state kept and reset before every sample; the
 plan; the refusals.
 
-TF 2.21's converter does not quantize a model that keeps a tf.Variable to full integer (the variable stays float:
-see docs/integration.md), so the models are built by hand in the converter's layout: subgraph 0 = CALL_ONCE +
-VAR_HANDLE + READ_VARIABLE + ... + ASSIGN_VARIABLE, subgraph 1 = VAR_HANDLE + ASSIGN_VARIABLE of constants. The
-grid runs independent variables side by side in one model: running sums (ADD of the input onto the variable)
+TF 2.21's converter, asked for a full-integer model of a tf.Module that keeps tf.Variables, keeps the variables
+float32 (READ_VARIABLE -> QUANTIZE ... DEQUANTIZE -> ASSIGN_VARIABLE): test_converted_module. The int8 and
+int16 variables are built by hand in the converter's layout: subgraph 0 = CALL_ONCE + VAR_HANDLE +
+READ_VARIABLE + ... + ASSIGN_VARIABLE, subgraph 1 = VAR_HANDLE + ASSIGN_VARIABLE of constants. The grid runs independent variables side by side in one model: running sums (ADD of the input onto the variable)
 in int8 and int16, one without an init value (it starts at its zero point), one whose ASSIGN goes through a
 second VAR_HANDLE of the same name, one read again after its ASSIGN (the new value), one requantized (QUANTIZE)
 before the ASSIGN.
@@ -132,11 +132,62 @@ def grid_inputs(specs=GRID, n: int = 8, seed: int = SEED + 1) -> list[np.ndarray
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("state", ["keep", "reset"])
 def test_grid_matches_tflm(state):
     outs = check_stateful(grid_model(), grid_inputs(), state)
     for y in outs:  # a test only if the sums move and do not sit on the rails
         assert len(np.unique(y)) > 10 and np.mean((y == y.min()) | (y == y.max())) < 0.5
+
+
+def converted_module() -> bytes:
+    """A tf.Module with two running states (a decaying sum, and a rectified one of another shape), converted to a
+    full-integer model with resource variables; their init values are non-zero."""
+    from tests.ops.oplib import _finish, _tf
+
+    tf = _tf()
+
+    class Running(tf.Module):
+        def __init__(self):
+            self.sum = tf.Variable([[0.5, -0.25, 0.75, -1.0, 0.125, 0.3]], trainable=False)
+            self.low = tf.Variable(tf.fill([1, 3, 2], 0.4), trainable=False)
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 6], tf.float32)])
+        def __call__(self, x):
+            s = self.sum * 0.75 + x
+            self.sum.assign(s)
+            low = tf.nn.relu(self.low * 0.5 - tf.reshape(x, [1, 3, 2]))
+            self.low.assign(low)
+            return s, tf.reshape(low, [1, 6])
+
+    m = Running()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([m.__call__.get_concrete_function()], m)
+    converter.experimental_enable_resource_variables = True
+    return _finish(converter, [(6,)], SEED, False, [(-1.0, 1.0)], False, False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("state", ["keep", "reset"])
+def test_converted_module(state):
+    from tinyq.sim.run import as_program
+    from tinyq.tflite_reader import read_model
+
+    model = _converted()
+    assert {"CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"} <= {op.opcode for op in read_model(model).ops}
+    program = as_program(model)
+    assert [program.tensor(i).dtype for i in program.states] == ["float32", "float32"] and len(program.state_inits) == 2
+    x = np.random.default_rng(SEED).integers(-128, 128, (10, 1, 6)).astype(np.int8)
+    for y in check_stateful(model, [x], state):
+        assert len(np.unique(y)) > 10
+
+
+_CONVERTED: list[bytes] = []
+
+
+def _converted() -> bytes:
+    if not _CONVERTED:
+        _CONVERTED.append(converted_module())
+    return _CONVERTED[0]
 
 
 def test_reset_is_tflms():

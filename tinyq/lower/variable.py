@@ -9,8 +9,9 @@ the first invoke's CALL_ONCE then runs the init subgraph.
 
 tinyq maps each variable onto a Program state (a buffer in the state region, tinyq.planner), named by the
 first VAR_HANDLE of subgraph 0 that names it; READ_VARIABLE and ASSIGN_VARIABLE become byte copies from and
-into it. Every tensor read from or assigned to a variable has its shape, dtype and quantization (int8 or
-int16 with zero point 0), so the copies are exact. The state's start value is the init subgraph's constant
+into it. Every tensor read from or assigned to a variable has its shape, dtype and quantization (int8, int16
+with zero point 0, or float32: TF's converter keeps a variable float and puts QUANTIZE / DEQUANTIZE around it
+in a full-integer model), so the copies are exact. The state's start value is the init subgraph's constant
 (Program.state_inits, applied at the first invoke); a reset fills it with the zero point and, as the
 tflite-micro runtime does (measured), the init subgraph does not run again.
 """
@@ -100,14 +101,22 @@ _LAST: list = []  # [graph, its variables]
 
 
 def _check_alike(spec: Tensor, first: str, t: Tensor, where: str, name: str) -> None:
-    if t.dtype not in ("int8", "int16"):
-        raise UnsupportedError(f"{where}: variable '{name}' holds {t.describe()}; tinyq compiles int8 and int16 variables")
+    if t.dtype not in ("int8", "int16", "float32"):
+        raise UnsupportedError(f"{where}: variable '{name}' holds {t.describe()}; tinyq compiles int8, int16 and "
+                               f"float32 variables")
+    if t.dtype == "float32":  # TF's converter keeps a variable float, between QUANTIZE and DEQUANTIZE ops
+        if (t.shape, t.dtype) != (spec.shape, spec.dtype):
+            raise UnsupportedError(f"{where}: {t.describe()} differs from variable '{name}' as {first} has it "
+                                   f"({spec.dtype}{list(spec.shape)}); every tensor read from or assigned to a "
+                                   f"variable must have its shape and dtype")
+        return
     if t.quant is None or t.quant.per_channel:
         raise UnsupportedError(f"{where}: {t.describe()} of variable '{name}' must be quantized per tensor")
     if t.dtype == "int16" and t.zero_point != 0:
         raise UnsupportedError(f"{where}: int16 {t.describe()} of variable '{name}' has zero point {t.zero_point}; "
                                f"int16 variables need zero point 0 (TFLM fills a variable with its zero point cast to int8)")
-    if (t.shape, t.dtype, t.quant.scale, t.quant.zero_point) != (spec.shape, spec.dtype, spec.quant.scale, spec.quant.zero_point):
+    if spec.quant is None or (t.shape, t.dtype, t.quant.scale, t.quant.zero_point) != (
+            spec.shape, spec.dtype, spec.quant.scale, spec.quant.zero_point):
         raise UnsupportedError(
             f"{where}: {t.describe()} (scale {t.scale:g}, zero point {t.zero_point}) differs from variable '{name}' "
             f"as {first} has it ({spec.dtype}{list(spec.shape)}, scale {spec.scale:g}, zero point {spec.zero_point}); "
@@ -123,7 +132,7 @@ def _variable(ctx: OpContext) -> Variable:
     return v
 
 
-@lowers("VAR_HANDLE", dtypes=("int8", "int16"))
+@lowers("VAR_HANDLE", dtypes=("int8", "int16", "float32"))
 def lower_var_handle(ctx: OpContext):
     """Names a resource variable (container + shared_name, as TFLM identifies it); lowers to nothing."""
     variables(ctx.graph)
@@ -133,7 +142,7 @@ def lower_var_handle(ctx: OpContext):
     return []
 
 
-@lowers("CALL_ONCE", dtypes=("int8", "int16"))
+@lowers("CALL_ONCE", dtypes=("int8", "int16", "float32"))
 def lower_call_once(ctx: OpContext):
     """Only an init subgraph that assigns constants to variables (their start values); lowers to nothing. It
     must run before every READ_VARIABLE and ASSIGN_VARIABLE."""
@@ -144,20 +153,20 @@ def lower_call_once(ctx: OpContext):
     return []
 
 
-@lowers("READ_VARIABLE", dtypes=("int8", "int16"))
+@lowers("READ_VARIABLE", dtypes=("int8", "int16", "float32"))
 def lower_read_variable(ctx: OpContext):
-    """int8 or int16 (zero point 0); the output has the variable's shape, dtype and quantization. A copy out of
-    the variable's state (tq_copy)."""
+    """int8, int16 (zero point 0) or float32; the output has the variable's shape, dtype and quantization. A copy
+    out of the variable's state (tq_copy)."""
     v = _variable(ctx)
     v_out = ctx.output(0)
     _check_alike(v.tensor, "its first use", v_out, ctx.where, v.tensor.name)
     return VariableCall(**ctx.call_fields("tq_copy", inputs=(v.state,)), bytes=v.tensor.nbytes)
 
 
-@lowers("ASSIGN_VARIABLE", dtypes=("int8", "int16"))
+@lowers("ASSIGN_VARIABLE", dtypes=("int8", "int16", "float32"))
 def lower_assign_variable(ctx: OpContext):
-    """int8 or int16 (zero point 0); the value has the variable's shape, dtype and quantization. A copy into the
-    variable's state (tq_copy)."""
+    """int8, int16 (zero point 0) or float32; the value has the variable's shape, dtype and quantization. A copy
+    into the variable's state (tq_copy)."""
     v = _variable(ctx)
     value = ctx.input(1)
     if value is None:
