@@ -229,6 +229,8 @@ def test_plan_and_c_api(tmp_path):
     c = (tmp_path / "p" / "src" / "model.c").read_text()
     assert "static const int8_t model_state_init0[6]" in c and "/* CALL_ONCE */" in c
     assert c.count("memcpy(model_state + ") == len(program.state_inits)
+    h = (tmp_path / "p" / "src" / "model.h").read_text()
+    assert "void model_restart(void);" in h and "model_state_started = 0;" in c  # restart re-arms the init
 
 
 # ---------------------------------------------------------------- refusals
