@@ -326,6 +326,12 @@ def _int16_zero_point(net, main, init):
             t.quantization.zeroPoint = [4]
 
 
+def _assign_constant(net, main, init):
+    net.sg = main
+    c = net.add_tensor("const_value", [1, 6], scale=0.05, zero_point=-3, data=np.ones((1, 6)))
+    net.add_op("ASSIGN_VARIABLE", [_ops(net, main, "VAR_HANDLE")[0].outputs[0], c], [])
+
+
 REFUSALS = [
     (_read_unknown, "variable 'ghost' is read, but no ASSIGN_VARIABLE"),
     (_read_not_a_handle, "which no VAR_HANDLE of the model writes"),
@@ -342,6 +348,7 @@ REFUSALS = [
     (_call_once_late, r"CALL_ONCE.*runs after operator #\d+ .READ_VARIABLE."),
     (_containers, "named with another container|named with two containers"),
     (_no_shared_name, "VAR_HANDLE has no shared_name"),
+    (_assign_constant, "assigns the constant .*only in a CALL_ONCE init subgraph"),
 ]
 
 
@@ -365,6 +372,17 @@ def test_init_assigning_an_activation():
         b = net.add_tensor("not_const", [1, 6], scale=0.05, zero_point=-3)
         _ops(net, init, "ASSIGN_VARIABLE")[0].inputs[1] = b
     assert "not a constant" in _refusal(edit)
+
+
+def test_variables_and_an_svdf_state_together_are_refused():
+    from tests.ops.test_svdf import Svdf, add_svdf
+
+    def edit(net, main, init):
+        net.sg = main
+        x, y = add_svdf(net, 9, Svdf(), np.random.default_rng(0))
+        main.inputs.append(x)
+        main.outputs.append(y)
+    assert "both resource variables and an SVDF or LSTM state" in _refusal(edit)
 
 
 def test_multi_subgraph_control_flow_keeps_its_message():

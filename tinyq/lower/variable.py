@@ -171,6 +171,9 @@ def lower_assign_variable(ctx: OpContext):
     value = ctx.input(1)
     if value is None:
         raise ctx.fail("the value (input 1) is missing")
+    if value.is_constant:  # the records hold constants, the copy reads a buffer: this is the init subgraph's job
+        raise ctx.fail(f"assigns the constant {value.describe()}; tinyq assigns constants only in a CALL_ONCE "
+                       f"init subgraph")
     _check_alike(v.tensor, "its first use", value, ctx.where, v.tensor.name)
     return VariableCall(**ctx.call_fields("tq_copy", inputs=(value.index,), outputs=(v.state,)), bytes=v.tensor.nbytes)
 
