@@ -2,7 +2,8 @@
 
 Reads the file through the official generated schema (`schema_py_generated`, shipped with tflite-micro),
 which follows the schema exactly: an opcode is max(builtin_code, deprecated_builtin_code), so files that
-set only `builtin_code` (as current Google tools write them) read correctly. Reads subgraph 0, copies
+set only `builtin_code` (as current Google tools write them) read correctly. Reads subgraph 0 (and the
+constants that CALL_ONCE init subgraphs assign to resource variables: Graph.variable_inits), copies
 constant buffers into read-only NumPy arrays, and turns op options into snake_case mappings.
 
 The file is untrusted input. Everything about one element (indices, dtypes, quantization, buffer sizes,
