@@ -337,6 +337,7 @@ REFUSALS = [
     (_read_not_a_handle, "which no VAR_HANDLE of the model writes"),
     (_collide("int8", [1, 5]), r"int8\[1, 5\].*differs from variable 'var0'"),
     (_collide("int16", [1, 6]), "int16.*differs from variable 'var0'"),
+    (_collide("float32", [1, 6]), "float32 .* of variable 'var0' has quantization parameters"),
     (_assign_quant(0.07, -3), r"op #\d+ ASSIGN_VARIABLE.*scale 0.07.*differs from variable 'var0'"),
     (_assign_quant(0.05, 9), "ASSIGN_VARIABLE.*zero point 9.*differs"),
     (_assign_shape, r"ASSIGN_VARIABLE.*\[1, 5\].*differs"),

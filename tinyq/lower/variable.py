@@ -105,6 +105,8 @@ def _check_alike(spec: Tensor, first: str, t: Tensor, where: str, name: str) -> 
         raise UnsupportedError(f"{where}: variable '{name}' holds {t.describe()}; tinyq compiles int8, int16 and "
                                f"float32 variables")
     if t.dtype == "float32":  # TF's converter keeps a variable float, between QUANTIZE and DEQUANTIZE ops
+        if t.quant is not None:  # TFLM would fill the variable with its zero point's byte, not 0.0f
+            raise UnsupportedError(f"{where}: float32 {t.describe()} of variable '{name}' has quantization parameters")
         if (t.shape, t.dtype) != (spec.shape, spec.dtype):
             raise UnsupportedError(f"{where}: {t.describe()} differs from variable '{name}' as {first} has it "
                                    f"({spec.dtype}{list(spec.shape)}); every tensor read from or assigned to a "
