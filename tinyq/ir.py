@@ -98,6 +98,17 @@ class NestedInfo:
 
 
 @dataclass(frozen=True)
+class VariableInit:
+    """What a CALL_ONCE init subgraph assigns a resource variable (tinyq.tflite_reader): the constant `value` goes
+    to the variable named (container, shared_name) before the first invoke's ops read it."""
+
+    container: str | None  # None when the VAR_HANDLE names none
+    shared_name: str
+    value: Tensor  # a constant tensor of the init subgraph (its index is that subgraph's)
+    where: str  # "subgraph k operator #j", for messages
+
+
+@dataclass(frozen=True)
 class Graph:
     tensors: tuple[Tensor, ...]
     ops: tuple[Op, ...]  # in execution order
@@ -107,6 +118,8 @@ class Graph:
     description: str = ""
     source: str = ""  # the file it was read from (or "model bytes"), for error messages
     nested: NestedInfo | None = None  # set when the file is a nested child (tinyq quantize --nested-from)
+    # the constants the CALL_ONCE init subgraphs assign to resource variables, in the order they run
+    variable_inits: tuple[VariableInit, ...] = ()
 
     def tensor(self, index: int) -> Tensor:
         return self.tensors[index]

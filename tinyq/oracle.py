@@ -14,6 +14,7 @@ tensor widened to INT8 (`widen_int4`), and `reference_for` says so.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from pathlib import Path
 
@@ -44,7 +45,8 @@ class TflmReference:
 
         data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
         config = runtime.InterpreterConfig.kPreserveAllTensors if preserve_all_tensors else runtime.InterpreterConfig.kAllocationRecording
-        with _quiet_stdout():
+        # contextlib.redirect_stdout: the runtime prints a count of resource variables from Python
+        with _quiet_stdout(), contextlib.redirect_stdout(io.StringIO()):
             self.interp = runtime.Interpreter.from_bytes(data, arena_size=ARENA_BYTES, intrepreter_config=config)
 
     def run(self, batches: list[np.ndarray], n_outputs: int, reset: bool = False) -> list[np.ndarray]:

@@ -289,7 +289,8 @@ def plan_memory(program: Program, io_in_arena: bool = False) -> MemoryPlan:
 def check_states(program: Program, plan: MemoryPlan) -> None:
     """Raise PlanError unless every state tensor has one buffer of its own in the state region, inside it,
     aligned, sharing no byte with another, and is written by exactly one call, a stateful one, and read by none
-    (that call reads it through its own pointer); no arena buffer belongs to a state."""
+    (that call reads it through its own pointer), or is a resource variable that only variable copies read and
+    write (whole: tq_copy of its bytes); no arena buffer belongs to a state."""
     if sorted(a.tensor for a in plan.states) != sorted(set(program.states)) or len(program.states) != len(set(program.states)):
         raise PlanError("the state region does not hold each state tensor once")
     for a in plan.states:
@@ -301,10 +302,17 @@ def check_states(program: Program, plan: MemoryPlan) -> None:
                 raise PlanError(f"states '{a.name}' and '{b.name}' share bytes")
     for t in program.states:
         writers = [c for c in program.calls if t in c.outputs]
-        if len(writers) != 1 or not writers[0].stateful or writers[0].outputs.index(t) == 0:
+        readers = [c for c in program.calls if t in c.inputs]
+        copies = writers + readers
+        if copies and all(c.variable_access and (c.outputs == (t,) or c.inputs == (t,)) and len(c.inputs) == 1
+                          and len(c.outputs) == 1 and c.bytes == program.tensor(t).nbytes for c in copies):
+            pass  # a resource variable: copies into it and out of it, nothing else (tinyq.lower.variable)
+        elif len(writers) != 1 or not writers[0].stateful or writers[0].outputs.index(t) == 0:
             raise PlanError(f"state tensor #{t} must be written by exactly one stateful call")
-        if any(t in c.inputs for c in program.calls) or program.tensor(t).view:
-            raise PlanError(f"state tensor #{t} is read by a call or is a view")
+        elif readers:
+            raise PlanError(f"state tensor #{t} is read by a call")
+        if program.tensor(t).view:
+            raise PlanError(f"state tensor #{t} is a view")
         if t in program.inputs or t in program.outputs or any(a.tensor == t for a in plan.allocations):
             raise PlanError(f"state tensor #{t} has a buffer outside the state region")
         if t in dict(plan.aliases) or t in dict(plan.aliases).values():

@@ -67,6 +67,8 @@ class KernelCall:
     # The call's outputs after the first are persistent state (Program.states) that it reads, updates and
     # that lives across invokes; the simulator runs a batch's samples through it in order.
     stateful: ClassVar[bool] = False
+    # A resource-variable copy (tinyq.lower.variable): the one kind of call that reads or writes such a state.
+    variable_access: ClassVar[bool] = False
 
     def scratch_bytes(self) -> int:
         """Scratch memory the C kernel needs for this call (planned by the memory planner)."""
@@ -118,6 +120,9 @@ class Program:
     # persistent state tensors (an SVDF's activation state): written only by their one stateful call, kept
     # across invokes in a buffer of their own (tinyq.planner), set to their initial value at start and by reset
     states: tuple[int, ...] = ()
+    # (state, value) of the resource variables a CALL_ONCE init subgraph assigns (tinyq.lower.variable): the
+    # first invoke starts them at that value; a reset fills them like any state, and the init does not rerun
+    state_inits: tuple[tuple[int, np.ndarray], ...] = ()
 
     def tensor(self, index: int) -> TensorInfo:
         for t in self.tensors:

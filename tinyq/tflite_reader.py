@@ -2,7 +2,8 @@
 
 Reads the file through the official generated schema (`schema_py_generated`, shipped with tflite-micro),
 which follows the schema exactly: an opcode is max(builtin_code, deprecated_builtin_code), so files that
-set only `builtin_code` (as current Google tools write them) read correctly. Reads subgraph 0, copies
+set only `builtin_code` (as current Google tools write them) read correctly. Reads subgraph 0 (and the
+constants that CALL_ONCE init subgraphs assign to resource variables: Graph.variable_inits), copies
 constant buffers into read-only NumPy arrays, and turns op options into snake_case mappings.
 
 The file is untrusted input. Everything about one element (indices, dtypes, quantization, buffer sizes,
@@ -26,7 +27,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 from tinyq import tflite_nested
 from tinyq.errors import ModelFormatError, UnsupportedError
 from tinyq.graph_checks import check_graph
-from tinyq.ir import Graph, NestedInfo, Op, QuantParams, Tensor
+from tinyq.ir import Graph, NestedInfo, Op, QuantParams, Tensor, VariableInit
 
 _BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 _OPTION_NAMES = {v: k for k, v in vars(schema.BuiltinOptions).items() if not k.startswith("_")}
@@ -64,6 +65,8 @@ _OPTIONS = {
     "CAST": ("CastOptions", False),
     "RESIZE_NEAREST_NEIGHBOR": ("ResizeNearestNeighborOptions", False), "RESIZE_BILINEAR": ("ResizeBilinearOptions", False),
     "PRELU": ("NONE", False),
+    "VAR_HANDLE": ("VarHandleOptions", True), "CALL_ONCE": ("CallOnceOptions", True),
+    "READ_VARIABLE": ("ReadVariableOptions", False), "ASSIGN_VARIABLE": ("AssignVariableOptions", False),
 }
 
 
@@ -133,11 +136,6 @@ class _Reader:
         n_subgraphs = self._count(m.SubgraphsLength(), "subgraph")
         if n_subgraphs == 0:
             raise self.fail("model has no subgraph")
-        if n_subgraphs > 1:
-            raise UnsupportedError(
-                f"{self.where}: model has {n_subgraphs} subgraphs; tinyq compiles single-subgraph models "
-                f"(control flow such as WHILE, IF and CALL_ONCE is not supported)"
-            )
         sg = m.Subgraphs(0)
         n_buffers = self._count(m.BuffersLength(), "buffer")
         tensors = [
@@ -152,6 +150,7 @@ class _Reader:
         outputs = self._indices(sg.OutputsAsNumpy(), len(tensors), "graph output")
         desc = m.Description()
         nested = self._nested(ops, tensors, n_buffers)
+        inits = self._variable_inits(ops, n_subgraphs, opcodes, n_buffers) if n_subgraphs > 1 else ()
         return Graph(
             tensors=tuple(_unique_names(tensors)),
             ops=ops,
@@ -161,7 +160,56 @@ class _Reader:
             description=desc.decode("utf-8", "replace") if desc else "",
             source=self.where,
             nested=nested,
+            variable_inits=inits,
         )
+
+    def _variable_inits(self, ops, n_subgraphs: int, opcodes, n_buffers: int) -> tuple[VariableInit, ...]:
+        """The one multi-subgraph form tinyq compiles: subgraph 0 runs CALL_ONCE ops whose init subgraphs only
+        assign constants to resource variables (what TF's converter writes for a model that keeps a tf.Variable).
+        Returns what they assign, in the order TFLM runs them; any other use of subgraphs is refused."""
+        def refuse(detail: str = "") -> UnsupportedError:
+            return UnsupportedError(
+                f"{self.where}: model has {n_subgraphs} subgraphs; tinyq compiles single-subgraph models and, beyond "
+                f"them, only CALL_ONCE init subgraphs that assign constants to resource variables (control flow "
+                f"such as WHILE and IF is not supported){': ' + detail if detail else ''}")
+
+        calls = [op for op in ops if op.opcode == "CALL_ONCE"]
+        targets = [int(op.option("init_subgraph_index", 0)) for op in calls]
+        for op, k in zip(calls, targets):
+            if k == 0:
+                raise refuse(f"operator #{op.index} (CALL_ONCE) calls subgraph 0, the model itself (recursion)")
+            if not 0 < k < n_subgraphs:
+                raise self.fail(f"operator #{op.index} (CALL_ONCE) calls subgraph {k}, but there are {n_subgraphs}")
+        missing = sorted(set(range(1, n_subgraphs)) - set(targets))
+        if missing:
+            raise refuse(f"subgraph {missing[0]} is no CALL_ONCE's init subgraph")
+        if len(set(targets)) != len(targets):
+            raise refuse("two CALL_ONCE ops call the same init subgraph")
+        out = []
+        for k in targets:
+            sg = self.model.Subgraphs(k)
+            label = f"init subgraph {k}"
+            tensors = [self._tensor(sg.Tensors(i), i, n_buffers) for i in range(self._count(sg.TensorsLength(), "tensor"))]
+            if sg.InputsLength() or sg.OutputsLength():
+                raise refuse(f"{label} has inputs or outputs")
+            handles: dict[int, tuple[str | None, str]] = {}
+            for j in range(self._count(sg.OperatorsLength(), "operator")):
+                op = self._op(sg.Operators(j), j, opcodes, len(tensors))
+                where = f"{label} operator #{j} ({op.opcode})"
+                if op.opcode == "VAR_HANDLE" and not op.inputs and len(op.outputs) == 1:
+                    handles[op.outputs[0]] = variable_name(op, f"{self.where}: {where}")
+                elif op.opcode == "ASSIGN_VARIABLE" and len(op.inputs) == 2 and not op.outputs:
+                    h, v = op.inputs
+                    if h not in handles:
+                        raise refuse(f"{where} assigns through tensor #{h}, which no earlier VAR_HANDLE of the "
+                                     f"subgraph writes")
+                    if v < 0 or not tensors[v].is_constant:
+                        raise refuse(f"{where} assigns {tensors[v].describe() if v >= 0 else 'no tensor'}, not a constant")
+                    out.append(VariableInit(*handles[h], tensors[v], where))
+                else:
+                    raise refuse(f"{where}: an init subgraph may only assign constants to variables "
+                                 f"(VAR_HANDLE + ASSIGN_VARIABLE)")
+        return tuple(out)
 
     def _nested(self, ops, tensors, n_buffers: int) -> NestedInfo | None:
         m = self.model
@@ -323,7 +371,7 @@ class _Reader:
         obj.Init(table.Bytes, table.Pos)
         options = {}
         for attr in dir(cls):
-            if attr.startswith(("_", "GetRootAs", "Init")) or attr.endswith(_ACCESSOR_SUFFIXES):
+            if attr.startswith(("_", "GetRootAs")) or attr == "Init" or attr.endswith(_ACCESSOR_SUFFIXES):
                 continue
             if hasattr(cls, attr + "Length"):
                 value = getattr(obj, attr + "AsNumpy")()
@@ -332,6 +380,19 @@ class _Reader:
                 value = getattr(obj, attr)()
             options[_snake(attr)] = value
         return options
+
+
+def variable_name(op: Op, where: str) -> tuple[str | None, str]:
+    """(container, shared_name) of a VAR_HANDLE, which name its resource variable as TFLM's FindId does."""
+    def text(value):
+        return None if value is None else bytes(value).decode("utf-8", "replace")
+
+    container, shared = text(op.option("container")), text(op.option("shared_name"))
+    if not shared:
+        raise UnsupportedError(f"{where}: VAR_HANDLE has no shared_name (TFLM names a variable by it)")
+    if len(shared) > _MAX_NAME_CHARS or len(container or "") > _MAX_NAME_CHARS:
+        raise UnsupportedError(f"{where}: VAR_HANDLE's names are longer than {_MAX_NAME_CHARS:,} characters")
+    return container, shared
 
 
 def _unique_names(tensors: list[Tensor]) -> list[Tensor]:

@@ -1,4 +1,5 @@
-"""The per-op grids of tests/ops (conv, depthwise, FC, ADD, RESIZE_*, PRELU, REDUCE_MAX, SVDF, LSTM, uint8 QUANTIZE) on
+"""The per-op grids of tests/ops (conv, depthwise, FC, ADD, RESIZE_*, PRELU, REDUCE_MAX, SVDF, LSTM, resource variables,
+uint8 QUANTIZE) on
 every emulated board: firmware == simulator, byte for byte, with the kernels each board selects (the prepared
 DSP and Helium kernels included). The simulator == TFLM part of each case is tests/ops' own test; here the grid is rebuilt and checked
 against the simulator. A board's cases share a few firmware images (tests/firmware/grid_image.py)."""
@@ -13,7 +14,7 @@ import pytest
 
 from tests.firmware.grid_image import GridModel, run_grid
 from tests.ops import (test_conv, test_elementwise, test_fully_connected, test_lstm, test_prelu, test_quantize,
-                       test_reduce, test_resize, test_svdf)
+                       test_reduce, test_resize, test_svdf, test_variable)
 from tests.ops.oplib import random_inputs
 from tinyq.boards import list_boards
 from tinyq.sim.run import as_program, run_program
@@ -77,6 +78,10 @@ def grid() -> list[GridModel]:
     program = as_program(tfl)
     env = run_program(program, inputs)
     out.append(GridModel("lstm grid", tfl, inputs, [env[i] for i in program.outputs]))
+    tfl, inputs = test_variable.grid_model(), test_variable.grid_inputs(n=SAMPLES)  # resource variables
+    program = as_program(tfl)
+    env = run_program(program, inputs)
+    out.append(GridModel("variable grid", tfl, inputs, [env[i] for i in program.outputs]))
     return out
 
 

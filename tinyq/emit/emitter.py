@@ -89,6 +89,18 @@ class StateView:
 
 
 @dataclass(frozen=True)
+class StateInitView:
+    """A resource variable's start value (Program.state_inits), copied into its state buffer at the first invoke."""
+
+    name: str
+    offset: int
+    nbytes: int
+    ctype: str
+    count: int
+    lines: list[str]
+
+
+@dataclass(frozen=True)
 class IoView:
     index: int
     name: str
@@ -347,6 +359,7 @@ def render_levels(levels: Sequence[LevelCode], prefix: str = "model", options: s
         weight_bytes=int(first.plan.weight_bytes) if not multi else weight_bytes,
         states=_state_views(first.program, first.plan) if not multi else [],
         state_bytes=int(first.plan.state_bytes) if not multi else 0,
+        state_inits=_state_init_views(first.program, first.plan) if not multi else [],
         required_features=sorted({(c_text(v.feature), _identifier(v.macro, "feature macro")) for v in variants if v}),
     )
     return {name: render(f"{name}.j2", file=name, **context)
@@ -360,6 +373,18 @@ def _state_views(program: Program, plan: MemoryPlan) -> list[StateView]:
     for a in plan.states:
         t = program.tensor(a.tensor)
         out.append(StateView(c_text(t.name), int(a.offset), int(a.size), state_initial_value(t) & 0xFF))
+    return out
+
+
+def _state_init_views(program: Program, plan: MemoryPlan) -> list[StateInitView]:
+    out = []
+    for index, value in program.state_inits:
+        t = program.tensor(index)
+        offset = plan.state_offset(index)
+        if offset is None or value.nbytes != t.nbytes or value.dtype != np.dtype(t.dtype):
+            raise ValueError(f"state #{index}: its start value does not fit its state buffer")  # a lowering bug
+        out.append(StateInitView(c_text(t.name), int(offset), int(t.nbytes), c_type(t.dtype), int(value.size),
+                                 array_lines(value)))
     return out
 
 

@@ -25,7 +25,8 @@ SWAP_TARGETS = ("ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONN
                 "MAX_POOL_2D", "AVERAGE_POOL_2D", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE", "MEAN", "REDUCE_MAX", "PAD",
                 "CONCATENATION", "STRIDED_SLICE", "TRANSPOSE", "RELU", "RELU6", "SVDF", "CUSTOM", "WHILE",
                 "GATHER", "HARD_SWISH", "BATCH_MATMUL", "SHAPE", "PACK", "CAST", "RESIZE_NEAREST_NEIGHBOR",
-                "RESIZE_BILINEAR", "PRELU", "UNIDIRECTIONAL_SEQUENCE_LSTM")
+                "RESIZE_BILINEAR", "PRELU", "UNIDIRECTIONAL_SEQUENCE_LSTM", "READ_VARIABLE", "ASSIGN_VARIABLE",
+                "VAR_HANDLE", "CALL_ONCE")
 WRONG_OPTIONS = ("Conv2DOptions", "DepthwiseConv2DOptions", "Pool2DOptions", "FullyConnectedOptions",
                  "SoftmaxOptions", "ReshapeOptions", "AddOptions", "ConcatenationOptions", "ReducerOptions",
                  "StridedSliceOptions", "SVDFOptions", "UnidirectionalSequenceLSTMOptions")

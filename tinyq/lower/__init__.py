@@ -21,7 +21,7 @@ from tinyq.program import KernelCall, ParamStruct, Program, TensorInfo
 from tinyq.quant import ParameterError
 
 FAMILIES = ("fully_connected", "conv", "pool", "reduce", "elementwise", "activation", "quantize", "softmax", "logistic", "shape", "resize",
-            "prelu", "svdf", "lstm")
+            "prelu", "svdf", "lstm", "variable")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,9 @@ INPUT_COUNTS = {
     "PAD": (2, 2), "PADV2": (3, 3), "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SLICE": (3, 3),
     "RESIZE_NEAREST_NEIGHBOR": (2, 2), "RESIZE_BILINEAR": (2, 2),
     "SVDF": (5, 5), "UNIDIRECTIONAL_SEQUENCE_LSTM": (24, 24),
+    "VAR_HANDLE": (0, 0), "CALL_ONCE": (0, 0), "READ_VARIABLE": (1, 1), "ASSIGN_VARIABLE": (2, 2),
 }
+OUTPUT_COUNTS = {"ASSIGN_VARIABLE": 0, "CALL_ONCE": 0}  # every other op writes exactly one output
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 UINT8_HINT = "uint8 tensors are supported only through QUANTIZE (uint8 <-> int8) and DEQUANTIZE (uint8 -> float32)"
 
@@ -171,8 +173,9 @@ def _lower_op(graph: Graph, op: Op) -> list[KernelCall]:
     if not lo <= len(op.inputs) <= hi:
         want = str(lo) if lo == hi else f"{lo} to {hi}"
         raise ctx.fail(f"has {len(op.inputs)} inputs; {op.opcode} takes {want}")
-    if len(op.outputs) != 1:
-        raise ctx.fail(f"has {len(op.outputs)} outputs; {op.opcode} writes one")
+    n_out = OUTPUT_COUNTS.get(op.opcode, 1)
+    if len(op.outputs) != n_out:
+        raise ctx.fail(f"has {len(op.outputs)} outputs; {op.opcode} writes {'one' if n_out == 1 else n_out}")
     try:
         result = lowering.fn(ctx)
     except ParameterError as exc:  # a derived fixed-point parameter (multiplier, shift) is out of range
@@ -230,6 +233,7 @@ def prepare(graph: Graph) -> Graph:
 
 
 def _lower(graph: Graph) -> Program:
+    from tinyq.lower import variable
     for t in graph.inputs + graph.outputs:
         tensor = graph.tensors[t]
         if tensor.dtype not in ("int8", "int16", "float32", "int32", "uint8"):  # uint8: its ops check it
@@ -244,7 +248,8 @@ def _lower(graph: Graph) -> Program:
     if blockers:
         raise UnsupportedError(_blocker_list(blockers))
     used = sorted({i for c in calls for i in (*c.inputs, *c.outputs)} | set(graph.inputs) | set(graph.outputs))
-    tensors = tuple(_info(graph.tensors[i]) for i in used)
+    var_states, state_inits = variable.program_states(graph)  # resource variables (tinyq.lower.variable)
+    tensors = tuple(_info(var_states.get(i, graph.tensors[i])) for i in used)
     # Arena offsets and sizes are int32 in the generated C: bound them here, so that compile and
     # simulate refuse the same models (the sum bounds any arena the planner can make).
     total = sum(t.nbytes for t in tensors)
@@ -252,7 +257,10 @@ def _lower(graph: Graph) -> Program:
         raise UnsupportedError(f"the model's activation tensors take {total:,} bytes in all; tinyq's limit is 2 GiB")
     # a stateful call's outputs after the first are its persistent state (tinyq.lower.svdf)
     states = tuple(i for c in calls if c.stateful for i in c.outputs[1:])
-    return Program(tensors, tuple(calls), tuple(graph.inputs), tuple(graph.outputs), graph.sha256, states)
+    if states and var_states:  # the simulator runs the two kinds of state in different ways
+        raise UnsupportedError("a model with both resource variables and an SVDF or LSTM state is not supported")
+    states += tuple(var_states)
+    return Program(tensors, tuple(calls), tuple(graph.inputs), tuple(graph.outputs), graph.sha256, states, state_inits)
 
 
 MAX_BLOCKERS_LISTED = 20

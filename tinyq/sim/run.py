@@ -48,7 +48,30 @@ def run_program(program: Program, batches: list[np.ndarray], trace: bool = False
     # One BLAS thread: the matmuls are small, and threads fighting other work (test workers, TFLM)
     # made them ten times slower on a two-core machine.
     with threadpool_limits(limits=1, user_api="blas"):
+        if any(c.variable_access for c in program.calls):
+            return _run_variables(program, batches, trace, state == "reset")
         return _run(program, batches, trace, state == "reset")
+
+
+def _run_variables(program: Program, batches: list[np.ndarray], trace: bool, reset: bool) -> dict[int, np.ndarray]:
+    """A model with resource variables (tinyq.lower.variable): a sample reads what the one before assigned, through
+    the whole graph, so the samples run one at a time. As TFLM: every variable starts filled like any state, the
+    first invoke's CALL_ONCE assigns the init values, and a reset fills them again without rerunning the init."""
+    def filled():
+        return {t: np.full((1, *program.tensor(t).shape), state_initial_value(program.tensor(t)),
+                           program.tensor(t).dtype) for t in program.states}
+
+    values, runs = filled(), []
+    for s in range(batches[0].shape[0] if batches else 1):
+        if reset:
+            values = filled()
+        if s == 0:  # CALL_ONCE: the first invoke only
+            for t, init in program.state_inits:
+                values[t] = init.reshape(1, *program.tensor(t).shape).copy()
+        env = _run(program, [b[s:s + 1] for b in batches], trace, False, values)
+        values = {t: env[t] for t in program.states}
+        runs.append(env)
+    return {i: np.concatenate([env[i] for env in runs]) for i in runs[0]}
 
 
 def _band_rows(program: Program, index: int) -> tuple[int, slice]:
@@ -69,14 +92,16 @@ def check_state_mode(state: str) -> None:
         raise InputError(f"--state {state!r}: choose keep (the state persists across samples, as TFLM) or reset")
 
 
-def _run(program: Program, batches: list[np.ndarray], trace: bool, reset: bool) -> dict[int, np.ndarray]:
-    env: dict[int, np.ndarray] = dict(zip(program.inputs, batches))
+def _run(program: Program, batches: list[np.ndarray], trace: bool, reset: bool,
+         states: dict[int, np.ndarray] | None = None) -> dict[int, np.ndarray]:
+    """states: the resource variables' values before the batch (_run_variables)."""
+    env: dict[int, np.ndarray] = {**(states or {}), **dict(zip(program.inputs, batches))}
     last_use = {}
     for k, call in enumerate(program.calls):
         for i in call.inputs:
             last_use[i] = k
             last_use[program.view_base(i)[0]] = k
-    keep = set(program.outputs)
+    keep = set(program.outputs) | set(program.states)
 
     def read(i):
         if not program.tensor(i).view:

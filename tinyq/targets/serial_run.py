@@ -52,7 +52,9 @@ def run_serial(manifest: Manifest, board: Board, rows: list[bytes], *, port: str
         _check_ready(ready, manifest, where)
         out = bytearray()
         for k, row in enumerate(rows):
-            reset = b"R" if k == 0 or state == "reset" else b""
+            # a batch starts as a fresh TFLM interpreter ('F': restart, so a CALL_ONCE init runs again), and with
+            # --state reset every later sample after a reset ('R', which TFLM's leaves the init values out of)
+            reset = b"F" if k == 0 else (b"R" if state == "reset" else b"")
             link.write(reset + b"S" + bytes([level]) + row)
             # transfer time both ways at 10 bits a byte (8N1, hex output), then the run itself
             bits = 10 * (len(row) + 2 * manifest.sample_out_bytes + 64)
