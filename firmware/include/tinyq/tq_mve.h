@@ -7,6 +7,7 @@
 #define TINYQ_TQ_MVE_H
 
 #include "tinyq/tq_types.h"
+#include "tinyq/tq_add_s8_table_dsp.h" /* tq_add_s8_table_params: tq_add_s8_table_mve reads the same record */
 
 /* A GEMM: `rows` input rows of `depth` int8 values (contiguous) times `out_depth` weight rows. */
 typedef struct {
@@ -57,5 +58,8 @@ tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int
 /** DEPTHWISE_CONV_2D, depth multiplier 1. */
 tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
                                    void *scratch);
+/** ADD int8 from tq_add_s8_table_dsp's record (tinyq/specialize/add_mve.py): four outputs per step. */
+tq_status tq_add_s8_table_mve(const tq_add_s8_table_params *p, const int8_t *input1, const int8_t *input2,
+                              int8_t *output);
 
 #endif
