@@ -8,6 +8,7 @@
 
 #include "tinyq/tq_types.h"
 #include "tinyq/tq_add_s8_table_dsp.h" /* tq_add_s8_table_params: tq_add_s8_table_mve reads the same record */
+#include "tinyq/tq_pool.h"              /* tq_pool_params: so does tq_avgpool_s8_mve */
 
 /* A GEMM: `rows` input rows of `depth` int8 values (contiguous) times `out_depth` weight rows. */
 typedef struct {
@@ -61,5 +62,7 @@ tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, con
 /** ADD int8 from tq_add_s8_table_dsp's record (tinyq/specialize/add_mve.py): four outputs per step. */
 tq_status tq_add_s8_table_mve(const tq_add_s8_table_params *p, const int8_t *input1, const int8_t *input2,
                               int8_t *output);
+/** AVERAGE_POOL_2D int8 from tq_avgpool_s8's record, windows of at most 256 elements (tinyq/specialize/pool_mve.py). */
+tq_status tq_avgpool_s8_mve(const tq_pool_params *p, const int8_t *input, int8_t *output);
 
 #endif
