@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.firmware.test_kernel_variants import _assert_firmware_equals, _fc_chain
-from tests.ops.oplib import check_model, convert_function, convert_keras, random_inputs
+from tests.ops.oplib import check_model, convert_function, convert_keras, random_inputs, with_quant
 from tinyq.sim.run import as_program
 from tests.firmware.kernel_calls import layers_calling
 
@@ -108,7 +108,8 @@ def _depthwise_tall():
 def _add_graph():
     """ADDs for tq_add_s8_table_mve, rows of 11 (two full steps and a tail of 3) on 7x9x11 = 693 elements (equal
     shapes flatten to one row: a tail of 1): equal shapes with ReLU; input 1 repeated along an outer loop; input 2
-    along a middle one; input 2 and then input 1 repeated along the inner row (stride 0), with a clamp."""
+    along a middle one; input 2 and then input 1 repeated along the inner row (stride 0), with a clamp; c = b + w
+    is an output with an exact rescale, so its rounding meets ties."""
     import tensorflow as tf
 
     def fn(x, y, z, w, v):
@@ -116,11 +117,16 @@ def _add_graph():
         b = z + a  # z [11]: outer loop stride 0 for input 1
         c = b + w  # w [7, 1, 11]: middle loop stride 0 for input 2
         d = tf.clip_by_value(c + v, -1.0, 1.0)  # v [7, 9, 1]: inner row stride 0 for input 2
-        return tf.nn.relu6(v + d)  # inner row stride 0 for input 1
+        return tf.nn.relu6(v + d), c  # inner row stride 0 for input 1; c is an output: its rounding is seen
 
     shapes = [(7, 9, 11), (7, 9, 11), (11,), (7, 1, 11), (7, 9, 1)]
     ranges = [(-1.0, 1.0), (-8.0, 8.0), (0.0, 4.0), (-0.5, 0.25), (-2.0, 1.0)]
-    return convert_function(fn, shapes, seed=25, ranges=ranges)
+    tfl = convert_function(fn, shapes, seed=25, ranges=ranges)
+    # c = b + w with scales 1/8, 1/8 -> 1/4: c is (b' + w') / 2 exactly, so negative halves (the rounding's h >> 31
+    # correction) come up often, and c is an output; tensors 6 b, 3 w, 7 c
+    for tensor, scale, zero_point in ((6, 1 / 8, -128), (3, 1 / 8, 42), (7, 1 / 4, -119)):
+        tfl = with_quant(tfl, tensor, scale, zero_point)
+    return tfl
 
 
 def _avgpool_graph():
