@@ -91,12 +91,13 @@ def _depthwise_chain():
 
 def _depthwise_tall():
     """3x3 depthwise whose pixel lanes run along y (tall outputs): 9x5 SAME (two chunks of 4 and a tail of 1),
-    VALID to 7x3 (a tail of 3), then stride 2 to 4x2 (no tail); 6 channels."""
+    VALID to 7x3 (a tail of 3), then stride 2 to 4x2 (no tail); 8 channels, so the bordered copy takes four
+    pixels per word gather (input widths 5, 5 and 3: tails of 1, 1 and 3)."""
     import keras
 
     def build():
         return keras.Sequential([
-            keras.Input((9, 5, 6)),
+            keras.Input((9, 5, 8)),
             keras.layers.DepthwiseConv2D(3, padding="same", activation="relu"),
             keras.layers.DepthwiseConv2D(3, padding="valid"),
             keras.layers.DepthwiseConv2D(3, strides=2, padding="same"),
