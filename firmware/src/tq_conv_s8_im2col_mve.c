@@ -72,26 +72,44 @@ static inline __attribute__((always_inline)) void pixel_row(const tq_conv_s8_im2
     }
 }
 
+/* the image with its zero-point border (p's bordered_height x bordered_width, the image at (pad_height,
+ * pad_width)) in dst; returns dst */
+static const int8_t *border_image(const tq_conv_s8_im2col_mve_params *p, const int8_t *image, int8_t *dst) {
+    const int32_t row = p->input_width * p->input_depth, bordered_row = p->bordered_width * p->input_depth;
+    tq_mve_fill(dst, vdupq_n_s8((int8_t)p->pad_value), p->bordered_height * bordered_row);
+    int8_t *d = dst + p->pad_height * bordered_row + p->pad_width * p->input_depth;
+    for (int32_t y = 0; y < p->input_height; ++y, image += row, d += bordered_row) tq_mve_copy(d, image, row);
+    return dst;
+}
+
 tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
                                 void *scratch) {
     TQ_ASSERT(p != NULL && p->gemm != NULL && input != NULL && output != NULL && scratch != NULL);
     const tq_gemm_s8_mve_params *g = p->gemm;
     int8_t *row0 = (int8_t *)scratch, *row1 = row0 + g->depth;
+    tq_conv_s8_im2col_mve_params bordered;
+    if (p->bordered_height > 0) { /* the same conv on the bordered copy: no padding left */
+        bordered = *p;
+        bordered.input_height = p->bordered_height, bordered.input_width = p->bordered_width;
+        bordered.pad_height = 0, bordered.pad_width = 0;
+    }
+    const tq_conv_s8_im2col_mve_params *q = p->bordered_height > 0 ? &bordered : p; /* the geometry read */
     const int32_t pixels = p->output_height * p->output_width, c = g->out_depth;
     tq_im2col_inside f;
-    f.run = p->filter_width * p->input_depth, f.row_step = p->dilation_height * p->input_width * p->input_depth;
+    f.run = p->filter_width * p->input_depth, f.row_step = p->dilation_height * q->input_width * p->input_depth;
     f.kh = p->filter_height, f.last_dy = (p->filter_height - 1) * p->dilation_height;
     f.pred = vctp8q((uint32_t)(f.run < 16 ? f.run : 16));
     tq_mve_gemm_run run;
     tq_mve_gemm_start(&run, g);
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int8_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
+        if (p->bordered_height > 0) image = border_image(p, image, row1 + g->depth);
         int32_t y = 0, x = 0; /* the pixel n, then n + 1 */
         for (int32_t n = 0; n < pixels; n += 2) {
-            pixel_row(p, &f, image, y, x, row0);
+            pixel_row(q, &f, image, y, x, row0);
             if (++x == p->output_width) x = 0, ++y;
             if (n + 1 < pixels) {
-                pixel_row(p, &f, image, y, x, row1);
+                pixel_row(q, &f, image, y, x, row1);
                 if (++x == p->output_width) x = 0, ++y;
                 tq_mve_gemm_rows2(&run, row0, row1, output, output + c);
                 output += 2 * c;
