@@ -2,7 +2,8 @@
  * (filter_height x filter_width x input_depth bytes, the filter's OHWI order), taps outside the image filled
  * with the input zero point, so that the folded bias (bias + input_offset * sum(w)) gives TFLM's sum exactly:
  * a padded tap contributes (zero_point + input_offset) * w = 0, as TFLM's skipped tap does. Two rows at a time
- * go through the GEMM core (tq_gemm_s8_mve.c). Copies and fills are predicated 16-byte vector moves. */
+ * go through the GEMM core (tq_gemm_s8_mve.c). Copies and fills are predicated 16-byte vector moves; a pixel
+ * whose field lies inside the image takes a shorter path (pixel_row). */
 #include "tinyq/tq_mve.h"
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
@@ -45,22 +46,70 @@ static void im2col_row(const tq_conv_s8_im2col_mve_params *p, const int8_t *imag
     }
 }
 
+/* What the interior fast path needs: a pixel whose receptive field lies inside the image (dilation_width 1)
+ * copies filter_height runs of filter_width * input_depth contiguous bytes; runs of at most 16 bytes (thin
+ * inputs: a first layer's 3x3x3 is 9) are one predicated vector move each. */
+typedef struct {
+    int32_t run, row_step, kh, last_dy; /* bytes per filter row, between filter rows, rows, (kh - 1) * dilation */
+    mve_pred16_t pred;                  /* the run's bytes, when run <= 16 */
+} tq_im2col_inside;
+
+static inline __attribute__((always_inline)) void pixel_row(const tq_conv_s8_im2col_mve_params *p,
+                                                            const tq_im2col_inside *f, const int8_t *image,
+                                                            int32_t out_y, int32_t out_x, int8_t *dst) {
+    const int32_t in_y = out_y * p->stride_height - p->pad_height, in_x = out_x * p->stride_width - p->pad_width;
+    if (p->dilation_width != 1 || in_x < 0 || in_x + p->filter_width > p->input_width || in_y < 0 ||
+        in_y + f->last_dy >= p->input_height) {
+        im2col_row(p, image, out_y, out_x, dst);
+        return;
+    }
+    const int8_t *src = image + (in_y * p->input_width + in_x) * p->input_depth;
+    if (f->run <= 16) {
+        for (int32_t ky = 0; ky < f->kh; ++ky, src += f->row_step, dst += f->run)
+            vstrbq_p_s8(dst, vldrbq_z_s8(src, f->pred), f->pred);
+    } else {
+        for (int32_t ky = 0; ky < f->kh; ++ky, src += f->row_step) dst = tq_mve_copy(dst, src, f->run);
+    }
+}
+
+/* the image with its zero-point border (p's bordered_height x bordered_width, the image at (pad_height,
+ * pad_width)) in dst; returns dst */
+static const int8_t *border_image(const tq_conv_s8_im2col_mve_params *p, const int8_t *image, int8_t *dst) {
+    const int32_t row = p->input_width * p->input_depth, bordered_row = p->bordered_width * p->input_depth;
+    tq_mve_fill(dst, vdupq_n_s8((int8_t)p->pad_value), p->bordered_height * bordered_row);
+    int8_t *d = dst + p->pad_height * bordered_row + p->pad_width * p->input_depth;
+    for (int32_t y = 0; y < p->input_height; ++y, image += row, d += bordered_row) tq_mve_copy(d, image, row);
+    return dst;
+}
+
 tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
                                 void *scratch) {
     TQ_ASSERT(p != NULL && p->gemm != NULL && input != NULL && output != NULL && scratch != NULL);
     const tq_gemm_s8_mve_params *g = p->gemm;
     int8_t *row0 = (int8_t *)scratch, *row1 = row0 + g->depth;
+    tq_conv_s8_im2col_mve_params bordered;
+    if (p->bordered_height > 0) { /* the same conv on the bordered copy: no padding left */
+        bordered = *p;
+        bordered.input_height = p->bordered_height, bordered.input_width = p->bordered_width;
+        bordered.pad_height = 0, bordered.pad_width = 0;
+    }
+    const tq_conv_s8_im2col_mve_params *q = p->bordered_height > 0 ? &bordered : p; /* the geometry read */
     const int32_t pixels = p->output_height * p->output_width, c = g->out_depth;
+    tq_im2col_inside f;
+    f.run = p->filter_width * p->input_depth, f.row_step = p->dilation_height * q->input_width * p->input_depth;
+    f.kh = p->filter_height, f.last_dy = (p->filter_height - 1) * p->dilation_height;
+    f.pred = vctp8q((uint32_t)(f.run < 16 ? f.run : 16));
     tq_mve_gemm_run run;
     tq_mve_gemm_start(&run, g);
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int8_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
+        if (p->bordered_height > 0) image = border_image(p, image, row1 + g->depth);
         int32_t y = 0, x = 0; /* the pixel n, then n + 1 */
         for (int32_t n = 0; n < pixels; n += 2) {
-            im2col_row(p, image, y, x, row0);
+            pixel_row(q, &f, image, y, x, row0);
             if (++x == p->output_width) x = 0, ++y;
             if (n + 1 < pixels) {
-                im2col_row(p, image, y, x, row1);
+                pixel_row(q, &f, image, y, x, row1);
                 if (++x == p->output_width) x = 0, ++y;
                 tq_mve_gemm_rows2(&run, row0, row1, output, output + c);
                 output += 2 * c;

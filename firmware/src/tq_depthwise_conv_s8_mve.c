@@ -15,25 +15,40 @@
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tq_mve_bytes.h"
 
 /* the image with its zero-point border, group-major: [groups][padded_height][padded_width][4], so that within
- * a group the taps of a filter row are 4 * dilation_width bytes apart (immediate offsets for 3x3) */
+ * a group the taps of a filter row are 4 * dilation_width bytes apart (immediate offsets for 3x3). When every
+ * group is whole and the image word-aligned, one word gather takes four pixels' 4 bytes (VLDRW gathers need
+ * aligned words) and one 16-byte store writes them; otherwise a copy per pixel. */
 static void pad_image(const tq_depthwise_conv_s8_mve_params *p, const int8_t *image, int8_t *dst) {
-    const int32_t c = p->depth, plane = p->padded_height * p->padded_width * 4;
+    const int32_t c = p->depth, w = p->input_width, plane = p->padded_height * p->padded_width * 4;
     const int8x16_t zp = vdupq_n_s8((int8_t)p->pad_value);
     tq_mve_fill(dst, zp, p->groups * plane);
+    const int vector = c % 4 == 0 && ((uintptr_t)image & 3u) == 0;
+    const uint32x4_t pixels = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)c); /* four pixels' byte offsets */
+    const mve_pred16_t rest32 = vctp32q((uint32_t)(w % 4)), rest8 = vctp8q((uint32_t)(4 * (w % 4)));
     for (int32_t g = 0; g < p->groups; ++g) {
         const int32_t n = c - 4 * g < 4 ? c - 4 * g : 4; /* channels of this group that exist */
         const int8_t *src = image + 4 * g;
         int8_t *row = dst + g * plane + (p->pad_height * p->padded_width + p->pad_width) * 4;
         for (int32_t y = 0; y < p->input_height; ++y, row += p->padded_width * 4) {
             int8_t *d = row;
-            if (n == 4) {
-                for (int32_t x = 0; x < p->input_width; ++x, src += c, d += 4) __builtin_memcpy(d, src, 4);
+            if (vector) {
+                const int8_t *s = src;
+                int32_t x = w;
+                for (; x >= 4; x -= 4, s += 4 * c, d += 16)
+                    vstrbq_s8(d, vreinterpretq_s8_s32(vldrwq_gather_offset_s32((const int32_t *)s, pixels)));
+                if (x > 0)
+                    vstrbq_p_s8(d, vreinterpretq_s8_s32(vldrwq_gather_offset_z_s32((const int32_t *)s, pixels, rest32)),
+                                rest8);
+                src += w * c;
+            } else if (n == 4) {
+                for (int32_t x = 0; x < w; ++x, src += c, d += 4) __builtin_memcpy(d, src, 4);
             } else {
-                for (int32_t x = 0; x < p->input_width; ++x, src += c, d += 4) __builtin_memcpy(d, src, (size_t)n);
+                for (int32_t x = 0; x < w; ++x, src += c, d += 4) __builtin_memcpy(d, src, (size_t)n);
             }
         }
     }

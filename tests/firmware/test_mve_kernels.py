@@ -4,12 +4,13 @@ every path: channel counts that are not multiples of 4 or 16 (block and lane tai
 (the predicated step), odd pixel counts (the GEMM's single-row pass), 3x3 SAME stride 1 and 2 (im2col and
 depthwise padding with the input zero point), a first layer with C_in 1 and 3, per-channel quantization,
 ReLU / ReLU6 / none, a dead channel (zero weights, huge bias), FC with batch rows > 1 and depths
-37/5/64/1/3. Each model.c is checked to call the Helium kernels it should."""
+37/5/64/1/3, ADD with row tails and either input broadcast, average pools with channel tails, padding and
+windows of 1 to 256 elements. Each model.c is checked to call the Helium kernels it should."""
 import numpy as np
 import pytest
 
 from tests.firmware.test_kernel_variants import _assert_firmware_equals, _fc_chain
-from tests.ops.oplib import check_model, convert_keras, random_inputs
+from tests.ops.oplib import check_model, convert_function, convert_keras, random_inputs, with_quant
 from tinyq.sim.run import as_program
 from tests.firmware.kernel_calls import layers_calling
 
@@ -90,18 +91,60 @@ def _depthwise_chain():
 
 def _depthwise_tall():
     """3x3 depthwise whose pixel lanes run along y (tall outputs): 9x5 SAME (two chunks of 4 and a tail of 1),
-    VALID to 7x3 (a tail of 3), then stride 2 to 4x2 (no tail); 6 channels."""
+    VALID to 7x3 (a tail of 3), then stride 2 to 4x2 (no tail); 8 channels, so the bordered copy takes four
+    pixels per word gather (input widths 5, 5 and 3: tails of 1, 1 and 3)."""
     import keras
 
     def build():
         return keras.Sequential([
-            keras.Input((9, 5, 6)),
+            keras.Input((9, 5, 8)),
             keras.layers.DepthwiseConv2D(3, padding="same", activation="relu"),
             keras.layers.DepthwiseConv2D(3, padding="valid"),
             keras.layers.DepthwiseConv2D(3, strides=2, padding="same"),
         ])
 
     return convert_keras(build, seed=24, lo=-1.0, hi=1.0)
+
+
+def _add_graph():
+    """ADDs for tq_add_s8_table_mve, rows of 11 (two full steps and a tail of 3) on 7x9x11 = 693 elements (equal
+    shapes flatten to one row: a tail of 1): equal shapes with ReLU; input 1 repeated along an outer loop; input 2
+    along a middle one; input 2 and then input 1 repeated along the inner row (stride 0), with a clamp; c = b + w
+    is an output with an exact rescale, so its rounding meets ties."""
+    import tensorflow as tf
+
+    def fn(x, y, z, w, v):
+        a = tf.nn.relu(x + y)
+        b = z + a  # z [11]: outer loop stride 0 for input 1
+        c = b + w  # w [7, 1, 11]: middle loop stride 0 for input 2
+        d = tf.clip_by_value(c + v, -1.0, 1.0)  # v [7, 9, 1]: inner row stride 0 for input 2
+        return tf.nn.relu6(v + d), c  # inner row stride 0 for input 1; c is an output: its rounding is seen
+
+    shapes = [(7, 9, 11), (7, 9, 11), (11,), (7, 1, 11), (7, 9, 1)]
+    ranges = [(-1.0, 1.0), (-8.0, 8.0), (0.0, 4.0), (-0.5, 0.25), (-2.0, 1.0)]
+    tfl = convert_function(fn, shapes, seed=25, ranges=ranges)
+    # c = b + w with scales 1/8, 1/8 -> 1/4: c is (b' + w') / 2 exactly, so negative halves (the rounding's h >> 31
+    # correction) come up often, and c is an output; tensors 6 b, 3 w, 7 c
+    for tensor, scale, zero_point in ((6, 1 / 8, -128), (3, 1 / 8, 42), (7, 1 / 4, -119)):
+        tfl = with_quant(tfl, tensor, scale, zero_point)
+    return tfl
+
+
+def _avgpool_graph():
+    """Average pools of a 16x17 image with 6 channels (a group of 4 and a tail of 2): 3x3 stride 2 SAME (windows
+    of 9, 6 and 4 inside the input) then ReLU; 16x16 VALID (256 elements, the kernel's largest); 1x1 (count 1);
+    and 16x17 (272 elements: the reference kernel keeps it)."""
+    import keras
+
+    def build():
+        x = keras.Input((16, 17, 6))
+        a = keras.layers.ReLU()(keras.layers.AveragePooling2D(3, strides=2, padding="same")(x))
+        b = keras.layers.AveragePooling2D((16, 16), strides=1)(x)
+        c = keras.layers.AveragePooling2D(1, strides=(3, 2))(x)
+        d = keras.layers.AveragePooling2D((16, 17))(x)
+        return keras.Model(x, [a, b, c, d])
+
+    return convert_keras(build, seed=26, lo=-1.0, hi=1.0)
 
 
 def _check(tfl, tmp_path, expect: dict[str, int]):
@@ -131,3 +174,11 @@ def test_depthwise_conv_mve(tmp_path):
 
 def test_depthwise_conv_tall_mve(tmp_path):
     _check(_depthwise_tall(), tmp_path, {"tq_depthwise_conv_s8_mve": 3})
+
+
+def test_add_mve(tmp_path):
+    _check(_add_graph(), tmp_path, {"tq_add_s8_table_mve": 5})
+
+
+def test_avgpool_mve(tmp_path):
+    _check(_avgpool_graph(), tmp_path, {"tq_avgpool_s8_mve": 3, "tq_avgpool_s8": 1})

@@ -19,6 +19,7 @@ from tinyq.specialize import base_fields
 from tinyq.specialize.common_mve import BYTES, LANES, padded, requant_vectors
 
 FEATURE, MACRO = "mve", "__ARM_FEATURE_MVE"
+BORDERED_MAX_BYTES = 4096  # scratch for the bordered copy of a padded conv's image, at most
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,10 +86,13 @@ class ConvIm2colMveCall(_Source, KernelCall):
     pad_height: int
     pad_width: int
     pad_value: int  # the input zero point: a padded tap then adds 0 to the folded sum
+    bordered_height: int  # 0, or the zero-point-bordered copy of the input the kernel reads (scratch)
+    bordered_width: int
     gemm: GemmMve
 
     def scratch_bytes(self) -> int:
-        return 2 * self.gemm.depth  # two im2col rows
+        # two im2col rows, then the bordered copy
+        return 2 * self.gemm.depth + self.bordered_height * self.bordered_width * self.input_depth
 
     def raster_order(self):
         # tq_conv_s8_im2col_mve: pixel pairs in order, both im2col rows copied into scratch before the GEMM
@@ -126,6 +130,19 @@ def prepare_fully_connected(call) -> Prepared | None:
                                                   "tq_fully_connected_s8_mve")
 
 
+def bordered(call) -> dict:
+    """A padded conv with a small image (a first layer: KWS's 49x10x1, IC's 32x32x3) gets a bordered copy, so
+    that every pixel's im2col row comes from plain row copies: its rows and columns cover the padding and every
+    tap of every output (as tinyq/specialize/depthwise_mve.py sizes its border)."""
+    high = max(call.pad_height + call.input_height,
+               (call.output_height - 1) * call.stride_height + (call.filter_height - 1) * call.dilation_height + 1)
+    wide = max(call.pad_width + call.input_width,
+               (call.output_width - 1) * call.stride_width + (call.filter_width - 1) * call.dilation_width + 1)
+    if (call.pad_height == call.pad_width == 0) or high * wide * call.input_depth > BORDERED_MAX_BYTES:
+        return dict(bordered_height=0, bordered_width=0)
+    return dict(bordered_height=high, bordered_width=wide)
+
+
 def prepare_conv(call) -> Prepared | None:
     if call.acc64 or call.packed is not None or call.filter is None or call.filter_input_depth != call.input_depth:
         return None
@@ -144,8 +161,8 @@ def prepare_conv(call) -> Prepared | None:
         "batches", "input_height", "input_width", "input_depth", "filter_height", "filter_width", "output_height",
         "output_width", "stride_height", "stride_width", "dilation_height", "dilation_width", "pad_height",
         "pad_width")}
-    record = ConvIm2colMveCall(**base_fields(call), **geometry, pad_value=-call.input_offset, gemm=GemmMve(**g),
-                               _source=call.filter)
+    record = ConvIm2colMveCall(**base_fields(call), **geometry, pad_value=-call.input_offset, **bordered(call),
+                               gemm=GemmMve(**g), _source=call.filter)
     return Prepared(record, "tq_conv_s8_im2col_mve")
 
 

@@ -7,6 +7,8 @@
 #define TINYQ_TQ_MVE_H
 
 #include "tinyq/tq_types.h"
+#include "tinyq/tq_add_s8_table_dsp.h" /* tq_add_s8_table_params: tq_add_s8_table_mve reads the same record */
+#include "tinyq/tq_pool.h"              /* tq_pool_params: so does tq_avgpool_s8_mve */
 
 /* A GEMM: `rows` input rows of `depth` int8 values (contiguous) times `out_depth` weight rows. */
 typedef struct {
@@ -28,6 +30,9 @@ typedef struct {
     int32_t filter_height, filter_width, output_height, output_width;
     int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
     int32_t pad_value; /* the input zero point */
+    /* 0, or the zero-point-bordered copy of the image the kernel makes first (scratch after the two rows, its
+     * rows and columns: pad + input + what the last taps reach), so that every pixel takes the interior path */
+    int32_t bordered_height, bordered_width;
     const tq_gemm_s8_mve_params *gemm; /* depth = filter_height * filter_width * input_depth */
 } tq_conv_s8_im2col_mve_params;
 
@@ -51,11 +56,16 @@ typedef struct {
 tq_status tq_fully_connected_s8_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
 /** CONV_2D 1x1, stride 1, no padding: a GEMM over the pixels. */
 tq_status tq_conv1x1_s8_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
-/** CONV_2D, any filter: scratch = 2 * gemm->depth bytes (two im2col rows). */
+/** CONV_2D, any filter: scratch = 2 * gemm->depth bytes (two im2col rows) + the bordered copy, if any. */
 tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
                                 void *scratch);
 /** DEPTHWISE_CONV_2D, depth multiplier 1. */
 tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
                                    void *scratch);
+/** ADD int8 from tq_add_s8_table_dsp's record (tinyq/specialize/add_mve.py): four outputs per step. */
+tq_status tq_add_s8_table_mve(const tq_add_s8_table_params *p, const int8_t *input1, const int8_t *input2,
+                              int8_t *output);
+/** AVERAGE_POOL_2D int8 from tq_avgpool_s8's record, windows of at most 256 elements (tinyq/specialize/pool_mve.py). */
+tq_status tq_avgpool_s8_mve(const tq_pool_params *p, const int8_t *input, int8_t *output);
 
 #endif
