@@ -387,38 +387,41 @@ def _apply(program: Program, choice: dict[range, int]) -> tuple[Program, list[Pa
     return program, patches, origin
 
 
-def _settled(program: Program, choice: dict[range, int], io_in_arena: bool):
-    """(arena, program, patches, calls moved) of a choice of band counts, shortcuts moved first where that pays
-    (reorder_readers); None when a band count does not fit its run."""
-    done = _apply(program, choice)
-    if done is None:
-        return None
-    patched, moved = reorder_readers(done[0], io_in_arena)
-    return _arena(patched, io_in_arena), patched, done[1], moved
+def _neighbours(bands: int) -> list[int]:
+    """The band counts next to `bands` in BAND_COUNTS (each placement costs seconds on large models)."""
+    known = sorted(set(BAND_COUNTS) | {bands})
+    k = known.index(bands)
+    return [n for n in known[max(k - 1, 0):k + 2] if n != bands]
 
 
 def _polish(program: Program, choice: dict[range, int], cost, budget: float, io_in_arena: bool):
     """The live-bytes search's choice, then one run's band count changed (or the run dropped) at a time, within
     the budget, where that lowers the planner's arena by more than AUTO_SLACK, or keeps it for less extra work:
     the live bytes miss the overlaps placement finds (IC: its first block in 4 bands and its second, with its
-    shortcut, in 3, 6 % below the live bytes' choice). (arena, program, patches, calls moved)"""
-    best = _settled(program, choice, io_in_arena)
-    at = (best[0], sum(cost(r, n) for r, n in choice.items()))
+    shortcut, in 3, 6 % below the live bytes' choice). Then reorder_readers(). (arena, program, patches, moved)"""
+    def arena(c):
+        done = _apply(program, c)
+        return (_arena(done[0], io_in_arena), done) if done is not None else None
+
+    first = arena(choice)
+    at, best, seen = (first[0], sum(cost(r, n) for r, n in choice.items())), first[1], [choice]
     for _ in range(8 * len(choice) + 1):  # each step lowers (arena, extra work); bounded all the same
         trials = [{k: v for k, v in choice.items() if k != run} for run in choice]
-        trials += [{**choice, run: n} for run in choice for n in BAND_COUNTS if n != choice[run]]
+        trials += [{**choice, run: n} for run in choice for n in _neighbours(choice[run])]
         steps = []
         for trial in trials:
             costs = [cost(r, n) for r, n in trial.items()]
-            if None in costs or sum(costs) > budget:
+            if None in costs or sum(costs) > budget or trial in seen:
                 continue
-            got = _settled(program, trial, io_in_arena)
+            seen.append(trial)
+            got = arena(trial)
             if got is not None and (got[0] * (1 + AUTO_SLACK) < at[0] or (got[0] <= at[0] and sum(costs) < at[1])):
-                steps.append(((got[0], sum(costs)), trial, got))
+                steps.append(((got[0], sum(costs)), trial, got[1]))
         if not steps:
             break
         at, choice, best = min(steps, key=lambda s: s[0])
-    return best
+    patched, moved = reorder_readers(best[0], io_in_arena)
+    return _arena(patched, io_in_arena), patched, best[1], moved
 
 
 def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> tuple[Program, PatchReport]:
