@@ -5,7 +5,9 @@ it: an inverted residual block (expand 1x1 -> depthwise 3x3 -> project 1x1), or 
 A residual chain ends in the ADD of the chain's input x and its last output (a ResNet block): each band adds
 its rows of x to its band of the last output and writes rows of the ADD's output, so the whole block's inner
 tensors are band-sized; the planner then lets that output lag behind x in x's own bytes (tinyq.planner
-lag_limits: band b writes over the rows of x no later band reads).
+lag_limits: band b writes over the rows of x no later band reads). A block whose shortcut is a convolution of x
+(ResNet's stride-2 1x1 when the block halves the rows) runs it in the bands too, just before each band's ADD, into
+a band-sized buffer: the whole block then keeps only x whole, and its smaller output lands inside x's bytes.
 Its inner tensors are the largest buffers of such models. Run in bands, the chain computes rows [r0, r1) of its
 last output at a time: each call computes the rows the next call's band reads, so the rows where neighbouring
 bands' windows overlap (the halo) are computed twice. One band of each inner tensor is live at a time; the
@@ -36,9 +38,11 @@ BAND_COUNTS = (2, 3, 4, 6, 8)  # what auto tries for each chain
 # that many instructions per value in the prepared M4 kernels; with it the estimate tracks `tinyq bench`: VWW
 # +4.5 % estimated, +4.4 % measured; MobileNetV2-0.35-96 +5.6 %, +5.6 %). It takes the least extra work among
 # the choices whose live peak is within AUTO_SLACK of the lowest (more bands save ever less memory for ever
-# more halo), and adds at most AUTO_BUDGET of the model's work in all (force more with a band count).
+# more halo), and adds at most AUTO_BUDGET of the model's work in all (force more with a band count): 6 % lets IC
+# run its first two blocks in 4 and 3 bands (+5.7 % estimated), the least that brings its arena and caller-owned
+# I/O under half of TFLM's arena.
 AUTO_SLACK = 0.02
-AUTO_BUDGET = 0.05
+AUTO_BUDGET = 0.06
 OUTPUT_WORK = 16
 MAX_BANDS = 64
 
@@ -92,20 +96,33 @@ def _bandable(program: Program, call) -> bool:
             and len(program.tensor(call.outputs[0]).shape) == 4)
 
 
-def _residual_add(program: Program, run: range, k: int, readers: dict[int, int]) -> bool:
-    """Call k adds the run's input x and its last output y element for element (equal shapes, no constant),
-    and it alone reads y: the run and the ADD can go in bands together (a residual chain)."""
-    if not 0 <= k < len(program.calls) or not len(run) or run.stop != k:
+def _linked(program: Program, run: range) -> bool:
+    """Each call of the run reads the previous one's output."""
+    return all(program.calls[k].inputs[0] == program.calls[k - 1].outputs[0] for k in run[1:])
+
+
+def _residual_add(program: Program, run: range, k: int, readers: dict[int, int], shortcut: int | None = None) -> bool:
+    """Call k adds the run's last output y element for element (equal shapes, no constant) to the run's input x,
+    or to the output s of call `shortcut` (k - 1: a convolution reading nothing but x, s read by the ADD alone),
+    and it alone reads y: the run, the shortcut and the ADD can go in bands together (a residual chain)."""
+    if not 0 <= k < len(program.calls) or not len(run) or run.stop != (k if shortcut is None else shortcut):
         return False
     add, first, last = program.calls[k], program.calls[run.start], program.calls[run.stop - 1]
     x, y = first.inputs[0], last.outputs[0]
-    if (type(add) is not AddSubCall or add.opcode != "ADD" or len(add.outputs) != 1 or x == y
-            or sorted(add.inputs) != sorted((x, y)) or add.rank != 1 or add.input1_stride != (1,)
+    other = x
+    if shortcut is not None:
+        side = program.calls[shortcut]
+        if (shortcut != k - 1 or not _bandable(program, side) or side.inputs[0] != x
+                or readers.get(side.outputs[0]) != 1 or side.outputs[0] in program.outputs):
+            return False
+        other = side.outputs[0]
+    if (type(add) is not AddSubCall or add.opcode != "ADD" or len(add.outputs) != 1 or other == y
+            or sorted(add.inputs) != sorted((other, y)) or add.rank != 1 or add.input1_stride != (1,)
             or add.input2_stride != (1,) or add.input1_const is not None or add.input2_const is not None
             or readers.get(y) != 1 or y in program.outputs or not _plain(program, add.outputs[0])):
         return False
-    tx, ty, tz = (program.tensor(i) for i in (x, y, add.outputs[0]))
-    return tx.shape == ty.shape == tz.shape and tx.dtype == ty.dtype == tz.dtype and len(tz.shape) == 4
+    to, ty, tz = (program.tensor(i) for i in (other, y, add.outputs[0]))
+    return to.shape == ty.shape == tz.shape and to.dtype == ty.dtype == tz.dtype and len(tz.shape) == 4
 
 
 def _readers(program: Program) -> dict[int, int]:
@@ -116,33 +133,62 @@ def _readers(program: Program) -> dict[int, int]:
     return readers
 
 
+def _shortcut_of(program: Program, run: range, readers: dict[int, int]) -> int | None | bool:
+    """For a run ending in an ADD: None when it is a residual chain without a shortcut, the shortcut's call index
+    when it has one (the call before the ADD), False when it is no residual chain."""
+    k = run.stop - 1
+    if _linked(program, range(run.start, k)) and _residual_add(program, range(run.start, k), k, readers):
+        return None
+    if (len(run) >= 3 and _linked(program, range(run.start, k - 1))
+            and _residual_add(program, range(run.start, k - 1), k, readers, shortcut=k - 1)):
+        return k - 1
+    return False
+
+
 def is_residual(program: Program, run: range) -> bool:
-    """The run ends in the ADD of a residual chain (its convolutions' input and last output)."""
-    return _residual_add(program, range(run.start, run.stop - 1), run.stop - 1, _readers(program))
+    """The run ends in the ADD of a residual chain (its convolutions' input, or a shortcut convolution's output,
+    and its last output)."""
+    return type(program.calls[run.stop - 1]) is AddSubCall and _shortcut_of(program, run, _readers(program)) is not False
+
+
+def shortcut(program: Program, run: range) -> int | None:
+    """The call index of a residual chain's shortcut convolution, None when it adds the block input itself."""
+    side = _shortcut_of(program, run, _readers(program)) if type(program.calls[run.stop - 1]) is AddSubCall else None
+    return side if side is not False else None
 
 
 def valid_run(program: Program, run: range) -> bool:
-    """Two or more convolutions of a chain, or one or more and the ADD of a residual chain."""
-    return is_residual(program, run) if type(program.calls[run.stop - 1]) is AddSubCall else len(run) >= 2
+    """Two or more linked convolutions, or one or more, optionally a shortcut, and the ADD of a residual chain."""
+    if type(program.calls[run.stop - 1]) is AddSubCall:
+        return is_residual(program, run)
+    return len(run) >= 2 and _linked(program, run)
 
 
 def _convs(program: Program, run: range) -> list:
-    """The run's convolution calls (without a residual ADD)."""
-    return [program.calls[k] for k in run if type(program.calls[k]) is not AddSubCall]
+    """The run's linked convolution calls (without a residual ADD or shortcut)."""
+    side = shortcut(program, run)
+    return [program.calls[k] for k in run if type(program.calls[k]) is not AddSubCall and k != side]
 
 
 def chains(program: Program) -> list[range]:
     """Maximal runs of two or more band-able calls, each reading only the previous one's output, which nothing
-    else reads and which is not a graph output; or of one or more and the residual ADD that follows them."""
+    else reads and which is not a graph output; or of one or more, optionally a shortcut convolution of their
+    input, and the residual ADD that follows them."""
     readers = _readers(program)
-    out, start = [], None
+    out, start, skip = [], None, 0
     for k, call in enumerate(program.calls):
+        if k < skip:
+            continue
         bandable = _bandable(program, call)
         linked = (bandable and start is not None and call.inputs[0] == program.calls[k - 1].outputs[0]
                   and readers.get(call.inputs[0]) == 1 and call.inputs[0] not in program.outputs)
         if not linked:
             if start is not None and _residual_add(program, range(start, k), k, readers):
                 out.append(range(start, k + 1))
+            elif start is not None and _residual_add(program, range(start, k), k + 1, readers, shortcut=k):
+                out.append(range(start, k + 2))
+                start, skip = None, k + 2
+                continue
             elif start is not None and k - start >= 2:
                 out.append(range(start, k))
             start = k if bandable else None
@@ -205,10 +251,13 @@ def extra_macs(calls, bands: int) -> int | None:
 
 def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Patch] | None:
     """The program with `chain` run in `bands` bands of its last output's rows; None when some band would be
-    empty (more bands than rows). A residual chain's ADD runs after each band's convolutions, on its rows."""
+    empty (more bands than rows). A residual chain's ADD runs after each band's convolutions, on its rows; its
+    shortcut convolution, if any, computes just before it the band's rows of the shortcut (into a band-sized
+    buffer, from its band of the block input: the same output rows, so nothing is computed twice)."""
     calls = [program.calls[k] for k in chain]
     residual = is_residual(program, chain)
-    convs = calls[:-1] if residual else calls
+    side = shortcut(program, chain)
+    convs = _convs(program, chain)
     plan = band_rows(convs, bands)
     if plan is None:
         return None
@@ -224,21 +273,30 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
         next_index += 1
         return band.index
 
+    def band_call(call, source: int, o0: int, o1: int, view: bool):
+        i0, i1, pad = input_rows(call, o0, o1)
+        out = band_tensor(call.outputs[0], o0, o1, view)
+        new_calls.append(replace(call, input_height=i1 - i0, output_height=o1 - o0, pad_height=pad,
+                                 inputs=(band_tensor(source, i0, i1, view=True) if source == x else source,),
+                                 outputs=(out,)))
+        return out
+
     x = convs[0].inputs[0]
     for band in plan:
-        source = band_tensor(x, band[0][2], band[0][3], view=True)
-        for j, (call, (o0, o1, i0, i1, pad)) in enumerate(zip(convs, band)):
-            out = band_tensor(call.outputs[0], o0, o1, view=j == len(convs) - 1 and not residual)
-            new_calls.append(replace(call, input_height=i1 - i0, output_height=o1 - o0, pad_height=pad,
-                                     inputs=(source,), outputs=(out,)))
-            source = out
-        if residual:  # x's rows of this band + the band of the last output -> the ADD output's rows
+        source = x
+        for j, (call, (o0, o1, *_)) in enumerate(zip(convs, band)):
+            source = band_call(call, source, o0, o1, view=j == len(convs) - 1 and not residual)
+        if residual:  # x's rows of this band (or the shortcut's) + the band of the last output -> the ADD's rows
             add, (r0, r1) = calls[-1], band[-1][:2]
+            other = band_call(program.calls[side], x, r0, r1, view=False) if side is not None else None
             t = program.tensor(add.outputs[0])
-            inputs = tuple(band_tensor(x, r0, r1, view=True) if i == x else source for i in add.inputs)
+            inputs = tuple(source if i == convs[-1].outputs[0] else other if other is not None
+                           else band_tensor(x, r0, r1, view=True) for i in add.inputs)
             new_calls.append(replace(add, shape=(t.size // t.shape[1] * (r1 - r0),), inputs=inputs,
                                      outputs=(band_tensor(add.outputs[0], r0, r1, view=True),)))
     inner = {c.outputs[0] for c in (convs if residual else convs[:-1])}
+    if side is not None:
+        inner.add(program.calls[side].outputs[0])
     tensors = tuple(t for t in program.tensors if t.index not in inner) + tuple(new_tensors)
     patched = replace(program, tensors=tensors,
                       calls=program.calls[:chain.start] + tuple(new_calls) + program.calls[chain.stop:])
@@ -269,7 +327,7 @@ def _live_peak(program: Program, io_in_arena: bool) -> tuple[int, set[int]]:
     for (s, d), (_, limit) in lag_limits(program, buffers, io_in_arena).items():  # an output lagging in its input
         a, b = by_tensor[s], by_tensor[d]
         for k in range(max(a.first, b.first, 0), min(a.last, b.last) + 1):
-            live[k] -= a.size + b.size - max(a.size - limit // ALIGN * ALIGN, b.size)
+            live[k] -= a.size + b.size - max(a.size - min(limit, 0) // ALIGN * ALIGN, b.size)
     peak = max(live)
     return peak, {k for k, n in enumerate(live) if n == peak}
 
@@ -329,6 +387,43 @@ def _apply(program: Program, choice: dict[range, int]) -> tuple[Program, list[Pa
     return program, patches, origin
 
 
+def _neighbours(bands: int) -> list[int]:
+    """The band counts next to `bands` in BAND_COUNTS (each placement costs seconds on large models)."""
+    known = sorted(set(BAND_COUNTS) | {bands})
+    k = known.index(bands)
+    return [n for n in known[max(k - 1, 0):k + 2] if n != bands]
+
+
+def _polish(program: Program, choice: dict[range, int], cost, budget: float, io_in_arena: bool):
+    """The live-bytes search's choice, then one run's band count changed (or the run dropped) at a time, within
+    the budget, where that lowers the planner's arena by more than AUTO_SLACK, or keeps it for less extra work:
+    the live bytes miss the overlaps placement finds (IC: its first block in 4 bands and its second, with its
+    shortcut, in 3, 6 % below the live bytes' choice). Then reorder_readers(). (arena, program, patches, moved)"""
+    def arena(c):
+        done = _apply(program, c)
+        return (_arena(done[0], io_in_arena), done) if done is not None else None
+
+    first = arena(choice)
+    at, best, seen = (first[0], sum(cost(r, n) for r, n in choice.items())), first[1], [choice]
+    for _ in range(8 * len(choice) + 1):  # each step lowers (arena, extra work); bounded all the same
+        trials = [{k: v for k, v in choice.items() if k != run} for run in choice]
+        trials += [{**choice, run: n} for run in choice for n in _neighbours(choice[run])]
+        steps = []
+        for trial in trials:
+            costs = [cost(r, n) for r, n in trial.items()]
+            if None in costs or sum(costs) > budget or trial in seen:
+                continue
+            seen.append(trial)
+            got = arena(trial)
+            if got is not None and (got[0] * (1 + AUTO_SLACK) < at[0] or (got[0] <= at[0] and sum(costs) < at[1])):
+                steps.append(((got[0], sum(costs)), trial, got[1]))
+        if not steps:
+            break
+        at, choice, best = min(steps, key=lambda s: s[0])
+    patched, moved = reorder_readers(best[0], io_in_arena)
+    return _arena(patched, io_in_arena), patched, best[1], moved
+
+
 def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> tuple[Program, PatchReport]:
     """Apply --patch `mode` (see parse_patch) to a lowered program.
 
@@ -336,8 +431,8 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
     try every run of it through that call in every band count (replacing the chain's earlier choice, so a
     chain may later get more bands), and keep the choice that lowers the live peak most for the least
     extra work, within the budget. It stops when no choice lowers the peak; then reorder_readers() moves
-    shortcut convolutions first where that lowers the arena. The result is kept only if the planner's arena
-    is lower too."""
+    shortcut convolutions first where that lowers the arena, and _polish() adjusts the band counts by the
+    planner's arena. The result is kept only if the planner's arena is lower too."""
     mode = parse_patch(mode)
     macs = _macs(program.calls)
     before = _arena(program, io_in_arena)
@@ -366,7 +461,7 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
     state = (program, [], list(range(len(program.calls))))
     live, peaks = _live_peak(program, io_in_arena)
     at_peak = hot(peaks, state[2])
-    best = (live, state)
+    best = (live, state, choice)
     for _ in range(4 * len(runs) + 1):  # each round lowers (peak, calls at the peak); bounded all the same
         options = []
         for chain in runs:
@@ -394,10 +489,10 @@ def patch_program(program: Program, mode="auto", io_in_arena: bool = False) -> t
         pool = [o for o in better if o[0] <= lowest * (1 + AUTO_SLACK) and (o[0] < live or lowest == live)]
         live, at_peak, _, choice, state = min(pool, key=lambda o: (o[2], o[0], len(o[1])))
         if live < best[0]:  # the first state at a new low: later ones at the same peak only cost MACs
-            best = (live, state)
-    current, patches, _ = best[1]
-    current, moved = reorder_readers(current, io_in_arena)
-    after = _arena(current, io_in_arena) if patches or moved else before
+            best = (live, state, choice)
+    after, current, patches, moved = _polish(program, best[2], cost, AUTO_BUDGET * work, io_in_arena)
+    if not patches and not moved:
+        after = before
     if after >= before:  # placement did not follow the live bytes down: patching would only cost time
         return program, PatchReport((), macs, before, before)
     return current, PatchReport(tuple(patches), macs, before, after, moved)

@@ -126,8 +126,20 @@ def arena_of(placed: list[Allocation]) -> int:
     return align(max((a.offset + a.size for a in placed), default=0))
 
 
+def _one_link_each(limits: dict) -> dict:
+    """At most one link from each buffer and one to each (a chain is a line): the first of each, in order."""
+    out, froms, tos = {}, set(), set()
+    for (s, d), v in sorted(limits.items()):
+        if s not in froms and d not in tos:
+            out[(s, d)] = v
+            froms.add(s)
+            tos.add(d)
+    return out
+
+
 def place(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
     """(placed buffers, the links kept): without overlaps unless they give a smaller arena."""
+    limits = _one_link_each(limits)
     placed = _place(buffers, {})
     if limits:
         best, kept = min((_search_from_all(buffers, limits), _search_from_needed(buffers, limits)),

@@ -18,8 +18,10 @@ tensor, scratch buffer or invoke ever reuses; only its stateful call writes it.
 
 A buffer written band by band (tinyq.patch's residual chains: an elementwise call per band writing rows of its
 output from the same rows of an input x) may lag behind x inside x's own bytes: the output starts D <= 0 bytes
-from x's start, so each band writes over rows of x that no later call reads (lag_limits()). Both buffers live
-over the bands; plan.lagged lists each such pair.
+from x's start, so each band writes over rows of x that no later call reads (lag_limits()). The band calls
+either read x's band at the bytes they write (a ResNet block's ADD of its input), or read no x at all (the ADD of
+a band of a shortcut convolution of x: the output, smaller than x, may then start inside x, D >= 0). Both buffers
+live over the bands; plan.lagged lists each such pair.
 
 check_plan() independently proves that no two buffers live at the same time share a byte, except the overlaps
 and lagged pairs the plan lists; check_overlaps() proves each overlap byte by byte (tinyq.raster.overlap_faults),
@@ -210,10 +212,13 @@ def overlap_limits(program: Program, buffers: list[Allocation],
 
 def lag_limits(program: Program, buffers: list[Allocation],
                io_in_arena: bool = False) -> dict[tuple[int, int], tuple[int, int]]:
-    """(input buffer, output buffer) -> (first writing call, largest output offset - input offset, <= 0): the
-    buffers written only through bands of rows by elementwise-order calls, each reading a band of one input x
-    at the same bytes of x as it writes of the output (same size and item), after x's last write. Each band
-    may land on bytes of x that no later call reads: the output starts that far before x, or at it."""
+    """(input buffer, output buffer) -> (first writing call, largest output offset - input offset): the buffers
+    written only through bands of rows by elementwise-order calls, over a buffer x not written since their first
+    band. Each band either reads a band of x at the same bytes of x as it writes of the output (same size and
+    item: a ResNet block's ADD of its input), or reads nothing of x (the ADD of a shortcut convolution's band:
+    x is the buffer the calls meanwhile read in bands). Each band may land on bytes of x that no later call
+    reads: the output starts that far from x (before it, or inside it when it is the smaller; placement keeps
+    it at or before x's start, tinyq.placement._lead)."""
     alias = aliases(program, io_in_arena)
     by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
     root = lambda t: alias.get(t, t)  # noqa: E731
@@ -223,7 +228,7 @@ def lag_limits(program: Program, buffers: list[Allocation],
             writes.setdefault(root(program.view_base(o)[0]), []).append(k)
     out = {}
     for d, calls in writes.items():
-        src, bands = None, []
+        srcs, bands, readers = set(), [], set()  # readers: the bases each writing call reads
         for k in calls:
             call = program.calls[k]
             o = call.outputs[0] if len(call.outputs) == 1 else -1
@@ -233,20 +238,27 @@ def lag_limits(program: Program, buffers: list[Allocation],
             at = program.view_base(o)[1]  # the same bytes of its base as the output's of its own
             same = [i for i in call.inputs if program.tensor(i).view and program.view_base(i)[1] == at
                     and program.tensor(i).nbytes == t.nbytes and np.dtype(program.tensor(i).dtype) == np.dtype(t.dtype)]
-            bases = {root(program.view_base(i)[0]) for i in same}
-            if len(bases) != 1 or (src is not None and bases != {src}):
-                break
-            src = bases.pop()
-            bands.append((k, program.view_base(o)[1] + t.nbytes))
+            srcs |= {root(program.view_base(i)[0]) for i in same}
+            readers |= {root(program.view_base(i)[0]) for i in call.inputs if i not in same}
+            bands.append((k, at + t.nbytes))
         else:
-            a, b = by_tensor.get(src), by_tensor.get(d)
-            if a is None or b is None or src == d or any(k >= calls[0] for k in writes.get(src, [])):
-                continue
-            reads = [(k, program.view_base(i)[1]) for k, c in enumerate(program.calls) for i in c.inputs
-                     if root(program.view_base(i)[0]) == src]
-            limit = min(min((at for m, at in reads if m > k), default=a.size) - end for k, end in bands)
-            if -b.size < min(limit, 0):
-                out[(src, d)] = (calls[0], min(limit, 0))
+            if srcs:  # each band reads x at the bytes it writes (and nothing else of x)
+                candidates = srcs if len(srcs) == 1 and not srcs & readers else set()
+            else:  # the buffers read in bands meanwhile, which no writing call reads
+                candidates = {root(program.view_base(i)[0]) for m in range(calls[0], calls[-1] + 1)
+                              for i in program.calls[m].inputs if program.tensor(i).view} - readers
+            best = None
+            for src in sorted(candidates):
+                a, b = by_tensor.get(src), by_tensor.get(d)
+                if a is None or b is None or src == d or any(k >= calls[0] for k in writes.get(src, [])):
+                    continue
+                reads = [(k, program.view_base(i)[1]) for k, c in enumerate(program.calls) for i in c.inputs
+                         if root(program.view_base(i)[0]) == src]
+                limit = min(min((at for m, at in reads if m > k), default=a.size) - end for k, end in bands)
+                if -b.size < min(limit, 0) and (best is None or a.size > by_tensor[best[0]].size):
+                    best = (src, limit)
+            if best is not None:
+                out[(best[0], d)] = (calls[0], best[1])
     return out
 
 

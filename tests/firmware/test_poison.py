@@ -100,3 +100,28 @@ def test_poison_catches_a_lag_past_its_limit(tmp_path, monkeypatch):
     want = run_program(program, batches)
     got = _poisoned_outputs(stem, tmp_path, batches)
     assert any(not np.array_equal(g, want[i]) for g, i in zip(got, program.outputs)), "the lag did not bite"
+
+
+@pytest.mark.slow
+def test_poison_catches_a_strided_blocks_add_past_its_limit(tmp_path, monkeypatch):
+    """IC's second block (its stride-2 shortcut in bands): the ADD output placed 16 bytes further into the
+    block input than tinyq.planner.lag_limits allows (placement made to keep a positive offset, the dataflow
+    checker switched off): a band overwrites rows of the block input the next band still reads."""
+    import tinyq.patch as patch
+    import tinyq.placement as placement
+
+    stem = "mlperf_ic_resnet8_int8"
+    real = planner.lag_limits
+    monkeypatch.setattr(planner, "lag_limits",
+                        lambda *a: {key: (k, limit + 16 if limit > 0 else limit) for key, (k, limit) in real(*a).items()})
+    monkeypatch.setattr(placement, "_lead", lambda limit: limit // placement.ALIGN * placement.ALIGN)
+    monkeypatch.setattr(planner, "check_dataflow", lambda program, plan: None)
+    program = as_program(model_path(stem))
+    patched, _ = patch.patch_program(program, "auto")
+    plan = planner.plan_memory(patched)
+    inside = [(x, d, delta) for x, d, delta in plan.lagged if delta > 0]
+    assert inside and all(real(patched, planner.lifetimes(patched))[x, d][1] + 16 == delta for x, d, delta in inside)
+    batches = random_batches(program, 4, seed=11)
+    want = run_program(program, batches)
+    got = _poisoned_outputs(stem, tmp_path, batches)
+    assert any(not np.array_equal(g, want[i]) for g, i in zip(got, program.outputs)), "the lag did not bite"

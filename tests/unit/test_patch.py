@@ -150,20 +150,7 @@ def _residual_plan(io_in_arena=True):
     return program, patched, report, plan_memory(patched, io_in_arena)
 
 
-def test_auto_runs_a_resnet_block_in_bands_its_add_lagging_behind_the_block_input():
-    """IC's first block (conv, conv, ADD of the block input): in bands, the ADD's output written over the
-    block input two rows behind it (the rows the next band's 3x3 -> 3x3 windows still read), which brings the
-    arena under half of TFLM's; exact against the unpatched program, band by band."""
-    program, patched, report, plan = _residual_plan()
-    (p,) = report.patches
-    assert [program.calls[k].opcode for k in range(4)][1:] == ["CONV_2D", "CONV_2D", "ADD"] and len(p.layers) == 3
-    assert 0 < report.extra_macs <= patch.AUTO_BUDGET * report.macs
-    row = 32 * 16  # bytes per row of the block input
-    ((x, out, delta),) = plan.lagged
-    assert delta == -2 * row and program.tensor(x).shape == program.tensor(out).shape == (1, 32, 32, 16)
-    assert plan.arena_bytes == report.arena_after <= IC_TFLM_ARENA // 2 < plan_memory(program, True).arena_bytes
-    adds = [c for c in patched.calls if c.opcode == "ADD"]
-    assert len(adds) == 3 + p.bands - 1 and all(patched.tensor(c.outputs[0]).view for c in adds[:p.bands])
+def _exact_band_by_band(program, patched):
     batches = random_batches(program, 3, seed=4)
     want, got = run_program(program, batches, trace=True), run_program(patched, batches, trace=True)
     for i in program.outputs:
@@ -171,35 +158,77 @@ def test_auto_runs_a_resnet_block_in_bands_its_add_lagging_behind_the_block_inpu
     for t in patched.tensors:
         if t.band_of >= 0 and t.index in got and not t.view:
             np.testing.assert_array_equal(got[t.index], _rows(want[t.band_of], t), err_msg=t.name)
+
+
+def test_auto_runs_a_resnet_block_in_bands_its_add_lagging_behind_the_block_input():
+    """IC's first block (conv, conv, ADD of the block input): in bands, the ADD's output written over the
+    block input two rows behind it (the rows the next band's 3x3 -> 3x3 windows still read); exact against the
+    unpatched program, band by band."""
+    program, patched, report, plan = _residual_plan()
+    p = report.patches[0]
+    assert [program.calls[k].opcode for k in range(4)][1:] == ["CONV_2D", "CONV_2D", "ADD"] and p.layers == (1, 2, 3)
+    assert 0 < report.extra_macs <= patch.AUTO_BUDGET * report.macs
+    row = 32 * 16  # bytes per row of the block input
+    x, out, delta = plan.lagged[0]
+    assert delta == -2 * row and program.tensor(x).shape == program.tensor(out).shape == (1, 32, 32, 16)
+    adds = [c for c in patched.calls if c.opcode == "ADD"]
+    assert all(patched.tensor(c.outputs[0]).view for c in adds[:p.bands])
+    _exact_band_by_band(program, patched)
     off, none = patch.patch_program(program, "off", True)
     assert off is program and not none.patches
 
 
-def test_auto_runs_a_shortcut_first_so_the_main_branch_writes_over_the_block_input():
-    """IC's second block: its 1x1 shortcut (layer 6) runs before the main branch's first convolution (layer 4),
-    which then, the block input's last reader, writes over it (an overlap the raster checker proves)."""
-    program, patched, report, plan = _residual_plan()
-    assert report.moved == (6,)
-    layers = [c.layer for c in patched.calls]
-    assert layers.index(6) < layers.index(4)
-    k = layers.index(4)
-    call = patched.calls[k]
+@pytest.mark.parametrize("io_in_arena", [False, True])
+def test_auto_runs_a_block_with_its_strided_shortcut_in_bands_its_add_inside_the_block_input(io_in_arena):
+    """IC's second block (3x3 stride 2 -> 3x3, and a 1x1 stride-2 shortcut of the block input, then ADD): in
+    bands, each band's shortcut rows computed into a band-sized buffer just before its ADD, whose 16x16x32 output
+    lands inside the 32x32x16 block input's bytes (rows no later band reads). With caller-owned I/O too, the
+    arena and the I/O are under half of TFLM's arena; exact against the unpatched program, band by band."""
+    program, patched, report, plan = _residual_plan(io_in_arena)
+    p = report.patches[1]
+    assert [program.calls[k].layer for k in range(4, 8)] == [4, 5, 6, 7] and p.layers == (4, 5, 6, 7)
+    assert patch.shortcut(program, range(4, 8)) == 6 and patch.chains(program)[1] == range(4, 8)
+    x, out, delta = plan.lagged[1]
+    assert program.tensor(x).shape == (1, 32, 32, 16) and program.tensor(out).shape == (1, 16, 16, 32)
+    assert 0 <= delta <= program.tensor(x).nbytes - program.tensor(out).nbytes
+    shortcut_bands = [c for c in patched.calls if c.layer == 6]
+    assert len(shortcut_bands) == p.bands and not any(patched.tensor(c.outputs[0]).view for c in shortcut_bands)
+    assert plan.arena_bytes + plan.io_bytes < IC_TFLM_ARENA // 2 < plan_memory(program, io_in_arena).arena_bytes
+    _exact_band_by_band(program, patched)
+
+
+def test_reorder_readers_runs_a_shortcut_first_so_the_main_branch_writes_over_the_block_input():
+    """IC's second block run whole: its 1x1 shortcut (layer 6) moved before the main branch's first convolution
+    (layer 4), which then, the block input's last reader, writes over it (an overlap the raster checker proves)."""
+    program = as_program(model_path("mlperf_ic_resnet8_int8"))
+    in_order, _ = patch.patch_chain(program, range(1, 4), 3)
+    moved, layers = patch.reorder_readers(in_order, True)
+    assert layers[0] == 6
+    order = [c.layer for c in moved.calls]
+    assert order.index(6) < order.index(4)
+    plan = plan_memory(moved, True)
+    k = order.index(4)
+    call = moved.calls[k]
     assert any(o == (k, call.inputs[0], call.outputs[0]) for o in plan.overlaps)
-    in_order, _ = patch.patch_chain(program, range(1, 4), report.patches[0].bands)  # the same bands, no move
     assert plan.arena_bytes < plan_memory(in_order, True).arena_bytes
 
 
-def test_the_dataflow_checker_catches_a_lag_one_step_short():
-    """The ADD's output 16 bytes later than planned: its last band overwrites the first bytes of a row of the
-    block input that the next band's first convolution still reads."""
-    from tinyq.planner import check_dataflow
+@pytest.mark.parametrize("pair", [0, 1])
+def test_the_dataflow_checker_catches_a_lag_one_step_short(pair):
+    """The ADD's output 16 bytes later than lag_limits allows (for the strided block, past its largest offset
+    inside the block input, not only past where the plan put it): its band overwrites the first bytes of rows
+    of the block input that the next band's convolutions still read."""
+    from tinyq.planner import check_dataflow, lag_limits, lifetimes
 
     _, patched, _, plan = _residual_plan()
     check_dataflow(patched, plan)
-    ((x, out, delta),) = plan.lagged
-    moved = tuple(replace(a, offset=a.offset + 16) if a.tensor == out else a for a in plan.allocations)
+    x, out, delta = plan.lagged[pair]
+    _, limit = lag_limits(patched, lifetimes(patched, True), True)[x, out]
+    assert delta <= limit
+    at = {a.tensor: a.offset for a in plan.allocations}
+    moved = tuple(replace(a, offset=at[x] + limit + 16) if a.tensor == out else a for a in plan.allocations)
     with pytest.raises(PlanError, match=f"reads tensor #.* which holds tensor #{out}, not tensor #{x}"):
-        check_dataflow(patched, replace(plan, allocations=moved, lagged=((x, out, delta + 16),)))
+        check_dataflow(patched, replace(plan, allocations=moved, lagged=((x, out, limit + 16),)))
 
 
 def test_the_dataflow_checker_catches_a_buffer_reused_while_still_read():

@@ -80,7 +80,7 @@ def project_dir(path: str):
 def add_patch_option(p) -> None:
     p.add_argument("--patch", default="auto", metavar="auto|off|N",
                    help="run chains of convolutions in bands of rows, so that their large inner tensors are live one "
-                        "band at a time (tinyq.patch): auto (where it lowers the arena, adding at most 5%% to the estimated "
+                        "band at a time (tinyq.patch): auto (where it lowers the arena, adding at most 6%% to the estimated "
                         "work of the model; default), off, or N bands on every chain")
 
 
