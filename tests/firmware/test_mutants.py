@@ -36,6 +36,9 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
     ("s16-clamp-relu", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__usat(y, 15)", "(int16_t)__usat(y, 14)",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
+    # 2-bit conv: channel 3 of a group loses the high bit of its codes at taps 2 and 3
+    ("int2-conv-lane-mask", "firmware/src/tq_conv_s8_int2_dsp.c", '"0x00C000C0", "a3", "b3"', '"0x004000C0", "a3", "b3"',
+     ("pytest", "tests/firmware/test_int2_fast.py", "an386")),
 ]
 
 
