@@ -29,12 +29,13 @@ OPS = ("CONV_2D", "FULLY_CONNECTED")
 
 
 def per_op(report) -> dict[str, list[int]]:
-    """op -> [instructions, cycles] summed over the layers of that op."""
-    sums = defaultdict(lambda: [0, 0])
+    """op -> [instructions, cycles, the C functions called] over the layers of that op."""
+    sums = defaultdict(lambda: [0, 0, set()])
     for layer in report.layers:
-        if layer.opcode in OPS:
-            sums[layer.opcode][0] += layer.instructions
-            sums[layer.opcode][1] += layer.cycles
+        if layer.op in OPS:
+            sums[layer.op][0] += layer.instructions
+            sums[layer.op][1] += layer.cycles
+            sums[layer.op][2].add(layer.kernel)
     return sums
 
 
@@ -78,6 +79,8 @@ def main() -> int:
                         line += f"  before {before[op][0] / i:5.2f} ({before[op][1] / c:5.2f})"
                     line += f"  after {after[op][0] / i:5.2f} ({after[op][1] / c:5.2f})"
                     print(line, flush=True)
+                    kernels = [sorted(int8[op][2]), sorted(after[op][2])] + ([sorted(before[op][2])] if before else [])
+                    print("     kernels: " + " / ".join(", ".join(k) for k in kernels), flush=True)
     return 0
 
 

@@ -81,7 +81,8 @@ def test_int2_fast_equals_simulator(form, board, prepared, tmp_path):
     compile_model(tfl, tmp_path, board=board, weights=form)
     model_c = (tmp_path / "src" / "model.c").read_text()
     for symbol, n in CALLS.items():
-        assert layers_calling(model_c, symbol) == n, f"{symbol} runs {layers_calling(model_c, symbol)} layers, expected {n}"
+        got = layers_calling(model_c, symbol)
+        assert got == n, f"{symbol} runs {got} layers, expected {n}"
     assert f"_{SUFFIX[form]}_dsp(" not in model_c and f"_{SUFFIX[form]}(" not in model_c  # no packed kernel left
     got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
     for g, s, i in zip(got, sim, program.outputs):

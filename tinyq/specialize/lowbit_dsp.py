@@ -144,7 +144,7 @@ def prepare_conv(call: KernelCall) -> Prepared | None:
         return None
     got = lowbit_rows(call)
     c = call.output_depth
-    if got is None or got[0].shape[0] != c:
+    if got is None or got[0].shape != (c, call.filter_height * call.filter_width * call.input_depth):
         return None
     rows, t, m = got
     fr = lowbit_requant(rows, m, call)
@@ -154,7 +154,8 @@ def prepare_conv(call: KernelCall) -> Prepared | None:
     pointwise = is_pointwise(call)
     record = ConvGemmInt2Call(
         **gemm_fields(call, rows.shape[1]),
-        rows=const_array(group_table(fr.folded, fr.magnitude, fr.rows), np.int32), weights=const_array(weights, np.int32),
+        rows=const_array(group_table(fr.folded, fr.magnitude, fr.rows), np.int32),
+        weights=const_array(weights, np.int32),
         _filter=rows.reshape(c, call.filter_height, call.filter_width, call.input_depth), _gathers=not pointwise,
         _storage=Int4Storage(call.packed.encoded, int(weights.nbytes)),
     )
