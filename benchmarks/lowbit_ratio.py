@@ -73,7 +73,7 @@ def main() -> int:
                 for op in OPS:
                     if op not in int8:
                         continue
-                    i, c = int8[op]
+                    i, c, _ = int8[op]
                     line = f"{alias:<4} {form:<8} {op:<16} int8 {i:>10,} insns {c:>10,} cycles"
                     if before:
                         line += f"  before {before[op][0] / i:5.2f} ({before[op][1] / c:5.2f})"

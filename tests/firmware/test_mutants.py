@@ -44,7 +44,7 @@ MUTANTS = [
 
 def _mutated_tree(tmp: Path, file: str, text: str, replacement: str) -> Path:
     root = tmp / "repo"
-    for part in ("tinyq", "firmware", "templates", "boards", "tests", "pyproject.toml"):
+    for part in ("tinyq", "firmware", "templates", "boards", "tests", "scripts", "pyproject.toml"):
         src = REPO / part
         if src.is_dir():
             shutil.copytree(src, root / part, ignore=shutil.ignore_patterns("__pycache__", ".pio"))
