@@ -82,6 +82,13 @@ static inline __attribute__((always_inline)) int8_t finish(int32_t scaled, int32
     return clamp(tq_requant_lowbit((int32_t)((uint32_t)acc << 1), rq) + out_off, full, lo, hi);
 }
 
+/* the n (1-3) outputs of a last partial group; a plain loop (GCC would call memcpy, slower here) */
+static __attribute__((noinline, optimize("no-tree-loop-distribute-patterns"))) void store_tail(int8_t *dst,
+                                                                                              const int8_t *y,
+                                                                                              int32_t n) {
+    for (int32_t i = 0; i < n; ++i) dst[i] = y[i];
+}
+
 /* Two pixels' patches (x, widened; sa2, sb2: 2 S of each) times every output channel. */
 static inline __attribute__((always_inline)) void gemm2_2px(const tq_conv_gemm_params *p, const uint32_t *x,
                                                             int32_t sa2, int32_t sb2, int8_t *oa, int8_t *ob,
@@ -98,8 +105,13 @@ static inline __attribute__((always_inline)) void gemm2_2px(const tq_conv_gemm_p
             ya[i] = finish(acc[i], i, row, sa2, out_off, full, lo, hi);
             yb[i] = finish(acc[4 + i], i, row, sb2, out_off, full, lo, hi);
         }
-        const int32_t n = c - o < 4 ? c - o : 4; /* the last group may hold 1-3 channels */
-        for (int32_t i = 0; i < n; ++i) oa[o + i] = ya[i], ob[o + i] = yb[i];
+        if (c - o >= 4) { /* one STR each (unaligned allowed) */
+            memcpy(oa + o, ya, 4);
+            memcpy(ob + o, yb, 4);
+        } else { /* the last group may hold 1-3 channels */
+            store_tail(oa + o, ya, c - o);
+            store_tail(ob + o, yb, c - o);
+        }
     }
 }
 
