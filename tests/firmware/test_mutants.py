@@ -44,12 +44,15 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_lstm_on_boards.py", "grid")),
     ("lstm-mask-no-shift", "tinyq/specialize/lstm_dsp.py", "-1 if right else 0", "-1",
      ("pytest", "tests/specialize/test_lstm_dsp.py", "rows")),
+    # 2-bit conv: channel 3 of a group loses the high bit of its codes at taps 2 and 3
+    ("int2-conv-lane-mask", "firmware/src/tq_conv_s8_int2_dsp.c", '"0x00C000C0", "a3", "b3"', '"0x004000C0", "a3", "b3"',
+     ("pytest", "tests/firmware/test_int2_fast.py", "an386")),
 ]
 
 
 def _mutated_tree(tmp: Path, file: str, text: str, replacement: str) -> Path:
     root = tmp / "repo"
-    for part in ("tinyq", "firmware", "templates", "boards", "tests", "pyproject.toml"):
+    for part in ("tinyq", "firmware", "templates", "boards", "tests", "scripts", "pyproject.toml"):
         src = REPO / part
         if src.is_dir():
             shutil.copytree(src, root / part, ignore=shutil.ignore_patterns("__pycache__", ".pio"))

@@ -43,11 +43,19 @@ KERNEL_COST = {
         # prepared tq_depthwise_conv3x3_s8_int4_dsp, 367,178-370,419 instructions vs 288,198 for the prepared int8
         # kernel on each KWS depthwise layer (tinyq bench, mps2-an386, Dec 2026): 1.27-1.29 (was 3.2, packed)
         "int4": {FC: 1.0, CONV: 1.03, DW: 1.28},
-        # the others: the packed kernels against the prepared int8 kernels (Dec 2026, mps2-an386, tinyq bench per layer:
-        # KWS pointwise CONV_2D 686,231 and depthwise 288,198 int8 instructions, AD FULLY_CONNECTED; see the docstring)
-        "int2": {FC: 1.32, CONV: 2.54, DW: 3.14},
-        "intk": {FC: 2.66, CONV: 4.3, DW: 3.21}, "ternary": {FC: 1.97, CONV: 2.67, DW: 3.2},
-        "binary": {FC: 1.31, CONV: 2.16, DW: 3.18}, "codebook4": {FC: 1.87, CONV: 2.97, DW: 3.21},
+        # int2, ternary, binary FC and CONV: the prepared 2-bit kernels of tinyq/specialize/lowbit_dsp.py (Dec 2026,
+        # benchmarks/lowbit_ratio.py on mps2-an386: MLPerf KWS / AD rewritten to each form's levels, Σ form / Σ prepared
+        # int8 over the layers, int8 = the same shapes rewritten to ternary levels, which the int8 preparers all take):
+        # CONV_2D 1.18 (KWS, 2,977,079 int8 instructions; 1.05 in estimated cycles; was 2.92 int2 / 3.07 ternary,
+        # packed), FULLY_CONNECTED 1.05 (AD, 393,782; 0.95 in cycles; was 1.50 / 1.64), 1.23 on KWS's small FC; the
+        # same kernels for all three forms, whose instruction counts do not depend on the weights (binary measured
+        # alike)
+        "int2": {FC: 1.05, CONV: 1.18, DW: 3.14},
+        # DW and the others: the packed kernels against the prepared int8 kernels (Dec 2026, mps2-an386, tinyq bench per
+        # layer: KWS pointwise CONV_2D 686,231 and depthwise 288,198 int8 instructions, AD FULLY_CONNECTED; see the
+        # docstring)
+        "intk": {FC: 2.66, CONV: 4.3, DW: 3.21}, "ternary": {FC: 1.05, CONV: 1.18, DW: 3.2},
+        "binary": {FC: 1.05, CONV: 1.18, DW: 3.18}, "codebook4": {FC: 1.87, CONV: 2.97, DW: 3.21},
         "codebook": {FC: 5.68, CONV: 3.47, DW: 3.22},
         "sparse": {FC: 1.65, CONV: 1.48, DW: 0.86}, "nm": {FC: 0.8, CONV: 1.12, DW: 0.63},
         "block": {FC: 8.34, CONV: 1.5, DW: 0.85},
