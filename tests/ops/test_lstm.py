@@ -188,7 +188,8 @@ def test_real_models(name, state):
     data = path.read_bytes()
     from tinyq.sim.run import as_program
 
-    t = as_program(data).tensor(as_program(data).inputs[0])
+    program = as_program(data)  # lowered once: the input's shape
+    t = program.tensor(program.inputs[0])
     x = np.random.default_rng(SEED).integers(-128, 128, (6, *t.shape)).astype(np.int8)
     check_stateful(data, [x], state)
 
