@@ -7,7 +7,6 @@ The child's progress goes to stderr; its one-line errors come back as Quantizati
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ import numpy as np
 from tinyq.errors import InputError, QuantizationError
 from tinyq.quantize.convert import check_options
 from tinyq.quantize.provenance import with_method
+from tinyq.quantize.tf_quiet import require
 from tinyq.quantize.ptq import QuantizeResult
 
 
@@ -45,9 +45,7 @@ def qat(
     io: None (int8) or "float32". Only int8 activations: tfmot has no 16x8 scheme.
     """
     io = check_options("int8", io)
-    for module in ("tf_keras", "tensorflow_model_optimization"):  # the worker needs them: say so here, in one line
-        if importlib.util.find_spec(module) is None:
-            raise ModuleNotFoundError(f"No module named '{module}'", name=module)
+    require("tf_keras", "tensorflow_model_optimization")  # the worker needs them: say so here, in one line
     if epochs < 1 or batch_size < 1 or not learning_rate > 0:
         raise QuantizationError("QAT needs epochs >= 1, batch size >= 1 and a positive learning rate")
     with tempfile.TemporaryDirectory(prefix="tinyq-qat-") as tmp:

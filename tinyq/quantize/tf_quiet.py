@@ -36,15 +36,21 @@ def quiet_stderr():
                 sys.stderr.flush()
 
 
+def require(*modules: str) -> None:
+    """ModuleNotFoundError for the first of `modules` that is not installed (the CLI names its extra), before
+    anything slow is imported."""
+    import importlib.util
+
+    for name in modules:
+        if importlib.util.find_spec(name) is None:
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+
+
 def load_tensorflow(progress=None) -> None:
     """Import TensorFlow and Keras once, quietly, saying so first (the import takes several seconds)."""
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return
-    import importlib.util
-
-    for name in ("tensorflow", "keras"):  # not installed: say so (the CLI names the extra) before "loading"
-        if importlib.util.find_spec(name) is None:
-            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+    require("tensorflow", "keras")  # not installed: say so (the CLI names the extra) before "loading"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if progress is not None:
         progress("loading TensorFlow (a few seconds) ...")
