@@ -42,11 +42,13 @@ stamp=.venv/.tinyq-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv (TensorFlow is large: a few minutes on a fresh machine)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[tf,test,examples]"
+  # dm-tree and mock: what tfmot needs at run time, resolved here with everything else
+  .venv/bin/python -m pip install -q -e ".[tf,test,examples]" dm-tree mock
   # Quantization-aware training: tfmot and tf-keras declare a dependency on the full `tensorflow` wheel,
-  # which would be installed on top of tensorflow-cpu; install them without deps, then what they need.
+  # which would be installed on top of tensorflow-cpu, and tfmot pins absl-py~=1.2 where TensorFlow 2.21
+  # needs 2.x (tfmot runs with 2.x: tests/quantize/test_qat.py). Installed last and without deps, so
+  # pip's resolver neither pulls the full wheel nor prints a conflict ERROR on a setup that works.
   .venv/bin/python -m pip install -q --no-deps tensorflow-model-optimization==0.8.1 tf-keras==2.21.0
-  .venv/bin/python -m pip install -q dm-tree mock scipy
   touch "$stamp"
 fi
 echo "setup: done ($(.venv/bin/python --version), $(arm-none-eabi-gcc --version | head -1), $(qemu-system-arm --version | head -1))"
