@@ -32,6 +32,17 @@ static inline int32_t tq_smmulr(int32_t a, int32_t b) {
 #endif
 }
 
+/* (a*b + 2^31) >> 32 + c (exact: c is added to the high word): one SMMLAR */
+static inline int32_t tq_smmlar(int32_t a, int32_t b, int32_t c) {
+#if defined(__ARM_FEATURE_DSP)
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+#else
+    return (int32_t)((uint32_t)tq_smmulr(a, b) + (uint32_t)c);
+#endif
+}
+
 /* the requantized value before the output offset and clamp */
 static inline int32_t tq_requant_fast(int32_t acc, int32_t multiplier, int32_t round, int32_t right_shift) {
     const int32_t h = tq_smmulr((int32_t)((uint32_t)acc << 1), multiplier);
