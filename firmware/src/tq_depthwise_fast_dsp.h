@@ -59,10 +59,7 @@ typedef tq_depthwise_conv_fast_params params;
  * offset is 0 or was folded into the rounding term by the preparer ((v + off * 2^rs) >> rs = (v >> rs) + off,
  * proved not to overflow) */
 TQ_INLINE int8_t finish(int32_t acc2, const int32_t *row, const params *p, int full) {
-    /* (h + round + (h >> 31)) >> rs with acc2's sign for h's (SMMLAR adds the rounding term, one instruction
-     * less): they differ only when acc2 < 0 and h = 0 (m >= 0), where round = 2^(rs-1) (+ off * 2^rs) gives
-     * the same (round - 1) >> rs = round >> rs */
-    const int32_t v = (tq_smmlar(acc2, row[0], row[1]) + (acc2 >> 31)) >> row[2];
+    const int32_t v = tq_requant_fast2(acc2, row[0], row[1], row[2]);
     if (full) return (int8_t)__ssat(v, 8);
     int32_t y = __ssat(v + p->output_offset, 8);
     y = y < p->act_min ? p->act_min : y;
