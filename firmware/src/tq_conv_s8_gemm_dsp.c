@@ -104,12 +104,13 @@ static void widen_tail(uint32_t *slot, const int8_t *src, int32_t n) {
     "smlad  %[b1], %[xbo], %[w1], %[b1]\n\t"
 
 /* tq_requant_fast of acc2 = 2 * acc with the output offset folded into the rounding term (conv_dsp.py proves it
- * exact), then SSAT to int8: SMMULR, ADD ASR #31, ADD, ASR, SSAT (h + (h >> 31) + round) */
-#define TQ_GEMM_REQUANT(acc, m, rnd, rs)                                                                            \
-    "smmulr %[" acc "], %[" acc "], %[" m "]\n\t"                                                                   \
-    "add    %[" acc "], %[" acc "], %[" acc "], asr #31\n\t"                                                        \
-    "add    %[" acc "], %[" acc "], %[" rnd "]\n\t"                                                                 \
-    "asr    %[" acc "], %[" acc "], %[" rs "]\n\t"                                                                  \
+ * exact), then SSAT to int8: SMMLAR (h + round), ADD ASR #31, ASR, SSAT. The sign added is acc2's, not h's: they
+ * differ only when acc2 < 0 and h = 0 (m >= 0), where round = 2^(rs-1) (+ off * 2^rs) gives the same
+ * (round - 1) >> rs = round >> rs. tmp: a register free here (ROWS##_TMP) */
+#define TQ_GEMM_REQUANT(acc, m, rnd, rs, tmp)                                                                       \
+    "smmlar %[" tmp "], %[" acc "], %[" m "], %[" rnd "]\n\t"                                                   \
+    "add    %[" acc "], %[" tmp "], %[" acc "], asr #31\n\t"                                                      \
+    "asr    %[" acc "], %[" acc "], %[" rs "]\n\t"                                                                \
     "ssat   %[" acc "], #8, %[" acc "]\n\t"
 
 /* the activation clamp beyond SSAT's int8 range: max(lo), min(hi) */
@@ -154,6 +155,7 @@ static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_sta
     "add    %[xp], %[xp], #32\n\t"                                                                                  \
     "str    %[xp], %[row]\n\t"
 #define TQ_MEM_END "ldr    %[t], %[row_end]\n\t" "cmp    %[xp], %[t]\n\t"
+#define TQ_MEM_TMP "t" /* the requantization's scratch: t is reloaded by TQ_MEM_END */
 #define TQ_REG_START "ldrd   %[a0], %[a1], [%[t]]\n\t"
 #define TQ_REG_NEXT                                                                                                 \
     "ldrd   %[xae], %[xao], [%[t], #8]\n\t"                                                                         \
@@ -161,6 +163,7 @@ static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_sta
     "ldrd   %[w0], %[w1], [%[t], #24]\n\t"                                                                          \
     "add    %[t], %[t], #32\n\t"
 #define TQ_REG_END "ldr    %[xp], %[row_end]\n\t" "cmp    %[t], %[xp]\n\t"
+#define TQ_REG_TMP "xp" /* xp is reloaded by TQ_REG_END */
 #define TQ_GEMM_PAIRS(BODY, PRE_GROUPS, CLAMP4, ROWS)                                                               \
     __asm__ volatile(                                                                                               \
         "1:\n\t" ROWS##_START                                                                                       \
@@ -171,8 +174,9 @@ static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_sta
         "cmp    %[xp], %[x_end]\n\t"                                                                                \
         "bne    2b\n\t"                                                                                             \
         "3:\n\t" ROWS##_NEXT                                                                                        \
-        TQ_GEMM_REQUANT("a0", "xae", "xao", "xbe") TQ_GEMM_REQUANT("b0", "xae", "xao", "xbe")                      \
-        TQ_GEMM_REQUANT("a1", "xbo", "w0", "w1") TQ_GEMM_REQUANT("b1", "xbo", "w0", "w1") CLAMP4                  \
+        TQ_GEMM_REQUANT("a0", "xae", "xao", "xbe", ROWS##_TMP) TQ_GEMM_REQUANT("b0", "xae", "xao", "xbe", ROWS##_TMP) \
+        TQ_GEMM_REQUANT("a1", "xbo", "w0", "w1", ROWS##_TMP) TQ_GEMM_REQUANT("b1", "xbo", "w0", "w1", ROWS##_TMP)  \
+        CLAMP4                                                                                                      \
         "ldr    %[xbe], %[oa]\n\t"                                                                                  \
         "ldr    %[xbo], %[ob]\n\t"                                                                                  \
         "strb   %[a0], [%[xbe]], #1\n\t"                                                                            \
@@ -222,6 +226,8 @@ static inline __attribute__((always_inline)) const uint32_t *pairs_asm(pairs_sta
 #undef TQ_REG_START
 #undef TQ_REG_NEXT
 #undef TQ_REG_END
+#undef TQ_MEM_TMP
+#undef TQ_REG_TMP
 #undef TQ_GEMM_CLAMP4
     return wp;
 }

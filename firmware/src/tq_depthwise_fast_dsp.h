@@ -59,8 +59,7 @@ typedef tq_depthwise_conv_fast_params params;
  * offset is 0 or was folded into the rounding term by the preparer ((v + off * 2^rs) >> rs = (v >> rs) + off,
  * proved not to overflow) */
 TQ_INLINE int8_t finish(int32_t acc2, const int32_t *row, const params *p, int full) {
-    const int32_t h = tq_smmulr(acc2, row[0]);
-    const int32_t v = (h + row[1] + (h >> 31)) >> row[2];
+    const int32_t v = tq_requant_fast2(acc2, row[0], row[1], row[2]);
     if (full) return (int8_t)__ssat(v, 8);
     int32_t y = __ssat(v + p->output_offset, 8);
     y = y < p->act_min ? p->act_min : y;

@@ -23,6 +23,9 @@ MUTANTS = [
     # ties of negative values round away from zero: too rare to show in a model's outputs, the header's test sees it
     ("requant-ties", "firmware/include/tinyq/tq_requant_fast.h", "(h + round + (h >> 31))", "(h + round)",
      ("pytest", "tests/specialize/test_requant.py", "c_header")),
+    # the SMMLAR form without the sign term: differs from TFLM on negative sums that round to a tie
+    ("requant2-sign", "firmware/include/tinyq/tq_requant_fast.h", " + (acc2 >> 31))", ")",
+     ("pytest", "tests/specialize/test_requant.py", "c_header")),
     ("dw-pad-zero-point", "tinyq/specialize/depthwise_dsp.py", "input_zero_point=-call.input_offset",
      "input_zero_point=0", ("verify", "mlperf_kws_dscnn_int8")),
     ("conv-pad-zero-point", "tinyq/specialize/conv_dsp.py", "pad_value=-call.input_offset", "pad_value=0",

@@ -32,10 +32,28 @@ static inline int32_t tq_smmulr(int32_t a, int32_t b) {
 #endif
 }
 
+/* (a*b + 2^31) >> 32 + c (exact: c is added to the high word): one SMMLAR */
+static inline int32_t tq_smmlar(int32_t a, int32_t b, int32_t c) {
+#if defined(__ARM_FEATURE_DSP)
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+#else
+    return (int32_t)((uint32_t)tq_smmulr(a, b) + (uint32_t)c);
+#endif
+}
+
 /* the requantized value before the output offset and clamp */
 static inline int32_t tq_requant_fast(int32_t acc, int32_t multiplier, int32_t round, int32_t right_shift) {
     const int32_t h = tq_smmulr((int32_t)((uint32_t)acc << 1), multiplier);
     return (h + round + (h >> 31)) >> right_shift; /* h >> 31: -1 when h < 0 (arithmetic shift, as GCC does) */
+}
+
+/* tq_requant_fast from acc2 = 2 * acc in four instructions: SMMLAR adds the rounding term to h, and acc2's sign
+ * stands in for h's. They differ only when acc2 < 0 and h = 0 (m >= 0), where (round - 1) >> rs = round >> rs,
+ * since round = 2^(rs-1), or 2^(rs-1) + off * 2^rs with an output offset folded in */
+static inline int32_t tq_requant_fast2(int32_t acc2, int32_t multiplier, int32_t round, int32_t right_shift) {
+    return (tq_smmlar(acc2, multiplier, round) + (acc2 >> 31)) >> right_shift;
 }
 
 #endif
