@@ -72,7 +72,7 @@ class Glue:
         self.prepare: list[str] = []
         self.body: list[str] = []
 
-    def ptr(self, index: int, const: bool) -> str:
+    def ptr(self, index: int) -> str:
         p = self.program
         if index in p.inputs:
             return f"((const int8_t *)inputs[{p.inputs.index(index)}])"
@@ -87,7 +87,7 @@ class Glue:
         self.consts.append(_array(ctype, name, values))
         return name
 
-    def quant(self, k: int, c) -> str:
+    def quant(self, k: int, c) -> tuple[str, str]:
         m = self.const("int32_t", f"c{k}_mult", c.multiplier)
         s = self.const("int32_t", f"c{k}_shift", c.shift)
         return m, s
@@ -102,7 +102,7 @@ class Glue:
         kind = type(c).__name__
         if getattr(c, "batches", 1) != 1 or getattr(c, "packed", None) is not None or getattr(c, "acc64", False):
             raise SystemExit(f"call {k}: {kind} with batches/packed/acc64 is not glued")
-        x, y = self.ptr(c.inputs[0], True), self.ptr(c.outputs[0], False)
+        x, y = self.ptr(c.inputs[0]), self.ptr(c.outputs[0])
         if kind in ("ConvCall", "DepthwiseConvCall"):
             m, s = self.quant(k, c)
             w = self.const("int8_t", f"c{k}_w", c.filter)
@@ -176,7 +176,7 @@ class Glue:
             if opcode != "ADD" or c.input1_const is not None or c.input2_const is not None or \
                     c.input1_stride != c.input2_stride:
                 raise SystemExit(f"call {k}: {opcode} with constants or broadcasting is not glued")
-            x2 = self.ptr(c.inputs[1], True)
+            x2 = self.ptr(c.inputs[1])
             n = int(np.prod(c.shape))
             return (f"if (arm_elementwise_add_s8({x}, {x2}, {c.input1_offset}, {c.input1_multiplier}, {c.input1_shift}, "
                     f"{c.input2_offset}, {c.input2_multiplier}, {c.input2_shift}, {c.left_shift}, {y}, "
