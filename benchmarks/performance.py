@@ -89,6 +89,29 @@ def layers_section(results) -> list[str]:
     return lines
 
 
+def ops_section(results, kernels) -> list[str]:
+    """Per op, tinyq against the CMSIS-NN kernels on the boards with a goal: where a goal's gap sits."""
+    lines = []
+    for m, b, r in results:
+        ref = kernels.get(m, {}).get(b, {}).get("per_op")
+        if not ref or (b, m) not in GOALS:
+            continue
+        mine: dict = {}
+        for lc in r.layers:
+            acc = mine.setdefault(lc.op, [0, 0])
+            acc[0] += lc.instructions
+            acc[1] += lc.cycles
+        lines += ["", f"### {m} on {b}, per op (goal {GOALS[(b, m)]}x)", "",
+                  "| op | tinyq instructions | CMSIS-NN instructions | ratio | tinyq est. cycles | CMSIS-NN est. cycles | "
+                  "ratio | cycles over the goal |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for op, v in sorted(ref.items(), key=lambda kv: -kv[1]["cycles"]):
+            i, c = mine.get(op, [0, 0])
+            over = c - GOALS[(b, m)] * v["cycles"]
+            lines.append(f"| {op} | {i:,} | {v['instructions']:,} | {_ratio(i, v['instructions'])} | {c:,.0f} | "
+                         f"{v['cycles']:,} | {_ratio(c, v['cycles'])} | {over:+,.0f} |")
+    return lines
+
+
 def plot(results, anchors, kernels, path: Path) -> str:
     try:
         import matplotlib
@@ -134,6 +157,9 @@ def write(results, anchors, kernels, out: Path) -> None:
         "are 0.98-1.00x TFLM's Invoke), so the cycles ratio leans the anchor's way. \"instructions ratio\"",
         "divides by TFLM's Invoke where measured (M4F, M55), else by the CMSIS-NN kernels' instructions (M7, M33).", "",
         *table(results, anchors, kernels), "", plot(results, anchors, kernels, out.with_name("performance.png")), "",
+        "## Per op against the CMSIS-NN kernels", "",
+        "The same run's tinyq figures summed per op, against the CMSIS-NN kernels' (benchmarks/anchors.json \"cycles\");",
+        "the last column is what the op spends above its share of the goal (negative: under it).", *ops_section(results, kernels), "",
         "## Per layer", *layers_section(results), "",
         "## Cycle models used", "",
         *[f"- {c}: {timing(c).source}" for c in cores], "",

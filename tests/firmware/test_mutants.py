@@ -47,6 +47,9 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_lstm_on_boards.py", "grid")),
     ("lstm-mask-no-shift", "tinyq/specialize/lstm_dsp.py", "-1 if right else 0", "-1",
      ("pytest", "tests/specialize/test_lstm_dsp.py", "rows")),
+    # the DSP average pool without TFLM's rounding term (truncating averages)
+    ("avgpool-dsp-round", "firmware/src/tq_avgpool_s8_dsp.c", " + (uint32_t)(count / 2);", ";",
+     ("pytest", "tests/firmware/test_pool_dsp.py", "an386")),
     # 2-bit conv: channel 3 of a group loses the high bit of its codes at taps 2 and 3
     ("int2-conv-lane-mask", "firmware/src/tq_conv_s8_int2_dsp.c", '"0x00C000C0", "a3", "b3"', '"0x004000C0", "a3", "b3"',
      ("pytest", "tests/firmware/test_int2_fast.py", "an386")),

@@ -6,6 +6,7 @@ from tinyq.specialize import add_mve  # noqa: F401  tq_add_s8_table_mve
 from tinyq.specialize import pool_mve  # noqa: F401  tq_avgpool_s8_mve
 # Arm DSP extension: Cortex-M4, M7, M33, and the M55 where no Helium kernel takes the call
 from tinyq.specialize import add_dsp  # noqa: F401  tq_add_s8_table_dsp
+from tinyq.specialize import pool_dsp  # noqa: F401  tq_avgpool_s8_dsp
 from tinyq.specialize import conv_dsp  # noqa: F401  tq_conv1x1_s8_dsp, tq_conv_s8_im2col_dsp
 from tinyq.specialize import depthwise_dsp  # noqa: F401  tq_depthwise_conv3x3_s8_dsp, tq_depthwise_convkxk_s8_dsp
 from tinyq.specialize import fully_connected_dsp  # noqa: F401  tq_fully_connected_s8_interleaved_dsp

@@ -26,6 +26,8 @@ typedef struct {
  */
 tq_status tq_avgpool_s8(const tq_pool_params *p, const int8_t *input, int8_t *output);
 tq_status tq_avgpool_s16(const tq_pool_params *p, const int16_t *input, int16_t *output);
+/* the same with the Arm DSP extension (tinyq/specialize/pool_dsp.py): depth % 4 == 0, windows of <= 255 elements */
+tq_status tq_avgpool_s8_dsp(const tq_pool_params *p, const int8_t *input, int8_t *output);
 
 /**
  * Max pooling: the largest window element inside the input, then clamped to [act_min, act_max].
