@@ -27,28 +27,48 @@
  * depth is a multiple of 4 and both buffers word-aligned, each pixel's bytes are read 16 at a time (four
  * groups' 4 channels) and one word scatter puts the four words into their four group planes; otherwise a
  * copy per pixel and group. */
+static __attribute__((noinline)) void pad_words(const tq_depthwise_conv_s8_mve_params *p, const int8_t *src,
+                                                int8_t *first, int32_t plane) {
+    const int32_t c = p->depth, w = p->input_width;
+    /* groups 0-3, 4-7, 8-11, 12-15 of a 64-channel step */
+    const uint32x4_t p0 = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)plane), p1 = vaddq_n_u32(p0, 4 * plane);
+    const uint32x4_t p2 = vaddq_n_u32(p0, 8 * plane), p3 = vaddq_n_u32(p0, 12 * plane);
+    const mve_pred16_t rest = vctp32q((uint32_t)(c % 16 / 4));
+    for (int32_t y = 0; y < p->input_height; ++y, src += w * c) {
+        int8_t *row = first + y * p->padded_width * 4;
+        int32_t at = 0; /* the channel the pass starts at */
+        for (; at + 64 <= c; at += 64) {
+            const int8_t *s = src + at;
+            int8_t *d = row + at / 4 * plane;
+            for (int32_t x = 0; x < w; ++x, s += c, d += 4) {
+                vstrwq_scatter_offset_s32((int32_t *)d, p0, vldrwq_s32((const int32_t *)s));
+                vstrwq_scatter_offset_s32((int32_t *)d, p1, vldrwq_s32((const int32_t *)(s + 16)));
+                vstrwq_scatter_offset_s32((int32_t *)d, p2, vldrwq_s32((const int32_t *)(s + 32)));
+                vstrwq_scatter_offset_s32((int32_t *)d, p3, vldrwq_s32((const int32_t *)(s + 48)));
+            }
+        }
+        for (; at + 16 <= c; at += 16) {
+            const int8_t *s = src + at;
+            int8_t *d = row + at / 4 * plane;
+            for (int32_t x = 0; x < w; ++x, s += c, d += 4)
+                vstrwq_scatter_offset_s32((int32_t *)d, p0, vldrwq_s32((const int32_t *)s));
+        }
+        if (at < c) {
+            const int8_t *s = src + at;
+            int8_t *d = row + at / 4 * plane;
+            for (int32_t x = 0; x < w; ++x, s += c, d += 4)
+                vstrwq_scatter_offset_p_s32((int32_t *)d, p0, vldrwq_z_s32((const int32_t *)s, rest), rest);
+        }
+    }
+}
+
 static void pad_image(const tq_depthwise_conv_s8_mve_params *p, const int8_t *image, int8_t *dst) {
     const int32_t c = p->depth, w = p->input_width, plane = p->padded_height * p->padded_width * 4;
     const int8x16_t zp = vdupq_n_s8((int8_t)p->pad_value);
     tq_mve_fill(dst, zp, p->groups * plane);
     int8_t *first = dst + (p->pad_height * p->padded_width + p->pad_width) * 4; /* pixel (0, 0) of group 0 */
     if (c % 4 == 0 && (((uintptr_t)image | (uintptr_t)dst) & 3u) == 0) {
-        const uint32x4_t planes = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)plane); /* four groups' offsets */
-        const mve_pred16_t rest = vctp32q((uint32_t)(c % 16 / 4));
-        const int8_t *src = image;
-        for (int32_t y = 0; y < p->input_height; ++y) {
-            int8_t *row = first + y * p->padded_width * 4;
-            for (int32_t x = 0; x < w; ++x, row += 4) {
-                int8_t *d = row;
-                int32_t n = c;
-                for (; n >= 16; n -= 16, src += 16, d += 4 * plane)
-                    vstrwq_scatter_offset_s32((int32_t *)d, planes, vldrwq_s32((const int32_t *)src));
-                if (n > 0) {
-                    vstrwq_scatter_offset_p_s32((int32_t *)d, planes, vldrwq_z_s32((const int32_t *)src, rest), rest);
-                    src += n;
-                }
-            }
-        }
+        pad_words(p, image, first, plane);
         return;
     }
     for (int32_t g = 0; g < p->groups; ++g) {

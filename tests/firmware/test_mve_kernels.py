@@ -110,7 +110,8 @@ def _depthwise_copies():
     """The bordered copy's word-scatter path and the 3x3 core's tails: 20 channels (one full 16-byte step and a
     predicated word) 3x3 SAME on 7x6 (ReLU6: a clamp inside int8), stride 2 VALID to 3x2 (lines shorter than 4:
     the predicated chunk), a 1x1 to 36 channels (two steps and a word), 3x3 SAME padding 1 on 3x2, then stride 2
-    SAME on 3x2 (2x1) and a 3x3 SAME on 2x1 (a line of 2 lanes)."""
+    SAME on 3x2 (2x1) and a 3x3 SAME on 2x1 (a line of 2 lanes). The first output's zero point is moved to -100, so
+    its clamp [-100, 127] is not int8's: the layer that would take two lines a pass takes one."""
     import keras
 
     def build():
@@ -124,7 +125,8 @@ def _depthwise_copies():
             keras.layers.DepthwiseConv2D(3, padding="same"),
         ])
 
-    return convert_keras(build, seed=27, lo=-1.0, hi=1.0)
+    tfl = convert_keras(build, seed=27, lo=-1.0, hi=1.0)
+    return with_quant(tfl, 13, 0.00266428, -100)  # tensor 13: the first depthwise's output (ReLU6)
 
 
 def _add_graph():
