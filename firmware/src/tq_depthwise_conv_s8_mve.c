@@ -270,6 +270,32 @@ typedef struct {
     int32_t count, in_step, out_step;
 } tq_dw_dim;
 
+/* The 3x3 cores over the channels, `lines` lines each: two at a time by tq_dw3x3_pairs when `pairs` (an odd last
+ * line, `last_in` / `last_out` bytes after the first, goes to tq_dw3x3_lines), else one at a time. */
+static __attribute__((noinline)) void channels3x3(tq_dw3x3_run *run, const tq_depthwise_conv_s8_mve_params *p,
+                                                  const int8_t *x, int8_t *out, int32_t plane, int32_t lines,
+                                                  int pairs, int32_t last_in, int32_t last_out) {
+    const int8_t *w = p->blocked;
+    const int32_t *bias = p->bias, *multiplier = p->multiplier, *shift = p->shift;
+    for (int32_t ch = 0; ch < p->depth; ++ch, ++out) {
+        run->x = x, run->out = out, run->w = w, run->bias = *bias++, run->multiplier = *multiplier++;
+        run->shift = *shift++;
+        if (pairs) {
+            run->lines = lines / 2;
+            tq_dw3x3_pairs(run);
+            if (lines % 2) {
+                run->x = x + last_in, run->out = out + last_out, run->lines = 1;
+                tq_dw3x3_lines(run);
+            }
+        } else {
+            run->lines = lines;
+            tq_dw3x3_lines(run);
+        }
+        if (ch % 4 == 3) x += plane - 3, w += 4 * 9 - 3; /* the next group */
+        else ++x, ++w;
+    }
+}
+
 tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
                                    void *scratch) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && p->groups >= 1);
@@ -307,6 +333,7 @@ tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, con
         const int back = rest != 0 && full > 0;
         run.pred = rest && !back ? (uint32_t)pred : 0u, run.line_in = outer.in_step, run.line_out = outer.out_step;
         run.back_in = back ? (rest - 4) * inner.in_step : 0, run.back_out = back ? (rest - 4) * inner.out_step : 0;
+        if (pairs) run.line_in = 2 * outer.in_step, run.line_out = 2 * outer.out_step;
         run.o0 = vreinterpretq_s32_u32(o), run.o1 = vaddq_n_s32(run.o0, 4), run.o2 = vaddq_n_s32(run.o0, 8);
         run.out_o = out_o, run.lo = lo, run.hi = hi;
         if (pairs) {
@@ -319,28 +346,17 @@ tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, con
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         pad_image(p, input + batch * p->input_height * p->input_width * c, (int8_t *)scratch);
         int8_t *image_out = output + batch * p->output_height * p->output_width * c;
+        if (is3x3) {
+            channels3x3(&run, p, padded, image_out, plane, outer.count, pairs, (outer.count - 1) * outer.in_step,
+                        (outer.count - 1) * outer.out_step);
+            continue;
+        }
         for (int32_t ch = 0; ch < c; ++ch) {
             const int32_t g = ch / 4, lane = ch % 4;
             const int8_t *w = p->blocked + g * tap_bytes + lane;
             const int32_t bias = p->bias[ch], m = p->multiplier[ch], s = p->shift[ch], offset = p->output_offset;
             const int8_t *in_line = padded + g * plane + lane;
             int8_t *out_line = image_out + ch;
-            if (is3x3) {
-                run.x = in_line, run.out = out_line, run.w = w, run.bias = bias, run.multiplier = m;
-                run.shift = s;
-                if (pairs) {
-                    run.lines = outer.count / 2, run.line_in = 2 * outer.in_step, run.line_out = 2 * outer.out_step;
-                    tq_dw3x3_pairs(&run);
-                    if (outer.count % 2 == 0) continue;
-                    run.x = in_line + (outer.count - 1) * outer.in_step;
-                    run.out = out_line + (outer.count - 1) * outer.out_step;
-                    run.lines = 1;
-                } else {
-                    run.lines = outer.count;
-                }
-                tq_dw3x3_lines(&run);
-                continue;
-            }
             for (int32_t n = 0; n < outer.count; ++n, in_line += outer.in_step, out_line += outer.out_step) {
                 const int8_t *x = in_line;
                 int8_t *out = out_line;
