@@ -8,7 +8,7 @@
  * weight as a scalar (MVE has no vector-by-vector VMLA), 2 vector instructions per 4 MACs.
  * The requantization takes the channel's multiplier and shift as scalars (tq_mve_requant.h's arithmetic, its
  * sign term folded into VQRDMLAH) and the four outputs go out in one scatter store. 3x3 filters (dilation
- * width 1) run in assembly cores, one call per channel, weights read as bytes from the blocked filter: one
+ * width 1) run in assembly cores, a call or two per channel, weights read as bytes from the blocked filter: one
  * line of chunks at a time, or (lanes along y, stride 1 along x, the full int8 clamp) two neighbouring lines
  * at a time, which share three of every filter row's four gathers. A line's partial last chunk moves back
  * to end at the line's end (recomputing, and rewriting with the same values, outputs of the chunk before);
