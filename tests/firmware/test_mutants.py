@@ -50,6 +50,13 @@ MUTANTS = [
     # the DSP average pool without TFLM's rounding term (truncating averages)
     ("avgpool-dsp-round", "firmware/src/tq_avgpool_s8_dsp.c", " + (uint32_t)(count / 2);", ";",
      ("pytest", "tests/firmware/test_pool_dsp.py", "an386")),
+    # Helium depthwise 3x3, two lines a pass: line b's filter column 2 reads line a's column 2, not column 3
+    ("mve-dw-pair-column", "firmware/src/tq_depthwise_conv_s8_mve.c",
+     '"vldrb.s32 q4, [" rx ", q3]\\n', '"vldrb.s32 q4, [" rx ", q2]\\n',
+     ("pytest", "tests/firmware/test_mve_kernels.py", "depthwise_conv_tall")),
+    # the bordered copy's word scatter: the last, partial 16-byte step of a pixel loses its last word
+    ("mve-dw-copy-tail", "firmware/src/tq_depthwise_conv_s8_mve.c", "vctp32q((uint32_t)(c % 16 / 4))",
+     "vctp32q((uint32_t)(c % 16 / 4 - 1))", ("pytest", "tests/firmware/test_mve_kernels.py", "depthwise_conv_tall")),
     # 2-bit conv: channel 3 of a group loses the high bit of its codes at taps 2 and 3
     ("int2-conv-lane-mask", "firmware/src/tq_conv_s8_int2_dsp.c", '"0x00C000C0", "a3", "b3"', '"0x004000C0", "a3", "b3"',
      ("pytest", "tests/firmware/test_int2_fast.py", "an386")),

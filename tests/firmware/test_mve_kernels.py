@@ -106,6 +106,29 @@ def _depthwise_tall():
     return convert_keras(build, seed=24, lo=-1.0, hi=1.0)
 
 
+def _depthwise_copies():
+    """The bordered copy's word-scatter path and the 3x3 core's tails: 20 channels (one full 16-byte step and a
+    predicated word) 3x3 SAME on 7x6 (ReLU6: a clamp inside int8), stride 2 VALID to 3x2 (lines shorter than 4:
+    the predicated chunk), a 1x1 to 36 channels (two steps and a word), 3x3 SAME padding 1 on 3x2, then stride 2
+    SAME on 3x2 (2x1) and a 3x3 SAME on 2x1 (a line of 2 lanes). The first output's zero point is moved to -100, so
+    its clamp [-100, 127] is not int8's: the layer that would take two lines a pass takes one."""
+    import keras
+
+    def build():
+        return keras.Sequential([
+            keras.Input((7, 6, 20)),
+            keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6"),
+            keras.layers.DepthwiseConv2D(3, strides=2, padding="valid"),
+            keras.layers.Conv2D(36, 1),
+            keras.layers.DepthwiseConv2D(3, padding="same", activation="relu"),
+            keras.layers.DepthwiseConv2D(3, strides=2, padding="same"),
+            keras.layers.DepthwiseConv2D(3, padding="same"),
+        ])
+
+    tfl = convert_keras(build, seed=27, lo=-1.0, hi=1.0)
+    return with_quant(tfl, 13, 0.00266428, -100)  # tensor 13: the first depthwise's output (ReLU6)
+
+
 def _add_graph():
     """ADDs for tq_add_s8_table_mve, rows of 11 (two full steps and a tail of 3) on 7x9x11 = 693 elements (equal
     shapes flatten to one row: a tail of 1): equal shapes with ReLU; input 1 repeated along an outer loop; input 2
@@ -174,6 +197,10 @@ def test_depthwise_conv_mve(tmp_path):
 
 def test_depthwise_conv_tall_mve(tmp_path):
     _check(_depthwise_tall(), tmp_path, {"tq_depthwise_conv_s8_mve": 3})
+
+
+def test_depthwise_conv_copies_mve(tmp_path):
+    _check(_depthwise_copies(), tmp_path, {"tq_depthwise_conv_s8_mve": 5})
 
 
 def test_add_mve(tmp_path):
