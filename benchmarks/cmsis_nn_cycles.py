@@ -28,10 +28,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-SHARED = ROOT.parent / "shared" / "models"
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.performance import BOARDS, MODELS, SHARED  # noqa: E402  the same models and cores
 from tinyq.bench.cycles import estimate_cycles, timing  # noqa: E402
 from tinyq.boards import load_board  # noqa: E402
 from tinyq.compiler import compile_model  # noqa: E402
@@ -41,9 +40,6 @@ from tinyq.targets.icount import count_instructions  # noqa: E402
 from tinyq.targets.run import run_project  # noqa: E402
 from tinyq.verify import random_batches  # noqa: E402
 
-MODELS = ("mlperf_kws_dscnn_int8", "mlperf_vww_mobilenetv1_025_int8", "mlperf_ic_resnet8_int8",
-          "mlperf_ad_fc_autoencoder_int8")
-BOARDS = ("mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547")
 SCRATCH_BYTES = 64 * 1024  # one static scratch for every call; prepare checks each call's need against it
 
 LIBRARY_JSON = {

@@ -6,7 +6,7 @@
  * |acc| + count / 2 < 2^16 (firmware/src/tq_avgpool_s8_mve.c gives the bound). */
 #include <string.h>
 
-#include "tinyq/tq_pool.h"
+#include "tq_pool_window.h"
 
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
@@ -31,17 +31,11 @@ tq_status tq_avgpool_s8_dsp(const tq_pool_params *p, const int8_t *input, int8_t
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *image = input + b * p->input_h * row;
         for (int32_t out_y = 0; out_y < p->output_h; ++out_y) {
-            const int32_t y_origin = out_y * p->stride_h - p->pad_h;
-            const int32_t y0 = y_origin > 0 ? y_origin : 0;
-            const int32_t y1 = y_origin + p->filter_h < p->input_h ? y_origin + p->filter_h : p->input_h;
             for (int32_t out_x = 0; out_x < p->output_w; ++out_x, output += depth) {
-                const int32_t x_origin = out_x * p->stride_w - p->pad_w;
-                const int32_t x0 = x_origin > 0 ? x_origin : 0;
-                const int32_t x1 = x_origin + p->filter_w < p->input_w ? x_origin + p->filter_w : p->input_w;
-                const int32_t rows = y1 - y0, cols = x1 - x0, count = rows * cols; /* padding is not counted */
-                TQ_ASSERT(rows >= 1 && cols >= 1);
+                const tq_pool_window w = tq_pool_window_at(p, out_y, out_x);
+                const int32_t rows = w.y1 - w.y0, cols = w.x1 - w.x0, count = rows * cols; /* padding is not counted */
                 const uint32_t m = ((1u << 24) + (uint32_t)count - 1u) / (uint32_t)count;
-                const int8_t *window = image + y0 * row + x0 * depth;
+                const int8_t *window = image + w.y0 * row + w.x0 * depth;
                 for (int32_t c = 0; c < depth; c += 4) {
                     int16x2_t even = 0, odd = 0; /* lanes: channels (c, c+2) and (c+1, c+3) */
                     const int8_t *line = window + c;

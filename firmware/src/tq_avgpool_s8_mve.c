@@ -6,6 +6,7 @@
  * the error n * (M * count - 2^24) / (count * 2^24) < 2^16 / 2^24 <= 1 / count. Channels past a multiple of 4
  * are tail-predicated (lanes past the depth read and write nothing). */
 #include "tinyq/tq_mve.h"
+#include "tq_pool_window.h"
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
@@ -17,17 +18,11 @@ tq_status tq_avgpool_s8_mve(const tq_pool_params *p, const int8_t *input, int8_t
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *image = input + b * p->input_h * row;
         for (int32_t out_y = 0; out_y < p->output_h; ++out_y) {
-            const int32_t y_origin = out_y * p->stride_h - p->pad_h;
-            const int32_t y0 = y_origin > 0 ? y_origin : 0;
-            const int32_t y1 = y_origin + p->filter_h < p->input_h ? y_origin + p->filter_h : p->input_h;
             for (int32_t out_x = 0; out_x < p->output_w; ++out_x, output += depth) {
-                const int32_t x_origin = out_x * p->stride_w - p->pad_w;
-                const int32_t x0 = x_origin > 0 ? x_origin : 0;
-                const int32_t x1 = x_origin + p->filter_w < p->input_w ? x_origin + p->filter_w : p->input_w;
-                const int32_t rows = y1 - y0, cols = x1 - x0, count = rows * cols; /* padding is not counted */
-                TQ_ASSERT(rows >= 1 && cols >= 1);
+                const tq_pool_window w = tq_pool_window_at(p, out_y, out_x);
+                const int32_t rows = w.y1 - w.y0, cols = w.x1 - w.x0, count = rows * cols; /* padding is not counted */
                 const uint32_t m = ((1u << 24) + (uint32_t)count - 1u) / (uint32_t)count;
-                const int8_t *window = image + y0 * row + x0 * depth;
+                const int8_t *window = image + w.y0 * row + w.x0 * depth;
                 for (int32_t c = 0; c < depth; c += 4) {
                     const mve_pred16_t pred = vctp32q((uint32_t)(depth - c));
                     int32x4_t acc = vdupq_n_s32(0);

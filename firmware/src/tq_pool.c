@@ -1,6 +1,7 @@
 /* 2-D pooling, reference kernels (loop order and rounding of TFLM reference_integer_ops pooling.h). */
 #include "tinyq/tq_pool.h"
 #include "tinyq/tq_fixedpoint.h"
+#include "tq_pool_window.h"
 
 /* Kernel contracts (TQ_ENABLE_ASSERT); lo, hi: the output type's range; max_window: the most elements an
  * average's int32 sum can take (128 or 32768 per element). */
@@ -10,23 +11,6 @@
               (p)->stride_h >= 1 && (p)->stride_w >= 1 && (p)->filter_h >= 1 && (p)->filter_w >= 1 &&       \
               (int64_t)(p)->filter_h * (p)->filter_w <= (max_window) && (p)->pad_h >= 0 && (p)->pad_w >= 0 && \
               TQ_ACT_OK((p)->act_min, (p)->act_max, (lo), (hi)))
-
-/* The window of one output position, clipped to the input: rows [y0, y1), columns [x0, x1). */
-typedef struct {
-    int32_t y0, y1, x0, x1;
-} tq_pool_window;
-
-static tq_pool_window tq_pool_window_at(const tq_pool_params *p, int32_t out_y, int32_t out_x) {
-    const int32_t y_origin = out_y * p->stride_h - p->pad_h;
-    const int32_t x_origin = out_x * p->stride_w - p->pad_w;
-    tq_pool_window w;
-    w.y0 = tq_max_i32(0, y_origin);
-    w.y1 = tq_min_i32(p->input_h, y_origin + p->filter_h);
-    w.x0 = tq_max_i32(0, x_origin);
-    w.x1 = tq_min_i32(p->input_w, x_origin + p->filter_w);
-    TQ_ASSERT(w.y1 > w.y0 && w.x1 > w.x0);
-    return w;
-}
 
 /* TFLM's rounding of the average: half away from zero, with C's truncating division. count >= 1. */
 static int32_t tq_pool_rounded_average(int32_t acc, int32_t count) {
