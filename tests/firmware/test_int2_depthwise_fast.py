@@ -5,8 +5,10 @@ scripts/rewrite_weights.py rewrote to int2 levels ([-2, 1]: TFLM shifts then inc
 and binary levels ({-a, 0, a} / {-a, a} per channel: the magnitudes multiply the 2-bit sums). Its depthwise
 layers reach every path: 3x3 at strides 2 and 1, SAME (interior and border pixels) and VALID, 5x5 (25 taps: six
 words and a tap), 1x7 (a word and 3 taps) and dilated 3x3 (the tap list), on 7, 6 and 5 channels (a 4-channel
-block and tails of 3, 2, 1) and 8 (whole blocks); ReLU, ReLU6 and none. A depth multiplier 2 layer must be
-declined (it keeps the packed kernel); model.c must call the 2-bit depthwise kernels for every other one."""
+block and tails of 3, 2, 1) and 8 (whole blocks); ReLU, ReLU6 and none (int2 gives the unclamped 3x3 stride 1
+and 1x7 layers shift 0, R = 0: their negative sums show the requantization's masked tie term). A depth multiplier
+2 layer must be declined (it keeps the packed kernel); model.c must call the 2-bit depthwise kernels for every
+other one. Every depthwise output is a model output."""
 import numpy as np
 import pytest
 
@@ -42,10 +44,10 @@ def _model() -> bytes:
 
         x = conv(7, 3, padding="same", activation="relu")(x)
         x = add(dw(3, strides=2, padding="same"), x)  # 3x3 stride 2: 9x9, 7 channels (a block, a tail of 3)
-        x = add(dw(3, padding="same", activation="relu"), x)  # 3x3 stride 1: 7x7 interior, a border
+        x = add(dw(3, padding="same"), x)  # 3x3 stride 1: 7x7 interior, a border; int2: left shifts, no clamp
         x = conv(6, 1)(x)
         x = add(dw(5, padding="same"), x)  # 5x5: the tap list, 25 taps (six words and one), 6 channels (tail 2)
-        x = add(dw((1, 7), padding="same", activation="relu"), x)  # 7 taps: a word and 3 taps
+        x = add(dw((1, 7), padding="same"), x)  # 7 taps: a word and 3 taps
         x = add(dw(3, padding="same", dilation_rate=2, activation="relu"), x)  # dilated: the tap list
         x = conv(5, 1)(x)
         x = add(dw(3, padding="valid", activation="relu6"), x)  # VALID 7x7, 5 channels (a tail of 1), ReLU6

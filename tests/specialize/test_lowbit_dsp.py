@@ -286,3 +286,38 @@ def test_depthwise_layout():
         assert (lanes.reshape(-1)[:5] // 2**14).tolist() == t[tap].tolist()
         assert (lanes.reshape(-1)[5:] == 0).all()  # padding channels: zero weights
     assert (words[:, 2] & 0x0FFF0FFF == 0).all()  # taps 9-11 do not exist: their bits are zero
+
+
+def test_depthwise_bounds_and_declines():
+    """128 * sum|t| < 2^17 (2^14 T fits int32) and 2^L m < 2^12 (the SMMLA multiplier fits) at their edges; the
+    declines: other encodings, depth multiplier 2, 64-bit accumulators, shifts beyond 30."""
+    rng = np.random.default_rng(12)
+    # 512 taps of t = -2: 128 * 1024 = 2^17 -> declined; 511 taps -> kept, and exact at all -128 / 127 inputs
+    for taps, ok in ((512, False), (511, True)):
+        big = _dw_int8_call(np.random.default_rng(1), 1, taps, 2, 1, taps, pad=(0, 0), bias_scale=10)
+        big = replace(big, shift=const_array(np.full(2, -20), np.int32))
+        call = _dw2(big, "int2", np.full((1, taps, 2), -2, np.int8))
+        assert (lowbit_dsp.prepare_depthwise(call) is not None) == ok
+        if ok:
+            check_dw(call, [np.full((1, taps, 2), v) for v in (-128, 127)] + [rng.integers(-128, 128, (1, taps, 2))])
+    # a ternary magnitude of 127: left shift 5 gives 2^5 * 127 < 2^12, 6 does not
+    c8 = _dw_int8_call(rng, 5, 5, 4, 3, 3, bias_scale=50)
+    f = np.where(np.asarray(c8.filter) >= 0, 127, -127).astype(np.int8)
+    f[0, 0, :] = 0  # ternary: a zero tap
+    for left, ok in ((5, True), (6, False)):
+        call = _dw2(replace(c8, shift=const_array(np.full(4, left), np.int32),
+                            multiplier=const_array(np.full(4, 1 << 30), np.int32)), "ternary", f)
+        assert (lowbit_dsp.prepare_depthwise(call) is not None) == ok
+        if ok:
+            check_dw(call, [rng.integers(-128, 128, (5, 5, 4)), np.full((5, 5, 4), 127), np.full((5, 5, 4), -128)])
+    plain = _dw_int8_call(rng, 5, 5, 6, 3, 3)
+    two = _dw2(plain, "int2", np.clip(plain.filter, -2, 1))
+    assert lowbit_dsp.prepare_depthwise(two) is not None
+    assert lowbit_dsp.prepare_depthwise(plain) is None  # int8 weights: depthwise_dsp.py's
+    four = replace(two, packed=PackedWeights.of(encode(np.clip(plain.filter, -8, 7).reshape(9, 6), 1, "int4")))
+    assert lowbit_dsp.prepare_depthwise(four) is None  # int4: int4_dsp.py's
+    assert lowbit_dsp.prepare_depthwise(replace(two, acc64=True)) is None
+    assert lowbit_dsp.prepare_depthwise(replace(two, shift=const_array(np.full(6, -31), np.int32))) is None
+    assert lowbit_dsp.prepare_depthwise(replace(two, shift=const_array(np.full(6, 31), np.int32))) is None
+    m2 = _dw_int8_call(rng, 5, 5, 3, 3, 3, m=2)
+    assert lowbit_dsp.prepare_depthwise(_dw2(m2, "int2", np.clip(m2.filter, -2, 1))) is None  # depth multiplier 2

@@ -1,7 +1,9 @@
-"""Preparers of CONV_2D and FULLY_CONNECTED with 2-bit weights (dense `int2`, `ternary`, `binary` encodings) for the
-Arm DSP extension: ConvCall tq_conv_s8_{w2,wt,wb} -> tq_conv1x1_s8_int2_dsp / tq_conv_s8_im2col_int2_dsp
-(firmware/src/tq_conv_s8_int2_dsp.c), FullyConnectedCall tq_fully_connected_s8_{w2,wt,wb} ->
-tq_fully_connected_s8_int2_dsp (firmware/src/tq_fully_connected_s8_int2_dsp.c). The weights stay 2-bit in flash.
+"""Preparers of CONV_2D, FULLY_CONNECTED and DEPTHWISE_CONV_2D with 2-bit weights (dense `int2`, `ternary`,
+`binary` encodings) for the Arm DSP extension: ConvCall tq_conv_s8_{w2,wt,wb} -> tq_conv1x1_s8_int2_dsp /
+tq_conv_s8_im2col_int2_dsp (firmware/src/tq_conv_s8_int2_dsp.c), FullyConnectedCall tq_fully_connected_s8_{w2,wt,wb}
+-> tq_fully_connected_s8_int2_dsp (firmware/src/tq_fully_connected_s8_int2_dsp.c), DepthwiseConvCall
+tq_depthwise_conv_s8_{w2,wt,wb} -> tq_depthwise_conv{3x3,kxk}_s8_int2_dsp (firmware/src/tq_depthwise_conv_s8_int2_dsp.c;
+its own layout, see prepare_depthwise). The weights stay 2-bit in flash.
 
 Every weight is w = m_c * t with t in [-2, 1] (int2: m_c = 1; ternary and binary: m_c their channel's magnitude,
 t in {-1, 0, 1}), stored as the unsigned code u = t + 2. One int32 word holds a group of 4 output channels x 4
