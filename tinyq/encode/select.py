@@ -52,7 +52,8 @@ KERNEL_COST = {
         # alike). DW: the prepared tq_depthwise_conv3x3_s8_int2_dsp of the same file (Dec 2026,
         # benchmarks/lowbit_ratio.py on mps2-an386, the same method: MLPerf KWS's 4 depthwise layers, 1,017,988 int8
         # instructions): 1.19 for int2, ternary and binary alike (1.09 in estimated cycles; was 3.58 / 3.62 / 3.61
-        # there, packed; 3.14 / 3.2 / 3.18 per layer against 288,198); the int4 one measures 1.42 (1.25) there
+        # there, packed; 3.14 / 3.2 / 3.18 per layer against 288,198); MLPerf VWW's 13 (3,025,263): 1.18 (1.08);
+        # the int4 one measures 1.42 (1.25) on KWS there
         "int2": {FC: 1.05, CONV: 1.18, DW: 1.19}, "ternary": {FC: 1.05, CONV: 1.18, DW: 1.19},
         "binary": {FC: 1.05, CONV: 1.18, DW: 1.19},
         # the others: the packed kernels against the prepared int8 kernels (Dec 2026, mps2-an386, tinyq bench per
