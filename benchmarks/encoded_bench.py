@@ -13,6 +13,7 @@ issue's goals; no timing is involved. `--flash-only`: the weight-tensor bytes of
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -27,7 +28,8 @@ from tinyq.encode.apply import weight_report  # noqa: E402
 from tinyq.errors import TinyqError  # noqa: E402
 from tinyq.sim.run import as_program  # noqa: E402
 
-SHARED = REPO.parent / "shared" / "models"
+# ../shared beside the repository, or TINYQ_SHARED_MODELS (a git worktree elsewhere)
+SHARED = Path(os.environ.get("TINYQ_SHARED_MODELS", REPO.parent / "shared" / "models"))
 ALIASES = {"kws": "mlperf_kws_dscnn_int8", "ad": "mlperf_ad_fc_autoencoder_int8", "ic": "mlperf_ic_resnet8_int8",
            "vww": "mlperf_vww_mobilenetv1_025_int8", "person": "tflm_person_detect_int8",
            "speech": "tflm_micro_speech_int8", "hello": "tflm_hello_world_int8"}

@@ -25,7 +25,7 @@ from tinyq import specialize  # noqa: E402
 from tinyq.bench import bench  # noqa: E402
 from tinyq.specialize import lowbit_dsp  # noqa: E402
 
-OPS = ("CONV_2D", "FULLY_CONNECTED")
+OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
 def per_op(report) -> dict[str, list[int]]:
@@ -42,8 +42,8 @@ def per_op(report) -> dict[str, list[int]]:
 def bench_without_lowbit(path, board, work, weights):
     specialize._load()
     saved = list(specialize.PREPARERS)
-    specialize.PREPARERS[:] = [p for p in specialize.PREPARERS if p.prepare not in (lowbit_dsp.prepare_conv,
-                                                                                       lowbit_dsp.prepare_fc)]
+    mine = (lowbit_dsp.prepare_conv, lowbit_dsp.prepare_fc, lowbit_dsp.prepare_depthwise)
+    specialize.PREPARERS[:] = [p for p in specialize.PREPARERS if p.prepare not in mine]
     try:
         return bench(path, board, work_dir=work, weights=weights)
     finally:

@@ -1,10 +1,12 @@
 """Shared pytest fixtures: where the shared real models live."""
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_MODELS = REPO.parent / "shared" / "models"
+# ../shared beside the repository (CI), or TINYQ_SHARED_MODELS (a git worktree elsewhere)
+SHARED_MODELS = Path(os.environ.get("TINYQ_SHARED_MODELS", REPO.parent / "shared" / "models"))
 
 
 @pytest.fixture(scope="session")

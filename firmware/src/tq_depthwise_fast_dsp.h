@@ -1,5 +1,6 @@
-/* What the prepared depthwise DSP kernels share (tq_depthwise_conv_s8_fast_dsp.c, int8 weights, and
- * tq_depthwise_conv_s8_int4_dsp.c, int4 weights; tinyq/tq_depthwise_conv_fast.h): the 4-channel tap statements,
+/* What the prepared depthwise DSP kernels share (tq_depthwise_conv_s8_fast_dsp.c, int8 weights,
+ * tq_depthwise_conv_s8_int4_dsp.c, int4, and tq_depthwise_conv_s8_int2_dsp.c, 2-bit, which requantizes with its
+ * own finish2; tinyq/tq_depthwise_conv_fast.h): the 4-channel tap statements,
  * the requantization of a block, the tap list and the pixel walk. The including file defines, before including,
  * BLOCK_WORDS(k) (the int32 words of one 4-channel record for k taps), and after it the three pixel routines
  * declared below; run() calls them with constant `full` / `is3x3`, so each kernel is specialized at compile time. */

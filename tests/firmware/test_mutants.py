@@ -60,6 +60,9 @@ MUTANTS = [
     # 2-bit conv: channel 3 of a group loses the high bit of its codes at taps 2 and 3
     ("int2-conv-lane-mask", "firmware/src/tq_conv_s8_int2_dsp.c", '"0x00C000C0", "a3", "b3"', '"0x004000C0", "a3", "b3"',
      ("pytest", "tests/firmware/test_int2_fast.py", "an386")),
+    # 2-bit depthwise: the negative-tie term no longer masked, so left-shifted (R = 0) channels lose 1 when negative
+    ("int2-dw-tie-mask", "firmware/src/tq_depthwise_conv_s8_int2_dsp.c", '"and    %[g], %[g], %[a], asr #31\\n\\t"',
+     '"asr    %[g], %[a], #31\\n\\t"', ("pytest", "tests/firmware/test_int2_depthwise_fast.py", "int2-mps2-an386")),
 ]
 
 

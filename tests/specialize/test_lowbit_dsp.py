@@ -161,3 +161,163 @@ def test_conv_scaled_bound_is_proved():
     t = np.ones((4, 87382), np.int8)  # 64 * 128 * 3 * 87382 >= 2^31 > 64 * 128 * 3 * 87381
     assert lowbit_dsp.conv_bound_ok(t[:3]) and not lowbit_dsp.conv_bound_ok(t)
     assert lowbit_dsp.conv_bound_ok(t[:, 1:])
+
+
+# --- depthwise (tq_depthwise_conv3x3_s8_int2_dsp / tq_depthwise_convkxk_s8_int2_dsp) ---
+
+from tests.specialize.test_depthwise_dsp import _call as _dw_int8_call  # noqa: E402
+from tinyq.sim.kernels.packed import packed as sim_packed  # noqa: E402
+
+DW_SUFFIX = {"int2": "w2", "ternary": "wt", "binary": "wb"}
+
+
+def dw_levels(f: np.ndarray, form: str, rng) -> np.ndarray:
+    """int8 [KH, KW, C] with `form`'s levels, a magnitude a channel (ternary, binary)."""
+    if form == "int2":
+        return np.clip(f, -2, 1).astype(np.int8)
+    a = rng.integers(1, 128, f.shape[-1])
+    s = np.where(f >= 0, 1, -1) if form == "binary" else np.sign(f)
+    return (s * a).astype(np.int8)
+
+
+def _dw2(call8, form, filt):
+    """The 2-bit twin (tq_depthwise_conv_s8_{w2,wt,wb}) of an int8 depthwise call with filter filt."""
+    kh, kw, c = filt.shape
+    packed = PackedWeights.of(encode(np.asarray(filt, np.int8).reshape(kh * kw, c), 1, form))
+    return replace(call8, kernel=f"tq_depthwise_conv_s8_{DW_SUFFIX[form]}", filter=None, packed=packed)
+
+
+def dw_lanes(words: np.ndarray, t: int) -> np.ndarray:
+    """int64 [blocks, 4]: the lanes (2^14 t) the kernel's ANDs give for tap t of each block's channels c..c+3:
+    (word << (4 (t mod 4) + 2 (j odd))) & 0xC000C000; SMLABB the bottom half (j = 0, 1), SMLATT the top."""
+    w = words[:, t // 4].astype(np.int64) & 0xFFFFFFFF
+    out = []
+    for j in range(4):
+        lane = ((w << (4 * (t % 4) + 2 * (j & 1))) & 0xC000C000) >> (16 * (j >> 1)) & 0xFFFF
+        out.append(np.where(lane >= 1 << 15, lane - (1 << 16), lane))
+    return np.stack(out, axis=1)
+
+
+def emulate_dw(r, x: np.ndarray) -> np.ndarray:
+    """What tq_depthwise_conv*_s8_int2_dsp compute on record r, x int8 [H, W, C]: per tap the decoded lanes times
+    the raw input (the zero point on padded taps), A never wrapping, 2 acc' = bias2 + hi32(A * mag) (SMMLA),
+    (SMMLAR(2 acc', M, round) + (mask AND 2 acc' >> 31)) >> R."""
+    k, c = r.filter_height * r.filter_width, r.depth
+    n, q = -(-c // 4), -(-k // 4)
+    b = r.blocks.astype(np.int64).reshape(n, q + 24)
+    ch, words = b[:, :24].reshape(-1, 6), b[:, 24:]
+    lanes_t = [dw_lanes(words, t).reshape(-1) for t in range(k)]
+    out = np.zeros((r.output_height, r.output_width, c), np.int64)
+    for oy in range(r.output_height):
+        for ox in range(r.output_width):
+            a = np.zeros(4 * n, np.int64)
+            for t in range(k):
+                ky, kx = divmod(t, r.filter_width)
+                iy = oy * r.stride_height - r.pad_height + ky * r.dilation_height
+                ix = ox * r.stride_width - r.pad_width + kx * r.dilation_width
+                xv = np.full(4 * n, r.input_zero_point, np.int64)
+                if 0 <= iy < r.input_height and 0 <= ix < r.input_width:
+                    xv[:c] = x[iy, ix]
+                a += xv * lanes_t[t]
+            assert (np.abs(a) < 2**31).all()  # the proved bound: A never wraps
+            acc2 = wrap_int32(ch[:, 0] + (a * ch[:, 1] >> 32)).astype(np.int64)
+            h = wrap_int32(((acc2 * ch[:, 2] + (1 << 31)) >> 32) + ch[:, 3]).astype(np.int64)
+            assert (h == ((acc2 * ch[:, 2] + (1 << 31)) >> 32) + ch[:, 3]).all()  # the rounding add never wraps
+            out[oy, ox] = ((h + (np.where(acc2 < 0, -1, 0) & ch[:, 4])) >> ch[:, 5])[:c]
+    return np.clip(out + r.output_offset, r.act_min, r.act_max)
+
+
+def check_dw(call2, xs):
+    got = lowbit_dsp.prepare_depthwise(call2)
+    assert got is not None
+    r = got.call
+    assert got.symbol == (lowbit_dsp.DW3X3 if (r.filter_height, r.filter_width, r.dilation_height,
+                                                r.dilation_width) == (3, 3, 1, 1) else lowbit_dsp.DWKXK)
+    k, c = r.filter_height * r.filter_width, r.depth
+    assert r.blocks.size == -(-c // 4) * (24 + (k + 3) // 4)
+    assert r.packed.nbytes == -(-c // 4) * 4 * ((k + 3) // 4)  # 2 bits a (padded) weight
+    for x in xs:
+        x = x.astype(np.int8)
+        want = np.asarray(sim_packed(call2, x[None])).reshape(r.output_height, r.output_width, c)
+        np.testing.assert_array_equal(emulate_dw(r, x), want)
+    return r
+
+
+DW_CASES = [  # (h, w, c, kh, kw, stride, dilation, pad, act, shifts): left shifts (R = 0) on some
+    (7, 5, 13, 3, 3, (1, 1), (1, 1), (1, 1), (-128, 127), (-3, 4)),
+    (9, 8, 8, 3, 3, (2, 2), (1, 1), (0, 0), (-5, 127), (-12, -6)),
+    (6, 7, 4, 3, 3, (2, 2), (1, 1), (1, 1), (-128, 60), (0, 3)),
+    (5, 5, 64, 3, 3, (1, 1), (1, 1), (1, 1), (-128, 127), (-2, 2)),
+    (11, 6, 7, 5, 5, (1, 2), (1, 1), (2, 2), (-128, 127), (-9, 1)),
+    (12, 5, 6, 10, 4, (1, 1), (1, 1), (4, 1), (0, 127), (-1, 2)),
+    (9, 9, 5, 3, 3, (1, 1), (2, 2), (2, 2), (-128, 127), (-14, -7)),
+    (4, 3, 1, 3, 3, (1, 1), (1, 1), (1, 1), (-128, 127), (0, 1)),
+    (6, 6, 10, 2, 2, (2, 1), (1, 3), (0, 1), (-128, 127), (-3, 3)),
+    (5, 7, 3, 1, 7, (1, 1), (1, 1), (0, 3), (-128, 127), (-3, 3)),  # 7 taps: a word and a partial one
+]
+
+
+@pytest.mark.parametrize("form", ["int2", "ternary", "binary"])
+@pytest.mark.parametrize("case", DW_CASES, ids=[str(i) for i in range(len(DW_CASES))])
+def test_depthwise_record_equals_simulator(case, form):
+    rng = np.random.default_rng(sum(case[:5]) + 4)
+    h, w, c, kh, kw, stride, dilation, pad, act, shifts = case
+    dead = c // 2 if c > 2 and form != "binary" else None  # binary stores no 0
+    call8 = _dw_int8_call(rng, h, w, c, kh, kw, stride, dilation, pad, act, dead=dead)
+    shift = rng.integers(shifts[0], shifts[1], c)
+    if dead is not None:
+        shift[dead] = -14  # its constant r = MBQM(2^30 + 12345) is 4 r < 2^30 only with a right shift
+    call8 = replace(call8, shift=const_array(shift, np.int32))
+    f = dw_levels(np.asarray(call8.filter), form, rng)
+    if dead is not None:
+        f[..., dead] = 0  # the dead channel stays dead
+    xs = [rng.integers(-128, 128, (h, w, c)), np.full((h, w, c), 127), np.full((h, w, c), -128)]
+    r = check_dw(_dw2(call8, form, f), xs)
+    assert np.array_equal(r.filter, f)
+
+
+def test_depthwise_layout():
+    t = (np.arange(9 * 5).reshape(9, 5) % 4 - 2).astype(np.int8)
+    words = lowbit_dsp.dw_words(t)  # [2 blocks, 3 words]
+    assert words.shape == (2, 3)
+    for tap in range(9):
+        lanes = dw_lanes(words, tap)  # [block, j]
+        assert (lanes % 2**14 == 0).all()
+        assert (lanes.reshape(-1)[:5] // 2**14).tolist() == t[tap].tolist()
+        assert (lanes.reshape(-1)[5:] == 0).all()  # padding channels: zero weights
+    assert (words[:, 2] & 0x0FFF0FFF == 0).all()  # taps 9-11 do not exist: their bits are zero
+
+
+def test_depthwise_bounds_and_declines():
+    """128 * sum|t| < 2^17 (2^14 T fits int32) and 2^L m < 2^12 (the SMMLA multiplier fits) at their edges; the
+    declines: other encodings, depth multiplier 2, 64-bit accumulators, shifts beyond 30."""
+    rng = np.random.default_rng(12)
+    # 512 taps of t = -2: 128 * 1024 = 2^17 -> declined; 511 taps -> kept, and exact at all -128 / 127 inputs
+    for taps, ok in ((512, False), (511, True)):
+        big = _dw_int8_call(np.random.default_rng(1), 1, taps, 2, 1, taps, pad=(0, 0), bias_scale=10)
+        big = replace(big, shift=const_array(np.full(2, -20), np.int32))
+        call = _dw2(big, "int2", np.full((1, taps, 2), -2, np.int8))
+        assert (lowbit_dsp.prepare_depthwise(call) is not None) == ok
+        if ok:
+            check_dw(call, [np.full((1, taps, 2), v) for v in (-128, 127)] + [rng.integers(-128, 128, (1, taps, 2))])
+    # a ternary magnitude of 127: left shift 5 gives 2^5 * 127 < 2^12, 6 does not
+    c8 = _dw_int8_call(rng, 5, 5, 4, 3, 3, bias_scale=50)
+    f = np.where(np.asarray(c8.filter) >= 0, 127, -127).astype(np.int8)
+    f[0, 0, :] = 0  # ternary: a zero tap
+    for left, ok in ((5, True), (6, False)):
+        call = _dw2(replace(c8, shift=const_array(np.full(4, left), np.int32),
+                            multiplier=const_array(np.full(4, 1 << 30), np.int32)), "ternary", f)
+        assert (lowbit_dsp.prepare_depthwise(call) is not None) == ok
+        if ok:
+            check_dw(call, [rng.integers(-128, 128, (5, 5, 4)), np.full((5, 5, 4), 127), np.full((5, 5, 4), -128)])
+    plain = _dw_int8_call(rng, 5, 5, 6, 3, 3)
+    two = _dw2(plain, "int2", np.clip(plain.filter, -2, 1))
+    assert lowbit_dsp.prepare_depthwise(two) is not None
+    assert lowbit_dsp.prepare_depthwise(plain) is None  # int8 weights: depthwise_dsp.py's
+    four = replace(two, packed=PackedWeights.of(encode(np.clip(plain.filter, -8, 7).reshape(9, 6), 1, "int4")))
+    assert lowbit_dsp.prepare_depthwise(four) is None  # int4: int4_dsp.py's
+    assert lowbit_dsp.prepare_depthwise(replace(two, acc64=True)) is None
+    assert lowbit_dsp.prepare_depthwise(replace(two, shift=const_array(np.full(6, -31), np.int32))) is None
+    assert lowbit_dsp.prepare_depthwise(replace(two, shift=const_array(np.full(6, 31), np.int32))) is None
+    m2 = _dw_int8_call(rng, 5, 5, 3, 3, 3, m=2)
+    assert lowbit_dsp.prepare_depthwise(_dw2(m2, "int2", np.clip(m2.filter, -2, 1))) is None  # depth multiplier 2

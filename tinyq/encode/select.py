@@ -49,13 +49,17 @@ KERNEL_COST = {
         # CONV_2D 1.18 (KWS, 2,977,079 int8 instructions; 1.05 in estimated cycles; was 2.92 int2 / 3.07 ternary,
         # packed), FULLY_CONNECTED 1.05 (AD, 393,782; 0.95 in cycles; was 1.50 / 1.64), 1.23 on KWS's small FC; the
         # same kernels for all three forms, whose instruction counts do not depend on the weights (binary measured
-        # alike)
-        "int2": {FC: 1.05, CONV: 1.18, DW: 3.14},
-        # DW and the others: the packed kernels against the prepared int8 kernels (Dec 2026, mps2-an386, tinyq bench per
+        # alike). DW: the prepared tq_depthwise_conv3x3_s8_int2_dsp of the same file (Dec 2026,
+        # benchmarks/lowbit_ratio.py on mps2-an386, the same method: MLPerf KWS's 4 depthwise layers, 1,017,988 int8
+        # instructions): 1.19 for int2, ternary and binary alike (1.09 in estimated cycles; was 3.58 / 3.62 / 3.61
+        # there, packed; 3.14 / 3.2 / 3.18 per layer against 288,198); MLPerf VWW's 13 (3,025,263): 1.18 (1.08);
+        # the int4 one measures 1.42 (1.25) on KWS there
+        "int2": {FC: 1.05, CONV: 1.18, DW: 1.19}, "ternary": {FC: 1.05, CONV: 1.18, DW: 1.19},
+        "binary": {FC: 1.05, CONV: 1.18, DW: 1.19},
+        # the others: the packed kernels against the prepared int8 kernels (Dec 2026, mps2-an386, tinyq bench per
         # layer: KWS pointwise CONV_2D 686,231 and depthwise 288,198 int8 instructions, AD FULLY_CONNECTED; see the
         # docstring)
-        "intk": {FC: 2.66, CONV: 4.3, DW: 3.21}, "ternary": {FC: 1.05, CONV: 1.18, DW: 3.2},
-        "binary": {FC: 1.05, CONV: 1.18, DW: 3.18}, "codebook4": {FC: 1.87, CONV: 2.97, DW: 3.21},
+        "intk": {FC: 2.66, CONV: 4.3, DW: 3.21}, "codebook4": {FC: 1.87, CONV: 2.97, DW: 3.21},
         "codebook": {FC: 5.68, CONV: 3.47, DW: 3.22},
         "sparse": {FC: 1.65, CONV: 1.48, DW: 0.86}, "nm": {FC: 0.8, CONV: 1.12, DW: 0.63},
         "block": {FC: 8.34, CONV: 1.5, DW: 0.85},

@@ -13,4 +13,4 @@ from tinyq.specialize import fully_connected_dsp  # noqa: F401  tq_fully_connect
 from tinyq.specialize import int4_dsp  # noqa: F401  int4 weights: tq_conv1x1_s8_int4_dsp, tq_conv_s8_im2col_int4_dsp, tq_fully_connected_s8_int4_dsp, tq_depthwise_conv{3x3,kxk}_s8_int4_dsp
 from tinyq.specialize import s16_dsp  # noqa: F401  16x8: tq_{conv,depthwise_conv,fully_connected}_s16_dsp
 from tinyq.specialize import lstm_dsp  # noqa: F401  tq_lstm_s8_fast_dsp
-from tinyq.specialize import lowbit_dsp  # noqa: F401  2-bit weights (int2, ternary, binary): tq_conv1x1_s8_int2_dsp, tq_conv_s8_im2col_int2_dsp, tq_fully_connected_s8_int2_dsp
+from tinyq.specialize import lowbit_dsp  # noqa: F401  2-bit weights (int2, ternary, binary): tq_conv1x1_s8_int2_dsp, tq_conv_s8_im2col_int2_dsp, tq_fully_connected_s8_int2_dsp, tq_depthwise_conv{3x3,kxk}_s8_int2_dsp

@@ -121,20 +121,25 @@ def record_fields(call: DepthwiseConvCall, filt: np.ndarray) -> tuple[dict, np.n
     folded_rows = fold_output_offset(rows, bound, out_offset) if out_offset else None
     if folded_rows is not None:
         out_offset, rows = 0, folded_rows
+    return {**geometry_fields(call), "output_offset": out_offset}, req.bias, rows
+
+
+def geometry_fields(call: DepthwiseConvCall) -> dict:
+    """The record's fields but `blocks` and `_filter` (output_offset: the call's, before any folding)."""
+    kh, kw = call.filter_height, call.filter_width
     iy = inner_range(call.output_height, call.input_height, kh, call.stride_height, call.dilation_height,
                      call.pad_height)
     ix = inner_range(call.output_width, call.input_width, kw, call.stride_width, call.dilation_width,
                      call.pad_width)
-    fields = dict(
+    return dict(
         kernel=call.kernel, layer=call.layer, opcode=call.opcode, inputs=call.inputs, outputs=call.outputs,
-        batches=call.batches, input_height=call.input_height, input_width=call.input_width, depth=c,
+        batches=call.batches, input_height=call.input_height, input_width=call.input_width, depth=call.output_depth,
         filter_height=kh, filter_width=kw, output_height=call.output_height, output_width=call.output_width,
         stride_height=call.stride_height, stride_width=call.stride_width, dilation_height=call.dilation_height,
         dilation_width=call.dilation_width, pad_height=call.pad_height, pad_width=call.pad_width,
-        input_zero_point=-call.input_offset, output_offset=out_offset, act_min=call.act_min,
+        input_zero_point=-call.input_offset, output_offset=call.output_offset, act_min=call.act_min,
         act_max=call.act_max, inner_y0=iy[0], inner_y1=iy[1], inner_x0=ix[0], inner_x1=ix[1],
     )
-    return fields, req.bias, rows
 
 
 def is_3x3(call: DepthwiseConvCall) -> bool:

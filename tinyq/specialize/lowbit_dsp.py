@@ -1,7 +1,9 @@
-"""Preparers of CONV_2D and FULLY_CONNECTED with 2-bit weights (dense `int2`, `ternary`, `binary` encodings) for the
-Arm DSP extension: ConvCall tq_conv_s8_{w2,wt,wb} -> tq_conv1x1_s8_int2_dsp / tq_conv_s8_im2col_int2_dsp
-(firmware/src/tq_conv_s8_int2_dsp.c), FullyConnectedCall tq_fully_connected_s8_{w2,wt,wb} ->
-tq_fully_connected_s8_int2_dsp (firmware/src/tq_fully_connected_s8_int2_dsp.c). The weights stay 2-bit in flash.
+"""Preparers of CONV_2D, FULLY_CONNECTED and DEPTHWISE_CONV_2D with 2-bit weights (dense `int2`, `ternary`,
+`binary` encodings) for the Arm DSP extension: ConvCall tq_conv_s8_{w2,wt,wb} -> tq_conv1x1_s8_int2_dsp /
+tq_conv_s8_im2col_int2_dsp (firmware/src/tq_conv_s8_int2_dsp.c), FullyConnectedCall tq_fully_connected_s8_{w2,wt,wb}
+-> tq_fully_connected_s8_int2_dsp (firmware/src/tq_fully_connected_s8_int2_dsp.c), DepthwiseConvCall
+tq_depthwise_conv_s8_{w2,wt,wb} -> tq_depthwise_conv{3x3,kxk}_s8_int2_dsp (firmware/src/tq_depthwise_conv_s8_int2_dsp.c;
+its own layout, see prepare_depthwise). The weights stay 2-bit in flash.
 
 Every weight is w = m_c * t with t in [-2, 1] (int2: m_c = 1; ternary and binary: m_c their channel's magnitude,
 t in {-1, 0, 1}), stored as the unsigned code u = t + 2. One int32 word holds a group of 4 output channels x 4
@@ -22,11 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.kernel_select import DSP
-from tinyq.lower.conv import ConvCall
+from tinyq.lower.conv import ConvCall, DepthwiseConvCall
 from tinyq.lower.fully_connected import FullyConnectedCall
 from tinyq.program import KernelCall, const_array
 from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.conv_dsp import gemm_fields, is_pointwise
+from tinyq.specialize.depthwise_dsp import DepthwiseFastCall, fold_output_offset, geometry_fields, is_3x3
 from tinyq.specialize.fully_connected_dsp import FullyConnectedInterleavedCall, _pad_rows
 from tinyq.specialize.int4_dsp import ConvGemmInt4Call, Int4Storage, _wrap32
 from tinyq.sim.fixedpoint import multiply_by_quantized_multiplier
@@ -44,6 +47,7 @@ class Requant:
     folded: np.ndarray  # int64 [C]: 2^L (bias + input_offset * sum(w)), or 4 r for a constant channel
     magnitude: np.ndarray  # int64 [C]: 2^L m_c
     rows: np.ndarray  # int64 [C, 4]: {multiplier, round, right_shift, negative-tie mask}
+    left: np.ndarray  # int64 [C]: L, the left shift folded into folded and magnitude (0 for a constant channel)
 
 
 def lowbit_requant(rows: np.ndarray, m: np.ndarray, call: KernelCall) -> Requant | None:
@@ -80,11 +84,12 @@ def lowbit_requant(rows: np.ndarray, m: np.ndarray, call: KernelCall) -> Requant
     mult = np.where(live, mult, 1 << 30)
     table = np.stack([mult, np.where(right > 0, 1 << np.maximum(right - 1, 0), 0), right,
                       np.where(right > 0, -1, 0)], axis=1)
-    return Requant(folded, m.astype(np.int64) << left, table)
+    return Requant(folded, m.astype(np.int64) << left, table, left)
 
 
 def lowbit_rows(call: KernelCall, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(decoded int8 rows [C, K], t int8 [C, K] in [-2, 1], m int64 [C]) with rows = m * t, or None."""
+    """(decoded int8 rows [C, K], t int8 [C, K] in [-2, 1], m int64 [C]) with rows = m * t, or None. axis: the
+    encoding's channel axis (1: depthwise, whose decoded [K, C] is transposed here)."""
     packed = getattr(call, "packed", None)
     encoded = getattr(packed, "encoded", None)
     if encoded is None or encoded.encoding not in ENCODINGS or encoded.channel_axis != axis:
@@ -92,6 +97,7 @@ def lowbit_rows(call: KernelCall, axis: int = 0) -> tuple[np.ndarray, np.ndarray
     rows = np.asarray(encoded.decode())
     if rows.dtype != np.int8 or rows.ndim != 2 or rows.size == 0:
         return None
+    rows = np.ascontiguousarray(rows.T) if axis == 1 else rows
     w = rows.astype(np.int64)
     if encoded.encoding == "int2":
         m = np.ones(len(w), np.int64)
@@ -201,7 +207,80 @@ def prepare_fc(call: KernelCall) -> Prepared | None:
     return Prepared(record, FC)
 
 
+# --- depthwise: tq_depthwise_conv_s8_{w2,wt,wb} -> tq_depthwise_conv{3x3,kxk}_s8_int2_dsp ---
+
+DW3X3 = "tq_depthwise_conv3x3_s8_int2_dsp"
+DWKXK = "tq_depthwise_convkxk_s8_int2_dsp"
+DW_LANE = 2**14  # a lane the kernel's AND isolates is 2^14 t (t's two bits at the top of an int16 half)
+DW_MAG_SHIFT = 19  # the magnitude word: 2^(L + 19) m, so that SMMLA's high word of 2^14 T times it is 2^(L+1) m T
+
+
+def dw_words(t: np.ndarray) -> np.ndarray:
+    """t int8 [K, C] in [-2, 1] -> int32 [ceil(C/4), ceil(K/4)]: per 4-channel block and 4 taps one word, tap
+    4q + s of channel c + j in bits 2i..2i+1 (two's complement), i = {7, 6, 15, 14}[j] - 2s, so that
+    (word << 4s) & 0xC000C000 and (word << (4s + 2)) & 0xC000C000 are the 2^14 t lanes of channels {c, c+2} and
+    {c+1, c+3} (tinyq/tq_depthwise_conv_fast.h "2-bit weights"); missing taps and channels are 0."""
+    k, c = t.shape
+    q, n = -(-k // 4), -(-c // 4)
+    u = np.zeros((4 * q, 4 * n), np.int64)
+    u[:k, :c] = t.astype(np.int64) & 3
+    u = u.reshape(q, 4, n, 4)  # [word, tap of the word, block, channel of the block]
+    words = sum(u[:, s, :, j] << (2 * (i - 2 * s)) for s in range(4) for j, i in enumerate((7, 6, 15, 14)))
+    return _wrap32(words.T)
+
+
+@dataclass(frozen=True, eq=False)
+class DepthwiseFastInt2Call(DepthwiseFastCall):
+    """DepthwiseFastCall with 2-bit weights (tinyq/tq_depthwise_conv_fast.h "2-bit weights")."""
+
+    _storage: Int4Storage | None = None
+
+    @property
+    def packed(self) -> Int4Storage | None:
+        return self._storage
+
+
+def prepare_depthwise(call: KernelCall) -> Prepared | None:
+    """The 2-bit depthwise record, or None. Proved here besides lowbit_requant's conditions: |2^14 T| < 2^31
+    (T = sum(x * t) over raw int8 inputs and the zero point: 128 * sum|t| < 2^17) and 2^(L + 19) m < 2^31."""
+    if not isinstance(call, DepthwiseConvCall) or call.depth_multiplier != 1 or call.acc64:
+        return None
+    if call.input_depth != call.output_depth:
+        return None
+    got = lowbit_rows(call, axis=1)
+    kh, kw, c = call.filter_height, call.filter_width, call.output_depth
+    if got is None or got[0].shape != (c, kh * kw):
+        return None
+    rows, t, m = got  # a row a channel
+    if (128 * DW_LANE * np.abs(t.astype(np.int64)).sum(axis=1) >= 2**31).any():
+        return None
+    fr = lowbit_requant(rows, m, call)
+    if fr is None or (fr.magnitude << DW_MAG_SHIFT >= 2**31).any():
+        return None
+    live = rows.astype(np.int64).any(axis=1)
+    bound = np.where(live, accumulator_bound(rows, call.bias, call.input_offset) << fr.left, np.abs(fr.folded))
+    out_offset, rq = call.output_offset, fr.rows
+    if out_offset:
+        folded_rows = fold_output_offset(rq[:, :3], bound, out_offset)
+        if folded_rows is not None:
+            out_offset, rq = 0, np.concatenate([np.asarray(folded_rows, np.int64), rq[:, 3:]], axis=1)
+    filt = np.ascontiguousarray(rows.T).reshape(kh, kw, c)
+    fields = {**geometry_fields(call), "output_offset": out_offset}
+    n = -(-c // 4)
+    words = dw_words(t.T)
+    bias2 = _wrap32(_pad_rows(2 * fr.folded, 4 * n, 0)).astype(np.int64)
+    mag = _pad_rows(fr.magnitude << DW_MAG_SHIFT, 4 * n, 1 << DW_MAG_SHIFT)
+    rq = _pad_rows(rq, 4 * n, UNIT_ROW).astype(np.int64)  # {M, round, R, mask}
+    chans = np.stack([bias2, mag, rq[:, 0], rq[:, 1], rq[:, 3], rq[:, 2]], axis=1).reshape(n, 24)
+    blocks = np.concatenate([chans, words], axis=1).reshape(-1)
+    record = DepthwiseFastInt2Call(**fields, blocks=const_array(blocks, np.int32), _filter=filt,
+                                   _storage=Int4Storage(call.packed.encoded, int(words.nbytes)))
+    return Prepared(record, DW3X3 if is_3x3(call) else DWKXK)
+
+
 for _w in ("w2", "wt", "wb"):
     register(Preparer(kernel=f"tq_conv_s8_{_w}", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=prepare_conv))
     register(Preparer(kernel=f"tq_fully_connected_s8_{_w}", feature=DSP, macro="__ARM_FEATURE_DSP",
                       prepare=prepare_fc))
+    register(Preparer(kernel=f"tq_depthwise_conv_s8_{_w}", feature=DSP, macro="__ARM_FEATURE_DSP",
+                      prepare=prepare_depthwise))

@@ -46,4 +46,19 @@ tq_status tq_depthwise_conv3x3_s8_int4_dsp(const tq_depthwise_conv_fast_params *
 tq_status tq_depthwise_convkxk_s8_int4_dsp(const tq_depthwise_conv_fast_params *p, const int8_t *input,
                                            int8_t *output, void *scratch);
 
+/* 2-bit weights, int2, ternary and binary (tinyq/specialize/lowbit_dsp.py): w = m_c * t, t in [-2, 1] kept 2-bit
+ * in flash; the same struct, each record laid out as
+ *   int32 ch[4][6]                per channel c..c+3 {bias2, mag, multiplier, round, mask, right shift R}:
+ *                                 bias2 = 2 * 2^L * folded bias (modulo 2^32; L: the channel's left shift, 0 for a
+ *                                 right one), mag = 2^(L + 19) * m_c, round with the output offset folded in or not,
+ *                                 R in 0..30, mask 0 when R = 0, else -1
+ *   int32 w[ceil(K / 4)]          per 4 taps 4q..4q+3, tap 4q + s of channel c + j in bits 2i..2i+1 (two's
+ *                                 complement t, 0 for a missing tap or channel), i = {7, 6, 15, 14}[j] - 2s
+ *                                 (so (word << {4s, 4s + 2}) & 0xC000C000 are 2^14 t lanes of {c, c+2}, {c+1, c+3})
+ * Same scratch. Exact when 128 * sum|t| < 2^17 and |2^L acc| < 2^30 for every channel, 2^L m_c < 2^12. */
+tq_status tq_depthwise_conv3x3_s8_int2_dsp(const tq_depthwise_conv_fast_params *p, const int8_t *input,
+                                           int8_t *output, void *scratch);
+tq_status tq_depthwise_convkxk_s8_int2_dsp(const tq_depthwise_conv_fast_params *p, const int8_t *input,
+                                           int8_t *output, void *scratch);
+
 #endif
