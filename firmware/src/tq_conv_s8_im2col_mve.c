@@ -3,7 +3,8 @@
  * with the input zero point, so that the folded bias (bias + input_offset * sum(w)) gives TFLM's sum exactly:
  * a padded tap contributes (zero_point + input_offset) * w = 0, as TFLM's skipped tap does. Two rows at a time
  * go through the GEMM core (tq_gemm_s8_mve.c). Copies and fills are predicated 16-byte vector moves; a pixel
- * whose field lies inside the image takes a shorter path (pixel_row). */
+ * whose field lies inside the image (a range of rows and columns found once a call) takes a shorter path
+ * (pixel_row), filter rows of 48k bytes three whole vectors a step. */
 #include "tinyq/tq_mve.h"
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
@@ -48,23 +49,48 @@ static void im2col_row(const tq_conv_s8_im2col_mve_params *p, const int8_t *imag
 
 /* What the interior fast path needs: a pixel whose receptive field lies inside the image (dilation_width 1)
  * copies filter_height runs of filter_width * input_depth contiguous bytes; runs of at most 16 bytes (thin
- * inputs: a first layer's 3x3x3 is 9) are one predicated vector move each. */
+ * inputs: a first layer's 3x3x3 is 9) are one predicated vector move each, runs of a multiple of 48 bytes (3 wide
+ * filters on 16k channels) go three whole vectors a step. Output pixels (y, x) with y_lo <= y < y_lo + y_span and
+ * x_lo <= x < x_lo + x_span are the interior ones (spans 0 when dilation_width is not 1). */
 typedef struct {
-    int32_t run, row_step, kh, last_dy; /* bytes per filter row, between filter rows, rows, (kh - 1) * dilation */
-    mve_pred16_t pred;                  /* the run's bytes, when run <= 16 */
+    int32_t run, row_step, kh;      /* bytes per filter row, between filter rows, rows */
+    int32_t triples, row_gap;       /* run / 48 when run is a multiple of 48, else 0; row_step - run */
+    int32_t y_lo, y_span, x_lo, x_span;
+    mve_pred16_t pred;              /* the run's bytes, when run <= 16 */
 } tq_im2col_inside;
+
+/* the interior output pixels [lo, lo + span) along an axis: in = out * stride - pad must be >= 0 and
+ * in + reach <= size (reach: first to last tap, plus one) */
+static void inside_range(int32_t size, int32_t reach, int32_t stride, int32_t pad, int32_t outs, int32_t *lo,
+                         int32_t *span) {
+    const int32_t first = (pad + stride - 1) / stride, top = size - reach + pad; /* out * stride <= top */
+    int32_t last = top < 0 ? -1 : top / stride;
+    if (last > outs - 1) last = outs - 1;
+    *lo = first, *span = last >= first ? last - first + 1 : 0;
+}
+
+/* three whole vectors, the loads first */
+static inline __attribute__((always_inline)) void copy48(int8_t *dst, const int8_t *src) {
+    const int8x16_t a = vldrbq_s8(src), b = vldrbq_s8(src + 16), c = vldrbq_s8(src + 32);
+    vstrbq_s8(dst, a), vstrbq_s8(dst + 16, b), vstrbq_s8(dst + 32, c);
+}
 
 static inline __attribute__((always_inline)) void pixel_row(const tq_conv_s8_im2col_mve_params *p,
                                                             const tq_im2col_inside *f, const int8_t *image,
                                                             int32_t out_y, int32_t out_x, int8_t *dst) {
-    const int32_t in_y = out_y * p->stride_height - p->pad_height, in_x = out_x * p->stride_width - p->pad_width;
-    if (p->dilation_width != 1 || in_x < 0 || in_x + p->filter_width > p->input_width || in_y < 0 ||
-        in_y + f->last_dy >= p->input_height) {
+    if ((uint32_t)(out_x - f->x_lo) >= (uint32_t)f->x_span || (uint32_t)(out_y - f->y_lo) >= (uint32_t)f->y_span) {
         im2col_row(p, image, out_y, out_x, dst);
         return;
     }
+    const int32_t in_y = out_y * p->stride_height - p->pad_height, in_x = out_x * p->stride_width - p->pad_width;
     const int8_t *src = image + (in_y * p->input_width + in_x) * p->input_depth;
-    if (f->run <= 16) {
+    if (f->triples == 1) { /* 16 channels: a filter row is three vectors */
+        for (int32_t ky = f->kh; ky > 0; --ky, src += f->row_step, dst += 48) copy48(dst, src);
+    } else if (f->triples > 1) {
+        for (int32_t ky = f->kh; ky > 0; --ky, src += f->row_gap) {
+            for (int32_t i = f->triples; i > 0; --i, src += 48, dst += 48) copy48(dst, src);
+        }
+    } else if (f->run <= 16) {
         for (int32_t ky = 0; ky < f->kh; ++ky, src += f->row_step, dst += f->run)
             vstrbq_p_s8(dst, vldrbq_z_s8(src, f->pred), f->pred);
     } else {
@@ -97,8 +123,14 @@ tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int
     const int32_t pixels = p->output_height * p->output_width, c = g->out_depth;
     tq_im2col_inside f;
     f.run = p->filter_width * p->input_depth, f.row_step = p->dilation_height * q->input_width * p->input_depth;
-    f.kh = p->filter_height, f.last_dy = (p->filter_height - 1) * p->dilation_height;
+    f.kh = p->filter_height, f.triples = f.run % 48 == 0 ? f.run / 48 : 0;
+    f.row_gap = f.row_step - f.run;
     f.pred = vctp8q((uint32_t)(f.run < 16 ? f.run : 16));
+    inside_range(q->input_height, (p->filter_height - 1) * p->dilation_height + 1, p->stride_height,
+                 q->pad_height, p->output_height, &f.y_lo, &f.y_span);
+    inside_range(q->input_width, p->filter_width, p->stride_width, q->pad_width, p->output_width, &f.x_lo,
+                 &f.x_span);
+    if (p->dilation_width != 1) f.x_span = 0;
     tq_mve_gemm_run run;
     tq_mve_gemm_start(&run, g);
     for (int32_t batch = 0; batch < p->batches; ++batch) {

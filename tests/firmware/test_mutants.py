@@ -57,6 +57,12 @@ MUTANTS = [
     # the bordered copy's word scatter: the last, partial 16-byte step of a pixel loses its last word
     ("mve-dw-copy-tail", "firmware/src/tq_depthwise_conv_s8_mve.c", "vctp32q((uint32_t)(c % 16 / 4))",
      "vctp32q((uint32_t)(c % 16 / 4 - 1))", ("pytest", "tests/firmware/test_mve_kernels.py", "depthwise_conv_tall")),
+    # Helium im2col, a filter row copied as whole vectors: the third vector of each 48 bytes is the second again
+    ("mve-im2col-rows48", "firmware/src/tq_conv_s8_im2col_mve.c", "vstrbq_s8(dst + 32, c);", "vstrbq_s8(dst + 32, b);",
+     ("pytest", "tests/firmware/test_mve_kernels.py", "rows48")),
+    # the interior columns start at pad / stride rounded down: stride 2 with padding 1 copies column -1 as inside
+    ("mve-im2col-inside-first", "firmware/src/tq_conv_s8_im2col_mve.c", "first = (pad + stride - 1) / stride",
+     "first = pad / stride", ("pytest", "tests/firmware/test_mve_kernels.py", "rows48")),
     # 2-bit conv: channel 3 of a group loses the high bit of its codes at taps 2 and 3
     ("int2-conv-lane-mask", "firmware/src/tq_conv_s8_int2_dsp.c", '"0x00C000C0", "a3", "b3"', '"0x004000C0", "a3", "b3"',
      ("pytest", "tests/firmware/test_int2_fast.py", "an386")),

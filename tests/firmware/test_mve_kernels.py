@@ -63,6 +63,26 @@ def _first_layer_c1():
     return convert_keras(build, seed=22, lo=-2.0, hi=5.0)
 
 
+def _conv_rows48():
+    """The im2col interior copy by whole filter rows of 48 bytes (3 wide on 16k channels), on images too wide for
+    the bordered copy even in bands (the edges take the generic row): 16 -> 3x3 SAME (16, ReLU) on 10x41, 3x3 SAME
+    stride 2 (32: no padding at the top, one row at the bottom, a column on the left: the interior columns start
+    at 1), 3x3 SAME (32: 96-byte rows), 3x3 VALID (8, no padding: every pixel inside); pixel counts 410, 105,
+    105, 57."""
+    import keras
+
+    def build():
+        return keras.Sequential([
+            keras.Input((10, 41, 16)),
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(32, 3, strides=2, padding="same"),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(8, 3, padding="valid"),
+        ])
+
+    return convert_keras(build, seed=28, lo=-1.0, hi=2.0)
+
+
 def _depthwise_chain():
     """Depthwise, multiplier 1, on 21 channels (five groups of 4 and a tail of 1): 3x3 SAME (ReLU), 3x3 SAME
     stride 2 (ReLU6), (3, 2) VALID dilation 2, 5x5 SAME with a dead channel; image 9x7."""
@@ -189,6 +209,10 @@ def test_conv_mve(tmp_path):
 
 def test_conv_first_layer_c1_mve(tmp_path):
     _check(_first_layer_c1(), tmp_path, {"tq_conv_s8_im2col_mve": 2})
+
+
+def test_conv_rows48_mve(tmp_path):
+    _check(_conv_rows48(), tmp_path, {"tq_conv_s8_im2col_mve": 4})
 
 
 def test_depthwise_conv_mve(tmp_path):
