@@ -59,29 +59,46 @@ typedef uint32_t __attribute__((may_alias)) word_t;
         a3 = __smlad(xo, (int16x2_t)(w)[7], __smlad(xe, (int16x2_t)(w)[6], a3));                                    \
     } while (0)
 
-/* One row of a chunk with int16 weights: one LDRD of its even and odd lane words, two SMLAD (15 instructions for 16
- * MACs a chunk, against 21: 24 cycles on the M4 against 26) */
-#define TQ_FCW_ASM_ROW(a)                                                                                           \
+/* Two rows of a chunk with int16 weights: one LDM of their even and odd lane words (u, v, s, t: ascending registers,
+ * as LDM's list must be), four SMLAD. 13 instructions for 16 MACs a chunk (21 with int8 weights), 22 cycles on the
+ * M4 (LDM 1 + 4; two LDRD would take 6 for the same words). On the Cortex-M7 (TQ_DUAL_ISSUE, tinyq/boards.py) an
+ * LDRD is 1 cycle and an LDM of 4 words 3: two LDRD there. */
+#if defined(TQ_DUAL_ISSUE)
+#define TQ_FCW_ASM_ROWS(a, b)                                                                                       \
     "ldrd   %[u], %[v], [%[w]], #8\n\t"                                                                            \
     "smlad  %[" a "], %[xe], %[u], %[" a "]\n\t"                                                                    \
-    "smlad  %[" a "], %[xo], %[v], %[" a "]\n\t"
+    "smlad  %[" a "], %[xo], %[v], %[" a "]\n\t"                                                                    \
+    "ldrd   %[s], %[t], [%[w]], #8\n\t"                                                                            \
+    "smlad  %[" b "], %[xe], %[s], %[" b "]\n\t"                                                                    \
+    "smlad  %[" b "], %[xo], %[t], %[" b "]\n\t"
+#else
+#define TQ_FCW_ASM_ROWS(a, b)                                                                                       \
+    "ldm    %[w]!, {%[u], %[v], %[s], %[t]}\n\t"                                                                   \
+    "smlad  %[" a "], %[xe], %[u], %[" a "]\n\t"                                                                    \
+    "smlad  %[" a "], %[xo], %[v], %[" a "]\n\t"                                                                    \
+    "smlad  %[" b "], %[xe], %[s], %[" b "]\n\t"                                                                    \
+    "smlad  %[" b "], %[xo], %[t], %[" b "]\n\t"
+#endif
 #define TQ_FCW_ASM_CHUNK                                                                                            \
     "ldr    %[xe], [%[x]], #4\n\t"                                                                                 \
     "sxtb16 %[xo], %[xe], ror #8\n\t"                                                                              \
-    "sxtb16 %[xe], %[xe]\n\t" TQ_FCW_ASM_ROW("a0") TQ_FCW_ASM_ROW("a1") TQ_FCW_ASM_ROW("a2") TQ_FCW_ASM_ROW("a3")
+    "sxtb16 %[xe], %[xe]\n\t" TQ_FCW_ASM_ROWS("a0", "a1") TQ_FCW_ASM_ROWS("a2", "a3")
 
 /* `steps` (>= 1) steps of two chunks (four: quad), acc[r] += the group's sums over 8 (16) inputs a step; advances
  * *x and *w. Four chunks a step halve the loop's SUBS + BNE (4 cycles a step on the M4) where the row is long. */
 static inline __attribute__((always_inline)) void chunk_steps(const int8_t **x, const word_t **w, int32_t steps,
                                                               int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3,
                                                               int wide, int quad) {
-    uint32_t xe, xo, u, v, t;
+    uint32_t xe, xo;
+    /* the weight words in fixed ascending registers: the wide chunk's LDM lists them (the int8 chunk uses u, v, t) */
+    register uint32_t u __asm__("r8"), v __asm__("r9"), s __asm__("r10"), t __asm__("r11");
 #define TQ_FCI_PAIRS(CHUNK)                                                                                         \
     __asm__("1:\n\t" CHUNK                                                                                         \
             "subs   %[n], %[n], #1\n\t"                                                                            \
             "bne    1b\n\t"                                                                                        \
             : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [x] "+r"(*x), [w] "+r"(*w),          \
-              [n] "+r"(steps), [xe] "=&r"(xe), [xo] "=&r"(xo), [u] "=&r"(u), [v] "=&r"(v), [t] "=&r"(t)            \
+              [n] "+r"(steps), [xe] "=&r"(xe), [xo] "=&r"(xo), [u] "=&r"(u), [v] "=&r"(v), [s] "=&r"(s),           \
+              [t] "=&r"(t)                                                                                          \
             :                                                                                                       \
             : "cc", "memory")
 #define TQ_FCW2 TQ_FCW_ASM_CHUNK TQ_FCW_ASM_CHUNK

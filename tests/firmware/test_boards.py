@@ -52,6 +52,8 @@ def test_isa_features():
     assert load_board("mps2-an385").arch_flags == ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft")
     assert load_board("mps2-an386").arch_flags == (
         "-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard")
+    assert load_board("mps2-an500").arch_flags[0] == "-mcpu=cortex-m7"
+    assert load_board("mps2-an500").arch_flags[-1] == "-DTQ_DUAL_ISSUE"  # the kernels keep LDRD pairs there
     an547 = load_board("mps3-an547")
     assert an547.weight_region == an547.weights != an547.flash
     assert load_board("mps2-an386").weight_region == load_board("mps2-an386").flash

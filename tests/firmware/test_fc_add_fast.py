@@ -77,9 +77,11 @@ def add_model():
     return tfl, inputs, check_model(tfl, inputs=inputs)
 
 
-@pytest.mark.parametrize("board, layout", [(b, "int8") for b in DSP_BOARDS] + [("mps2-an386", "int16")])
+@pytest.mark.parametrize("board, layout", [(b, "int8") for b in DSP_BOARDS] + [("mps2-an386", "int16"),
+                                                                              ("mps2-an500", "int16")])
 def test_fully_connected_interleaved_equals_simulator(board, layout, fc_model, tmp_path):
-    """Both weight layouts (--weights-layout): int8 words, and int16 words widened at compile time."""
+    """Both weight layouts (--weights-layout): int8 words, and int16 words widened at compile time (LDM chunks,
+    LDRD on the Cortex-M7)."""
     tfl, inputs, sim = fc_model
     model_c = _firmware_equals(tfl, inputs, sim, board, tmp_path, layout)
     kernel = {"int8": "tq_fully_connected_s8_interleaved_dsp(", "int16": "tq_fully_connected_s8_wide_dsp("}[layout]

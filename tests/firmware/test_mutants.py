@@ -33,6 +33,10 @@ MUTANTS = [
     ("fc-tail-3", "firmware/src/tq_fully_connected_s8_interleaved_dsp.c",
      "if (n > 2) v |= (uint32_t)(uint8_t)x[2] << 16;", "",
      ("pytest", "tests/firmware/test_fc_add_fast.py", "an386")),
+    # the int16-weight FC's LDM chunk: row b's odd lanes multiplied by its even weight word
+    ("fc-wide-ldm-lane", "firmware/src/tq_fully_connected_s8_interleaved_dsp.c",
+     '"smlad  %[" b "], %[xo], %[t], %[" b "]\\n\\t"\n#endif', '"smlad  %[" b "], %[xo], %[s], %[" b "]\\n\\t"\n#endif',
+     ("pytest", "tests/firmware/test_fc_add_fast.py", "an386")),
     ("s16-im2col-pad", "firmware/src/tq_conv_s16_dsp.c", "to[i] = from ? from[i] : 0;", "to[i] = from ? from[i] : 1;",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op")),
     ("s16-clamp-int16", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__ssat(y, 16)", "(int16_t)__ssat(y, 15)",
