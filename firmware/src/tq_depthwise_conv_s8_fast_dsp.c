@@ -110,11 +110,11 @@ TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, in
 }
 
 tq_status tq_depthwise_conv3x3_s8_dsp(const params *p, const int8_t *input, int8_t *output, void *scratch) {
-    return full_range(p) ? run(p, input, output, scratch, 1, 1) : run(p, input, output, scratch, 0, 1);
+    return run_range(p, input, output, scratch, 1);
 }
 
 tq_status tq_depthwise_convkxk_s8_dsp(const params *p, const int8_t *input, int8_t *output, void *scratch) {
-    return full_range(p) ? run(p, input, output, scratch, 1, 0) : run(p, input, output, scratch, 0, 0);
+    return run_range(p, input, output, scratch, 0);
 }
 #else
 typedef int tq_depthwise_conv_fast_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */

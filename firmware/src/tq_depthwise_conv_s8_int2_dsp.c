@@ -21,30 +21,8 @@
 
 #define TQ_INT2_LANES 0xC000C000u
 
-/* One tap of four channels, as tq_depthwise_conv_s8_int4_dsp.c's: the input word loaded and the two lane registers
- * decoded ((w << S) & 0xC000C000, one AND each) inside the statement. OP: SMLA (accumulate) or SMUL (the pixel's
- * first tap starts the accumulators); S0, S1: the shifts of the tap's lanes {c, c+2} and {c+1, c+3}. */
-#define TQ_TAP_ASM(LOAD, OP, S0, S1)                                                                           \
-    LOAD "\n\t"                                                                                               \
-    "and    %[l], %[m], %[w], lsl #" #S0 "\n\t"                                                                \
-    "sxtb16 %[e], %[x]\n\t"                                                                                   \
-    "sxtb16 %[x], %[x], ror #8\n\t" OP(bb, a0, e) OP(tt, a2, e)                                                \
-    "and    %[l], %[m], %[w], lsl #" #S1 "\n\t" OP(bb, a1, x) OP(tt, a3, x)
-#define TQ_MLA(XY, A, E) "smla" #XY " %[" #A "], %[" #E "], %[l], %[" #A "]\n\t"
-#define TQ_MUL(XY, A, E) "smul" #XY " %[" #A "], %[" #E "], %[l]\n\t"
-#define TQ_TAP_OUT(ACC)                                                                                        \
-    [a0] ACC(a0), [a1] ACC(a1), [a2] ACC(a2), [a3] ACC(a3), [x] "=&r"(x_), [e] "=&r"(e_), [l] "=&r"(l_)
-#define TQ_PLUS(v) "+r"(v)
-#define TQ_EARLY(v) "=&r"(v)
-/* the tap at ptr + off (a register); no "m" operand (as the int4 kernel: the kernel never writes its input) */
-#define TAP_AT(OP, ACC, PTR, OFF, W, M, S0, S1)                                                                \
-    do {                                                                                                       \
-        int32_t x_, e_, l_;                                                                                    \
-        __asm__(TQ_TAP_ASM("ldr    %[x], [%[p], %[c]]", OP, S0, S1)                                          \
-                : TQ_TAP_OUT(ACC)                                                                              \
-                : [p] "r"(PTR), [c] "r"(OFF), [w] "r"(W), [m] "r"(M));                                         \
-    } while (0)
-/* tap s (0-3) of a word; a pixel's first tap (s = 0): the tap list of other filters than 3x3 */
+/* The taps are TQ_TAP_ASM and TAP_AT of tq_depthwise_fast_dsp.h (as the int4 kernel's), the lanes decoded with
+ * TQ_INT2_LANES. Tap s (0-3) of a word; a pixel's first tap (s = 0): the tap list of other filters than 3x3 */
 #define TAP_AT_S(PTR, OFF, W, M, S) TAP_AT(TQ_MLA, TQ_PLUS, PTR, OFF, W, M, 4 * (S), 4 * (S) + 2)
 #define FIRST_AT(PTR, OFF, W, M) TAP_AT(TQ_MUL, TQ_EARLY, PTR, OFF, W, M, 0, 2)
 
@@ -91,7 +69,7 @@
 
 /* channel j's output from its accumulator a = 2^14 T and its words ch = blk + 6j = {bias2, mag, M, round, mask, R}:
  * 2 acc' = SMMLA(a, mag, bias2), then (SMMLAR(2 acc', M, round) + (mask AND 2 acc' ASR #31)) >> R, then the output
- * offset added and clamped (full: as finish() of tq_depthwise_fast_dsp.h). One statement, the three word pairs
+ * offset added and clamped (clamp_out of tq_depthwise_fast_dsp.h). One statement, the three word pairs
  * loaded with LDRD: GCC, given the C, loaded the pair {mask, R} with two LDRs. */
 #define FINISH2(A, BLK, J, P, FULL) finish2(A, BLK, 24 * (J), P, FULL)
 TQ_INLINE int8_t finish2(int32_t a, const int32_t *blk, const int32_t off, const params *p, int full) {
@@ -106,10 +84,7 @@ TQ_INLINE int8_t finish2(int32_t a, const int32_t *blk, const int32_t off, const
             "asr    %[v], %[v], %[s]"
             : [a] "+&r"(a), [v] "=&r"(v), [g] "=&r"(g), [s] "=&r"(s)
             : [ch] "r"(blk), [o] "i"(off), "m"(*(const int32_t(*)[6])(blk + off / 4)));
-    if (full) return (int8_t)__ssat(v, 8);
-    int32_t y = __ssat(v + p->output_offset, 8);
-    y = y < p->act_min ? p->act_min : y;
-    return (int8_t)(y > p->act_max ? p->act_max : y);
+    return clamp_out(v, p, full);
 }
 
 TQ_INLINE int8_t *store_block(int8_t *out, const int32_t *blk, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
@@ -182,11 +157,11 @@ TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, in
 }
 
 tq_status tq_depthwise_conv3x3_s8_int2_dsp(const params *p, const int8_t *input, int8_t *output, void *scratch) {
-    return full_range(p) ? run(p, input, output, scratch, 1, 1) : run(p, input, output, scratch, 0, 1);
+    return run_range(p, input, output, scratch, 1);
 }
 
 tq_status tq_depthwise_convkxk_s8_int2_dsp(const params *p, const int8_t *input, int8_t *output, void *scratch) {
-    return full_range(p) ? run(p, input, output, scratch, 1, 0) : run(p, input, output, scratch, 0, 0);
+    return run_range(p, input, output, scratch, 0);
 }
 #else
 typedef int tq_depthwise_conv_s8_int2_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */

@@ -19,32 +19,7 @@
 
 #define TQ_INT4_LANES 0xF000F000u
 
-/* One tap of four channels, the input word loaded and the two lane registers decoded ((w << S) & 0xF000F000, one
- * AND each) inside the statement: GCC left to itself hoists the pixel's nine loads ahead of the products and
- * spills them (checked with objdump). The input lanes and products are MAC4's (tq_depthwise_fast_dsp.h). OP: SMLA
- * (accumulate) or SMUL (the pixel's first tap starts the accumulators); S0, S1: the shifts of the tap's lanes. */
-#define TQ_TAP_ASM(LOAD, OP, S0, S1)                                                                           \
-    LOAD "\n\t"                                                                                               \
-    "and    %[l], %[m], %[w], lsl #" #S0 "\n\t"                                                                \
-    "sxtb16 %[e], %[x]\n\t"                                                                                   \
-    "sxtb16 %[x], %[x], ror #8\n\t" OP(bb, a0, e) OP(tt, a2, e)                                                \
-    "and    %[l], %[m], %[w], lsl #" #S1 "\n\t" OP(bb, a1, x) OP(tt, a3, x)
-#define TQ_MLA(XY, A, E) "smla" #XY " %[" #A "], %[" #E "], %[l], %[" #A "]\n\t"
-#define TQ_MUL(XY, A, E) "smul" #XY " %[" #A "], %[" #E "], %[l]\n\t"
-#define TQ_TAP_OUT(ACC)                                                                                        \
-    [a0] ACC(a0), [a1] ACC(a1), [a2] ACC(a2), [a3] ACC(a3), [x] "=&r"(x_), [e] "=&r"(e_), [l] "=&r"(l_)
-#define TQ_PLUS(v) "+r"(v)
-#define TQ_EARLY(v) "=&r"(v)
-/* the tap at ptr + off (a register). No "m" operand for the word read, unlike MAC4_AT: its address would take a
- * twelfth register (impossible constraints on the M55); the kernel never writes its input, so the load may move
- * freely past the output stores */
-#define TAP_AT(OP, ACC, PTR, OFF, W, M, S0, S1)                                                                \
-    do {                                                                                                       \
-        int32_t x_, e_, l_;                                                                                    \
-        __asm__(TQ_TAP_ASM("ldr    %[x], [%[p], %[c]]", OP, S0, S1)                                          \
-                : TQ_TAP_OUT(ACC)                                                                              \
-                : [p] "r"(PTR), [c] "r"(OFF), [w] "r"(W), [m] "r"(M));                                         \
-    } while (0)
+/* the taps: TQ_TAP_ASM and TAP_AT of tq_depthwise_fast_dsp.h, the lanes decoded with TQ_INT4_LANES */
 /* the tap at ptr */
 #define TAP_P(OP, ACC, PTR, W, M, S0, S1)                                                                      \
     do {                                                                                                       \
@@ -156,11 +131,11 @@ TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, in
 }
 
 tq_status tq_depthwise_conv3x3_s8_int4_dsp(const params *p, const int8_t *input, int8_t *output, void *scratch) {
-    return full_range(p) ? run(p, input, output, scratch, 1, 1) : run(p, input, output, scratch, 0, 1);
+    return run_range(p, input, output, scratch, 1);
 }
 
 tq_status tq_depthwise_convkxk_s8_int4_dsp(const params *p, const int8_t *input, int8_t *output, void *scratch) {
-    return full_range(p) ? run(p, input, output, scratch, 1, 0) : run(p, input, output, scratch, 0, 0);
+    return run_range(p, input, output, scratch, 0);
 }
 #else
 typedef int tq_depthwise_conv_s8_int4_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */

@@ -55,16 +55,47 @@ typedef tq_depthwise_conv_fast_params params;
                   "m"(*(const int8_t(*)[4])((PTR) + (OFF))));                                                  \
     } while (0)
 
-/* requantize, add the output offset, clamp. acc2 is the 2 * acc that tq_requant_fast's SMMULR takes (|acc| <
+/* The packed kernels' tap (int4: tq_depthwise_conv_s8_int4_dsp.c, 2-bit: tq_depthwise_conv_s8_int2_dsp.c): MAC4's
+ * input lanes and products, with the two int16 lane registers decoded from the weight word inside the statement,
+ * ((w << S) & m, one AND each; m the including kernel's lane mask). LOAD puts the tap's input word in x; OP: SMLA
+ * (accumulate) or SMUL (the pixel's first tap starts the accumulators); S0, S1: the shifts of the lanes {c, c+2}
+ * and {c+1, c+3}. */
+#define TQ_TAP_ASM(LOAD, OP, S0, S1)                                                                           \
+    LOAD "\n\t"                                                                                               \
+    "and    %[l], %[m], %[w], lsl #" #S0 "\n\t"                                                                \
+    "sxtb16 %[e], %[x]\n\t"                                                                                   \
+    "sxtb16 %[x], %[x], ror #8\n\t" OP(bb, a0, e) OP(tt, a2, e)                                                \
+    "and    %[l], %[m], %[w], lsl #" #S1 "\n\t" OP(bb, a1, x) OP(tt, a3, x)
+#define TQ_MLA(XY, A, E) "smla" #XY " %[" #A "], %[" #E "], %[l], %[" #A "]\n\t"
+#define TQ_MUL(XY, A, E) "smul" #XY " %[" #A "], %[" #E "], %[l]\n\t"
+#define TQ_TAP_OUT(ACC)                                                                                        \
+    [a0] ACC(a0), [a1] ACC(a1), [a2] ACC(a2), [a3] ACC(a3), [x] "=&r"(x_), [e] "=&r"(e_), [l] "=&r"(l_)
+#define TQ_PLUS(v) "+r"(v)
+#define TQ_EARLY(v) "=&r"(v)
+/* the tap at ptr + off (a register). No "m" operand for the word read, unlike MAC4_AT: its address would take a
+ * twelfth register (impossible constraints on the M55); the kernels never write their input, so the load may move
+ * freely past the output stores */
+#define TAP_AT(OP, ACC, PTR, OFF, W, M, S0, S1)                                                                \
+    do {                                                                                                       \
+        int32_t x_, e_, l_;                                                                                    \
+        __asm__(TQ_TAP_ASM("ldr    %[x], [%[p], %[c]]", OP, S0, S1)                                          \
+                : TQ_TAP_OUT(ACC)                                                                              \
+                : [p] "r"(PTR), [c] "r"(OFF), [w] "r"(W), [m] "r"(M));                                         \
+    } while (0)
+
+/* finish: requantize, add the output offset, clamp (clamp_out: the last two). acc2 is the 2 * acc that tq_requant_fast's SMMULR takes (|acc| <
  * 2^30; the doubled sums wrap as the plain ones do). full: the range is all of int8 (one SSAT) and the output
  * offset is 0 or was folded into the rounding term by the preparer ((v + off * 2^rs) >> rs = (v >> rs) + off,
  * proved not to overflow) */
-TQ_INLINE int8_t finish(int32_t acc2, const int32_t *row, const params *p, int full) {
-    const int32_t v = tq_requant_fast2(acc2, row[0], row[1], row[2]);
+TQ_INLINE int8_t clamp_out(int32_t v, const params *p, int full) {
     if (full) return (int8_t)__ssat(v, 8);
     int32_t y = __ssat(v + p->output_offset, 8);
     y = y < p->act_min ? p->act_min : y;
     return (int8_t)(y > p->act_max ? p->act_max : y);
+}
+
+TQ_INLINE int8_t finish(int32_t acc2, const int32_t *row, const params *p, int full) {
+    return clamp_out(tq_requant_fast2(acc2, row[0], row[1], row[2]), p, full);
 }
 
 TQ_INLINE int8_t *store4(int8_t *out, const int32_t *rows, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
@@ -133,6 +164,11 @@ TQ_INLINE tq_status run(const params *p, const int8_t *input, int8_t *output, vo
 
 static inline int full_range(const params *p) {
     return p->act_min == -128 && p->act_max == 127 && p->output_offset == 0;
+}
+
+/* a kernel's entry: run() specialized for the full int8 range or not */
+TQ_INLINE tq_status run_range(const params *p, const int8_t *input, int8_t *output, void *scratch, int is3x3) {
+    return full_range(p) ? run(p, input, output, scratch, 1, is3x3) : run(p, input, output, scratch, 0, is3x3);
 }
 
 #endif /* __ARM_FEATURE_DSP */

@@ -9,17 +9,11 @@ block and tails of 3, 2, 1) and 8 (whole blocks); ReLU, ReLU6 and none (int2 giv
 and 1x7 layers shift 0, R = 0: their negative sums show the requantization's masked tie term). A depth multiplier
 2 layer must be declined (it keeps the packed kernel); model.c must call the 2-bit depthwise kernels for every
 other one. Every depthwise output is a model output."""
-import numpy as np
 import pytest
 
-from tests.encode.helpers import rewrite
+from tests.firmware.encoded_runs import firmware_equals_simulator, rewritten
 from tests.firmware.kernel_calls import layers_calling
-from tests.ops.oplib import assert_same, convert_keras, random_inputs
-from tinyq.compiler import compile_model
-from tinyq.io import from_batch
-from tinyq.oracle import TflmReference
-from tinyq.sim.run import as_program, run_program
-from tinyq.targets.run import run_project
+from tests.ops.oplib import convert_keras
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
@@ -59,43 +53,15 @@ def _model() -> bytes:
     return convert_keras(build, seed=47, lo=-1.0, hi=2.0)
 
 
-def _prepared(data: bytes, form: str):
-    """(tflite, program, inputs, simulator outputs) for the model rewritten to `form`, simulator == TFLM first."""
-    tfl, _ = rewrite.rewrite_model(data, form, seed=0)
-    program = as_program(tfl, form)
-    assert sum(c.kernel == f"tq_depthwise_conv_s8_{SUFFIX[form]}" for c in program.calls) == 8
-    inputs = random_inputs(program, 8, seed=9)
-    inputs[0][0], inputs[0][1] = -128, 127  # the extremes of the proved bounds
-    env = run_program(program, inputs)
-    sim = [env[i] for i in program.outputs]
-    ref = TflmReference(tfl).run(inputs, len(sim))
-    for k, s in enumerate(sim):
-        assert_same(s, ref[k].reshape(s.shape), "simulator != TFLM")
-    return tfl, program, inputs, sim
-
-
 @pytest.fixture(scope="module")
 def prepared():
-    data, cache = _model(), {}
-
-    def get(form):
-        if form not in cache:
-            cache[form] = _prepared(data, form)
-        return cache[form]
-
-    return get
+    return rewritten(_model, 8, seed=9)
 
 
 @pytest.mark.parametrize("form,board", CASES, ids=[f"{f}-{b}" for f, b in CASES])
 def test_int2_depthwise_equals_simulator(form, board, prepared, tmp_path):
     tfl, program, inputs, sim = prepared(form)
-    compile_model(tfl, tmp_path, board=board, weights=form)
-    model_c = (tmp_path / "src" / "model.c").read_text()
-    for symbol, n in CALLS.items():
-        got = layers_calling(model_c, symbol)
-        assert got == n, f"{symbol} runs {got} layers, expected {n}"
+    assert sum(c.kernel == f"tq_depthwise_conv_s8_{SUFFIX[form]}" for c in program.calls) == 8
+    model_c = firmware_equals_simulator(tfl, form, program, inputs, sim, board, tmp_path, CALLS)
     packed = f"tq_depthwise_conv_s8_{SUFFIX[form]}_dsp("
     assert layers_calling(model_c, packed) == 1, "the depth multiplier 2 layer must keep the packed kernel"
-    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
-    for g, s, i in zip(got, sim, program.outputs):
-        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))

@@ -7,17 +7,10 @@ reach every path: odd pixel counts (289, 81, 25, 9), channel counts 7, 6, 5, 3 (
 taps), SAME padding at strides 1 and 2, a dilated window, a strided 1x1; FC with 36 inputs (9 chunks: an odd one
 and pairs), 9 and 6 (chunks plus tails of 1 and 2) and 3 (a tail alone), 9 / 6 / 3 / 5 outputs; ReLU, ReLU6 and
 none. model.c must call the 2-bit kernels for every conv and FC, and never their packed ones."""
-import numpy as np
 import pytest
 
-from tests.encode.helpers import rewrite
-from tests.ops.oplib import assert_same, convert_keras, random_inputs
-from tinyq.compiler import compile_model
-from tinyq.io import from_batch
-from tinyq.oracle import TflmReference
-from tinyq.sim.run import as_program, run_program
-from tinyq.targets.run import run_project
-from tests.firmware.kernel_calls import layers_calling
+from tests.firmware.encoded_runs import firmware_equals_simulator, rewritten
+from tests.ops.oplib import convert_keras
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
@@ -48,42 +41,14 @@ def _model() -> bytes:
     return convert_keras(build, seed=43, lo=-1.0, hi=2.0)
 
 
-def _prepared(data: bytes, form: str):
-    """(tflite, program, inputs, simulator outputs) for the model rewritten to `form`, simulator == TFLM first."""
-    tfl, _ = rewrite.rewrite_model(data, form, seed=0)
-    program = as_program(tfl, form)
-    assert sum(c.kernel.endswith("_" + SUFFIX[form]) for c in program.calls) == 10
-    inputs = random_inputs(program, 12, seed=7)
-    inputs[0][0], inputs[0][1] = -128, 127  # the extremes of the proved bounds
-    env = run_program(program, inputs)
-    sim = [env[i] for i in program.outputs]
-    ref = TflmReference(tfl).run(inputs, len(sim))
-    for k, s in enumerate(sim):
-        assert_same(s, ref[k].reshape(s.shape), "simulator != TFLM")
-    return tfl, program, inputs, sim
-
-
 @pytest.fixture(scope="module")
 def prepared():
-    data, cache = _model(), {}
-
-    def get(form):
-        if form not in cache:
-            cache[form] = _prepared(data, form)
-        return cache[form]
-
-    return get
+    return rewritten(_model, 12, seed=7)
 
 
 @pytest.mark.parametrize("form,board", CASES, ids=[f"{f}-{b}" for f, b in CASES])
 def test_int2_fast_equals_simulator(form, board, prepared, tmp_path):
     tfl, program, inputs, sim = prepared(form)
-    compile_model(tfl, tmp_path, board=board, weights=form)
-    model_c = (tmp_path / "src" / "model.c").read_text()
-    for symbol, n in CALLS.items():
-        got = layers_calling(model_c, symbol)
-        assert got == n, f"{symbol} runs {got} layers, expected {n}"
+    assert sum(c.kernel.endswith("_" + SUFFIX[form]) for c in program.calls) == 10
+    model_c = firmware_equals_simulator(tfl, form, program, inputs, sim, board, tmp_path, CALLS)
     assert f"_{SUFFIX[form]}_dsp(" not in model_c and f"_{SUFFIX[form]}(" not in model_c  # no packed kernel left
-    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
-    for g, s, i in zip(got, sim, program.outputs):
-        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))

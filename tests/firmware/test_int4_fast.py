@@ -9,17 +9,11 @@ at strides 2 and 1 (interior and border pixels), 5x5 and dilated 3x3 (the tap li
 4-channel block and tails of 3, 2, 1); FC with 36 inputs (chunk pairs plus an odd chunk), 9 (a tail) and 9 / 6 / 3
 outputs (groups of 4 and last groups of 1, 2, 3 rows); ReLU, ReLU6 and none. model.c must call the int4 kernels
 for every conv, depthwise and FC, and never the packed ones."""
-import numpy as np
 import pytest
 
 from tests.encode.helpers import rewrite
-from tests.ops.oplib import assert_same, convert_keras, random_inputs
-from tinyq.compiler import compile_model
-from tinyq.io import from_batch
-from tinyq.oracle import TflmReference
-from tinyq.sim.run import as_program, run_program
-from tinyq.targets.run import run_project
-from tests.firmware.kernel_calls import layers_calling
+from tests.firmware.encoded_runs import firmware_equals_simulator, simulated
+from tests.ops.oplib import convert_keras
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
@@ -58,26 +52,13 @@ def _model() -> bytes:
 def model():
     """(tflite, program, inputs, simulator outputs), with simulator == TFLM checked first."""
     tfl = _model()
-    program = as_program(tfl, "int4")
+    program, inputs, sim = simulated(tfl, "int4", 12, seed=7)
     assert sum(c.kernel.endswith("_w4") for c in program.calls) == 12
-    inputs = random_inputs(program, 12, seed=7)
-    inputs[0][0], inputs[0][1] = -128, 127  # the extremes of the proved bounds
-    env = run_program(program, inputs)
-    sim = [env[i] for i in program.outputs]
-    ref = TflmReference(tfl).run(inputs, len(sim))
-    for k, s in enumerate(sim):
-        assert_same(s, ref[k].reshape(s.shape), "simulator != TFLM")
     return tfl, program, inputs, sim
 
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_int4_fast_equals_simulator(board, model, tmp_path):
     tfl, program, inputs, sim = model
-    compile_model(tfl, tmp_path, board=board, weights="int4")
-    model_c = (tmp_path / "src" / "model.c").read_text()
-    for symbol, n in CALLS.items():
-        assert layers_calling(model_c, symbol) == n, f"{symbol} runs {layers_calling(model_c, symbol)} layers, expected {n}"
+    model_c = firmware_equals_simulator(tfl, "int4", program, inputs, sim, board, tmp_path, CALLS)
     assert "_w4_dsp(" not in model_c and "_w4(" not in model_c  # no packed kernel left
-    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
-    for g, s, i in zip(got, sim, program.outputs):
-        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))

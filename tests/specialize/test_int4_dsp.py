@@ -293,25 +293,32 @@ def emulate_dw(r, x: np.ndarray) -> np.ndarray:
     n, half = -(-c // 4), (k + 1) // 2
     b = r.blocks.astype(np.int64).reshape(n, 16 + half)
     bias2, words, rows = b[:, :4].reshape(-1), b[:, 4:4 + half], b[:, 4 + half:].reshape(-1, 3)
-    lanes_t = [dw_lanes(words, t).reshape(-1) for t in range(k)]
     out = np.zeros((r.output_height, r.output_width, c), np.int64)
+    for oy, ox, a in window_sums(r, x, [dw_lanes(words, t).reshape(-1) for t in range(k)]):
+        assert (np.abs(a) < 2**31).all()  # the proved bound: A never wraps, so A >> 11 = 2 sum
+        acc2 = wrap_int32(bias2 + (a >> 11)).astype(np.int64)[:c]
+        assert (acc2 % 2 == 0).all()
+        out[oy, ox] = reference_requant(acc2 // 2, rows[:c])
+    return np.clip(out + r.output_offset, r.act_min, r.act_max)
+
+
+def window_sums(r, x: np.ndarray, lanes_t: list[np.ndarray]):
+    """(oy, ox, A) for every output pixel of depthwise record r on x int8 [H, W, C]: A int64 [4 * blocks] the sum
+    over taps t of the raw input (the zero point on padded taps and on the block's channels past C) times
+    lanes_t[t], the decoded lanes of the packed kernels (test_int4_dsp's and test_lowbit_dsp's emulate_dw)."""
+    c, lanes = r.depth, len(lanes_t[0])
     for oy in range(r.output_height):
         for ox in range(r.output_width):
-            a = np.zeros(4 * n, np.int64)
-            for t in range(k):
+            a = np.zeros(lanes, np.int64)
+            for t, lane in enumerate(lanes_t):
                 ky, kx = divmod(t, r.filter_width)
                 iy = oy * r.stride_height - r.pad_height + ky * r.dilation_height
                 ix = ox * r.stride_width - r.pad_width + kx * r.dilation_width
-                inside = 0 <= iy < r.input_height and 0 <= ix < r.input_width
-                xv = np.full(4 * n, r.input_zero_point, np.int64)
-                if inside:
+                xv = np.full(lanes, r.input_zero_point, np.int64)
+                if 0 <= iy < r.input_height and 0 <= ix < r.input_width:
                     xv[:c] = x[iy, ix]
-                a += xv * lanes_t[t]
-            assert (np.abs(a) < 2**31).all()  # the proved bound: A never wraps, so A >> 11 = 2 sum
-            acc2 = wrap_int32(bias2 + (a >> 11)).astype(np.int64)[:c]
-            assert (acc2 % 2 == 0).all()
-            out[oy, ox] = reference_requant(acc2 // 2, rows[:c])
-    return np.clip(out + r.output_offset, r.act_min, r.act_max)
+                a += xv * lane
+            yield oy, ox, a
 
 
 def check_dw(call4, xs):

@@ -167,6 +167,7 @@ def test_conv_scaled_bound_is_proved():
 
 from tests.specialize.test_depthwise_dsp import _call as _dw_int8_call  # noqa: E402
 from tinyq.sim.kernels.packed import packed as sim_packed  # noqa: E402
+from tests.specialize.test_int4_dsp import window_sums  # noqa: E402
 
 DW_SUFFIX = {"int2": "w2", "ternary": "wt", "binary": "wb"}
 
@@ -206,24 +207,13 @@ def emulate_dw(r, x: np.ndarray) -> np.ndarray:
     n, q = -(-c // 4), -(-k // 4)
     b = r.blocks.astype(np.int64).reshape(n, q + 24)
     ch, words = b[:, :24].reshape(-1, 6), b[:, 24:]
-    lanes_t = [dw_lanes(words, t).reshape(-1) for t in range(k)]
     out = np.zeros((r.output_height, r.output_width, c), np.int64)
-    for oy in range(r.output_height):
-        for ox in range(r.output_width):
-            a = np.zeros(4 * n, np.int64)
-            for t in range(k):
-                ky, kx = divmod(t, r.filter_width)
-                iy = oy * r.stride_height - r.pad_height + ky * r.dilation_height
-                ix = ox * r.stride_width - r.pad_width + kx * r.dilation_width
-                xv = np.full(4 * n, r.input_zero_point, np.int64)
-                if 0 <= iy < r.input_height and 0 <= ix < r.input_width:
-                    xv[:c] = x[iy, ix]
-                a += xv * lanes_t[t]
-            assert (np.abs(a) < 2**31).all()  # the proved bound: A never wraps
-            acc2 = wrap_int32(ch[:, 0] + (a * ch[:, 1] >> 32)).astype(np.int64)
-            h = wrap_int32(((acc2 * ch[:, 2] + (1 << 31)) >> 32) + ch[:, 3]).astype(np.int64)
-            assert (h == ((acc2 * ch[:, 2] + (1 << 31)) >> 32) + ch[:, 3]).all()  # the rounding add never wraps
-            out[oy, ox] = ((h + (np.where(acc2 < 0, -1, 0) & ch[:, 4])) >> ch[:, 5])[:c]
+    for oy, ox, a in window_sums(r, x, [dw_lanes(words, t).reshape(-1) for t in range(k)]):
+        assert (np.abs(a) < 2**31).all()  # the proved bound: A never wraps
+        acc2 = wrap_int32(ch[:, 0] + (a * ch[:, 1] >> 32)).astype(np.int64)
+        h = wrap_int32(((acc2 * ch[:, 2] + (1 << 31)) >> 32) + ch[:, 3]).astype(np.int64)
+        assert (h == ((acc2 * ch[:, 2] + (1 << 31)) >> 32) + ch[:, 3]).all()  # the rounding add never wraps
+        out[oy, ox] = ((h + (np.where(acc2 < 0, -1, 0) & ch[:, 4])) >> ch[:, 5])[:c]
     return np.clip(out + r.output_offset, r.act_min, r.act_max)
 
 

@@ -147,10 +147,14 @@ def is_3x3(call: DepthwiseConvCall) -> bool:
     return (call.filter_height, call.filter_width, call.dilation_height, call.dilation_width) == (3, 3, 1, 1)
 
 
+def one_filter_a_channel(call: KernelCall) -> bool:
+    """A depthwise call the prepared kernels take: depth multiplier 1 (one filter a channel), int32 accumulators."""
+    return (isinstance(call, DepthwiseConvCall) and call.depth_multiplier == 1 and not call.acc64 and
+            call.input_depth == call.output_depth)
+
+
 def prepare(call: KernelCall) -> Prepared | None:
-    if not isinstance(call, DepthwiseConvCall) or call.depth_multiplier != 1 or call.packed is not None:
-        return None
-    if call.filter is None or call.acc64 or call.input_depth != call.output_depth:
+    if not one_filter_a_channel(call) or call.packed is not None or call.filter is None:
         return None
     filt = np.asarray(call.filter)
     got = record_fields(call, filt)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.kernel_select import DSP
-from tinyq.lower.conv import ConvCall, DepthwiseConvCall
+from tinyq.lower.conv import ConvCall
 from tinyq.lower.fully_connected import FullyConnectedCall
 from tinyq.program import KernelCall, const_array
 from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.conv_dsp import ConvGemmCall, gemm_fields, is_pointwise
-from tinyq.specialize.depthwise_dsp import DepthwiseFastCall, is_3x3, record_fields
+from tinyq.specialize.depthwise_dsp import DepthwiseFastCall, is_3x3, one_filter_a_channel, record_fields
 from tinyq.specialize.fully_connected_dsp import FullyConnectedInterleavedCall, _pad_rows
 from tinyq.specialize.requant import FastRequant, accumulator_bound, fast_requant
 
@@ -223,8 +223,9 @@ def dw_words(filt: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class DepthwiseFastInt4Call(DepthwiseFastCall):
-    """DepthwiseFastCall with int4 weights (tinyq/tq_depthwise_conv_fast.h "int4 weights")."""
+class DepthwiseFastPackedCall(DepthwiseFastCall):
+    """DepthwiseFastCall with int4 or 2-bit weights (tinyq/tq_depthwise_conv_fast.h "int4 weights", "2-bit
+    weights"): the packed words stay in `blocks`, `packed` reports their storage."""
 
     _storage: Int4Storage | None = None
 
@@ -234,9 +235,7 @@ class DepthwiseFastInt4Call(DepthwiseFastCall):
 
 
 def prepare_depthwise(call: KernelCall) -> Prepared | None:
-    if not isinstance(call, DepthwiseConvCall) or call.depth_multiplier != 1 or call.acc64:
-        return None
-    if call.input_depth != call.output_depth:
+    if not one_filter_a_channel(call):
         return None
     filt = dw_filter(call)
     if filt is None:
@@ -255,8 +254,8 @@ def prepare_depthwise(call: KernelCall) -> Prepared | None:
     words = dw_words(filt)
     requant = _pad_rows(rows, 4 * n, UNIT_ROW).astype(np.int64).reshape(n, 12)
     blocks = np.concatenate([_wrap32(bias).reshape(n, 4), words, requant], axis=1).reshape(-1)
-    record = DepthwiseFastInt4Call(**fields, blocks=const_array(blocks, np.int32), _filter=filt,
-                                   _storage=Int4Storage(call.packed.encoded, int(words.nbytes)))
+    record = DepthwiseFastPackedCall(**fields, blocks=const_array(blocks, np.int32), _filter=filt,
+                                     _storage=Int4Storage(call.packed.encoded, int(words.nbytes)))
     return Prepared(record, DW3X3 if is_3x3(call) else DWKXK)
 
 

@@ -24,14 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.kernel_select import DSP
-from tinyq.lower.conv import ConvCall, DepthwiseConvCall
+from tinyq.lower.conv import ConvCall
 from tinyq.lower.fully_connected import FullyConnectedCall
 from tinyq.program import KernelCall, const_array
 from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.conv_dsp import gemm_fields, is_pointwise
-from tinyq.specialize.depthwise_dsp import DepthwiseFastCall, fold_output_offset, geometry_fields, is_3x3
+from tinyq.specialize.depthwise_dsp import fold_output_offset, geometry_fields, is_3x3, one_filter_a_channel
 from tinyq.specialize.fully_connected_dsp import FullyConnectedInterleavedCall, _pad_rows
-from tinyq.specialize.int4_dsp import ConvGemmInt4Call, Int4Storage, _wrap32
+from tinyq.specialize.int4_dsp import ConvGemmInt4Call, DepthwiseFastPackedCall, Int4Storage, _wrap32
 from tinyq.sim.fixedpoint import multiply_by_quantized_multiplier
 from tinyq.specialize.requant import FAST_BOUND, accumulator_bound
 
@@ -229,23 +229,10 @@ def dw_words(t: np.ndarray) -> np.ndarray:
     return _wrap32(words.T)
 
 
-@dataclass(frozen=True, eq=False)
-class DepthwiseFastInt2Call(DepthwiseFastCall):
-    """DepthwiseFastCall with 2-bit weights (tinyq/tq_depthwise_conv_fast.h "2-bit weights")."""
-
-    _storage: Int4Storage | None = None
-
-    @property
-    def packed(self) -> Int4Storage | None:
-        return self._storage
-
-
 def prepare_depthwise(call: KernelCall) -> Prepared | None:
     """The 2-bit depthwise record, or None. Proved here besides lowbit_requant's conditions: |2^14 T| < 2^31
     (T = sum(x * t) over raw int8 inputs and the zero point: 128 * sum|t| < 2^17) and 2^(L + 19) m < 2^31."""
-    if not isinstance(call, DepthwiseConvCall) or call.depth_multiplier != 1 or call.acc64:
-        return None
-    if call.input_depth != call.output_depth:
+    if not one_filter_a_channel(call):
         return None
     got = lowbit_rows(call, axis=1)
     kh, kw, c = call.filter_height, call.filter_width, call.output_depth
@@ -273,8 +260,8 @@ def prepare_depthwise(call: KernelCall) -> Prepared | None:
     rq = _pad_rows(rq, 4 * n, UNIT_ROW).astype(np.int64)  # {M, round, R, mask}
     chans = np.stack([bias2, mag, rq[:, 0], rq[:, 1], rq[:, 3], rq[:, 2]], axis=1).reshape(n, 24)
     blocks = np.concatenate([chans, words], axis=1).reshape(-1)
-    record = DepthwiseFastInt2Call(**fields, blocks=const_array(blocks, np.int32), _filter=filt,
-                                   _storage=Int4Storage(call.packed.encoded, int(words.nbytes)))
+    record = DepthwiseFastPackedCall(**fields, blocks=const_array(blocks, np.int32), _filter=filt,
+                                     _storage=Int4Storage(call.packed.encoded, int(words.nbytes)))
     return Prepared(record, DW3X3 if is_3x3(call) else DWKXK)
 
 
