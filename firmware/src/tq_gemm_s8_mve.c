@@ -11,8 +11,9 @@
  * sequence, four channels of both rows at once) runs without spills. One cursor reads a block's whole stream
  * (tq_mve.h's blocked): the folded bias, twice, straight into the eight sums (one LDM: the sums start there, so
  * no vector add), the weights, then the multiplier and shift vectors. The sums go to a vector through the
- * stack (one STM, two VLDRW: fewer than eight lane moves). The full steps run two per loop pass (a branch per
- * 32 bytes), an odd one first. One row (FC, an odd last pixel) takes a four-accumulator variant under a
+ * stack (one STM, two VLDRW: fewer than eight lane moves). The full steps run four per loop pass (a branch per
+ * 64 bytes), steps % 4 first. The tail mask stays in VPR for the whole call: whole blocks store unpredicated,
+ * only a partial last block (C % 4) takes a VCTP. One row (FC, an odd last pixel) takes a four-accumulator variant under a
  * low-overhead loop. */
 #include "tinyq/tq_mve.h"
 
@@ -60,21 +61,27 @@ __asm__(
     ".thumb_func\n"
     "tq_mve_gemm_pair:\n"
     TQ_CORE_ENTRY
+    "ldr r7, [r9, #24]\n vmsr p0, r7\n" /* the tail mask, kept for the whole call */
     "1:\n"
     "ldm r9, {r1, r3, r7}\n"
     "ldm r5!, {r0, r2, r4, r6, r8, r10, r12, lr}\n"
-    "lsrs r7, r7, #1\n"
-    "bcc 4f\n"
+    /* steps % 4 first (one, then two), then four a pass */
+    "lsrs r7, r7, #1\n bcc 5f\n"
+    TQ_PAIR_STEP
+    "5:\n"
+    "lsrs r7, r7, #1\n bcc 4f\n"
+    TQ_PAIR_STEP
     TQ_PAIR_STEP
     "4:\n"
-    "cbz r7, 3f\n"
+    "beq 3f\n" /* Z of the last LSRS: no pass of four (the steps leave the flags alone) */
     "2:\n"
+    TQ_PAIR_STEP
+    TQ_PAIR_STEP
     TQ_PAIR_STEP
     TQ_PAIR_STEP
     "subs r7, #1\n"
     "bne 2b\n"
     "3:\n"
-    "ldr r7, [r9, #24]\n vmsr p0, r7\n"
     "vpstt\n vldrbt.8 q0, [r1]\n vldrbt.8 q1, [r3]\n"
     TQ_PAIR_MACS
     "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n"
@@ -88,11 +95,16 @@ __asm__(
     "vadd.i32 q0, q0, q4\n vadd.i32 q1, q1, q4\n"
     "vmax.s32 q0, q0, q5\n vmax.s32 q1, q1, q5\n vmin.s32 q0, q0, q6\n vmin.s32 q1, q1, q6\n"
     "ldrd r0, r2, [r9, #12]\n"
-    "vctp.32 r11\n"
-    "vpstt\n vstrbt.32 q0, [r0], #4\n vstrbt.32 q1, [r2], #4\n"
+    "cmp r11, #4\n"
+    "blt 6f\n" /* a partial last block */
+    "vstrb.32 q0, [r0], #4\n vstrb.32 q1, [r2], #4\n"
     "strd r0, r2, [r9, #12]\n"
     "subs r11, #4\n"
     "bgt 1b\n"
+    TQ_CORE_EXIT
+    "6:\n"
+    "vctp.32 r11\n"
+    "vpstt\n vstrbt.32 q0, [r0]\n vstrbt.32 q1, [r2]\n"
     TQ_CORE_EXIT
     ".size tq_mve_gemm_pair, .-tq_mve_gemm_pair\n"
 
@@ -106,7 +118,7 @@ __asm__(
     ".thumb_func\n"
     "tq_mve_gemm_one:\n"
     TQ_CORE_ENTRY
-    "ldr r8, [r9, #24]\n"
+    "ldr r8, [r9, #24]\n vmsr p0, r8\n" /* the tail mask, kept for the whole call */
     "ldr r7, [r9, #8]\n"
     "1:\n"
     "ldr r1, [r9, #0]\n"
@@ -119,18 +131,22 @@ __asm__(
     "vldrb.8 q1, [r5], #16\n vldrb.8 q2, [r5], #16\n vmladava.s8 r4, q0, q1\n vmladava.s8 r6, q0, q2\n"
     "le lr, 2b\n"
     "3:\n"
-    "vmsr p0, r8\n"
     "vpst\n vldrbt.8 q0, [r1]\n"
     "vldrb.8 q1, [r5], #16\n vldrb.8 q2, [r5], #16\n vmladava.s8 r0, q0, q1\n vmladava.s8 r2, q0, q2\n"
     "vldrb.8 q1, [r5], #16\n vldrb.8 q2, [r5], #16\n vmladava.s8 r4, q0, q1\n vmladava.s8 r6, q0, q2\n"
     "stm sp, {r0, r2, r4, r6}\n vldrw.32 q0, [sp]\n"
     TQ_REQUANT_Q0
     "ldr r0, [r9, #12]\n"
-    "vctp.32 r11\n"
-    "vpst\n vstrbt.32 q0, [r0], #4\n"
+    "cmp r11, #4\n"
+    "blt 6f\n" /* a partial last block */
+    "vstrb.32 q0, [r0], #4\n"
     "str r0, [r9, #12]\n"
     "subs r11, #4\n"
     "bgt 1b\n"
+    TQ_CORE_EXIT
+    "6:\n"
+    "vctp.32 r11\n"
+    "vpst\n vstrbt.32 q0, [r0]\n"
     TQ_CORE_EXIT
     ".size tq_mve_gemm_one, .-tq_mve_gemm_one\n"
     ".text\n");
