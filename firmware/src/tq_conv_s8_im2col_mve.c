@@ -56,6 +56,7 @@ typedef struct {
     int32_t run, row_step, kh;      /* bytes per filter row, between filter rows, rows */
     int32_t triples, row_gap;       /* run / 48 when run is a multiple of 48, else 0; row_step - run */
     int32_t y_lo, y_span, x_lo, x_span;
+    int32_t x_step, y_step;         /* image bytes between output pixels along x, along y */
     mve_pred16_t pred;              /* the run's bytes, when run <= 16 */
 } tq_im2col_inside;
 
@@ -75,15 +76,9 @@ static inline __attribute__((always_inline)) void copy48(int8_t *dst, const int8
     vstrbq_s8(dst, a), vstrbq_s8(dst + 16, b), vstrbq_s8(dst + 32, c);
 }
 
-static inline __attribute__((always_inline)) void pixel_row(const tq_conv_s8_im2col_mve_params *p,
-                                                            const tq_im2col_inside *f, const int8_t *image,
-                                                            int32_t out_y, int32_t out_x, int8_t *dst) {
-    if ((uint32_t)(out_x - f->x_lo) >= (uint32_t)f->x_span || (uint32_t)(out_y - f->y_lo) >= (uint32_t)f->y_span) {
-        im2col_row(p, image, out_y, out_x, dst);
-        return;
-    }
-    const int32_t in_y = out_y * p->stride_height - p->pad_height, in_x = out_x * p->stride_width - p->pad_width;
-    const int8_t *src = image + (in_y * p->input_width + in_x) * p->input_depth;
+/* the im2col row of an interior pixel whose receptive field starts at src */
+static inline __attribute__((always_inline)) void inside_row(const tq_im2col_inside *f, const int8_t *src,
+                                                             int8_t *dst) {
     if (f->triples == 1) { /* 16 channels: a filter row is three vectors */
         for (int32_t ky = f->kh; ky > 0; --ky, src += f->row_step, dst += 48) copy48(dst, src);
     } else if (f->triples > 1) {
@@ -91,11 +86,33 @@ static inline __attribute__((always_inline)) void pixel_row(const tq_conv_s8_im2
             for (int32_t i = f->triples; i > 0; --i, src += 48, dst += 48) copy48(dst, src);
         }
     } else if (f->run <= 16) {
-        for (int32_t ky = 0; ky < f->kh; ++ky, src += f->row_step, dst += f->run)
+        for (int32_t ky = f->kh; ky > 0; --ky, src += f->row_step, dst += f->run)
             vstrbq_p_s8(dst, vldrbq_z_s8(src, f->pred), f->pred);
     } else {
-        for (int32_t ky = 0; ky < f->kh; ++ky, src += f->row_step) dst = tq_mve_copy(dst, src, f->run);
+        for (int32_t ky = f->kh; ky > 0; --ky, src += f->row_step) dst = tq_mve_copy(dst, src, f->run);
     }
+}
+
+/* The pixel cursor: output (y, x), the offset of its receptive field's first tap in the image (in = out * stride -
+ * pad, moved by a stride a pixel: no multiplies), and whether row y is interior. */
+typedef struct {
+    int32_t y, x, offset, row_offset, y_inside;
+} tq_im2col_cursor;
+
+static inline __attribute__((always_inline)) void cursor_row(const tq_im2col_inside *f, tq_im2col_cursor *c,
+                                                             int32_t y, int32_t row_offset) {
+    c->y = y, c->x = 0, c->offset = c->row_offset = row_offset;
+    c->y_inside = (uint32_t)(y - f->y_lo) < (uint32_t)f->y_span;
+}
+
+/* the im2col row of the cursor's pixel into dst, then the cursor on the next pixel */
+static inline __attribute__((always_inline)) void pixel_row(const tq_conv_s8_im2col_mve_params *p,
+                                                            const tq_im2col_inside *f, const int8_t *image,
+                                                            tq_im2col_cursor *c, int8_t *dst) {
+    if (c->y_inside && (uint32_t)(c->x - f->x_lo) < (uint32_t)f->x_span) inside_row(f, image + c->offset, dst);
+    else im2col_row(p, image, c->y, c->x, dst);
+    c->offset += f->x_step;
+    if (++c->x == p->output_width) cursor_row(f, c, c->y + 1, c->row_offset + f->y_step);
 }
 
 /* the image with its zero-point border (p's bordered_height x bordered_width, the image at (pad_height,
@@ -125,6 +142,7 @@ tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int
     f.run = p->filter_width * p->input_depth, f.row_step = p->dilation_height * q->input_width * p->input_depth;
     f.kh = p->filter_height, f.triples = f.run % 48 == 0 ? f.run / 48 : 0;
     f.row_gap = f.row_step - f.run;
+    f.x_step = p->stride_width * p->input_depth, f.y_step = p->stride_height * q->input_width * p->input_depth;
     f.pred = vctp8q((uint32_t)(f.run < 16 ? f.run : 16));
     inside_range(q->input_height, (p->filter_height - 1) * p->dilation_height + 1, p->stride_height,
                  q->pad_height, p->output_height, &f.y_lo, &f.y_span);
@@ -136,13 +154,12 @@ tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int8_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
         if (p->bordered_height > 0) image = border_image(p, image, row1 + g->depth);
-        int32_t y = 0, x = 0; /* the pixel n, then n + 1 */
+        tq_im2col_cursor cur;
+        cursor_row(&f, &cur, 0, (-q->pad_height * q->input_width - q->pad_width) * p->input_depth);
         for (int32_t n = 0; n < pixels; n += 2) {
-            pixel_row(q, &f, image, y, x, row0);
-            if (++x == p->output_width) x = 0, ++y;
+            pixel_row(q, &f, image, &cur, row0);
             if (n + 1 < pixels) {
-                pixel_row(q, &f, image, y, x, row1);
-                if (++x == p->output_width) x = 0, ++y;
+                pixel_row(q, &f, image, &cur, row1);
                 tq_mve_gemm_rows2(&run, row0, row1, output, output + c);
                 output += 2 * c;
             } else {

@@ -8,24 +8,27 @@
  * the rows of one call. The field offsets are the core's immediates: keep the order. */
 typedef struct {
     const int8_t *x0, *x1;  /* 0, 4: input rows */
-    int8_t *y0, *y1;        /* 8, 12: output rows (cursors, advanced by the core) */
-    const int32_t *bias;    /* 16: folded bias cursor */
-    const int32_t *mult;    /* 20: multiplier cursor */
-    const int32_t *shift;   /* 24: shift cursor */
-    const int8_t *w;        /* 28: the blocked weights */
-    int32_t steps;          /* 32: full 16-byte steps before the predicated last one */
-    uint32_t tail;          /* 36: VPR mask of the last step's input bytes */
-    int32_t channels;       /* 40: out_depth */
-    int32_t output_offset;  /* 44 */
-    int32_t act_min;        /* 48 */
-    int32_t act_max;        /* 52 */
+    int32_t steps;          /* 8: full 16-byte steps before the predicated last one */
+    int8_t *y0, *y1;        /* 12, 16: output rows (cursors, advanced by the core) */
+    const int8_t *w;        /* 20: the blocked stream (weights and requantization vectors) */
+    uint32_t tail;          /* 24: VPR mask of the last step's input bytes */
+    int32_t channels;       /* 28: out_depth */
+    int32_t vectors[12];    /* 32, 48, 64: output_offset, act_min, act_max, each in four lanes */
     const tq_gemm_s8_mve_params *p;
 } tq_mve_gemm_run;
 
 void tq_mve_gemm_start(tq_mve_gemm_run *r, const tq_gemm_s8_mve_params *p);
 
+void tq_mve_gemm_pair(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_pair");
+void tq_mve_gemm_one(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_one");
+
 /* Output rows y0 (and y1 unless NULL) of input rows x0 (and x1, unused when y1 is NULL). */
-void tq_mve_gemm_rows2(tq_mve_gemm_run *r, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1);
+static inline void tq_mve_gemm_rows2(tq_mve_gemm_run *r, const int8_t *x0, const int8_t *x1, int8_t *y0,
+                                     int8_t *y1) {
+    r->x0 = x0, r->x1 = x1, r->y0 = y0, r->y1 = y1;
+    if (y1) tq_mve_gemm_pair(r);
+    else tq_mve_gemm_one(r);
+}
 
 /* Every row of a row-major [rows][depth] input into [rows][out_depth], two rows at a time. */
 void tq_mve_gemm(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);

@@ -61,6 +61,12 @@ MUTANTS = [
     # the bordered copy's word scatter: the last, partial 16-byte step of a pixel loses its last word
     ("mve-dw-copy-tail", "firmware/src/tq_depthwise_conv_s8_mve.c", "vctp32q((uint32_t)(c % 16 / 4))",
      "vctp32q((uint32_t)(c % 16 / 4 - 1))", ("pytest", "tests/firmware/test_mve_kernels.py", "depthwise_conv_tall")),
+    # Helium GEMM core: the pair of steps of steps % 4 in {2, 3} skipped; a partial last
+    # block (C % 4) storing row 0's outputs into row 1
+    ("mve-gemm-steps-two", "firmware/src/tq_gemm_s8_mve.c", '"lsrs r7, r7, #1\\n bcc 4f\\n"',
+     '"lsrs r7, r7, #1\\n b 4f\\n"', ("pytest", "tests/firmware/test_mve_kernels.py", "conv_mve")),
+    ("mve-gemm-partial-row1", "firmware/src/tq_gemm_s8_mve.c", 'vstrbt.32 q1, [r2]\\n"', 'vstrbt.32 q0, [r2]\\n"',
+     ("pytest", "tests/firmware/test_mve_kernels.py", "conv_mve")),
     # Helium im2col, a filter row copied as whole vectors: the third vector of each 48 bytes is the second again
     ("mve-im2col-rows48", "firmware/src/tq_conv_s8_im2col_mve.c", "vstrbq_s8(dst + 32, c);", "vstrbq_s8(dst + 32, b);",
      ("pytest", "tests/firmware/test_mve_kernels.py", "rows48")),

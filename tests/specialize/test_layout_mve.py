@@ -43,6 +43,18 @@ def test_gemm_layout_is_the_loop_order():
             assert got[c // 4, k // 16, c % 4, k % 16] == want
 
 
+def test_gemm_stream_holds_each_blocks_requantization_around_its_weights():
+    w = (np.arange(5 * 37, dtype=np.int64).reshape(5, 37) % 251 - 125).astype(np.int8)
+    bias, mult, shift = (np.arange(8, dtype=np.int32) * k + off for k, off in ((-7, 2**31 - 9), (3, 2**30), (0, -5)))
+    got = gemm_mve.interleave(w, bias, mult, shift).reshape(2, -1)  # 2 blocks of 32 + 3 * 64 + 32 bytes
+    weights = gemm_mve.arrange(w).reshape(2, -1)
+    for b in range(2):
+        words = lambda lo, hi: list(got[b, lo:hi].view("<i4"))  # noqa: E731
+        assert words(0, 16) == words(16, 32) == list(bias[4 * b:4 * b + 4])  # the two rows' starting sums
+        assert list(got[b, 32:224]) == list(weights[b])
+        assert words(224, 240) == list(mult[4 * b:4 * b + 4]) and words(240, 256) == list(shift[4 * b:4 * b + 4])
+
+
 def test_depthwise_layout_is_group_tap_lane():
     f = (np.arange(3 * 2 * 6).reshape(3, 2, 6) - 18).astype(np.int8)
     got = depthwise_mve.arrange(f).reshape(2, 6, 4)  # [groups][taps][4]

@@ -4,7 +4,8 @@
 an im2col row per pixel, padded with the input zero point, in a scratch of two rows).
 
 Weights are laid out [blocks of 4 channels][16-byte steps][4][16], zero past K and past C, as the kernel's
-loop reads them (firmware/src/tq_gemm_s8_mve.c)."""
+loop reads them (firmware/src/tq_gemm_s8_mve.c); each block's int32 requantization vectors sit around its weights
+in the same stream (`blocked`: folded bias twice, the weights, multiplier, shift), so that one cursor reads all."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,10 +33,9 @@ class _GemmFields:
     output_offset: int
     act_min: int
     act_max: int
-    blocked: np.ndarray  # int8 [blocks * chunks * 4 * 16]: the weights in the loop's order
-    bias: np.ndarray  # int32 [blocks * 4], folded
-    multiplier: np.ndarray
-    shift: np.ndarray
+    # int8 [blocks * (chunks * 64 + 64)]: per block of 4 channels, its folded bias twice (int32 [2][4], the two
+    # rows' starting sums), its weights in the loop's order ([chunks][4][16]), its multiplier and shift (int32 [4])
+    blocked: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +108,14 @@ def arrange(weights: np.ndarray) -> np.ndarray:
     return const_array(w.reshape(-1), np.int8)
 
 
+def interleave(weights: np.ndarray, bias: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """The `blocked` stream of int8 [C, K] weights and their int32 [blocks * 4] requantization vectors."""
+    w = arrange(weights).reshape(len(bias) // LANES, -1)
+    words = [np.asarray(v, "<i4").reshape(-1, LANES).view(np.int8) for v in (bias, multiplier, shift)]
+    b, m, s = words
+    return const_array(np.concatenate([b, b, w, m, s], axis=1).reshape(-1), np.int8)
+
+
 def gemm_fields(weights: np.ndarray, bias, input_offset: int, multiplier, shift, rows: int, output_offset: int,
                 act_min: int, act_max: int) -> dict | None:
     """The _GemmFields of `weights` int8 [C, K], or None when the requantization is not one tq_mve_requant does."""
@@ -117,8 +125,8 @@ def gemm_fields(weights: np.ndarray, bias, input_offset: int, multiplier, shift,
     if rq is None or k < 1 or rows < 1:
         return None
     return dict(rows=rows, depth=k, out_depth=c, blocks=padded(c, LANES) // LANES, chunks=padded(k, BYTES) // BYTES,
-                output_offset=output_offset, act_min=act_min, act_max=act_max, blocked=arrange(weights),
-                bias=rq.bias, multiplier=rq.multiplier, shift=rq.shift)
+                output_offset=output_offset, act_min=act_min, act_max=act_max,
+                blocked=interleave(weights, rq.bias, rq.multiplier, rq.shift))
 
 
 def prepare_fully_connected(call) -> Prepared | None:

@@ -18,10 +18,10 @@ typedef struct {
     int32_t blocks;    /* ceil(C / 4): output channels computed together */
     int32_t chunks;    /* ceil(K / 16): 16-byte steps, the last one tail-predicated on the input */
     int32_t output_offset, act_min, act_max;
-    const int8_t *blocked;     /* [blocks][chunks][4][16]: zero past K and past C */
-    const int32_t *bias;       /* [blocks * 4] folded: bias + input_offset * sum(w) (mod 2^32) */
-    const int32_t *multiplier; /* [blocks * 4] Q31 */
-    const int32_t *shift;      /* [blocks * 4] -right shift, in [-31, -1] (a VRSHL amount) */
+    /* per block of 4 channels (aligned to 4 bytes): int32 bias[2][4], the folded bias + input_offset * sum(w)
+     * (mod 2^32) twice (both rows' starting sums); int8 weights [chunks][4][16], zero past K and past C;
+     * int32 multiplier[4] (Q31) and shift[4] (-right shift, in [-31, -1]: a VRSHL amount) */
+    const int8_t *blocked;
 } tq_gemm_s8_mve_params;
 
 /* CONV_2D through an im2col row per output pixel (two at a time), padded with the input zero point. */
