@@ -69,6 +69,9 @@ MUTANTS = [
     # 2-bit depthwise: the negative-tie term no longer masked, so left-shifted (R = 0) channels lose 1 when negative
     ("int2-dw-tie-mask", "firmware/src/tq_depthwise_conv_s8_int2_dsp.c", '"and    %[g], %[g], %[a], asr #31\\n\\t"',
      '"asr    %[g], %[a], #31\\n\\t"', ("pytest", "tests/firmware/test_int2_depthwise_fast.py", "int2-mps2-an386")),
+    # the 3-pixel int16 conv: pixel c loses channel 1's product of each half group after the first
+    ("conv-wide3-pixel-c", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"smlad  %[c1], %[xc], %[w1], %[c1]\\n\\t"', '""',
+     ("pytest", "tests/firmware/test_conv_gemm3.py", "pointwise and an386 and not unfolded")),
 ]
 
 
