@@ -1,57 +1,64 @@
 /* CONV_2D int8 as a GEMM on the Arm DSP extension, three output pixels x two output channels a block, int16
  * weights prepared at compile time (tinyq/specialize/conv_dsp.py widen_filter3, tinyq/tq_conv_gemm.h "3 pixels").
  *
- * The three pixels' patches are widened once into scratch as doubled int16 pairs (as tq_conv_s8_gemm_dsp.c), per
- * group of 4 taps six words {a (0, 2), b (0, 2), c (0, 2), a (1, 3), b (1, 3), c (1, 3)}. Per channel pair and
+ * The three pixels' patches are widened once into scratch as int16 pairs (taps 0, 2 and 1, 3 as
+ * tq_conv_s8_gemm_dsp.c, but not doubled: the weights are, at compile time, |2w| <= 256), per group of 4 taps six words {a (0, 2), b (0, 2), c (0, 2), a (1, 3), b (1, 3), c (1, 3)}. Per channel pair and
  * half group: one LDRD of the pair's weight words, one LDM of the three pixels' words, 6 SMLAD: 16 instructions,
  * 26 M4 cycles for 24 multiply-accumulates (the two-pixel block: 12 and 20 for 16). 6 accumulators, 2 weight
  * words, 3 input words and 3 pointers fill the 14 registers; the rest of the block's state is in memory.
  *
- * Exactness: as tq_conv_s8_gemm_dsp.c (2 * the folded bias plus the doubled inputs times the weights, |acc| <
+ * Exactness: as tq_conv_s8_gemm_dsp.c (2 * the folded bias plus the inputs times the doubled weights, |acc| <
  * 2^30 proved, padded taps read the input zero point, the zero taps that pad a patch add 0); the pixel count's
  * remainder repeats a real pixel whose outputs go to the dummy row in scratch. */
 #include "tq_conv_gemm_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
 
-/* taps 0, 2 and 1, 3 of v, doubled, into pixel slot[0] (even) and slot[3] (odd) */
+/* taps 0, 2 and 1, 3 of v as int16 pairs into pixel slot[0] (even) and slot[3] (odd); not doubled: the weights
+ * are (widen_filter3), so the sums still come out as 2 * acc */
 static inline void widen3_word(uint32_t *slot, uint32_t v) {
-    const uint32_t e = even_lanes(v), o = odd_lanes(v);
-    slot[0] = (uint32_t)__sadd16((int16x2_t)e, (int16x2_t)e);
-    slot[3] = (uint32_t)__sadd16((int16x2_t)o, (int16x2_t)o);
+    slot[0] = even_lanes(v);
+    slot[3] = odd_lanes(v);
 }
 
-/* one pixel's patch, `words` groups of 4 int8 taps (any alignment), into its slot: two words a pass, 8 instructions
- * a word (four STR: the even and odd words of a pixel are not adjacent, and STR is 1 cycle against STRD's 3) */
-static void widen3(uint32_t *slot, const int8_t *src, int32_t words) {
-    if (words & 1) {
-        widen3_word(slot, load4(src));
-        slot += 6, src += 4;
-    }
-    int32_t n = words >> 1;
-    if (n == 0) return;
-    uint32_t e0, o0, e1, o1;
+/* one pixel's patch, `words` groups of 4 int8 taps (any alignment), into its slot: n passes of four words in
+ * assembly (LDR, 2 SXTB16, 2 STR a word: STR is 1 cycle and the pixel's even and odd words are not adjacent),
+ * the words % 4 first in C (widen3) */
+static __attribute__((noinline)) void widen3_x4(uint32_t *slot, const int8_t *src, int32_t n) {
+    uint32_t e0, o0, e1, o1, e2, o2, e3, o3;
     __asm__ volatile("1:\n\t"
                      "ldr    %[e0], [%[src]], #4\n\t" /* unaligned LDR: allowed on Armv7-M / Armv8-M Mainline */
                      "ldr    %[e1], [%[src]], #4\n\t"
+                     "ldr    %[e2], [%[src]], #4\n\t"
+                     "ldr    %[e3], [%[src]], #4\n\t"
                      "sxtb16 %[o0], %[e0], ror #8\n\t"
                      "sxtb16 %[e0], %[e0]\n\t"
                      "sxtb16 %[o1], %[e1], ror #8\n\t"
                      "sxtb16 %[e1], %[e1]\n\t"
-                     "sadd16 %[e0], %[e0], %[e0]\n\t"
-                     "sadd16 %[o0], %[o0], %[o0]\n\t"
-                     "sadd16 %[e1], %[e1], %[e1]\n\t"
-                     "sadd16 %[o1], %[o1], %[o1]\n\t"
+                     "sxtb16 %[o2], %[e2], ror #8\n\t"
+                     "sxtb16 %[e2], %[e2]\n\t"
+                     "sxtb16 %[o3], %[e3], ror #8\n\t"
+                     "sxtb16 %[e3], %[e3]\n\t"
                      "str    %[o0], [%[slot], #12]\n\t"
                      "str    %[e1], [%[slot], #24]\n\t"
                      "str    %[o1], [%[slot], #36]\n\t"
-                     "str    %[e0], [%[slot]], #48\n\t"
+                     "str    %[e2], [%[slot], #48]\n\t"
+                     "str    %[o2], [%[slot], #60]\n\t"
+                     "str    %[e3], [%[slot], #72]\n\t"
+                     "str    %[o3], [%[slot], #84]\n\t"
+                     "str    %[e0], [%[slot]], #96\n\t"
                      "subs   %[n], %[n], #1\n\t"
                      "bne    1b"
                      : [src] "+r"(src), [slot] "+r"(slot), [n] "+r"(n), [e0] "=&r"(e0), [o0] "=&r"(o0),
-                       [e1] "=&r"(e1), [o1] "=&r"(o1)
+                       [e1] "=&r"(e1), [o1] "=&r"(o1), [e2] "=&r"(e2), [o2] "=&r"(o2), [e3] "=&r"(e3),
+                       [o3] "=&r"(o3)
                      :
                      : "cc", "memory");
+}
+
+static inline void widen3(uint32_t *slot, const int8_t *src, int32_t words) {
+    for (int32_t k = words & 3; k > 0; --k, slot += 6, src += 4) widen3_word(slot, load4(src));
+    if (words >> 2) widen3_x4(slot, src, words >> 2); /* a tail call: the short rows push no registers */
 }
 
 /* the same for n taps not a multiple of 4: the last group zero-filled (its weights are 0) */
@@ -115,36 +122,32 @@ typedef struct {
     int32_t lo, hi;        /* the activation range (clamp only) */
 } block3_state;
 
-/* Every channel pair of three pixels in one assembly statement: per pair, the first group (with the biases), pre
- * groups, then four a loop step, the six requantizations and stores. Returns the weights after the pairs. */
+/* Every channel pair of three pixels in one assembly statement: per pair, the first group (with the biases), then
+ * (loop: groups > 4) four a loop step, then `rest` = (groups - 1) % 4 groups, the six requantizations and stores, and the next pair's biases. 16 instructions a
+ * group, 48 a pair besides (+38 with the clamp), for 24 multiply-accumulates a group. Returns the weights after
+ * the pairs. */
 static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_state *s, const uint32_t *wp,
-                                                                        const uint32_t *x_end, int pre,
-                                                                        int clamp) {
+                                                                        const uint32_t *x_end, int loop,
+                                                                        int rest, int clamp) {
     int32_t a0, b0, c0, a1, b1, c1;
     uint32_t w0, w1;
     const uint32_t *xp;
     register uint32_t xa __asm__("r8"); /* LDM loads ascending registers */
     register uint32_t xb __asm__("r9");
     register uint32_t xc __asm__("r10");
-#define TQ_G3_PAIRS(PRE_GROUPS, CLAMP)                                                                              \
+#define TQ_G3_PAIRS(GROUPS, CLAMP)                                                                                  \
     __asm__ volatile(                                                                                               \
+        "ldr    %[xp], %[row]\n\t"                                                                                  \
+        "ldrd   %[a0], %[a1], [%[xp]], #8\n\t"                                                                      \
+        "str    %[xp], %[row]\n\t" /* from here on, row is the pair's requant rows, its biases already loaded */     \
         "1:\n\t"                                                                                                    \
+        "ldr    %[xp], %[x]\n\t" TQ_G3_FIRST GROUPS                                                                 \
         "ldr    %[xp], %[row]\n\t"                                                                                  \
-        "ldrd   %[a0], %[a1], [%[xp]]\n\t"                                                                          \
-        "ldr    %[xp], %[x]\n\t" TQ_G3_FIRST PRE_GROUPS                                                             \
-        "cmp    %[xp], %[x_end]\n\t"                                                                                \
-        "beq    3f\n\t"                                                                                             \
-        "2:\n\t" TQ_G3 TQ_G3 TQ_G3 TQ_G3                                                                            \
-        "cmp    %[xp], %[x_end]\n\t"                                                                                \
-        "bne    2b\n\t"                                                                                             \
-        "3:\n\t"                                                                                                    \
-        "ldr    %[xp], %[row]\n\t"                                                                                  \
-        "add    %[xp], %[xp], #8\n\t"                                                                               \
         "ldm    %[xp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
         TQ_G3_REQUANT("a0") TQ_G3_REQUANT("b0") TQ_G3_REQUANT("c0")                                                 \
         "ldm    %[xp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
         TQ_G3_REQUANT("a1") TQ_G3_REQUANT("b1") TQ_G3_REQUANT("c1")                                                 \
-        "str    %[xp], %[row]\n\t" CLAMP                                                                            \
+        CLAMP                                                                                                       \
         "ldr    %[xa], %[oa]\n\t"                                                                                   \
         "ldr    %[xb], %[ob]\n\t"                                                                                   \
         "ldr    %[xc], %[oc]\n\t"                                                                                   \
@@ -159,21 +162,38 @@ static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_s
         "str    %[xc], %[oc]\n\t"                                                                                   \
         "ldr    %[w0], %[row_end]\n\t"                                                                              \
         "cmp    %[xp], %[w0]\n\t"                                                                                   \
+        "itt    ne\n\t" /* the next pair's biases (not past the last pair's rows) */                                 \
+        "ldrdne %[a0], %[a1], [%[xp]], #8\n\t"                                                                      \
+        "strne  %[xp], %[row]\n\t"                                                                                  \
         "bne    1b"                                                                                                 \
         : [a0] "=&r"(a0), [b0] "=&r"(b0), [c0] "=&r"(c0), [a1] "=&r"(a1), [b1] "=&r"(b1), [c1] "=&r"(c1),          \
           [xp] "=&r"(xp), [wp] "+r"(wp), [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),          \
           [xc] "=&r"(xc), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob), [oc] "+m"(s->oc)                  \
         : [x_end] "r"(x_end), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo] "m"(s->lo), [hi] "m"(s->hi)           \
         : "cc", "memory")
-#define TQ_G3_CASE(PRE_GROUPS)                                                                                      \
+/* after the first group: loop steps of four groups (at least one: no test before it), then `rest` more */
+#define TQ_G3_LOOP(REST)                                                                                            \
+    "2:\n\t" TQ_G3 TQ_G3 TQ_G3 TQ_G3                                                                                \
+    "cmp    %[xp], %[x_end]\n\t"                                                                                    \
+    "bne    2b\n\t" REST
+#define TQ_G3_CASE(GROUPS)                                                                                          \
     do {                                                                                                            \
-        if (clamp) TQ_G3_PAIRS(PRE_GROUPS, TQ_G3_CLAMP6);                                                           \
-        else TQ_G3_PAIRS(PRE_GROUPS, "");                                                                           \
+        if (clamp) TQ_G3_PAIRS(GROUPS, TQ_G3_CLAMP6);                                                               \
+        else TQ_G3_PAIRS(GROUPS, "");                                                                               \
     } while (0)
-    if (pre == 0) TQ_G3_CASE("");
-    else if (pre == 1) TQ_G3_CASE(TQ_G3);
-    else if (pre == 2) TQ_G3_CASE(TQ_G3 TQ_G3);
-    else TQ_G3_CASE(TQ_G3 TQ_G3 TQ_G3);
+    if (!loop) { /* groups = 1 + rest */
+        if (rest == 0) TQ_G3_CASE("");
+        else if (rest == 1) TQ_G3_CASE(TQ_G3);
+        else if (rest == 2) TQ_G3_CASE(TQ_G3 TQ_G3);
+        else TQ_G3_CASE(TQ_G3 TQ_G3 TQ_G3);
+    } else { /* groups = 1 + 4k + rest, k >= 1: x_end is where the loop stops, before the rest */
+        x_end -= 6 * rest;
+        if (rest == 0) TQ_G3_CASE(TQ_G3_LOOP(""));
+        else if (rest == 1) TQ_G3_CASE(TQ_G3_LOOP(TQ_G3));
+        else if (rest == 2) TQ_G3_CASE(TQ_G3_LOOP(TQ_G3 TQ_G3));
+        else TQ_G3_CASE(TQ_G3_LOOP(TQ_G3 TQ_G3 TQ_G3));
+    }
+#undef TQ_G3_LOOP
 #undef TQ_G3_CASE
 #undef TQ_G3_PAIRS
     return wp;
@@ -193,16 +213,16 @@ static inline __attribute__((always_inline)) void last_channel3(const int32_t *r
     for (int k = 0; k < 3; ++k) o[k][0] = y[k]; /* after every read (the dummy row may take two) */
 }
 
-/* Three pixels' patches (x) times every output channel, outputs to o[0..2]; the output offset folded. pre: the
- * groups after the first that run before the first loop step ((groups - 1) % 4). */
+/* Three pixels' patches (x) times every output channel, outputs to o[0..2]; the output offset folded. loop:
+ * groups > 4; rest: (groups - 1) % 4 (constants of each caller). */
 static inline __attribute__((always_inline)) void gemm_3px(const tq_conv_gemm_params *p, const uint32_t *x,
-                                                           int8_t *const o[3], int full, int pre) {
+                                                           int8_t *const o[3], int full, int loop, int rest) {
     const uint32_t *const x_end = x + 6 * (p->patch_padded >> 2);
     const int32_t pairs = p->output_depth >> 1;
     const uint32_t *w = (const uint32_t *)p->weights;
     if (pairs) {
         block3_state s = {x, p->rows, p->rows + 8 * pairs, o[0], o[1], o[2], p->act_min, p->act_max};
-        w = pairs3_asm(&s, w, x_end, pre, !full);
+        w = pairs3_asm(&s, w, x_end, loop, rest, !full);
     }
     if (p->output_depth & 1) {
         int8_t *const last[3] = {o[0] + 2 * pairs, o[1] + 2 * pairs, o[2] + 2 * pairs};
@@ -242,25 +262,25 @@ static void gemm_3px_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *
 
 typedef void (*gemm3_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]);
 
-#define TQ_G3_FN(name, full, pre)                                                                                   \
-    static void name(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]) {                         \
-        gemm_3px(p, x, o, full, pre);                                                                               \
+#define TQ_G3_FN(full, loop, rest)                                                                                  \
+    static void gemm3_##full##_##loop##_##rest(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]) { \
+        gemm_3px(p, x, o, full, loop, rest);                                                                        \
     }
-TQ_G3_FN(gemm3_full_0, 1, 0)
-TQ_G3_FN(gemm3_full_1, 1, 1)
-TQ_G3_FN(gemm3_full_2, 1, 2)
-TQ_G3_FN(gemm3_full_3, 1, 3)
-TQ_G3_FN(gemm3_clamped_0, 0, 0)
-TQ_G3_FN(gemm3_clamped_1, 0, 1)
-TQ_G3_FN(gemm3_clamped_2, 0, 2)
-TQ_G3_FN(gemm3_clamped_3, 0, 3)
+#define TQ_G3_FNS(full, loop) TQ_G3_FN(full, loop, 0) TQ_G3_FN(full, loop, 1) TQ_G3_FN(full, loop, 2) TQ_G3_FN(full, loop, 3)
+TQ_G3_FNS(0, 0)
+TQ_G3_FNS(0, 1)
+TQ_G3_FNS(1, 0)
+TQ_G3_FNS(1, 1)
+#undef TQ_G3_FNS
 #undef TQ_G3_FN
 
 static gemm3_fn pick_gemm3(const tq_conv_gemm_params *p) {
     if (p->output_offset != 0) return gemm_3px_c;
-    static const gemm3_fn table[2][4] = {{gemm3_clamped_0, gemm3_clamped_1, gemm3_clamped_2, gemm3_clamped_3},
-                                         {gemm3_full_0, gemm3_full_1, gemm3_full_2, gemm3_full_3}};
-    return table[p->act_min == INT8_MIN && p->act_max == INT8_MAX][((p->patch_padded >> 2) - 1) & 3];
+    static const gemm3_fn table[2][2][4] = {
+        {{gemm3_0_0_0, gemm3_0_0_1, gemm3_0_0_2, gemm3_0_0_3}, {gemm3_0_1_0, gemm3_0_1_1, gemm3_0_1_2, gemm3_0_1_3}},
+        {{gemm3_1_0_0, gemm3_1_0_1, gemm3_1_0_2, gemm3_1_0_3}, {gemm3_1_1_0, gemm3_1_1_1, gemm3_1_1_2, gemm3_1_1_3}}};
+    const int32_t groups = p->patch_padded >> 2; /* full: the activation range is int8's (SSAT only) */
+    return table[p->act_min == INT8_MIN && p->act_max == INT8_MAX][groups > 4][(groups - 1) & 3];
 }
 
 /* scratch: [widened block: 6 * patch_padded B][gathered patch: patch_padded B (im2col)][dummy outputs] */

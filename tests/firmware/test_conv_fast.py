@@ -100,7 +100,7 @@ def test_conv_fast_equals_simulator(board, layout, model, tmp_path):
         # int16: the 2-pixel _wide_dsp kernels, or the 3-pixel _wide3_dsp ones where they pay (test_conv_gemm3.py)
         names = [symbol] if layout == "int8" else [symbol.replace("_dsp(", f"_{w}_dsp(")
                                                    for w in ("wide", "wide3")]
-        got = sum(layers_calling(model_c, s) for s in names)
+        got = layers_calling(model_c, *names)  # a layer in bands may run both (the bands' pixel counts differ)
         assert got == n, f"{names} run {got} layers, expected {n}"
     assert "tq_conv_s8_dsp(" not in model_c and "tq_conv_s8(" not in model_c
     got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays

@@ -107,11 +107,12 @@ def widen_filter(rows: np.ndarray) -> np.ndarray:
 def widen_filter3(rows: np.ndarray) -> np.ndarray:
     """int8 [C, K] -> int32 words of int16 pairs for the 3-pixel kernels (tinyq/tq_conv_gemm.h "three output
     pixels"): per channel pair and group of 4 taps {c (0, 2), c+1 (0, 2), c (1, 3), c+1 (1, 3)}, an odd last
-    channel's 2 words a group on its own (as widen_filter's)."""
+    channel's 2 words a group on its own (as widen_filter's); doubled (|2w| <= 256 fits an int16 lane), so that
+    the kernel widens its inputs without doubling them and its sums are 2 * acc all the same."""
     c, k = rows.shape
     kp = -(-k // 4) * 4
     padded = np.zeros((c, kp), np.int16)
-    padded[:, :k] = rows
+    padded[:, :k] = 2 * rows.astype(np.int16)
     lanes = padded.reshape(c, kp // 4, 4)[:, :, [0, 2, 1, 3]]  # even word, odd word
     words = np.ascontiguousarray(lanes).astype("<i2").view("<i4")  # [C, G, 2]
     p = c // 2 * 2

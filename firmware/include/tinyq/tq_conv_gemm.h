@@ -54,8 +54,8 @@ tq_status tq_conv_s8_im2col_wide_dsp(const tq_conv_gemm_params *p, const int8_t 
                                      void *scratch);
 
 /* int16 weights for three output pixels a block (tq_conv_s8_gemm3_dsp.c; conv_dsp.py widen_filter3, the same
- * struct and rows): per channel pair and group of 4 taps, 4 words {c even, c+1 even, c odd, c+1 odd}; an odd last
- * channel 2 words a group {even, odd}. Scratch: 6 * patch_padded bytes for three widened patches, plus
+ * struct and rows): per channel pair and group of 4 taps, 4 words {c even, c+1 even, c odd, c+1 odd}, each lane
+ * twice the weight (the kernel's inputs are widened, not doubled); an odd last channel 2 words a group {even, odd}. Scratch: 6 * patch_padded bytes for three widened patches, plus
  * patch_padded bytes for the gathered patch (im2col only), plus a dummy output row (output_depth rounded up to a
  * multiple of 4 bytes), 4-byte aligned. */
 
