@@ -72,6 +72,9 @@ MUTANTS = [
     # the 3-pixel int16 conv: pixel c loses channel 1's product of each half group after the first
     ("conv-wide3-pixel-c", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"smlad  %[c1], %[xc], %[w1], %[c1]\\n\\t"', '""',
      ("pytest", "tests/firmware/test_conv_gemm3.py", "pointwise and an386 and not unfolded")),
+    # its clamp: pixel c's outputs not held to the activation's upper bound
+    ("conv-wide3-clamp-hi", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"sel    %[c0], %[b1], %[c0]\\n\\t"',
+     '"sel    %[c0], %[c0], %[c0]\\n\\t"', ("pytest", "tests/firmware/test_conv_gemm3.py", "clamped and an386 and not unfolded")),
 ]
 
 

@@ -90,17 +90,23 @@ def arrange_filter(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([pairs, words[c // 2 * 2:].reshape(-1)]).astype(np.int32)
 
 
-def widen_filter(rows: np.ndarray) -> np.ndarray:
-    """int8 [C, K] -> int32 words of int16 pairs (tinyq/tq_conv_gemm.h "int16 weights"): per channel pair and group
-    of 4 taps {c (0, 2), c (1, 3), c+1 (0, 2), c+1 (1, 3)}, an odd last channel's 2 words a group on its own."""
+def _lanes(rows: np.ndarray, scale: int = 1) -> np.ndarray:
+    """int8 [C, K] -> int32 words [C, G, 2] of int16 pairs, scale * the weights: per group of 4 taps (zero-padded)
+    its even word (taps 0, 2) and odd word (taps 1, 3)."""
     c, k = rows.shape
     kp = -(-k // 4) * 4
     padded = np.zeros((c, kp), np.int16)
-    padded[:, :k] = rows
+    padded[:, :k] = scale * rows.astype(np.int16)
     lanes = padded.reshape(c, kp // 4, 4)[:, :, [0, 2, 1, 3]]  # even word, odd word
-    words = np.ascontiguousarray(lanes).astype("<i2").view("<i4")  # [C, G, 2]
-    p = c // 2 * 2
-    pairs = words[:p].reshape(c // 2, 2, kp // 4, 2).transpose(0, 2, 1, 3).reshape(-1)
+    return np.ascontiguousarray(lanes).astype("<i2").view("<i4")  # [C, G, 2]
+
+
+def widen_filter(rows: np.ndarray) -> np.ndarray:
+    """int8 [C, K] -> int32 words of int16 pairs (tinyq/tq_conv_gemm.h "int16 weights"): per channel pair and group
+    of 4 taps {c (0, 2), c (1, 3), c+1 (0, 2), c+1 (1, 3)}, an odd last channel's 2 words a group on its own."""
+    c, g = rows.shape[0], -(-rows.shape[1] // 4)
+    words, p = _lanes(rows), c // 2 * 2
+    pairs = words[:p].reshape(c // 2, 2, g, 2).transpose(0, 2, 1, 3).reshape(-1)
     return np.concatenate([pairs, words[p:].reshape(-1)]).astype(np.int32)
 
 
@@ -109,21 +115,16 @@ def widen_filter3(rows: np.ndarray) -> np.ndarray:
     pixels"): per channel pair and group of 4 taps {c (0, 2), c+1 (0, 2), c (1, 3), c+1 (1, 3)}, an odd last
     channel's 2 words a group on its own (as widen_filter's); doubled (|2w| <= 256 fits an int16 lane), so that
     the kernel widens its inputs without doubling them and its sums are 2 * acc all the same."""
-    c, k = rows.shape
-    kp = -(-k // 4) * 4
-    padded = np.zeros((c, kp), np.int16)
-    padded[:, :k] = 2 * rows.astype(np.int16)
-    lanes = padded.reshape(c, kp // 4, 4)[:, :, [0, 2, 1, 3]]  # even word, odd word
-    words = np.ascontiguousarray(lanes).astype("<i2").view("<i4")  # [C, G, 2]
-    p = c // 2 * 2
-    pairs = words[:p].reshape(c // 2, 2, kp // 4, 2).transpose(0, 2, 3, 1).reshape(-1)  # [pair, G, half, channel]
+    c, g = rows.shape[0], -(-rows.shape[1] // 4)
+    words, p = _lanes(rows, 2), c // 2 * 2
+    pairs = words[:p].reshape(c // 2, 2, g, 2).transpose(0, 2, 3, 1).reshape(-1)  # [pair, G, half, channel]
     return np.concatenate([pairs, words[p:].reshape(-1)]).astype(np.int32)
 
 
 def block3_pays(pixels: int, groups: int) -> bool:
     """Whether 3 pixels a block beats 2 on the M4's cost model in both cycles and instructions, per channel pair
     (the kernels' loops: 26 cycles / 16 instructions a group and about 64 / 49 a block besides, against 20 / 12
-    and 48 / 34; a loop step of 4 groups 4 / 2)."""
+    and 48 / 34; a loop step of 4 groups 4 / 2; estimates, the 3-pixel side rounded up)."""
     b2, b3, steps2, steps3 = -(-pixels // 2), -(-pixels // 3), groups // 4 + 1, (groups - 1) // 4 + 1
     cycles2, cycles3 = b2 * (20 * groups + 48 + 4 * steps2), b3 * (26 * groups + 64 + 4 * steps3)
     instrs2, instrs3 = b2 * (12 * groups + 34 + 2 * steps2), b3 * (16 * groups + 49 + 2 * steps3)
