@@ -4,7 +4,8 @@
  *
  * The three pixels' patches are widened once into scratch as int16 pairs (taps 0, 2 and 1, 3 as
  * tq_conv_s8_gemm_dsp.c, but not doubled: the weights are, at compile time, |2w| <= 256), per group of 4 taps six
- * words {a (0, 2), b (0, 2), c (0, 2), a (1, 3), b (1, 3), c (1, 3)}. Per channel pair and half group: one LDRD of the pair's weight words, one LDM of the three pixels' words, 6 SMLAD: 16 instructions,
+ * words {a (0, 2), b (0, 2), c (0, 2), a (1, 3), b (1, 3), c (1, 3)}. Per channel pair and half group: one LDRD
+ * of the pair's weight words, one LDM of the three pixels' words, 6 SMLAD: 16 instructions a group,
  * 26 M4 cycles for 24 multiply-accumulates (the two-pixel block: 12 and 20 for 16). 6 accumulators, 2 weight
  * words, 3 input words and 3 pointers fill the 14 registers; the rest of the block's state is in memory.
  *
@@ -195,7 +196,7 @@ static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_s
 #define TQ_G3_CASE(GROUPS)                                                                                          \
     do {                                                                                                            \
         if (clamp) TQ_G3_PAIRS(GROUPS, TQ_G3_STORE_CLAMP);                                                          \
-        else TQ_G3_PAIRS(GROUPS, TQ_G3_STORE);                                                                            \
+        else TQ_G3_PAIRS(GROUPS, TQ_G3_STORE);                                                                      \
     } while (0)
     if (!loop) { /* groups = 1 + rest */
         if (rest == 0) TQ_G3_CASE("");
@@ -283,7 +284,8 @@ typedef void (*gemm3_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t
     static void gemm3_##full##_##loop##_##rest(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]) { \
         gemm_3px(p, x, o, full, loop, rest);                                                                        \
     }
-#define TQ_G3_FNS(full, loop) TQ_G3_FN(full, loop, 0) TQ_G3_FN(full, loop, 1) TQ_G3_FN(full, loop, 2) TQ_G3_FN(full, loop, 3)
+#define TQ_G3_FNS(full, loop)                                                                                       \
+    TQ_G3_FN(full, loop, 0) TQ_G3_FN(full, loop, 1) TQ_G3_FN(full, loop, 2) TQ_G3_FN(full, loop, 3)
 TQ_G3_FNS(0, 0)
 TQ_G3_FNS(0, 1)
 TQ_G3_FNS(1, 0)

@@ -2,10 +2,10 @@
 firmware/src/tq_conv_s8_gemm3_dsp.c) on the Cortex-M4 and M33: firmware == simulator == TFLM, exactly, on models
 built to reach every path: pixel counts = 0, 1 and 2 mod 3 (the last block's repeated pixel and dummy row), odd
 output depths (the last channel in C), group counts 1 to 5, 7, 9, 12 and 18 (every entry: no loop and 0 to 3
-groups after the first, a loop of 1 to 4 steps and 0 to 3 groups after it),
-clamped (narrower than int8) and full activation ranges, padding (gathered patches), whole filter rows widened in place, dilation, and
-the C path of a layer whose output offset could not be folded into its rows; the generated model.c calls the
-kernels where tinyq.specialize.conv_dsp.block3_pays says, and the 2-pixel kernels on the M7."""
+groups after the first, a loop of 1 to 4 steps and 0 to 3 groups after it), clamped (narrower than int8) and full
+activation ranges, padding (gathered patches), whole filter rows widened in place, dilation, and the C path of a
+layer whose output offset could not be folded into its rows; the generated model.c calls the kernels where
+tinyq.specialize.conv_dsp.block3_pays says, and the 2-pixel kernels on the M7."""
 import numpy as np
 import pytest
 
