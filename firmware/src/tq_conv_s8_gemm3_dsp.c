@@ -238,8 +238,12 @@ static inline __attribute__((always_inline)) void gemm_3px(const tq_conv_gemm_pa
     const int32_t pairs = p->output_depth >> 1;
     const uint32_t *w = (const uint32_t *)p->weights;
     if (pairs) {
-        block3_state s = {x, p->rows, p->rows + 8 * pairs, o[0], o[1], o[2],
-                          (uint32_t)(uint8_t)p->act_min * 0x01010101u, (uint32_t)(uint8_t)p->act_max * 0x01010101u};
+        block3_state s; /* lo4 and hi4 set (and read) by the clamp only */
+        s.x = x, s.row = p->rows, s.row_end = p->rows + 8 * pairs, s.oa = o[0], s.ob = o[1], s.oc = o[2];
+        if (!full) {
+            s.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
+            s.hi4 = (uint32_t)(uint8_t)p->act_max * 0x01010101u;
+        }
         w = pairs3_asm(&s, w, x_end, loop, rest, !full);
     }
     if (p->output_depth & 1) {
