@@ -194,7 +194,7 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
         # --weights-layout: int16 weights first (auto: where they fit, else the int8 layout), then the generic kernels
         tries = {"int16": (True,), "int8": (False,), "auto": (True, False)}[weights_layout]
         for wide in tries:
-            fast, fast_variants = specialize(program, variants, board_features(board_obj), wide)
+            fast, fast_variants = specialize(program, variants, board_features(board_obj), wide, board_obj.cpu)
             if fast is program:
                 break
             fast_plan = plan_memory(fast, in_arena)  # prepared records may bring scratch (im2col) and tables

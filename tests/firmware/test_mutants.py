@@ -79,6 +79,12 @@ MUTANTS = [
     # 2-bit depthwise: the negative-tie term no longer masked, so left-shifted (R = 0) channels lose 1 when negative
     ("int2-dw-tie-mask", "firmware/src/tq_depthwise_conv_s8_int2_dsp.c", '"and    %[g], %[g], %[a], asr #31\\n\\t"',
      '"asr    %[g], %[a], #31\\n\\t"', ("pytest", "tests/firmware/test_int2_depthwise_fast.py", "int2-mps2-an386")),
+    # the 3-pixel int16 conv: pixel c loses channel 1's product of each half group after the first
+    ("conv-wide3-pixel-c", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"smlad  %[c1], %[xc], %[w1], %[c1]\\n\\t"', '""',
+     ("pytest", "tests/firmware/test_conv_gemm3.py", "pointwise and an386 and not unfolded")),
+    # its clamp: pixel c's outputs not held to the activation's upper bound
+    ("conv-wide3-clamp-hi", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"sel    %[c0], %[b1], %[c0]\\n\\t"',
+     '"sel    %[c0], %[c0], %[c0]\\n\\t"', ("pytest", "tests/firmware/test_conv_gemm3.py", "clamped and an386 and not unfolded")),
 ]
 
 

@@ -52,6 +52,7 @@ def test_the_manifest_names_the_function_model_c_calls(shared_models, tmp_path):
     ran = [layer["implementation"] for layer in json.loads((out / "tinyq.json").read_text())["layers"]]
     called = re.findall(r"\b(tq_[a-z0-9_]+)\(&", (out / "src" / "model.c").read_text())
     assert ran == called
-    # --weights-layout auto: KWS's widened weights fit the board's 4 MB, so conv and FC take the int16 layout
-    assert {"tq_conv1x1_s8_wide_dsp", "tq_conv_s8_im2col_wide_dsp", "tq_depthwise_conv3x3_s8_dsp",
+    # --weights-layout auto: KWS's widened weights fit the board's 4 MB, so conv and FC take the int16 layout (the
+    # convs the 3-pixel kernels on the M4: 125 pixels a layer)
+    assert {"tq_conv1x1_s8_wide3_dsp", "tq_conv_s8_im2col_wide3_dsp", "tq_depthwise_conv3x3_s8_dsp",
             "tq_fully_connected_s8_wide_dsp"} <= set(ran)

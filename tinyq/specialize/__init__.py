@@ -33,6 +33,7 @@ class Preparer:
     macro: str  # the compiler macro of that feature, checked by model.c
     prepare: Callable[[KernelCall], Prepared | None]
     wide: bool = False  # stores the weights widened to int16 (--weights-layout int16): tried only when asked
+    cpus: tuple[str, ...] = ()  # the cores (Board.cpu) it is tried on, when its speed depends on the core; () = any
 
 
 def base_fields(call: KernelCall) -> dict:
@@ -59,21 +60,24 @@ def _load() -> None:
     from tinyq.specialize import _registry  # noqa: F401
 
 
-def candidates(kernel: str, features: frozenset[str], wide: bool = False) -> list[Preparer]:
+def candidates(kernel: str, features: frozenset[str], wide: bool = False, cpu: str = "") -> list[Preparer]:
     """The preparers that may take a call of `kernel` on a CPU with `features`, in the order they are tried
-    (wide: the int16-weight ones too, ahead of the int8 ones they are registered before)."""
+    (wide: the int16-weight ones too, ahead of the int8 ones they are registered before; cpu: the board's core,
+    for the preparers tried on some cores only; "" = unknown, none of those)."""
     _load()
-    usable = [p for p in PREPARERS if p.kernel == kernel and p.feature in features and (wide or not p.wide)]
+    usable = [p for p in PREPARERS if p.kernel == kernel and p.feature in features and (wide or not p.wide)
+              and (not p.cpus or cpu in p.cpus)]
     return sorted(usable, key=lambda p: FEATURE_ORDER.index(p.feature))  # stable: registration order within
 
 
-def specialize(program: Program, variants, features: frozenset[str], wide: bool = False) -> tuple[Program, list]:
+def specialize(program: Program, variants, features: frozenset[str], wide: bool = False,
+               cpu: str = "") -> tuple[Program, list]:
     """The program with prepared records where a preparer accepts the call, and the variant list to emit with.
     wide: weights widened to int16 where a kernel takes them so (tinyq.compiler's --weights-layout)."""
     calls, out = [], []
     for call, variant in zip(program.calls, variants):
         got = None
-        for p in candidates(call.kernel, features, wide):
+        for p in candidates(call.kernel, features, wide, cpu):
             got = p.prepare(call)
             if got is not None:
                 got = (got, p)

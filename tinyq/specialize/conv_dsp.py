@@ -1,5 +1,6 @@
 """Preparer of int8 CONV_2D for the Arm DSP extension: ConvCall -> ConvGemmCall for tq_conv1x1_s8_dsp (1x1,
-unpadded) or tq_conv_s8_im2col_dsp (everything else without groups), firmware/src/tq_conv_s8_gemm_dsp.c.
+unpadded) or tq_conv_s8_im2col_dsp (everything else without groups), firmware/src/tq_conv_s8_gemm_dsp.c; with
+int16 weights on the Cortex-M4 and M33, three pixels a block where that is cheaper (tq_conv_s8_gemm3_dsp.c).
 
 At compile time: the biases with the input offset folded in and the tq_requant_fast rows (requant.py; declined
 when its bounds cannot be proved), and the filter rows zero-padded to a multiple of 4 taps and interleaved by
@@ -22,6 +23,10 @@ from tinyq.specialize.requant import accumulator_bound, fast_requant
 CONV1X1 = "tq_conv1x1_s8_dsp"
 IM2COL = "tq_conv_s8_im2col_dsp"
 WIDE = {CONV1X1: "tq_conv1x1_s8_wide_dsp", IM2COL: "tq_conv_s8_im2col_wide_dsp"}  # --weights-layout int16
+WIDE3 = {CONV1X1: "tq_conv1x1_s8_wide3_dsp", IM2COL: "tq_conv_s8_im2col_wide3_dsp"}  # int16, 3 pixels a block
+# the cores whose cost model the 3-pixel block wins on (LDM 1 + N, LDRD 3: tinyq/bench/cycles.py); the M7's
+# 64-bit loads (LDRD 1, LDM 1 + N/2) favour the 2-pixel block's LDRDs
+WIDE3_CPUS = ("cortex-m4", "cortex-m33")
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,20 +60,22 @@ class ConvGemmCall(KernelCall):
     _filter: np.ndarray | None = None  # the lowered int8 OHWI filter (Python only: weight reports read it)
     _gathers: bool = True  # im2col: a gathered int8 patch in scratch besides the widened pair
     _wide: bool = False  # weights widened to int16 at compile time (widen_filter), else int8 (arrange_filter)
+    _block: int = 2  # output pixels a block: 3 for the _wide3_dsp kernels (widen_filter3)
 
     @property
     def filter(self) -> np.ndarray | None:
         return self._filter
 
     def scratch_bytes(self) -> int:
-        widened = 4 * self.patch_padded  # two patches of int16
+        widened = 2 * self._block * self.patch_padded  # a block's patches of int16
         gathered = self.patch_padded if self._gathers else 0
         return widened + gathered + -(-self.output_depth // 4) * 4  # + a dummy output row (odd pixel counts)
 
     def raster_order(self):
         # tq_conv1x1_s8_dsp and tq_conv_s8_im2col_dsp: pixel pairs in order, both pixels' patches widened into
-        # scratch before the pair's first store (the int4 records' kernels are not reviewed: kernel tq_conv_s8_w4)
-        return conv_raster(self, 2, True) if self.kernel == "tq_conv_s8" else None
+        # scratch before the pair's first store; the _wide3_dsp kernels: pixel triples, the three patches widened
+        # before the first store (the int4 records' kernels are not reviewed: kernel tq_conv_s8_w4)
+        return conv_raster(self, self._block, True) if self.kernel == "tq_conv_s8" else None
 
 
 def arrange_filter(rows: np.ndarray) -> np.ndarray:
@@ -83,18 +90,45 @@ def arrange_filter(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([pairs, words[c // 2 * 2:].reshape(-1)]).astype(np.int32)
 
 
-def widen_filter(rows: np.ndarray) -> np.ndarray:
-    """int8 [C, K] -> int32 words of int16 pairs (tinyq/tq_conv_gemm.h "int16 weights"): per channel pair and group
-    of 4 taps {c (0, 2), c (1, 3), c+1 (0, 2), c+1 (1, 3)}, an odd last channel's 2 words a group on its own."""
+def _lanes(rows: np.ndarray, scale: int = 1) -> np.ndarray:
+    """int8 [C, K] -> int32 words [C, G, 2] of int16 pairs, scale * the weights: per group of 4 taps (zero-padded)
+    its even word (taps 0, 2) and odd word (taps 1, 3)."""
     c, k = rows.shape
     kp = -(-k // 4) * 4
     padded = np.zeros((c, kp), np.int16)
-    padded[:, :k] = rows
+    padded[:, :k] = scale * rows.astype(np.int16)
     lanes = padded.reshape(c, kp // 4, 4)[:, :, [0, 2, 1, 3]]  # even word, odd word
-    words = np.ascontiguousarray(lanes).astype("<i2").view("<i4")  # [C, G, 2]
-    p = c // 2 * 2
-    pairs = words[:p].reshape(c // 2, 2, kp // 4, 2).transpose(0, 2, 1, 3).reshape(-1)
+    return np.ascontiguousarray(lanes).astype("<i2").view("<i4")  # [C, G, 2]
+
+
+def widen_filter(rows: np.ndarray) -> np.ndarray:
+    """int8 [C, K] -> int32 words of int16 pairs (tinyq/tq_conv_gemm.h "int16 weights"): per channel pair and group
+    of 4 taps {c (0, 2), c (1, 3), c+1 (0, 2), c+1 (1, 3)}, an odd last channel's 2 words a group on its own."""
+    c, g = rows.shape[0], -(-rows.shape[1] // 4)
+    words, p = _lanes(rows), c // 2 * 2
+    pairs = words[:p].reshape(c // 2, 2, g, 2).transpose(0, 2, 1, 3).reshape(-1)
     return np.concatenate([pairs, words[p:].reshape(-1)]).astype(np.int32)
+
+
+def widen_filter3(rows: np.ndarray) -> np.ndarray:
+    """int8 [C, K] -> int32 words of int16 pairs for the 3-pixel kernels (tinyq/tq_conv_gemm.h "three output
+    pixels"): per channel pair and group of 4 taps {c (0, 2), c+1 (0, 2), c (1, 3), c+1 (1, 3)}, an odd last
+    channel's 2 words a group on its own (as widen_filter's); doubled (|2w| <= 256 fits an int16 lane), so that
+    the kernel widens its inputs without doubling them and its sums are 2 * acc all the same."""
+    c, g = rows.shape[0], -(-rows.shape[1] // 4)
+    words, p = _lanes(rows, 2), c // 2 * 2
+    pairs = words[:p].reshape(c // 2, 2, g, 2).transpose(0, 2, 3, 1).reshape(-1)  # [pair, G, half, channel]
+    return np.concatenate([pairs, words[p:].reshape(-1)]).astype(np.int32)
+
+
+def block3_pays(pixels: int, groups: int) -> bool:
+    """Whether 3 pixels a block beats 2 on the M4's cost model in both cycles and instructions, per channel pair
+    (the kernels' loops: 26 cycles / 16 instructions a group and about 64 / 49 a block besides, against 20 / 12
+    and 48 / 34; a loop step of 4 groups 4 / 2; estimates, the 3-pixel side rounded up)."""
+    b2, b3, steps2, steps3 = -(-pixels // 2), -(-pixels // 3), groups // 4 + 1, (groups - 1) // 4 + 1
+    cycles2, cycles3 = b2 * (20 * groups + 48 + 4 * steps2), b3 * (26 * groups + 64 + 4 * steps3)
+    instrs2, instrs3 = b2 * (12 * groups + 34 + 2 * steps2), b3 * (16 * groups + 49 + 2 * steps3)
+    return cycles3 < cycles2 and instrs3 <= instrs2
 
 
 def _doubled(bias: np.ndarray) -> np.ndarray:
@@ -147,7 +181,7 @@ def gemm_fields(call: ConvCall, patch: int) -> dict:
     )
 
 
-def prepare(call: KernelCall, wide: bool = False) -> Prepared | None:
+def prepare(call: KernelCall, wide: bool = False, block: int = 2) -> Prepared | None:
     if not isinstance(call, ConvCall) or call.filter is None or call.packed is not None or call.acc64:
         return None
     if call.filter_input_depth != call.input_depth:  # groups: the kernels read one patch per pixel
@@ -158,19 +192,24 @@ def prepare(call: KernelCall, wide: bool = False) -> Prepared | None:
     if fr is None:
         return None
     pointwise = is_pointwise(call)
+    if block == 3 and not block3_pays(call.batches * call.output_height * call.output_width,
+                                      -(-rows.shape[1] // 4)):
+        return None
     requant, out_offset = folded_rows(rows, call, fr)
     fields = gemm_fields(call, rows.shape[1])
     fields["output_offset"] = out_offset
     record = ConvGemmCall(
         **fields,
         rows=const_array(pair_rows(_doubled(fr.bias), np.asarray(requant)), np.int32),
-        weights=const_array(widen_filter(rows) if wide else arrange_filter(rows), np.int32), _filter=call.filter,
-        _gathers=not pointwise, _wide=wide,
+        weights=const_array(widen_filter3(rows) if block == 3 else widen_filter(rows) if wide else arrange_filter(rows),
+                            np.int32), _filter=call.filter, _gathers=not pointwise, _wide=wide, _block=block,
     )
     symbol = CONV1X1 if pointwise else IM2COL
-    return Prepared(record, WIDE[symbol] if wide else symbol)
+    return Prepared(record, WIDE3[symbol] if block == 3 else WIDE[symbol] if wide else symbol)
 
 
+register(Preparer(kernel="tq_conv_s8", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=lambda c: prepare(c, True, 3),
+                  wide=True, cpus=WIDE3_CPUS))
 register(Preparer(kernel="tq_conv_s8", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=lambda c: prepare(c, True),
                   wide=True))
 register(Preparer(kernel="tq_conv_s8", feature=DSP, macro="__ARM_FEATURE_DSP", prepare=prepare))

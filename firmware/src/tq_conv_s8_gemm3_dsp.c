@@ -1,0 +1,397 @@
+/* CONV_2D int8 as a GEMM on the Arm DSP extension, three output pixels x two output channels a block, int16
+ * weights prepared at compile time (tinyq/specialize/conv_dsp.py widen_filter3, tinyq/tq_conv_gemm.h "three output
+ * pixels").
+ *
+ * The three pixels' patches are widened once into scratch as int16 pairs (taps 0, 2 and 1, 3 as
+ * tq_conv_s8_gemm_dsp.c, but not doubled: the weights are, at compile time, |2w| <= 256), per group of 4 taps six
+ * words {a (0, 2), b (0, 2), c (0, 2), a (1, 3), b (1, 3), c (1, 3)}. Per channel pair and half group: one LDRD
+ * of the pair's weight words, one LDM of the three pixels' words, 6 SMLAD: 16 instructions a group,
+ * 26 M4 cycles for 24 multiply-accumulates (the two-pixel block: 12 and 20 for 16). 6 accumulators, 2 weight
+ * words, 3 input words and 3 pointers fill the 14 registers; the rest of the block's state is in memory.
+ *
+ * Exactness: as tq_conv_s8_gemm_dsp.c (2 * the folded bias plus the inputs times the doubled weights, |acc| <
+ * 2^30 proved, padded taps read the input zero point, the zero taps that pad a patch add 0); the pixel count's
+ * remainder repeats a real pixel whose outputs go to the dummy row in scratch. */
+#include "tq_conv_gemm_dsp.h"
+
+#if defined(__ARM_FEATURE_DSP)
+
+/* taps 0, 2 and 1, 3 of v as int16 pairs into pixel slot[0] (even) and slot[3] (odd); not doubled: the weights
+ * are (widen_filter3), so the sums still come out as 2 * acc */
+static inline void widen3_word(uint32_t *slot, uint32_t v) {
+    slot[0] = even_lanes(v);
+    slot[3] = odd_lanes(v);
+}
+
+/* one pixel's patch, `words` groups of 4 int8 taps (any alignment), into its slot: n passes of four words in
+ * assembly (LDR, 2 SXTB16, 2 STR a word: STR is 1 cycle and the pixel's even and odd words are not adjacent),
+ * the words % 4 first in C (widen3) */
+static __attribute__((noinline)) void widen3_x4(uint32_t *slot, const int8_t *src, int32_t n) {
+    uint32_t e0, o0, e1, o1, e2, o2, e3, o3;
+    __asm__ volatile("1:\n\t"
+                     "ldr    %[e0], [%[src]], #4\n\t" /* unaligned LDR: allowed on Armv7-M / Armv8-M Mainline */
+                     "ldr    %[e1], [%[src]], #4\n\t"
+                     "ldr    %[e2], [%[src]], #4\n\t"
+                     "ldr    %[e3], [%[src]], #4\n\t"
+                     "sxtb16 %[o0], %[e0], ror #8\n\t"
+                     "sxtb16 %[e0], %[e0]\n\t"
+                     "sxtb16 %[o1], %[e1], ror #8\n\t"
+                     "sxtb16 %[e1], %[e1]\n\t"
+                     "sxtb16 %[o2], %[e2], ror #8\n\t"
+                     "sxtb16 %[e2], %[e2]\n\t"
+                     "sxtb16 %[o3], %[e3], ror #8\n\t"
+                     "sxtb16 %[e3], %[e3]\n\t"
+                     "str    %[o0], [%[slot], #12]\n\t"
+                     "str    %[e1], [%[slot], #24]\n\t"
+                     "str    %[o1], [%[slot], #36]\n\t"
+                     "str    %[e2], [%[slot], #48]\n\t"
+                     "str    %[o2], [%[slot], #60]\n\t"
+                     "str    %[e3], [%[slot], #72]\n\t"
+                     "str    %[o3], [%[slot], #84]\n\t"
+                     "str    %[e0], [%[slot]], #96\n\t"
+                     "subs   %[n], %[n], #1\n\t"
+                     "bne    1b"
+                     : [src] "+r"(src), [slot] "+r"(slot), [n] "+r"(n), [e0] "=&r"(e0), [o0] "=&r"(o0),
+                       [e1] "=&r"(e1), [o1] "=&r"(o1), [e2] "=&r"(e2), [o2] "=&r"(o2), [e3] "=&r"(e3),
+                       [o3] "=&r"(o3)
+                     :
+                     : "cc", "memory");
+}
+
+static inline void widen3(uint32_t *slot, const int8_t *src, int32_t words) {
+    for (int32_t k = words & 3; k > 0; --k, slot += 6, src += 4) widen3_word(slot, load4(src));
+    if (words >> 2) widen3_x4(slot, src, words >> 2); /* a tail call: the short rows push no registers */
+}
+
+/* the same for n taps not a multiple of 4: the last group zero-filled (its weights are 0) */
+static void widen3_tail(uint32_t *slot, const int8_t *src, int32_t n) {
+    widen3(slot, src, n >> 2);
+    if (n & 3) {
+        uint32_t v = 0;
+        for (int32_t k = n & ~3; k < n; ++k) v |= (uint32_t)(uint8_t)src[k] << (8 * (k & 3));
+        widen3_word(slot + 6 * (n >> 2), v);
+    }
+}
+
+/* Half a group of one channel pair, three pixels: the pair's two weight words (c, c + 1), the pixels' three words */
+#define TQ_G3_HALF                                                                                                  \
+    "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"                                                                          \
+    "ldm    %[xp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                      \
+    "smlad  %[a0], %[xa], %[w0], %[a0]\n\t"                                                                         \
+    "smlad  %[b0], %[xb], %[w0], %[b0]\n\t"                                                                         \
+    "smlad  %[c0], %[xc], %[w0], %[c0]\n\t"                                                                         \
+    "smlad  %[a1], %[xa], %[w1], %[a1]\n\t"                                                                         \
+    "smlad  %[b1], %[xb], %[w1], %[b1]\n\t"                                                                         \
+    "smlad  %[c1], %[xc], %[w1], %[c1]\n\t"
+#define TQ_G3 TQ_G3_HALF TQ_G3_HALF
+/* the first group: the biases (a0, a1) are the addends of b and c's first products, a's last (no MOV) */
+#define TQ_G3_FIRST                                                                                                 \
+    "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"                                                                          \
+    "ldm    %[xp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                      \
+    "smlad  %[b0], %[xb], %[w0], %[a0]\n\t"                                                                         \
+    "smlad  %[c0], %[xc], %[w0], %[a0]\n\t"                                                                         \
+    "smlad  %[a0], %[xa], %[w0], %[a0]\n\t"                                                                         \
+    "smlad  %[b1], %[xb], %[w1], %[a1]\n\t"                                                                         \
+    "smlad  %[c1], %[xc], %[w1], %[a1]\n\t"                                                                         \
+    "smlad  %[a1], %[xa], %[w1], %[a1]\n\t" TQ_G3_HALF
+
+/* tq_conv_s8_gemm_dsp.c's TQ_GEMM_REQUANT: SMMLAR, ADD ASR #31, ASR, SSAT (the output offset folded) */
+#define TQ_G3_REQUANT(acc)                                                                                          \
+    "smmlar %[w0], %[" acc "], %[xa], %[xb]\n\t"                                                                  \
+    "add    %[" acc "], %[w0], %[" acc "], asr #31\n\t"                                                            \
+    "asr    %[" acc "], %[" acc "], %[xc]\n\t"                                                                     \
+    "ssat   %[" acc "], #8, %[" acc "]\n\t"
+
+/* The six int8 outputs stored: full range, six STRB; clamped (an activation range narrower than SSAT's int8),
+ * each pixel's two bytes packed (a0 a1 b0 b1 in a0, c0 c1 in c0: BFI), clamped four lanes at a time (SSUB8 sets
+ * GE where a lane >= the bound, SEL picks: max(lo), min(hi); the lanes of lo4 / hi4 are the bounds) and stored
+ * by STRH (unaligned allowed): 24 instructions with the pointers against 50 for CMP / IT / MOV. */
+#define TQ_G3_STORE                                                                                                 \
+    "ldr    %[xa], %[oa]\n\t"                                                                                       \
+    "ldr    %[xb], %[ob]\n\t"                                                                                       \
+    "ldr    %[xc], %[oc]\n\t"                                                                                       \
+    "strb   %[a0], [%[xa]], #1\n\t"                                                                                 \
+    "strb   %[a1], [%[xa]], #1\n\t"                                                                                 \
+    "strb   %[b0], [%[xb]], #1\n\t"                                                                                 \
+    "strb   %[b1], [%[xb]], #1\n\t"                                                                                 \
+    "strb   %[c0], [%[xc]], #1\n\t"                                                                                 \
+    "strb   %[c1], [%[xc]], #1\n\t"
+#define TQ_G3_STORE_CLAMP                                                                                           \
+    "bfi    %[a0], %[a1], #8, #8\n\t"                                                                               \
+    "bfi    %[a0], %[b0], #16, #8\n\t"                                                                              \
+    "bfi    %[a0], %[b1], #24, #8\n\t"                                                                              \
+    "bfi    %[c0], %[c1], #8, #8\n\t"                                                                               \
+    "ldr    %[a1], %[lo4]\n\t"                                                                                      \
+    "ldr    %[b1], %[hi4]\n\t"                                                                                      \
+    "ssub8  %[w1], %[a0], %[a1]\n\t"                                                                                \
+    "sel    %[a0], %[a0], %[a1]\n\t"                                                                                \
+    "ssub8  %[w1], %[a0], %[b1]\n\t"                                                                                \
+    "sel    %[a0], %[b1], %[a0]\n\t"                                                                                \
+    "ssub8  %[w1], %[c0], %[a1]\n\t"                                                                                \
+    "sel    %[c0], %[c0], %[a1]\n\t"                                                                                \
+    "ssub8  %[w1], %[c0], %[b1]\n\t"                                                                                \
+    "sel    %[c0], %[b1], %[c0]\n\t"                                                                                \
+    "ldr    %[xa], %[oa]\n\t"                                                                                       \
+    "ldr    %[xb], %[ob]\n\t"                                                                                       \
+    "ldr    %[xc], %[oc]\n\t"                                                                                       \
+    "lsr    %[b0], %[a0], #16\n\t"                                                                                  \
+    "strh   %[a0], [%[xa]], #2\n\t"                                                                                 \
+    "strh   %[b0], [%[xb]], #2\n\t"                                                                                 \
+    "strh   %[c0], [%[xc]], #2\n\t"
+
+/* what pairs3_asm keeps in memory (GCC addresses this local by SP + offset) */
+typedef struct {
+    const uint32_t *x;     /* the widened block */
+    const int32_t *row;    /* the next channel pair's 8 row words: 2 biases, 2 tq_requant_rows (as gemm_dsp.c) */
+    const int32_t *row_end;
+    int8_t *oa, *ob, *oc;  /* the next outputs of pixels a, b and c */
+    uint32_t lo4, hi4;     /* the activation range, its bounds in each byte (clamp only) */
+} block3_state;
+
+/* Every channel pair of three pixels in one assembly statement: per pair, the first group (with the biases), then
+ * (loop: groups > 4) four a loop step, then `rest` = (groups - 1) % 4 groups, the six requantizations and stores,
+ * and the next pair's biases. 16 instructions a group, about 47 a pair besides (+12 with the clamp), for 24
+ * multiply-accumulates a group. Returns the weights after the pairs. */
+static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_state *s, const uint32_t *wp,
+                                                                        const uint32_t *x_end, int loop,
+                                                                        int rest, int clamp) {
+    int32_t a0, b0, c0, a1, b1, c1;
+    uint32_t w0, w1;
+    const uint32_t *xp;
+    register uint32_t xa __asm__("r8"); /* LDM loads ascending registers */
+    register uint32_t xb __asm__("r9");
+    register uint32_t xc __asm__("r10");
+#define TQ_G3_PAIRS(GROUPS, STORE)                                                                                  \
+    __asm__ volatile(                                                                                               \
+        "ldr    %[xp], %[row]\n\t"                                                                                  \
+        "ldrd   %[a0], %[a1], [%[xp]], #8\n\t"                                                                      \
+        "str    %[xp], %[row]\n\t" /* from here on, row is the pair's requant rows, its biases already loaded */     \
+        "1:\n\t"                                                                                                    \
+        "ldr    %[xp], %[x]\n\t" TQ_G3_FIRST GROUPS                                                                 \
+        "ldr    %[xp], %[row]\n\t"                                                                                  \
+        "ldm    %[xp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
+        TQ_G3_REQUANT("a0") TQ_G3_REQUANT("b0") TQ_G3_REQUANT("c0")                                                 \
+        "ldm    %[xp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
+        TQ_G3_REQUANT("a1") TQ_G3_REQUANT("b1") TQ_G3_REQUANT("c1")                                                 \
+        STORE                                                                                                       \
+        "str    %[xa], %[oa]\n\t"                                                                                   \
+        "str    %[xb], %[ob]\n\t"                                                                                   \
+        "str    %[xc], %[oc]\n\t"                                                                                   \
+        "ldr    %[w0], %[row_end]\n\t"                                                                              \
+        "cmp    %[xp], %[w0]\n\t"                                                                                   \
+        "itt    ne\n\t" /* the next pair's biases (not past the last pair's rows) */                                 \
+        "ldrdne %[a0], %[a1], [%[xp]], #8\n\t"                                                                      \
+        "strne  %[xp], %[row]\n\t"                                                                                  \
+        "bne    1b"                                                                                                 \
+        : [a0] "=&r"(a0), [b0] "=&r"(b0), [c0] "=&r"(c0), [a1] "=&r"(a1), [b1] "=&r"(b1), [c1] "=&r"(c1),          \
+          [xp] "=&r"(xp), [wp] "+r"(wp), [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),          \
+          [xc] "=&r"(xc), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob), [oc] "+m"(s->oc)                  \
+        : [x_end] "r"(x_end), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo4] "m"(s->lo4), [hi4] "m"(s->hi4)           \
+        : "cc", "memory")
+/* after the first group: loop steps of four groups (at least one: no test before it), then `rest` more */
+#define TQ_G3_LOOP(REST)                                                                                            \
+    "2:\n\t" TQ_G3 TQ_G3 TQ_G3 TQ_G3                                                                                \
+    "cmp    %[xp], %[x_end]\n\t"                                                                                    \
+    "bne    2b\n\t" REST
+#define TQ_G3_CASE(GROUPS)                                                                                          \
+    do {                                                                                                            \
+        if (clamp) TQ_G3_PAIRS(GROUPS, TQ_G3_STORE_CLAMP);                                                          \
+        else TQ_G3_PAIRS(GROUPS, TQ_G3_STORE);                                                                      \
+    } while (0)
+    if (!loop) { /* groups = 1 + rest */
+        if (rest == 0) TQ_G3_CASE("");
+        else if (rest == 1) TQ_G3_CASE(TQ_G3);
+        else if (rest == 2) TQ_G3_CASE(TQ_G3 TQ_G3);
+        else TQ_G3_CASE(TQ_G3 TQ_G3 TQ_G3);
+    } else { /* groups = 1 + 4k + rest, k >= 1: x_end is where the loop stops, before the rest */
+        x_end -= 6 * rest;
+        if (rest == 0) TQ_G3_CASE(TQ_G3_LOOP(""));
+        else if (rest == 1) TQ_G3_CASE(TQ_G3_LOOP(TQ_G3));
+        else if (rest == 2) TQ_G3_CASE(TQ_G3_LOOP(TQ_G3 TQ_G3));
+        else TQ_G3_CASE(TQ_G3_LOOP(TQ_G3 TQ_G3 TQ_G3));
+    }
+#undef TQ_G3_LOOP
+#undef TQ_G3_CASE
+#undef TQ_G3_PAIRS
+    return wp;
+}
+
+/* an odd last channel (its row: bias, tq_requant_row; weights 2 words a group) of the three pixels, in C */
+static inline __attribute__((always_inline)) void last_channel3(const int32_t *row, const uint32_t *w,
+                                                                const uint32_t *x, const uint32_t *x_end,
+                                                                int8_t *const o[3], int32_t out_off, int full,
+                                                                int32_t lo, int32_t hi) {
+    int32_t acc[3] = {row[0], row[0], row[0]};
+    for (const uint32_t *xp = x; xp != x_end; xp += 6, w += 2)
+        for (int k = 0; k < 3; ++k)
+            acc[k] = __smlad((int16x2_t)xp[k + 3], (int16x2_t)w[1], __smlad((int16x2_t)xp[k], (int16x2_t)w[0], acc[k]));
+    int8_t y[3];
+    for (int k = 0; k < 3; ++k) y[k] = clamp(requant(acc[k], row[1], row[2], row[3], out_off), full, lo, hi);
+    for (int k = 0; k < 3; ++k) o[k][0] = y[k]; /* after every read (the dummy row may take two) */
+}
+
+/* Three pixels' patches (x) times every output channel, outputs to o[0..2]; the output offset folded. loop:
+ * groups > 4; rest: (groups - 1) % 4 (constants of each caller). */
+static inline __attribute__((always_inline)) void gemm_3px(const tq_conv_gemm_params *p, const uint32_t *x,
+                                                           int8_t *const o[3], int full, int loop, int rest) {
+    const uint32_t *const x_end = x + 6 * (p->patch_padded >> 2);
+    const int32_t pairs = p->output_depth >> 1;
+    const uint32_t *w = (const uint32_t *)p->weights;
+    if (pairs) {
+        block3_state s; /* lo4 and hi4 set (and read) by the clamp only */
+        s.x = x, s.row = p->rows, s.row_end = p->rows + 8 * pairs, s.oa = o[0], s.ob = o[1], s.oc = o[2];
+        if (!full) {
+            s.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
+            s.hi4 = (uint32_t)(uint8_t)p->act_max * 0x01010101u;
+        }
+        w = pairs3_asm(&s, w, x_end, loop, rest, !full);
+    }
+    if (p->output_depth & 1) {
+        int8_t *const last[3] = {o[0] + 2 * pairs, o[1] + 2 * pairs, o[2] + 2 * pairs};
+        last_channel3(p->rows + 8 * pairs, w, x, x_end, last, 0, full, p->act_min, p->act_max);
+    }
+}
+
+/* the same in C, for a layer whose output offset could not be folded (added after the shift) */
+static void gemm_3px_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]) {
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int full = lo == INT8_MIN && hi == INT8_MAX;
+    const uint32_t *w = (const uint32_t *)p->weights;
+    const uint32_t *const x_end = x + 6 * (p->patch_padded >> 2);
+    const int32_t *row = p->rows;
+    const int32_t pairs = p->output_depth >> 1;
+    for (int32_t j = 0; j < pairs; ++j, row += 8) {
+        int32_t acc[2][3] = {{row[0], row[0], row[0]}, {row[1], row[1], row[1]}};
+        for (const uint32_t *xp = x; xp != x_end; xp += 6, w += 4)
+            for (int k = 0; k < 3; ++k) {
+                acc[0][k] = __smlad((int16x2_t)xp[k + 3], (int16x2_t)w[2],
+                                    __smlad((int16x2_t)xp[k], (int16x2_t)w[0], acc[0][k]));
+                acc[1][k] = __smlad((int16x2_t)xp[k + 3], (int16x2_t)w[3],
+                                    __smlad((int16x2_t)xp[k], (int16x2_t)w[1], acc[1][k]));
+            }
+        int8_t y[2][3];
+        for (int k = 0; k < 3; ++k) {
+            y[0][k] = clamp(requant(acc[0][k], row[2], row[3], row[4], out_off), full, lo, hi);
+            y[1][k] = clamp(requant(acc[1][k], row[5], row[6], row[7], out_off), full, lo, hi);
+        }
+        for (int k = 0; k < 3; ++k) o[k][2 * j] = y[0][k], o[k][2 * j + 1] = y[1][k];
+    }
+    if (p->output_depth & 1) {
+        int8_t *const last[3] = {o[0] + 2 * pairs, o[1] + 2 * pairs, o[2] + 2 * pairs};
+        last_channel3(row, w, x, x_end, last, out_off, full, lo, hi);
+    }
+}
+
+typedef void (*gemm3_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]);
+
+#define TQ_G3_FN(full, loop, rest)                                                                                  \
+    static void gemm3_##full##_##loop##_##rest(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]) { \
+        gemm_3px(p, x, o, full, loop, rest);                                                                        \
+    }
+#define TQ_G3_FNS(full, loop)                                                                                       \
+    TQ_G3_FN(full, loop, 0) TQ_G3_FN(full, loop, 1) TQ_G3_FN(full, loop, 2) TQ_G3_FN(full, loop, 3)
+TQ_G3_FNS(0, 0)
+TQ_G3_FNS(0, 1)
+TQ_G3_FNS(1, 0)
+TQ_G3_FNS(1, 1)
+#undef TQ_G3_FNS
+#undef TQ_G3_FN
+
+static gemm3_fn pick_gemm3(const tq_conv_gemm_params *p) {
+    if (p->output_offset != 0) return gemm_3px_c;
+    static const gemm3_fn table[2][2][4] = {
+        {{gemm3_0_0_0, gemm3_0_0_1, gemm3_0_0_2, gemm3_0_0_3}, {gemm3_0_1_0, gemm3_0_1_1, gemm3_0_1_2, gemm3_0_1_3}},
+        {{gemm3_1_0_0, gemm3_1_0_1, gemm3_1_0_2, gemm3_1_0_3}, {gemm3_1_1_0, gemm3_1_1_1, gemm3_1_1_2, gemm3_1_1_3}}};
+    const int32_t groups = p->patch_padded >> 2; /* full: the activation range is int8's (SSAT only) */
+    return table[p->act_min == INT8_MIN && p->act_max == INT8_MAX][groups > 4][(groups - 1) & 3];
+}
+
+/* scratch: [widened block: 6 * patch_padded B][gathered patch: patch_padded B (im2col)][dummy outputs] */
+static inline int8_t *dummy3(const tq_conv_gemm_params *p, void *scratch, int gathers) {
+    return (int8_t *)scratch + (6 + gathers) * p->patch_padded;
+}
+
+/* output pixel (batch, y, x)'s input pixel (1x1) */
+static inline const int8_t *pixel_1x1(const tq_conv_gemm_params *p, const int8_t *input, int32_t batch, int32_t y,
+                                      int32_t x) {
+    return input + (batch * p->input_height * p->input_width + y * p->stride_height * p->input_width +
+                    x * p->stride_width) * p->input_depth;
+}
+
+tq_status tq_conv1x1_s8_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
+                                  void *scratch) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
+    TQ_ASSERT(p->filter_height == 1 && p->filter_width == 1 && p->pad_height == 0 && p->pad_width == 0);
+    uint32_t *x = (uint32_t *)scratch;
+    int8_t *const dummy = dummy3(p, scratch, 0);
+    const int32_t depth = p->input_depth, pixels = p->batches * p->output_height * p->output_width;
+    const gemm3_fn gemm = pick_gemm3(p);
+    int32_t batch = 0, y = 0, xo = 0;
+    for (int32_t q = 0; q < pixels; q += 3) {
+        int8_t *o[3];
+        const int8_t *src = NULL;
+        for (int k = 0; k < 3; ++k) {
+            if (q + k < pixels) { /* else pixel q + k - 1 again (src), its outputs to the dummy row */
+                src = pixel_1x1(p, input, batch, y, xo);
+                next_pixel(p, &batch, &y, &xo);
+                o[k] = output + (q + k) * p->output_depth;
+            } else {
+                o[k] = dummy;
+            }
+            widen3_tail(x + k, src, depth);
+        }
+        gemm(p, x, o);
+    }
+    return TQ_OK;
+}
+
+/* pixel (iy0, ix0)'s patch widened into slot: straight from the image when its window is inside and each filter
+ * row is whole groups of 4 taps (rows: true), else gathered into `patch` (padding, odd row lengths) first */
+static void load_patch3(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, uint32_t *slot,
+                        int8_t *patch, int rows) {
+    const int32_t depth = p->input_depth, w = p->input_width, run = p->filter_width * depth;
+    if (rows && iy0 >= 0 && iy0 + (p->filter_height - 1) * p->dilation_height < p->input_height && ix0 >= 0 &&
+        ix0 + p->filter_width <= w) {
+        const int8_t *src = image + (iy0 * w + ix0) * depth;
+        for (int32_t fy = 0; fy < p->filter_height; ++fy, src += p->dilation_height * w * depth)
+            widen3(slot + 6 * (fy * run >> 2), src, run >> 2); /* a filter row: run / 4 groups, 6 words each */
+        return;
+    }
+    tq_gemm_gather(p, image, iy0, ix0, patch);
+    widen3(slot, patch, p->patch_padded >> 2);
+}
+
+tq_status tq_conv_s8_im2col_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
+                                      void *scratch) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
+    uint32_t *x = (uint32_t *)scratch;
+    int8_t *const patch = (int8_t *)scratch + 6 * p->patch_padded;
+    int8_t *const dummy = dummy3(p, scratch, 1);
+    const int32_t pixels = p->batches * p->output_height * p->output_width;
+    const int32_t image = p->input_height * p->input_width * p->input_depth;
+    const int rows = p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0;
+    const gemm3_fn gemm = pick_gemm3(p);
+    fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
+    int32_t batch = 0, y = 0, xo = 0;
+    for (int32_t q = 0; q < pixels; q += 3) {
+        int8_t *o[3];
+        const int8_t *img = input;
+        int32_t iy = 0, ix = 0;
+        for (int k = 0; k < 3; ++k) {
+            if (q + k < pixels) { /* else pixel q + k - 1 again, its outputs to the dummy row */
+                img = input + batch * image;
+                iy = y * p->stride_height - p->pad_height, ix = xo * p->stride_width - p->pad_width;
+                next_pixel(p, &batch, &y, &xo);
+                o[k] = output + (q + k) * p->output_depth;
+            } else {
+                o[k] = dummy;
+            }
+            load_patch3(p, img, iy, ix, x + k, patch, rows);
+        }
+        gemm(p, x, o);
+    }
+    return TQ_OK;
+}
+#else
+typedef int tq_conv_s8_gemm3_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */
+#endif
