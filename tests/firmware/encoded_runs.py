@@ -1,30 +1,10 @@
 """The scaffold of the prepared sub-8-bit kernel tests (test_int4_fast, test_int2_fast, test_int2_depthwise_fast):
 a model whose weights were rewritten to an encoding's levels, checked simulator == TFLM, then compiled for a
 board, its kernel calls counted, run on QEMU and compared with the simulator, exactly."""
-import numpy as np
-
 from tests.encode.helpers import rewrite
+from tests.firmware.checked_runs import assert_firmware_equals, simulated
 from tests.firmware.kernel_calls import layers_calling
-from tests.ops.oplib import assert_same, random_inputs
 from tinyq.compiler import compile_model
-from tinyq.io import from_batch
-from tinyq.oracle import TflmReference
-from tinyq.sim.run import as_program, run_program
-from tinyq.targets.run import run_project
-
-
-def simulated(tfl: bytes, form: str, batch: int, seed: int):
-    """(program, inputs, simulator outputs) of `tfl` read with --weights `form`: simulator == TFLM checked first;
-    the first input's first two values are the extremes of the proved bounds."""
-    program = as_program(tfl, form)
-    inputs = random_inputs(program, batch, seed=seed)
-    inputs[0][0], inputs[0][1] = -128, 127
-    env = run_program(program, inputs)
-    sim = [env[i] for i in program.outputs]
-    ref = TflmReference(tfl).run(inputs, len(sim))
-    for k, s in enumerate(sim):
-        assert_same(s, ref[k].reshape(s.shape), "simulator != TFLM")
-    return program, inputs, sim
 
 
 def firmware_equals_simulator(tfl: bytes, form: str, program, inputs, sim, board: str, tmp_path,
@@ -36,9 +16,7 @@ def firmware_equals_simulator(tfl: bytes, form: str, program, inputs, sim, board
     for symbol, n in calls.items():
         got = layers_calling(model_c, symbol)
         assert got == n, f"{symbol} runs {got} layers, expected {n}"
-    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
-    for g, s, i in zip(got, sim, program.outputs):
-        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
+    assert_firmware_equals(tmp_path, program, inputs, sim)
     return model_c
 
 
@@ -50,7 +28,7 @@ def rewritten(make_model, batch: int, seed: int):
     def get(form: str):
         if form not in cache:
             tfl, _ = rewrite.rewrite_model(data, form, seed=0)
-            cache[form] = (tfl, *simulated(tfl, form, batch, seed))
+            cache[form] = (tfl, *simulated(tfl, batch, seed, form, extremes=True))
         return cache[form]
 
     return get

@@ -6,13 +6,10 @@ with all-zero weights and a large bias); and the generated model.c calls them fo
 import numpy as np
 import pytest
 
-from tests.ops.oplib import assert_same, convert_keras, random_inputs
-from tinyq.compiler import compile_model
-from tinyq.io import from_batch
-from tinyq.oracle import TflmReference
-from tinyq.sim.run import as_program, run_program
-from tinyq.targets.run import run_project
+from tests.firmware.checked_runs import assert_firmware_equals, simulated
 from tests.firmware.kernel_calls import layers_calling
+from tests.ops.oplib import convert_keras
+from tinyq.compiler import compile_model
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
@@ -80,13 +77,7 @@ MODELS = {"pointwise": _pointwise, "im2col": _im2col, "first_layer": _first_laye
 def model(request):
     """(tflite, inputs, simulator outputs, expected calls), with simulator == TFLM checked first."""
     tfl, calls = MODELS[request.param]()
-    program = as_program(tfl)
-    inputs = random_inputs(program, 16, seed=7)
-    env = run_program(program, inputs)
-    sim = [env[i] for i in program.outputs]
-    ref = TflmReference(tfl).run(inputs, len(sim))
-    for k, s in enumerate(sim):
-        assert_same(s, ref[k].reshape(s.shape), "simulator != TFLM")
+    program, inputs, sim = simulated(tfl, 16, seed=7)
     return tfl, program, inputs, sim, calls
 
 
@@ -103,6 +94,4 @@ def test_conv_fast_equals_simulator(board, layout, model, tmp_path):
         got = layers_calling(model_c, *names)  # a layer in bands may run both (the bands' pixel counts differ)
         assert got == n, f"{names} run {got} layers, expected {n}"
     assert "tq_conv_s8_dsp(" not in model_c and "tq_conv_s8(" not in model_c
-    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
-    for g, s, i in zip(got, sim, program.outputs):
-        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
+    assert_firmware_equals(tmp_path, program, inputs, sim)

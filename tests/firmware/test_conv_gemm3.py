@@ -6,17 +6,13 @@ groups after the first, a loop of 1 to 4 steps and 0 to 3 groups after it), clam
 activation ranges, padding (gathered patches), whole filter rows widened in place, dilation, and the C path of a
 layer whose output offset could not be folded into its rows; the generated model.c calls the kernels where
 tinyq.specialize.conv_dsp.block3_pays says, and the 2-pixel kernels on the M7."""
-import numpy as np
 import pytest
 
+from tests.firmware.checked_runs import assert_firmware_equals, simulated
 from tests.firmware.kernel_calls import layers_calling
-from tests.ops.oplib import assert_same, convert_keras, random_inputs
+from tests.ops.oplib import convert_keras
 from tinyq.compiler import compile_model
-from tinyq.io import from_batch
-from tinyq.oracle import TflmReference
-from tinyq.sim.run import as_program, run_program
 from tinyq.specialize import conv_dsp
-from tinyq.targets.run import run_project
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
@@ -99,20 +95,8 @@ MODELS = {"pointwise": _pointwise, "im2col": _im2col, "first_layer": _first_laye
 def model(request):
     """(tflite, program, inputs, simulator outputs, expected calls), with simulator == TFLM checked first."""
     tfl, calls = MODELS[request.param]()
-    program = as_program(tfl)
-    inputs = random_inputs(program, 12, seed=9)
-    env = run_program(program, inputs)
-    sim = [env[i] for i in program.outputs]
-    ref = TflmReference(tfl).run(inputs, len(sim))
-    for k, s in enumerate(sim):
-        assert_same(s, ref[k].reshape(s.shape), "simulator != TFLM")
+    program, inputs, sim = simulated(tfl, 12, seed=9)
     return tfl, program, inputs, sim, calls
-
-
-def _run_and_compare(tfl, program, inputs, sim, tmp_path):
-    got = run_project(tmp_path, [from_batch(x, program.tensor(i)) for x, i in zip(inputs, program.inputs)]).arrays
-    for g, s, i in zip(got, sim, program.outputs):
-        np.testing.assert_array_equal(g, from_batch(s, program.tensor(i)))
 
 
 @pytest.mark.parametrize("board", BOARDS)
@@ -124,7 +108,7 @@ def test_gemm3_equals_simulator(board, model, tmp_path, request):
         assert layers_calling(model_c, symbol) == n, f"{symbol} runs {layers_calling(model_c, symbol)} layers, expected {n}"
     if "clamped" in request.node.name:  # the model reaches the clamp: ranges narrower than int8's
         assert ".act_min = 3," in model_c and ".act_max = 22," in model_c
-    _run_and_compare(tfl, program, inputs, sim, tmp_path)
+    assert_firmware_equals(tmp_path, program, inputs, sim)
 
 
 def test_gemm3_unfolded_offset_equals_simulator(model, tmp_path, monkeypatch):
@@ -134,7 +118,7 @@ def test_gemm3_unfolded_offset_equals_simulator(model, tmp_path, monkeypatch):
     compile_model(tfl, tmp_path, board="mps2-an386", weights_layout="int16", patch="off")
     model_c = (tmp_path / "src" / "model.c").read_text()
     assert layers_calling(model_c, *WIDE3) == sum(calls.values())
-    _run_and_compare(tfl, program, inputs, sim, tmp_path)
+    assert_firmware_equals(tmp_path, program, inputs, sim)
 
 
 def test_m7_keeps_two_pixels(tmp_path):

@@ -12,7 +12,8 @@ for every conv, depthwise and FC, and never the packed ones."""
 import pytest
 
 from tests.encode.helpers import rewrite
-from tests.firmware.encoded_runs import firmware_equals_simulator, simulated
+from tests.firmware.checked_runs import simulated
+from tests.firmware.encoded_runs import firmware_equals_simulator
 from tests.ops.oplib import convert_keras
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
@@ -52,7 +53,7 @@ def _model() -> bytes:
 def model():
     """(tflite, program, inputs, simulator outputs), with simulator == TFLM checked first."""
     tfl = _model()
-    program, inputs, sim = simulated(tfl, "int4", 12, seed=7)
+    program, inputs, sim = simulated(tfl, 12, seed=7, form="int4", extremes=True)
     assert sum(c.kernel.endswith("_w4") for c in program.calls) == 12
     return tfl, program, inputs, sim
 
