@@ -18,6 +18,7 @@ from tinyq.boards import load_board
 from tinyq.compiler import compile_model
 from tinyq.targets.build import artifact_path, build_project
 from tinyq.targets.manifest import read_manifest
+from tinyq.targets.project import write_library
 from tinyq.targets.run import pack_inputs, run_binary
 
 RUN_TIMEOUT = 600.0
@@ -118,10 +119,7 @@ def run_grid(models: list[GridModel], board: str, work: Path) -> list[str]:
     sources = [""] * len(models)
     for gi, group in enumerate(_groups(models, b, work)):
         proj = work / f"image{gi}"
-        # the project files (harness, library, platformio.ini) of a model with packed weights if the image has
-        # one: a project copies the packed-weight kernels only for such a model
-        packed = [k for k in group if read_manifest(work / f"m{k}").packed_weights]
-        first = models[(packed or group)[0]]
+        first = models[group[0]]  # its project files (harness, platformio.ini); the library follows src/ below
         compile_model(first.tflite, proj, board=board, prefix="g0", weights=first.weights,
                       specialize_calls=first.specialize_calls, patch=first.patch, weights_layout=first.weights_layout)
         src = proj / "src"
@@ -141,6 +139,7 @@ def run_grid(models: list[GridModel], board: str, work: Path) -> list[str]:
             n = models[k].inputs[0].shape[0]
             data += struct.pack("<I", n) + pack_inputs(man, models[k].inputs)
         (src / "main.c").write_text(_main_c(manifests))
+        write_library(proj)  # the kernels every model of the image calls
         build_project(proj)
         got, _ = run_binary(b, artifact_path(proj, b), data, timeout=RUN_TIMEOUT)
         offset = 0

@@ -60,7 +60,6 @@ class Manifest:
     arena_bytes: int
     scratch_bytes: int
     weight_bytes: int
-    packed_weights: bool = False  # some call reads packed (sub-8-bit) weights: the project needs those kernels
     levels: tuple[LevelSpec, ...] = ()  # a multi-level image's levels (empty: one model)
 
     def level(self, k: int | None) -> "LevelSpec":
@@ -127,9 +126,6 @@ def parse_manifest(raw: Mapping, where: str = MANIFEST_NAME) -> Manifest:
             arena_bytes=int(plan.get("arena_bytes", 0)),
             scratch_bytes=int(plan.get("scratch_bytes", 0)),
             weight_bytes=int(plan.get("weight_bytes", 0)),
-            packed_weights=any(layer.get("weights", {}).get("encoding", "int8") != "int8"
-                               for layers in [raw.get("layers", ())] + [lv["layers"] for lv in raw.get("levels", ())]
-                               for layer in layers),
             levels=levels,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -3,7 +3,8 @@
 Consumes OUT_DIR/src/<prefix>.{h,c} + <prefix>_data.c (written by the emitter), a Board and the
 manifest. Produces, deterministically (no timestamps):
     src/main.c                  the harness (templates/main.c.j2)
-    lib/tinyq/                  the kernel library as a PlatformIO library (library.json, include/, src/)
+    lib/tinyq/                  the kernel library as a PlatformIO library (library.json, include/, and the src/
+                                files of the kernels src/*.c call: tinyq.targets.kernel_sources)
     platformio.ini              (not for the host) env "firmware" and env "profile" (-DTQ_PROFILE)
     boards/tinyq_<board>.json   (not for the host) PlatformIO board manifest generated from boards/<board>.toml
     platform/                   (not for the host) a copy of tinyq's dev-platform (platform = symlink://platform)
@@ -22,6 +23,7 @@ from tinyq import __version__
 from tinyq.boards import STACK_MARGIN_BYTES, Board, resolve_board
 from tinyq.errors import TinyqError
 from tinyq.resources import data_dir
+from tinyq.targets.kernel_sources import defines, needed_sources
 from tinyq.targets.manifest import Manifest, parse_manifest
 from tinyq.targets.platformio import PROJECT_CORE_DIR, ensure_tool_scons
 
@@ -93,22 +95,26 @@ def _write(path: Path, text: str, written: list[Path]) -> None:
     written.append(path)
 
 
-def _packed_source(path: Path) -> bool:
-    """The kernels on packed weights (tq_*_packed*.c, tq_weights_*.c): slow to compile, needed only by
-    models with encoded weights."""
-    return path.suffix == ".c" and ("_packed" in path.stem or path.stem.startswith("tq_weights"))
-
-
-def _copy_library(out: Path, written: list[Path], packed_weights: bool = True) -> None:
-    """Mirror firmware/{library.json,include,src} into OUT/lib/tinyq (stale files removed); the packed-weight
-    kernels only when the model has packed weights."""
+def write_library(out: Path, written: list[Path] | None = None) -> list[Path]:
+    """Mirror firmware/library.json, include/ and the kernel sources that the project's src/**/*.c call
+    (tinyq.targets.kernel_sources) into OUT/lib/tinyq, stale files removed; again after src/ changes."""
+    written = [] if written is None else written
     firmware = data_dir("firmware")
     wanted = {Path("library.json"): firmware / "library.json"}
-    for sub in ("include", "src"):
-        for src in sorted((firmware / sub).rglob("*")):
-            if src.is_file() and src.suffix in (".c", ".h") and (packed_weights or not _packed_source(src)):
-                wanted[src.relative_to(firmware)] = src
+    for src in sorted((firmware / "include").rglob("*")):
+        if src.is_file() and src.suffix == ".h":
+            wanted[src.relative_to(firmware)] = src
+    sources = {src: src.read_text(encoding="utf-8") for src in sorted((firmware / "src").rglob("*"))
+               if src.is_file() and src.suffix in (".c", ".h")}
+    headers = [(firmware / "include").rglob("*.h"), (firmware / "src").glob("*.h")]
+    callers = [p.read_text(encoding="utf-8") for p in sorted((out / "src").rglob("*.c"))]
+    callers += [macro for group in headers for h in group for macro in defines(h.read_text(encoding="utf-8"))]
+    needed = needed_sources(sources, callers)
+    for src in sources:
+        if src.suffix == ".h" or src in needed:
+            wanted[src.relative_to(firmware)] = src
     _mirror(out / LIBRARY_DIR, wanted, written)
+    return written
 
 
 def _copy_platform(out: Path, written: list[Path]) -> None:
@@ -157,7 +163,7 @@ def write_project(out_dir: Path | str, board: Board | str, manifest: Manifest | 
     out = Path(out_dir)
     written: list[Path] = []
     _write(out / "src" / "main.c", render_main(board, manifest), written)
-    _copy_library(out, written, manifest.packed_weights)
+    write_library(out, written)
     if board.is_host:
         return written
     board_json = json.dumps(pio_board_manifest(board), indent=2, sort_keys=True) + "\n"
