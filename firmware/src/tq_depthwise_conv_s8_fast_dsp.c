@@ -6,6 +6,7 @@
  * proved |acc| < 2^30, where tq_requant_fast equals MultiplyByQuantizedMultiplier. */
 /* words of one 4-channel record for k taps: bias[4], w[k][2], rows[4][3] */
 #define BLOCK_WORDS(k) (4 + 2 * (k) + 12)
+#define TQ_SPAN_3X3 1 /* span_3x3 below: run() walks a row's interior pixels in one call */
 
 #include "tq_depthwise_fast_dsp.h"
 
@@ -113,26 +114,43 @@ TQ_INLINE int8_t *blocks_taps9(const int8_t *const *taps, int32_t n, const int32
 #define TAPR(ADDR) "ldr    %[x], " ADDR "\n\t" MACW
 #define ROWR TAPR("[%[r]]") TAPR("[%[r], %[d]]") TAPR("[%[r], %[d], lsl #1]")
 
-/* the full 4-channel blocks (n >= 1) of a full-range interior 3x3 pixel, base = its window's top-left pixel:
- * 14 registers, 103 instructions a block (the rows' pointer r stepped by row and back, then 4 on) */
-TQ_INLINE int8_t *blocks_3x3(const int8_t *base, int32_t n, int32_t depth, int32_t row, const int32_t *blocks,
-                             int8_t *out) {
+/* BLOCKS3: the full 4-channel blocks of an interior 3x3 pixel, r = its window's top-left pixel, to r = end, 103
+ * instructions a block (the rows' pointer r stepped by row and back, then 4 on) */
+#define BLOCKS3                                                                                                \
+    "1:\n\t" LD_BIAS ROWR "add    %[r], %[r], %[row]\n\t" ROWR "add    %[r], %[r], %[row]\n\t" ROWR            \
+    "sub    %[r], %[r], %[row], lsl #1\n\t"                                                                    \
+    "add    %[r], %[r], #4\n\t" REQ4 "cmp    %[r], %[end]\n\t"                                                 \
+    "bne    1b\n\t"
+
+/* span_3x3 (run's hook, TQ_SPAN_3X3): the full 4-channel blocks (depth >= 4) of count >= 1 interior full-range
+ * pixels of a row, base = the first one's window's top-left pixel (count > 1: no tail, depth % 4 == 0). One asm
+ * statement of 14 registers walks them all; between pixels, 9 instructions read the steps, the record's start
+ * and the count left from the stack. */
+TQ_INLINE int8_t *span_3x3(const params *p, const int8_t *base, int32_t count, int8_t *out) {
+    const int32_t depth = p->depth, step = p->stride_width * depth;
+    const int32_t *const blocks = p->blocks;
+    const int32_t full4 = depth & ~3, back = step - full4; /* r: the window's start + full4 after the blocks */
+    int32_t left = count;
     BLOCK_REGS;
     register const int8_t *r __asm__("r8") = base;
-    register int32_t d __asm__("r9") = depth, rw __asm__("r10") = row;
+    register int32_t d __asm__("r9") = depth, rw __asm__("r10") = p->input_width * depth;
     register const int32_t *blk __asm__("r11") = blocks;
     register int8_t *o __asm__("r12") = out;
-    register const int8_t *end __asm__("r14") = base + 4 * n;
-    __asm__ volatile("1:\n\t" LD_BIAS ROWR "add    %[r], %[r], %[row]\n\t" ROWR "add    %[r], %[r], %[row]\n\t"
-                     ROWR "sub    %[r], %[r], %[row], lsl #1\n\t"
-                     "add    %[r], %[r], #4\n\t" REQ4 "cmp    %[r], %[end]\n\t"
-                     "bne    1b\n\t"
-                     : BLOCK_OUTS, [r] "+r"(r), [blk] "+r"(blk), [out] "+r"(o)
-                     : [d] "r"(d), [row] "r"(rw), [end] "r"(end)
+    register const int8_t *end __asm__("r14") = base + full4;
+    __asm__ volatile("0:\n\t" BLOCKS3 "ldr    %[x], %[back]\n\t"
+                     "ldr    %[e], %[step]\n\t"
+                     "ldr    %[blk], %[blocks]\n\t"
+                     "add    %[r], %[r], %[x]\n\t"
+                     "add    %[end], %[end], %[e]\n\t"
+                     "ldr    %[x], %[left]\n\t"
+                     "subs   %[x], %[x], #1\n\t"
+                     "str    %[x], %[left]\n\t"
+                     "bne    0b\n\t"
+                     : BLOCK_OUTS, [r] "+r"(r), [blk] "+r"(blk), [out] "+r"(o), [end] "+r"(end), [left] "+m"(left)
+                     : [d] "r"(d), [row] "r"(rw), [back] "m"(back), [step] "m"(step), [blocks] "m"(blocks)
                      : "cc", "memory");
     return o;
 }
-
 /* all channels of a pixel through its tap list (any filter, border pixels of the 3x3 path); 9 taps unrolled */
 TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t k, int8_t *out, int full) {
     const int32_t *blk = p->blocks;
@@ -176,7 +194,7 @@ TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t
 TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, int full) {
     const int32_t depth = p->depth, row = p->input_width * depth;
     const int32_t *blk = p->blocks;
-    if (full) return depth >= 4 ? blocks_3x3(base, depth >> 2, depth, row, blk, out) : out;
+    if (full) return depth >= 4 ? span_3x3(p, base, 1, out) : out;
     for (const int8_t *end = base + (depth & ~3); base < end; base += 4) {
         int32_t a0, a1, a2, a3;
         uint32_t x, e, o, w02, w13;
