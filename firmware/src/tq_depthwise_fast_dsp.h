@@ -131,8 +131,8 @@ TQ_INLINE void fill_taps3(const params *p, const int8_t **taps, const int8_t *im
     for (int32_t ky = 0; ky < 3; ++ky, off += w * d, taps += 3) {
         if ((uint32_t)(in_y + ky) < (uint32_t)p->input_height) {
             taps[0] = ok0 ? image + off : zp_row;
-            taps[1] = ok1 ? image + off + d : zp_row;
-            taps[2] = ok2 ? image + off + 2 * d : zp_row;
+            taps[1] = ok1 ? image + (off + d) : zp_row;
+            taps[2] = ok2 ? image + (off + 2 * d) : zp_row;
         } else {
             taps[0] = taps[1] = taps[2] = zp_row;
         }
@@ -148,8 +148,8 @@ TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t
 /* the full 4-channel blocks of an interior 3x3 pixel (dilation 1): base = its window's top-left pixel */
 TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, int full);
 #if defined(TQ_SPAN_3X3)
-/* optional (the including file defines TQ_SPAN_3X3 before including): count >= 1 interior pixels of a row from
- * base, for the full range and a depth that is a multiple of 4 */
+/* optional (the including file defines TQ_SPAN_3X3 before including): the full blocks of count >= 1 interior
+ * pixels of a row from base, for the full range (count > 1: a depth that is a multiple of 4) */
 TQ_INLINE int8_t *span_3x3(const params *p, const int8_t *base, int32_t count, int8_t *out);
 #endif
 
