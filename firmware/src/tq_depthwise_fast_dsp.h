@@ -121,6 +121,24 @@ static void fill_taps(const params *p, const int8_t **taps, const int8_t *image,
     }
 }
 
+/* fill_taps for a 3x3 filter, dilation 1 (run's is3x3 path): the column tests once a pixel, unrolled */
+TQ_INLINE void fill_taps3(const params *p, const int8_t **taps, const int8_t *image, const int8_t *zp_row,
+                          int32_t in_y, int32_t in_x) {
+    const int32_t w = p->input_width, d = p->depth;
+    const int ok0 = (uint32_t)in_x < (uint32_t)w, ok1 = (uint32_t)(in_x + 1) < (uint32_t)w,
+              ok2 = (uint32_t)(in_x + 2) < (uint32_t)w;
+    int32_t off = (in_y * w + in_x) * d;
+    for (int32_t ky = 0; ky < 3; ++ky, off += w * d, taps += 3) {
+        if ((uint32_t)(in_y + ky) < (uint32_t)p->input_height) {
+            taps[0] = ok0 ? image + off : zp_row;
+            taps[1] = ok1 ? image + (off + d) : zp_row;
+            taps[2] = ok2 ? image + (off + 2 * d) : zp_row;
+        } else {
+            taps[0] = taps[1] = taps[2] = zp_row;
+        }
+    }
+}
+
 /* defined by the including file: */
 /* the last depth % 4 channels (from channel c), one at a time, from the zero-padded last record blk */
 static int8_t *tail(const params *p, const int8_t *const *taps, int32_t k, int32_t c, const int32_t *blk,
@@ -129,6 +147,11 @@ static int8_t *tail(const params *p, const int8_t *const *taps, int32_t k, int32
 TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t k, int8_t *out, int full);
 /* the full 4-channel blocks of an interior 3x3 pixel (dilation 1): base = its window's top-left pixel */
 TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, int full);
+#if defined(TQ_SPAN_3X3)
+/* optional (the including file defines TQ_SPAN_3X3 before including): the full blocks of count >= 1 interior
+ * pixels of a row from base, for the full range (count > 1: a depth that is a multiple of 4) */
+TQ_INLINE int8_t *span_3x3(const params *p, const int8_t *base, int32_t count, int8_t *out);
+#endif
 
 TQ_INLINE tq_status run(const params *p, const int8_t *input, int8_t *output, void *scratch, int full, int is3x3) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && p->blocks != NULL);
@@ -148,12 +171,23 @@ TQ_INLINE tq_status run(const params *p, const int8_t *input, int8_t *output, vo
             for (int32_t ox = 0; ox < p->output_width; ++ox) {
                 const int32_t in_x = ox * p->stride_width - p->pad_width;
                 if (inner_y && ox >= p->inner_x0 && ox < p->inner_x1) {
+#if defined(TQ_SPAN_3X3)
+                    if (full && tail_c == depth && depth >= 4) { /* the row's interior pixels in one call */
+                        output = span_3x3(p, image + (in_y * p->input_width + in_x) * depth, p->inner_x1 - ox,
+                                          output);
+                        ox = p->inner_x1 - 1;
+                        continue;
+                    }
+#endif
                     output = pixel_3x3(p, image + (in_y * p->input_width + in_x) * depth, output, full);
                     if (tail_c == depth) continue;
-                    fill_taps(p, taps, image, zp_row, in_y, in_x);
+                    fill_taps3(p, taps, image, zp_row, in_y, in_x);
                     output = tail(p, taps, k, tail_c, tail_blk, output);
                 } else {
-                    fill_taps(p, taps, image, zp_row, in_y, in_x);
+                    if (is3x3)
+                        fill_taps3(p, taps, image, zp_row, in_y, in_x);
+                    else
+                        fill_taps(p, taps, image, zp_row, in_y, in_x);
                     output = pixel_taps(p, taps, k, output, full);
                 }
             }

@@ -14,7 +14,8 @@ from tinyq.targets.run import run_project
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
-DSP_BOARDS = ["mps2-an386", "mps2-an505"]  # Cortex-M4, M33 (the M55 takes the Helium kernel: test_mve_kernels.py)
+# Cortex-M4, M33, M7 (its own loads: TQ_DUAL_ISSUE); the M55 takes the Helium kernel (test_mve_kernels.py)
+DSP_BOARDS = ["mps2-an386", "mps2-an505", "mps2-an500"]
 
 
 def _dead_channel(layer, channel):

@@ -79,6 +79,12 @@ MUTANTS = [
     # 2-bit depthwise: the negative-tie term no longer masked, so left-shifted (R = 0) channels lose 1 when negative
     ("int2-dw-tie-mask", "firmware/src/tq_depthwise_conv_s8_int2_dsp.c", '"and    %[g], %[g], %[a], asr #31\\n\\t"',
      '"asr    %[g], %[a], #31\\n\\t"', ("pytest", "tests/firmware/test_int2_depthwise_fast.py", "int2-mps2-an386")),
+    # the int8 depthwise 3x3 row walk: the rows' pointer stepped back one row instead of two after a block, and
+    # the border taps' right column read from the next pixel row instead of the zero point
+    ("dw3-rows-rewind", "firmware/src/tq_depthwise_conv_s8_fast_dsp.c", '"sub    %[r], %[r], %[row], lsl #1\\n\\t"',
+     '"sub    %[r], %[r], %[row]\\n\\t"', ("pytest", "tests/firmware/test_depthwise_fast.py", "an386")),
+    ("dw3-taps-right-edge", "firmware/src/tq_depthwise_fast_dsp.h", "ok2 = (uint32_t)(in_x + 2) < (uint32_t)w;",
+     "ok2 = (uint32_t)(in_x + 2) <= (uint32_t)w;", ("pytest", "tests/firmware/test_depthwise_fast.py", "an386")),
     # the 3-pixel int16 conv: pixel c loses channel 1's product of each half group after the first
     ("conv-wide3-pixel-c", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"smlad  %[c1], %[xc], %[w1], %[c1]\\n\\t"', '""',
      ("pytest", "tests/firmware/test_conv_gemm3.py", "pointwise and an386 and not unfolded")),
