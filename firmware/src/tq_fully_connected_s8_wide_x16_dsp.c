@@ -83,11 +83,11 @@ static inline __attribute__((always_inline)) void chunk_steps(const word_t **x, 
                          "push   {r4-r11}\n\t"                                                                     \
                          "2:\n\t"                                                                                  \
                          "ldr    r4, [sp, #20]\n\t"                                                                \
-                         "ldr    r5, [sp, #24]\n\t"                                                                \
                          "ldr    r7, [sp, #28]\n\t"                                                                \
+                         "ldr    r5, [sp, #24]\n\t" /* r4 loaded two loads back: the next load pipelines */       \
+                         "ldr    r6, [r4], #4\n\t"                                                                 \
                          "ldm    r7!, {r0-r3}\n\t"                                                                 \
                          "str    r7, [sp, #28]\n\t"                                                                \
-                         "ldr    r6, [r4], #4\n\t"                                                                 \
                          "1:\n\t" BODY "subs   r5, r5, #1\n\t"                                                    \
                          "bne    1b\n\t"                                                                           \
                          "ldm    sp, {r4-r8}\n\t" TQ_FCX_RQ("r0") TQ_FCX_RQ("r1") TQ_FCX_RQ("r2") TQ_FCX_RQ("r3") \
@@ -108,7 +108,20 @@ TQ_FCX_GROUPS(groups1, TQ_FCX_CHUNK_R)
 /* the input row as chunks' even and odd words (int16 pairs); a last partial chunk's missing inputs are zero */
 static void widen_input(const int8_t *in, int32_t depth, word_t *s) {
     const int32_t full = depth >> 2, tail = depth & 3;
-    for (int32_t c = 0; c < full; ++c, s += 2) {
+    int32_t c = 0;
+    for (; c + 4 <= full; c += 4, s += 8) { /* 4 loads first: they pipeline */
+        const uint32_t v0 = tq_dsp_load4(in + 4 * c), v1 = tq_dsp_load4(in + 4 * c + 4);
+        const uint32_t v2 = tq_dsp_load4(in + 4 * c + 8), v3 = tq_dsp_load4(in + 4 * c + 12);
+        s[0] = (uint32_t)__sxtb16((int32_t)v0);
+        s[1] = (uint32_t)tq_dsp_odd_bytes(v0);
+        s[2] = (uint32_t)__sxtb16((int32_t)v1);
+        s[3] = (uint32_t)tq_dsp_odd_bytes(v1);
+        s[4] = (uint32_t)__sxtb16((int32_t)v2);
+        s[5] = (uint32_t)tq_dsp_odd_bytes(v2);
+        s[6] = (uint32_t)__sxtb16((int32_t)v3);
+        s[7] = (uint32_t)tq_dsp_odd_bytes(v3);
+    }
+    for (; c < full; ++c, s += 2) {
         const uint32_t v = tq_dsp_load4(in + 4 * c);
         s[0] = (uint32_t)__sxtb16((int32_t)v);
         s[1] = (uint32_t)tq_dsp_odd_bytes(v);

@@ -79,17 +79,20 @@ def add_model():
 
 @pytest.mark.parametrize("board, layout", [(b, "int8") for b in DSP_BOARDS] + [(b, "int16") for b in DSP_BOARDS]
                          + [("mps2-an500", "int16")])
-def test_fully_connected_interleaved_equals_simulator(board, layout, fc_model, tmp_path):
+def test_fully_connected_interleaved_equals_simulator(board, layout, fc_model, tmp_path, monkeypatch):
     """Both weight layouts (--weights-layout): int8 words, and int16 words widened at compile time: on the M4 / M33
     the x16 kernel (inputs widened into scratch; its assembly group loop where the range is full and one requant
     row serves all, steps of 16 chunks or 1; the C loop for the rest) where the output offset folds, else LDM
-    chunks; LDRD chunks on the Cortex-M7."""
+    chunks; LDRD chunks on the Cortex-M7 (tq_fully_connected_s8_wide_ldrd_dsp)."""
+    from tinyq.specialize import fully_connected_dsp
+
+    monkeypatch.setattr(fully_connected_dsp, "x16_pays", lambda chunks, groups: True)  # every layer's shape
     tfl, inputs, sim = fc_model
     model_c = _firmware_equals(tfl, inputs, sim, board, tmp_path, layout)
     if layout == "int8":
         assert model_c.count("tq_fully_connected_s8_interleaved_dsp(") == 10
     elif board == "mps2-an500":
-        assert model_c.count("tq_fully_connected_s8_wide_dsp(") == 10
+        assert model_c.count("tq_fully_connected_s8_wide_ldrd_dsp(") == 10
     else:
         x16 = model_c.count("tq_fully_connected_s8_wide_x16_dsp(")
         assert x16 >= 8 and x16 + model_c.count("tq_fully_connected_s8_wide_dsp(") == 10, x16

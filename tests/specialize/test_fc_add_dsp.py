@@ -90,7 +90,8 @@ def _run_x16(rec, x):
     (1, 3, 4, True, True, (-128, 50)), (3, 16, 1, False, True, (-128, 127)), (640, 128, 1, True, False, (-128, 127)),
     (2, 6, 5, True, False, (0, 127)), (7, 2, 2, False, False, (-128, 127)),
 ])
-def test_fc_x16_record_equals_simulator(k, n, batches, bias, per_channel, act):
+def test_fc_x16_record_equals_simulator(k, n, batches, bias, per_channel, act, monkeypatch):
+    monkeypatch.setattr(fully_connected_dsp, "x16_pays", lambda chunks, groups: True)  # the small shapes too
     rng = np.random.default_rng(k * 1000 + n)
     call = _fc_call(rng, k, n, batches, bias, per_channel, act)
     got = fully_connected_dsp.prepare_x16(call)
@@ -103,8 +104,16 @@ def test_fc_x16_record_equals_simulator(k, n, batches, bias, per_channel, act):
     np.testing.assert_array_equal(_run_x16(rec, x), fully_connected(call, x))
 
 
+def test_x16_pays_where_the_m4_model_says():
+    assert fully_connected_dsp.x16_pays(160, 32) and fully_connected_dsp.x16_pays(32, 160)  # AD's 640x128, 128x640
+    assert fully_connected_dsp.x16_pays(2, 32)  # AD's 8 -> 128
+    assert not fully_connected_dsp.x16_pays(32, 2)  # AD's 128 -> 8: the widening does not pay back
+    assert not any(fully_connected_dsp.x16_pays(c, g) for c, g in ((16, 3), (64, 1), (16, 3)))  # KWS, VWW, IC
+    assert not fully_connected_dsp.x16_pays(1, 4) and not fully_connected_dsp.x16_pays(4, 4)  # hello world
+
+
 def test_x16_declines_an_offset_that_does_not_fold():
-    call = _fc_call(np.random.default_rng(2), 16, 8)
+    call = _fc_call(np.random.default_rng(2), 64, 32)
     assert fully_connected_dsp.prepare_x16(call) is not None
     assert fully_connected_dsp.prepare_x16(replace(call, acc64=True)) is None
     shift = const_array([-30], np.int32)  # offset * 2^30 leaves int32: the wide kernel adds the offset instead

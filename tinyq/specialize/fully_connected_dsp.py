@@ -147,6 +147,17 @@ X16 = "tq_fully_connected_s8_wide_x16_dsp"
 X16_CPUS = ("cortex-m4", "cortex-m33")  # the M4 cost model's kernel: pipelined single loads (the M7 keeps LDRD)
 
 
+def x16_pays(chunks: int, groups: int) -> bool:
+    """Whether the x16 kernel beats tq_fully_connected_s8_wide_dsp on the M4 cost model (estimates from their loops:
+    22 cycles a chunk and about 75 a group besides, against 20 and 45 plus the widening, about 9 a chunk), with 8
+    row groups at least (32 outputs): on fewer the gain is a few cycles, or none where the widening does not pay back
+    (VWW's 2 outputs), and the instructions grow (15 a chunk against 13): KWS's, VWW's and IC's single FC layers
+    and the small models keep tq_fully_connected_s8_wide_dsp."""
+    old = groups * (22 * chunks + 4 * -(-chunks // 4) + 75)
+    new = 9 * chunks + 40 + groups * (20 * chunks + 4 * -(-chunks // 16) + 45)
+    return groups >= 8 and new < old
+
+
 def prepare_x16(call: KernelCall) -> Prepared | None:
     from tinyq.specialize.conv_dsp import _doubled, folded_rows
 
@@ -161,6 +172,8 @@ def prepare_x16(call: KernelCall) -> Prepared | None:
     if offset:
         return None  # the offset cannot be folded: tq_fully_connected_s8_wide_dsp adds it
     n = call.output_depth
+    if not x16_pays(-(-call.accum_depth // 4), -(-n // 4)):
+        return None
     padded = 4 * -(-n // 4)
     shared = bool((rows == rows[0]).all())
     inter = interleave(call.weights)
@@ -178,6 +191,17 @@ def prepare_x16(call: KernelCall) -> Prepared | None:
 
 register(Preparer(kernel="tq_fully_connected_s8", feature="dsp", macro="__ARM_FEATURE_DSP", prepare=prepare_x16,
                   wide=True, cpus=X16_CPUS))
+LDRD = "tq_fully_connected_s8_wide_ldrd_dsp"  # the wide kernel by LDRD pairs
+LDRD_CPUS = ("cortex-m7",)  # LDRD 1 cycle, LDM 1 + N/2 (docs/cycle_model.md)
+
+
+def prepare_ldrd(call: KernelCall) -> Prepared | None:
+    got = prepare(call, True)
+    return None if got is None else Prepared(got.call, LDRD)
+
+
+register(Preparer(kernel="tq_fully_connected_s8", feature="dsp", macro="__ARM_FEATURE_DSP", prepare=prepare_ldrd,
+                  wide=True, cpus=LDRD_CPUS))
 register(Preparer(kernel="tq_fully_connected_s8", feature="dsp", macro="__ARM_FEATURE_DSP",
                   prepare=lambda c: prepare(c, True), wide=True))
 register(Preparer(kernel="tq_fully_connected_s8", feature="dsp", macro="__ARM_FEATURE_DSP", prepare=prepare))

@@ -48,6 +48,10 @@ typedef struct {
 tq_status tq_fully_connected_s8_wide_dsp(const tq_fully_connected_s8_wide_params *p, const int8_t *input,
                                          int8_t *output);
 
+/** tq_fully_connected_s8_wide_dsp reading the weights by LDRD pairs (the Cortex-M7's: LDRD 1 cycle, LDM 1 + N/2). */
+tq_status tq_fully_connected_s8_wide_ldrd_dsp(const tq_fully_connected_s8_wide_params *p, const int8_t *input,
+                                              int8_t *output);
+
 /* int16 weights for the Cortex-M4 / M33 (tq_fully_connected_s8_wide_x16_dsp, tinyq/specialize/fully_connected_dsp.py):
  *   - weights: per (group of 4 output rows, chunk of 4 inputs) 8 words of int16 pairs, twice the weights: the 4 rows'
  *     even words (inputs 4c, 4c + 2), then their odd words (4c + 1, 4c + 3); TQ_ALIGN-aligned;
