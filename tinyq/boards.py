@@ -135,15 +135,14 @@ class Board:
 
     @property
     def arch_flags(self) -> tuple[str, ...]:
-        """arm-none-eabi-gcc code generation flags (empty for the host), and TQ_DUAL_ISSUE on the Cortex-M7."""
+        """arm-none-eabi-gcc code generation flags (empty for the host). Code per core is picked at compile time
+        (tinyq.specialize.Preparer.cpus), not by a define."""
         if self.is_host:
             return ()
         flags = [f"-mcpu={self.cpu}", "-mthumb"]
         if self.fpu:
             flags.append(f"-mfpu={self.fpu}")
         flags.append(f"-mfloat-abi={self.float_abi}")
-        if self.cpu == "cortex-m7":  # dual issue and a 64-bit load bus: kernels keep LDRD where LDM wins on the others
-            flags.append("-DTQ_DUAL_ISSUE")
         return tuple(flags)
 
 

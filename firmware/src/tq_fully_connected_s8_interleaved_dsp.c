@@ -61,31 +61,32 @@ typedef uint32_t __attribute__((may_alias)) word_t;
 
 /* Two rows of a chunk with int16 weights: one LDM of their even and odd lane words (u, v, s, t: ascending registers,
  * as LDM's list must be), four SMLAD. 13 instructions for 16 MACs a chunk (21 with int8 weights), 22 cycles on the
- * M4 (LDM 1 + 4; two LDRD would take 6 for the same words). On the Cortex-M7 (TQ_DUAL_ISSUE, tinyq/boards.py) an
- * LDRD is 1 cycle and an LDM of 4 words 3: two LDRD there. */
-#if defined(TQ_DUAL_ISSUE)
-#define TQ_FCW_ASM_ROWS(a, b)                                                                                       \
+ * M4 (LDM 1 + 4; two LDRD would take 6 for the same words). On the Cortex-M7 an LDRD is 1 cycle and an LDM of 4
+ * words 3: two LDRD there (TQ_FCW_ASM_ROWS_LDRD, tq_fully_connected_s8_wide_ldrd_dsp, which the preparer picks for
+ * that core). */
+#define TQ_FCW_ASM_ROWS_LDRD(a, b)                                                                                  \
     "ldrd   %[u], %[v], [%[w]], #8\n\t"                                                                            \
     "smlad  %[" a "], %[xe], %[u], %[" a "]\n\t"                                                                    \
     "smlad  %[" a "], %[xo], %[v], %[" a "]\n\t"                                                                    \
     "ldrd   %[s], %[t], [%[w]], #8\n\t"                                                                            \
     "smlad  %[" b "], %[xe], %[s], %[" b "]\n\t"                                                                    \
     "smlad  %[" b "], %[xo], %[t], %[" b "]\n\t"
-#else
 #define TQ_FCW_ASM_ROWS(a, b)                                                                                       \
     "ldm    %[w]!, {%[u], %[v], %[s], %[t]}\n\t"                                                                   \
     "smlad  %[" a "], %[xe], %[u], %[" a "]\n\t"                                                                    \
     "smlad  %[" a "], %[xo], %[v], %[" a "]\n\t"                                                                    \
     "smlad  %[" b "], %[xe], %[s], %[" b "]\n\t"                                                                    \
-    "smlad  %[" b "], %[xo], %[t], %[" b "]\n\t"
-#endif
-#define TQ_FCW_ASM_CHUNK                                                                                            \
+    "smlad  %[" b "], %[xo], %[t], %[" b "]\n\t" /* LDM rows' end */
+#define TQ_FCW_ASM_CHUNK_OF(ROWS)                                                                                   \
     "ldr    %[xe], [%[x]], #4\n\t"                                                                                 \
     "sxtb16 %[xo], %[xe], ror #8\n\t"                                                                              \
-    "sxtb16 %[xe], %[xe]\n\t" TQ_FCW_ASM_ROWS("a0", "a1") TQ_FCW_ASM_ROWS("a2", "a3")
+    "sxtb16 %[xe], %[xe]\n\t" ROWS("a0", "a1") ROWS("a2", "a3")
+#define TQ_FCW_ASM_CHUNK TQ_FCW_ASM_CHUNK_OF(TQ_FCW_ASM_ROWS)
+#define TQ_FCW_ASM_CHUNK_LDRD TQ_FCW_ASM_CHUNK_OF(TQ_FCW_ASM_ROWS_LDRD)
 
 /* `steps` (>= 1) steps of two chunks (four: quad), acc[r] += the group's sums over 8 (16) inputs a step; advances
- * *x and *w. Four chunks a step halve the loop's SUBS + BNE (4 cycles a step on the M4) where the row is long. */
+ * *x and *w. Four chunks a step halve the loop's SUBS + BNE (4 cycles a step on the M4) where the row is long.
+ * wide: 1 LDM chunks, 2 LDRD chunks (the Cortex-M7's). */
 static inline __attribute__((always_inline)) void chunk_steps(const int8_t **x, const word_t **w, int32_t steps,
                                                               int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3,
                                                               int wide, int quad) {
@@ -102,12 +103,16 @@ static inline __attribute__((always_inline)) void chunk_steps(const int8_t **x, 
             :                                                                                                       \
             : "cc", "memory")
 #define TQ_FCW2 TQ_FCW_ASM_CHUNK TQ_FCW_ASM_CHUNK
+#define TQ_FCD2 TQ_FCW_ASM_CHUNK_LDRD TQ_FCW_ASM_CHUNK_LDRD
 #define TQ_FCI2 TQ_FCI_ASM_CHUNK TQ_FCI_ASM_CHUNK
-    if (wide && quad) TQ_FCI_PAIRS(TQ_FCW2 TQ_FCW2);
+    if (wide == 2 && quad) TQ_FCI_PAIRS(TQ_FCD2 TQ_FCD2);
+    else if (wide == 2) TQ_FCI_PAIRS(TQ_FCD2);
+    else if (wide && quad) TQ_FCI_PAIRS(TQ_FCW2 TQ_FCW2);
     else if (wide) TQ_FCI_PAIRS(TQ_FCW2);
     else if (quad) TQ_FCI_PAIRS(TQ_FCI2 TQ_FCI2);
     else TQ_FCI_PAIRS(TQ_FCI2);
 #undef TQ_FCW2
+#undef TQ_FCD2
 #undef TQ_FCI2
 #undef TQ_FCI_PAIRS
 }
@@ -133,8 +138,8 @@ static inline __attribute__((always_inline)) int8_t finish(const int32_t *row, i
     return (int8_t)y;
 }
 
-/* one input row; the caller passes clamp and wide (p->weights holds int16 weights) as constants so each version
- * has its own loop */
+/* one input row; the caller passes clamp and wide (p->weights holds int16 weights; 2: read by LDRD) as constants so
+ * each version has its own loop */
 static inline __attribute__((always_inline)) void fc_row(const tq_fully_connected_s8_interleaved_params *p,
                                                          const int8_t *in, int8_t *out, int clamp, int wide) {
     /* locals, not p->: the int8 stores below may alias *p, which would make the compiler reload it */
@@ -179,6 +184,8 @@ TQ_FCI_ROW_FN(fc_row_full, 0, 0)
 TQ_FCI_ROW_FN(fc_row_clamped, 1, 0)
 TQ_FCI_ROW_FN(fc_row_full_wide, 0, 1)
 TQ_FCI_ROW_FN(fc_row_clamped_wide, 1, 1)
+TQ_FCI_ROW_FN(fc_row_full_ldrd, 0, 2)
+TQ_FCI_ROW_FN(fc_row_clamped_ldrd, 1, 2)
 #undef TQ_FCI_ROW_FN
 
 static tq_status fc(const tq_fully_connected_s8_interleaved_params *p, const int8_t *input, int8_t *output,
@@ -196,14 +203,24 @@ tq_status tq_fully_connected_s8_interleaved_dsp(const tq_fully_connected_s8_inte
     return fc(p, input, output, fc_row_full, fc_row_clamped);
 }
 
-tq_status tq_fully_connected_s8_wide_dsp(const tq_fully_connected_s8_wide_params *p, const int8_t *input,
-                                         int8_t *output) {
+/* the same members but the weights' type: run the shared walk on a copy (once a call) */
+static tq_status fc_wide(const tq_fully_connected_s8_wide_params *p, const int8_t *input, int8_t *output,
+                         row_fn full_row, row_fn clamped_row) {
     TQ_ASSERT(p != NULL);
-    /* the same members but the weights' type: run the shared walk on a copy (once a call) */
     const tq_fully_connected_s8_interleaved_params q = {
         p->batches, p->accum_depth, p->output_depth, p->output_offset, p->act_min, p->act_max,
         (const int8_t *)(const void *)p->weights, p->bias, p->requant, p->requant_step};
-    return fc(&q, input, output, fc_row_full_wide, fc_row_clamped_wide);
+    return fc(&q, input, output, full_row, clamped_row);
+}
+
+tq_status tq_fully_connected_s8_wide_dsp(const tq_fully_connected_s8_wide_params *p, const int8_t *input,
+                                         int8_t *output) {
+    return fc_wide(p, input, output, fc_row_full_wide, fc_row_clamped_wide);
+}
+
+tq_status tq_fully_connected_s8_wide_ldrd_dsp(const tq_fully_connected_s8_wide_params *p, const int8_t *input,
+                                              int8_t *output) {
+    return fc_wide(p, input, output, fc_row_full_ldrd, fc_row_clamped_ldrd);
 }
 #else
 typedef int tq_fully_connected_s8_interleaved_dsp_unavailable; /* keeps this translation unit non-empty (ISO C) */

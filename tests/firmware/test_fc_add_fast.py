@@ -77,15 +77,39 @@ def add_model():
     return tfl, inputs, check_model(tfl, inputs=inputs)
 
 
-@pytest.mark.parametrize("board, layout", [(b, "int8") for b in DSP_BOARDS] + [("mps2-an386", "int16"),
-                                                                              ("mps2-an500", "int16")])
-def test_fully_connected_interleaved_equals_simulator(board, layout, fc_model, tmp_path):
-    """Both weight layouts (--weights-layout): int8 words, and int16 words widened at compile time (LDM chunks,
-    LDRD on the Cortex-M7)."""
+@pytest.mark.parametrize("board, layout", [(b, "int8") for b in DSP_BOARDS] + [(b, "int16") for b in DSP_BOARDS]
+                         + [("mps2-an500", "int16")])
+def test_fully_connected_interleaved_equals_simulator(board, layout, fc_model, tmp_path, monkeypatch):
+    """Both weight layouts (--weights-layout): int8 words, and int16 words widened at compile time: on the M4 / M33
+    the x16 kernel (inputs widened into scratch; its assembly group loop where the range is full and one requant
+    row serves all, steps of 16 chunks or 1; the C loop for the rest) where the output offset folds, else LDM
+    chunks; LDRD chunks on the Cortex-M7 (tq_fully_connected_s8_wide_ldrd_dsp)."""
+    from tinyq.specialize import fully_connected_dsp
+
+    monkeypatch.setattr(fully_connected_dsp, "x16_pays", lambda chunks, groups: True)  # every layer's shape
     tfl, inputs, sim = fc_model
     model_c = _firmware_equals(tfl, inputs, sim, board, tmp_path, layout)
-    kernel = {"int8": "tq_fully_connected_s8_interleaved_dsp(", "int16": "tq_fully_connected_s8_wide_dsp("}[layout]
-    assert model_c.count(kernel) == 10
+    if layout == "int8":
+        assert model_c.count("tq_fully_connected_s8_interleaved_dsp(") == 10
+    elif board == "mps2-an500":
+        assert model_c.count("tq_fully_connected_s8_wide_ldrd_dsp(") == 10
+    else:
+        x16 = model_c.count("tq_fully_connected_s8_wide_x16_dsp(")
+        assert x16 >= 8 and x16 + model_c.count("tq_fully_connected_s8_wide_dsp(") == 10, x16
+
+
+def test_fully_connected_wide_ldm_equals_simulator_an386(fc_model, tmp_path, monkeypatch):
+    """The LDM-chunk int16 kernel, which the M4 / M33 keep where the x16 kernel declines (an output offset that does
+    not fold): the x16 preparer left out."""
+    from tinyq import specialize
+    from tinyq.specialize import fully_connected_dsp
+
+    specialize._load()
+    monkeypatch.setattr(specialize, "PREPARERS",
+                        [p for p in specialize.PREPARERS if p.prepare is not fully_connected_dsp.prepare_x16])
+    tfl, inputs, sim = fc_model
+    model_c = _firmware_equals(tfl, inputs, sim, "mps2-an386", tmp_path, "int16")
+    assert model_c.count("tq_fully_connected_s8_wide_dsp(") == 10
 
 
 @pytest.mark.parametrize("board", DSP_BOARDS)

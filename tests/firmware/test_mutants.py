@@ -35,8 +35,12 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_fc_add_fast.py", "an386")),
     # the int16-weight FC's LDM chunk: row b's odd lanes multiplied by its even weight word
     ("fc-wide-ldm-lane", "firmware/src/tq_fully_connected_s8_interleaved_dsp.c",
-     '"smlad  %[" b "], %[xo], %[t], %[" b "]\\n\\t"\n#endif', '"smlad  %[" b "], %[xo], %[s], %[" b "]\\n\\t"\n#endif',
+     '"smlad  %[" b "], %[xo], %[t], %[" b "]\\n\\t" /* LDM', '"smlad  %[" b "], %[xo], %[s], %[" b "]\\n\\t" /* LDM',
      ("pytest", "tests/firmware/test_fc_add_fast.py", "an386")),
+    # the x16 FC chunk (M4 / M33, int16 weights): row 3's odd input word multiplied by row 2's odd weight word
+    ("fc-x16-odd-row3", "firmware/src/tq_fully_connected_s8_wide_x16_dsp.c",
+     '"smlad  " a3 ", " xo ", " e3 ", " a3 "\\n\\t"', '"smlad  " a3 ", " xo ", " e2 ", " a3 "\\n\\t"',
+     ("pytest", "tests/firmware/test_fc_add_fast.py", "an386 and int16")),
     ("s16-im2col-pad", "firmware/src/tq_conv_s16_dsp.c", "to[i] = from ? from[i] : 0;", "to[i] = from ? from[i] : 1;",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op")),
     ("s16-clamp-int16", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__ssat(y, 16)", "(int16_t)__ssat(y, 15)",

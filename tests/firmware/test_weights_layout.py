@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 BOARD = "mps2-an386"
 STEMS = ["mlperf_kws_dscnn_int8", "mlperf_vww_mobilenetv1_025_int8", "mlperf_ic_resnet8_int8",
          "mlperf_ad_fc_autoencoder_int8"]
-WIDE = re.compile(r"\btq_(conv1x1_s8|conv_s8_im2col|fully_connected_s8)_wide_dsp\(")
+WIDE = re.compile(r"\btq_(conv1x1_s8|conv_s8_im2col|fully_connected_s8)_wide(3|_x16)?_dsp\(")
 INT8 = re.compile(r"\btq_(conv1x1_s8_dsp|conv_s8_im2col_dsp|fully_connected_s8_interleaved_dsp)\(")
 INPUTS = 6  # the last inputs (the real samples among them)
 

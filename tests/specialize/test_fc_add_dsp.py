@@ -67,6 +67,59 @@ def test_fc_record_equals_simulator(k, n, batches, bias, per_channel, act):
     np.testing.assert_array_equal(_run_interleaved(rec, x), fully_connected(call, x))
 
 
+def _run_x16(rec, x):
+    """tq_fully_connected_s8_wide_x16_dsp in NumPy: the weights read in its order (per group and chunk the rows'
+    even words, then their odd words), sums 2 * acc from the doubled weights and biases, tq_requant_fast2 with the
+    output offset folded into the rows, SSAT 8, the clamp."""
+    k, n = rec.accum_depth, rec.output_depth
+    g, c = -(-n // 4), -(-k // 4)
+    lanes = rec.weights.reshape(g, c, 2, 4, 2).astype(np.int64)  # [group, chunk, even/odd word, row, lane]
+    w = np.stack([lanes[:, :, 0, :, 0], lanes[:, :, 1, :, 0], lanes[:, :, 0, :, 1], lanes[:, :, 1, :, 1]], axis=-1)
+    rows = x.reshape(-1, k).astype(np.int64)
+    xp = np.zeros((len(rows), 4 * c), np.int64)
+    xp[:, :k] = rows
+    acc2 = wrap_int32(np.einsum("bcj,gcrj->bgr", xp.reshape(-1, c, 4), w).reshape(len(rows), 4 * g) + rec.bias)
+    rq = np.tile(rec.requant, (4 * g, 1)) if rec.shared else rec.requant
+    m, r, sh = (rq[:, i].astype(np.int64) for i in range(3))
+    y = (((acc2 * m + 2**31) >> 32) + r + (acc2 >> 31)) >> sh  # SMMLAR, the sign term, the shift
+    return np.clip(np.clip(y, -128, 127), rec.act_min, rec.act_max)[:, :n].astype(np.int8).reshape(x.shape[0], -1)
+
+
+@pytest.mark.parametrize("k, n, batches, bias, per_channel, act", [
+    (37, 5, 3, True, False, (-128, 127)), (5, 64, 1, True, True, (-20, 127)), (64, 1, 2, False, False, (-128, 127)),
+    (1, 3, 4, True, True, (-128, 50)), (3, 16, 1, False, True, (-128, 127)), (640, 128, 1, True, False, (-128, 127)),
+    (2, 6, 5, True, False, (0, 127)), (7, 2, 2, False, False, (-128, 127)),
+])
+def test_fc_x16_record_equals_simulator(k, n, batches, bias, per_channel, act, monkeypatch):
+    monkeypatch.setattr(fully_connected_dsp, "x16_pays", lambda chunks, groups: True)  # the small shapes too
+    rng = np.random.default_rng(k * 1000 + n)
+    call = _fc_call(rng, k, n, batches, bias, per_channel, act)
+    got = fully_connected_dsp.prepare_x16(call)
+    assert got is not None and got.symbol == "tq_fully_connected_s8_wide_x16_dsp"
+    rec = got.call
+    assert rec.weights.dtype == np.int16 and rec.weights.shape == (4 * -(-n // 4), 4 * -(-k // 4))
+    assert rec.scratch_bytes() == 8 * -(-k // 4) + 4 and rec.shared == (0 if per_channel else 1)
+    x = rng.integers(-128, 128, (30, batches * k)).astype(np.int8)
+    x[0], x[1] = -128, 127  # the extremes of the proved bound
+    np.testing.assert_array_equal(_run_x16(rec, x), fully_connected(call, x))
+
+
+def test_x16_pays_where_the_m4_model_says():
+    assert fully_connected_dsp.x16_pays(160, 32) and fully_connected_dsp.x16_pays(32, 160)  # AD's 640x128, 128x640
+    assert fully_connected_dsp.x16_pays(2, 32)  # AD's 8 -> 128
+    assert not fully_connected_dsp.x16_pays(32, 2)  # AD's 128 -> 8: the widening does not pay back
+    assert not any(fully_connected_dsp.x16_pays(c, g) for c, g in ((16, 3), (64, 1), (16, 3)))  # KWS, VWW, IC
+    assert not fully_connected_dsp.x16_pays(1, 4) and not fully_connected_dsp.x16_pays(4, 4)  # hello world
+
+
+def test_x16_declines_an_offset_that_does_not_fold():
+    call = _fc_call(np.random.default_rng(2), 64, 32)
+    assert fully_connected_dsp.prepare_x16(call) is not None
+    assert fully_connected_dsp.prepare_x16(replace(call, acc64=True)) is None
+    shift = const_array([-30], np.int32)  # offset * 2^30 leaves int32: the wide kernel adds the offset instead
+    assert fully_connected_dsp.prepare_x16(replace(call, shift=shift, output_offset=100)) is None
+
+
 def test_interleave_layout():
     w = np.arange(5 * 6).reshape(5, 6).astype(np.int8)
     words = fully_connected_dsp.interleave(w).reshape(2, 2, 4, 4)  # [group, chunk, row, byte]

@@ -48,6 +48,30 @@ typedef struct {
 tq_status tq_fully_connected_s8_wide_dsp(const tq_fully_connected_s8_wide_params *p, const int8_t *input,
                                          int8_t *output);
 
+/** tq_fully_connected_s8_wide_dsp reading the weights by LDRD pairs (the Cortex-M7's: LDRD 1 cycle, LDM 1 + N/2). */
+tq_status tq_fully_connected_s8_wide_ldrd_dsp(const tq_fully_connected_s8_wide_params *p, const int8_t *input,
+                                              int8_t *output);
+
+/* int16 weights for the Cortex-M4 / M33 (tq_fully_connected_s8_wide_x16_dsp, tinyq/specialize/fully_connected_dsp.py):
+ *   - weights: per (group of 4 output rows, chunk of 4 inputs) 8 words of int16 pairs, twice the weights: the 4 rows'
+ *     even words (inputs 4c, 4c + 2), then their odd words (4c + 1, 4c + 3); TQ_ALIGN-aligned;
+ *   - bias: twice the folded biases (mod 2^32): the kernel's sums are 2 * acc (|acc| < 2^30 is proved);
+ *   - requant: tq_requant_fast2 rows with the output offset folded into the rounding term, one per output row, or
+ *     one in all (shared = 1);
+ *   - scratch: 8 ceil(K/4) + 4 bytes, word-aligned: the input row widened once a row (even, odd word a chunk).
+ */
+typedef struct {
+    int32_t batches, accum_depth, output_depth, act_min, act_max;
+    const int16_t *weights; /* [ceil(N/4)][ceil(K/4)][2][4][2] int16, see above */
+    const int32_t *bias;    /* [4 ceil(N/4)] */
+    const int32_t *requant; /* [4 ceil(N/4)][3], or [1][3] when shared */
+    int32_t shared;         /* 1: one requant row for every output row */
+} tq_fully_connected_s8_wide_x16_params;
+
+/** tq_fully_connected_s8_wide_dsp's integers, the input row widened into scratch once a row. */
+tq_status tq_fully_connected_s8_wide_x16_dsp(const tq_fully_connected_s8_wide_x16_params *p, const int8_t *input,
+                                             int8_t *output, void *scratch);
+
 /* int4 weights (tinyq/specialize/int4_dsp.py), weights kept 4-bit in flash; the same struct, laid out as:
  *   - weights: per (group of 4 output rows, chunk of 4 inputs) two words, rows (4g, 4g + 1) then (4g + 2, 4g + 3);
  *     byte j of a word = (w_r[4c + j] << 4) | (w_{r+1}[4c + j] + 8): the even row a signed high nibble, the odd
