@@ -6,12 +6,16 @@
 #   * a function with no frame size (defined outside the compiled sources: newlib's memcpy and memset, libgcc
 #     helpers) is charged EXTERNAL_BYTES, as a leaf;
 #   * an indirect call (GCC's "__indirect_call" node) is charged the deepest function defined in the same
-#     object (tinyq's function pointers, kernel inner-loop variants and the level table, are static there).
+#     object (tinyq's function pointers, kernel inner-loop variants and the level table, are static there);
+#   * what assembly statements push beyond their function's frame, which GCC does not see, is charged
+#     ASM_BYTES once a path: such statements are inner loops of leaf kernels (the most, the M55 GEMM core's
+#     push {r4-r11, lr}, vpush {d8-d13} and 32 B: 116 B; the M4 FC group loop's push {r4-r11}: 32 B).
 # It returns None, with the reason, when the bound does not exist: a dynamic frame (alloca, a VLA), recursion,
 # or no root found. Plain Python (no tinyq import): the PlatformIO builder runs it before the link.
 import re
 
 EXTERNAL_BYTES = 128
+ASM_BYTES = 128
 
 _NODE = re.compile(r'node: \{ title: "([^"]+)" label: "([^"]*)"')
 _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
@@ -71,6 +75,6 @@ def bound(ci_files, roots):
         return memo[name]
 
     try:
-        return max(depth(s) for s in starts), None
+        return max(depth(s) for s in starts) + ASM_BYTES, None
     except ValueError as exc:
         return None, str(exc)
