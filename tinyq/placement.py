@@ -81,16 +81,40 @@ def _needed_links(buffers: list[Allocation], limits: dict) -> dict:
                                                     min(by_tensor[s].last, by_tensor[d].last) + 1))}
 
 
+def _lowest_clear(gaps: list[tuple[int, int]]) -> int:
+    """The lowest of 0 and the aligned gap ends that is >= 0 and inside no gap (lo < c < hi): the gaps merged
+    and swept once (placement runs thousands of times in a patch search; testing each candidate against every
+    gap was quadratic)."""
+    merged: list[list[int]] = []
+    for lo, hi in sorted(gaps):
+        if merged and lo < merged[-1][1]:  # open intervals: (1, 3) and (3, 5) leave 3 free
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    k = 0
+    for c in sorted({0, *(align(hi) for _, hi in gaps)}):
+        if c < 0:
+            continue
+        while k < len(merged) and merged[k][1] <= c:
+            k += 1
+        if k == len(merged) or not merged[k][0] < c:
+            return c
+    raise AssertionError("the highest gap end is clear")  # unreachable: align(max hi) is past every gap
+
+
 def _place(buffers: list[Allocation], limits: dict) -> list[Allocation]:
     """Greedy placement of the chains (_chains; without limits every buffer is a chain of one), largest first,
     each at the lowest aligned offset where every member keeps clear of the placed buffers live with it."""
     placed: list[Allocation] = []
+    spans: list[tuple[int, int, int, int]] = []  # (first, last, offset, size) of each placed buffer
     for chain in sorted(_chains(buffers, limits), key=lambda c: (-max(b.size for b, _ in c), c[0][0].first,
                                                                    c[0][0].tensor)):
-        gaps = [(p.offset - rel - b.size, p.offset + p.size - rel)  # chain offset must be <= lo or >= hi
-                for b, rel in chain for p in placed if overlaps_in_time(p, b)]
-        base = min(c for c in [0] + [align(hi) for _, hi in gaps] if c >= 0 and all(not (lo < c < hi) for lo, hi in gaps))
-        placed += [Allocation(b.name, b.tensor, b.call, b.first, b.last, b.size, base + rel) for b, rel in chain]
+        gaps = [(po - rel - b.size, po + ps - rel)  # chain offset must be <= lo or >= hi
+                for b, rel in chain for pf, pl, po, ps in spans if pf <= b.last and b.first <= pl]
+        base = _lowest_clear(gaps)
+        for b, rel in chain:
+            placed.append(Allocation(b.name, b.tensor, b.call, b.first, b.last, b.size, base + rel))
+            spans.append((b.first, b.last, base + rel, b.size))
     return placed
 
 

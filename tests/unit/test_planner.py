@@ -157,3 +157,20 @@ def test_unlisted_overlap_is_refused():
     program, plan = _kws_plan()
     with pytest.raises(PlanError, match="overlap while both are live"):
         check_plan(dataclasses.replace(plan, overlaps=()))
+
+
+def test_lowest_clear_offset_equals_testing_every_candidate():
+    """placement._lowest_clear (gaps merged and swept) picks what testing each candidate against every gap does."""
+    import random
+
+    from tinyq.placement import _lowest_clear, align
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        gaps = []
+        for _ in range(rng.randrange(0, 12)):
+            lo = rng.randrange(-200, 400)
+            gaps.append((lo, lo + rng.choice([0, 1, 16, rng.randrange(1, 300)])))
+        want = min(c for c in [0] + [align(hi) for _, hi in gaps]
+                   if c >= 0 and all(not (lo < c < hi) for lo, hi in gaps))
+        assert _lowest_clear(gaps) == want, gaps
