@@ -25,9 +25,10 @@ without patching, and TFLM stays the oracle.
 
 patch_program() applies a choice: "off", "auto" (the chains and band counts that lower the arena most, for the
 least extra work, within a budget; and a block's shortcut convolution run before its main branch where that
-lets the main branch write over the block input), or a band count forced on every chain. (Recomputing the halo
-instead, as before, only ever cost time: keeping it needs no more RAM than its rows, which the recomputing plans'
-deeper band buffers held anyway, so there is no recompute path any more.)
+lets the main branch write over the block input), or a band count forced on every chain. (There is no path that
+recomputes the halo instead: a stash costs the halo rows, but the recomputing plans' band buffers were as large or
+larger (a call's band held the rows its successor's halo recomputed) and a residual chain's block input had to
+outlive its halo; on the shared models and MobileNetV2 the arena came out lower with the halos kept.)
 """
 from __future__ import annotations
 
@@ -291,10 +292,10 @@ def extra_macs(calls, bands: int) -> int | None:
 
 def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Patch, list[int]] | None:
     """The program with `chain` run in `bands` bands of its last output's rows, the patch, and for each new call
-    its index in the chain; None when some band would compute nothing. Band b of an inner tensor (an output that
-    the next convolution reads) is a buffer of the rows that convolution reads: its first rows, the halo, are
-    copied in from the tensor's stash (kept there by band b - 1, right after computing them), the rest computed
-    (a view into the buffer); then the rows band b + 1 keeps are copied to the stash. A residual chain's ADD runs
+    its index in the chain; None when the band count does not fit (band_rows). Band b of an inner tensor (an
+    output that the next convolution reads) is a buffer of the rows that convolution reads: its first rows, the
+    halo, are copied in from the tensor's stash (kept there by an earlier band, right after computing them), the
+    rest computed (a view into the buffer); then the rows later bands read are copied to the stash. A residual chain's ADD runs
     after each band's convolutions, on its rows; its shortcut convolution, if any, computes just before it the
     band's rows of the shortcut (into a band-sized buffer, from its band of the block input)."""
     calls = [program.calls[k] for k in chain]
