@@ -11,9 +11,9 @@ a band-sized buffer: the whole block then keeps only x whole, and its smaller ou
 Its inner tensors are the largest buffers of such models. Run in bands, the chain computes rows [r0, r1) of its
 last output at a time, and each call only the rows of its successor's band that no earlier band computed. The rows
 where neighbouring bands' windows overlap (the halo) are kept, not recomputed: right after computing its band, a
-call copies the rows later bands read into its output's stash (a buffer of those few rows living over the chain),
-and the next band's buffer gets them back by a copy at its top, the new rows computed below them (tq_copy between
-two distinct buffers). So every row is computed once (no extra MACs), for two small copies per inner tensor and
+call copies the rows later bands read into a stash (a buffer of those few rows, one per band, living until the
+next band that reads them), and that band's buffer gets them back by a copy at its top, the new rows computed
+below them (tq_copy between two distinct buffers). So every row is computed once (no extra MACs), for two small copies per inner tensor and
 band. One band buffer of each inner tensor is live at a time, and the stashes; the chain's first call reads its band
 of the chain's input in place, and its last call writes its rows straight into the chain's output (views,
 TensorInfo.view; a view at a slot of a band buffer or a stash is TensorInfo.window). Full-width bands of an NHWC
@@ -295,9 +295,9 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
     its index in the chain; None when the band count does not fit (band_rows). Band b of an inner tensor (an
     output that the next convolution reads) is a buffer of the rows that convolution reads: its first rows, the
     halo, are copied in from the tensor's stash (kept there by an earlier band, right after computing them), the
-    rest computed (a view into the buffer); then the rows later bands read are copied to the stash. A residual chain's ADD runs
-    after each band's convolutions, on its rows; its shortcut convolution, if any, computes just before it the
-    band's rows of the shortcut (into a band-sized buffer, from its band of the block input)."""
+    rest computed (a view into the buffer); then the rows later bands read are copied to a new stash. A residual
+    chain's ADD runs after each band's convolutions, on its rows; its shortcut convolution, if any, computes just
+    before it the band's rows of the shortcut (into a band-sized buffer, from its band of the block input)."""
     calls = [program.calls[k] for k in chain]
     residual = is_residual(program, chain)
     side = shortcut(program, chain)
@@ -338,14 +338,20 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
     # the chain index of each convolution j, then the shortcut's
     pos = [k - chain.start for k in chain if type(program.calls[k]) is not AddSubCall and k != side]
     pos += [side - chain.start] if side is not None else []
-    stash, at = {}, {}  # inner call j -> the stash of its output, the first row the stash holds
-    for j, c in enumerate(convs[:-1]):
-        most = max((r1 - r0 for _, r0, r1 in _stashed(plan, j)), default=0)
-        if most > 0:
-            t = program.tensor(c.outputs[0])
-            stash[j] = replace(t, index=next_index, name=f"{t.name} halo", shape=(t.shape[0], most, *t.shape[2:]))
-            new_tensors.append(stash[j])
-            next_index += 1
+    stash: dict[int, tuple[int, int]] = {}  # inner call j -> (its output's current stash, the first row it holds)
+    most = {}  # inner call j -> the rows of its largest stash
+
+    def keep(y: int, j: int, buffer: int, r0: int, r1: int, h0: int) -> None:
+        """Rows [r0, r1) of tensor y, from band buffer `buffer` (rows from h0), to a new stash: one per band, so
+        that no stash lives while its band computes the rows it would hold (placement may put others there)."""
+        nonlocal next_index
+        t = program.tensor(y)
+        s = replace(t, index=next_index, name=f"{t.name} halo {r0}:{r1}", shape=(t.shape[0], r1 - r0, *t.shape[2:]))
+        new_tensors.append(s)
+        next_index += 1
+        copy(y, r0, r1, (buffer, r0 - h0), (s.index, 0), j)
+        stash[j], most[j] = (s.index, r0), max(most.get(j, 0), s.nbytes)
+
     for b, band in enumerate(plan):
         source = x
         for j, call in enumerate(convs):
@@ -353,7 +359,7 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
             if band[j] is None:  # nothing new: its successor reads the rows it needs from the stash
                 if band[j + 1] is not None:
                     h0, h1 = band[j + 1][2:4]
-                    source = band_tensor(y, h0, h1, True, stash[j].index, h0 - at[j])
+                    source = band_tensor(y, h0, h1, True, stash[j][0], h0 - stash[j][1])
                 continue
             o0, o1 = band[j][:2]
             if j == len(convs) - 1:
@@ -362,12 +368,11 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
             h0, h1 = band[j + 1][2:4]
             buffer = band_tensor(y, h0, h1, view=False)
             if o0 > h0:  # the halo, kept by an earlier band
-                copy(y, h0, o0, (stash[j].index, h0 - at[j]), (buffer, 0), j)
+                copy(y, h0, o0, (stash[j][0], h0 - stash[j][1]), (buffer, 0), j)
             band_call(call, j, source, o0, o1, buffer if o0 == h0 else band_tensor(y, o0, o1, True, buffer, o0 - h0))
             first = next_reads(plan, b, j)
             if first is not None and first < o1:  # what later bands read of it
-                copy(y, first, o1, (buffer, first - h0), (stash[j].index, 0), j)
-                at[j] = first
+                keep(y, j, buffer, first, o1, h0)
             source = buffer
         if residual:  # x's rows of this band (or the shortcut's) + the band of the last output -> the ADD's rows
             add, (r0, r1) = calls[-1], band[-1][:2]
@@ -387,7 +392,7 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
     patched = replace(program, tensors=tensors,
                       calls=program.calls[:chain.start] + tuple(new_calls) + program.calls[chain.stop:])
     extra = _macs(new_calls) - _macs(calls)
-    kept = sum(t.nbytes for t in stash.values())
+    kept = sum(most.values())
     return patched, Patch(bands, tuple(c.layer for c in calls), extra, kept), origin
 
 
