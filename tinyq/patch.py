@@ -9,11 +9,15 @@ lag_limits: band b writes over the rows of x no later band reads). A block whose
 (ResNet's stride-2 1x1 when the block halves the rows) runs it in the bands too, just before each band's ADD, into
 a band-sized buffer: the whole block then keeps only x whole, and its smaller output lands inside x's bytes.
 Its inner tensors are the largest buffers of such models. Run in bands, the chain computes rows [r0, r1) of its
-last output at a time: each call computes the rows the next call's band reads, so the rows where neighbouring
-bands' windows overlap (the halo) are computed twice. One band of each inner tensor is live at a time; the
-chain's first call reads its band of the chain's input in place, and its last call writes its rows straight
-into the chain's output (views, TensorInfo.view). Full-width bands of an NHWC tensor are contiguous, so a band
-is an ordinary tensor to every kernel.
+last output at a time, and each call only the rows of its successor's band that no earlier band computed. The rows
+where neighbouring bands' windows overlap (the halo) are kept, not recomputed: right after computing its band, a
+call copies the rows later bands read into a stash (a buffer of those few rows, one per band, living until the
+next band that reads them), and that band's buffer gets them back by a copy at its top, the new rows computed
+below them (tq_copy between two distinct buffers). So every row is computed once (no extra MACs), for two small copies per inner tensor and
+band. One band buffer of each inner tensor is live at a time, and the stashes; the chain's first call reads its band
+of the chain's input in place, and its last call writes its rows straight into the chain's output (views,
+TensorInfo.view; a view at a slot of a band buffer or a stash is TensorInfo.window). Full-width bands of an NHWC
+tensor are contiguous, so a band is an ordinary tensor to every kernel.
 
 Storage scheduling, not arithmetic: a band call is the same record with fewer rows and its own top padding
 (the rows above a band are real rows, not padding), so every output value comes from the same integers as
@@ -21,7 +25,10 @@ without patching, and TFLM stays the oracle.
 
 patch_program() applies a choice: "off", "auto" (the chains and band counts that lower the arena most, for the
 least extra work, within a budget; and a block's shortcut convolution run before its main branch where that
-lets the main branch write over the block input), or a band count forced on every chain.
+lets the main branch write over the block input), or a band count forced on every chain. (There is no path that
+recomputes the halo instead: a stash costs the halo rows, but the recomputing plans' band buffers were as large or
+larger (a call's band held the rows its successor's halo recomputed) and a residual chain's block input had to
+outlive its halo; on the shared models and MobileNetV2 the arena came out lower with the halos kept.)
 """
 from __future__ import annotations
 
@@ -30,20 +37,25 @@ from dataclasses import dataclass, replace
 from tinyq.errors import InputError
 from tinyq.lower.conv import ConvCall, DepthwiseConvCall
 from tinyq.lower.elementwise import AddSubCall
+from tinyq.lower.shape import RowCopyCall
 from tinyq.placement import ALIGN, arena_of, place
 from tinyq.program import Program
 
 BAND_COUNTS = (2, 3, 4, 6, 8)  # what auto tries for each chain
 # Auto weighs time by work: MACs plus OUTPUT_WORK per output value (requantization and loop overhead, about
-# that many instructions per value in the prepared M4 kernels; with it the estimate tracks `tinyq bench`: VWW
-# +4.5 % estimated, +4.4 % measured; MobileNetV2-0.35-96 +5.6 %, +5.6 %). It takes the least extra work among
+# that many instructions per value in the prepared M4 kernels), here of rows computed twice (none since the halos
+# are kept), plus the copies and calls the bands add (COPY_WORK, CALL_WORK). It takes the least extra work among
 # the choices whose live peak is within AUTO_SLACK of the lowest (more bands save ever less memory for ever
-# more halo), and adds at most AUTO_BUDGET of the model's work in all (force more with a band count): 6 % lets IC
-# run its first two blocks in 4 and 3 bands (+5.7 % estimated), the least that brings its arena and caller-owned
-# I/O under half of TFLM's arena.
+# more calls), and adds at most AUTO_BUDGET of the model's work in all (force more with a band count).
 AUTO_SLACK = 0.02
 AUTO_BUDGET = 0.06
 OUTPUT_WORK = 16
+# The halo rows a band keeps cost two copies (out of its buffer into the stash, then into the next band's buffer):
+# COPY_WORK per value copied (tq_copy: about 0.6 instructions a byte on the M4); each convolution call a band
+# adds costs CALL_WORK (the kernels' set-up, loop entries and shorter blocks: IC in 8 and 6 bands on the M4 runs
+# about 1,100 instructions a call more than unpatched, besides its copies).
+COPY_WORK = 1
+CALL_WORK = 1000
 MAX_BANDS = 64
 
 
@@ -53,7 +65,8 @@ class Patch:
 
     bands: int
     layers: tuple[int, ...]  # TFLite operator indices of the chain
-    extra_macs: int  # MACs the halos recompute
+    extra_macs: int  # MACs the bands compute more than the unpatched calls (0: halos are kept, not recomputed)
+    kept_bytes: int = 0  # the stashes that keep the halo rows between bands
 
 
 @dataclass(frozen=True)
@@ -70,13 +83,12 @@ class PatchReport:
 
     def describe(self) -> list[str]:
         lines = [f"layers {p.layers[0]}-{p.layers[-1]} ({len(p.layers)} calls) in {p.bands} bands, "
-                 f"+{p.extra_macs:,} MACs recomputed" for p in self.patches]
+                 f"{p.kept_bytes:,} B of halo rows kept" for p in self.patches]
         lines += [f"layer {n} runs before the other readers of its input, so that the last one writes over it"
                   for n in self.moved]
         if self.patches:
-            share = self.extra_macs / self.macs if self.macs else 0.0
-            lines.append(f"halos recompute {self.extra_macs:,} MACs ({share:.1%} of {self.macs:,}); without patching "
-                         f"the arena would be ~{self.arena_before:,} B (--patch off)")
+            lines.append(f"halos kept in {sum(p.kept_bytes for p in self.patches):,} B of stashes, nothing recomputed; "
+                         f"without patching the arena would be ~{self.arena_before:,} B (--patch off)")
         return lines
 
 
@@ -210,22 +222,44 @@ def _bounds(rows: int, bands: int) -> list[tuple[int, int]]:
     return list(zip(cuts, cuts[1:]))
 
 
-def band_rows(calls, bands: int) -> list[list[tuple[int, int, int, int, int]]] | None:
-    """Per band, per call of the chain: (first output row, end, first input row, end, top padding); None when
-    a band count leaves some band empty (more bands than rows)."""
+def band_rows(calls, bands: int) -> list[list[tuple[int, int, int, int, int] | None]] | None:
+    """Per band, per call of the chain: (first output row computed, end, first input row read, end, top padding),
+    or None when the call computes nothing in that band (all the rows its successor reads were computed before;
+    then so are the earlier calls'). Each call computes the rows of its successor's band that no earlier band
+    computed; the others, the halo, are kept from the band that computed them. None when a band count leaves
+    some band of the last output empty (more bands than rows)."""
     rows = calls[-1].output_height
     if not 2 <= bands <= min(rows, MAX_BANDS):
         return None
-    out = []
+    out, done = [], [0] * len(calls)  # per call, the end of the rows computed so far
     for r0, r1 in _bounds(rows, bands):
         band = [None] * len(calls)
-        for j in reversed(range(len(calls))):  # each call computes the rows its successor's band reads
-            i0, i1, pad = input_rows(calls[j], r0, r1)
+        for j in reversed(range(len(calls))):
+            c0 = max(r0, done[j])
+            if r1 <= c0:
+                break
+            i0, i1, pad = input_rows(calls[j], c0, r1)
             if i1 <= i0:
                 return None
-            band[j] = (r0, r1, i0, i1, pad)
+            band[j], done[j] = (c0, r1, i0, i1, pad), r1
             r0, r1 = i0, i1
         out.append(band)
+    return out
+
+
+def next_reads(plan, b: int, j: int) -> int | None:
+    """The first row of call j's output that a later band than b reads (its first band where call j + 1
+    computes), None when none does: the stash keeps the rows from there up to the last one computed."""
+    return next((later[j + 1][2] for later in plan[b + 1:] if later[j + 1] is not None), None)
+
+
+def _stashed(plan, j: int) -> list[tuple[int, int, int]]:
+    """(band, first row, end) of the rows of call j's output each band copies to the stash."""
+    out = []
+    for b, band in enumerate(plan):
+        first = next_reads(plan, b, j) if band[j] is not None else None
+        if first is not None and first < band[j][1]:
+            out.append((b, first, band[j][1]))
     return out
 
 
@@ -234,26 +268,36 @@ def _outputs(call) -> int:
 
 
 def extra_work(calls, bands: int, output_work: int = OUTPUT_WORK) -> int | None:
-    """The work (MACs + output_work per output value) the halos of `bands` bands add; None: the band count does
-    not fit the chain."""
+    """The work the bands add: MACs + output_work per output value of rows computed more than once (none: the
+    halos are kept), COPY_WORK per kept value (copied out of a band buffer and into the next) and CALL_WORK per
+    call more; None: the band count does not fit the chain."""
     plan = band_rows(calls, bands)
     if plan is None:
         return None
     per_row = [(_macs([c]) + output_work * _outputs(c)) // c.output_height for c in calls]
-    return sum(n * (b[j][1] - b[j][0]) for b in plan for j, n in enumerate(per_row)) - sum(
+    again = sum(n * (b[j][1] - b[j][0]) for b in plan for j, n in enumerate(per_row) if b[j] is not None) - sum(
         n * c.output_height for n, c in zip(per_row, calls))
+    if not output_work:
+        return again
+    kept = [(j, r1 - r0) for j in range(len(calls) - 1) for _, r0, r1 in _stashed(plan, j)]
+    values = sum(rows * calls[j].output_width * calls[j].output_depth for j, rows in kept)
+    computing = sum(c is not None for band in plan for c in band)
+    return again + 2 * COPY_WORK * values + CALL_WORK * (computing - len(calls))
 
 
 def extra_macs(calls, bands: int) -> int | None:
-    """The MACs the halos of `bands` bands recompute (None: the band count does not fit the chain)."""
+    """The MACs the bands compute more than the unpatched calls (None: the band count does not fit the chain)."""
     return extra_work(calls, bands, output_work=0)
 
 
-def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Patch] | None:
-    """The program with `chain` run in `bands` bands of its last output's rows; None when some band would be
-    empty (more bands than rows). A residual chain's ADD runs after each band's convolutions, on its rows; its
-    shortcut convolution, if any, computes just before it the band's rows of the shortcut (into a band-sized
-    buffer, from its band of the block input: the same output rows, so nothing is computed twice)."""
+def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Patch, list[int]] | None:
+    """The program with `chain` run in `bands` bands of its last output's rows, the patch, and for each new call
+    its index in the chain; None when the band count does not fit (band_rows). Band b of an inner tensor (an
+    output that the next convolution reads) is a buffer of the rows that convolution reads: its first rows, the
+    halo, are copied in from the tensor's stash (kept there by an earlier band, right after computing them), the
+    rest computed (a view into the buffer); then the rows later bands read are copied to a new stash. A residual
+    chain's ADD runs after each band's convolutions, on its rows; its shortcut convolution, if any, computes just
+    before it the band's rows of the shortcut (into a band-sized buffer, from its band of the block input)."""
     calls = [program.calls[k] for k in chain]
     residual = is_residual(program, chain)
     side = shortcut(program, chain)
@@ -262,38 +306,85 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
     if plan is None:
         return None
     next_index = max(t.index for t in program.tensors) + 1
-    new_tensors, new_calls = [], []
+    new_tensors, new_calls, origin = [], [], []
 
-    def band_tensor(of: int, r0: int, r1: int, view: bool) -> int:
+    def band_tensor(of: int, r0: int, r1: int, view: bool, window: int = -1, slot: int = 0) -> int:
         nonlocal next_index
         t = program.tensor(of)
         band = replace(t, index=next_index, name=f"{t.name} rows {r0}:{r1}", shape=(t.shape[0], r1 - r0, *t.shape[2:]),
-                       band_of=of, row0=r0, view=view)
+                       band_of=of, row0=r0, view=view, window=window, slot=slot)
         new_tensors.append(band)
         next_index += 1
         return band.index
 
-    def band_call(call, source: int, o0: int, o1: int, view: bool):
+    def emit(call, j: int) -> None:
+        new_calls.append(call)
+        origin.append(pos[j] if j >= 0 else len(calls) - 1)
+
+    def copy(of: int, r0: int, r1: int, src: tuple[int, int], dst: tuple[int, int], j: int) -> None:
+        """Rows [r0, r1) of tensor `of` from (buffer, slot) src to dst."""
+        t = program.tensor(of)
+        ins, outs = (band_tensor(of, r0, r1, True, *where) for where in (src, dst))
+        emit(RowCopyCall(kernel="tq_copy", layer=convs[j].layer, opcode="COPY", inputs=(ins,), outputs=(outs,),
+                         bytes=t.nbytes // t.shape[1] * (r1 - r0)), j)
+
+    def band_call(call, j: int, source: int, o0: int, o1: int, out: int):
         i0, i1, pad = input_rows(call, o0, o1)
-        out = band_tensor(call.outputs[0], o0, o1, view)
-        new_calls.append(replace(call, input_height=i1 - i0, output_height=o1 - o0, pad_height=pad,
-                                 inputs=(band_tensor(source, i0, i1, view=True) if source == x else source,),
-                                 outputs=(out,)))
+        emit(replace(call, input_height=i1 - i0, output_height=o1 - o0, pad_height=pad,
+                     inputs=(band_tensor(source, i0, i1, view=True) if source == x else source,), outputs=(out,)), j)
         return out
 
     x = convs[0].inputs[0]
-    for band in plan:
+    # the chain index of each convolution j, then the shortcut's
+    pos = [k - chain.start for k in chain if type(program.calls[k]) is not AddSubCall and k != side]
+    pos += [side - chain.start] if side is not None else []
+    stash: dict[int, tuple[int, int]] = {}  # inner call j -> (its output's current stash, the first row it holds)
+    most = {}  # inner call j -> the rows of its largest stash
+
+    def keep(y: int, j: int, buffer: int, r0: int, r1: int, h0: int) -> None:
+        """Rows [r0, r1) of tensor y, from band buffer `buffer` (rows from h0), to a new stash: one per band, so
+        that no stash lives while its band computes the rows it would hold (placement may put others there)."""
+        nonlocal next_index
+        t = program.tensor(y)
+        s = replace(t, index=next_index, name=f"{t.name} halo {r0}:{r1}", shape=(t.shape[0], r1 - r0, *t.shape[2:]))
+        new_tensors.append(s)
+        next_index += 1
+        copy(y, r0, r1, (buffer, r0 - h0), (s.index, 0), j)
+        stash[j], most[j] = (s.index, r0), max(most.get(j, 0), s.nbytes)
+
+    for b, band in enumerate(plan):
         source = x
-        for j, (call, (o0, o1, *_)) in enumerate(zip(convs, band)):
-            source = band_call(call, source, o0, o1, view=j == len(convs) - 1 and not residual)
+        for j, call in enumerate(convs):
+            y = call.outputs[0]
+            if band[j] is None:  # nothing new: its successor reads the rows it needs from the stash
+                if band[j + 1] is not None:
+                    h0, h1 = band[j + 1][2:4]
+                    source = band_tensor(y, h0, h1, True, stash[j][0], h0 - stash[j][1])
+                continue
+            o0, o1 = band[j][:2]
+            if j == len(convs) - 1:
+                source = band_call(call, j, source, o0, o1, band_tensor(y, o0, o1, view=not residual))
+                continue
+            h0, h1 = band[j + 1][2:4]
+            buffer = band_tensor(y, h0, h1, view=False)
+            if o0 > h0:  # the halo, kept by an earlier band
+                copy(y, h0, o0, (stash[j][0], h0 - stash[j][1]), (buffer, 0), j)
+            band_call(call, j, source, o0, o1, buffer if o0 == h0 else band_tensor(y, o0, o1, True, buffer, o0 - h0))
+            first = next_reads(plan, b, j)
+            if first is not None and first < o1:  # what later bands read of it
+                keep(y, j, buffer, first, o1, h0)
+            source = buffer
         if residual:  # x's rows of this band (or the shortcut's) + the band of the last output -> the ADD's rows
             add, (r0, r1) = calls[-1], band[-1][:2]
-            other = band_call(program.calls[side], x, r0, r1, view=False) if side is not None else None
+            other = None
+            if side is not None:
+                s = program.calls[side].outputs[0]
+                other = band_call(program.calls[side], len(convs), x, r0, r1, band_tensor(s, r0, r1, view=False))
             t = program.tensor(add.outputs[0])
             inputs = tuple(source if i == convs[-1].outputs[0] else other if other is not None
                            else band_tensor(x, r0, r1, view=True) for i in add.inputs)
-            new_calls.append(replace(add, shape=(t.size // t.shape[1] * (r1 - r0),), inputs=inputs,
-                                     outputs=(band_tensor(add.outputs[0], r0, r1, view=True),)))
+            emit(replace(add, shape=(t.size // t.shape[1] * (r1 - r0),), inputs=inputs,
+                         outputs=(band_tensor(add.outputs[0], r0, r1, view=True),)), -1)
     inner = {c.outputs[0] for c in (convs if residual else convs[:-1])}
     if side is not None:
         inner.add(program.calls[side].outputs[0])
@@ -301,7 +392,8 @@ def patch_chain(program: Program, chain: range, bands: int) -> tuple[Program, Pa
     patched = replace(program, tensors=tensors,
                       calls=program.calls[:chain.start] + tuple(new_calls) + program.calls[chain.stop:])
     extra = _macs(new_calls) - _macs(calls)
-    return patched, Patch(bands, tuple(c.layer for c in calls), extra)
+    kept = sum(most.values())
+    return patched, Patch(bands, tuple(c.layer for c in calls), extra, kept), origin
 
 
 def _arena(program: Program, io_in_arena: bool) -> int:
@@ -382,7 +474,7 @@ def _apply(program: Program, choice: dict[range, int]) -> tuple[Program, list[Pa
         if done is None:
             return None
         program = done[0]
-        origin[run.start:run.stop] = [run.start + j for _ in range(choice[run]) for j in range(len(run))]
+        origin[run.start:run.stop] = [run.start + j for j in done[2]]
         patches.insert(0, done[1])
     return program, patches, origin
 
@@ -397,8 +489,7 @@ def _neighbours(bands: int) -> list[int]:
 def _polish(program: Program, choice: dict[range, int], cost, budget: float, io_in_arena: bool):
     """The live-bytes search's choice, then one run's band count changed (or the run dropped) at a time, within
     the budget, where that lowers the planner's arena by more than AUTO_SLACK, or keeps it for less extra work:
-    the live bytes miss the overlaps placement finds (IC: its first block in 4 bands and its second, with its
-    shortcut, in 3, 6 % below the live bytes' choice). Then reorder_readers(). (arena, program, patches, moved)"""
+    the live bytes miss the overlaps placement finds. Then reorder_readers(). (arena, program, patches, moved)"""
     def arena(c):
         done = _apply(program, c)
         return (_arena(done[0], io_in_arena), done) if done is not None else None

@@ -333,20 +333,25 @@ def check_states(program: Program, plan: MemoryPlan) -> None:
 
 def check_views(program: Program, plan: MemoryPlan) -> None:
     """Raise PlanError unless every view (a band of rows, tinyq.patch) lies inside a base tensor that has a
-    buffer of its own (the plan's, or the caller's): same dtype and row layout, its rows within the base's."""
+    buffer of its own (the plan's, or the caller's): same dtype and row layout, its rows within the base's; a view
+    into a window (a band buffer of the same tensor, or a stash) lies at its slot, inside it, and in a band buffer
+    at the rows of the tensor that buffer holds."""
     external = _external(program, plan.io_in_arena)
     for t in program.tensors:
         if not t.view:
             continue
+        holder = t.band_of if t.window < 0 else t.window
         try:
-            base = program.tensor(t.band_of)
+            base = program.tensor(holder)
         except KeyError:
             base = None
+        first = t.row0 if t.window < 0 else t.slot
         if (base is None or base.view or base.dtype != t.dtype or len(t.shape) != 4 or len(base.shape) != 4
                 or not t.shape[0] == base.shape[0] == 1 or tuple(t.shape[2:]) != tuple(base.shape[2:])
-                or not 0 <= t.row0 <= t.row0 + t.shape[1] <= base.shape[1]
-                or (plan.tensor_offset(t.band_of) is None and t.band_of not in external)):
-            raise PlanError(f"tensor #{t.index} ('{t.name}') is not a band of rows inside a buffer of tensor #{t.band_of}")
+                or not 0 <= first <= first + t.shape[1] <= base.shape[1]
+                or (t.window >= 0 and base.band_of >= 0 and (base.band_of, base.row0 + t.slot) != (t.band_of, t.row0))
+                or (plan.tensor_offset(holder) is None and holder not in external)):
+            raise PlanError(f"tensor #{t.index} ('{t.name}') is not a band of rows inside a buffer of tensor #{holder}")
 
 
 def dead_ranges(plan: MemoryPlan, k: int) -> list[tuple[int, int]]:
@@ -438,16 +443,18 @@ def check_aliases(program: Program, plan: MemoryPlan) -> None:
 
 
 def _arena_ranges(program: Program, plan: MemoryPlan):
-    """tensor -> (arena offset, bytes, content) for the tensors in the arena (views too), where content names
-    what the bytes hold: the buffer's tensor, or for a view its base; an in-place call's output holds its input's
-    content (the same bytes)."""
+    """tensor -> (arena offset, bytes, content, first byte) for the tensors in the arena (views too), where
+    content names what the bytes hold: the buffer's tensor, or for a band (a view, a band buffer) the tensor it
+    is rows of, from its `first byte` on (bands of a tensor in different buffers, the halo rows a band keeps,
+    hold the same bytes of it); an in-place call's output holds its input's content (the same bytes)."""
     outside = _outside_arena(program, plan.io_in_arena)
     content: dict[int, int] = {}
     for call in program.calls:
         for o in call.outputs:
-            base = program.view_base(o)[0]
+            t = program.tensor(o)
             src = call.inputs[0] if _shares(call, o, plan) else None
-            content[o] = content.get(src, src) if src is not None else content.get(base, base)
+            whole = t.band_of if t.band_of >= 0 else o
+            content[o] = content.get(src, src) if src is not None else content.get(whole, whole)
 
     def where(i: int):
         base, at = program.view_base(i)
@@ -456,7 +463,10 @@ def _arena_ranges(program: Program, plan: MemoryPlan):
         offset = plan.tensor_offset(base)
         if offset is None:
             raise PlanError(f"tensor #{i} has no buffer in the plan")
-        return offset + at, program.tensor(i).nbytes, content.get(i, content.get(base, base))
+        t = program.tensor(i)
+        first = t.row0 * (t.nbytes // t.shape[1]) if t.band_of >= 0 else 0
+        whole = t.band_of if t.band_of >= 0 else i
+        return offset + at, t.nbytes, content.get(i, content.get(whole, whole)), first
     return where
 
 
@@ -474,11 +484,12 @@ def check_dataflow(program: Program, plan: MemoryPlan) -> None:
     at or before where element e was read, after reading it)."""
     where = _arena_ranges(program, plan)
     owner = np.full(plan.arena_bytes, -1, np.int64)
+    byte = np.full(plan.arena_bytes, -1, np.int64)  # which byte of its owner each byte holds
     listed = {(k, d) for k, _, d in plan.overlaps}
     if plan.io_in_arena:
         for i in program.inputs:
-            lo, n, c = where(i)
-            owner[lo:lo + n] = c
+            lo, n, c, f = where(i)
+            owner[lo:lo + n], byte[lo:lo + n] = c, np.arange(f, f + n)
     for k, call in enumerate(program.calls):
         if call.scratch_bytes() > 0:
             lo = plan.scratch_offset(k)
@@ -489,6 +500,11 @@ def check_dataflow(program: Program, plan: MemoryPlan) -> None:
                 bad = r[0] + int(np.argmax(owner[r[0]:r[0] + r[1]] != r[2]))
                 raise PlanError(f"call {k} ({call.kernel}) reads tensor #{i} at arena byte {bad}, which holds "
                                 f"{_holder(int(owner[bad]))}, not tensor #{r[2]}")
+            if r is not None and not np.array_equal(byte[r[0]:r[0] + r[1]], np.arange(r[3], r[3] + r[1])):
+                bad = int(np.argmax(byte[r[0]:r[0] + r[1]] != np.arange(r[3], r[3] + r[1])))
+                raise PlanError(f"call {k} ({call.kernel}) reads tensor #{i} at arena byte {r[0] + bad}, which holds "
+                                f"byte {int(byte[r[0] + bad])} of tensor #{r[2]}, not byte {r[3] + bad} (a row of "
+                                f"another band)")
         for o in call.outputs:
             w = where(o)
             if w is None:
@@ -504,11 +520,11 @@ def check_dataflow(program: Program, plan: MemoryPlan) -> None:
                 raise PlanError(f"call {k} ({call.kernel}) writes tensor #{o} over bytes of its input #{i} "
                                 f"in an order no rule proves")
             if not _shares(call, o, plan):
-                owner[w[0]:w[0] + w[1]] = w[2]
+                owner[w[0]:w[0] + w[1]], byte[w[0]:w[0] + w[1]] = w[2], np.arange(w[3], w[3] + w[1])
     if plan.io_in_arena:
         for i in program.outputs:
-            lo, n, c = where(i)
-            if not np.all(owner[lo:lo + n] == c):
+            lo, n, c, f = where(i)
+            if not np.all(owner[lo:lo + n] == c) or not np.array_equal(byte[lo:lo + n], np.arange(f, f + n)):
                 raise PlanError(f"output tensor #{i} is overwritten before invoke returns")
 
 
@@ -524,7 +540,7 @@ def dead_bytes(program: Program, plan: MemoryPlan) -> tuple[tuple[tuple[int, int
     pending = np.zeros(plan.arena_bytes, bool)  # the next use of the byte is a read
     if plan.io_in_arena:  # the caller reads the outputs after the last call
         for i in program.outputs:
-            lo, n, _ = where(i)
+            lo, n, _, _ = where(i)
             pending[lo:lo + n] = True
     out = []
     for k in reversed(range(len(program.calls))):

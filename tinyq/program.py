@@ -32,10 +32,13 @@ class TensorInfo:
     scale: float
     zero_point: int
     # A band (tinyq.patch): rows [row0, row0 + shape[1]) of the NHWC tensor `band_of` (its TFLite index).
-    # With view=True the band has no buffer of its own: it IS those rows of band_of's buffer.
+    # With view=True the band has no buffer of its own: it IS those rows of band_of's buffer, or, with window >= 0,
+    # rows [slot, slot + shape[1]) of tensor `window`'s buffer (a band buffer of band_of, or a halo stash).
     band_of: int = -1
     row0: int = 0
     view: bool = False
+    window: int = -1
+    slot: int = 0
 
     @property
     def size(self) -> int:
@@ -135,8 +138,8 @@ class Program:
         t = self.tensor(index)
         if not t.view:
             return index, 0
-        base = self.tensor(t.band_of)
-        return t.band_of, t.row0 * (base.nbytes // base.shape[1])
+        base = self.tensor(t.band_of if t.window < 0 else t.window)
+        return base.index, (t.row0 if t.window < 0 else t.slot) * (base.nbytes // base.shape[1])
 
     @property
     def weight_bytes(self) -> int:

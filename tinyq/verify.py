@@ -246,7 +246,7 @@ def _tflm_divergence(model: Path | bytes, program: Program, sample: list[np.ndar
         t, whole = program.tensor(i), tensors.get(source(i))
         if whole is None or t.band_of < 0:
             return whole
-        return np.asarray(whole)[:, :, t.row0 : t.row0 + t.shape[1]]  # (N, batch, rows, ...)
+        return np.asarray(whole)[..., t.row0 : t.row0 + t.shape[1], :, :]  # the rows of an NHWC tensor
 
     return _first_divergence(program, _sim_trace(program, sample), value)
 

@@ -5,7 +5,8 @@ exactly, under ASan/UBSan and the kernel asserts; their plans include convolutio
 input (tinyq.raster), and IC's first ResNet block in bands with its ADD output lagging behind the block input
 (tinyq.planner.lag_limits; the poison then also covers the consumed rows of the block input, dead_bytes).
 Planted planner faults must make the poisoned build differ: a tensor freed one call early (poisoned by its lifetime, not
-by dead_bytes), an overlap past its limit and a lag one step short (their checkers switched off)."""
+by dead_bytes), an overlap past its limit, a lag one step short and a halo kept one row short (their checkers switched
+off)."""
 import numpy as np
 import pytest
 
@@ -56,9 +57,10 @@ def test_poison_catches_a_tensor_freed_too_early(tmp_path, monkeypatch):
     program = as_program(model_path(stem))
     real = planner.lifetimes
 
-    def early(p, *args):  # the first buffer read by a later call than the one after its producer ends one call early
-        bufs = real(p, *args)
-        k = next(n for n, b in enumerate(bufs) if b.tensor >= 0 and b.last > b.first + 1)
+    def early(p, *args):  # the first buffer read by a later call than the one after its producer, and not in a
+        bufs = real(p, *args)  # lagged pair (a lagging output that covers its bytes would keep them), ends a call early
+        lagged = {t for pair in planner.lag_limits(p, bufs, *args) for t in pair}
+        k = next(n for n, b in enumerate(bufs) if b.tensor >= 0 and b.last > b.first + 1 and b.tensor not in lagged)
         bufs[k] = planner.Allocation(bufs[k].name, bufs[k].tensor, bufs[k].call, bufs[k].first, bufs[k].last - 1,
                                      bufs[k].size, -1)
         return bufs
@@ -89,11 +91,15 @@ def test_poison_catches_an_overlap_past_its_limit(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_poison_catches_a_lag_past_its_limit(tmp_path, monkeypatch):
-    """IC's ADD output placed 16 bytes less far behind the block input than tinyq.planner.lag_limits allows
-    (the dataflow checker switched off): each band overwrites input bytes the next band still reads."""
+    """IC's ADD outputs placed 16 bytes further into the block input than tinyq.planner.lag_limits allows
+    (placement made to keep a positive offset, the dataflow checker switched off; with the halos kept, the first
+    block's limit is 0): each band overwrites input bytes it or the next band still reads."""
+    import tinyq.placement as placement
+
     stem = "mlperf_ic_resnet8_int8"
     real = planner.lag_limits
     monkeypatch.setattr(planner, "lag_limits", lambda *a: {key: (k, limit + 16) for key, (k, limit) in real(*a).items()})
+    monkeypatch.setattr(placement, "_lead", lambda limit: limit // placement.ALIGN * placement.ALIGN)
     monkeypatch.setattr(planner, "check_dataflow", lambda program, plan: None)
     program = as_program(model_path(stem))
     batches = random_batches(program, 4, seed=11)
@@ -125,3 +131,22 @@ def test_poison_catches_a_strided_blocks_add_past_its_limit(tmp_path, monkeypatc
     want = run_program(program, batches)
     got = _poisoned_outputs(stem, tmp_path, batches)
     assert any(not np.array_equal(g, want[i]) for g, i in zip(got, program.outputs)), "the lag did not bite"
+
+
+@pytest.mark.slow
+def test_poison_catches_a_halo_one_row_short(tmp_path, monkeypatch):
+    """IC in 3 bands with its first copy of kept halo rows into a band buffer one row short (the dataflow
+    checker, which refuses it, switched off): the band's convolution reads a row of some other buffer, and the
+    build must differ."""
+    import tinyq.compiler as compiler
+    from tests.unit.test_patch import _short_halo
+
+    stem = "mlperf_ic_resnet8_int8"
+    real = compiler.patch_program
+    monkeypatch.setattr(compiler, "patch_program", lambda *a, **k: (lambda p, r: (_short_halo(p), r))(*real(*a, **k)))
+    monkeypatch.setattr(planner, "check_dataflow", lambda program, plan: None)
+    program = as_program(model_path(stem))
+    batches = random_batches(program, 4, seed=11)
+    want = run_program(program, batches)
+    got = _poisoned_outputs(stem, tmp_path, batches, patch=3)
+    assert any(not np.array_equal(g, want[i]) for g, i in zip(got, program.outputs)), "the short halo did not bite"

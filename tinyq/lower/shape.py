@@ -36,6 +36,14 @@ class CopyCall(KernelCall):
 
 
 @dataclass(frozen=True, eq=False)
+class RowCopyCall(CopyCall):
+    """Rows of a band kept for the next band (tinyq.patch's halo rows): tq_copy between two distinct buffers,
+    never in place."""
+
+    in_place = False
+
+
+@dataclass(frozen=True, eq=False)
 class ConcatenationCall(KernelCall):
     """Per outer row, each input's row is appended in order. Activation inputs arrive as one pointer array
     (record.inputs order); constant inputs are read from `const_data`."""
