@@ -2,29 +2,35 @@
 from pathlib import Path
 
 from tinyq.resources import data_dir
-from tinyq.targets.kernel_sources import defines, needed_sources
+from tinyq.targets.kernel_sources import needed_sources
 
 LIB = {
     Path("a.c"): "tq_status tq_a_s8(const int8_t *x) {\n    return tq_b_s8(x);\n}\n",
     Path("b.c"): "static int tq_helper(int v) { return v; }\ntq_status tq_b_s8(const int8_t *x) {\n    return 0;\n}\n",
     Path("c.c"): "void tq_c(void) {\n    /* unlike tq_a_s8(), it calls nothing */\n}\n",
     Path("d.c"): "int8_t\ntq_d(void) {\n    tq_helper(1);\n}\n",  # its type on a line of its own
-    Path("e.h"): "#define TQ_E() tq_c()\n",
+    Path("include/tinyq/e.h"): "#define TQ_E() tq_c()\nvoid tq_a_s8(const int8_t *x);\n",
+    Path("src/f.h"): "uint32_t tq_b_s8(const int8_t *x);\nstatic inline int g(void) {\n    return tq_d();\n}\n",
+    Path("g.c"): '#include "f.h"\ntq_status tq_g(void) {\n    return g();\n}\n',
 }
 
 
 def test_calls_are_followed_and_comments_call_nothing():
-    assert needed_sources(LIB, ["x = tq_a_s8(in);"]) == {Path("a.c"), Path("b.c")}
-    assert needed_sources(LIB, ["tq_c();"]) == {Path("c.c")}
-    assert needed_sources(LIB, ["/* tq_a_s8(in) */ // tq_c()"]) == set()
-    assert needed_sources(LIB, ["tq_helper(2);"]) == set()  # a static function is no entry point
-    assert needed_sources(LIB, ["tq_d();"]) == {Path("d.c")}
+    # calls are inside function bodies: indented (a name at column 0 is a definition or a prototype)
+    assert needed_sources(LIB, ["    x = tq_a_s8(in);"]) == {Path("a.c"), Path("b.c")}
+    assert needed_sources(LIB, ["    tq_c();"]) == {Path("c.c")}
+    assert needed_sources(LIB, ["    /* tq_a_s8(in) */ // tq_c()"]) == set()
+    assert needed_sources(LIB, ["tq_status tq_c(void);"]) == set()
+    assert needed_sources(LIB, ["    tq_helper(2);"]) == set()  # a static function is no entry point
+    assert needed_sources(LIB, ["    tq_d();"]) == {Path("d.c")}
 
 
-def test_a_macro_in_a_header_is_a_caller():
-    assert defines("#define TQ_E() tq_c()\n#define N 3 /* tq_a_s8() */\nint tq_b_s8(void);\n") == [
-        "#define TQ_E() tq_c()", "#define N 3  "]
-    assert needed_sources(LIB, defines(LIB[Path("e.h")])) == {Path("c.c")}
+def test_what_included_headers_call_is_called():
+    """A header's macros and inline bodies call (a macro whether used or not); its prototypes do not (else every
+    declared kernel would build)."""
+    assert needed_sources(LIB, ['#include "tinyq/e.h"\n']) == {Path("c.c")}  # TQ_E, not the tq_a_s8 prototype
+    assert needed_sources(LIB, ['#include "f.h"\n']) == {Path("d.c")}  # g()'s body, not the tq_b_s8 prototype
+    assert needed_sources(LIB, ["    tq_g();"]) == {Path("g.c"), Path("d.c")}  # g.c -> f.h's g() -> tq_d
 
 
 def test_every_public_kernel_has_one_source():

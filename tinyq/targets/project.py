@@ -23,7 +23,7 @@ from tinyq import __version__
 from tinyq.boards import STACK_MARGIN_BYTES, Board, resolve_board
 from tinyq.errors import TinyqError
 from tinyq.resources import data_dir
-from tinyq.targets.kernel_sources import defines, needed_sources
+from tinyq.targets.kernel_sources import needed_sources
 from tinyq.targets.manifest import Manifest, parse_manifest
 from tinyq.targets.platformio import PROJECT_CORE_DIR, ensure_tool_scons
 
@@ -100,19 +100,12 @@ def write_library(out: Path, written: list[Path] | None = None) -> list[Path]:
     (tinyq.targets.kernel_sources) into OUT/lib/tinyq, stale files removed; again after src/ changes."""
     written = [] if written is None else written
     firmware = data_dir("firmware")
+    files = {src.relative_to(firmware): src for part in ("include", "src") for src in sorted((firmware / part).rglob("*"))
+             if src.is_file() and src.suffix in (".c", ".h")}
+    library = {rel: src.read_text(encoding="utf-8") for rel, src in files.items()}
+    needed = needed_sources(library, [p.read_text(encoding="utf-8") for p in sorted((out / "src").rglob("*.c"))])
     wanted = {Path("library.json"): firmware / "library.json"}
-    for src in sorted((firmware / "include").rglob("*")):
-        if src.is_file() and src.suffix == ".h":
-            wanted[src.relative_to(firmware)] = src
-    sources = {src: src.read_text(encoding="utf-8") for src in sorted((firmware / "src").rglob("*"))
-               if src.is_file() and src.suffix in (".c", ".h")}
-    headers = [(firmware / "include").rglob("*.h"), (firmware / "src").glob("*.h")]
-    callers = [p.read_text(encoding="utf-8") for p in sorted((out / "src").rglob("*.c"))]
-    callers += [macro for group in headers for h in group for macro in defines(h.read_text(encoding="utf-8"))]
-    needed = needed_sources(sources, callers)
-    for src in sources:
-        if src.suffix == ".h" or src in needed:
-            wanted[src.relative_to(firmware)] = src
+    wanted.update({rel: src for rel, src in files.items() if rel.suffix == ".h" or rel in needed})
     _mirror(out / LIBRARY_DIR, wanted, written)
     return written
 
