@@ -102,45 +102,63 @@ def _lowest_clear(gaps: list[tuple[int, int]]) -> int:
     raise AssertionError("the highest gap end is clear")  # unreachable: align(max hi) is past every gap
 
 
-def _place(buffers: list[Allocation], limits: dict) -> list[Allocation]:
+def _neighbours(buffers: list[Allocation]) -> list[list[int]]:
+    """For each buffer, the indices of the others live with it: computed once for a search's thousands of
+    placements, so placing a chain looks at the buffers it may collide with, not at every placed one."""
+    order = sorted(range(len(buffers)), key=lambda i: buffers[i].first)
+    near: list[list[int]] = [[] for _ in buffers]
+    for n, i in enumerate(order):
+        for j in order[n + 1:]:
+            if buffers[j].first > buffers[i].last:
+                break
+            if overlaps_in_time(buffers[i], buffers[j]):
+                near[i].append(j)
+                near[j].append(i)
+    return near
+
+
+def _place(buffers: list[Allocation], limits: dict, near: list[list[int]] | None = None) -> list[Allocation]:
     """Greedy placement of the chains (_chains; without limits every buffer is a chain of one), largest first,
     each at the lowest aligned offset where every member keeps clear of the placed buffers live with it."""
+    near = _neighbours(buffers) if near is None else near
+    index = {id(b): i for i, b in enumerate(buffers)}
+    offset: dict[int, int] = {}  # buffer index -> its placed offset
     placed: list[Allocation] = []
-    spans: list[tuple[int, int, int, int]] = []  # (first, last, offset, size) of each placed buffer
     for chain in sorted(_chains(buffers, limits), key=lambda c: (-max(b.size for b, _ in c), c[0][0].first,
                                                                    c[0][0].tensor)):
-        gaps = [(po - rel - b.size, po + ps - rel)  # chain offset must be <= lo or >= hi
-                for b, rel in chain for pf, pl, po, ps in spans if pf <= b.last and b.first <= pl]
+        gaps = [(offset[j] - rel - b.size, offset[j] + buffers[j].size - rel)  # chain offset <= lo or >= hi
+                for b, rel in chain for j in near[index[id(b)]] if j in offset]
         base = _lowest_clear(gaps)
         for b, rel in chain:
             placed.append(Allocation(b.name, b.tensor, b.call, b.first, b.last, b.size, base + rel))
-            spans.append((b.first, b.last, base + rel, b.size))
+            offset[index[id(b)]] = base + rel
     return placed
 
 
-def _search_from_all(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
+def _search_from_all(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> tuple[list[Allocation], dict]:
     """Every overlap, then drop the one whose loss gives the smallest arena while it does not grow: a chain of
     overlaps drifts down by each output's lead over its input, and a break lets the greedy place the rest of
     the chain afresh."""
-    kept, best = dict(limits), _place(buffers, limits)
+    kept, best = dict(limits), _place(buffers, limits, near)
     while kept:
         trials = [{key: v for key, v in kept.items() if key != link} for link in sorted(kept)]
-        got, trial = min(((_place(buffers, t), t) for t in trials), key=lambda g: arena_of(g[0]))
+        got, trial = min(((_place(buffers, t, near), t) for t in trials), key=lambda g: arena_of(g[0]))
         if arena_of(got) > arena_of(best):
             break
         kept, best = trial, got
     return best, kept
 
 
-def _search_from_needed(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
+def _search_from_needed(buffers: list[Allocation], limits: dict,
+                        near: list[list[int]]) -> tuple[list[Allocation], dict]:
     """The overlaps at the busiest calls (_needed_links); then each other one added where it lowers the arena
     (the greedy placement leaves gaps the live sums do not show), and each kept one dropped where that does not
     raise it."""
     kept = _needed_links(buffers, limits)
-    best = _place(buffers, kept)
+    best = _place(buffers, kept, near)
     for link in sorted(limits):
         trial = {**kept, link: limits[link]} if link not in kept else {k: v for k, v in kept.items() if k != link}
-        got = _place(buffers, trial)
+        got = _place(buffers, trial, near)
         if arena_of(got) < arena_of(best) or (link in kept and arena_of(got) == arena_of(best)):
             kept, best = trial, got
     return best, kept
@@ -164,9 +182,10 @@ def _one_link_each(limits: dict) -> dict:
 def place(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], dict]:
     """(placed buffers, the links kept): without overlaps unless they give a smaller arena."""
     limits = _one_link_each(limits)
-    placed = _place(buffers, {})
+    near = _neighbours(buffers)
+    placed = _place(buffers, {}, near)
     if limits:
-        best, kept = min((_search_from_all(buffers, limits), _search_from_needed(buffers, limits)),
+        best, kept = min((_search_from_all(buffers, limits, near), _search_from_needed(buffers, limits, near)),
                          key=lambda got: arena_of(got[0]))
         if arena_of(best) < arena_of(placed):
             return best, kept

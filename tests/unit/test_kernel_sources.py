@@ -33,6 +33,32 @@ def test_what_included_headers_call_is_called():
     assert needed_sources(LIB, ["    tq_g();"]) == {Path("g.c"), Path("d.c")}  # g.c -> f.h's g() -> tq_d
 
 
+MACROS = {
+    Path("w.c"): "#define BODIES(entry, body) \\\n    tq_status entry(void) { return body(); }\n"
+                 "static tq_status fc(void) { return 0; }\nBODIES(tq_fc_wk_dsp, fc)\n",
+    Path("p.c"): "#define OPS(op) \\\n    tq_status tq_##op##_s16_w4_dsp(void) { return tq_##op##_s16_w4(); }\n"
+                 "OPS(conv)\nOPS(fully_connected)\n",
+    Path("q.c"): "tq_status tq_conv_s16_w4(void) {\n    return 0;\n}\n",
+    Path("r.c"): "tq_status tq_fully_connected_s16_w4(void) {\n    return 0;\n}\n",
+    Path("s.c"): '__asm__(".global tq_core\\n" "tq_core:\\n" "bx lr\\n");\n',
+    Path("t.c"): "static const tq_fn table[] = {tq_c};\n",
+    Path("c.c"): LIB[Path("c.c")],
+    Path("include/tinyq/tq_c.h"): "void tq_c(void);\n",
+}
+
+
+def test_names_macros_and_assembly_define_are_found():
+    assert needed_sources(MACROS, ["    tq_fc_wk_dsp();"]) == {Path("w.c")}  # a macro's first argument
+    # a pasted name: its own definition, and every name the pasted calls match
+    assert needed_sources(MACROS, ["    tq_conv_s16_w4_dsp();"]) == {Path("p.c"), Path("q.c"), Path("r.c")}
+    assert needed_sources(MACROS, ["    tq_core();"]) == {Path("s.c")}
+    assert needed_sources(MACROS, [MACROS[Path("t.c")]]) == {Path("c.c")}  # passed by name, not called
+
+
+def test_an_include_line_names_a_header_not_a_function():
+    assert needed_sources(MACROS, ['#include "tinyq/tq_c.h"\n']) == set()
+
+
 def test_every_public_kernel_has_one_source():
     """Each `tq_...` function the library defines is found in exactly one .c file (else a call could pick the
     wrong one), and every kernel the emitter may name is defined somewhere."""
