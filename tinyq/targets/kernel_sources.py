@@ -46,40 +46,51 @@ def _pasted(text: str) -> list[re.Pattern]:
     return patterns
 
 
+class KernelLibrary:
+    """The kernel library's .c and .h texts (path -> text), scanned once: who defines each name, what a text
+    needs."""
+
+    def __init__(self, library: Mapping[Path, str]):
+        self.library = library
+        self.owner: dict[str, Path] = {}
+        self._built: list[tuple[re.Pattern, Path]] = []  # names pasted together in a .c file's macros
+        for path, text in library.items():
+            if path.suffix == ".c":
+                bare = _COMMENT.sub(" ", text)
+                for name in _DECLARED.findall(bare) + _MACRO_DEFINES.findall(bare) + _ASM_GLOBAL.findall(bare):
+                    self.owner.setdefault(name, path)
+                self._built += [(pattern, path) for pattern in _pasted(text)]
+        self._headers = {path.as_posix(): path for path in library if path.suffix == ".h"}
+
+    def owner_of(self, name: str) -> Path | None:
+        """The .c file that defines function `name`, or None (a static or library-external name)."""
+        return self.owner.get(name) or next((path for pattern, path in self._built if pattern.fullmatch(name)), None)
+
+    def _header(self, name: str) -> Path | None:
+        return next((p for key, p in self._headers.items() if key == name or key.endswith("/" + name)), None)
+
+    def needed(self, callers: Iterable[str]) -> set[Path]:
+        """The .c files that `callers` (texts) need, transitively; a header is found by the end of its path
+        ("tinyq/tq_trace.h", "tq_weights_decode.h")."""
+        want: set[Path] = set()
+        seen: set[Path] = set()
+        todo = list(callers)
+        while todo:
+            text = todo.pop()
+            for name in _INCLUDE.findall(text):
+                h = self._header(name)
+                if h is not None and h not in seen:
+                    seen.add(h)
+                    todo.append(self.library[h])
+            used = [self.owner_of(name) for name in _calls(text)]
+            used += [path for pattern in _pasted(text) for name, path in self.owner.items() if pattern.fullmatch(name)]
+            for path in used:
+                if path is not None and path not in want:
+                    want.add(path)
+                    todo.append(self.library[path])
+        return want
+
+
 def needed_sources(library: Mapping[Path, str], callers: Iterable[str]) -> set[Path]:
-    """The .c files of `library` (path -> text of its .c and .h files) that `callers` (texts) need,
-    transitively; a header is found by the end of its path ("tinyq/tq_trace.h", "tq_weights_decode.h")."""
-    owner: dict[str, Path] = {}
-    built: list[tuple[re.Pattern, Path]] = []  # names pasted together in a .c file's macros
-    for path, text in library.items():
-        if path.suffix == ".c":
-            bare = _COMMENT.sub(" ", text)
-            for name in _DECLARED.findall(bare) + _MACRO_DEFINES.findall(bare) + _ASM_GLOBAL.findall(bare):
-                owner.setdefault(name, path)
-            built += [(pattern, path) for pattern in _pasted(text)]
-
-    def owner_of(name: str) -> Path | None:
-        return owner.get(name) or next((path for pattern, path in built if pattern.fullmatch(name)), None)
-
-    headers = {path.as_posix(): path for path in library if path.suffix == ".h"}
-
-    def header(name: str) -> Path | None:
-        return next((p for key, p in headers.items() if key == name or key.endswith("/" + name)), None)
-
-    want: set[Path] = set()
-    seen: set[Path] = set()
-    todo = list(callers)
-    while todo:
-        text = todo.pop()
-        for name in _INCLUDE.findall(text):
-            h = header(name)
-            if h is not None and h not in seen:
-                seen.add(h)
-                todo.append(library[h])
-        used = [owner_of(name) for name in _calls(text)]
-        used += [path for pattern in _pasted(text) for name, path in owner.items() if pattern.fullmatch(name)]
-        for path in used:
-            if path is not None and path not in want:
-                want.add(path)
-                todo.append(library[path])
-    return want
+    """The .c files of `library` (path -> text of its .c and .h files) that `callers` (texts) need."""
+    return KernelLibrary(library).needed(callers)
