@@ -17,7 +17,7 @@ import numpy as np
 from tinyq.lower.fully_connected import FullyConnectedCall
 from tinyq.program import KernelCall, const_array
 from tinyq.specialize import Prepared, Preparer, base_fields, register
-from tinyq.specialize.requant import fast_requant
+from tinyq.specialize.requant import FastRequant, fast_requant
 
 SYMBOL = "tq_fully_connected_s8_interleaved_dsp"
 WIDE = "tq_fully_connected_s8_wide_dsp"  # --weights-layout int16
@@ -77,12 +77,17 @@ def _pad_rows(a: np.ndarray, rows: int, fill) -> np.ndarray:
     return out
 
 
-def prepare(call: KernelCall, wide: bool = False) -> Prepared | None:
+def _fast_int8(call: KernelCall) -> FastRequant | None:
+    """The fast requantization of an int8 FULLY_CONNECTED with dense weights and no filter offset, else None."""
     if not isinstance(call, FullyConnectedCall) or call.weights is None or call.packed is not None:
         return None
     if call.acc64 or call.filter_offset != 0 or call.weights.dtype != np.int8:
         return None
-    fr = fast_requant(call.weights, call.bias, call.input_offset, call.multiplier, call.shift)
+    return fast_requant(call.weights, call.bias, call.input_offset, call.multiplier, call.shift)
+
+
+def prepare(call: KernelCall, wide: bool = False) -> Prepared | None:
+    fr = _fast_int8(call)
     if fr is None:
         return None
     n = call.output_depth
@@ -161,11 +166,7 @@ def x16_pays(chunks: int, groups: int) -> bool:
 def prepare_x16(call: KernelCall) -> Prepared | None:
     from tinyq.specialize.conv_dsp import _doubled, folded_rows
 
-    if not isinstance(call, FullyConnectedCall) or call.weights is None or call.packed is not None:
-        return None
-    if call.acc64 or call.filter_offset != 0 or call.weights.dtype != np.int8:
-        return None
-    fr = fast_requant(call.weights, call.bias, call.input_offset, call.multiplier, call.shift)
+    fr = _fast_int8(call)
     if fr is None:
         return None
     rows, offset = folded_rows(call.weights, call, fr)
