@@ -32,9 +32,9 @@ MLPERF = ["mlperf_kws_dscnn_int8", "mlperf_vww_mobilenetv1_025_int8", "mlperf_ic
 GOALS = {"mlperf": "<= 0.5x TFLM's arena", "mobilenetv2": ">= 3x below TFLM"}
 
 
-def compiled(path: Path, board: str, io: str, patch="auto"):
+def compiled(path: Path, board: str, io: str, patch="auto", layout="auto"):
     with tempfile.TemporaryDirectory() as tmp:
-        return compile_model(path, tmp, board=board, project=False, io=io, patch=patch)
+        return compile_model(path, tmp, board=board, project=False, io=io, patch=patch, weights_layout=layout)
 
 
 def _patching(r) -> str:
@@ -57,7 +57,7 @@ def main() -> int:
     models += [(p.stem, p, "mobilenetv2") for p in wanted]
     print(f"peak data RAM on {args.board}, bytes (peak = arena + caller-owned I/O; --io arena: I/O inside the arena)")
     head = (f"{'model':<34} {'arena':>8} {'I/O':>7} {'peak':>8} {'overlaps':>8} {'no patch':>8} {'MACs':>6} "
-            f"{'io=arena':>8} {'no patch':>8} {'MACs':>6}  {'TFLM host head/total':>21} {'TFLM M4':>8}  {'ratio':>6}  goal")
+            f"{'io=arena':>8} {'no patch':>8} {'MACs':>6} {'int8 lay':>8}  {'TFLM host head/total':>21} {'TFLM M4':>8}  {'ratio':>6}  goal")
     print(head)
     print("-" * len(head))
     for name, path, kind in models:
@@ -68,17 +68,21 @@ def main() -> int:
         t_head, t_tail = tflm_arena(path)
         t_total = t_head + t_tail
         target = anchors.get(name, {}).get(args.board)
-        best = min(caller.arena_bytes + caller.io_bytes, inside.arena_bytes)
+        # --weights-layout int8: no widened input rows (the M4's wide FC kernel keeps one in the arena)
+        int8_inside = compiled(path, args.board, "arena", layout="int8").plan.arena_bytes
+        best = min(caller.arena_bytes + caller.io_bytes, inside.arena_bytes, int8_inside)
         ref = target if target is not None else t_total
         ratio = best / ref
         goal = (f"{'met' if ratio <= 0.5 else 'NOT met'} ({GOALS[kind]})" if kind == "mlperf"
                 else f"{'met' if ratio <= 1 / 3 else 'NOT met'} ({GOALS[kind]}: {ref / best:.2f}x below)")
         print(f"{name:<34} {caller.arena_bytes:>8,} {caller.io_bytes:>7,} {caller.arena_bytes + caller.io_bytes:>8,} "
               f"{len(caller.overlaps):>8} {caller_off.arena_bytes:>8,} {_patching(rc):>6} {inside.arena_bytes:>8,} "
-              f"{inside_off.arena_bytes:>8,} {_patching(ri):>6}  {t_head:>10,}/{t_total:>10,} "
+              f"{inside_off.arena_bytes:>8,} {_patching(ri):>6} {int8_inside:>8,}  {t_head:>10,}/{t_total:>10,} "
               f"{target if target is not None else '-':>8}  {ratio:>5.2f}x  {goal}")
-    print("ratio: the smaller tinyq peak (caller I/O or --io arena) over TFLM's M4 arena (MLPerf) or its host total")
+    print("ratio: the smallest tinyq peak (caller I/O, --io arena, or that with --weights-layout int8) over TFLM's "
+          "M4 arena (MLPerf) or its host total")
     print("no patch: the arena with --patch off; MACs: what the bands' halos recompute, of the model's MACs")
+    print("int8 lay: the --io arena arena with --weights-layout int8 (int8 weights, no widened input rows)")
     return 0
 
 

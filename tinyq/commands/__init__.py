@@ -87,8 +87,10 @@ def add_patch_option(p) -> None:
 def add_weights_layout_option(p) -> None:
     p.add_argument("--weights-layout", default="auto", metavar="auto|int8|int16",
                    help="how the DSP kernels store int8 weights of convolutions and fully connected layers: int16 "
-                        "(widened at compile time in the order the inner loop reads them: faster, twice their flash), "
-                        "int8, or auto (int16 where the image still fits the board's flash, else int8; default)")
+                        "(widened at compile time in the order the inner loop reads them: faster, twice their flash; "
+                        "a wide fully connected layer on the M4/M33 also widens its input row, 2 B an element of RAM), "
+                        "int8 (the least flash and RAM), or auto (int16 where the image still fits the board's flash, "
+                        "else int8; default)")
 
 
 def add_weight_options(p) -> None:
