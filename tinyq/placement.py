@@ -117,10 +117,10 @@ def _neighbours(buffers: list[Allocation]) -> list[list[int]]:
     return near
 
 
-def _place(buffers: list[Allocation], limits: dict, near: list[list[int]] | None = None) -> list[Allocation]:
+def _place(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> list[Allocation]:
     """Greedy placement of the chains (_chains; without limits every buffer is a chain of one), largest first,
-    each at the lowest aligned offset where every member keeps clear of the placed buffers live with it."""
-    near = _neighbours(buffers) if near is None else near
+    each at the lowest aligned offset where every member keeps clear of the placed buffers live with it
+    (near: _neighbours(buffers))."""
     index = {id(b): i for i, b in enumerate(buffers)}
     offset: dict[int, int] = {}  # buffer index -> its placed offset
     placed: list[Allocation] = []
