@@ -9,7 +9,7 @@ placements with and without overlaps. It knows nothing of kernels; tinyq.planner
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ALIGN = 16
 
@@ -43,21 +43,23 @@ def _lead(limit: int) -> int:
     return min(limit, 0) // ALIGN * ALIGN
 
 
-def _chains(buffers: list[Allocation], limits: dict) -> list[list[tuple[Allocation, int]]]:
-    """The buffers as chains of overlapping ones, each member at an offset relative to the chain (lowest 0),
-    each output _lead() bytes from its input."""
-    by_tensor = {b.tensor: b for b in buffers if b.tensor >= 0}
+def _chains(buffers: list[Allocation], limits: dict) -> list[list[tuple[int, int]]]:
+    """The buffers as chains of overlapping ones, each member (a buffer index) at an offset relative to the chain
+    (lowest 0), each output _lead() bytes from its input."""
+    by_tensor = {b.tensor: i for i, b in enumerate(buffers) if b.tensor >= 0}
     step = {s: (d, limit) for (s, d), (_, limit) in limits.items()}
     linked = {d for _, d in limits}
     chains = []
-    for head in (b for b in buffers if b.tensor not in linked):
-        chain, at = [(head, 0)], 0
-        while chain[-1][0].tensor in step:
-            d, limit = step[chain[-1][0].tensor]
+    for head, b in enumerate(buffers):
+        if b.tensor in linked:
+            continue
+        chain, at, tensor = [(head, 0)], 0, b.tensor
+        while tensor in step:
+            tensor, limit = step[tensor]
             at += _lead(limit)
-            chain.append((by_tensor[d], at))
+            chain.append((by_tensor[tensor], at))
         low = min(rel for _, rel in chain)
-        chains.append([(b, rel - low) for b, rel in chain])
+        chains.append([(i, rel - low) for i, rel in chain])
     return chains
 
 
@@ -82,24 +84,16 @@ def _needed_links(buffers: list[Allocation], limits: dict) -> dict:
 
 
 def _lowest_clear(gaps: list[tuple[int, int]]) -> int:
-    """The lowest of 0 and the aligned gap ends that is >= 0 and inside no gap (lo < c < hi): the gaps merged
-    and swept once (placement runs thousands of times in a patch search; testing each candidate against every
-    gap was quadratic)."""
-    merged: list[list[int]] = []
+    """The lowest of 0 and the aligned gap ends that is >= 0 and inside no gap (lo < c < hi), in one sweep of the
+    gaps by their low end (placement runs thousands of times in a patch search). A candidate inside a gap can
+    only move to that gap's aligned end: every aligned value between is inside it too."""
+    c = 0
     for lo, hi in sorted(gaps):
-        if merged and lo < merged[-1][1]:  # open intervals: (1, 3) and (3, 5) leave 3 free
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
-    k = 0
-    for c in sorted({0, *(align(hi) for _, hi in gaps)}):
-        if c < 0:
-            continue
-        while k < len(merged) and merged[k][1] <= c:
-            k += 1
-        if k == len(merged) or not merged[k][0] < c:
+        if lo >= c:  # this gap and every later one start at or above c
             return c
-    raise AssertionError("the highest gap end is clear")  # unreachable: align(max hi) is past every gap
+        if c < hi:
+            c = align(hi)
+    return c
 
 
 def _neighbours(buffers: list[Allocation]) -> list[list[int]]:
@@ -117,49 +111,56 @@ def _neighbours(buffers: list[Allocation]) -> list[list[int]]:
     return near
 
 
-def _place(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> list[Allocation]:
-    """Greedy placement of the chains (_chains; without limits every buffer is a chain of one), largest first,
-    each at the lowest aligned offset where every member keeps clear of the placed buffers live with it
-    (near: _neighbours(buffers))."""
-    index = {id(b): i for i, b in enumerate(buffers)}
-    offset: dict[int, int] = {}  # buffer index -> its placed offset
-    placed: list[Allocation] = []
-    for chain in sorted(_chains(buffers, limits), key=lambda c: (-max(b.size for b, _ in c), c[0][0].first,
-                                                                   c[0][0].tensor)):
-        gaps = [(offset[j] - rel - b.size, offset[j] + buffers[j].size - rel)  # chain offset <= lo or >= hi
-                for b, rel in chain for j in near[index[id(b)]] if j in offset]
+def _offsets(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> tuple[int, list[int], list[int]]:
+    """(arena, each buffer's offset, the buffers in the order placed) of the greedy placement of the chains (_chains; without limits every buffer
+    is a chain of one), largest first, each at the lowest aligned offset where every member keeps clear of the
+    placed buffers live with it (near: _neighbours(buffers)). The searches call it thousands of times: indices
+    and ints, no Allocation built."""
+    offset: list[int | None] = [None] * len(buffers)
+    size = [b.size for b in buffers]
+    top, order = 0, []
+    for chain in sorted(_chains(buffers, limits), key=lambda c: (-max(size[i] for i, _ in c), buffers[c[0][0]].first,
+                                                                   buffers[c[0][0]].tensor)):
+        gaps = [(at - rel - size[i], at + size[j] - rel)  # chain offset <= lo or >= hi
+                for i, rel in chain for j in near[i] if (at := offset[j]) is not None]
         base = _lowest_clear(gaps)
-        for b, rel in chain:
-            placed.append(Allocation(b.name, b.tensor, b.call, b.first, b.last, b.size, base + rel))
-            offset[index[id(b)]] = base + rel
-    return placed
+        for i, rel in chain:
+            offset[i] = base + rel
+            top = max(top, base + rel + size[i])
+            order.append(i)
+    return align(top), offset, order
 
 
-def _search_from_all(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> tuple[list[Allocation], dict]:
+def _place(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> list[Allocation]:
+    """The buffers at their _offsets(), in the order they were placed in."""
+    _, offset, order = _offsets(buffers, limits, near)
+    return [replace(buffers[i], offset=offset[i]) for i in order]
+
+
+def _search_from_all(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> tuple[int, dict]:
     """Every overlap, then drop the one whose loss gives the smallest arena while it does not grow: a chain of
     overlaps drifts down by each output's lead over its input, and a break lets the greedy place the rest of
-    the chain afresh."""
-    kept, best = dict(limits), _place(buffers, limits, near)
+    the chain afresh. (arena, links kept)"""
+    kept, best = dict(limits), _offsets(buffers, limits, near)[0]
     while kept:
         trials = [{key: v for key, v in kept.items() if key != link} for link in sorted(kept)]
-        got, trial = min(((_place(buffers, t, near), t) for t in trials), key=lambda g: arena_of(g[0]))
-        if arena_of(got) > arena_of(best):
+        got, trial = min(((_offsets(buffers, t, near)[0], t) for t in trials), key=lambda g: g[0])
+        if got > best:
             break
         kept, best = trial, got
     return best, kept
 
 
-def _search_from_needed(buffers: list[Allocation], limits: dict,
-                        near: list[list[int]]) -> tuple[list[Allocation], dict]:
+def _search_from_needed(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> tuple[int, dict]:
     """The overlaps at the busiest calls (_needed_links); then each other one added where it lowers the arena
     (the greedy placement leaves gaps the live sums do not show), and each kept one dropped where that does not
-    raise it."""
+    raise it. (arena, links kept)"""
     kept = _needed_links(buffers, limits)
-    best = _place(buffers, kept, near)
+    best = _offsets(buffers, kept, near)[0]
     for link in sorted(limits):
         trial = {**kept, link: limits[link]} if link not in kept else {k: v for k, v in kept.items() if k != link}
-        got = _place(buffers, trial, near)
-        if arena_of(got) < arena_of(best) or (link in kept and arena_of(got) == arena_of(best)):
+        got = _offsets(buffers, trial, near)[0]
+        if got < best or (link in kept and got == best):
             kept, best = trial, got
     return best, kept
 
@@ -183,10 +184,9 @@ def place(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], di
     """(placed buffers, the links kept): without overlaps unless they give a smaller arena."""
     limits = _one_link_each(limits)
     near = _neighbours(buffers)
-    placed = _place(buffers, {}, near)
     if limits:
-        best, kept = min((_search_from_all(buffers, limits, near), _search_from_needed(buffers, limits, near)),
-                         key=lambda got: arena_of(got[0]))
-        if arena_of(best) < arena_of(placed):
-            return best, kept
-    return placed, {}
+        arena, kept = min((_search_from_all(buffers, limits, near), _search_from_needed(buffers, limits, near)),
+                          key=lambda got: got[0])
+        if arena < _offsets(buffers, {}, near)[0]:
+            return _place(buffers, kept, near), kept
+    return _place(buffers, {}, near), {}

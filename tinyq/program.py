@@ -16,6 +16,7 @@ with "_" are Python-only (not emitted).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -127,11 +128,16 @@ class Program:
     # first invoke starts them at that value; a reset fills them like any state, and the init does not rerun
     state_inits: tuple[tuple[int, np.ndarray], ...] = ()
 
-    def tensor(self, index: int) -> TensorInfo:
+    @cached_property
+    def _tensor_by_index(self) -> dict[int, TensorInfo]:
+        """Built once per Program (the planner and the patch search look tensors up hundreds of thousands of times)."""
+        by_index: dict[int, TensorInfo] = {}
         for t in self.tensors:
-            if t.index == index:
-                return t
-        raise KeyError(index)
+            by_index.setdefault(t.index, t)
+        return by_index
+
+    def tensor(self, index: int) -> TensorInfo:
+        return self._tensor_by_index[index]
 
     def view_base(self, index: int) -> tuple[int, int]:
         """(tensor whose buffer holds `index`, byte offset in it): the tensor itself at 0, unless it is a view."""

@@ -160,7 +160,7 @@ def test_unlisted_overlap_is_refused():
 
 
 def test_lowest_clear_offset_equals_testing_every_candidate():
-    """placement._lowest_clear (gaps merged and swept) picks what testing each candidate against every gap does."""
+    """placement._lowest_clear (one sweep of the gaps) picks what testing each candidate against every gap does."""
     import random
 
     from tinyq.placement import _lowest_clear, align
