@@ -1,8 +1,8 @@
 """Encoded weights end to end. Every supported shared model, rewritten by scripts/rewrite_weights.py so its
 weights take each form's levels (k-bit, ternary, binary, 16-level codebook, 75 % zeros, 2:4), is a valid
 TFLite file that TFLM runs; compiled with `--weights smallest` (every tensor stored as small as it exactly
-goes), it gives simulator = TFLM on 100 seeded inputs and host C (ASan + UBSan + kernel asserts) =
-simulator, and firmware = simulator on the emulated boards. TFLM runs each rewritten .tflite as it is:
+goes), it gives simulator = TFLM on 100 seeded inputs, host C (ASan + UBSan + kernel asserts) = simulator
+on 25 of them, and firmware = simulator on the emulated boards. TFLM runs each rewritten .tflite as it is:
 the encodings are tinyq's storage, so TFLM is the oracle.
 """
 from functools import cache
@@ -23,6 +23,7 @@ from tinyq.verify import random_batches
 
 EMULATED = [b.name for b in list_boards() if b.emulated]
 WEIGHTS = "smallest"
+HOST_INPUTS = 25
 
 
 @cache
@@ -50,10 +51,13 @@ def test_host_c_equals_simulator_and_tflm(model, form, tmp_path):
     path, program, batches, sim = _case(model, form, 100)
     encoded = [w for w in weight_report(program) if w.encoding != "int8"]
     assert encoded, f"{model} {form}: no weight tensor was encoded"
-    compile_model(path, tmp_path, board="host", weights=WEIGHTS)
-    got = run_host_runner(tmp_path, build_host_runner(tmp_path, sanitize=True), batches)
+    # unbanded, on the first HOST_INPUTS inputs: under ASan and UBSan these 96 cases were the suite's largest
+    # cost (VWW's patch search 8 s, its sanitized run 8 s). The encoded kernels in bands are checked on the
+    # boards (_on_board below compiles with --patch auto), TFLM = simulator on all 100 inputs above.
+    compile_model(path, tmp_path, board="host", weights=WEIGHTS, patch="off")
+    got = run_host_runner(tmp_path, build_host_runner(tmp_path, sanitize=True), [b[:HOST_INPUTS] for b in batches])
     for g, s in zip(got, sim):
-        np.testing.assert_array_equal(g, s, err_msg=f"{model} {form}: host C != simulator")
+        np.testing.assert_array_equal(g, s[:HOST_INPUTS], err_msg=f"{model} {form}: host C != simulator")
 
 
 # QEMU's netduinoplus2 machine runs the same Cortex-M4 code about three times slower per input than mps2-an386
