@@ -8,6 +8,7 @@
  * Per tap pair: one LDRD of the two pixels' words, one LDM of the triple's three weight words, 6 SMLAD
  * (8 instructions, 13 M4 cycles for 12 multiply-accumulates). An output depth not a multiple of 3 is padded
  * with zero channels, an odd last pixel repeated: their outputs are not stored.
+ * A triple's biases and requantization rows are one record, read by one pointer.
  *
  * Exactness: int32 sums started at the bias, exact by the preparer's bound (|bias| + Σ|w| · 32768 < 2^31),
  * requantized with tq_s16_finish's rows; bit-exact with tq_conv_s16 (firmware/include/tinyq/tq_s16_dsp.h). */
@@ -27,23 +28,36 @@
     "smlad  %[a2], %[xa], %[w2], %[a2]\n\t"                                                                         \
     "smlad  %[b2], %[xb], %[w2], %[b2]\n\t"
 
+#define TQ_S16W_OUT                                                                                                 \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [xp] "+r"(x),        \
+      [wp] "+r"(wp), [xa] "=&r"(xa), [xb] "=&r"(xb), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2)                 \
+    : [x_end] "r"(x_end)                                                                                            \
+    : "cc", "memory"
+
 /* s[0..3) (pixel a) and s[3..6) (pixel b) += the triple's sums over the interleaved patch x .. x_end (a multiple
- * of 4 taps, at least 4: two steps a loop pass); returns the next triple's weights */
+ * of 4 taps, at least 4): four steps (8 taps) a loop pass, two first when the taps are 4 more than a multiple of
+ * 8 (eights: a multiple of 8); returns the next triple's weights */
 static inline __attribute__((always_inline)) const uint32_t *triple(const uint32_t *x, const uint32_t *x_end,
-                                                                    const uint32_t *wp, int32_t s[6]) {
+                                                                    const uint32_t *wp, int32_t s[6],
+                                                                    int32_t eights) {
     int32_t a0 = s[0], a1 = s[1], a2 = s[2], b0 = s[3], b1 = s[4], b2 = s[5];
     uint32_t xa, xb;
     register uint32_t w0 __asm__("r8"); /* LDM loads ascending registers */
     register uint32_t w1 __asm__("r9");
     register uint32_t w2 __asm__("r10");
-    __asm__ volatile("1:\n\t" TQ_S16W_STEP TQ_S16W_STEP
-                     "cmp    %[xp], %[x_end]\n\t"
-                     "bne    1b"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2),
-                       [xp] "+r"(x), [wp] "+r"(wp), [xa] "=&r"(xa), [xb] "=&r"(xb), [w0] "=&r"(w0), [w1] "=&r"(w1),
-                       [w2] "=&r"(w2)
-                     : [x_end] "r"(x_end)
-                     : "cc", "memory");
+    if (eights) {
+        __asm__ volatile("1:\n\t" TQ_S16W_STEP TQ_S16W_STEP TQ_S16W_STEP TQ_S16W_STEP
+                         "cmp    %[xp], %[x_end]\n\t"
+                         "bne    1b" TQ_S16W_OUT);
+    } else {
+        __asm__ volatile(TQ_S16W_STEP TQ_S16W_STEP
+                         "cmp    %[xp], %[x_end]\n\t"
+                         "beq    2f\n"
+                         "1:\n\t" TQ_S16W_STEP TQ_S16W_STEP TQ_S16W_STEP TQ_S16W_STEP
+                         "cmp    %[xp], %[x_end]\n\t"
+                         "bne    1b\n"
+                         "2:" TQ_S16W_OUT);
+    }
     s[0] = a0, s[1] = a1, s[2] = a2, s[3] = b0, s[4] = b1, s[5] = b2;
     return wp;
 }
@@ -58,24 +72,25 @@ static inline void pad_slot(int16_t *x, int32_t slot, int32_t n, int32_t kp) {
 
 /* a pointwise conv's input row (depth taps) into its slot: word by word, an odd last tap alone */
 static void row_slot(int16_t *x, int32_t slot, const int16_t *row, int32_t depth, int32_t kp) {
-    uint32_t *to = (uint32_t *)x + slot;
+    int16_t *to = x + 2 * slot;
     int32_t k = 0;
-    for (; k + 1 < depth; k += 2, to += 2) *to = (uint32_t)tq_s16_load2(row + k);
+    for (; k + 1 < depth; k += 2, to += 4) memcpy(to, row + k, 4);
     pad_slot(x, slot, k, kp);
     if (k < depth) x[tap_index(k, slot)] = row[k];
 }
 
 /* n taps from `from` (NULL: zeros) into a slot, to at tap k's place (k's parity: odd); returns tap k + n's place.
  * Tap pairs whose first tap is even are one word store. */
-static int16_t *put(int16_t *to, int32_t odd, const int16_t *from, int32_t n) {
-    if (odd && n > 0) {
+static inline int16_t *put(int16_t *to, int32_t odd, const int16_t *from, int32_t n) {
+    if (n <= 0) return to;
+    if (odd) {
         *to = from ? from[0] : 0;
         to += 3, from = from ? from + 1 : NULL, --n;
     }
     if (from) {
-        for (; n > 1; n -= 2, to += 4, from += 2) *(uint32_t *)to = (uint32_t)tq_s16_load2(from);
+        for (; n > 1; n -= 2, to += 4, from += 2) memcpy(to, from, 4);
     } else {
-        for (; n > 1; n -= 2, to += 4) *(uint32_t *)to = 0;
+        for (; n > 1; n -= 2, to += 4) memset(to, 0, 4);
     }
     if (n > 0) *to++ = from ? from[0] : 0;
     return to;
@@ -125,28 +140,37 @@ static inline __attribute__((always_inline)) void put2(int16_t *out_a, int16_t *
     }
 }
 
-/* the outputs of one pixel pair (x interleaved); pixel b's stored only when has_b (a constant of each copy) */
+/* the outputs of one pixel pair (x interleaved); pixel b's (at out_a + output_depth) stored only when has_b (a
+ * constant of each copy). A triple's record: its 3 biases, then its 3 tq_s16_requant_rows. */
 static inline __attribute__((always_inline)) void pair_out(const tq_conv_s16_wide_dsp_params *p, const uint32_t *x,
-                                                           int16_t *out_a, int16_t *out_b, const int32_t has_b,
-                                                           const int32_t r64, const int32_t clamp) {
+                                                           int16_t *out_a, const int32_t has_b, const int32_t r64,
+                                                           const int32_t clamp) {
     const uint32_t *const x_end = x + p->taps_padded; /* two words a tap pair */
     const uint32_t *w = (const uint32_t *)p->weights16;
     const int32_t n_out = p->output_depth, lo = p->act_min, hi = p->act_max;
-    const int32_t *bias = p->bias, *row = p->rows;
-    int32_t o = 0;
-    for (; o + 2 < n_out; o += 3, bias += 3, row += 9) { /* whole triples, unrolled: the sums stay in registers */
-        int32_t s[6] = {bias[0], bias[1], bias[2], bias[0], bias[1], bias[2]};
-        w = triple(x, x_end, w, s);
-        put2(out_a + o, out_b + o, s[0], s[3], row, has_b, r64, clamp, lo, hi);
-        put2(out_a + o + 1, out_b + o + 1, s[1], s[4], row + 3, has_b, r64, clamp, lo, hi);
-        put2(out_a + o + 2, out_b + o + 2, s[2], s[5], row + 6, has_b, r64, clamp, lo, hi);
+    const int32_t eights = (p->taps_padded & 4) == 0;
+    const int32_t *rec = p->records, *const whole_end = rec + 12 * (n_out / 3);
+    for (; rec != whole_end; rec += 12, out_a += 3) { /* whole triples, unrolled: the sums stay in registers */
+        int32_t s[6] = {rec[0], rec[1], rec[2], rec[0], rec[1], rec[2]};
+        w = triple(x, x_end, w, s, eights);
+        int16_t *const out_b = out_a + n_out;
+        put2(out_a, out_b, s[0], s[3], rec + 3, has_b, r64, clamp, lo, hi);
+        put2(out_a + 1, out_b + 1, s[1], s[4], rec + 6, has_b, r64, clamp, lo, hi);
+        put2(out_a + 2, out_b + 2, s[2], s[5], rec + 9, has_b, r64, clamp, lo, hi);
     }
-    if (o < n_out) { /* 1 or 2 channels and the triple's zero channels, not stored */
-        int32_t s[6] = {bias[0], bias[1], bias[2], bias[0], bias[1], bias[2]};
-        triple(x, x_end, w, s);
-        put2(out_a + o, out_b + o, s[0], s[3], row, has_b, r64, clamp, lo, hi);
-        if (o + 1 < n_out) put2(out_a + o + 1, out_b + o + 1, s[1], s[4], row + 3, has_b, r64, clamp, lo, hi);
+    if (n_out % 3) { /* 1 or 2 channels and the triple's zero channels, not stored */
+        int32_t s[6] = {rec[0], rec[1], rec[2], rec[0], rec[1], rec[2]};
+        triple(x, x_end, w, s, eights);
+        put2(out_a, out_a + n_out, s[0], s[3], rec + 3, has_b, r64, clamp, lo, hi);
+        if (n_out % 3 == 2) put2(out_a + 1, out_a + n_out + 1, s[1], s[4], rec + 6, has_b, r64, clamp, lo, hi);
     }
+}
+
+/* the odd last pixel of an image (repeated as pixel b, whose outputs are not stored): one copy, not specialized */
+static __attribute__((noinline)) void last_out(const tq_conv_s16_wide_dsp_params *p, const uint32_t *x,
+                                               int16_t *out) {
+    const int32_t kind = tq_s16_clamp_kind(p->act_min, p->act_max);
+    pair_out(p, x, out, 0, p->requant64, kind);
 }
 
 /* the kernel for one requantization path and clamp kind (constants: TQ_S16_SPECIALIZED makes each copy) */
@@ -162,8 +186,8 @@ static inline __attribute__((always_inline)) void conv(const tq_conv_s16_wide_ds
             const int32_t has_b = px + 1 < rows;
             row_slot(x, 0, row, depth, kp);
             row_slot(x, 1, has_b ? row + depth : row, depth, kp);
-            if (has_b) pair_out(p, (const uint32_t *)x, output, output + n_out, 1, r64, clamp);
-            else pair_out(p, (const uint32_t *)x, output, output + n_out, 0, r64, clamp);
+            if (has_b) pair_out(p, (const uint32_t *)x, output, 1, r64, clamp);
+            else last_out(p, (const uint32_t *)x, output);
         }
         return;
     }
@@ -173,8 +197,8 @@ static inline __attribute__((always_inline)) void conv(const tq_conv_s16_wide_ds
             const int32_t has_b = px + 1 < pixels;
             patch_slot(p, image, px, x, 0);
             patch_slot(p, image, has_b ? px + 1 : px, x, 1);
-            if (has_b) pair_out(p, (const uint32_t *)x, output, output + n_out, 1, r64, clamp);
-            else pair_out(p, (const uint32_t *)x, output, output + n_out, 0, r64, clamp);
+            if (has_b) pair_out(p, (const uint32_t *)x, output, 1, r64, clamp);
+            else last_out(p, (const uint32_t *)x, output);
             output += (1 + has_b) * n_out;
         }
     }
@@ -183,7 +207,7 @@ static inline __attribute__((always_inline)) void conv(const tq_conv_s16_wide_ds
 tq_status tq_conv_s16_wide_dsp(const tq_conv_s16_wide_dsp_params *p, const int16_t *input, int16_t *output,
                                void *scratch) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && p->weights16 != NULL &&
-              p->bias != NULL && p->rows != NULL && p->taps_padded >= 4 && p->taps_padded % 4 == 0);
+              p->records != NULL && p->taps_padded >= 4 && p->taps_padded % 4 == 0);
 #define WIDE(r64, clamp) conv(p, input, output, (int16_t *)scratch, r64, clamp)
     TQ_S16_SPECIALIZED(p, WIDE);
 #undef WIDE

@@ -172,8 +172,7 @@ class ConvS16WideDspCall(KernelCall):
     pointwise: bool
     taps_padded: int
     weights16: np.ndarray  # int16: triple_layout() of the [output_depth, taps] filter
-    bias: np.ndarray  # int32 [3 * triples], zero-padded
-    rows: np.ndarray  # int32 [3 * triples, 3], zero-padded
+    records: np.ndarray  # int32 [triples, 12]: triple_records()
     _int8: np.ndarray
 
     @property
@@ -254,11 +253,15 @@ def triple_layout(rows: np.ndarray) -> tuple[np.ndarray, int]:
     return const_array(padded.reshape(cp // 3, 3, kp // 2, 2).transpose(0, 2, 1, 3).reshape(-1), np.int16), kp
 
 
-def _padded3(a: np.ndarray) -> np.ndarray:
-    """channels (the first axis) zero-padded to a multiple of 3"""
-    a = np.asarray(a)
-    pad = -len(a) % 3
-    return const_array(np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)]), a.dtype)
+def triple_records(bias: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """int32 [triples, 12]: per channel triple its 3 biases, then its 3 requantization rows; channels
+    zero-padded to a multiple of 3 (the padding channels' outputs are not stored)."""
+    c = len(bias)
+    cp = -(-c // 3) * 3
+    b = np.zeros(cp, np.int64)
+    r = np.zeros((cp, 3), np.int64)
+    b[:c], r[:c] = bias, np.asarray(rows).reshape(c, 3)
+    return const_array(np.concatenate([b.reshape(-1, 3), r.reshape(-1, 9)], axis=1), np.int32)
 
 
 def wide_pays(call: ConvCall) -> bool:
@@ -279,7 +282,7 @@ def prepare_conv(call: KernelCall) -> Prepared | None:
         record = ConvS16WideDspCall(
             **_base(call), **{f: getattr(call, f) for f in _GEOMETRY}, output_depth=call.output_depth,
             requant64=q.requant64, pointwise=pointwise, taps_padded=kp, weights16=weights16,
-            bias=_padded3(q.bias), rows=_padded3(q.rows), _int8=call.filter)
+            records=triple_records(q.bias, q.rows), _int8=call.filter)
         return Prepared(record, "tq_conv_s16_wide_dsp")
     if _pointwise(call):  # every pixel is an FC row: the FC kernel, without the per-pixel tap bookkeeping
         record = FullyConnectedS16DspCall(

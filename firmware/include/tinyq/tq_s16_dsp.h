@@ -67,8 +67,7 @@ typedef struct {
     int32_t pointwise;   /* 1: output pixel i is input pixel i (1x1, stride 1, no padding): rows, no gather */
     int32_t taps_padded; /* filter_height * filter_width * input_depth rounded up to a multiple of 4 */
     const int16_t *weights16; /* [ceil(output_depth / 3)][taps_padded / 2][3][2]: channel triples, zero-padded */
-    const int32_t *bias;      /* [3 * ceil(output_depth / 3)] */
-    const int32_t *rows;      /* tq_s16_requant_row [3 * ceil(output_depth / 3)] */
+    const int32_t *records;   /* [ceil(output_depth / 3)][12]: a triple's 3 biases, then its 3 tq_s16_requant_rows */
 } tq_conv_s16_wide_dsp_params;
 
 tq_status tq_fully_connected_s16_dsp(const tq_fully_connected_s16_dsp_params *p, const int16_t *input,
