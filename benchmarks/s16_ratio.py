@@ -2,7 +2,7 @@
 on the same layer. A DS-CNN (MLPerf KWS's layer shapes: a 10x4 stride-2 first conv, 3x3 depthwise + 64x64
 pointwise blocks, a dense head) with seeded random weights is quantized twice from the same float model and
 calibration set, int8 and 16x8 (int16 activations, int8 weights), and both are benched on the board unpatched
-(no bands, so the two models' calls pair up one to one: the 16x8 arena is larger and gets patched); each
+(--patch off: the two models' calls pair up one to one; the 16x8 model was otherwise run in bands); each
 layer's 16x8 instructions and estimated cycles are divided by the int8 layer's. Exact instruction counts on
 the emulated board; nothing is timed.
 
