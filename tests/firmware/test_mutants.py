@@ -43,6 +43,12 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_fc_add_fast.py", "an386 and int16")),
     ("s16-im2col-pad", "firmware/src/tq_conv_s16_dsp.c", "to[i] = from ? from[i] : 0;", "to[i] = from ? from[i] : 1;",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op")),
+    # the 2x3 block's pixel b times channel 2's weight word: pixel a's word instead
+    ("s16-wide-b2", "firmware/src/tq_conv_s16_wide_dsp.c", '"smlad  %[b2], %[xb], %[w2], %[b2]\\n\\t"',
+     '"smlad  %[b2], %[xa], %[w2], %[b2]\\n\\t"', ("pytest", "tests/firmware/test_s16_fast.py", "single_op")),
+    # an odd tap of a gathered patch lands in the slot's next pair (the tap-pair stride)
+    ("s16-wide-gather-odd", "firmware/src/tq_conv_s16_wide_dsp.c", "to += 3, from = from ? from + 1 : NULL, --n;",
+     "to += 1, from = from ? from + 1 : NULL, --n;", ("pytest", "tests/firmware/test_s16_fast.py", "single_op")),
     ("s16-clamp-int16", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__ssat(y, 16)", "(int16_t)__ssat(y, 15)",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
     ("s16-clamp-relu", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__usat(y, 15)", "(int16_t)__usat(y, 14)",

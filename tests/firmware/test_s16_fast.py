@@ -80,7 +80,7 @@ def fc_rows():
 def test_chain_int64_bias(board, chain64, tmp_path):
     model_c = _assert_firmware_equals(*chain64, board, tmp_path)
     assert (_calls(model_c, "tq_conv_s16_dsp"), _calls(model_c, "tq_depthwise_conv_s16_dsp"),
-            _calls(model_c, "tq_fully_connected_s16_dsp")) == (3, 2, 3)
+            _calls(model_c, "tq_fully_connected_s16_dsp"), _calls(model_c, "tq_conv_s16_wide_dsp")) == (3, 2, 2, 1)
 
 
 @pytest.mark.parametrize("board", DSP_BOARDS)
@@ -95,7 +95,8 @@ def test_chain_int32_bias(tmp_path):
     program = as_program(tfl)
     assert not any(getattr(c, "acc64", True) for c in program.calls if c.opcode == "CONV_2D")
     model_c = _assert_firmware_equals(tfl, inputs, sim, "mps2-an386", tmp_path)
-    assert _calls(model_c, "tq_conv_s16_dsp") == 3 and _calls(model_c, "tq_fully_connected_s16_dsp") == 3
+    assert _calls(model_c, "tq_conv_s16_dsp") == 3 and _calls(model_c, "tq_fully_connected_s16_dsp") == 2
+    assert _calls(model_c, "tq_conv_s16_wide_dsp") == 1  # the 1x1 conv of 7 filters, int32 requantization
 
 
 Case = conv_cases.Case
@@ -109,6 +110,14 @@ CASES = [
     # on every side, 7 filters: a 4-block, a pair and a single), and dilated taps gathered one by one
     Case("conv", (13, 10, 1), (10, 4), filters=7, strides=2, act="relu", int16=True),
     Case("conv", (9, 9, 2), 3, filters=5, dilation=(1, 2), bias="int32", int16=True),
+    # tq_conv_s16_wide_dsp (2 pixels x 3 filters): pointwise rows of odd depth (5, 7), filter counts 8 and 10
+    # (a triple's 2 and 1 channels), odd pixel counts, ReLU / ReLU6 / none, int64 and int32 requantization; im2col
+    # with 9 taps a patch (odd), SAME padding, 11 filters, batch 2 (an odd last pixel per image)
+    Case("conv", (5, 7, 5), 1, filters=8, act="relu", int16=True),
+    Case("conv", (3, 5, 7), 1, filters=10, bias="int32", act="relu6", int16=True),
+    Case("conv", (3, 3, 4), 1, filters=6, batch=2, bias="int32", int16=True, lo=-3.0, hi=1.0),
+    Case("conv", (7, 5, 1), 3, filters=11, act="relu6", int16=True),
+    Case("conv", (5, 3, 1), 3, filters=7, strides=(1, 2), batch=2, bias="int32", act="relu", int16=True),
     Case("dw", (10, 8, 6), 3, filters=1, dilation=2, bias="none", int16=True),
     Case("dw", (6, 5, 7), 3, filters=1, strides=(1, 2), batch=2, act="relu6", int16=True),
 ]
@@ -120,12 +129,16 @@ def test_single_op_cases(tmp_path):
     for case in CASES:
         tfl, inputs, sim = _checked(conv_cases.convert_case(case), n=12)
         models.append(GridModel(str(case), tfl, inputs, sim))
-    im2col = 0
+    im2col = wide = 0
     for case, model_c in zip(CASES, run_grid(models, "mps2-an386", tmp_path)):
         im2col += _calls(model_c, "tq_conv_s16_im2col_dsp")
-        kernels = ("tq_conv_s16_dsp", "tq_conv_s16_im2col_dsp") if case.op == "conv" else ("tq_depthwise_conv_s16_dsp",)
+        wide += _calls(model_c, "tq_conv_s16_wide_dsp")
+        kernels = (("tq_conv_s16_dsp", "tq_conv_s16_im2col_dsp", "tq_conv_s16_wide_dsp") if case.op == "conv"
+                   else ("tq_depthwise_conv_s16_dsp",))
         assert sum(_calls(model_c, k) for k in kernels) == 1, case
-    assert im2col == 6  # the short-run cases, padded and not, dilated, batched, int32 and int64 requantization
+    # the short-run cases with 4 filters gather for the pair kernel; 5 filters and more (and 3), and the
+    # pointwise cases, run in triples
+    assert (im2col, wide) == (2, 9)
 
 
 def test_depth_multiplier_two_keeps_the_portable_kernel(tmp_path):

@@ -94,3 +94,51 @@ def test_model_requant_rows_exact_on_random_layers():
         acc32 = x @ w.T.astype(np.int64) + q.bias
         assert np.abs(acc32).max() < ACC32_BOUND
         np.testing.assert_array_equal(row_model(acc32, q.rows), want)
+
+
+def test_triple_layout_is_the_wide_kernels_stream():
+    """tq_conv_s16_wide_dsp's weights: per channel triple, per tap pair, the three channels' int16 pairs; taps
+    zero-padded to a multiple of 4, channels to a multiple of 3 (C % 3 = 1 and 2, K odd and even)."""
+    from tinyq.specialize.s16_dsp import triple_layout, triple_records
+
+    rng = np.random.default_rng(3)
+    for c, k in [(7, 9), (8, 40), (6, 4), (1, 1), (10, 64)]:
+        rows = rng.integers(-128, 128, (c, k)).astype(np.int8)
+        stream, kp = triple_layout(rows)
+        assert kp % 4 == 0 and kp - 4 < k <= kp
+        triples = -(-c // 3)
+        assert stream.dtype == np.int16 and stream.shape == (triples * kp * 3,)
+        for t in range(triples):
+            for j in range(kp // 2):
+                for i in range(3):
+                    ch = 3 * t + i
+                    word = stream[((t * (kp // 2) + j) * 3 + i) * 2:][:2]
+                    want = [rows[ch, 2 * j + h] if ch < c and 2 * j + h < k else 0 for h in range(2)]
+                    assert list(word) == want, (c, k, t, j, i)
+        bias, rows = np.arange(c) + 100, np.arange(3 * c).reshape(c, 3)
+        records = triple_records(bias, rows)
+        assert records.dtype == np.int32 and records.shape == (triples, 12)
+        for ch in range(3 * triples):
+            t, i = divmod(ch, 3)
+            assert records[t, i] == (bias[ch] if ch < c else 0)
+            assert list(records[t, 3 + 3 * i:6 + 3 * i]) == (list(rows[ch]) if ch < c else [0, 0, 0])
+
+
+def test_wide_pays_from_five_filters_or_whole_triples():
+    from types import SimpleNamespace
+
+    from tinyq.specialize.s16_dsp import wide_pays
+
+    def call(c, groups=1):
+        return SimpleNamespace(output_depth=c, input_depth=4, filter_input_depth=4 // groups)
+
+    assert [c for c in range(1, 10) if wide_pays(call(c))] == [3, 5, 6, 7, 8, 9]
+    assert not wide_pays(call(6, groups=2))  # the block reads every input channel
+
+
+def test_wide_declines_past_the_int32_bound():
+    """The wide kernel sums in int32 as the others: a layer past |bias| + Σ|w| · 32768 < 2^31 is declined."""
+    k = ACC32_BOUND // (127 * X_MAX) + 1
+    w = np.full((3, k), 127, np.int8)
+    assert requant_rows(w, np.zeros(3, np.int64), [1 << 30] * 3, [-5] * 3, True) is None
+    assert requant_rows(w[:, :-2], np.zeros(3, np.int64), [1 << 30] * 3, [-5] * 3, True) is not None

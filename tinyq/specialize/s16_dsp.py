@@ -148,6 +148,42 @@ class ConvS16Im2colDspCall(ConvS16DspCall):
 
 
 @dataclass(frozen=True, eq=False)
+class ConvS16WideDspCall(KernelCall):
+    """tq_conv_s16_wide_dsp: 2 pixels x 3 channels a block; scratch holds the pair's interleaved patches."""
+    params_type = "tq_conv_s16_wide_dsp_params"
+    batches: int
+    input_height: int
+    input_width: int
+    input_depth: int
+    filter_height: int
+    filter_width: int
+    output_height: int
+    output_width: int
+    output_depth: int
+    stride_height: int
+    stride_width: int
+    dilation_height: int
+    dilation_width: int
+    pad_height: int
+    pad_width: int
+    act_min: int
+    act_max: int
+    requant64: bool
+    pointwise: bool
+    taps_padded: int
+    weights16: np.ndarray  # int16: triple_layout() of the [output_depth, taps] filter
+    records: np.ndarray  # int32 [triples, 12]: triple_records()
+    _int8: np.ndarray
+
+    @property
+    def filter(self) -> np.ndarray:
+        return self._int8
+
+    def scratch_bytes(self) -> int:
+        return 4 * self.taps_padded  # two int16 patches, interleaved by tap pairs
+
+
+@dataclass(frozen=True, eq=False)
 class DepthwiseConvS16DspCall(KernelCall):
     params_type = "tq_depthwise_conv_s16_dsp_params"
     batches: int
@@ -206,12 +242,48 @@ def _pointwise(call: ConvCall) -> bool:
             and (call.output_height, call.output_width) == (call.input_height, call.input_width))
 
 
+def triple_layout(rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """int8 [C, K] -> (int16 weights in the order tq_conv_s16_wide_dsp streams them, taps_padded): taps
+    zero-padded to a multiple of 4, channels to a multiple of 3; per triple of channels, per tap pair, three
+    int16 pairs (one word each) {c, c + 1, c + 2}."""
+    c, k = rows.shape
+    kp, cp = -(-k // 4) * 4, -(-c // 3) * 3
+    padded = np.zeros((cp, kp), np.int16)
+    padded[:c, :k] = rows
+    return const_array(padded.reshape(cp // 3, 3, kp // 2, 2).transpose(0, 2, 1, 3).reshape(-1), np.int16), kp
+
+
+def triple_records(bias: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """int32 [triples, 12]: per channel triple its 3 biases, then its 3 requantization rows; channels
+    zero-padded to a multiple of 3 (the padding channels' outputs are not stored)."""
+    c = len(bias)
+    cp = -(-c // 3) * 3
+    b = np.zeros(cp, np.int64)
+    r = np.zeros((cp, 3), np.int64)
+    b[:c], r[:c] = bias, np.asarray(rows).reshape(c, 3)
+    return const_array(np.concatenate([b.reshape(-1, 3), r.reshape(-1, 9)], axis=1), np.int32)
+
+
+def wide_pays(call: ConvCall) -> bool:
+    """tq_conv_s16_wide_dsp's triples: 8 instructions for 12 multiply-accumulates against 18 for 16 of the pair
+    kernels, so a padded triple (C % 3 zero channels) still pays from 5 channels on; no groups."""
+    return call.filter_input_depth == call.input_depth and (call.output_depth % 3 == 0 or call.output_depth >= 5)
+
+
 def prepare_conv(call: KernelCall) -> Prepared | None:
     if not isinstance(call, ConvCall) or call.filter is None or not _symmetric(call):
         return None
     q = requant_rows(call.filter.reshape(call.output_depth, -1), call.bias, call.multiplier, call.shift, call.acc64)
     if q is None:
         return None
+    pointwise, gathers = _pointwise(call), _short_runs(call)
+    if (pointwise or gathers) and wide_pays(call):  # 2 pixels x 3 channels a block
+        weights16, kp = triple_layout(call.filter.reshape(call.output_depth, -1))
+        record = ConvS16WideDspCall(
+            **_base(call), **{f: getattr(call, f) for f in _GEOMETRY}, output_depth=call.output_depth,
+            requant64=q.requant64, pointwise=pointwise, taps_padded=kp, weights16=weights16,
+            records=triple_records(q.bias, q.rows), _int8=call.filter)
+        return Prepared(record, "tq_conv_s16_wide_dsp")
     if _pointwise(call):  # every pixel is an FC row: the FC kernel, without the per-pixel tap bookkeeping
         record = FullyConnectedS16DspCall(
             **_base(call), batches=call.batches * call.output_height * call.output_width,
@@ -220,7 +292,6 @@ def prepare_conv(call: KernelCall) -> Prepared | None:
             weights16=const_array(call.filter.reshape(call.output_depth, -1), np.int16), bias=q.bias, rows=q.rows,
             _int8=call.filter)
         return Prepared(record, "tq_fully_connected_s16_dsp")
-    gathers = _short_runs(call)
     record = (ConvS16Im2colDspCall if gathers else ConvS16DspCall)(
         **_base(call), **{f: getattr(call, f) for f in _GEOMETRY}, filter_input_depth=call.filter_input_depth,
         output_depth=call.output_depth, requant64=q.requant64, filter16=const_array(call.filter, np.int16),

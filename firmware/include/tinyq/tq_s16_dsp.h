@@ -55,6 +55,21 @@ typedef struct {
     const int32_t *rows;
 } tq_depthwise_conv_s16_dsp_params;
 
+/* tq_conv_s16_wide_dsp (firmware/src/tq_conv_s16_wide_dsp.c): 2 pixels x 3 channels a block */
+typedef struct {
+    int32_t batches;
+    int32_t input_height, input_width, input_depth;
+    int32_t filter_height, filter_width; /* no groups: the filter's input depth is input_depth */
+    int32_t output_height, output_width, output_depth;
+    int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
+    int32_t act_min, act_max;
+    int32_t requant64;
+    int32_t pointwise;   /* 1: output pixel i is input pixel i (1x1, stride 1, no padding): rows, no gather */
+    int32_t taps_padded; /* filter_height * filter_width * input_depth rounded up to a multiple of 4 */
+    const int16_t *weights16; /* [ceil(output_depth / 3)][taps_padded / 2][3][2]: channel triples, zero-padded */
+    const int32_t *records;   /* [ceil(output_depth / 3)][12]: a triple's 3 biases, then its 3 tq_s16_requant_rows */
+} tq_conv_s16_wide_dsp_params;
+
 tq_status tq_fully_connected_s16_dsp(const tq_fully_connected_s16_dsp_params *p, const int16_t *input,
                                      int16_t *output);
 tq_status tq_conv_s16_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input, int16_t *output);
@@ -62,6 +77,9 @@ tq_status tq_conv_s16_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input,
  * filter_width * input_depth int16, no groups): for filters whose rows are short runs, e.g. 1-3 input channels */
 tq_status tq_conv_s16_im2col_dsp(const tq_conv_s16_dsp_params *p, const int16_t *input, int16_t *output,
                                  void *scratch);
+/* scratch: the pair's interleaved patches, 4 * taps_padded bytes */
+tq_status tq_conv_s16_wide_dsp(const tq_conv_s16_wide_dsp_params *p, const int16_t *input, int16_t *output,
+                               void *scratch);
 tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *input,
                                     int16_t *output);
 
