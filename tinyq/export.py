@@ -1,7 +1,7 @@
 """`tinyq export`: a compiled model, with tinyq's kernel library, for a firmware project of one's own.
 
 Copies the generated sources (model.h, model.c, model_data.[ch]) into OUT/model/ and the kernel library into
-OUT/tinyq/ (include/, src/), and with --format make or cmake writes the build glue:
+OUT/tinyq/ (include/, and the sources of src/ that the model calls), and with --format make or cmake writes the build glue:
   * make: OUT/tinyq.mk (TINYQ_SRCS, TINYQ_INCLUDES, TINYQ_CPU_FLAGS, TINYQ_CFLAGS, to include from a Makefile)
     and OUT/Makefile, which builds OUT/lib<prefix>.a with them;
   * cmake: OUT/CMakeLists.txt, a static library target named after the prefix (add_subdirectory(OUT), then
@@ -49,11 +49,14 @@ def export_project(compiled: Path | str, out: Path | str, fmt: str = "files") ->
     (out / "model").mkdir(parents=True, exist_ok=True)
     for name in GENERATED:
         written.append(Path(shutil.copy2(src / name, out / "model" / name)))
+    needed = _needed_kernels(library, [(src / name).read_text(encoding="utf-8") for name in GENERATED
+                                       if name.endswith(".c")])
     for part in ("include", "src"):
         target = out / "tinyq" / part
         if target.exists():
             shutil.rmtree(target)  # an earlier export's library: replaced whole, so no stale kernel stays
-        shutil.copytree(library / part, target)
+        shutil.copytree(library / part, target, ignore=lambda d, names: [
+            n for n in names if n.endswith(".c") and (Path(d) / n).relative_to(library) not in needed])
         written += sorted(p for p in target.rglob("*") if p.is_file())
     flags = " ".join(board.arch_flags)
     import json
@@ -66,6 +69,16 @@ def export_project(compiled: Path | str, out: Path | str, fmt: str = "files") ->
     elif fmt == "cmake":
         written.append(_write(out / "CMakeLists.txt", _cmake(title, manifest.prefix, flags, board.is_host)))
     return written
+
+
+def _needed_kernels(library: Path, model_sources: list[str]) -> set[Path]:
+    """The kernel sources (paths relative to the library) that the generated C calls, as a PlatformIO project gets them
+    (tinyq.targets.kernel_sources): an exported build compiles those, not all of them. Headers all go."""
+    from tinyq.targets.kernel_sources import needed_sources
+
+    texts = {p.relative_to(library): p.read_text(encoding="utf-8") for part in ("include", "src")
+             for p in sorted((library / part).rglob("*")) if p.is_file() and p.suffix in (".c", ".h")}
+    return needed_sources(texts, model_sources)
 
 
 def _write(path: Path, text: str) -> Path:
