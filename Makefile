@@ -24,7 +24,7 @@ demo-levels: setup
 
 # -n 2: the machines here have two cores; --durations shows where the time goes.
 test: setup
-	.venv/bin/python -m pytest -n 2 --durations=15 -p no:cacheprovider tests
+	.venv/bin/python -m pytest -n 2 --dist worksteal --durations=40 -p no:cacheprovider tests
 
 test-fast: setup
 	.venv/bin/python -m pytest -n 2 -m "not slow" tests
