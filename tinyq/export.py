@@ -74,11 +74,9 @@ def export_project(compiled: Path | str, out: Path | str, fmt: str = "files") ->
 def _needed_kernels(library: Path, model_sources: list[str]) -> set[Path]:
     """The kernel sources (paths relative to the library) that the generated C calls, as a PlatformIO project gets them
     (tinyq.targets.kernel_sources): an exported build compiles those, not all of them. Headers all go."""
-    from tinyq.targets.kernel_sources import needed_sources
+    from tinyq.targets.kernel_sources import library_texts, needed_sources
 
-    texts = {p.relative_to(library): p.read_text(encoding="utf-8") for part in ("include", "src")
-             for p in sorted((library / part).rglob("*")) if p.is_file() and p.suffix in (".c", ".h")}
-    return needed_sources(texts, model_sources)
+    return needed_sources(library_texts(library), model_sources)
 
 
 def _write(path: Path, text: str) -> Path:

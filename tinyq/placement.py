@@ -131,9 +131,9 @@ def _offsets(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> 
     return align(top), offset, order
 
 
-def _place(buffers: list[Allocation], limits: dict, near: list[list[int]]) -> list[Allocation]:
-    """The buffers at their _offsets(), in the order they were placed in."""
-    _, offset, order = _offsets(buffers, limits, near)
+def _allocations(buffers: list[Allocation], placed: tuple[int, list[int], list[int]]) -> list[Allocation]:
+    """The buffers at the offsets of an _offsets() result, in the order they were placed in."""
+    _, offset, order = placed
     return [replace(buffers[i], offset=offset[i]) for i in order]
 
 
@@ -184,9 +184,10 @@ def place(buffers: list[Allocation], limits: dict) -> tuple[list[Allocation], di
     """(placed buffers, the links kept): without overlaps unless they give a smaller arena."""
     limits = _one_link_each(limits)
     near = _neighbours(buffers)
+    plain = _offsets(buffers, {}, near)
     if limits:
         arena, kept = min((_search_from_all(buffers, limits, near), _search_from_needed(buffers, limits, near)),
                           key=lambda got: got[0])
-        if arena < _offsets(buffers, {}, near)[0]:
-            return _place(buffers, kept, near), kept
-    return _place(buffers, {}, near), {}
+        if arena < plain[0]:
+            return _allocations(buffers, _offsets(buffers, kept, near)), kept
+    return _allocations(buffers, plain), {}

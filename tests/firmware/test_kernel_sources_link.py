@@ -11,7 +11,7 @@ import pytest
 
 from tinyq.boards import resolve_board
 from tinyq.resources import data_dir
-from tinyq.targets.kernel_sources import KernelLibrary
+from tinyq.targets.kernel_sources import KernelLibrary, library_texts
 
 # Cortex-M4 (DSP) and M55 (DSP and Helium): which symbols exist; the scan reads every #if branch anyway
 BOARDS = ("mps2-an386", "mps3-an547")
@@ -33,8 +33,7 @@ def _symbols(obj: Path) -> tuple[set[str], set[str]]:
 @pytest.mark.firmware
 def test_the_scan_agrees_with_the_symbol_tables(tmp_path):
     firmware = data_dir("firmware")
-    library = {p.relative_to(firmware): p.read_text() for part in ("include", "src")
-               for p in sorted((firmware / part).rglob("*")) if p.suffix in (".c", ".h")}
+    library = library_texts(firmware)
     sources = sorted(p for p in library if p.suffix == ".c")
     jobs = [(board, src) for board in BOARDS for src in sources]
 

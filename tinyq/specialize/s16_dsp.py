@@ -284,7 +284,7 @@ def prepare_conv(call: KernelCall) -> Prepared | None:
             requant64=q.requant64, pointwise=pointwise, taps_padded=kp, weights16=weights16,
             records=triple_records(q.bias, q.rows), _int8=call.filter)
         return Prepared(record, "tq_conv_s16_wide_dsp")
-    if _pointwise(call):  # every pixel is an FC row: the FC kernel, without the per-pixel tap bookkeeping
+    if pointwise:  # every pixel is an FC row: the FC kernel, without the per-pixel tap bookkeeping
         record = FullyConnectedS16DspCall(
             **_base(call), batches=call.batches * call.output_height * call.output_width,
             accum_depth=call.input_depth, output_depth=call.output_depth, act_min=call.act_min,

@@ -91,6 +91,13 @@ class KernelLibrary:
         return want
 
 
+def library_texts(firmware: Path) -> dict[Path, str]:
+    """The kernel library's .c and .h files under firmware/include and firmware/src (paths relative to
+    firmware/), with their texts: what KernelLibrary and needed_sources read."""
+    return {p.relative_to(firmware): p.read_text(encoding="utf-8") for part in ("include", "src")
+            for p in sorted((firmware / part).rglob("*")) if p.is_file() and p.suffix in (".c", ".h")}
+
+
 def needed_sources(library: Mapping[Path, str], callers: Iterable[str]) -> set[Path]:
     """The .c files of `library` (path -> text of its .c and .h files) that `callers` (texts) need."""
     return KernelLibrary(library).needed(callers)

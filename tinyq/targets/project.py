@@ -23,7 +23,7 @@ from tinyq import __version__
 from tinyq.boards import STACK_MARGIN_BYTES, Board, resolve_board
 from tinyq.errors import TinyqError
 from tinyq.resources import data_dir
-from tinyq.targets.kernel_sources import needed_sources
+from tinyq.targets.kernel_sources import library_texts, needed_sources
 from tinyq.targets.manifest import Manifest, parse_manifest
 from tinyq.targets.platformio import PROJECT_CORE_DIR, ensure_tool_scons
 
@@ -100,12 +100,10 @@ def write_library(out: Path, written: list[Path] | None = None) -> list[Path]:
     (tinyq.targets.kernel_sources) into OUT/lib/tinyq, stale files removed; again after src/ changes."""
     written = [] if written is None else written
     firmware = data_dir("firmware")
-    files = {src.relative_to(firmware): src for part in ("include", "src") for src in sorted((firmware / part).rglob("*"))
-             if src.is_file() and src.suffix in (".c", ".h")}
-    library = {rel: src.read_text(encoding="utf-8") for rel, src in files.items()}
+    library = library_texts(firmware)
     needed = needed_sources(library, [p.read_text(encoding="utf-8") for p in sorted((out / "src").rglob("*.c"))])
     wanted = {Path("library.json"): firmware / "library.json"}
-    wanted.update({rel: src for rel, src in files.items() if rel.suffix == ".h" or rel in needed})
+    wanted.update({rel: firmware / rel for rel in library if rel.suffix == ".h" or rel in needed})
     _mirror(out / LIBRARY_DIR, wanted, written)
     return written
 
