@@ -124,7 +124,7 @@ def _mutated_tree(tmp: Path, file: str, text: str, replacement: str) -> Path:
 def test_mutant_is_caught(mutant, tmp_path):
     _, file, text, replacement, check = mutant
     root = _mutated_tree(tmp_path, file, text, replacement)
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {**os.environ, "PYTHONPATH": str(root), "TINYQ_TEST_LAZY_TF": "1"}  # tests/conftest.py
     where = subprocess.run([sys.executable, "-c", "import tinyq; print(tinyq.__file__)"], env=env, cwd=root,
                            capture_output=True, text=True).stdout
     assert where.startswith(str(root)), where  # the mutated copy is what runs

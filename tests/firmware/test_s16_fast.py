@@ -31,11 +31,10 @@ def _chain(int32_bias: bool):
     16x8 depthwise takes only int64 biases: the int32-bias chain has none."""
     import keras
 
-    layers = keras.layers
-    depthwise = [] if int32_bias else [layers.DepthwiseConv2D(3, padding="same")]
-    depthwise2 = [] if int32_bias else [layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")]
-
-    def build():
+    def build():  # keras used and the layers made in here: tests/session_cache.py keys build by its code and values
+        layers = keras.layers
+        depthwise = [] if int32_bias else [layers.DepthwiseConv2D(3, padding="same")]
+        depthwise2 = [] if int32_bias else [layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")]
         return keras.Sequential([
             keras.Input((9, 9, 6)), layers.Conv2D(7, 1), layers.Conv2D(6, 3, padding="same", activation="relu"),
             *depthwise, layers.Conv2D(5, 3, strides=2), *depthwise2, layers.Conv2D(5, 1, strides=2),
@@ -49,9 +48,8 @@ def _fc_rows():
     """FC on 2 rows: depths 37, 5, 64, 1, 3 (4-blocks, pairs and single tails), output depths odd and even."""
     import keras
 
-    layers = keras.layers
-
     def build():
+        layers = keras.layers
         return keras.Sequential([
             keras.Input((2, 37)), layers.Dense(5), layers.Dense(64, activation="relu"),
             layers.Dense(1, use_bias=False), layers.Dense(3), layers.Dense(16, activation="relu"),

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from tests.session_cache import host_c_outputs, once_per_session
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -70,6 +72,7 @@ def _finish(converter, shapes, seed, int16, ranges, float_io, int32_bias, batch=
     return converter.convert()
 
 
+@once_per_session
 def convert_keras(build, seed: int, int16: bool = False, lo: float = -1.0, hi: float = 1.0, float_io: bool = False,
                   ranges=None, int32_bias: bool = False, uint8_io: bool = False, batch: int | None = 1) -> bytes:
     """build() -> keras.Model, called after seeding every RNG (weights are reproducible); the batch is pinned to 1,
@@ -95,6 +98,7 @@ def convert_keras(build, seed: int, int16: bool = False, lo: float = -1.0, hi: f
                    uint8_io=uint8_io)
 
 
+@once_per_session
 def convert_function(fn, shapes, seed: int, int16: bool = False, lo: float = -1.0, hi: float = 1.0,
                      float_io: bool = False, ranges=None, int32_bias: bool = False, batch: int | None = 1) -> bytes:
     """fn(*tensors) using tf ops; shapes: per-input shapes without the batch axis.
@@ -241,7 +245,6 @@ def check_model(tflite_bytes: bytes, n: int = 20, seed: int = 0, expect_ops=None
     tflm=False skips TFLM (for inputs where its result is undefined); labels: one name per output for messages."""
     from tinyq.oracle import TflmReference
     from tinyq.sim.run import as_program, run_program
-    from tinyq.testing import host_c_outputs
     from tinyq.tflite_reader import read_model
 
     graph = read_model(tflite_bytes)

@@ -11,6 +11,7 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 
+from tests.session_cache import once_per_session
 from tests.ops.oplib import check_model, convert_function
 
 
@@ -91,6 +92,7 @@ def _build(case: Case):
     return model
 
 
+@once_per_session
 def convert_case(case: Case) -> bytes:
     """A one-op model with the case's batch (oplib pins batch 1) and bias type."""
     import tensorflow as tf
