@@ -1,0 +1,42 @@
+/* 16x8 FULLY_CONNECTED, CONV_2D 1x1 and DEPTHWISE_CONV_2D on Helium (firmware/src/tq_*_s16_mve.c), with records
+ * prepared at compile time by tinyq/specialize/s16_mve.py. Bit-exact with tq_fully_connected_s16, tq_conv_s16
+ * and tq_depthwise_conv_s16 under the conditions of tinyq/specialize/s16_dsp.py (tq_s16_dsp.h): int32 sums
+ * started at the bias cannot leave int32 (|bias| + sum|w| * 32768 < 2^31, 2^30 on the int32 path), and a
+ * requantization row per channel gives TFLM's result from that sum. Four channels are requantized at once:
+ *   requant64 = 1: y = (b + VMULH(acc, a)) >> c   (the row {a, b, c} of tq_s16_dsp.h; VSHL by -c)
+ *   requant64 = 0: h = VQRDMULH(acc, m), y = VRSHL(h + (h >> 31), -rs)   (tq_requant_fast, as tq_mve_requant.h)
+ * The weights stay int8 in flash: VLDRB.S16 / VLDRB.S32 widen them as they are loaded. */
+#ifndef TINYQ_TQ_S16_MVE_H
+#define TINYQ_TQ_S16_MVE_H
+
+#include "tinyq/tq_types.h"
+
+/* A GEMM: `rows` int16 input rows of `depth` values times `out_depth` int8 weight rows. */
+typedef struct {
+    int32_t rows, depth, out_depth; /* rows: batches (FC) or pixels (conv 1x1) */
+    int32_t steps; /* ceil(depth / 8) - 1: full 8-tap steps before the tail-predicated last one */
+    int32_t act_min, act_max;
+    int32_t requant64;
+    /* per block of 4 channels (4-byte aligned): int32 bias[2][4] (the two rows' starting sums), int8 weights
+     * [steps + 1][4][8] (zero past depth and past out_depth), then int32 vectors a[4], b[4], -c[4]
+     * (requant64) or multiplier[4], -rs[4] */
+    const int8_t *blocked;
+} tq_gemm_s16_mve_params;
+
+/* DEPTHWISE_CONV_2D, depth multiplier 1, int64 requantization: four channels in the int32 lanes. */
+typedef struct {
+    int32_t batches, input_height, input_width, depth;
+    int32_t filter_height, filter_width, output_height, output_width;
+    int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
+    int32_t act_min, act_max;
+    const int8_t *weights;  /* [ceil(depth / 4)][filter_height][filter_width][4], zero past depth */
+    const int32_t *vectors; /* [ceil(depth / 4)][4][4]: bias, a, b, -c */
+} tq_depthwise_conv_s16_mve_params;
+
+tq_status tq_fully_connected_s16_mve(const tq_gemm_s16_mve_params *p, const int16_t *input, int16_t *output);
+/** CONV_2D 1x1, stride 1, no padding: the same GEMM over the pixels. */
+tq_status tq_conv1x1_s16_mve(const tq_gemm_s16_mve_params *p, const int16_t *input, int16_t *output);
+tq_status tq_depthwise_conv_s16_mve(const tq_depthwise_conv_s16_mve_params *p, const int16_t *input,
+                                    int16_t *output);
+
+#endif

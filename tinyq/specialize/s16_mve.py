@@ -1,0 +1,98 @@
+"""16x8 FULLY_CONNECTED and CONV_2D 1x1 on Helium (firmware/src/tq_gemm_s16_mve.c): tq_fully_connected_s16_mve and
+tq_conv1x1_s16_mve (1x1, stride 1, no padding, no groups: the pixels are the rows).
+
+The int32 sums and the requantization rows are tinyq/specialize/s16_dsp.py's (requant_rows: the bound
+|bias| + sum|w| * 32768 < 2^31, 2^30 on the int32 path, proved per channel, else the preparer declines and the
+DSP or portable kernel keeps the call). The kernel requantizes four channels at once (firmware/include/tinyq/
+tq_s16_mve.h): the int64 row {a, b, c} as VMULH, VADD, VSHL by -c (the SMMLA, ASR of the DSP kernels); the
+int32 row {m, round, rs} as tq_mve_requant's VQRDMULH, sign correction, VRSHL by -rs (|acc| < 2^30: no saturation).
+
+The weights stay int8 (VLDRB.S16 widens them): per block of 4 channels one stream, as the loop reads it
+(tq_s16_mve.h): the block's biases twice, its weights [steps][4][8] zero past K and C, its vectors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from tinyq.lower.conv import ConvCall
+from tinyq.lower.fully_connected import FullyConnectedCall
+from tinyq.program import KernelCall, const_array
+from tinyq.specialize import Prepared, Preparer, base_fields, register
+from tinyq.specialize.common_mve import LANES, padded
+from tinyq.specialize.s16_dsp import Requant, _pointwise, _symmetric, requant_rows
+
+FEATURE, MACRO = "mve", "__ARM_FEATURE_MVE"
+TAPS = 8  # int16 lanes: taps a step
+
+
+@dataclass(frozen=True, eq=False)
+class GemmS16MveCall(KernelCall):
+    params_type: ClassVar[str] = "tq_gemm_s16_mve_params"
+    rows: int
+    depth: int
+    out_depth: int
+    steps: int
+    act_min: int
+    act_max: int
+    requant64: bool
+    blocked: np.ndarray  # int8: per block of 4 channels, bias twice, weights, requantization vectors
+    _source: np.ndarray  # the layer's int8 weights, for the weight reports (not emitted)
+
+    @property
+    def filter(self) -> np.ndarray:
+        return self._source
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self._source
+
+
+def _lanes(v: np.ndarray, n: int) -> np.ndarray:
+    """int32 [c] padded with zeros to n, as [n / 4][16] bytes"""
+    out = np.zeros(n, "<i4")
+    out[:len(v)] = v
+    return out.reshape(-1, LANES).view(np.int8)
+
+
+def blocked(weights: np.ndarray, q: Requant) -> np.ndarray:
+    """The stream of int8 [C, K] weights and their requantization (tq_s16_mve.h's tq_gemm_s16_mve_params)."""
+    c, k = weights.shape
+    cp, kp = padded(c, LANES), padded(k, TAPS)
+    w = np.zeros((cp, kp), np.int8)
+    w[:c, :k] = weights
+    w = w.reshape(cp // LANES, LANES, kp // TAPS, TAPS).transpose(0, 2, 1, 3).reshape(cp // LANES, -1)
+    rows = np.asarray(q.rows, np.int64).reshape(c, 3)
+    bias = _lanes(q.bias, cp)
+    vectors = [rows[:, 0], rows[:, 1], -rows[:, 2]] if q.requant64 else [rows[:, 0], -rows[:, 2]]
+    return const_array(np.concatenate([bias, bias, w, *(_lanes(v, cp) for v in vectors)], axis=1).reshape(-1),
+                       np.int8)
+
+
+def _gemm(call, weights: np.ndarray, source: np.ndarray, rows: int, symbol: str) -> Prepared | None:
+    q = requant_rows(weights, call.bias, call.multiplier, call.shift, call.acc64)
+    if q is None:
+        return None
+    c, k = weights.shape
+    record = GemmS16MveCall(**base_fields(call), rows=rows, depth=k, out_depth=c, steps=(k - 1) // TAPS,
+                            act_min=call.act_min, act_max=call.act_max, requant64=q.requant64,
+                            blocked=blocked(weights, q), _source=source)
+    return Prepared(record, symbol)
+
+
+def prepare_fully_connected(call: KernelCall) -> Prepared | None:
+    if not isinstance(call, FullyConnectedCall) or call.weights is None or not _symmetric(call) or call.filter_offset:
+        return None
+    return _gemm(call, call.weights, call.weights, call.batches, "tq_fully_connected_s16_mve")
+
+
+def prepare_conv(call: KernelCall) -> Prepared | None:
+    if not isinstance(call, ConvCall) or call.filter is None or not _symmetric(call) or not _pointwise(call):
+        return None
+    return _gemm(call, call.filter.reshape(call.output_depth, -1), call.filter,
+                 call.batches * call.output_height * call.output_width, "tq_conv1x1_s16_mve")
+
+
+register(Preparer(kernel="tq_fully_connected_s16", feature=FEATURE, macro=MACRO, prepare=prepare_fully_connected))
+register(Preparer(kernel="tq_conv_s16", feature=FEATURE, macro=MACRO, prepare=prepare_conv))
