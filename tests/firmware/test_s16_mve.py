@@ -1,8 +1,10 @@
-"""16x8 FULLY_CONNECTED and CONV_2D 1x1 on Helium (tinyq/specialize/s16_mve.py, firmware/src/tq_gemm_s16_mve.c):
+"""16x8 FULLY_CONNECTED, CONV_2D 1x1 and DEPTHWISE_CONV_2D on Helium (tinyq/specialize/s16_mve.py,
+firmware/src/tq_gemm_s16_mve.c, tq_depthwise_conv_s16_mve.c):
 firmware == simulator == TFLM, exactly, on the Cortex-M55, with every path of the GEMM core: depths 3, 5, 8, 13, 33
 (a predicated last step of 3, 5, 8 = full, 5 and 1 taps; 1 to 5 steps), output depths 1, 7, 9, 17 (a partial last
 block of 1, 3, 1, 1), one row, two rows and three (a pair, then one), every clamp kind (int16, ReLU, ReLU6),
-both requantization paths (int64 and int32 biases), and a layer whose int32 bound fails (Helium declines it)."""
+both requantization paths (int64 and int32 biases), and a layer whose int32 bound fails (Helium declines it);
+depthwise cases listed in CASES."""
 import numpy as np
 import pytest
 
@@ -52,6 +54,15 @@ CASES = [  # conv 1x1 (stride 1, no padding): the pixels are the GEMM's rows
     Case("conv", (2, 3, 13), 1, filters=1, batch=2, int16=True),
     Case("conv", (1, 3, 33), 1, filters=4, bias="int32-none", act="relu", int16=True),
     Case("conv", (3, 3, 5), 1, filters=6, strides=2, int16=True),  # stride 2: not rows (the DSP conv)
+    # depthwise (tq_depthwise_conv_s16_mve): channel tails 1, 3, 1, 1, 3 of the 4-channel groups, SAME padding
+    # and VALID, strides, dilation, lanes along x (wide) and y (tall), a partial last chunk, 3x3 and 5x5 / 2x3
+    Case("dw", (6, 9, 7), 3, filters=1, act="relu", int16=True),
+    Case("dw", (9, 5, 9), 3, filters=1, batch=2, act="relu6", int16=True),
+    Case("dw", (7, 7, 17), 3, filters=1, strides=2, bias="none", int16=True, lo=-3.0, hi=1.0),
+    Case("dw", (10, 8, 1), 3, filters=1, dilation=2, int16=True),
+    Case("dw", (8, 6, 3), 5, filters=1, padding="valid", int16=True),
+    Case("dw", (7, 9, 5), (2, 3), filters=1, strides=(1, 2), batch=2, act="relu", int16=True),
+    Case("dw", (5, 5, 13), 3, filters=1, padding="valid", int16=True),
 ]
 
 
@@ -65,7 +76,8 @@ def _grid(tmp_path):
     expect.append(("tq_fully_connected_s16_mve", 1))
     for case in CASES:
         models.append((str(case), conv_cases.convert_case(case)))
-        expect.append(("tq_conv1x1_s16_mve", 0 if case.strides == 2 else 1))
+        expect.append(("tq_conv1x1_s16_mve" if case.op == "conv" else "tq_depthwise_conv_s16_mve",
+                       0 if case.strides == 2 and case.op == "conv" else 1))
     grid = []
     for name, tfl in models:
         program = as_program(tfl)

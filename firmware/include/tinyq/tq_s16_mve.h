@@ -23,20 +23,26 @@ typedef struct {
     const int8_t *blocked;
 } tq_gemm_s16_mve_params;
 
-/* DEPTHWISE_CONV_2D, depth multiplier 1, int64 requantization: four channels in the int32 lanes. */
+/* DEPTHWISE_CONV_2D, depth multiplier 1, int64 requantization: four neighbouring output pixels of one channel
+ * in the int32 lanes, on a zero-bordered copy of the input (scratch: groups * padded_height * padded_width * 4
+ * int16, group-major [groups][padded_height][padded_width][4]). Each channel's row {a, b, c} (tq_s16_dsp.h)
+ * is stored as {a, 2b, c + 1}: y = (2b + VQDMULH(acc, a)) >> (c + 1), the same floor of one division. */
 typedef struct {
     int32_t batches, input_height, input_width, depth;
     int32_t filter_height, filter_width, output_height, output_width;
     int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
+    int32_t groups; /* ceil(depth / 4) */
+    int32_t padded_height, padded_width;
     int32_t act_min, act_max;
-    const int8_t *weights;  /* [ceil(depth / 4)][filter_height][filter_width][4], zero past depth */
-    const int32_t *vectors; /* [ceil(depth / 4)][4][4]: bias, a, b, -c */
+    const int8_t *weights; /* [groups][filter_height][filter_width][4], zero past depth */
+    const int32_t *rows;   /* [depth][4]: bias, a, 2b, -(c + 1) */
 } tq_depthwise_conv_s16_mve_params;
 
 tq_status tq_fully_connected_s16_mve(const tq_gemm_s16_mve_params *p, const int16_t *input, int16_t *output);
 /** CONV_2D 1x1, stride 1, no padding: the same GEMM over the pixels. */
 tq_status tq_conv1x1_s16_mve(const tq_gemm_s16_mve_params *p, const int16_t *input, int16_t *output);
+/** scratch: the bordered copy, groups * padded_height * padded_width * 8 bytes */
 tq_status tq_depthwise_conv_s16_mve(const tq_depthwise_conv_s16_mve_params *p, const int16_t *input,
-                                    int16_t *output);
+                                    int16_t *output, void *scratch);
 
 #endif
