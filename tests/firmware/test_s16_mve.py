@@ -63,6 +63,9 @@ CASES = [  # conv 1x1 (stride 1, no padding): the pixels are the GEMM's rows
     Case("dw", (8, 6, 3), 5, filters=1, padding="valid", int16=True),
     Case("dw", (7, 9, 5), (2, 3), filters=1, strides=(1, 2), batch=2, act="relu", int16=True),
     Case("dw", (5, 5, 13), 3, filters=1, padding="valid", int16=True),
+    # depths that are multiples of 8: the copy moves a pixel's 8 channels (two groups) a step
+    Case("dw", (9, 5, 16), 3, filters=1, batch=2, act="relu", int16=True),
+    Case("dw", (6, 7, 8), 3, filters=1, strides=2, bias="none", int16=True),
 ]
 
 
@@ -86,7 +89,7 @@ def _grid(tmp_path):
     return zip(models, expect, run_grid(grid, BOARD, tmp_path))  # firmware == simulator, exactly
 
 
-def test_gemm_s16_mve(tmp_path):
+def test_kernels_on_m55(tmp_path):
     for (name, _), (kernel, n), model_c in _grid(tmp_path):
         assert layers_calling(model_c, kernel) == n, name
 
