@@ -130,6 +130,72 @@ tq_status tq_conv1x1_s16_mve(const tq_gemm_s16_mve_params *p, const int16_t *inp
     return TQ_OK;
 }
 
+/* n int16 from src (NULL: zeros) to dst, 8 a vector, the last partial vector predicated; returns dst + n */
+static inline int16_t *tq_s16_put(int16_t *dst, const int16_t *src, int32_t n) {
+    for (; n > 0; n -= 8, dst += 8) {
+        const mve_pred16_t m = vctp16q((uint32_t)n);
+        vstrhq_p_s16(dst, src ? vldrhq_z_s16(src, m) : vdupq_n_s16(0), m);
+        if (src) src += 8;
+    }
+    return dst + n; /* n <= 0: back to the end of the run */
+}
+
+/* the im2col row of output pixel (oy, ox) of `image`: [ky][kx][ci], zero where a tap leaves the image */
+static void patch(const tq_conv_s16_im2col_mve_params *p, const int16_t *image, int32_t oy, int32_t ox,
+                  int16_t *row) {
+    const int32_t c = p->input_depth, w = p->input_width, fw = p->filter_width, dw = p->dilation_width;
+    const int32_t x0 = ox * p->stride_width - p->pad_width;
+    for (int32_t ky = 0; ky < p->filter_height; ++ky) {
+        const int32_t iy = oy * p->stride_height - p->pad_height + ky * p->dilation_height;
+        if (iy < 0 || iy >= p->input_height) {
+            row = tq_s16_put(row, NULL, fw * c);
+            continue;
+        }
+        const int16_t *line = image + iy * w * c;
+        if (dw == 1) { /* one run: zeros left of the image, the pixels inside, zeros right of it */
+            const int32_t lo = x0 < 0 ? (-x0 < fw ? -x0 : fw) : 0, hi = x0 + fw > w ? w - x0 : fw; /* [lo, hi) inside */
+            row = tq_s16_put(row, NULL, lo * c);
+            if (hi > lo) row = tq_s16_put(row, line + (x0 + lo) * c, (hi - lo) * c);
+            row = tq_s16_put(row, NULL, (fw - (hi > lo ? hi : lo)) * c);
+        } else {
+            for (int32_t kx = 0, ix = x0; kx < fw; ++kx, ix += dw)
+                row = tq_s16_put(row, ix >= 0 && ix < w ? line + ix * c : NULL, c);
+        }
+    }
+}
+
+tq_status tq_conv_s16_im2col_mve(const tq_conv_s16_im2col_mve_params *p, const int16_t *input, int16_t *output,
+                                 void *scratch) {
+    const tq_gemm_s16_mve_params *g = p->gemm;
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && g != NULL && g->rows >= 1 &&
+              g->depth == p->filter_height * p->filter_width * p->input_depth && g->steps == (g->depth - 1) / 8);
+    const int32_t k = g->depth, n = g->out_depth, pixels = p->output_height * p->output_width;
+    const int32_t image = p->input_height * p->input_width * p->input_depth;
+    int16_t *row0 = (int16_t *)scratch, *row1 = row0 + k;
+    tq_s16_gemm_run run;
+    run.steps = g->steps;
+    run.tail = (uint32_t)vctp16q((uint32_t)(k - 8 * g->steps));
+    run.channels = n;
+    vst1q_s32(run.lo, vdupq_n_s32(g->act_min));
+    vst1q_s32(run.hi, vdupq_n_s32(g->act_max));
+    void (*pair)(tq_s16_gemm_run *) = g->requant64 ? tq_s16_mve_pair64 : tq_s16_mve_pair32;
+    void (*one)(tq_s16_gemm_run *) = g->requant64 ? tq_s16_mve_one64 : tq_s16_mve_one32;
+    const int32_t total = p->batches * pixels;
+    for (int32_t i = 0; i < total; i += 2) { /* pixel pairs, across images */
+        patch(p, input + i / pixels * image, i % pixels / p->output_width, i % p->output_width, row0);
+        run.x0 = row0, run.y0 = output + i * n, run.w = g->blocked;
+        if (i + 1 < total) {
+            const int32_t j = i + 1;
+            patch(p, input + j / pixels * image, j % pixels / p->output_width, j % p->output_width, row1);
+            run.x1 = row1, run.y1 = run.y0 + n;
+            pair(&run);
+        } else {
+            one(&run);
+        }
+    }
+    return TQ_OK;
+}
+
 #else
 typedef int tq_gemm_s16_mve_unavailable; /* keeps this translation unit non-empty (ISO C) */
 #endif

@@ -1,10 +1,10 @@
-"""16x8 FULLY_CONNECTED, CONV_2D 1x1 and DEPTHWISE_CONV_2D on Helium (tinyq/specialize/s16_mve.py,
+"""16x8 FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D on Helium (tinyq/specialize/s16_mve.py,
 firmware/src/tq_gemm_s16_mve.c, tq_depthwise_conv_s16_mve.c):
 firmware == simulator == TFLM, exactly, on the Cortex-M55, with every path of the GEMM core: depths 3, 5, 8, 13, 33
 (a predicated last step of 3, 5, 8 = full, 5 and 1 taps; 1 to 5 steps), output depths 1, 7, 9, 17 (a partial last
 block of 1, 3, 1, 1), one row, two rows and three (a pair, then one), every clamp kind (int16, ReLU, ReLU6),
 both requantization paths (int64 and int32 biases), and a layer whose int32 bound fails (Helium declines it);
-depthwise cases listed in CASES."""
+conv (im2col) and depthwise cases listed in CASES."""
 import numpy as np
 import pytest
 
@@ -53,7 +53,14 @@ CASES = [  # conv 1x1 (stride 1, no padding): the pixels are the GEMM's rows
     Case("conv", (3, 3, 8), 1, filters=17, bias="none", int16=True, lo=-3.0, hi=1.0),
     Case("conv", (2, 3, 13), 1, filters=1, batch=2, int16=True),
     Case("conv", (1, 3, 33), 1, filters=4, bias="int32-none", act="relu", int16=True),
-    Case("conv", (3, 3, 5), 1, filters=6, strides=2, int16=True),  # stride 2: not rows (the DSP conv)
+    # any other conv (tq_conv_s16_im2col_mve): padding on every side, strides, dilation along y and x, a KWS-style
+    # first layer (1 channel, 10x4, stride 2), batch 2, both requantization paths, channel and depth tails
+    Case("conv", (3, 3, 5), 1, filters=6, strides=2, int16=True),
+    Case("conv", (13, 10, 1), (10, 4), filters=7, strides=2, act="relu", int16=True),
+    Case("conv", (7, 6, 3), 3, filters=9, batch=2, bias="int32", act="relu6", int16=True),
+    Case("conv", (8, 9, 2), 3, filters=5, dilation=(1, 2), int16=True),
+    Case("conv", (9, 7, 5), (3, 2), filters=17, strides=(2, 1), padding="valid", bias="none", int16=True),
+    Case("conv", (8, 8, 13), 3, filters=4, dilation=2, bias="int32", int16=True, lo=-3.0, hi=1.0),
     # depthwise (tq_depthwise_conv_s16_mve): channel tails 1, 3, 1, 1, 3 of the 4-channel groups, SAME padding
     # and VALID, strides, dilation, lanes along x (wide) and y (tall), a partial last chunk, 3x3 and 5x5 / 2x3
     Case("dw", (6, 9, 7), 3, filters=1, act="relu", int16=True),
@@ -79,8 +86,9 @@ def _grid(tmp_path):
     expect.append(("tq_fully_connected_s16_mve", 1))
     for case in CASES:
         models.append((str(case), conv_cases.convert_case(case)))
-        expect.append(("tq_conv1x1_s16_mve" if case.op == "conv" else "tq_depthwise_conv_s16_mve",
-                       0 if case.strides == 2 and case.op == "conv" else 1))
+        pointwise = case.k == 1 and case.strides == 1
+        expect.append(("tq_depthwise_conv_s16_mve" if case.op == "dw" else
+                       "tq_conv1x1_s16_mve" if pointwise else "tq_conv_s16_im2col_mve", 1))
     grid = []
     for name, tfl in models:
         program = as_program(tfl)

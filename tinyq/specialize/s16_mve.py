@@ -1,6 +1,8 @@
-"""16x8 FULLY_CONNECTED, CONV_2D 1x1 and DEPTHWISE_CONV_2D on Helium (firmware/src/tq_gemm_s16_mve.c,
+"""16x8 FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D on Helium (firmware/src/tq_gemm_s16_mve.c,
 tq_depthwise_conv_s16_mve.c): tq_fully_connected_s16_mve, tq_conv1x1_s16_mve (1x1, stride 1, no padding, no
-groups: the pixels are the rows) and tq_depthwise_conv_s16_mve (depth multiplier 1, int64 requantization).
+groups: the pixels are the rows), tq_conv_s16_im2col_mve (any other conv without groups: two im2col rows at a
+time in scratch, then the same GEMM core) and tq_depthwise_conv_s16_mve (depth multiplier 1, int64
+requantization).
 
 The int32 sums and the requantization rows are tinyq/specialize/s16_dsp.py's (requant_rows: the bound
 |bias| + sum|w| * 32768 < 2^31, 2^30 on the int32 path, proved per channel, else the preparer declines and the
@@ -21,7 +23,7 @@ import numpy as np
 
 from tinyq.lower.conv import ConvCall, DepthwiseConvCall
 from tinyq.lower.fully_connected import FullyConnectedCall
-from tinyq.program import KernelCall, const_array
+from tinyq.program import KernelCall, ParamStruct, const_array
 from tinyq.raster import conv_raster
 from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.common_mve import LANES, padded
@@ -32,8 +34,7 @@ TAPS = 8  # int16 lanes: taps a step
 
 
 @dataclass(frozen=True, eq=False)
-class GemmS16MveCall(KernelCall):
-    params_type: ClassVar[str] = "tq_gemm_s16_mve_params"
+class _GemmFields:
     rows: int
     depth: int
     out_depth: int
@@ -42,6 +43,15 @@ class GemmS16MveCall(KernelCall):
     act_max: int
     requant64: bool
     blocked: np.ndarray  # int8: per block of 4 channels, bias twice, weights, requantization vectors
+
+
+@dataclass(frozen=True, eq=False)
+class GemmS16Mve(_GemmFields, ParamStruct):
+    params_type: ClassVar[str] = "tq_gemm_s16_mve_params"
+
+
+@dataclass(frozen=True, eq=False)
+class _Source:
     _source: np.ndarray  # the layer's int8 weights, for the weight reports (not emitted)
 
     @property
@@ -51,6 +61,34 @@ class GemmS16MveCall(KernelCall):
     @property
     def weights(self) -> np.ndarray:
         return self._source
+
+
+@dataclass(frozen=True, eq=False)
+class GemmS16MveCall(_Source, _GemmFields, KernelCall):
+    params_type: ClassVar[str] = "tq_gemm_s16_mve_params"
+
+
+@dataclass(frozen=True, eq=False)
+class ConvIm2colS16MveCall(_Source, KernelCall):
+    params_type: ClassVar[str] = "tq_conv_s16_im2col_mve_params"
+    batches: int
+    input_height: int
+    input_width: int
+    input_depth: int
+    filter_height: int
+    filter_width: int
+    output_height: int
+    output_width: int
+    stride_height: int
+    stride_width: int
+    dilation_height: int
+    dilation_width: int
+    pad_height: int
+    pad_width: int
+    gemm: GemmS16Mve
+
+    def scratch_bytes(self) -> int:
+        return 4 * self.gemm.depth  # two int16 im2col rows
 
 
 def _lanes(v: np.ndarray, n: int) -> np.ndarray:
@@ -74,28 +112,43 @@ def blocked(weights: np.ndarray, q: Requant) -> np.ndarray:
                        np.int8)
 
 
-def _gemm(call, weights: np.ndarray, source: np.ndarray, rows: int, symbol: str) -> Prepared | None:
+def _gemm_fields(call, weights: np.ndarray, rows: int) -> dict | None:
     q = requant_rows(weights, call.bias, call.multiplier, call.shift, call.acc64)
     if q is None:
         return None
     c, k = weights.shape
-    record = GemmS16MveCall(**base_fields(call), rows=rows, depth=k, out_depth=c, steps=(k - 1) // TAPS,
-                            act_min=call.act_min, act_max=call.act_max, requant64=q.requant64,
-                            blocked=blocked(weights, q), _source=source)
-    return Prepared(record, symbol)
+    return dict(rows=rows, depth=k, out_depth=c, steps=(k - 1) // TAPS, act_min=call.act_min, act_max=call.act_max,
+                requant64=q.requant64, blocked=blocked(weights, q))
 
 
 def prepare_fully_connected(call: KernelCall) -> Prepared | None:
     if not isinstance(call, FullyConnectedCall) or call.weights is None or not _symmetric(call) or call.filter_offset:
         return None
-    return _gemm(call, call.weights, call.weights, call.batches, "tq_fully_connected_s16_mve")
+    g = _gemm_fields(call, call.weights, call.batches)
+    return None if g is None else Prepared(GemmS16MveCall(**base_fields(call), **g, _source=call.weights),
+                                           "tq_fully_connected_s16_mve")
+
+
+_CONV_GEOMETRY = ("batches", "input_height", "input_width", "input_depth", "filter_height", "filter_width",
+                  "output_height", "output_width", "stride_height", "stride_width", "dilation_height",
+                  "dilation_width", "pad_height", "pad_width")
 
 
 def prepare_conv(call: KernelCall) -> Prepared | None:
-    if not isinstance(call, ConvCall) or call.filter is None or not _symmetric(call) or not _pointwise(call):
+    """1x1 pointwise: the pixels are the GEMM's rows; any other conv without groups: im2col rows (OHWI filter
+    rows are in the patch's (ky, kx, ci) order)"""
+    if (not isinstance(call, ConvCall) or call.filter is None or not _symmetric(call)
+            or call.filter_input_depth != call.input_depth):
         return None
-    return _gemm(call, call.filter.reshape(call.output_depth, -1), call.filter,
-                 call.batches * call.output_height * call.output_width, "tq_conv1x1_s16_mve")
+    g = _gemm_fields(call, call.filter.reshape(call.output_depth, -1),
+                     call.batches * call.output_height * call.output_width)
+    if g is None:
+        return None
+    if _pointwise(call):
+        return Prepared(GemmS16MveCall(**base_fields(call), **g, _source=call.filter), "tq_conv1x1_s16_mve")
+    record = ConvIm2colS16MveCall(**base_fields(call), **{n: getattr(call, n) for n in _CONV_GEOMETRY},
+                                  gemm=GemmS16Mve(**g), _source=call.filter)
+    return Prepared(record, "tq_conv_s16_im2col_mve")
 
 
 @dataclass(frozen=True, eq=False)

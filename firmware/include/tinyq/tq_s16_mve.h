@@ -23,6 +23,15 @@ typedef struct {
     const int8_t *blocked;
 } tq_gemm_s16_mve_params;
 
+/* CONV_2D, any filter without groups: an im2col row per output pixel (two at a time, zero where the filter
+ * leaves the image) in scratch, then the GEMM core. */
+typedef struct {
+    int32_t batches, input_height, input_width, input_depth;
+    int32_t filter_height, filter_width, output_height, output_width;
+    int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
+    const tq_gemm_s16_mve_params *gemm; /* depth = filter_height * filter_width * input_depth (OHWI rows) */
+} tq_conv_s16_im2col_mve_params;
+
 /* DEPTHWISE_CONV_2D, depth multiplier 1, int64 requantization: four neighbouring output pixels of one channel
  * in the int32 lanes, on a zero-bordered copy of the input (scratch: groups * padded_height * padded_width * 4
  * int16, group-major [groups][padded_height][padded_width][4]). Each channel's row {a, b, c} (tq_s16_dsp.h)
@@ -41,6 +50,9 @@ typedef struct {
 tq_status tq_fully_connected_s16_mve(const tq_gemm_s16_mve_params *p, const int16_t *input, int16_t *output);
 /** CONV_2D 1x1, stride 1, no padding: the same GEMM over the pixels. */
 tq_status tq_conv1x1_s16_mve(const tq_gemm_s16_mve_params *p, const int16_t *input, int16_t *output);
+/** scratch: two im2col rows, 4 * gemm->depth bytes */
+tq_status tq_conv_s16_im2col_mve(const tq_conv_s16_im2col_mve_params *p, const int16_t *input, int16_t *output,
+                                 void *scratch);
 /** scratch: the bordered copy, groups * padded_height * padded_width * 8 bytes */
 tq_status tq_depthwise_conv_s16_mve(const tq_depthwise_conv_s16_mve_params *p, const int16_t *input,
                                     int16_t *output, void *scratch);
