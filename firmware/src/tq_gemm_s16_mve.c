@@ -164,14 +164,26 @@ static void patch(const tq_conv_s16_im2col_mve_params *p, const int16_t *image, 
     }
 }
 
+/* the im2col row of output pixel (oy, ox) from an image (or its bordered copy) `width` pixels wide that holds
+ * every tap: a run of filter_width * depth per filter row (per tap when dilated along x) */
+static void patch_inside(const tq_conv_s16_im2col_mve_params *p, const int16_t *image, int32_t width, int32_t oy,
+                         int32_t ox, int16_t *row) {
+    const int32_t c = p->input_depth, fw = p->filter_width, dw = p->dilation_width;
+    const int16_t *at = image + (oy * p->stride_height * width + ox * p->stride_width) * c;
+    for (int32_t ky = 0; ky < p->filter_height; ++ky, at += p->dilation_height * width * c) {
+        if (dw == 1) row = tq_s16_put(row, at, fw * c);
+        else for (int32_t kx = 0; kx < fw; ++kx) row = tq_s16_put(row, at + kx * dw * c, c);
+    }
+}
+
 tq_status tq_conv_s16_im2col_mve(const tq_conv_s16_im2col_mve_params *p, const int16_t *input, int16_t *output,
                                  void *scratch) {
     const tq_gemm_s16_mve_params *g = p->gemm;
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && g != NULL && g->rows >= 1 &&
               g->depth == p->filter_height * p->filter_width * p->input_depth && g->steps == (g->depth - 1) / 8);
     const int32_t k = g->depth, n = g->out_depth, pixels = p->output_height * p->output_width;
-    const int32_t image = p->input_height * p->input_width * p->input_depth;
-    int16_t *row0 = (int16_t *)scratch, *row1 = row0 + k;
+    const int32_t c = p->input_depth, image = p->input_height * p->input_width * c, bw = p->bordered_width;
+    int16_t *row0 = (int16_t *)scratch, *row1 = row0 + k, *copy = row1 + k;
     tq_s16_gemm_run run;
     run.steps = g->steps;
     run.tail = (uint32_t)vctp16q((uint32_t)(k - 8 * g->steps));
@@ -180,17 +192,32 @@ tq_status tq_conv_s16_im2col_mve(const tq_conv_s16_im2col_mve_params *p, const i
     vst1q_s32(run.hi, vdupq_n_s32(g->act_max));
     void (*pair)(tq_s16_gemm_run *) = g->requant64 ? tq_s16_mve_pair64 : tq_s16_mve_pair32;
     void (*one)(tq_s16_gemm_run *) = g->requant64 ? tq_s16_mve_one64 : tq_s16_mve_one32;
-    const int32_t total = p->batches * pixels;
-    for (int32_t i = 0; i < total; i += 2) { /* pixel pairs, across images */
-        patch(p, input + i / pixels * image, i % pixels / p->output_width, i % p->output_width, row0);
-        run.x0 = row0, run.y0 = output + i * n, run.w = g->blocked;
-        if (i + 1 < total) {
-            const int32_t j = i + 1;
-            patch(p, input + j / pixels * image, j % pixels / p->output_width, j % p->output_width, row1);
-            run.x1 = row1, run.y1 = run.y0 + n;
-            pair(&run);
-        } else {
-            one(&run);
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int16_t *img = input + b * image, *src = img;
+        int32_t width = p->input_width;
+        if (p->bordered_height) { /* zeros, then the image's rows inside the border */
+            tq_s16_put(copy, NULL, p->bordered_height * bw * c);
+            for (int32_t y = 0; y < p->input_height; ++y)
+                tq_s16_put(copy + ((y + p->pad_height) * bw + p->pad_width) * c, img + y * p->input_width * c,
+                           p->input_width * c);
+            src = copy, width = bw;
+        }
+        const int plain = p->inside || p->bordered_height;
+        int16_t *out = output + b * pixels * n;
+        for (int32_t i = 0; i < pixels; i += 2) { /* pixel pairs */
+            const int32_t oy = i / p->output_width, ox = i % p->output_width;
+            if (plain) patch_inside(p, src, width, oy, ox, row0);
+            else patch(p, img, oy, ox, row0);
+            run.x0 = row0, run.y0 = out + i * n, run.w = g->blocked;
+            if (i + 1 < pixels) {
+                const int32_t oy1 = (i + 1) / p->output_width, ox1 = (i + 1) % p->output_width;
+                if (plain) patch_inside(p, src, width, oy1, ox1, row1);
+                else patch(p, img, oy1, ox1, row1);
+                run.x1 = row1, run.y1 = run.y0 + n;
+                pair(&run);
+            } else {
+                one(&run);
+            }
         }
     }
     return TQ_OK;

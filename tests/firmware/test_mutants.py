@@ -104,6 +104,12 @@ MUTANTS = [
     # Helium 16x8 depthwise: a line's partial last chunk one lane short; the border of the copy 1, not 0
     ("s16-mve-dw-tail", "firmware/src/tq_depthwise_conv_s16_mve.c", "pred = vctp32q((uint32_t)rest)",
      "pred = vctp32q((uint32_t)rest - 1)", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    # Helium 16x8 im2col: the bordered copy's rows without their left border; a row's zeros left of the image
+    # one tap short (the checked rows of a large padded image)
+    ("s16-mve-im2col-border", "firmware/src/tq_gemm_s16_mve.c", "((y + p->pad_height) * bw + p->pad_width) * c",
+     "((y + p->pad_height) * bw) * c", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    ("s16-mve-im2col-left", "firmware/src/tq_gemm_s16_mve.c", "row = tq_s16_put(row, NULL, lo * c);",
+     "row = tq_s16_put(row, NULL, lo * c - c);", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
     # its 3x3 assembly core: the centre tap multiplied by the weight right of it; the copy's two-group scatter
     # (depth a multiple of 8) stepping one group, not two, per 8 channels
     ("s16-mve-dw3x3-tap", "firmware/src/tq_depthwise_conv_s16_mve.c", 'TAP("r1", "q1", 16)', 'TAP("r1", "q1", 20)',

@@ -17,7 +17,7 @@ from tests.firmware.kernel_calls import layers_calling
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
-DSP_BOARDS = ["mps2-an386", "mps3-an547"]  # Cortex-M4, M55 (its Helium 16x8 kernels take FC, 1x1 and depthwise)
+DSP_BOARDS = ["mps2-an386", "mps3-an547"]  # Cortex-M4, M55 (its Helium 16x8 kernels take FC, conv and depthwise)
 
 
 def _calls(model_c: str, kernel: str) -> int:
@@ -80,8 +80,9 @@ def fc_rows():
 def test_chain_int64_bias(board, chain64, tmp_path):
     model_c = _assert_firmware_equals(*chain64, board, tmp_path)
     kernels = ("tq_conv_s16_dsp", "tq_depthwise_conv_s16_dsp", "tq_fully_connected_s16_dsp", "tq_conv_s16_wide_dsp",
-               "tq_conv1x1_s16_mve", "tq_depthwise_conv_s16_mve", "tq_fully_connected_s16_mve")
-    want = (3, 0, 0, 0, 1, 2, 2) if board == "mps3-an547" else (3, 2, 2, 1, 0, 0, 0)
+               "tq_conv1x1_s16_mve", "tq_conv_s16_im2col_mve", "tq_depthwise_conv_s16_mve",
+               "tq_fully_connected_s16_mve")
+    want = (0, 0, 0, 0, 1, 3, 2, 2) if board == "mps3-an547" else (3, 2, 2, 1, 0, 0, 0, 0)
     assert tuple(_calls(model_c, k) for k in kernels) == want
 
 

@@ -61,6 +61,9 @@ CASES = [  # conv 1x1 (stride 1, no padding): the pixels are the GEMM's rows
     Case("conv", (8, 9, 2), 3, filters=5, dilation=(1, 2), int16=True),
     Case("conv", (9, 7, 5), (3, 2), filters=17, strides=(2, 1), padding="valid", bias="none", int16=True),
     Case("conv", (8, 8, 13), 3, filters=4, dilation=2, bias="int32", int16=True, lo=-3.0, hi=1.0),
+    # a padded image too large for the bordered copy (2 * 42 * 38 * 3 bytes > 8192): rows check every tap
+    Case("conv", (40, 36, 3), 3, filters=5, strides=2, act="relu", int16=True),
+    Case("conv", (34, 40, 3), (3, 2), filters=3, dilation=(1, 2), int16=True),
     # depthwise (tq_depthwise_conv_s16_mve): channel tails 1, 3, 1, 1, 3 of the 4-channel groups, SAME padding
     # and VALID, strides, dilation, lanes along x (wide) and y (tall), a partial last chunk, 3x3 and 5x5 / 2x3
     Case("dw", (6, 9, 7), 3, filters=1, act="relu", int16=True),

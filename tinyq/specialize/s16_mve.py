@@ -85,10 +85,13 @@ class ConvIm2colS16MveCall(_Source, KernelCall):
     dilation_width: int
     pad_height: int
     pad_width: int
+    inside: bool  # every tap inside the image: rows are plain copies of it
+    bordered_height: int  # 0, or the zero-bordered copy of each image the rows are copied from (scratch)
+    bordered_width: int
     gemm: GemmS16Mve
 
-    def scratch_bytes(self) -> int:
-        return 4 * self.gemm.depth  # two int16 im2col rows
+    def scratch_bytes(self) -> int:  # two int16 im2col rows, then the bordered copy
+        return 4 * self.gemm.depth + 2 * self.bordered_height * self.bordered_width * self.input_depth
 
 
 def _lanes(v: np.ndarray, n: int) -> np.ndarray:
@@ -134,6 +137,18 @@ _CONV_GEOMETRY = ("batches", "input_height", "input_width", "input_depth", "filt
                   "dilation_width", "pad_height", "pad_width")
 
 
+BORDERED_MAX_BYTES = 8192  # scratch for a padded conv's bordered copy, at most (else rows check each tap)
+
+
+def _reach(call) -> tuple[int, int]:
+    """Rows and columns a bordered copy needs: the padding, the image, and every tap of every output"""
+    high = max(call.pad_height + call.input_height,
+               (call.output_height - 1) * call.stride_height + (call.filter_height - 1) * call.dilation_height + 1)
+    wide = max(call.pad_width + call.input_width,
+               (call.output_width - 1) * call.stride_width + (call.filter_width - 1) * call.dilation_width + 1)
+    return high, wide
+
+
 def prepare_conv(call: KernelCall) -> Prepared | None:
     """1x1 pointwise: the pixels are the GEMM's rows; any other conv without groups: im2col rows (OHWI filter
     rows are in the patch's (ky, kx, ci) order)"""
@@ -146,8 +161,12 @@ def prepare_conv(call: KernelCall) -> Prepared | None:
         return None
     if _pointwise(call):
         return Prepared(GemmS16MveCall(**base_fields(call), **g, _source=call.filter), "tq_conv1x1_s16_mve")
+    high, wide = _reach(call)
+    inside = call.pad_height == call.pad_width == 0 and (high, wide) == (call.input_height, call.input_width)
+    small = not inside and 2 * high * wide * call.input_depth <= BORDERED_MAX_BYTES
     record = ConvIm2colS16MveCall(**base_fields(call), **{n: getattr(call, n) for n in _CONV_GEOMETRY},
-                                  gemm=GemmS16Mve(**g), _source=call.filter)
+                                  inside=inside, bordered_height=high if small else 0,
+                                  bordered_width=wide if small else 0, gemm=GemmS16Mve(**g), _source=call.filter)
     return Prepared(record, "tq_conv_s16_im2col_mve")
 
 
@@ -216,11 +235,7 @@ def prepare_depthwise_conv(call: KernelCall) -> Prepared | None:
         "batches", "input_height", "input_width", "filter_height", "filter_width", "output_height", "output_width",
         "stride_height", "stride_width", "dilation_height", "dilation_width", "pad_height", "pad_width",
         "act_min", "act_max")}
-    # rows and columns every tap of every output reads: the border below / right covers what the padding implies
-    high = max(call.pad_height + call.input_height,
-               (call.output_height - 1) * call.stride_height + (call.filter_height - 1) * call.dilation_height + 1)
-    wide = max(call.pad_width + call.input_width,
-               (call.output_width - 1) * call.stride_width + (call.filter_width - 1) * call.dilation_width + 1)
+    high, wide = _reach(call)  # the border below / right covers what the padding implies
     record = DepthwiseS16MveCall(
         **base_fields(call), **geometry, depth=c, groups=groups, padded_height=high, padded_width=wide,
         weights=const_array(filt.reshape(h * w, groups, LANES).transpose(1, 0, 2).reshape(-1), np.int8),

@@ -29,6 +29,10 @@ typedef struct {
     int32_t batches, input_height, input_width, input_depth;
     int32_t filter_height, filter_width, output_height, output_width;
     int32_t stride_height, stride_width, dilation_height, dilation_width, pad_height, pad_width;
+    int32_t inside; /* 1: every tap of every output is inside the image (no padding reached): rows are copies */
+    /* 0, or the zero-bordered copy of each image the kernel makes first (scratch after the two rows: rows and
+     * columns pad + input + what the last taps reach), so that rows are plain copies from it */
+    int32_t bordered_height, bordered_width;
     const tq_gemm_s16_mve_params *gemm; /* depth = filter_height * filter_width * input_depth (OHWI rows) */
 } tq_conv_s16_im2col_mve_params;
 
@@ -50,7 +54,7 @@ typedef struct {
 tq_status tq_fully_connected_s16_mve(const tq_gemm_s16_mve_params *p, const int16_t *input, int16_t *output);
 /** CONV_2D 1x1, stride 1, no padding: the same GEMM over the pixels. */
 tq_status tq_conv1x1_s16_mve(const tq_gemm_s16_mve_params *p, const int16_t *input, int16_t *output);
-/** scratch: two im2col rows, 4 * gemm->depth bytes */
+/** scratch: two im2col rows, 4 * gemm->depth bytes, then the bordered copy (2 bytes an element), if any */
 tq_status tq_conv_s16_im2col_mve(const tq_conv_s16_im2col_mve_params *p, const int16_t *input, int16_t *output,
                                  void *scratch);
 /** scratch: the bordered copy, groups * padded_height * padded_width * 8 bytes */
