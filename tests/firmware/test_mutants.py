@@ -95,6 +95,29 @@ MUTANTS = [
      '"sub    %[r], %[r], %[row]\\n\\t"', ("pytest", "tests/firmware/test_depthwise_fast.py", "an386")),
     ("dw3-taps-right-edge", "firmware/src/tq_depthwise_fast_dsp.h", "ok2 = (uint32_t)(in_x + 2) < (uint32_t)w;",
      "ok2 = (uint32_t)(in_x + 2) <= (uint32_t)w;", ("pytest", "tests/firmware/test_depthwise_fast.py", "an386")),
+    # Helium 16x8 GEMM: the last step's input mask one lane short; a partial last block (C % 4) of the two-row
+    # core storing row 1's outputs into row 0 and back
+    ("s16-mve-gemm-tail", "firmware/src/tq_gemm_s16_mve.c", "vctp16q((uint32_t)(k - 8 * p->steps))",
+     "vctp16q((uint32_t)(k - 8 * p->steps - 1))", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    ("s16-mve-gemm-block", "firmware/src/tq_gemm_s16_mve.c", "vpstt\\n vstrht.32 q0, [r0]\\n vstrht.32 q1, [r2]",
+     "vpstt\\n vstrht.32 q1, [r0]\\n vstrht.32 q0, [r2]", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    # Helium 16x8 depthwise: a line's partial last chunk one lane short; the border of the copy 1, not 0
+    ("s16-mve-dw-tail", "firmware/src/tq_depthwise_conv_s16_mve.c", "pred = vctp32q((uint32_t)rest)",
+     "pred = vctp32q((uint32_t)rest - 1)", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    # Helium 16x8 im2col: the bordered copy's rows without their left border; a row's zeros left of the image
+    # one tap short (the checked rows of a large padded image)
+    ("s16-mve-im2col-border", "firmware/src/tq_gemm_s16_mve.c", "((y + p->pad_height) * bw + p->pad_width) * c",
+     "((y + p->pad_height) * bw) * c", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    ("s16-mve-im2col-left", "firmware/src/tq_gemm_s16_mve.c", "row = tq_s16_put(row, NULL, lo * c);",
+     "row = tq_s16_put(row, NULL, lo * c - c);", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    # its 3x3 assembly core: the centre tap multiplied by the weight right of it; the copy's two-group scatter
+    # (depth a multiple of 8) stepping one group, not two, per 8 channels
+    ("s16-mve-dw3x3-tap", "firmware/src/tq_depthwise_conv_s16_mve.c", 'TAP("r1", "q1", 16)', 'TAP("r1", "q1", 20)',
+     ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    ("s16-mve-dw-copy8", "firmware/src/tq_depthwise_conv_s16_mve.c", "image += 8, d += plane / 2",
+     "image += 8, d += plane / 4", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    ("s16-mve-dw-border", "firmware/src/tq_depthwise_conv_s16_mve.c", "zero = vdupq_n_s16(0)",
+     "zero = vdupq_n_s16(1)", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
     # the 3-pixel int16 conv: pixel c loses channel 1's product of each half group after the first
     ("conv-wide3-pixel-c", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"smlad  %[c1], %[xc], %[w1], %[c1]\\n\\t"', '""',
      ("pytest", "tests/firmware/test_conv_gemm3.py", "pointwise and an386 and not unfolded")),

@@ -17,7 +17,7 @@ from tests.firmware.kernel_calls import layers_calling
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
-DSP_BOARDS = ["mps2-an386", "mps3-an547"]  # Cortex-M4, M55 (no Helium 16x8 kernels: the M55 runs these; the M33 runs the grids)
+DSP_BOARDS = ["mps2-an386", "mps3-an547"]  # Cortex-M4, M55 (its Helium 16x8 kernels take FC, conv and depthwise)
 
 
 def _calls(model_c: str, kernel: str) -> int:
@@ -77,14 +77,18 @@ def fc_rows():
 @pytest.mark.parametrize("board", DSP_BOARDS)
 def test_chain_int64_bias(board, chain64, tmp_path):
     model_c = _assert_firmware_equals(*chain64, board, tmp_path)
-    assert (_calls(model_c, "tq_conv_s16_dsp"), _calls(model_c, "tq_depthwise_conv_s16_dsp"),
-            _calls(model_c, "tq_fully_connected_s16_dsp"), _calls(model_c, "tq_conv_s16_wide_dsp")) == (3, 2, 2, 1)
+    kernels = ("tq_conv_s16_dsp", "tq_depthwise_conv_s16_dsp", "tq_fully_connected_s16_dsp", "tq_conv_s16_wide_dsp",
+               "tq_conv1x1_s16_mve", "tq_conv_s16_im2col_mve", "tq_depthwise_conv_s16_mve",
+               "tq_fully_connected_s16_mve")
+    want = (0, 0, 0, 0, 1, 3, 2, 2) if board == "mps3-an547" else (3, 2, 2, 1, 0, 0, 0, 0)
+    assert tuple(_calls(model_c, k) for k in kernels) == want
 
 
 @pytest.mark.parametrize("board", DSP_BOARDS)
 def test_fully_connected_rows(board, fc_rows, tmp_path):
     model_c = _assert_firmware_equals(*fc_rows, board, tmp_path)
-    assert _calls(model_c, "tq_fully_connected_s16_dsp") == 5
+    fc = "tq_fully_connected_s16_mve" if board == "mps3-an547" else "tq_fully_connected_s16_dsp"
+    assert _calls(model_c, fc) == 5
 
 
 def test_chain_int32_bias(tmp_path):

@@ -26,6 +26,7 @@
 #include "tinyq/tq_add_s8_table_dsp.h"
 #include "tinyq/tq_mve.h" /* Helium kernels of prepared records (tinyq/specialize/gemm_mve.py, depthwise_mve.py) */
 #include "tinyq/tq_s16_dsp.h"
+#include "tinyq/tq_s16_mve.h" /* 16x8 on Helium (tinyq/specialize/s16_mve.py) */
 #include "tinyq/tq_lowbit_dsp.h" /* 2-bit weights (tinyq/specialize/lowbit_dsp.py) */
 
 #endif
