@@ -26,6 +26,11 @@ static inline void valid_taps(int32_t origin, int32_t d, int32_t taps, int32_t s
     "ldr %[t0], [%[x]]\n ldr %[t1], [%[x], #4]\n ldrd %[u0], %[u1], [%[w]], #8\n"                               \
     "smlabb %[a0], %[t0], %[u0], %[a0]\n smlatt %[a1], %[t0], %[u0], %[a1]\n"                                   \
     "smlabb %[a2], %[t1], %[u1], %[a2]\n smlatt %[a3], %[t1], %[u1], %[a3]\n add %[x], %[x], %[xs]\n"
+/* TAP4_ASM with both activation pairs in one LDRD: for word-aligned activations (even depth, aligned buffer) */
+#define TAP4D_ASM                                                                                               \
+    "ldrd %[t0], %[t1], [%[x]]\n ldrd %[u0], %[u1], [%[w]], #8\n"                                               \
+    "smlabb %[a0], %[t0], %[u0], %[a0]\n smlatt %[a1], %[t0], %[u0], %[a1]\n"                                   \
+    "smlabb %[a2], %[t1], %[u1], %[a2]\n smlatt %[a3], %[t1], %[u1], %[a3]\n add %[x], %[x], %[xs]\n"
 #define TAP4_OPERANDS                                                                                           \
     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w), [t0] "=&r"(t0),      \
       [t1] "=&r"(t1), [u0] "=&r"(u0), [u1] "=&r"(u1)
@@ -33,11 +38,18 @@ static inline void valid_taps(int32_t origin, int32_t d, int32_t taps, int32_t s
 /* The sums of channels c..c+3 (`a`, started at the bias) over an output pixel's valid taps: `rows` filter rows
  * of nx taps, from the first valid tap's activations x (x_step bytes apart in a row, y_step bytes between rows)
  * and weights w (group-major; w_skip weights of the invalid taps between rows). An interior pixel of a 3x3
- * filter (all 9 taps valid) is one asm block. */
+ * filter (all 9 taps valid) is one asm block, its activations read by LDRD when `aligned` says every tap's
+ * four activations are word-aligned (LDRD faults otherwise). */
 static inline __attribute__((always_inline)) void group_sums(const int16_t *x, const int16_t *w, int32_t x_step, int32_t y_step, int32_t rows,
-                              int32_t nx, int32_t w_skip, int32_t a[4]) {
+                              int32_t nx, int32_t w_skip, int32_t aligned, int32_t a[4]) {
     int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], t0, t1, u0, u1;
-    if (rows == 3 && nx == 3 && w_skip == 0) {
+    if (rows == 3 && nx == 3 && w_skip == 0 && aligned) {
+        const int32_t next_row = y_step - 3 * x_step;
+        __asm__(TAP4D_ASM TAP4D_ASM TAP4D_ASM "add %[x], %[x], %[ys]\n" TAP4D_ASM TAP4D_ASM TAP4D_ASM
+                "add %[x], %[x], %[ys]\n" TAP4D_ASM TAP4D_ASM TAP4D_ASM TAP4_OPERANDS
+                : [xs] "r"(x_step), [ys] "r"(next_row)
+                : "memory");
+    } else if (rows == 3 && nx == 3 && w_skip == 0) {
         const int32_t next_row = y_step - 3 * x_step;
         __asm__(TAP4_ASM TAP4_ASM TAP4_ASM "add %[x], %[x], %[ys]\n" TAP4_ASM TAP4_ASM TAP4_ASM
                 "add %[x], %[x], %[ys]\n" TAP4_ASM TAP4_ASM TAP4_ASM TAP4_OPERANDS
@@ -58,10 +70,11 @@ static inline int16_t finish(int32_t acc, const int32_t *row, int32_t clamp, int
     return tq_s16_clamp(tq_s16_smmla(acc, row[0], row[1]) >> row[2], clamp, lo, hi);
 }
 
-/* the kernel for one clamp kind (a constant: each caller below gets its own copy) */
+/* the kernel for one clamp kind and alignment (constants: each caller below gets its own copy; a variable
+ * alignment flag, live across the loops, costs GCC a register there) */
 static inline __attribute__((always_inline)) void depthwise(const tq_depthwise_conv_s16_dsp_params *p,
                                                             const int16_t *input, int16_t *output,
-                                                            const int32_t clamp) {
+                                                            const int32_t clamp, const int32_t aligned) {
     const int32_t depth = p->input_depth, lo = p->act_min, hi = p->act_max;
     const int32_t kw = p->filter_width, taps = p->filter_height * kw, whole = depth & ~3, rest = depth - whole;
     const int32_t x_step = p->dilation_width * depth, y_step = p->dilation_height * p->input_width * depth;
@@ -87,7 +100,7 @@ static inline __attribute__((always_inline)) void depthwise(const tq_depthwise_c
                 if (rows > 0 && nx > 0) {
                     for (int32_t g = whole >> 2; g > 0; --g) { /* pointers step, nothing is recomputed */
                         int32_t a[4] = {bias[0], bias[1], bias[2], bias[3]};
-                        group_sums(xg, wg, 2 * x_step, 2 * y_step, rows, nx, w_skip, a);
+                        group_sums(xg, wg, 2 * x_step, 2 * y_step, rows, nx, w_skip, aligned, a);
                         out[0] = finish(a[0], row, clamp, lo, hi); /* unrolled: a[] stays in registers */
                         out[1] = finish(a[1], row + 3, clamp, lo, hi);
                         out[2] = finish(a[2], row + 6, clamp, lo, hi);
@@ -118,9 +131,12 @@ tq_status tq_depthwise_conv_s16_dsp(const tq_depthwise_conv_s16_dsp_params *p, c
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->filter16 != NULL && p->bias != NULL &&
               p->rows != NULL && p->input_depth >= 1 && p->requant64 == 1); /* TFLM's 16x8 depthwise: int64 */
     const int32_t clamp = tq_s16_clamp_kind(p->act_min, p->act_max);
-    if (clamp == TQ_S16_CLAMP_INT16) depthwise(p, input, output, TQ_S16_CLAMP_INT16);
-    else if (clamp == TQ_S16_CLAMP_RELU) depthwise(p, input, output, TQ_S16_CLAMP_RELU);
-    else depthwise(p, input, output, TQ_S16_CLAMP_ANY);
+    /* every pixel and group starts on a word: an even depth (pixels 4k bytes apart) in a word-aligned buffer;
+     * otherwise (an odd depth, a caller's misaligned buffer) one generic copy */
+    if ((p->input_depth & 1) != 0 || ((uintptr_t)input & 3) != 0) depthwise(p, input, output, TQ_S16_CLAMP_ANY, 0);
+    else if (clamp == TQ_S16_CLAMP_INT16) depthwise(p, input, output, TQ_S16_CLAMP_INT16, 1);
+    else if (clamp == TQ_S16_CLAMP_RELU) depthwise(p, input, output, TQ_S16_CLAMP_RELU, 1);
+    else depthwise(p, input, output, TQ_S16_CLAMP_ANY, 1);
     return TQ_OK;
 }
 #else

@@ -49,6 +49,9 @@ MUTANTS = [
     # an odd tap of a gathered patch lands in the slot's next pair (the tap-pair stride)
     ("s16-wide-gather-odd", "firmware/src/tq_conv_s16_wide_dsp.c", "to += 3, from = from ? from + 1 : NULL, --n;",
      "to += 1, from = from ? from + 1 : NULL, --n;", ("pytest", "tests/firmware/test_s16_fast.py", "single_op")),
+    # the 16x8 depthwise interior tap by LDRD (word-aligned activations): the two activation pairs swapped
+    ("s16-dw-ldrd-pairs", "firmware/src/tq_depthwise_conv_s16_dsp.c", '"ldrd %[t0], %[t1], [%[x]]\\n',
+     '"ldrd %[t1], %[t0], [%[x]]\\n', ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
     ("s16-clamp-int16", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__ssat(y, 16)", "(int16_t)__ssat(y, 15)",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
     ("s16-clamp-relu", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__usat(y, 15)", "(int16_t)__usat(y, 14)",
