@@ -346,12 +346,20 @@ tq_status tq_conv1x1_s8_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *in
 }
 
 /* pixel (iy0, ix0)'s patch widened into slot: straight from the image when its window is inside and each filter
- * row is whole groups of 4 taps (rows: true), else gathered into `patch` (padding, odd row lengths) first */
+ * row is whole groups of 4 taps (rows: 1) or it is a first layer's 3x3x3 (rows: 2), else gathered into `patch`
+ * (padding, odd row lengths) first */
 static void load_patch3(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, uint32_t *slot,
                         int8_t *patch, int rows) {
     const int32_t depth = p->input_depth, w = p->input_width, run = p->filter_width * depth;
-    if (rows && iy0 >= 0 && iy0 + (p->filter_height - 1) * p->dilation_height < p->input_height && ix0 >= 0 &&
-        ix0 + p->filter_width <= w) {
+    const int inside = iy0 >= 0 && iy0 + (p->filter_height - 1) * p->dilation_height < p->input_height && ix0 >= 0 &&
+                       ix0 + p->filter_width <= w;
+    if (inside && rows == 2) { /* tq_gemm_patch333 */
+        uint32_t v[7];
+        tq_gemm_patch333(image + (iy0 * w + ix0) * 3, p->dilation_height * w * 3, v);
+        for (int32_t g = 0; g < 7; ++g) widen3_word(slot + 6 * g, v[g]);
+        return;
+    }
+    if (rows == 1 && inside) {
         const int8_t *src = image + (iy0 * w + ix0) * depth;
         for (int32_t fy = 0; fy < p->filter_height; ++fy, src += p->dilation_height * w * depth)
             widen3(slot + 6 * (fy * run >> 2), src, run >> 2); /* a filter row: run / 4 groups, 6 words each */
@@ -369,7 +377,7 @@ tq_status tq_conv_s8_im2col_wide3_dsp(const tq_conv_gemm_params *p, const int8_t
     int8_t *const dummy = dummy3(p, scratch, 1);
     const int32_t pixels = p->batches * p->output_height * p->output_width;
     const int32_t image = p->input_height * p->input_width * p->input_depth;
-    const int rows = p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0;
+    const int rows = tq_gemm_is_patch333(p) ? 2 : p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0;
     const gemm3_fn gemm = pick_gemm3(p);
     fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
     int32_t batch = 0, y = 0, xo = 0;

@@ -121,6 +121,9 @@ MUTANTS = [
      "image += 8, d += plane / 4", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
     ("s16-mve-dw-border", "firmware/src/tq_depthwise_conv_s16_mve.c", "zero = vdupq_n_s16(0)",
      "zero = vdupq_n_s16(1)", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
+    # a first layer's 3x3x3 patch joined in registers: the middle filter row's second word one byte early
+    ("conv-patch333-row1", "firmware/src/tq_conv_gemm_dsp.h", "v[3] = load4(r1 + 3);", "v[3] = load4(r1 + 2);",
+     ("pytest", "tests/firmware/test_conv_gemm3.py", "im2col and an386")),
     # the 3-pixel int16 conv: pixel c loses channel 1's product of each half group after the first
     ("conv-wide3-pixel-c", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"smlad  %[c1], %[xc], %[w1], %[c1]\\n\\t"', '""',
      ("pytest", "tests/firmware/test_conv_gemm3.py", "pointwise and an386 and not unfolded")),

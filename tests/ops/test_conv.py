@@ -46,6 +46,7 @@ CASES = [
     Case("conv", (10, 11, 3), 3, filters=4, padding="valid", dilation=(2, 3)),
     Case("conv", (1, 1, 16), 1, filters=4),
     Case("conv", (6, 7, 3), 3, filters=4, strides=2, batch=3, act="relu"),
+    Case("conv", (9, 8, 3), 3, filters=5, dilation=(2, 1), act="relu6"),  # a 3x3x3 patch's rows 2 image rows apart
     Case("dw", (8, 8, 3), 3),
     Case("dw", (9, 7, 4), 3, filters=2, strides=2, padding="valid", act="relu", lo=0.0, hi=6.0),
     Case("dw", (10, 10, 2), 3, filters=3, dilation=2, act="relu6", lo=-3.0, hi=1.0),
