@@ -164,6 +164,13 @@ static void patch(const tq_conv_s16_im2col_mve_params *p, const int16_t *image, 
     }
 }
 
+/* the im2col row at `at` (its window's first tap) when a filter row is at most one vector of `run` taps (m its
+ * mask; KWS's first layer: 4 taps of 1 channel): a predicated load and store a filter row */
+static inline __attribute__((always_inline)) void patch_short(int16_t *row, const int16_t *at, int32_t rows,
+                                                              int32_t step, int32_t run, mve_pred16_t m) {
+    for (; rows > 0; --rows, at += step, row += run) vstrhq_p_s16(row, vldrhq_z_s16(at, m), m);
+}
+
 /* the im2col row of output pixel (oy, ox) from an image (or its bordered copy) `width` pixels wide that holds
  * every tap: a run of filter_width * depth per filter row (per tap when dilated along x) */
 static void patch_inside(const tq_conv_s16_im2col_mve_params *p, const int16_t *image, int32_t width, int32_t oy,
@@ -204,6 +211,28 @@ tq_status tq_conv_s16_im2col_mve(const tq_conv_s16_im2col_mve_params *p, const i
         }
         const int plain = p->inside || p->bordered_height;
         int16_t *out = output + b * pixels * n;
+        const int32_t span = p->filter_width * c;
+        if (plain && p->dilation_width == 1 && span <= 8) { /* short filter rows: patch_short, the window stepped */
+            const int32_t step = p->dilation_height * width * c, across = p->stride_width * c;
+            const int32_t down = p->stride_height * width * c;
+            const mve_pred16_t m = vctp16q((uint32_t)span);
+            const int16_t *line = src, *at = src;
+            int32_t ox = 0;
+            for (int32_t i = 0; i < pixels; ++i) {
+                patch_short((i & 1) ? row1 : row0, at, p->filter_height, step, span, m);
+                if (++ox == p->output_width) ox = 0, line += down, at = line;
+                else at += across;
+                if (i & 1) {
+                    run.x0 = row0, run.x1 = row1, run.y0 = out + (i - 1) * n, run.y1 = run.y0 + n, run.w = g->blocked;
+                    pair(&run);
+                }
+            }
+            if (pixels & 1) {
+                run.x0 = row0, run.y0 = out + (pixels - 1) * n, run.w = g->blocked;
+                one(&run);
+            }
+            continue;
+        }
         for (int32_t i = 0; i < pixels; i += 2) { /* pixel pairs */
             const int32_t oy = i / p->output_width, ox = i % p->output_width;
             if (plain) patch_inside(p, src, width, oy, ox, row0);

@@ -124,6 +124,9 @@ MUTANTS = [
     # a first layer's 3x3x3 patch joined in registers: the middle filter row's second word one byte early
     ("conv-patch333-row1", "firmware/src/tq_conv_gemm_dsp.h", "v[3] = load4(r1 + 3);", "v[3] = load4(r1 + 2);",
      ("pytest", "tests/firmware/test_conv_gemm3.py", "im2col and an386")),
+    # the 16x8 Helium im2col's short filter rows: the next pixel's window one step too far along x
+    ("s16-mve-im2col-short", "firmware/src/tq_gemm_s16_mve.c", "else at += across;", "else at += across + c;",
+     ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
     # the 3-pixel int16 conv: pixel c loses channel 1's product of each half group after the first
     ("conv-wide3-pixel-c", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"smlad  %[c1], %[xc], %[w1], %[c1]\\n\\t"', '""',
      ("pytest", "tests/firmware/test_conv_gemm3.py", "pointwise and an386 and not unfolded")),

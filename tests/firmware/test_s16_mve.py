@@ -61,6 +61,11 @@ CASES = [  # conv 1x1 (stride 1, no padding): the pixels are the GEMM's rows
     Case("conv", (8, 9, 2), 3, filters=5, dilation=(1, 2), int16=True),
     Case("conv", (9, 7, 5), (3, 2), filters=17, strides=(2, 1), padding="valid", bias="none", int16=True),
     Case("conv", (8, 8, 13), 3, filters=4, dilation=2, bias="int32", int16=True, lo=-3.0, hi=1.0),
+    # filter rows of at most 8 taps (one predicated vector a row, the window stepped): 8 taps, unpadded, dilated
+    # along y (25 pixels: pairs, then one), or strided along y; 3 taps, padded (bordered), batch 2
+    Case("conv", (9, 8, 2), (3, 4), filters=5, dilation=(2, 1), padding="valid", int16=True),
+    Case("conv", (9, 8, 2), (2, 4), filters=3, strides=(2, 1), padding="valid", bias="int32", int16=True),
+    Case("conv", (6, 7, 1), (2, 3), filters=6, batch=2, act="relu", int16=True),
     # a padded image too large for the bordered copy (2 * 42 * 38 * 3 bytes > 8192): rows check every tap
     Case("conv", (40, 36, 3), 3, filters=5, strides=2, act="relu", int16=True),
     Case("conv", (34, 40, 3), (3, 2), filters=3, dilation=(1, 2), int16=True),
