@@ -7,10 +7,10 @@
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 /* defined by the body included below (this line at column 0 also tells tinyq.targets.kernel_sources so) */
-tq_status tq_depthwise_conv_s8_int4_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
-                                        void *scratch);
+tq_status tq_depthwise_conv_s8_int4_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input,
+                                        int8_t *output, void *scratch);
 #define TQ_DW_KERNEL tq_depthwise_conv_s8_int4_mve
-#define TQ_DW_W4 1
+#define TQ_DW_BITS 4
 #define TQ_DW_PAD tq_dw_mve_pad_image
 #include "tq_depthwise_mve_common.h"
 

@@ -221,7 +221,7 @@ __asm__(
 tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
                                    void *scratch);
 #define TQ_DW_KERNEL tq_depthwise_conv_s8_mve
-#define TQ_DW_W4 0
+#define TQ_DW_BITS 8
 #define TQ_DW_PAD pad_image
 #include "tq_depthwise_mve_common.h"
 

@@ -1,10 +1,10 @@
 /* The shared body of the Helium depthwise kernels (tq_depthwise_conv_s8_mve.c, int8 weights, and
  * tq_depthwise_conv_s8_int4_mve.c, int4 weights; the algorithm is described in the first): the driver, the
- * generic tap loop and the 3x3 cores' run record. Each file defines TQ_DW_KERNEL, TQ_DW_W4 and TQ_DW_PAD, then
- * includes this once. `w4` (a constant at each use) says the blocked filter holds
- * nibbles, two lanes a byte (tinyq/specialize/depthwise_int4_mve.py): each group's taps are then unpacked to
- * int8 [tap][4] in scratch (after the bordered copy) before its four channels, whose passes run int8's code on
- * them, so the per-pixel work is int8's. Include only under __ARM_FEATURE_MVE. */
+ * generic tap loop and the 3x3 cores' run record. Each file defines TQ_DW_KERNEL, TQ_DW_BITS and TQ_DW_PAD, then
+ * includes this once. `bits` (a constant at each use) below 8 says the blocked filter is packed: nibbles, two
+ * lanes a byte (tinyq/specialize/depthwise_int4_mve.py), or 2-bit codes and channel magnitudes
+ * (depthwise_lowbit_mve.py); each group's taps are then unpacked to int8 [tap][4] in scratch (after the bordered
+ * copy) before its four channels, whose passes run int8's code on them, so the per-pixel work is int8's. Include only under __ARM_FEATURE_MVE. */
 #ifndef TINYQ_TQ_DEPTHWISE_MVE_COMMON_H
 #define TINYQ_TQ_DEPTHWISE_MVE_COMMON_H
 
@@ -74,7 +74,7 @@ typedef struct {
     int32_t count, in_step, out_step;
 } tq_dw_dim;
 
-/* Group g's taps as int8 [tap][4]: with w4, its 2 bytes a tap unpacked into `unpacked` (16 bytes to 32 at a
+/* Group g's taps as int8 [tap][4] from int4 weights: its 2 bytes a tap unpacked into `unpacked` (16 bytes to 32 at a
  * time: lane 2i from the low nibbles, 2i + 1 from the high ones, interleaved by VST2; the scratch is sized for the
  * last step's whole 32 bytes, the predicated load reads nothing past the group). */
 static inline const int8_t *tq_dw_unpack4(const tq_depthwise_conv_s8_mve_params *p, int32_t g, int8_t *unpacked) {
@@ -88,14 +88,36 @@ static inline const int8_t *tq_dw_unpack4(const tq_depthwise_conv_s8_mve_params 
     return unpacked;
 }
 
+/* The same from 2-bit weights w = m_c * t (int2: m = 1, t in [-2, 1]; ternary, binary: t in {-1, 0, 1}; |w| <= 127):
+ * `blocked` holds int8 m [groups * 4], then a byte a tap a group with lane i's t (two's complement) at bits 2i;
+ * 16 bytes to 64 at a time, each lane's t sign-extended by two shifts and multiplied by its m (int8: m t fits),
+ * VST4 interleaving the four lanes. */
+static inline const int8_t *tq_dw_unpack2(const tq_depthwise_conv_s8_mve_params *p, int32_t g, int8_t *unpacked) {
+    const int32_t n = p->filter_height * p->filter_width;
+    const int8_t *m = p->blocked + 4 * g, *src = p->blocked + 4 * p->groups + g * n;
+    for (int32_t at = 0; at < n; at += 16) {
+        const int8x16_t b = vldrbq_z_s8(src + at, vctp8q((uint32_t)(n - at)));
+        const int8x16x4_t lanes = {{vmulq_n_s8(vshrq_n_s8(vshlq_n_s8(b, 6), 6), m[0]),
+                                    vmulq_n_s8(vshrq_n_s8(vshlq_n_s8(b, 4), 6), m[1]),
+                                    vmulq_n_s8(vshrq_n_s8(vshlq_n_s8(b, 2), 6), m[2]), vmulq_n_s8(vshrq_n_s8(b, 6), m[3])}};
+        vst4q_s8(unpacked + 4 * at, lanes);
+    }
+    return unpacked;
+}
+
+static inline const int8_t *tq_dw_unpack(const tq_depthwise_conv_s8_mve_params *p, int32_t g, int8_t *unpacked,
+                                         int bits) {
+    return bits == 4 ? tq_dw_unpack4(p, g, unpacked) : tq_dw_unpack2(p, g, unpacked);
+}
+
 /* The 3x3 cores over the channels, `lines` lines each: two at a time by tq_dw3x3_pairs when `pairs` (an odd last
  * line, `last_in` / `last_out` bytes after the first, goes to tq_dw3x3_lines), else one at a time. Each kernel
- * file passes one constant w4 (inlined into its copy, as IPA constant propagation makes it). */
+ * file passes one constant `bits` (inlined into its copy, as IPA constant propagation makes it). */
 static __attribute__((noinline)) void channels3x3(tq_dw3x3_run *run, const tq_depthwise_conv_s8_mve_params *p,
                                                   const int8_t *x, int8_t *out, int32_t plane, int32_t lines,
-                                                  int pairs, int32_t last_in, int32_t last_out, int w4,
+                                                  int pairs, int32_t last_in, int32_t last_out, int bits,
                                                   int8_t *unpacked) {
-    const int8_t *w = w4 ? tq_dw_unpack4(p, 0, unpacked) : p->blocked;
+    const int8_t *w = bits < 8 ? tq_dw_unpack(p, 0, unpacked, bits) : p->blocked;
     const int32_t *bias = p->bias, *multiplier = p->multiplier, *shift = p->shift;
     for (int32_t ch = 0; ch < p->depth; ++ch, ++out) {
         run->x = x, run->out = out, run->w = w, run->bias = *bias++, run->multiplier = *multiplier++;
@@ -113,19 +135,19 @@ static __attribute__((noinline)) void channels3x3(tq_dw3x3_run *run, const tq_de
         }
         if (ch % 4 == 3) { /* the next group */
             x += plane - 3;
-            if (!w4) w += 4 * 9 - 3;
-            else if (ch + 1 < p->depth) w = tq_dw_unpack4(p, (ch + 1) / 4, unpacked);
+            if (bits == 8) w += 4 * 9 - 3;
+            else if (ch + 1 < p->depth) w = tq_dw_unpack(p, (ch + 1) / 4, unpacked, bits);
         } else {
             ++x, ++w;
         }
     }
 }
 
-/* The kernel TQ_DW_KERNEL: int8 weights, or int4 ones when TQ_DW_W4 is 1; TQ_DW_PAD makes the bordered copy
+/* The kernel TQ_DW_KERNEL: weights of TQ_DW_BITS (8, 4 or 2) bits; TQ_DW_PAD makes the bordered copy
  * (the int8 kernel's inlined copy of tq_dw_mve_pad_image). A function defined here rather than an inline body
  * called from each file: that way GCC compiles the int8 kernel to the code it had before the int4 one. */
 tq_status TQ_DW_KERNEL(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output, void *scratch) {
-    const int w4 = TQ_DW_W4;
+    const int bits = TQ_DW_BITS;
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && p->groups >= 1);
     const int32_t c = p->depth, tap_bytes = 4 * p->filter_height * p->filter_width;
     const int32_t plane = p->padded_height * p->padded_width * 4;
@@ -153,7 +175,7 @@ tq_status TQ_DW_KERNEL(const tq_depthwise_conv_s8_mve_params *p, const int8_t *i
     const int32_t full = inner.count / 4, rest = inner.count % 4;
     const mve_pred16_t pred = vctp32q((uint32_t)rest);
     const int8_t *padded = (const int8_t *)scratch;
-    int8_t *unpacked = w4 ? (int8_t *)scratch + p->groups * plane : NULL; /* w4: one group's taps */
+    int8_t *unpacked = bits < 8 ? (int8_t *)scratch + p->groups * plane : NULL; /* one group's taps */
     tq_dw3x3_run run;
     if (is3x3) {
         run.row_step = row_step, run.offset = p->output_offset;
@@ -177,13 +199,13 @@ tq_status TQ_DW_KERNEL(const tq_depthwise_conv_s8_mve_params *p, const int8_t *i
         int8_t *image_out = output + batch * p->output_height * p->output_width * c;
         if (is3x3) {
             channels3x3(&run, p, padded, image_out, plane, outer.count, pairs, (outer.count - 1) * outer.in_step,
-                        (outer.count - 1) * outer.out_step, w4, unpacked);
+                        (outer.count - 1) * outer.out_step, bits, unpacked);
             continue;
         }
         for (int32_t ch = 0; ch < c; ++ch) {
             const int32_t g = ch / 4, lane = ch % 4;
-            if (w4 && lane == 0) tq_dw_unpack4(p, g, unpacked);
-            const int8_t *w = (w4 ? unpacked : p->blocked + g * tap_bytes) + lane;
+            if (bits < 8 && lane == 0) tq_dw_unpack(p, g, unpacked, bits);
+            const int8_t *w = (bits < 8 ? unpacked : p->blocked + g * tap_bytes) + lane;
             const int32_t bias = p->bias[ch], m = p->multiplier[ch], s = p->shift[ch], offset = p->output_offset;
             const int8_t *in_line = padded + g * plane + lane;
             int8_t *out_line = image_out + ch;

@@ -75,11 +75,16 @@ MUTANTS = [
     # each group's taps read from one tap (2 bytes) too early; the last 16-byte step one tap short (its weights 0)
     ("mve-dw-int4-halves", "firmware/src/tq_depthwise_mve_common.h",
      "{{vshrq_n_s8(vshlq_n_s8(b, 4), 4), vshrq_n_s8(b, 4)}}", "{{vshrq_n_s8(b, 4), vshrq_n_s8(vshlq_n_s8(b, 4), 4)}}",
-     ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "int4_depthwise_mve")),
+     ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "packed_depthwise_mve and int4")),
     ("mve-dw-int4-group-tap", "firmware/src/tq_depthwise_mve_common.h", "p->blocked + g * n;",
-     "p->blocked + g * n - 2 * g;", ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "int4_depthwise_mve")),
-    ("mve-dw-int4-last-tap", "firmware/src/tq_depthwise_mve_common.h", "vctp8q((uint32_t)(n - at))",
-     "vctp8q((uint32_t)(n - at - 2))", ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "int4_depthwise_mve")),
+     "p->blocked + g * n - 2 * g;", ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "packed_depthwise_mve and int4")),
+    ("mve-dw-int4-last-tap", "firmware/src/tq_depthwise_mve_common.h", "(n - at)));\n        const int8x16x2_t",
+     "(n - at - 2)));\n        const int8x16x2_t",
+     ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "packed_depthwise_mve and int4")),
+    # its 2-bit unpack: lane 2's codes multiplied by lane 1's magnitude (ternary: each channel has its own)
+    ("mve-dw-int2-magnitude", "firmware/src/tq_depthwise_mve_common.h", "vshlq_n_s8(b, 2), 6), m[2])",
+     "vshlq_n_s8(b, 2), 6), m[1])",
+     ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "packed_depthwise_mve and ternary")),
     # Helium GEMM core: the pair of steps of steps % 4 in {2, 3} skipped; a partial last
     # block (C % 4) storing row 0's outputs into row 1
     ("mve-gemm-steps-two", "firmware/src/tq_gemm_s8_mve.c", '"lsrs r7, r7, #1\\n bcc 4f\\n"',

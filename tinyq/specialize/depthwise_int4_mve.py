@@ -9,6 +9,7 @@ not dense int4 in [-8, 7] is declined and keeps the DSP int4 kernel (int4_dsp.py
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -22,9 +23,9 @@ KERNEL = "tq_depthwise_conv_s8_int4_mve"
 UNPACK_BYTES = 32  # the kernel unpacks 16 bytes (8 taps of a group) into 32 at a time
 
 
-def unpacked_bytes(taps: int) -> int:
+def unpacked_bytes(taps: int, step: int = UNPACK_BYTES) -> int:
     """Scratch for one group's unpacked taps: 4 bytes a tap, rounded up to the unpacking step."""
-    return -(-4 * taps // UNPACK_BYTES) * UNPACK_BYTES
+    return -(-4 * taps // step) * step
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,10 +33,11 @@ class DepthwiseInt4MveCall(DepthwiseMveCall):
     """tq_depthwise_conv_s8_mve_params with `blocked` holding nibbles (tinyq/tq_mve.h); `packed` reports the
     storage. Scratch: the bordered copy, then one group's unpacked taps."""
 
+    unpack_step: ClassVar[int] = UNPACK_BYTES
     _storage: Int4Storage | None = None
 
     def scratch_bytes(self) -> int:
-        return super().scratch_bytes() + unpacked_bytes(self.filter_height * self.filter_width)
+        return super().scratch_bytes() + unpacked_bytes(self.filter_height * self.filter_width, self.unpack_step)
 
     @property
     def packed(self) -> Int4Storage | None:

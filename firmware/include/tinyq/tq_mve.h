@@ -67,6 +67,10 @@ tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, con
  * unpacked (4 bytes a tap, rounded up to 32). */
 tq_status tq_depthwise_conv_s8_int4_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input,
                                         int8_t *output, void *scratch);
+/** DEPTHWISE_CONV_2D with 2-bit weights w = m_c * t: `blocked` = int8 m [groups * 4], then [groups][taps] bytes
+ * of 2-bit t (lane i at bits 2i); scratch = the bordered copy + one group's taps (4 bytes a tap, rounded up to 64). */
+tq_status tq_depthwise_conv_s8_int2_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input,
+                                        int8_t *output, void *scratch);
 /** ADD int8 from tq_add_s8_table_dsp's record (tinyq/specialize/add_mve.py): four outputs per step. */
 tq_status tq_add_s8_table_mve(const tq_add_s8_table_params *p, const int8_t *input1, const int8_t *input2,
                               int8_t *output);
