@@ -1,10 +1,11 @@
-/* The shared body of the Helium depthwise kernels (tq_depthwise_conv_s8_mve.c, int8 weights, and
- * tq_depthwise_conv_s8_int4_mve.c, int4 weights; the algorithm is described in the first): the driver, the
+/* The shared body of the Helium depthwise kernels (tq_depthwise_conv_s8_mve.c: int8 weights, where the algorithm
+ * is described; tq_depthwise_conv_s8_int4_mve.c: int4; tq_depthwise_conv_s8_int2_mve.c: 2-bit): the driver, the
  * generic tap loop and the 3x3 cores' run record. Each file defines TQ_DW_KERNEL, TQ_DW_BITS and TQ_DW_PAD, then
  * includes this once. `bits` (a constant at each use) below 8 says the blocked filter is packed: nibbles, two
- * lanes a byte (tinyq/specialize/depthwise_int4_mve.py), or 2-bit codes and channel magnitudes
+ * lanes a byte (tinyq/specialize/depthwise_int4_mve.py), or 2-bit codes after the channels' magnitudes
  * (depthwise_lowbit_mve.py); each group's taps are then unpacked to int8 [tap][4] in scratch (after the bordered
- * copy) before its four channels, whose passes run int8's code on them, so the per-pixel work is int8's. Include only under __ARM_FEATURE_MVE. */
+ * copy) before its four channels, whose passes run int8's code on them, so the per-pixel work is int8's.
+ * Include only under __ARM_FEATURE_MVE. */
 #ifndef TINYQ_TQ_DEPTHWISE_MVE_COMMON_H
 #define TINYQ_TQ_DEPTHWISE_MVE_COMMON_H
 
@@ -74,9 +75,9 @@ typedef struct {
     int32_t count, in_step, out_step;
 } tq_dw_dim;
 
-/* Group g's taps as int8 [tap][4] from int4 weights: its 2 bytes a tap unpacked into `unpacked` (16 bytes to 32 at a
- * time: lane 2i from the low nibbles, 2i + 1 from the high ones, interleaved by VST2; the scratch is sized for the
- * last step's whole 32 bytes, the predicated load reads nothing past the group). */
+/* Group g's taps as int8 [tap][4] from int4 weights: its 2 bytes a tap unpacked into `unpacked` (16 bytes to 32
+ * at a time: lane 2i from the low nibbles, 2i + 1 from the high ones, interleaved by VST2; the scratch is sized for
+ * the last step's whole 32 bytes, the predicated load reads nothing past the group). */
 static inline const int8_t *tq_dw_unpack4(const tq_depthwise_conv_s8_mve_params *p, int32_t g, int8_t *unpacked) {
     const int32_t n = 2 * p->filter_height * p->filter_width;
     const int8_t *src = p->blocked + g * n;
@@ -88,7 +89,7 @@ static inline const int8_t *tq_dw_unpack4(const tq_depthwise_conv_s8_mve_params 
     return unpacked;
 }
 
-/* The same from 2-bit weights w = m_c * t (int2: m = 1, t in [-2, 1]; ternary, binary: t in {-1, 0, 1}; |w| <= 127):
+/* The same from 2-bit weights w = m_c * t (int2: m = 1, t in [-2, 1]; ternary, binary: t in {-1, 0, 1}, m <= 127):
  * `blocked` holds int8 m [groups * 4], then a byte a tap a group with lane i's t (two's complement) at bits 2i;
  * 16 bytes to 64 at a time, each lane's t sign-extended by two shifts and multiplied by its m (int8: m t fits),
  * VST4 interleaving the four lanes. */
@@ -99,7 +100,8 @@ static inline const int8_t *tq_dw_unpack2(const tq_depthwise_conv_s8_mve_params 
         const int8x16_t b = vldrbq_z_s8(src + at, vctp8q((uint32_t)(n - at)));
         const int8x16x4_t lanes = {{vmulq_n_s8(vshrq_n_s8(vshlq_n_s8(b, 6), 6), m[0]),
                                     vmulq_n_s8(vshrq_n_s8(vshlq_n_s8(b, 4), 6), m[1]),
-                                    vmulq_n_s8(vshrq_n_s8(vshlq_n_s8(b, 2), 6), m[2]), vmulq_n_s8(vshrq_n_s8(b, 6), m[3])}};
+                                    vmulq_n_s8(vshrq_n_s8(vshlq_n_s8(b, 2), 6), m[2]),
+                                    vmulq_n_s8(vshrq_n_s8(b, 6), m[3])}};
         vst4q_s8(unpacked + 4 * at, lanes);
     }
     return unpacked;

@@ -36,7 +36,8 @@ DECLINED = Case("dw", (6, 5, 3), 3, filters=2)  # depth multiplier 2
 
 def _grid(tmp_path, form: str):
     models = [("chain", _depthwise_chain(), 4), ("tall", _depthwise_tall(), 3), ("copies", _depthwise_copies(), 5)]
-    models += [(str(c), conv_cases.convert_case(c), 1) for c in CASES] + [("multiplier 2", conv_cases.convert_case(DECLINED), 0)]
+    models += [(str(c), conv_cases.convert_case(c), 1) for c in CASES]
+    models.append(("multiplier 2", conv_cases.convert_case(DECLINED), 0))
     grid, taken = [], []  # taken: the layers the preparer takes
     prepare = depthwise_int4_mve.prepare_depthwise if form == "int4" else depthwise_lowbit_mve.prepare_depthwise
     for k, (name, data, n) in enumerate(models):

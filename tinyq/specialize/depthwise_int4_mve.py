@@ -65,4 +65,5 @@ def prepare_depthwise(call) -> Prepared | None:
     return Prepared(record, KERNEL)
 
 
-register(Preparer(kernel="tq_depthwise_conv_s8_w4", feature="mve", macro="__ARM_FEATURE_MVE", prepare=prepare_depthwise))
+register(Preparer(kernel="tq_depthwise_conv_s8_w4", feature="mve", macro="__ARM_FEATURE_MVE",
+                  prepare=prepare_depthwise))
