@@ -17,7 +17,6 @@
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "tq_mve_bytes.h"
@@ -62,7 +61,8 @@ static __attribute__((noinline)) void pad_words(const tq_depthwise_conv_s8_mve_p
     }
 }
 
-static void pad_image(const tq_depthwise_conv_s8_mve_params *p, const int8_t *image, int8_t *dst) {
+static inline __attribute__((always_inline)) void pad_image(const tq_depthwise_conv_s8_mve_params *p,
+                                                            const int8_t *image, int8_t *dst) {
     const int32_t c = p->depth, w = p->input_width, plane = p->padded_height * p->padded_width * 4;
     const int8x16_t zp = vdupq_n_s8((int8_t)p->pad_value);
     tq_mve_fill(dst, zp, p->groups * plane);
@@ -82,56 +82,9 @@ static void pad_image(const tq_depthwise_conv_s8_mve_params *p, const int8_t *im
     }
 }
 
-/* The taps of one channel for four output pixels (the int32 lanes): each tap gathers the four pixels' input
- * bytes (widened; `o` holds their byte offsets in the bordered copy) and multiply-accumulates them by the
- * tap's weight, a scalar (VMLA Qda, Qn, Rm). With `pred` (the last, partial chunk of pixels) the lanes past
- * the row read nothing and stay unused. */
-#define TQ_GATHER(ptr) (tail ? vldrbq_gather_offset_z_s32((ptr), o, pred) : vldrbq_gather_offset_s32((ptr), o))
-
-static inline __attribute__((always_inline)) int32x4_t taps(const tq_depthwise_conv_s8_mve_params *p,
-                                                            const int8_t *x, int32_t row_step, int32_t col_step,
-                                                            uint32x4_t o, const int8_t *w, int32x4_t acc, int tail,
-                                                            mve_pred16_t pred) {
-    for (int32_t ky = 0; ky < p->filter_height; ++ky, x += row_step) {
-        const int8_t *xr = x;
-        for (int32_t kx = 0; kx < p->filter_width; ++kx, xr += col_step, w += 4) acc = vmlaq_n_s32(acc, TQ_GATHER(xr), *w);
-    }
-    return acc;
+void tq_dw_mve_pad_image(const tq_depthwise_conv_s8_mve_params *p, const int8_t *image, int8_t *dst) {
+    pad_image(p, image, dst);
 }
-
-/* What the 3x3 assembly core reads (offsets are its immediates: keep the order): one channel's lines of
- * output pixels, four pixels (lanes) per chunk. */
-typedef struct {
-    const int8_t *x;      /* 0: the first line's first tap (bordered copy), advanced per line */
-    int8_t *out;          /* 4: the first line's first output, advanced per line */
-    const int8_t *w;      /* 8: the channel's first weight in the blocked filter (its nine are 4 bytes apart) */
-    int32_t row_step;     /* 12: bytes between filter rows in the copy */
-    int32_t multiplier;   /* 16 */
-    int32_t shift;        /* 20: -right shift */
-    int32_t offset;       /* 24: output offset */
-    int32_t in_adv;       /* 28: bytes from a chunk to the next, in the copy */
-    int32_t out_adv;      /* 32: and in the output */
-    int32_t bias;         /* 36: folded */
-    int32_t full;         /* 40: full chunks per line */
-    uint32_t pred;        /* 44: VPR mask of the last, partial chunk, or 0 */
-    int32_t lines;        /* 48: lines left */
-    int32_t line_in;      /* 52: bytes between lines in the copy */
-    int32_t line_out;     /* 56: and in the output */
-    int32_t back_in;      /* 60: or 0: the last chunk moved back to end at the line's end (input bytes) */
-    int32_t back_out;     /* 64: and output bytes; it rewrites outputs of the chunk before with their values */
-    int32_t pad_[3];
-    int32x4_t o0, o1, o2; /* 80, 96, 112: the lanes' byte offsets for the filter columns 0, 1, 2 */
-    uint32x4_t out_o;     /* 128: the lanes' output offsets */
-    int32x4_t lo, hi;     /* 144, 160: the clamp */
-    int32x4_t o3;         /* 176: tq_dw3x3_pairs: column 3 (column 2 of the second line) */
-    uint16x8_t out_ab;    /* 192: tq_dw3x3_pairs: both lines' output offsets, interleaved (a0 b0 a1 b1 ...) */
-} tq_dw3x3_run;
-
-void tq_dw3x3_lines(tq_dw3x3_run *r) __asm__("tq_dw3x3_lines");
-void tq_dw3x3_pairs(tq_dw3x3_run *r) __asm__("tq_dw3x3_pairs");
-typedef char tq_dw3x3_run_layout[offsetof(tq_dw3x3_run, lines) == 48 && offsetof(tq_dw3x3_run, back_out) == 64
-                                 && offsetof(tq_dw3x3_run, o0) == 80 && offsetof(tq_dw3x3_run, hi) == 160
-                                 && offsetof(tq_dw3x3_run, out_ab) == 192 ? 1 : -1];
 
 /* one chunk: bias, nine taps (T = "" or the predicated "vpst\n" + "t"), requantization, store. The
  * requantization is tq_mve_requant.h's with the sign term folded into VQRDMLAH (Qda + the VQRDMULH result, in
@@ -264,119 +217,12 @@ __asm__(
     ".size tq_dw3x3_pairs, .-tq_dw3x3_pairs\n"
     ".text\n");
 
-/* One output dimension of the pixel loops: how many, and the bytes between neighbours in the bordered input
- * and in the output. */
-typedef struct {
-    int32_t count, in_step, out_step;
-} tq_dw_dim;
-
-/* The 3x3 cores over the channels, `lines` lines each: two at a time by tq_dw3x3_pairs when `pairs` (an odd last
- * line, `last_in` / `last_out` bytes after the first, goes to tq_dw3x3_lines), else one at a time. */
-static __attribute__((noinline)) void channels3x3(tq_dw3x3_run *run, const tq_depthwise_conv_s8_mve_params *p,
-                                                  const int8_t *x, int8_t *out, int32_t plane, int32_t lines,
-                                                  int pairs, int32_t last_in, int32_t last_out) {
-    const int8_t *w = p->blocked;
-    const int32_t *bias = p->bias, *multiplier = p->multiplier, *shift = p->shift;
-    for (int32_t ch = 0; ch < p->depth; ++ch, ++out) {
-        run->x = x, run->out = out, run->w = w, run->bias = *bias++, run->multiplier = *multiplier++;
-        run->shift = *shift++;
-        if (pairs) {
-            run->lines = lines / 2;
-            tq_dw3x3_pairs(run);
-            if (lines % 2) {
-                run->x = x + last_in, run->out = out + last_out, run->lines = 1;
-                tq_dw3x3_lines(run);
-            }
-        } else {
-            run->lines = lines;
-            tq_dw3x3_lines(run);
-        }
-        if (ch % 4 == 3) x += plane - 3, w += 4 * 9 - 3; /* the next group */
-        else ++x, ++w;
-    }
-}
-
+/* defined by the body included below (this line at column 0 also tells tinyq.targets.kernel_sources so) */
 tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
-                                   void *scratch) {
-    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL && p->groups >= 1);
-    const int32_t c = p->depth, tap_bytes = 4 * p->filter_height * p->filter_width;
-    const int32_t plane = p->padded_height * p->padded_width * 4;
-    const int32_t row_step = p->dilation_height * p->padded_width * 4, col_step = p->dilation_width * 4;
-    const int is3x3 = p->filter_height == 3 && p->filter_width == 3 && p->dilation_width == 1;
-    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
-    /* the four lanes are four neighbouring pixels along x, or along y when that wastes fewer lanes */
-    tq_dw_dim inner = {p->output_width, p->stride_width * 4, c};
-    tq_dw_dim outer = {p->output_height, p->stride_height * p->padded_width * 4, p->output_width * c};
-    /* tq_dw3x3_pairs takes lines along x two at a time (stride 1 along x, the full int8 clamp, lanes along y
-     * at least 4, both lines' output offsets within 16 bits); the estimate counts a pair's pass as 1.4 chunks */
-    const int pairable = is3x3 && p->stride_width == 1 && p->act_min == -128 && p->act_max == 127
-                         && p->output_width >= 2 && p->output_height >= 4
-                         && 3 * p->output_width * c + c <= 65535;
-    const int32_t lines_x = pairable ? 7 * (p->output_width / 2) + 5 * (p->output_width % 2) : 5 * p->output_width;
-    const int32_t cost_x = (p->output_width + 3) / 4 * 5 * p->output_height;
-    const int32_t cost_y = (p->output_height + 3) / 4 * lines_x;
-    const int pairs = pairable && cost_y < cost_x;
-    if (cost_y < cost_x) {
-        const tq_dw_dim t = inner;
-        inner = outer, outer = t;
-    }
-    const uint32x4_t o = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)inner.in_step);
-    const uint32x4_t out_o = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)inner.out_step);
-    const int32_t full = inner.count / 4, rest = inner.count % 4;
-    const mve_pred16_t pred = vctp32q((uint32_t)rest);
-    const int8_t *padded = (const int8_t *)scratch;
-    tq_dw3x3_run run;
-    if (is3x3) {
-        run.row_step = row_step, run.offset = p->output_offset;
-        run.in_adv = 4 * inner.in_step, run.out_adv = 4 * inner.out_step, run.full = full;
-        /* a partial last chunk: moved back over its neighbour's pixels when the line has 4, else predicated */
-        const int back = rest != 0 && full > 0;
-        run.pred = rest && !back ? (uint32_t)pred : 0u, run.line_in = outer.in_step, run.line_out = outer.out_step;
-        run.back_in = back ? (rest - 4) * inner.in_step : 0, run.back_out = back ? (rest - 4) * inner.out_step : 0;
-        if (pairs) run.line_in = 2 * outer.in_step, run.line_out = 2 * outer.out_step;
-        run.o0 = vreinterpretq_s32_u32(o), run.o1 = vaddq_n_s32(run.o0, 4), run.o2 = vaddq_n_s32(run.o0, 8);
-        run.out_o = out_o, run.lo = lo, run.hi = hi;
-        if (pairs) {
-            run.o3 = vaddq_n_s32(run.o0, 12);
-            /* halfword 2i: line a's lane i, 2i + 1: line b's */
-            const uint16x8_t lane = vshrq_n_u16(vidupq_n_u16(0, 1), 1), odd = vandq_u16(vidupq_n_u16(0, 1), vdupq_n_u16(1));
-            run.out_ab = vaddq_u16(vmulq_n_u16(lane, (uint16_t)inner.out_step), vmulq_n_u16(odd, (uint16_t)outer.out_step));
-        }
-    }
-    for (int32_t batch = 0; batch < p->batches; ++batch) {
-        pad_image(p, input + batch * p->input_height * p->input_width * c, (int8_t *)scratch);
-        int8_t *image_out = output + batch * p->output_height * p->output_width * c;
-        if (is3x3) {
-            channels3x3(&run, p, padded, image_out, plane, outer.count, pairs, (outer.count - 1) * outer.in_step,
-                        (outer.count - 1) * outer.out_step);
-            continue;
-        }
-        for (int32_t ch = 0; ch < c; ++ch) {
-            const int32_t g = ch / 4, lane = ch % 4;
-            const int8_t *w = p->blocked + g * tap_bytes + lane;
-            const int32_t bias = p->bias[ch], m = p->multiplier[ch], s = p->shift[ch], offset = p->output_offset;
-            const int8_t *in_line = padded + g * plane + lane;
-            int8_t *out_line = image_out + ch;
-            for (int32_t n = 0; n < outer.count; ++n, in_line += outer.in_step, out_line += outer.out_step) {
-                const int8_t *x = in_line;
-                int8_t *out = out_line;
-                for (int32_t k = 0; k <= full; ++k, x += 4 * inner.in_step, out += 4 * inner.out_step) {
-                    const int tail = k == full;
-                    if (tail && rest == 0) break;
-                    int32x4_t acc = vdupq_n_s32(bias);
-                    acc = tail ? taps(p, x, row_step, col_step, o, w, acc, 1, pred)
-                               : taps(p, x, row_step, col_step, o, w, acc, 0, pred);
-                    /* the 3x3 core's requantization (TQ_DW_CHUNK), this channel's multiplier and shift as scalars */
-                    int32x4_t h = vqrdmlahq_n_s32(vshrq_n_s32(acc, 31), acc, m);
-                    h = vrshlq_n_s32(h, s);
-                    h = vminq_s32(vmaxq_s32(vaddq_n_s32(h, offset), lo), hi);
-                    if (tail) vstrbq_scatter_offset_p_s32(out, out_o, h, pred);
-                    else vstrbq_scatter_offset_s32(out, out_o, h);
-                }
-            }
-        }
-    }
-    return TQ_OK;
-}
+                                   void *scratch);
+#define TQ_DW_KERNEL tq_depthwise_conv_s8_mve
+#define TQ_DW_BITS 8
+#define TQ_DW_PAD pad_image
+#include "tq_depthwise_mve_common.h"
 
 #endif

@@ -1,6 +1,6 @@
 """The prepared 2-bit depthwise kernels (tq_depthwise_conv3x3_s8_int2_dsp, tq_depthwise_convkxk_s8_int2_dsp;
-tinyq/specialize/lowbit_dsp.py) on the emulated Cortex-M4, M33 and M55 (DSP extension; on the M55 the Helium
-preparers decline packed weights): firmware == simulator == TFLM, exactly, on one model whose weights
+tinyq/specialize/lowbit_dsp.py) on the emulated Cortex-M4 and M33 (DSP extension; the M55 takes the Helium 2-bit
+depthwise, tests/firmware/test_int4_depthwise_mve.py, and these where that declines): firmware == simulator == TFLM, exactly, on one model whose weights
 scripts/rewrite_weights.py rewrote to int2 levels ([-2, 1]: TFLM shifts then include left ones, R = 0), ternary
 and binary levels ({-a, 0, a} / {-a, a} per channel: the magnitudes multiply the 2-bit sums). Its depthwise
 layers reach every path: 3x3 at strides 2 and 1, SAME (interior and border pixels) and VALID, 5x5 (25 taps: six
@@ -17,9 +17,9 @@ from tests.ops.oplib import convert_keras
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
-# Cortex-M4 for every form; M33 and M55 one form each (one firmware build a case)
+# Cortex-M4 for every form; M33 two (one firmware build a case)
 CASES = [("int2", "mps2-an386"), ("ternary", "mps2-an386"), ("binary", "mps2-an386"), ("ternary", "mps2-an505"),
-         ("int2", "mps3-an547")]
+         ("int2", "mps2-an505")]
 CALLS = {"tq_depthwise_conv3x3_s8_int2_dsp(": 4, "tq_depthwise_convkxk_s8_int2_dsp(": 3}
 SUFFIX = {"int2": "w2", "ternary": "wt", "binary": "wb"}
 

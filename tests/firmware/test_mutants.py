@@ -74,6 +74,21 @@ MUTANTS = [
     # the bordered copy's word scatter: the last, partial 16-byte step of a pixel loses its last word
     ("mve-dw-copy-tail", "firmware/src/tq_depthwise_conv_s8_mve.c", "vctp32q((uint32_t)(c % 16 / 4))",
      "vctp32q((uint32_t)(c % 16 / 4 - 1))", ("pytest", "tests/firmware/test_mve_kernels.py", "depthwise_conv_tall")),
+    # Helium int4 depthwise: a group's nibbles unpacked with the halves swapped (lane 2i takes 2i + 1's weight);
+    # each group's taps read from one tap (2 bytes) too early; the last 16-byte step one tap short (its weights 0)
+    ("mve-dw-int4-halves", "firmware/src/tq_depthwise_mve_common.h",
+     "{{vshrq_n_s8(vshlq_n_s8(b, 4), 4), vshrq_n_s8(b, 4)}}", "{{vshrq_n_s8(b, 4), vshrq_n_s8(vshlq_n_s8(b, 4), 4)}}",
+     ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "packed_depthwise_mve and int4")),
+    ("mve-dw-int4-group-tap", "firmware/src/tq_depthwise_mve_common.h", "p->blocked + g * n;",
+     "p->blocked + g * n - 2 * g;",
+     ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "packed_depthwise_mve and int4")),
+    ("mve-dw-int4-last-tap", "firmware/src/tq_depthwise_mve_common.h", "(n - at)));\n        const int8x16x2_t",
+     "(n - at - 2)));\n        const int8x16x2_t",
+     ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "packed_depthwise_mve and int4")),
+    # its 2-bit unpack: lane 2's codes multiplied by lane 1's magnitude (ternary: each channel has its own)
+    ("mve-dw-int2-magnitude", "firmware/src/tq_depthwise_mve_common.h", "vshlq_n_s8(b, 2), 6), m[2])",
+     "vshlq_n_s8(b, 2), 6), m[1])",
+     ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "packed_depthwise_mve and ternary")),
     # Helium GEMM core: the pair of steps of steps % 4 in {2, 3} skipped; a partial last
     # block (C % 4) storing row 0's outputs into row 1
     ("mve-gemm-steps-two", "firmware/src/tq_gemm_s8_mve.c", '"lsrs r7, r7, #1\\n bcc 4f\\n"',

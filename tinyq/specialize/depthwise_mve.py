@@ -65,12 +65,11 @@ def arrange(filt: np.ndarray) -> np.ndarray:
     return const_array(out.reshape(h * w, -1, LANES).transpose(1, 0, 2).reshape(-1), np.int8)
 
 
-def prepare_depthwise(call) -> Prepared | None:
-    if (call.acc64 or call.packed is not None or call.filter is None or call.depth_multiplier != 1
-            or call.input_depth != call.output_depth):
-        return None
-    sums = call.filter.astype(np.int64).reshape(-1, call.output_depth).sum(axis=0)
-    taps = call.filter.reshape(-1, call.output_depth)
+def mve_fields(call, filt: np.ndarray) -> dict | None:
+    """The record's fields but `blocked` for a depth multiplier 1 call with int8 filter filt [H, W, C], or None
+    when requant_vectors refuses its shifts (shared with the int4 record, depthwise_int4_mve.py)."""
+    sums = filt.astype(np.int64).reshape(-1, call.output_depth).sum(axis=0)
+    taps = filt.reshape(-1, call.output_depth)
     rq = requant_vectors(sums, call.bias, call.input_offset, call.multiplier, call.shift, dead=~taps.any(axis=0))
     if rq is None:
         return None
@@ -83,11 +82,19 @@ def prepare_depthwise(call) -> Prepared | None:
                (call.output_height - 1) * call.stride_height + (call.filter_height - 1) * call.dilation_height + 1)
     wide = max(call.pad_width + call.input_width,
                (call.output_width - 1) * call.stride_width + (call.filter_width - 1) * call.dilation_width + 1)
-    record = DepthwiseMveCall(**base_fields(call), **geometry, depth=call.input_depth, pad_value=-call.input_offset,
-                              groups=padded(call.input_depth, LANES) // LANES, padded_height=high, padded_width=wide,
-                              blocked=arrange(call.filter),
-                              bias=rq.bias, multiplier=rq.multiplier, shift=rq.shift, _source=call.filter)
-    return Prepared(record, "tq_depthwise_conv_s8_mve")
+    return dict(**base_fields(call), **geometry, depth=call.input_depth, pad_value=-call.input_offset,
+                groups=padded(call.input_depth, LANES) // LANES, padded_height=high, padded_width=wide,
+                bias=rq.bias, multiplier=rq.multiplier, shift=rq.shift, _source=filt)
+
+
+def prepare_depthwise(call) -> Prepared | None:
+    if (call.acc64 or call.packed is not None or call.filter is None or call.depth_multiplier != 1
+            or call.input_depth != call.output_depth):
+        return None
+    fields = mve_fields(call, call.filter)
+    if fields is None:
+        return None
+    return Prepared(DepthwiseMveCall(**fields, blocked=arrange(call.filter)), "tq_depthwise_conv_s8_mve")
 
 
 register(Preparer(kernel="tq_depthwise_conv_s8", feature="mve", macro="__ARM_FEATURE_MVE", prepare=prepare_depthwise))

@@ -46,7 +46,8 @@ typedef struct {
     int32_t groups;    /* ceil(depth / 4) */
     int32_t padded_height, padded_width; /* the bordered copy: pad_height + input_height + rows below, same for x */
     int32_t output_offset, act_min, act_max;
-    const int8_t *blocked;     /* [groups][filter_height][filter_width][4], zero past depth */
+    const int8_t *blocked;     /* [groups][filter_height][filter_width][4], zero past depth; int4 kernel: nibbles,
+                                * two lanes a byte (lane 2i low, 2i + 1 high), 2 bytes a tap a group */
     const int32_t *bias;       /* [groups * 4] folded */
     const int32_t *multiplier; /* [groups * 4] */
     const int32_t *shift;      /* [groups * 4] -right shift */
@@ -62,6 +63,14 @@ tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int
 /** DEPTHWISE_CONV_2D, depth multiplier 1. */
 tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
                                    void *scratch);
+/** DEPTHWISE_CONV_2D with int4 weights (`blocked` as nibbles): scratch = the bordered copy + one group's taps
+ * unpacked (4 bytes a tap, rounded up to 32). */
+tq_status tq_depthwise_conv_s8_int4_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input,
+                                        int8_t *output, void *scratch);
+/** DEPTHWISE_CONV_2D with 2-bit weights w = m_c * t: `blocked` = int8 m [groups * 4], then [groups][taps] bytes
+ * of 2-bit t (lane i at bits 2i); scratch = the bordered copy + one group's taps (4 bytes a tap, rounded up to 64). */
+tq_status tq_depthwise_conv_s8_int2_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input,
+                                        int8_t *output, void *scratch);
 /** ADD int8 from tq_add_s8_table_dsp's record (tinyq/specialize/add_mve.py): four outputs per step. */
 tq_status tq_add_s8_table_mve(const tq_add_s8_table_params *p, const int8_t *input1, const int8_t *input2,
                               int8_t *output);
