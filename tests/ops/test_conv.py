@@ -51,6 +51,7 @@ CASES = [
     Case("dw", (9, 7, 4), 3, filters=2, strides=2, padding="valid", act="relu", lo=0.0, hi=6.0),
     Case("dw", (10, 10, 2), 3, filters=3, dilation=2, act="relu6", lo=-3.0, hi=1.0),
     Case("dw", (12, 9, 1), (4, 3), filters=8, strides=2, act="relu"),
+    Case("dw", (11, 10, 1), 3, filters=5, dilation=2, padding="valid", bias="none"),  # lowered as a CONV_2D too
     Case("dw", (7, 7, 6), 5, padding="valid", bias="none"),
     Case("dw", (6, 5, 4), 3, filters=2, strides=(1, 2), batch=2),
     # depth multiplier 1 (the common case; filters=1), depths around multiples of 4
@@ -68,6 +69,7 @@ CASES = [
     Case("dw", (8, 8, 3), 3, filters=2, int16=True),
     Case("dw", (9, 9, 4), 3, strides=2, padding="valid", dilation=1, act="relu6", int16=True, lo=0.0, hi=6.0),
     Case("dw", (10, 8, 2), 3, filters=3, dilation=2, bias="none", int16=True),
+    Case("dw", (9, 8, 1), 3, filters=4, int16=True),  # 1 channel, 16x8: stays a depthwise call (int64 sums)
 ]
 
 
@@ -158,6 +160,26 @@ def test_relu_n1_to_1(opcode):
         conv = lambda x: tf.nn.depthwise_conv2d(x, w, (1, 1, 1, 1), "VALID")  # noqa: E731
     tfl = convert_function(lambda x: tf.clip_by_value(conv(x), -1.0, 1.0), [(8, 8, 3)], seed=5, lo=-2.0, hi=2.0)
     check_model(tfl, n=12, seed=3, expect_ops=[opcode])
+
+
+def test_one_channel_depthwise_lowers_as_a_conv():
+    """A depthwise conv of a 1-channel int8 input with depth multiplier M is lowered as a CONV_2D of M filters
+    [M, H, W, 1] (tinyq/lower/conv.py); exactness is test_conv's (TFLM == simulator == host C on its cases)."""
+    from tinyq.lower.conv import ConvCall, DepthwiseConvCall
+    from tinyq.sim.run import as_program
+    from tinyq.tflite_reader import read_model
+
+    case = Case("dw", (12, 9, 1), (4, 3), filters=8, strides=2, act="relu")
+    tfl = convert_case(case)
+    (call,) = [c for c in as_program(tfl).calls if c.opcode == "DEPTHWISE_CONV_2D"]
+    assert isinstance(call, ConvCall) and call.kernel == "tq_conv_s8" and call.filter_input_depth == 1
+    graph = read_model(tfl)
+    (op,) = [o for o in graph.ops if o.opcode == "DEPTHWISE_CONV_2D"]
+    tflite_filter = graph.tensors[op.inputs[1]].data  # [1, H, W, M]
+    assert np.array_equal(call.filter[..., 0], tflite_filter[0].transpose(2, 0, 1))
+    (call16,) = [c for c in as_program(convert_case(Case("dw", (9, 8, 1), 3, filters=4, int16=True))).calls
+                 if c.opcode == "DEPTHWISE_CONV_2D"]
+    assert isinstance(call16, DepthwiseConvCall) and call16.depth_multiplier == 4
 
 
 def _lower_one(graph, op):

@@ -227,9 +227,17 @@ def lower_depthwise_conv(ctx: OpContext):
     # TFLM's reference loops use the option as is; a value that disagrees with the shapes would read out of bounds.
     if in_c * multiplier != out_c:
         raise ctx.fail(f"depth_multiplier {multiplier} x input depth {in_c} != output depth {out_c}")
+    filt = weights.data.reshape(weights.shape[1:])
+    if in_c == 1 and multiplier > 1 and not fields["acc64"]:
+        # A 1-channel input (TFLM's micro_speech and person_detection first layers) makes this a CONV_2D of M
+        # filters [M, H, W, 1]: output channel m is the same taps times filter[:, :, m], biased and requantized
+        # by channel m's own values, in int32, exactly TFLM's depthwise kernel; lowered so, it takes the conv
+        # GEMM kernels (the depthwise ones are specialized for depth multiplier 1)
+        return ConvCall(**ctx.call_fields("tq_conv_s8", inputs=(inp.index,)), **fields, filter_input_depth=1,
+                        filter=const_array(np.ascontiguousarray(filt.transpose(2, 0, 1)[..., None]), np.int8))
     return DepthwiseConvCall(
         **ctx.call_fields(f"tq_depthwise_conv_{_suffix(ctx)}", inputs=(inp.index,)),
         **fields,
         depth_multiplier=multiplier,
-        filter=const_array(weights.data.reshape(weights.shape[1:]), np.int8),
+        filter=const_array(filt, np.int8),
     )
