@@ -23,6 +23,10 @@ typedef struct {
      * int32 multiplier[4] (Q31) and shift[4] (-right shift, in [-31, -1]: a VRSHL amount) */
     const int8_t *blocked;
 } tq_gemm_s8_mve_params;
+/* int4 weights (tq_*_s8_int4_mve, tinyq/specialize/int4_mve.py) read the same record with, per block: int32
+ * starts[2][4] (16 f_c + f_{c+1}, f_{c+1}, 16 f_{c+2} + f_{c+3}, f_{c+3}: f the folded bias, mod 2^32) twice;
+ * weights [chunks][2][16], a vector per 16 taps of a channel pair, byte (w_c << 4) | (w_{c+1} + 8), 0 past K;
+ * multiplier[4] and shift[4] as above. */
 
 /* CONV_2D through an im2col row per output pixel (two at a time), padded with the input zero point. */
 typedef struct {
@@ -59,6 +63,11 @@ tq_status tq_conv1x1_s8_mve(const tq_gemm_s8_mve_params *p, const int8_t *input,
 /** CONV_2D, any filter: scratch = 2 * gemm->depth bytes (two im2col rows) + the bordered copy, if any. */
 tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
                                 void *scratch);
+/** FULLY_CONNECTED, CONV_2D 1x1 and im2col CONV_2D as the three above, int4 weights (the int4 blocked layout). */
+tq_status tq_fully_connected_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv1x1_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_im2col_int4_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
+                                     void *scratch);
 /** DEPTHWISE_CONV_2D, depth multiplier 1. */
 tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
                                    void *scratch);

@@ -1,0 +1,96 @@
+/* FULLY_CONNECTED, CONV_2D 1x1 and im2col CONV_2D on Helium with int4 weights: tq_gemm_s8_mve.c's cores
+ * (tq_mve_gemm_asm.h: two rows x a block of four channels, eight VMLADAVA sums, the blocked stream, the tail
+ * mask in VPR) on weights that stay 4-bit in flash, decoded in registers at one instruction a weight vector.
+ *
+ * A 16-byte weight vector holds 16 taps of a channel PAIR (c, c + 1): byte j = (w_c << 4) | (w_{c+1} + 8) for
+ * a tap inside K, 0 past it (tinyq/specialize/int4_mve.py). As int8 the byte is B = 16 w_c + u, u = w_{c+1} + 8
+ * in [0, 15], and B & 0x0F = u (one VAND with a mask kept in q7). So VMLADAVA of B gives
+ * A_hi = 16 sum(x w_c) + sum(x u), of B & 0x0F A_lo = sum(x u), as many VMLADAVA as int8's four channels,
+ * with half the weight loads. The sums start at 16 f_c + f_{c+1} and f_{c+1} (f: the folded bias, mod 2^32);
+ * then (A_hi - A_lo) >> 4 is channel c's TFLM accumulator, exactly when |acc_c| < 2^27 (16 acc_c then fits
+ * int32, which the preparer proves), and A_lo - 8 S is channel c + 1's (S: the row's input sum, computed once
+ * a row before the core; int32 wraps as TFLM's accumulator does). Taps past K have nibbles 0 and the tail's
+ * input lanes read 0, so neither sum sees a byte past the row. */
+#include "tinyq/tq_mve.h"
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+#include <stddef.h>
+
+#include "tq_mve_gemm.h"
+#include "tq_mve_gemm_asm.h"
+
+/* a weight vector of a pair for both rows: A0/B0 row 0/1's A_hi, A1/B1 their A_lo */
+#define TQ_W4_PAIR_VEC(A0, A1, B0, B1)                                                                         \
+    "vldrb.8 q2, [r5], #16\n vmladava.s8 " A0 ", q0, q2\n vmladava.s8 " B0 ", q1, q2\n vand q3, q2, q7\n"      \
+    "vmladava.s8 " A1 ", q0, q3\n vmladava.s8 " B1 ", q1, q3\n"
+#define TQ_W4_PAIR_MACS TQ_W4_PAIR_VEC("r0", "r2", "r8", "r10") TQ_W4_PAIR_VEC("r4", "r6", "r12", "lr")
+#define TQ_W4_PAIR_STEP "vldrb.8 q0, [r1], #16\n vldrb.8 q1, [r3], #16\n" TQ_W4_PAIR_MACS
+#define TQ_W4_ONE_VEC(A0, A1)                                                                                  \
+    "vldrb.8 q2, [r5], #16\n vand q3, q2, q7\n vmladava.s8 " A0 ", q0, q2\n vmladava.s8 " A1 ", q0, q3\n"
+#define TQ_W4_ONE_MACS TQ_W4_ONE_VEC("r0", "r2") TQ_W4_ONE_VEC("r4", "r6")
+/* one row's pairs -> its four accumulators (SUM8: a register holding 8 S) */
+#define TQ_W4_ROW(HI0, LO0, HI1, LO1, SUM8)                                                                    \
+    "sub " HI0 ", " HI0 ", " LO0 "\n asr " HI0 ", " HI0 ", #4\n sub " LO0 ", " LO0 ", " SUM8 "\n"             \
+    "sub " HI1 ", " HI1 ", " LO1 "\n asr " HI1 ", " HI1 ", #4\n sub " LO1 ", " LO1 ", " SUM8 "\n"
+#define TQ_W4_MASK "vmov.i8 q7, #15\n"
+
+__asm__(".syntax unified\n"
+        ".thumb\n" TQ_MVE_GEMM_PAIR("tq_mve_gemm_pair_int4", "d8-d15", TQ_W4_MASK, TQ_W4_PAIR_STEP, TQ_W4_PAIR_MACS,
+                                    "ldrd r1, r3, [r9, #84]\n" TQ_W4_ROW("r0", "r2", "r4", "r6", "r1")
+                                        TQ_W4_ROW("r8", "r10", "r12", "lr", "r3"))
+            TQ_MVE_GEMM_ONE("tq_mve_gemm_one_int4", "d8-d15", TQ_W4_MASK, TQ_W4_ONE_MACS,
+                            "ldr r1, [r9, #84]\n" TQ_W4_ROW("r0", "r2", "r4", "r6", "r1")) ".text\n");
+
+void tq_mve_gemm_pair_int4(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_pair_int4");
+void tq_mve_gemm_one_int4(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_one_int4");
+
+/* 8 * the sum of x[0..k) (the tail lanes read as 0); wraps as int32 */
+static int32_t sum8(const int8_t *x, int32_t k) {
+    int32_t s = 0;
+    for (; k >= 16; k -= 16, x += 16) s = vaddvaq_s8(s, vldrbq_s8(x));
+    if (k > 0) s = vaddvaq_s8(s, vldrbq_z_s8(x, vctp8q((uint32_t)k)));
+    return (int32_t)((uint32_t)s << 3);
+}
+
+static void int4_rows2(tq_mve_gemm_run *r, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1) {
+    const int32_t k = r->p->depth;
+    r->x0 = x0, r->x1 = x1, r->y0 = y0, r->y1 = y1;
+    r->sums8[0] = sum8(x0, k);
+    if (y1) {
+        r->sums8[1] = sum8(x1, k);
+        tq_mve_gemm_pair_int4(r);
+    } else {
+        tq_mve_gemm_one_int4(r);
+    }
+}
+
+static void int4_gemm(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output) {
+    const int32_t k = p->depth, c = p->out_depth;
+    tq_mve_gemm_run run;
+    tq_mve_gemm_start(&run, p);
+    int32_t r = 0;
+    for (; r + 1 < p->rows; r += 2)
+        int4_rows2(&run, input + r * k, input + (r + 1) * k, output + r * c, output + (r + 1) * c);
+    if (r < p->rows) int4_rows2(&run, input + r * k, NULL, output + r * c, NULL);
+}
+
+tq_status tq_fully_connected_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->chunks >= 1 && p->rows >= 1);
+    int4_gemm(p, input, output);
+    return TQ_OK;
+}
+
+tq_status tq_conv1x1_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->chunks >= 1 && p->rows >= 1);
+    int4_gemm(p, input, output);
+    return TQ_OK;
+}
+
+tq_status tq_conv_s8_im2col_int4_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
+                                     void *scratch) {
+    static const tq_mve_gemm_core int4 = {tq_mve_gemm_start, int4_rows2};
+    return tq_mve_im2col(p, input, output, scratch, &int4);
+}
+
+#endif
