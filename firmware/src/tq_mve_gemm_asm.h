@@ -1,7 +1,8 @@
 /* The text of the Helium GEMM cores (tq_gemm_s8_mve.c's int8 ones, tq_gemm_s8_int4_mve.c's int4 ones): one
  * function a row pair and one a single row, both over every block of 4 output channels, parameterized by
  * what differs between weight forms: the registers saved, a per-call setup, the multiply-accumulates of one
- * 16-byte input step and what turns the sums into the four channels' int32 accumulators (POST). Both forms
+ * 16-byte input step and what turns the sums into the four channels' int32 accumulators (POST on the scalar
+ * sums, VPOST on the vectors q0 and q1 they were moved to). Every form
  * keep r0 r2 r4 r6 (row 0) and r8 r10 r12 lr (row 1) as the sums, r1/r3 the input cursors, r5 the stream,
  * r9 the run (tq_mve_gemm.h), r11 the channels left; q4 q5 q6 hold the output offset, act_min, act_max.
  * Include inside a top-level __asm__ after .syntax unified / .thumb. */
@@ -25,7 +26,7 @@
 
 /* void NAME(tq_mve_gemm_run *r): rows x0, x1 -> y0, y1. STEP: one full 16-byte step (it loads q0/q1 from r1/r3
  * with post-increment); MACS: a step's weights with q0/q1 loaded; r7: step pairs left. */
-#define TQ_MVE_GEMM_PAIR(NAME, DREGS, SETUP, STEP, MACS, POST)                                                 \
+#define TQ_MVE_GEMM_PAIR(NAME, DREGS, SETUP, STEP, MACS, POST, VPOST)                                                 \
     ".section .text." NAME ",\"ax\",%progbits\n"                                                              \
     ".balign 4\n"                                                                                              \
     ".global " NAME "\n"                                                                                       \
@@ -43,7 +44,7 @@
     "3:\n"                                                                                                     \
     "vpstt\n vldrbt.8 q0, [r1]\n vldrbt.8 q1, [r3]\n" MACS POST                                                \
     "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n"                                                             \
-    "vldrw.32 q0, [sp]\n vldrw.32 q1, [sp, #16]\n"                                                             \
+    "vldrw.32 q0, [sp]\n vldrw.32 q1, [sp, #16]\n" VPOST                                                       \
     /* both rows' requantization, interleaved: the same multiplier and shift */                                \
     "vldrw.32 q3, [r5], #16\n"                                                                                 \
     "vqrdmulh.s32 q0, q0, q3\n vqrdmulh.s32 q1, q1, q3\n"                                                      \
@@ -66,7 +67,7 @@
 
 /* void NAME(tq_mve_gemm_run *r): row x0 -> y0. MACS: a step's weights with q0 loaded (sums r0 r2 r4 r6);
  * r1: input cursor; r5: the stream (the second copy of the starting sums skipped); lr: the low-overhead loop. */
-#define TQ_MVE_GEMM_ONE(NAME, DREGS, SETUP, MACS, POST)                                                        \
+#define TQ_MVE_GEMM_ONE(NAME, DREGS, SETUP, MACS, POST, VPOST)                                                        \
     ".section .text." NAME ",\"ax\",%progbits\n"                                                              \
     ".balign 4\n"                                                                                              \
     ".global " NAME "\n"                                                                                       \
@@ -83,7 +84,7 @@
     "vldrb.8 q0, [r1], #16\n" MACS "le lr, 2b\n"                                                               \
     "3:\n"                                                                                                     \
     "vpst\n vldrbt.8 q0, [r1]\n" MACS POST                                                                     \
-    "stm sp, {r0, r2, r4, r6}\n vldrw.32 q0, [sp]\n" TQ_REQUANT_Q0                                             \
+    "stm sp, {r0, r2, r4, r6}\n vldrw.32 q0, [sp]\n" VPOST TQ_REQUANT_Q0                                             \
     "ldr r0, [r9, #12]\n"                                                                                      \
     "cmp r11, #4\n"                                                                                            \
     "blt 6f\n" /* a partial last block */                                                                     \

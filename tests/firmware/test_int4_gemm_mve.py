@@ -1,13 +1,14 @@
 """The Helium int4 GEMM kernels (tq_conv_s8_im2col_int4_mve, tq_conv1x1_s8_int4_mve, tq_fully_connected_s8_int4_mve;
 tinyq/specialize/int4_mve.py, firmware/src/tq_gemm_s8_int4_mve.c) on the emulated Cortex-M55: firmware ==
 simulator == TFLM, exactly, on a model whose weights were rewritten to int4 levels, compiled with --weights int4.
-Its layers reach every path: depths 27, 144, 7, 6, 5, 81, 3, 36, 9 (16-tap steps: none, 1, 2, 8 full ones, the
-one-step and two-step lead-ins and passes of four; tails of 11, 16, 7, 6, 5, 1, 3, 4, 9 taps), 16, 7, 6, 9, 5, 3
-channels (whole blocks and tails of 3, 2, 1), 576 and 144 pixels (row pairs), 25 and 9 (an odd last row), an FC
-over 25 rows and FCs of one; padding through the bordered copy and, on a 24x24x16 image, the checked rows;
-strides 2, a dilated window, a strided 1x1; ReLU, ReLU6 and none. model.c must call the three for every conv and
-FC. Then a declined conv, whose even channels' |accumulator| bound reaches 2^27 (huge biases): it keeps a
-non-Helium kernel and stays exact."""
+Its layers reach every path of both decodes (pair sums: the 432-deep conv, on row pairs and its odd last row, and
+the 180-input FC; scaled: the others): depths 27, 144, 7, 432, 32, 5, 81, 3, 180, 9, 6 (16-tap steps: none, 1, 2,
+8, 11, 26 full ones, the one-step and two-step lead-ins and passes of four; tails of 11, 16, 7, 5, 1, 3, 4, 9, 6
+taps), 16, 7, 48, 32, 5, 9, 3, 20, 6 channels (whole blocks and tails of 3, 2, 1), 576 and 144 pixels (row
+pairs), 25 and 9 (an odd last row), an FC over 25 rows and FCs of one; padding through the bordered copy and, on a
+24x24x16 image, the checked rows; strides 2, a dilated window, a strided 1x1; ReLU, ReLU6 and none. model.c must
+call the three for every conv and FC. Then a declined conv, whose |accumulator| bound reaches 2^27 (huge biases):
+it keeps a non-Helium kernel and stays exact."""
 import numpy as np
 import pytest
 
@@ -30,14 +31,14 @@ def _model() -> bytes:
             keras.Input((24, 24, 3)),
             keras.layers.Conv2D(16, 3, padding="same", activation="relu"),  # K 27, bordered copy, 576 px
             keras.layers.Conv2D(7, 3, strides=2, padding="same"),  # K 144, 24x24x16: checked rows, stride 2
-            keras.layers.Conv2D(16, 1, activation="relu6"),  # 1x1, K 7, 144 px
-            keras.layers.Conv2D(6, 3, strides=2),  # K 144 unpadded, 25 px
-            keras.layers.Conv2D(5, 1),  # 1x1, K 6, 25 px: an odd last row
+            keras.layers.Conv2D(48, 1, activation="relu6"),  # 1x1, K 7, 144 px
+            keras.layers.Conv2D(32, 3, strides=2),  # K 432 unpadded, 25 px: pair sums (deep rows)
+            keras.layers.Conv2D(5, 1),  # 1x1, K 32, 25 px: an odd last row
             keras.layers.Dense(9),  # FC over 25 rows, K 5
             keras.layers.Conv2D(3, 3, padding="same", dilation_rate=2, activation="relu"),  # dilated, K 81
-            keras.layers.Conv2D(4, 1, strides=2),  # 1x1 strided: im2col, K 3, 9 px
+            keras.layers.Conv2D(20, 1, strides=2),  # 1x1 strided: im2col, K 3, 9 px
             keras.layers.Flatten(),
-            keras.layers.Dense(9),  # K 36, one row
+            keras.layers.Dense(9),  # K 180, one row: pair sums
             keras.layers.Dense(6, activation="relu"),  # K 9
             keras.layers.Dense(3),  # K 6
         ])
@@ -55,8 +56,17 @@ def model():
     return tfl, program, inputs, sim
 
 
+def _decodes(program) -> list[int]:
+    from tinyq.specialize import int4_mve
+
+    prepare = {"tq_conv_s8_w4": int4_mve.prepare_conv, "tq_fully_connected_s8_w4": int4_mve.prepare_fully_connected}
+    got = [prepare[c.kernel](c) for c in program.calls if c.kernel in prepare]
+    return [getattr(p.call, "gemm", p.call).decode for p in got]
+
+
 def test_int4_gemm_mve_equals_simulator(model, tmp_path):
     tfl, program, inputs, sim = model
+    assert _decodes(program) == [1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1]  # PAIR_SUM 0, SCALED 1
     model_c = firmware_equals_simulator(tfl, "int4", program, inputs, sim, BOARD, tmp_path, CALLS)
     assert "_int4_dsp(" not in model_c and "_w4(" not in model_c
 

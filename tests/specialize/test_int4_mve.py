@@ -19,30 +19,47 @@ from tinyq.specialize.int4_dsp import HIGH_BOUND
 
 
 def emulate(g: dict, x: np.ndarray) -> np.ndarray:
-    """The int4 cores on gemm_fields g: x int8 [rows, K] -> int8 [rows, C]."""
+    """The int4 cores on gemm_fields g (either decode): x int8 [rows, K] -> int8 [rows, C]."""
     k, c, blocks, chunks = g["depth"], g["out_depth"], g["blocks"], g["chunks"]
     stream = np.asarray(g["blocked"]).view(np.uint8).reshape(blocks, -1)
-    xp = np.zeros((len(x), 16 * chunks), np.int64)
-    xp[:, :k] = x  # the tail's lanes past K read as 0
-    s8 = wrap_int32(8 * xp.sum(axis=1)).astype(np.int64)
+    xp = np.zeros((len(x), chunks, 16), np.int64)
+    xp.reshape(len(x), -1)[:, :k] = x  # the tail's lanes past K read as 0
+    s8 = wrap_int32(8 * xp.sum(axis=(1, 2))).astype(np.int64)
     out = np.zeros((len(x), 4 * blocks), np.int64)
+    dot = lambda w: np.einsum("rsj,sj->r", xp, w)  # noqa: E731  VMLADAVA over the steps
     for b in range(blocks):
         words = stream[b].view("<i4").astype(np.int64)
         start, mult, shift = words[:4], words[-8:-4], words[-4:]
         assert (words[4:8] == start).all()  # the second row's copy
-        bytes_ = stream[b, 32:-32].reshape(chunks, 2, 16)  # [step][pair][byte]
-        signed = bytes_.view(np.int8).astype(np.int64)
-        low = (bytes_ & 0xF).astype(np.int64)
+        vectors = stream[b, 32:-32].reshape(chunks, 2, 16)  # [step][pair][byte]
         for p in range(2):
-            a_hi = start[2 * p] + np.einsum("rsj,sj->r", xp.reshape(len(x), chunks, 16), signed[:, p])
-            a_lo = start[2 * p + 1] + np.einsum("rsj,sj->r", xp.reshape(len(x), chunks, 16), low[:, p])
-            a_hi, a_lo = wrap_int32(a_hi).astype(np.int64), wrap_int32(a_lo).astype(np.int64)
-            acc = {0: wrap_int32(a_hi - a_lo).astype(np.int64) >> 4, 1: wrap_int32(a_lo - s8).astype(np.int64)}
+            v = vectors[:, p]
+            if g["decode"] == int4_mve.PAIR_SUM:
+                a_hi = wrap_int32(start[2 * p] + dot(v.view(np.int8).astype(np.int64))).astype(np.int64)
+                a_lo = wrap_int32(start[2 * p + 1] + dot((v & 0xF).astype(np.int64))).astype(np.int64)
+                acc = (wrap_int32(a_hi - a_lo).astype(np.int64) >> 4, wrap_int32(a_lo - s8).astype(np.int64))
+            else:  # VAND 0xF0 and VSHL #4: 16 w of each nibble, sums 16 acc, VSHR #4
+                hi, lo = (v & 0xF0).view(np.int8).astype(np.int64), (v << 4).view(np.int8).astype(np.int64)
+                acc = tuple(wrap_int32(start[2 * p + j] + dot(w)).astype(np.int64) >> 4 for j, w in enumerate((hi, lo)))
             for j in (0, 1):
-                ch = 4 * b + 2 * p + j
-                out[:, ch] = [_mve_requant(int(a), int(mult[2 * p + j]), int(shift[2 * p + j])) for a in acc[j]]
+                ch = 2 * p + j
+                out[:, 4 * b + ch] = [_mve_requant(int(a), int(mult[ch]), int(shift[ch])) for a in acc[j]]
     out = np.clip(out + g["output_offset"], g["act_min"], g["act_max"])
     return out[:, :c].astype(np.int8)
+
+
+FIELDS = ("depth", "out_depth", "blocks", "chunks", "output_offset", "act_min", "act_max", "blocked", "decode")
+
+
+def _check(call, w, x, decode=None):
+    got = int4_mve.prepare_fully_connected(call)
+    assert got is not None and got.symbol == int4_mve.FC
+    g = {f: getattr(got.call, f) for f in FIELDS}
+    if decode is not None and g["decode"] != decode:  # the other decode, on the same call
+        g = int4_mve.gemm_fields(w, call, call.batches, decode)
+        assert g is not None
+    np.testing.assert_array_equal(emulate(g, x), _want(call, w, x))
+    return got
 
 
 def _want(call, w, x):
@@ -52,40 +69,47 @@ def _want(call, w, x):
     return np.asarray(got).reshape(len(x), -1)
 
 
-def test_layout_pairs_channels_in_the_nibbles():
+def test_layouts_pair_channels_in_the_nibbles():
     w = (np.arange(5 * 21).reshape(5, 21) % 16 - 8).astype(np.int8)
-    got = int4_mve.arrange(w).reshape(2, 2, 2, 16)  # [block][step][pair][byte]
-    for c in range(8):
-        for k in range(32):
-            byte = int(got[c // 4, k // 16, c % 4 // 2, k % 16])
-            want = int(w[c, k]) if c < 5 and k < 21 else 0
-            if k >= 21:
-                assert byte == 0  # nothing past K: no input byte past the row counts
-            elif c % 2 == 0:
-                assert (byte >> 4 ^ 8) - 8 == want  # signed high nibble
-            else:
-                assert (byte & 0xF) - 8 == want  # low nibble + 8
+    for decode in (int4_mve.PAIR_SUM, int4_mve.SCALED):
+        got = int4_mve.arrange(w, decode).reshape(2, 2, 2, 16)  # [block][step][pair][byte]
+        for c in range(8):
+            for k in range(32):
+                byte = int(got[c // 4, k // 16, c % 4 // 2, k % 16])
+                want = int(w[c, k]) if c < 5 and k < 21 else 0
+                if k >= 21:
+                    assert byte == 0  # nothing past K: no input byte past the row counts
+                elif c % 2 == 0:
+                    assert (byte >> 4 ^ 8) - 8 == want  # signed high nibble
+                elif decode == int4_mve.PAIR_SUM:
+                    assert (byte & 0xF) - 8 == want  # low nibble + 8
+                else:
+                    assert ((byte & 0xF) ^ 8) - 8 == want  # signed low nibble
+
+
+def test_cost_picks_pair_sums_for_one_row_and_deep_rows():
+    assert int4_mve.cost(int4_mve.PAIR_SUM, 1, 40, 32) < int4_mve.cost(int4_mve.SCALED, 1, 40, 32)  # AD's 640 x 128
+    assert int4_mve.cost(int4_mve.SCALED, 250, 4, 16) < int4_mve.cost(int4_mve.PAIR_SUM, 250, 4, 16)  # KWS 1x1
+    assert int4_mve.cost(int4_mve.PAIR_SUM, 64, 36, 16) < int4_mve.cost(int4_mve.SCALED, 64, 36, 16)  # 3x3x64
 
 
 @pytest.mark.parametrize("k, n, batches, per_channel, act", [
     (37, 5, 3, False, (-128, 127)), (5, 64, 1, True, (-20, 127)), (64, 1, 2, False, (-128, 127)),
     (16, 7, 2, True, (0, 127)), (17, 3, 1, False, (-128, 50)), (640, 12, 1, True, (-128, 127))])
-def test_fc_stream_equals_simulator(k, n, batches, per_channel, act):
+@pytest.mark.parametrize("decode", [int4_mve.PAIR_SUM, int4_mve.SCALED])
+def test_fc_stream_equals_simulator(k, n, batches, per_channel, act, decode):
     rng = np.random.default_rng(k * 100 + n)
     call, w = _fc4(rng, k, n, batches=batches, per_channel=per_channel, act=act)
-    got = int4_mve.prepare_fully_connected(call)
-    assert got is not None and got.symbol == int4_mve.FC
-    assert got.call.packed.nbytes == -(-n // 4) * -(-k // 16) * 32  # 4 bits a weight, padded
     x = rng.integers(-128, 128, (batches * 4, k)).astype(np.int8)
     x[0, 0], x[0, 1] = -128, 127
-    g = {f: getattr(got.call, f) for f in ("depth", "out_depth", "blocks", "chunks", "output_offset", "act_min",
-                                           "act_max", "blocked")}
-    np.testing.assert_array_equal(emulate(g, x), _want(call, w, x))
+    got = _check(call, w, x, decode)
+    assert got.call.packed.nbytes == -(-n // 4) * -(-k // 16) * 32  # 4 bits a weight, padded
 
 
 def test_bounds_dead_channels_and_declines():
-    """Channel 0 (even: 16 acc must fit) just under 2^27, channel 1 (odd: no bound) near 2^30, dead channels 2
-    (even, a constant output past 2^16: clipped) and 3; one more on channel 0 and the call is declined."""
+    """Channel 0 (even: 16 acc must fit) just under 2^27, channel 1 (odd: no bound in PAIR_SUM) near 2^30, dead
+    channels 2 (even, a constant output past 2^16: clipped) and 3; then channel 1 under 2^27 and SCALED works
+    too; one more on channel 0 and the call is declined."""
     rng = np.random.default_rng(5)
     call, w = _fc4(rng, 24, 6, batches=1, per_channel=True)
     xmax = max(abs(-128 + call.input_offset), abs(127 + call.input_offset))
@@ -101,16 +125,19 @@ def test_bounds_dead_channels_and_declines():
     shift[2] = 0  # a dead channel's shift is free (its output is a constant)
     call = replace(call, bias=const_array(bias, np.int32), multiplier=const_array(mult, np.int32),
                    shift=const_array(shift, np.int32), packed=PackedWeights.of(encode(w, 0, "int4")))
-    got = int4_mve.prepare_fully_connected(call)
-    assert got is not None
-    start = np.asarray(got.call.blocked).view(np.uint8)[:16].view("<i4")
-    assert abs(int(start[2])) < 2**31 - 1  # 16 * 4r + 4r' of the dead pair: fits
     x = rng.integers(-128, 128, (12, 24)).astype(np.int8)
     x[0], x[1] = -128, 127
     x[2], x[3] = 127, -128
-    g = {f: getattr(got.call, f) for f in ("depth", "out_depth", "blocks", "chunks", "output_offset", "act_min",
-                                           "act_max", "blocked")}
-    np.testing.assert_array_equal(emulate(g, x), _want(call, w, x))
+    got = _check(call, w, x)
+    assert got.call.decode == int4_mve.PAIR_SUM  # channel 1's bound rules SCALED out
+    assert int4_mve.gemm_fields(w, call, 1, int4_mve.SCALED) is None
+    start = np.asarray(got.call.blocked).view(np.uint8)[:16].view("<i4")
+    assert abs(int(start[2])) < 2**31 - 1  # 16 * 4r + 4r' of the dead pair: fits
+    near = bias.copy()
+    near[1] = -(HIGH_BOUND - 1 - 8 * 24 * xmax)
+    close = replace(call, bias=const_array(near, np.int32))
+    _check(close, w, x, int4_mve.SCALED)
+    _check(close, w, x, int4_mve.PAIR_SUM)
     bias[0] += 1
     assert int4_mve.prepare_fully_connected(replace(call, bias=const_array(bias, np.int32))) is None
     assert int4_mve.prepare_fully_connected(replace(call, filter_offset=3)) is None

@@ -1,14 +1,16 @@
 """Helium preparers of CONV_2D and FULLY_CONNECTED with int4 weights (dense `int4` encoding): ConvCall
 tq_conv_s8_w4 -> tq_conv1x1_s8_int4_mve / tq_conv_s8_im2col_int4_mve, FullyConnectedCall tq_fully_connected_s8_w4
 -> tq_fully_connected_s8_int4_mve (firmware/src/tq_gemm_s8_int4_mve.c). The records are gemm_mve.py's
-(tq_gemm_s8_mve_params, tq_conv_s8_im2col_mve_params); only the blocked stream differs, and the weights stay
-4-bit in flash.
+(tq_gemm_s8_mve_params, tq_conv_s8_im2col_mve_params) with `decode` set; only the blocked stream differs, and the
+weights stay 4-bit in flash.
 
-Per block of 4 channels: the starting sums {16 f_c + f_{c+1}, f_{c+1}} of its two channel pairs (int4_dsp.py's
-pair_init, f the folded bias) twice, then a 16-byte vector per 16 taps of each pair, byte (w_c << 4) | (w_{c+1} + 8)
-(0 past K), then the multiplier and shift vectors. The kernel recovers 16 acc_c as a difference of two int32 sums
-and shifts it right by 4: exact iff |acc_c| < 2^27 for every even channel c, which requant.py's accumulator_bound
-proves here, or the call is declined and keeps the DSP int4 kernel (int4_dsp.py). The odd channels need no bound.
+Per block of 4 channels: its starting sums twice, a 16-byte vector per 16 taps of each channel pair (c, c + 1),
+the multiplier and shift vectors. Two decodes (the C file's comment derives them), chosen per layer by `cost`:
+PAIR_SUM (one row, deep rows): starts {16 f_c + f_{c+1}, f_{c+1}} (int4_dsp.py's pair_init, f the folded bias),
+bytes (w_c << 4) | (w_{c+1} + 8); exact iff |acc_c| < 2^27 for every even channel c. SCALED (two rows, short
+depth): starts 16 f, bytes (w_c << 4) | (w_{c+1} & 0xF); exact iff |acc| < 2^27 for every channel. requant.py's
+accumulator_bound proves them; a call neither decode proves is declined and keeps its packed kernel (int4_dsp.py
+needs the same even-channel bound).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from tinyq.specialize import Prepared, Preparer, base_fields, register
 from tinyq.specialize.common_mve import BYTES, LANES, padded, requant_vectors
 from tinyq.specialize.gemm_mve import (FEATURE, MACRO, ConvIm2colMveCall, GemmMve, GemmMveCall, bordered, geometry,
                                       is_pointwise)
-from tinyq.specialize.int4_dsp import HIGH_BOUND, Int4Storage, int4_rows, nibble_bytes, pair_init
+from tinyq.specialize.int4_dsp import HIGH_BOUND, Int4Storage, _wrap32, int4_rows, pair_init
 from tinyq.specialize.requant import accumulator_bound
 
 FC = "tq_fully_connected_s8_int4_mve"
@@ -35,38 +37,58 @@ IM2COL = "tq_conv_s8_im2col_int4_mve"
 DEAD_LIMIT = 2**16
 
 
-def arrange(rows: np.ndarray) -> np.ndarray:
-    """int8 [C, K] in [-8, 7] -> uint8 [blocks][steps][2][16] as tq_mve_gemm_pair_int4 reads it: per block of 4
-    channels and 16 taps, one vector per channel pair (c, c + 1), byte (w_c << 4) | (w_{c+1} + 8); channels past
-    C have zero weights, bytes past K are 0 (no input byte past the row counts)."""
+PAIR_SUM, SCALED = 0, 1  # tq_mve.h TQ_INT4_PAIR_SUM, TQ_INT4_SCALED
+
+
+def arrange(rows: np.ndarray, decode: int = PAIR_SUM) -> np.ndarray:
+    """int8 [C, K] in [-8, 7] -> uint8 [blocks][steps * 2 * 16] as the int4 cores read it: per block of 4 channels
+    and 16 taps, one vector per channel pair (c, c + 1), byte (w_c << 4) | (w_{c+1} + 8) (PAIR_SUM) or
+    (w_c << 4) | (w_{c+1} & 0xF) (SCALED); channels past C have zero weights, bytes past K are 0 (no input byte
+    past the row counts)."""
     c, k = rows.shape
     cp, kp = padded(c, LANES), padded(k, BYTES)
-    w = np.zeros((cp, kp), np.int8)
+    w = np.zeros((cp, kp), np.int16)
     w[:c, :k] = rows
-    b = nibble_bytes(w[0::2], w[1::2])  # [pairs, kp]
+    low = w[1::2] + 8 if decode == PAIR_SUM else w[1::2] & 0xF
+    b = ((w[0::2] & 0xF) << 4 | low).astype(np.uint8)  # [pairs, kp]
     b[:, k:] = 0
     return b.reshape(cp // LANES, 2, kp // BYTES, BYTES).transpose(0, 2, 1, 3).reshape(cp // LANES, -1)
 
 
-def gemm_fields(rows: np.ndarray, call: KernelCall, n_rows: int) -> dict | None:
-    """gemm_mve's _GemmFields for int4 `rows` [C, K], or None when the requantization is not one tq_mve_requant
-    does or some even channel's |accumulator| may reach 2^27."""
+def cost(decode: int, rows: int, chunks: int, blocks: int) -> float:
+    """Instructions of the layer's GEMM beyond what both decodes share, counted from the cores' text: per block
+    and row pair, the 16-byte steps (PAIR_SUM 14, as int8; SCALED 16), the sums' fix-up (13; 2) and the input
+    sums' pass shared by the blocks (about 30 + 4 a step); one row: 9 and 11 a step, 7 and 1, 15 + 2 a step."""
+    pairs, single = divmod(rows, 2)
+    if decode == PAIR_SUM:
+        two, one = 14 * chunks + 13 + (30 + 4 * chunks) / blocks, 9 * chunks + 7 + (15 + 2 * chunks) / blocks
+    else:
+        two, one = 16 * chunks + 2, 11 * chunks + 1
+    return blocks * (pairs * two + single * one)
+
+
+def gemm_fields(rows: np.ndarray, call: KernelCall, n_rows: int, decode: int | None = None) -> dict | None:
+    """gemm_mve's _GemmFields and `decode` (the cheaper by `cost` unless given) for int4 `rows` [C, K], or None
+    when the requantization is not one tq_mve_requant does or the decode's accumulator bound does not hold."""
     c, k = rows.shape
     dead = ~rows.any(axis=1)
     rq = requant_vectors(rows.astype(np.int64).sum(axis=1), call.bias, call.input_offset, call.multiplier,
                          call.shift, dead=dead, dead_limit=DEAD_LIMIT)
     if rq is None or n_rows < 1:
         return None
-    bound = accumulator_bound(rows, call.bias, call.input_offset)
-    if (bound[0::2][~dead[0::2]] >= HIGH_BOUND).any():
+    fits = np.where(dead, True, accumulator_bound(rows, call.bias, call.input_offset) < HIGH_BOUND)
+    blocks, chunks = padded(c, LANES) // LANES, padded(k, BYTES) // BYTES
+    usable = [d for d, ok in ((PAIR_SUM, fits[0::2].all()), (SCALED, fits.all())) if ok and decode in (None, d)]
+    if not usable:
         return None
-    blocks = padded(c, LANES) // LANES
-    starts = pair_init(rq.bias).astype("<i4").reshape(blocks, LANES).view(np.uint8)
+    decode = min(usable, key=lambda d: cost(d, n_rows, chunks, blocks))  # the given one, else the cheaper
+    folded = rq.bias.astype(np.int64)
+    starts = pair_init(folded) if decode == PAIR_SUM else _wrap32(16 * folded)
+    starts = np.asarray(starts, "<i4").reshape(blocks, LANES).view(np.uint8)
     mult, shift = (np.asarray(v, "<i4").reshape(blocks, LANES).view(np.uint8) for v in (rq.multiplier, rq.shift))
-    blocked = np.concatenate([starts, starts, arrange(rows), mult, shift], axis=1).reshape(-1).view(np.int8)
-    return dict(rows=n_rows, depth=k, out_depth=c, blocks=blocks, chunks=padded(k, BYTES) // BYTES,
-                output_offset=call.output_offset, act_min=call.act_min, act_max=call.act_max,
-                blocked=const_array(blocked, np.int8))
+    blocked = np.concatenate([starts, starts, arrange(rows, decode), mult, shift], axis=1).reshape(-1).view(np.int8)
+    return dict(rows=n_rows, depth=k, out_depth=c, blocks=blocks, chunks=chunks, output_offset=call.output_offset,
+                act_min=call.act_min, act_max=call.act_max, blocked=const_array(blocked, np.int8), decode=decode)
 
 
 def _storage(call: KernelCall, g: dict) -> Int4Storage:
@@ -74,7 +96,17 @@ def _storage(call: KernelCall, g: dict) -> Int4Storage:
 
 
 @dataclass(frozen=True, eq=False)
-class GemmMveInt4Call(GemmMveCall):
+class _Decode:
+    decode: int  # PAIR_SUM or SCALED
+
+
+@dataclass(frozen=True, eq=False)
+class GemmMveInt4(_Decode, GemmMve):
+    pass
+
+
+@dataclass(frozen=True, eq=False)
+class GemmMveInt4Call(_Decode, GemmMveCall):
     """GemmMveCall with the int4 blocked stream; `packed` reports the 4-bit storage."""
 
     _storage: Int4Storage | None = None
@@ -123,7 +155,7 @@ def prepare_conv(call: KernelCall) -> Prepared | None:
         return Prepared(GemmMveInt4Call(**base_fields(call), **g, _source=source, _storage=_storage(call, g)),
                         CONV1X1)
     record = ConvIm2colMveInt4Call(**base_fields(call), **geometry(call), pad_value=-call.input_offset, **bordered(call),
-                                   gemm=GemmMve(**g), _source=source, _storage=_storage(call, g))
+                                   gemm=GemmMveInt4(**g), _source=source, _storage=_storage(call, g))
     return Prepared(record, IM2COL)
 
 

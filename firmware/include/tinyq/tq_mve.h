@@ -22,11 +22,15 @@ typedef struct {
      * (mod 2^32) twice (both rows' starting sums); int8 weights [chunks][4][16], zero past K and past C;
      * int32 multiplier[4] (Q31) and shift[4] (-right shift, in [-31, -1]: a VRSHL amount) */
     const int8_t *blocked;
+    uint32_t decode; /* int4 weights only (0 in int8 records): TQ_INT4_PAIR_SUM or TQ_INT4_SCALED */
 } tq_gemm_s8_mve_params;
-/* int4 weights (tq_*_s8_int4_mve, tinyq/specialize/int4_mve.py) read the same record with, per block: int32
- * starts[2][4] (16 f_c + f_{c+1}, f_{c+1}, 16 f_{c+2} + f_{c+3}, f_{c+3}: f the folded bias, mod 2^32) twice;
- * weights [chunks][2][16], a vector per 16 taps of a channel pair, byte (w_c << 4) | (w_{c+1} + 8), 0 past K;
- * multiplier[4] and shift[4] as above. */
+/* int4 weights (tq_*_s8_int4_mve, tinyq/specialize/int4_mve.py, firmware/src/tq_gemm_s8_int4_mve.c) read the same
+ * record with, per block: int32 starts[2][4] twice; weights [chunks][2][16], a vector per 16 taps of a channel
+ * pair (c, c + 1), 0 past K; multiplier[4] and shift[4] as above. f: the folded bias (mod 2^32).
+ * TQ_INT4_PAIR_SUM: starts 16 f_c + f_{c+1}, f_{c+1} a pair; bytes (w_c << 4) | (w_{c+1} + 8).
+ * TQ_INT4_SCALED: starts 16 f; bytes (w_c << 4) | (w_{c+1} & 0xF). */
+#define TQ_INT4_PAIR_SUM 0u
+#define TQ_INT4_SCALED 1u
 
 /* CONV_2D through an im2col row per output pixel (two at a time), padded with the input zero point. */
 typedef struct {
