@@ -5,7 +5,8 @@
  * sums, VPOST on the vectors q0 and q1 they were moved to). Every form
  * keep r0 r2 r4 r6 (row 0) and r8 r10 r12 lr (row 1) as the sums, r1/r3 the input cursors, r5 the stream,
  * r9 the run (tq_mve_gemm.h), r11 the channels left; q4 q5 q6 hold the output offset, act_min, act_max.
- * Include inside a top-level __asm__ after .syntax unified / .thumb. */
+ * Include inside a top-level __asm__ after .syntax unified / .thumb, each call at column 0 with NAME an
+ * identifier (the kernel-source scan, tinyq/targets/kernel_sources.py, finds its definition there). */
 #ifndef TINYQ_TQ_MVE_GEMM_ASM_H
 #define TINYQ_TQ_MVE_GEMM_ASM_H
 
@@ -24,14 +25,15 @@
     "vshr.s32 q2, q0, #31\n vadd.i32 q0, q0, q2\n vrshl.s32 q0, q0, q3\n"                                     \
     "vadd.i32 q0, q0, q4\n vmax.s32 q0, q0, q5\n vmin.s32 q0, q0, q6\n"
 
+/* the start of a global Thumb function NAME (an identifier) in a section of its own */
+#define TQ_ASM_FUNCTION(NAME)                                                                                  \
+    ".section .text." #NAME ",\"ax\",%progbits\n.balign 4\n.global " #NAME "\n.type " #NAME ", %function\n"     \
+    ".thumb_func\n" #NAME ":\n"
+
 /* void NAME(tq_mve_gemm_run *r): rows x0, x1 -> y0, y1. STEP: one full 16-byte step (it loads q0/q1 from r1/r3
  * with post-increment); MACS: a step's weights with q0/q1 loaded; r7: step pairs left. */
 #define TQ_MVE_GEMM_PAIR(NAME, DREGS, SETUP, STEP, MACS, POST, VPOST)                                                 \
-    ".section .text." NAME ",\"ax\",%progbits\n"                                                              \
-    ".balign 4\n"                                                                                              \
-    ".global " NAME "\n"                                                                                       \
-    ".type " NAME ", %function\n"                                                                              \
-    ".thumb_func\n" NAME ":\n" TQ_CORE_ENTRY(DREGS) SETUP                                                      \
+    TQ_ASM_FUNCTION(NAME) TQ_CORE_ENTRY(DREGS) SETUP                                                           \
     "ldr r7, [r9, #24]\n vmsr p0, r7\n" /* the tail mask, kept for the whole call */                          \
     "1:\n"                                                                                                     \
     "ldm r9, {r1, r3, r7}\n"                                                                                   \
@@ -63,16 +65,12 @@
     "6:\n"                                                                                                     \
     "vctp.32 r11\n"                                                                                            \
     "vpstt\n vstrbt.32 q0, [r0]\n vstrbt.32 q1, [r2]\n" TQ_CORE_EXIT(DREGS)                                    \
-    ".size " NAME ", .-" NAME "\n"
+    ".size " #NAME ", .-" #NAME "\n"
 
 /* void NAME(tq_mve_gemm_run *r): row x0 -> y0. MACS: a step's weights with q0 loaded (sums r0 r2 r4 r6);
  * r1: input cursor; r5: the stream (the second copy of the starting sums skipped); lr: the low-overhead loop. */
 #define TQ_MVE_GEMM_ONE(NAME, DREGS, SETUP, MACS, POST, VPOST)                                                        \
-    ".section .text." NAME ",\"ax\",%progbits\n"                                                              \
-    ".balign 4\n"                                                                                              \
-    ".global " NAME "\n"                                                                                       \
-    ".type " NAME ", %function\n"                                                                              \
-    ".thumb_func\n" NAME ":\n" TQ_CORE_ENTRY(DREGS) SETUP                                                      \
+    TQ_ASM_FUNCTION(NAME) TQ_CORE_ENTRY(DREGS) SETUP                                                           \
     "ldr r8, [r9, #24]\n vmsr p0, r8\n" /* the tail mask, kept for the whole call */                          \
     "ldr r7, [r9, #8]\n"                                                                                       \
     "1:\n"                                                                                                     \
@@ -95,6 +93,6 @@
     "6:\n"                                                                                                     \
     "vctp.32 r11\n"                                                                                            \
     "vpst\n vstrbt.32 q0, [r0]\n" TQ_CORE_EXIT(DREGS)                                                          \
-    ".size " NAME ", .-" NAME "\n"
+    ".size " #NAME ", .-" #NAME "\n"
 
 #endif
