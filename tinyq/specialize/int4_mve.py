@@ -32,11 +32,10 @@ from tinyq.specialize.requant import accumulator_bound
 FC = "tq_fully_connected_s8_int4_mve"
 CONV1X1 = "tq_conv1x1_s8_int4_mve"
 IM2COL = "tq_conv_s8_im2col_int4_mve"
-# A dead channel's constant output r starts its sum at 4r (common_mve.requant_vectors), an even one at 16 * 4r
-# here: |r| <= 2^16 keeps that inside int32, and past 2^8 + 128 every r gives the same clamped int8 output.
+# A dead channel's constant output r starts its sum at 4r (common_mve.requant_vectors), here at 16 * 4r (an even
+# channel under PAIR_SUM, any under SCALED): |r| <= 2^16 keeps that inside int32, and past 2^8 + 128 every r gives
+# the same clamped int8 output (common_mve clips at 2^28, which x16 would overflow).
 DEAD_LIMIT = 2**16
-
-
 PAIR_SUM, SCALED = 0, 1  # tq_mve.h TQ_INT4_PAIR_SUM, TQ_INT4_SCALED
 
 
