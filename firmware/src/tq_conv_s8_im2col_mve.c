@@ -117,7 +117,8 @@ static inline __attribute__((always_inline)) void pixel_row(const tq_conv_s8_im2
 
 /* the image with its zero-point border (p's bordered_height x bordered_width, the image at (pad_height,
  * pad_width)) in dst; returns dst */
-static inline __attribute__((always_inline)) const int8_t *border_image(const tq_conv_s8_im2col_mve_params *p, const int8_t *image, int8_t *dst) {
+static inline __attribute__((always_inline)) const int8_t *border_image(const tq_conv_s8_im2col_mve_params *p,
+                                                                        const int8_t *image, int8_t *dst) {
     const int32_t row = p->input_width * p->input_depth, bordered_row = p->bordered_width * p->input_depth;
     tq_mve_fill(dst, vdupq_n_s8((int8_t)p->pad_value), p->bordered_height * bordered_row);
     int8_t *d = dst + p->pad_height * bordered_row + p->pad_width * p->input_depth;

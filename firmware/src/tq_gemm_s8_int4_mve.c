@@ -94,7 +94,9 @@ static void scaled_rows2(tq_mve_gemm_run *r, const int8_t *x0, const int8_t *x1,
     else tq_mve_gemm_one_int4s(r);
 }
 
-static const tq_mve_gemm_core int4_cores[2] = {{tq_mve_gemm_start, pair_sum_rows2}, {tq_mve_gemm_start, scaled_rows2}};
+/* by the record's decode: TQ_INT4_PAIR_SUM, TQ_INT4_SCALED */
+static const tq_mve_gemm_core int4_cores[2] = {{tq_mve_gemm_start, pair_sum_rows2},
+                                              {tq_mve_gemm_start, scaled_rows2}};
 
 static void int4_gemm(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output) {
     const int32_t k = p->depth, c = p->out_depth;
@@ -102,7 +104,8 @@ static void int4_gemm(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_
     tq_mve_gemm_run run;
     tq_mve_gemm_start(&run, p);
     int32_t r = 0;
-    for (; r + 1 < p->rows; r += 2) rows2(&run, input + r * k, input + (r + 1) * k, output + r * c, output + (r + 1) * c);
+    for (; r + 1 < p->rows; r += 2)
+        rows2(&run, input + r * k, input + (r + 1) * k, output + r * c, output + (r + 1) * c);
     if (r < p->rows) rows2(&run, input + r * k, NULL, output + r * c, NULL);
 }
 

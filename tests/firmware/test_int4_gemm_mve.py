@@ -76,7 +76,8 @@ def _declined() -> bytes:
     import keras
 
     def build():
-        big = keras.layers.Conv2D(4, 3, padding="same", kernel_initializer=keras.initializers.RandomUniform(-1e-3, 1e-3),
+        tiny = keras.initializers.RandomUniform(-1e-3, 1e-3)
+        big = keras.layers.Conv2D(4, 3, padding="same", kernel_initializer=tiny,
                                   bias_initializer=keras.initializers.Constant(1000.0))
         return keras.Sequential([keras.Input((6, 6, 8)), big, keras.layers.Conv2D(4, 3, padding="same")])
 
