@@ -98,26 +98,26 @@ static void scaled_rows2(tq_mve_gemm_run *r, const int8_t *x0, const int8_t *x1,
 static const tq_mve_gemm_core int4_cores[2] = {{tq_mve_gemm_start, pair_sum_rows2},
                                               {tq_mve_gemm_start, scaled_rows2}};
 
-static void int4_gemm(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output) {
+void tq_mve_gemm_by(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output,
+                    const tq_mve_gemm_core *core) {
     const int32_t k = p->depth, c = p->out_depth;
-    void (*rows2)(tq_mve_gemm_run *, const int8_t *, const int8_t *, int8_t *, int8_t *) = int4_cores[p->decode].rows2;
     tq_mve_gemm_run run;
-    tq_mve_gemm_start(&run, p);
+    core->start(&run, p);
     int32_t r = 0;
     for (; r + 1 < p->rows; r += 2)
-        rows2(&run, input + r * k, input + (r + 1) * k, output + r * c, output + (r + 1) * c);
-    if (r < p->rows) rows2(&run, input + r * k, NULL, output + r * c, NULL);
+        core->rows2(&run, input + r * k, input + (r + 1) * k, output + r * c, output + (r + 1) * c);
+    if (r < p->rows) core->rows2(&run, input + r * k, NULL, output + r * c, NULL);
 }
 
 tq_status tq_fully_connected_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->chunks >= 1 && p->rows >= 1 && p->decode <= 1);
-    int4_gemm(p, input, output);
+    tq_mve_gemm_by(p, input, output, &int4_cores[p->decode]);
     return TQ_OK;
 }
 
 tq_status tq_conv1x1_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && p->chunks >= 1 && p->rows >= 1 && p->decode <= 1);
-    int4_gemm(p, input, output);
+    tq_mve_gemm_by(p, input, output, &int4_cores[p->decode]);
     return TQ_OK;
 }
 

@@ -42,6 +42,10 @@ typedef struct {
 tq_status tq_mve_im2col(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output, void *scratch,
                         const tq_mve_gemm_core *core);
 
+/* tq_mve_gemm through another core (tq_gemm_s8_int4_mve.c): the sub-8-bit weight forms' FC and conv 1x1. */
+void tq_mve_gemm_by(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output,
+                    const tq_mve_gemm_core *core);
+
 /* Every row of a row-major [rows][depth] input into [rows][out_depth], two rows at a time. */
 void tq_mve_gemm(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
 

@@ -23,7 +23,8 @@ BOARD = "mps3-an547"
 CALLS = {"tq_conv_s8_im2col_int4_mve(": 5, "tq_conv1x1_s8_int4_mve(": 2, "tq_fully_connected_s8_int4_mve(": 4}
 
 
-def _model() -> bytes:
+def _layers() -> bytes:
+    """The model before its weights are rewritten (test_int2_gemm_mve rewrites it to the 2-bit forms)."""
     import keras
 
     def build():
@@ -43,14 +44,12 @@ def _model() -> bytes:
             keras.layers.Dense(3),  # K 6
         ])
 
-    data = convert_keras(build, seed=43, lo=-1.0, hi=2.0)
-    out, _ = rewrite.rewrite_model(data, "int4", seed=0)
-    return out
+    return convert_keras(build, seed=43, lo=-1.0, hi=2.0)
 
 
 @pytest.fixture(scope="module")
 def model():
-    tfl = _model()
+    tfl, _ = rewrite.rewrite_model(_layers(), "int4", seed=0)
     program, inputs, sim = simulated(tfl, 3, seed=5, form="int4", extremes=True)
     assert sum(c.kernel.endswith("_w4") for c in program.calls) == 11
     return tfl, program, inputs, sim

@@ -135,6 +135,11 @@ MUTANTS = [
      "vshr.s32 q0, q0, #4\\n", ("pytest", "tests/firmware/test_int4_gemm_mve.py", "equals_simulator")),
     ("int4-mve-sum-tail", "firmware/src/tq_gemm_s8_int4_mve.c", "vctp8q((uint32_t)k)", "vctp8q((uint32_t)k - 1)",
      ("pytest", "tests/firmware/test_int4_gemm_mve.py", "equals_simulator")),
+    # Helium 2-bit GEMM: the channels of a block packed in reverse order; row 1 not multiplied by the magnitudes
+    ("int2-mve-layout", "tinyq/specialize/lowbit_mve.py", "w[:, i] << (2 * i)", "w[:, i] << (2 * (3 - i))",
+     ("pytest", "tests/firmware/test_int2_gemm_mve.py", "equals_simulator")),
+    ("int2-mve-magnitude", "firmware/src/tq_gemm_s8_int2_mve.c", '"vmul.i32 q1, q1, q2\\n', '"',
+     ("pytest", "tests/firmware/test_int2_gemm_mve.py", "equals_simulator")),
 ]
 
 

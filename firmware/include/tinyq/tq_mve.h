@@ -72,6 +72,13 @@ tq_status tq_fully_connected_s8_int4_mve(const tq_gemm_s8_mve_params *p, const i
 tq_status tq_conv1x1_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv_s8_im2col_int4_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
                                      void *scratch);
+/** The same three with 2-bit weights (int2, ternary, binary; tinyq/specialize/lowbit_mve.py), per block: int32
+ * starts[2][4] (0); weights [chunks][16], byte j = tap j, bits 2i..2i+1 channel i's t in [-2, 1]; int32 m[4]
+ * (the channels' magnitudes), f[4] (folded biases), multiplier[4], shift[4]. */
+tq_status tq_fully_connected_s8_int2_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv1x1_s8_int2_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_im2col_int2_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
+                                     void *scratch);
 /** DEPTHWISE_CONV_2D, depth multiplier 1. */
 tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
                                    void *scratch);
