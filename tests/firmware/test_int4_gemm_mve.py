@@ -58,8 +58,7 @@ def model():
 def _decodes(program) -> list[int]:
     from tinyq.specialize import int4_mve
 
-    prepare = {"tq_conv_s8_w4": int4_mve.prepare_conv, "tq_fully_connected_s8_w4": int4_mve.prepare_fully_connected}
-    got = [prepare[c.kernel](c) for c in program.calls if c.kernel in prepare]
+    got = [int4_mve.prepare(c) for c in program.calls if c.kernel in ("tq_conv_s8_w4", "tq_fully_connected_s8_w4")]
     return [getattr(p.call, "gemm", p.call).decode for p in got]
 
 
@@ -86,12 +85,12 @@ def _declined() -> bytes:
 
 
 def test_declined_bound_keeps_an_exact_kernel(tmp_path):
-    from tinyq.specialize.int4_mve import prepare_conv
+    from tinyq.specialize.int4_mve import prepare
 
     tfl = _declined()
     program, inputs, sim = simulated(tfl, 2, seed=6, form="int4", extremes=True)
     first, second = [c for c in program.calls if c.kernel == "tq_conv_s8_w4"]
-    assert prepare_conv(first) is None and prepare_conv(second) is not None
+    assert prepare(first) is None and prepare(second) is not None
     assert np.abs(first.bias).max() >= 2**27
     model_c = firmware_equals_simulator(tfl, "int4", program, inputs, sim, BOARD, tmp_path,
                                         {"tq_conv_s8_im2col_int4_mve(": 1})

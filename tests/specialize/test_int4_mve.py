@@ -52,7 +52,7 @@ FIELDS = ("depth", "out_depth", "blocks", "chunks", "output_offset", "act_min", 
 
 
 def _check(call, w, x, decode=None):
-    got = int4_mve.prepare_fully_connected(call)
+    got = int4_mve.prepare(call)
     assert got is not None and got.symbol == int4_mve.FC
     g = {f: getattr(got.call, f) for f in FIELDS}
     if decode is not None and g["decode"] != decode:  # the other decode, on the same call
@@ -139,15 +139,15 @@ def test_bounds_dead_channels_and_declines():
     _check(close, w, x, int4_mve.SCALED)
     _check(close, w, x, int4_mve.PAIR_SUM)
     bias[0] += 1
-    assert int4_mve.prepare_fully_connected(replace(call, bias=const_array(bias, np.int32))) is None
-    assert int4_mve.prepare_fully_connected(replace(call, filter_offset=3)) is None
-    assert int4_mve.prepare_fully_connected(replace(call, acc64=True)) is None
+    assert int4_mve.prepare(replace(call, bias=const_array(bias, np.int32))) is None
+    assert int4_mve.prepare(replace(call, filter_offset=3)) is None
+    assert int4_mve.prepare(replace(call, acc64=True)) is None
     left = replace(call, shift=const_array(np.where(np.arange(6) == 0, 1, call.shift), np.int32))
-    assert int4_mve.prepare_fully_connected(left) is None  # a live channel's left shift: not tq_mve_requant's
+    assert int4_mve.prepare(left) is None  # a live channel's left shift: not tq_mve_requant's
 
 
 def test_other_encodings_are_declined():
     rng = np.random.default_rng(2)
     call, w = _fc4(rng, 20, 4)
     two = replace(call, packed=PackedWeights.of(encode(np.clip(w, -2, 1), 0, "int2")))
-    assert int4_mve.prepare_fully_connected(two) is None
+    assert int4_mve.prepare(two) is None

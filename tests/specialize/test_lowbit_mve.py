@@ -49,7 +49,7 @@ def test_layout_packs_a_block_in_each_byte():
 def test_fc_stream_equals_simulator(form, k, n, batches):
     rng = np.random.default_rng(k * 10 + n)
     call, w = _fc2(rng, k, n, form, batches=batches)
-    got = lowbit_mve.prepare_fully_connected(call)
+    got = lowbit_mve.prepare(call)
     assert got is not None and got.symbol == lowbit_mve.FC
     assert got.call.packed.nbytes == -(-n // 4) * -(-k // 16) * 16  # 2 bits a weight, padded
     x = rng.integers(-128, 128, (4 * batches, k)).astype(np.int8)
@@ -60,8 +60,8 @@ def test_fc_stream_equals_simulator(form, k, n, batches):
 def test_declines():
     rng = np.random.default_rng(3)
     call, w = _fc2(rng, 20, 4, "int2")
-    assert lowbit_mve.prepare_fully_connected(replace(call, shift=const_array(np.zeros(4), np.int32))) is None
-    assert lowbit_mve.prepare_fully_connected(replace(call, filter_offset=1)) is None
-    assert lowbit_mve.prepare_fully_connected(replace(call, acc64=True)) is None
+    assert lowbit_mve.prepare(replace(call, shift=const_array(np.zeros(4), np.int32))) is None
+    assert lowbit_mve.prepare(replace(call, filter_offset=1)) is None
+    assert lowbit_mve.prepare(replace(call, acc64=True)) is None
     big = np.ones((4, 2**18), np.int64)  # 128 * sum|t| reaches 2^25: 64 T may not fit int32
     assert lowbit_mve.gemm_fields(big.astype(np.int8), np.ones(4), big, call, 1) is None

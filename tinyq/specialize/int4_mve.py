@@ -90,10 +90,6 @@ def gemm_fields(rows: np.ndarray, call: KernelCall, n_rows: int, decode: int | N
                 act_min=call.act_min, act_max=call.act_max, blocked=const_array(blocked, np.int8), decode=decode)
 
 
-def _storage(call: KernelCall, g: dict) -> Int4Storage:
-    return Int4Storage(call.packed.encoded, g["blocks"] * g["chunks"] * 2 * BYTES)
-
-
 @dataclass(frozen=True, eq=False)
 class _Decode:
     decode: int  # PAIR_SUM or SCALED
@@ -128,35 +124,40 @@ class ConvIm2colMveInt4Call(ConvIm2colMveCall):
         return self._storage
 
 
-def prepare_fully_connected(call: KernelCall) -> Prepared | None:
-    if not isinstance(call, FullyConnectedCall) or call.acc64 or call.filter_offset != 0:
-        return None
-    rows = int4_rows(call)
-    if rows is None or rows.shape != (call.output_depth, call.accum_depth):
-        return None
-    g = gemm_fields(rows, call, call.batches)
-    if g is None:
-        return None
-    return Prepared(GemmMveInt4Call(**base_fields(call), **g, _source=rows, _storage=_storage(call, g)), FC)
+def gemm_shape(call: KernelCall) -> tuple[tuple[int, int], int] | None:
+    """((C, K), rows) of the GEMM of a FULLY_CONNECTED or ungrouped CONV_2D call int8 accumulates, or None."""
+    if isinstance(call, FullyConnectedCall) and not call.acc64 and call.filter_offset == 0:
+        return (call.output_depth, call.accum_depth), call.batches
+    if isinstance(call, ConvCall) and not call.acc64 and call.filter_input_depth == call.input_depth:
+        k = call.filter_height * call.filter_width * call.input_depth
+        return (call.output_depth, k), call.batches * call.output_height * call.output_width
+    return None
 
 
-def prepare_conv(call: KernelCall) -> Prepared | None:
-    if not isinstance(call, ConvCall) or call.acc64 or call.filter_input_depth != call.input_depth:
-        return None
-    rows = int4_rows(call)
-    if rows is None or rows.shape[0] != call.output_depth:
-        return None
-    g = gemm_fields(rows, call, call.batches * call.output_height * call.output_width)
-    if g is None:
-        return None
+def prepared(call: KernelCall, rows: np.ndarray, g: dict, nbytes: int, symbols: tuple[str, str, str]) -> Prepared:
+    """The record of `call` for GEMM fields g (rows: its decoded int8 weights [C, K], nbytes: what its packed
+    weights take in the stream), calling symbols = (FC, conv 1x1, im2col conv)."""
+    storage = Int4Storage(call.packed.encoded, nbytes)
+    if isinstance(call, FullyConnectedCall):
+        return Prepared(GemmMveInt4Call(**base_fields(call), **g, _source=rows, _storage=storage), symbols[0])
     source = rows.reshape(call.output_depth, call.filter_height, call.filter_width, call.input_depth)
     if is_pointwise(call):
-        return Prepared(GemmMveInt4Call(**base_fields(call), **g, _source=source, _storage=_storage(call, g)),
-                        CONV1X1)
-    record = ConvIm2colMveInt4Call(**base_fields(call), **geometry(call), pad_value=-call.input_offset, **bordered(call),
-                                   gemm=GemmMveInt4(**g), _source=source, _storage=_storage(call, g))
-    return Prepared(record, IM2COL)
+        return Prepared(GemmMveInt4Call(**base_fields(call), **g, _source=source, _storage=storage), symbols[1])
+    record = ConvIm2colMveInt4Call(**base_fields(call), **geometry(call), pad_value=-call.input_offset,
+                                   **bordered(call), gemm=GemmMveInt4(**g), _source=source, _storage=storage)
+    return Prepared(record, symbols[2])
 
 
-register(Preparer(kernel="tq_conv_s8_w4", feature=FEATURE, macro=MACRO, prepare=prepare_conv))
-register(Preparer(kernel="tq_fully_connected_s8_w4", feature=FEATURE, macro=MACRO, prepare=prepare_fully_connected))
+def prepare(call: KernelCall) -> Prepared | None:
+    shape = gemm_shape(call)
+    rows = int4_rows(call) if shape else None
+    if rows is None or rows.shape != shape[0]:
+        return None
+    g = gemm_fields(rows, call, shape[1])
+    if g is None:
+        return None
+    return prepared(call, rows, g, g["blocks"] * g["chunks"] * 2 * BYTES, (FC, CONV1X1, IM2COL))
+
+
+register(Preparer(kernel="tq_conv_s8_w4", feature=FEATURE, macro=MACRO, prepare=prepare))
+register(Preparer(kernel="tq_fully_connected_s8_w4", feature=FEATURE, macro=MACRO, prepare=prepare))

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyq.lower.conv import ConvCall
-from tinyq.lower.fully_connected import FullyConnectedCall
 from tinyq.program import KernelCall, const_array
-from tinyq.specialize import Prepared, Preparer, base_fields, register
+from tinyq.specialize import Prepared, Preparer, register
 from tinyq.specialize.common_mve import BYTES, LANES, padded, requant_vectors
-from tinyq.specialize.gemm_mve import FEATURE, MACRO, GemmMve, bordered, geometry, is_pointwise
-from tinyq.specialize.int4_dsp import Int4Storage
-from tinyq.specialize.int4_mve import ConvIm2colMveInt4Call, GemmMveInt4Call
+from tinyq.specialize.gemm_mve import FEATURE, MACRO
+from tinyq.specialize.int4_mve import gemm_shape, prepared
 from tinyq.specialize.lowbit_dsp import lowbit_rows
 
 FC = "tq_fully_connected_s8_int2_mve"
@@ -59,44 +56,18 @@ def gemm_fields(t: np.ndarray, m: np.ndarray, rows: np.ndarray, call: KernelCall
                 blocked=const_array(blocked, np.int8), decode=0)
 
 
-def _storage(call: KernelCall, g: dict) -> Int4Storage:
-    return Int4Storage(call.packed.encoded, g["blocks"] * g["chunks"] * BYTES)
-
-
-def prepare_fully_connected(call: KernelCall) -> Prepared | None:
-    if not isinstance(call, FullyConnectedCall) or call.acc64 or call.filter_offset != 0:
-        return None
-    got = lowbit_rows(call)
-    if got is None or got[0].shape != (call.output_depth, call.accum_depth):
+def prepare(call: KernelCall) -> Prepared | None:
+    shape = gemm_shape(call)
+    got = lowbit_rows(call) if shape else None
+    if got is None or got[0].shape != shape[0]:
         return None
     rows, t, m = got
-    g = gemm_fields(t, m, rows, call, call.batches)
+    g = gemm_fields(t, m, rows, call, shape[1])
     if g is None:
         return None
-    return Prepared(GemmMveInt4Call(**base_fields(call), **g, _source=rows, _storage=_storage(call, g)), FC)
-
-
-def prepare_conv(call: KernelCall) -> Prepared | None:
-    if not isinstance(call, ConvCall) or call.acc64 or call.filter_input_depth != call.input_depth:
-        return None
-    got = lowbit_rows(call)
-    if got is None or got[0].shape[0] != call.output_depth:
-        return None
-    rows, t, m = got
-    g = gemm_fields(t, m, rows, call, call.batches * call.output_height * call.output_width)
-    if g is None:
-        return None
-    source = rows.reshape(call.output_depth, call.filter_height, call.filter_width, call.input_depth)
-    if is_pointwise(call):
-        return Prepared(GemmMveInt4Call(**base_fields(call), **g, _source=source, _storage=_storage(call, g)),
-                        CONV1X1)
-    gemm = GemmMve(**{n: v for n, v in g.items() if n != "decode"})
-    record = ConvIm2colMveInt4Call(**base_fields(call), **geometry(call), pad_value=-call.input_offset,
-                                   **bordered(call), gemm=gemm, _source=source, _storage=_storage(call, g))
-    return Prepared(record, IM2COL)
+    return prepared(call, rows, g, g["blocks"] * g["chunks"] * BYTES, (FC, CONV1X1, IM2COL))
 
 
 for _w in ("w2", "wt", "wb"):  # the lowered kernels of int2, ternary, binary
-    register(Preparer(kernel=f"tq_conv_s8_{_w}", feature=FEATURE, macro=MACRO, prepare=prepare_conv))
-    register(Preparer(kernel=f"tq_fully_connected_s8_{_w}", feature=FEATURE, macro=MACRO,
-                      prepare=prepare_fully_connected))
+    register(Preparer(kernel=f"tq_conv_s8_{_w}", feature=FEATURE, macro=MACRO, prepare=prepare))
+    register(Preparer(kernel=f"tq_fully_connected_s8_{_w}", feature=FEATURE, macro=MACRO, prepare=prepare))
