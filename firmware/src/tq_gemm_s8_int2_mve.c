@@ -6,7 +6,7 @@
  * ALU ops and a quarter of int8's weight loads a step. The sums start at 0 and are 64 T_c, T_c = sum(x t_c),
  * exact when |T_c| < 2^25 (proved by the preparer); VSHR #6 gives T_c, then acc_c = m_c T_c + f_c (f: the folded
  * bias, bias + input_offset * sum(w), both modulo 2^32 as TFLM's int32 accumulator wraps) with a VMUL and a VADD
- * from the block's stream: starts (0) twice, the weights, m[4], f[4], multiplier[4], shift[4]. */
+ * from the block's stream: starts (0), the weights, m[4], f[4], multiplier[4], shift[4]. */
 #include "tinyq/tq_mve.h"
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
@@ -39,9 +39,10 @@
 
 __asm__(".syntax unified\n"
         ".thumb\n"
-TQ_MVE_GEMM_PAIR(tq_mve_gemm_pair_int2, "d8-d15", "vmov.i8 q7, #0xc0\n", TQ_W2_PAIR_STEP, TQ_W2_PAIR_MACS, "",
-                 TQ_W2_PAIR_POST)
-TQ_MVE_GEMM_ONE(tq_mve_gemm_one_int2, "d8-d15", "vmov.i8 q7, #0xc0\n", TQ_W2_ONE_MACS, "", TQ_W2_ONE_POST)
+TQ_MVE_GEMM_PAIR(tq_mve_gemm_pair_int2, "d8-d15", "vmov.i8 q7, #0xc0\n", TQ_STARTS_ONCE_PAIR, TQ_W2_PAIR_STEP,
+                 TQ_W2_PAIR_MACS, "", TQ_W2_PAIR_POST)
+TQ_MVE_GEMM_ONE(tq_mve_gemm_one_int2, "d8-d15", "vmov.i8 q7, #0xc0\n", TQ_STARTS_ONCE_ONE, TQ_W2_ONE_MACS, "",
+                TQ_W2_ONE_POST)
         ".text\n");
 
 void tq_mve_gemm_pair_int2(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_pair_int2");

@@ -53,14 +53,17 @@
 
 __asm__(".syntax unified\n"
         ".thumb\n"
-TQ_MVE_GEMM_PAIR(tq_mve_gemm_pair_int4, "d8-d15", "vmov.i8 q7, #15\n", TQ_W4_PAIR_STEP, TQ_W4_PAIR_MACS,
+TQ_MVE_GEMM_PAIR(tq_mve_gemm_pair_int4, "d8-d15", "vmov.i8 q7, #15\n", TQ_STARTS_ONCE_PAIR, TQ_W4_PAIR_STEP,
+                 TQ_W4_PAIR_MACS,
                  "ldrd r1, r3, [r9, #84]\n" TQ_W4_ROW("r0", "r2", "r4", "r6", "r1")
                      TQ_W4_ROW("r8", "r10", "r12", "lr", "r3"), "")
-TQ_MVE_GEMM_ONE(tq_mve_gemm_one_int4, "d8-d15", "vmov.i8 q7, #15\n", TQ_W4_ONE_MACS,
+TQ_MVE_GEMM_ONE(tq_mve_gemm_one_int4, "d8-d15", "vmov.i8 q7, #15\n", TQ_STARTS_ONCE_ONE, TQ_W4_ONE_MACS,
                 "ldr r1, [r9, #84]\n" TQ_W4_ROW("r0", "r2", "r4", "r6", "r1"), "")
-TQ_MVE_GEMM_PAIR(tq_mve_gemm_pair_int4s, "d8-d15", "vmov.i8 q7, #0xf0\n", TQ_W4S_PAIR_STEP, TQ_W4S_PAIR_MACS, "",
+TQ_MVE_GEMM_PAIR(tq_mve_gemm_pair_int4s, "d8-d15", "vmov.i8 q7, #0xf0\n", TQ_STARTS_ONCE_PAIR, TQ_W4S_PAIR_STEP,
+                 TQ_W4S_PAIR_MACS, "",
                  "vshr.s32 q0, q0, #4\n vshr.s32 q1, q1, #4\n")
-TQ_MVE_GEMM_ONE(tq_mve_gemm_one_int4s, "d8-d15", "vmov.i8 q7, #0xf0\n", TQ_W4S_ONE_MACS, "", "vshr.s32 q0, q0, #4\n")
+TQ_MVE_GEMM_ONE(tq_mve_gemm_one_int4s, "d8-d15", "vmov.i8 q7, #0xf0\n", TQ_STARTS_ONCE_ONE, TQ_W4S_ONE_MACS, "",
+                "vshr.s32 q0, q0, #4\n")
         ".text\n");
 
 void tq_mve_gemm_pair_int4(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_pair_int4");

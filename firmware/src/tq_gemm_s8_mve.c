@@ -43,8 +43,8 @@ typedef char tq_mve_gemm_run_layout[offsetof(tq_mve_gemm_run, steps) == 8 && off
 /* the sums are the accumulators already: no setup, nothing after the last step */
 __asm__(".syntax unified\n"
         ".thumb\n"
-TQ_MVE_GEMM_PAIR(tq_mve_gemm_pair, "d8-d13", "", TQ_PAIR_STEP, TQ_PAIR_MACS, "", "")
-TQ_MVE_GEMM_ONE(tq_mve_gemm_one, "d8-d13", "", TQ_ONE_MACS, "", "")
+TQ_MVE_GEMM_PAIR(tq_mve_gemm_pair, "d8-d13", "", TQ_STARTS_TWICE_PAIR, TQ_PAIR_STEP, TQ_PAIR_MACS, "", "")
+TQ_MVE_GEMM_ONE(tq_mve_gemm_one, "d8-d13", "", TQ_STARTS_TWICE_ONE, TQ_ONE_MACS, "", "")
         ".text\n");
 
 void tq_mve_gemm_start(tq_mve_gemm_run *r, const tq_gemm_s8_mve_params *p) {

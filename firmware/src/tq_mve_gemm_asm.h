@@ -18,6 +18,13 @@
     "ldr r5, [r9, #20]\n ldr r11, [r9, #28]\n"
 #define TQ_CORE_EXIT(DREGS) "add sp, #32\n vpop {" DREGS "}\n pop {r4-r11, pc}\n"
 
+/* START: the starting sums stored twice (int8: one LDM of eight registers), or once (the sub-8-bit forms: 16
+ * bytes less a block, one LDM more on two rows, one less on one) */
+#define TQ_STARTS_TWICE_PAIR "ldm r5!, {r0, r2, r4, r6, r8, r10, r12, lr}\n"
+#define TQ_STARTS_TWICE_ONE "ldm r5, {r0, r2, r4, r6}\n adds r5, #32\n"
+#define TQ_STARTS_ONCE_PAIR "ldm r5, {r8, r10, r12, lr}\n ldm r5!, {r0, r2, r4, r6}\n"
+#define TQ_STARTS_ONCE_ONE "ldm r5!, {r0, r2, r4, r6}\n"
+
 /* the requantization of q0 (and q1) with the block's multiplier and shift at r5 (advanced past them); q4 q5 q6:
  * output offset, act_min, act_max; uses q2 q3. Exactly tq_mve_requant. */
 #define TQ_REQUANT_Q0                                                                                          \
@@ -32,12 +39,12 @@
 
 /* void NAME(tq_mve_gemm_run *r): rows x0, x1 -> y0, y1. STEP: one full 16-byte step (it loads q0/q1 from r1/r3
  * with post-increment); MACS: a step's weights with q0/q1 loaded; r7: step pairs left. */
-#define TQ_MVE_GEMM_PAIR(NAME, DREGS, SETUP, STEP, MACS, POST, VPOST)                                                 \
+#define TQ_MVE_GEMM_PAIR(NAME, DREGS, SETUP, START, STEP, MACS, POST, VPOST)                                          \
     TQ_ASM_FUNCTION(NAME) TQ_CORE_ENTRY(DREGS) SETUP                                                           \
     "ldr r7, [r9, #24]\n vmsr p0, r7\n" /* the tail mask, kept for the whole call */                          \
     "1:\n"                                                                                                     \
     "ldm r9, {r1, r3, r7}\n"                                                                                   \
-    "ldm r5!, {r0, r2, r4, r6, r8, r10, r12, lr}\n"                                                            \
+    START /* the block's starting sums into r0 r2 r4 r6 and r8 r10 r12 lr, r5 past them */                  \
     /* steps % 4 first (one, then two), then four a pass */                                                    \
     "lsrs r7, r7, #1\n bcc 5f\n" STEP "5:\n"                                                                   \
     "lsrs r7, r7, #1\n bcc 4f\n" STEP STEP "4:\n"                                                              \
@@ -68,15 +75,14 @@
     ".size " #NAME ", .-" #NAME "\n"
 
 /* void NAME(tq_mve_gemm_run *r): row x0 -> y0. MACS: a step's weights with q0 loaded (sums r0 r2 r4 r6);
- * r1: input cursor; r5: the stream (the second copy of the starting sums skipped); lr: the low-overhead loop. */
-#define TQ_MVE_GEMM_ONE(NAME, DREGS, SETUP, MACS, POST, VPOST)                                                        \
+ * r1: input cursor; r5: the stream; lr: the low-overhead loop. */
+#define TQ_MVE_GEMM_ONE(NAME, DREGS, SETUP, START, MACS, POST, VPOST)                                                 \
     TQ_ASM_FUNCTION(NAME) TQ_CORE_ENTRY(DREGS) SETUP                                                           \
     "ldr r8, [r9, #24]\n vmsr p0, r8\n" /* the tail mask, kept for the whole call */                          \
     "ldr r7, [r9, #8]\n"                                                                                       \
     "1:\n"                                                                                                     \
     "ldr r1, [r9, #0]\n"                                                                                       \
-    "ldm r5, {r0, r2, r4, r6}\n"                                                                               \
-    "adds r5, #32\n"                                                                                           \
+    START /* the block's starting sums into r0 r2 r4 r6, r5 past them */                                     \
     "wls lr, r7, 3f\n"                                                                                         \
     "2:\n"                                                                                                     \
     "vldrb.8 q0, [r1], #16\n" MACS "le lr, 2b\n"                                                               \

@@ -24,9 +24,9 @@ def emulate(r, x: np.ndarray) -> np.ndarray:
     out = np.zeros((len(x), 4 * blocks), np.int64)
     for b in range(blocks):
         words = stream[b].view("<i4").astype(np.int64)
-        assert (words[:8] == 0).all()  # the starting sums
+        assert (words[:4] == 0).all()  # the starting sums
         mag, f, mult, shift = (words[len(words) - 16 + 4 * i:len(words) - 12 + 4 * i] for i in range(4))
-        v = stream[b, 32:32 + 16 * chunks]
+        v = stream[b, 16:16 + 16 * chunks]
         for i in range(4):  # VSHL by 6 - 2i, VAND 0xC0: 64 t_i
             t64 = ((v << (6 - 2 * i)).astype(np.uint8) & 0xC0).view(np.int8).astype(np.int64)
             sums = wrap_int32(xp @ t64).astype(np.int64) >> 6

@@ -4,8 +4,8 @@ tq_conv_s8_w4 -> tq_conv1x1_s8_int4_mve / tq_conv_s8_im2col_int4_mve, FullyConne
 (tq_gemm_s8_mve_params, tq_conv_s8_im2col_mve_params) with `decode` set; only the blocked stream differs, and the
 weights stay 4-bit in flash.
 
-Per block of 4 channels: its starting sums twice, a 16-byte vector per 16 taps of each channel pair (c, c + 1),
-the multiplier and shift vectors. Two decodes (the C file's comment derives them), chosen per layer by `cost`:
+Per block of 4 channels: its starting sums (once: the int8 stream has them twice), a 16-byte vector per 16 taps
+of each channel pair (c, c + 1), the multiplier and shift vectors. Two decodes (the C file's comment derives them), chosen per layer by `cost`:
 PAIR_SUM (one row, deep rows): starts {16 f_c + f_{c+1}, f_{c+1}} (int4_dsp.py's pair_init, f the folded bias),
 bytes (w_c << 4) | (w_{c+1} + 8); exact iff |acc_c| < 2^27 for every even channel c. SCALED (two rows, short
 depth): starts 16 f, bytes (w_c << 4) | (w_{c+1} & 0xF); exact iff |acc| < 2^27 for every channel. requant.py's
@@ -85,7 +85,7 @@ def gemm_fields(rows: np.ndarray, call: KernelCall, n_rows: int, decode: int | N
     starts = pair_init(folded) if decode == PAIR_SUM else _wrap32(16 * folded)
     starts = np.asarray(starts, "<i4").reshape(blocks, LANES).view(np.uint8)
     mult, shift = (np.asarray(v, "<i4").reshape(blocks, LANES).view(np.uint8) for v in (rq.multiplier, rq.shift))
-    blocked = np.concatenate([starts, starts, arrange(rows, decode), mult, shift], axis=1).reshape(-1).view(np.int8)
+    blocked = np.concatenate([starts, arrange(rows, decode), mult, shift], axis=1).reshape(-1).view(np.int8)
     return dict(rows=n_rows, depth=k, out_depth=c, blocks=blocks, chunks=chunks, output_offset=call.output_offset,
                 act_min=call.act_min, act_max=call.act_max, blocked=const_array(blocked, np.int8), decode=decode)
 

@@ -4,7 +4,7 @@ encodings, every weight w = m_c * t, t in [-2, 1]; lowbit_dsp.py's lowbit_rows):
 tq_fully_connected_s8_int2_mve (firmware/src/tq_gemm_s8_int2_mve.c). The records are gemm_mve.py's
 (tq_gemm_s8_mve_params, tq_conv_s8_im2col_mve_params); the weights stay 2-bit in flash.
 
-Per block of 4 channels: zero starting sums twice, a 16-byte vector per 16 taps (byte j = tap j, bits 2i..2i+1 =
+Per block of 4 channels: zero starting sums, a 16-byte vector per 16 taps (byte j = tap j, bits 2i..2i+1 =
 channel i's t, two's complement; 0 past K), the magnitudes m, the folded biases f (requant_vectors'), the
 multiplier and shift. The kernel sums 64 T_c = 64 sum(x t_c) and computes m_c T_c + f_c: exact when
 |T_c| < 2^25, i.e. 128 sum|t_c| < 2^25 (raw int8 inputs), proved here, or the call is declined.
@@ -48,9 +48,9 @@ def gemm_fields(t: np.ndarray, m: np.ndarray, rows: np.ndarray, call: KernelCall
     mags = np.zeros(LANES * blocks, np.int64)
     mags[:c] = m
     words = [np.asarray(v, "<i4").reshape(blocks, LANES).view(np.uint8)
-             for v in (np.zeros(LANES * blocks), np.zeros(LANES * blocks), mags, rq.bias, rq.multiplier, rq.shift)]
-    starts0, starts1, mag, bias, mult, shift = words
-    blocked = np.concatenate([starts0, starts1, arrange(t), mag, bias, mult, shift], axis=1).reshape(-1).view(np.int8)
+             for v in (np.zeros(LANES * blocks), mags, rq.bias, rq.multiplier, rq.shift)]
+    starts, mag, bias, mult, shift = words
+    blocked = np.concatenate([starts, arrange(t), mag, bias, mult, shift], axis=1).reshape(-1).view(np.int8)
     return dict(rows=n_rows, depth=k, out_depth=c, blocks=blocks, chunks=padded(k, BYTES) // BYTES,
                 output_offset=call.output_offset, act_min=call.act_min, act_max=call.act_max,
                 blocked=const_array(blocked, np.int8), decode=0)

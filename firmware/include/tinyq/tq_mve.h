@@ -25,7 +25,7 @@ typedef struct {
     uint32_t decode; /* int4 weights only (0 in int8 records): TQ_INT4_PAIR_SUM or TQ_INT4_SCALED */
 } tq_gemm_s8_mve_params;
 /* int4 weights (tq_*_s8_int4_mve, tinyq/specialize/int4_mve.py, firmware/src/tq_gemm_s8_int4_mve.c) read the same
- * record with, per block: int32 starts[2][4] twice; weights [chunks][2][16], a vector per 16 taps of a channel
+ * record with, per block: int32 starts[4] (once; both rows start there); weights [chunks][2][16], a vector per 16 taps of a channel
  * pair (c, c + 1), 0 past K; multiplier[4] and shift[4] as above. f: the folded bias (mod 2^32).
  * TQ_INT4_PAIR_SUM: starts 16 f_c + f_{c+1}, f_{c+1} a pair; bytes (w_c << 4) | (w_{c+1} + 8).
  * TQ_INT4_SCALED: starts 16 f; bytes (w_c << 4) | (w_{c+1} & 0xF). */
@@ -73,7 +73,7 @@ tq_status tq_conv1x1_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *i
 tq_status tq_conv_s8_im2col_int4_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
                                      void *scratch);
 /** The same three with 2-bit weights (int2, ternary, binary; tinyq/specialize/lowbit_mve.py), per block: int32
- * starts[2][4] (0); weights [chunks][16], byte j = tap j, bits 2i..2i+1 channel i's t in [-2, 1]; int32 m[4]
+ * starts[4] (0); weights [chunks][16], byte j = tap j, bits 2i..2i+1 channel i's t in [-2, 1]; int32 m[4]
  * (the channels' magnitudes), f[4] (folded biases), multiplier[4], shift[4]. */
 tq_status tq_fully_connected_s8_int2_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
 tq_status tq_conv1x1_s8_int2_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
