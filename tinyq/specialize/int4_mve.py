@@ -5,12 +5,12 @@ tq_conv_s8_w4 -> tq_conv1x1_s8_int4_mve / tq_conv_s8_im2col_int4_mve, FullyConne
 weights stay 4-bit in flash.
 
 Per block of 4 channels: its starting sums (once: the int8 stream has them twice), a 16-byte vector per 16 taps
-of each channel pair (c, c + 1), the multiplier and shift vectors. Two decodes (the C file's comment derives them), chosen per layer by `cost`:
-PAIR_SUM (one row, deep rows): starts {16 f_c + f_{c+1}, f_{c+1}} (int4_dsp.py's pair_init, f the folded bias),
-bytes (w_c << 4) | (w_{c+1} + 8); exact iff |acc_c| < 2^27 for every even channel c. SCALED (two rows, short
-depth): starts 16 f, bytes (w_c << 4) | (w_{c+1} & 0xF); exact iff |acc| < 2^27 for every channel. requant.py's
-accumulator_bound proves them; a call neither decode proves is declined and keeps its packed kernel (int4_dsp.py
-needs the same even-channel bound).
+of each channel pair (c, c + 1), the multiplier and shift vectors. Two decodes (the C file's comment derives
+them), chosen per layer by `cost`: PAIR_SUM (one row, deep rows): starts {16 f_c + f_{c+1}, f_{c+1}}
+(int4_dsp.py's pair_init, f the folded bias), bytes (w_c << 4) | (w_{c+1} + 8); exact iff |acc_c| < 2^27 for
+every even channel c. SCALED (two rows, short depth): starts 16 f, bytes (w_c << 4) | (w_{c+1} & 0xF); exact iff
+|acc| < 2^27 for every channel. requant.py's accumulator_bound proves them; a call neither decode proves is
+declined and keeps its packed kernel (int4_dsp.py needs the same even-channel bound).
 """
 from __future__ import annotations
 
