@@ -117,7 +117,8 @@ static inline __attribute__((always_inline)) void pixel_row(const tq_conv_s8_im2
 
 /* the image with its zero-point border (p's bordered_height x bordered_width, the image at (pad_height,
  * pad_width)) in dst; returns dst */
-static const int8_t *border_image(const tq_conv_s8_im2col_mve_params *p, const int8_t *image, int8_t *dst) {
+static inline __attribute__((always_inline)) const int8_t *border_image(const tq_conv_s8_im2col_mve_params *p,
+                                                                        const int8_t *image, int8_t *dst) {
     const int32_t row = p->input_width * p->input_depth, bordered_row = p->bordered_width * p->input_depth;
     tq_mve_fill(dst, vdupq_n_s8((int8_t)p->pad_value), p->bordered_height * bordered_row);
     int8_t *d = dst + p->pad_height * bordered_row + p->pad_width * p->input_depth;
@@ -125,8 +126,11 @@ static const int8_t *border_image(const tq_conv_s8_im2col_mve_params *p, const i
     return dst;
 }
 
-tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
-                                void *scratch) {
+/* the conv through a GEMM core: the int8 one when core is NULL (inlined as direct calls), once more for
+ * tq_mve_im2col's core taken by pointer */
+static inline __attribute__((always_inline)) tq_status im2col_gemm(const tq_conv_s8_im2col_mve_params *p,
+                                                                   const int8_t *input, int8_t *output,
+                                                                   void *scratch, const tq_mve_gemm_core *core) {
     TQ_ASSERT(p != NULL && p->gemm != NULL && input != NULL && output != NULL && scratch != NULL);
     const tq_gemm_s8_mve_params *g = p->gemm;
     int8_t *row0 = (int8_t *)scratch, *row1 = row0 + g->depth;
@@ -150,7 +154,8 @@ tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int
                  &f.x_span);
     if (p->dilation_width != 1) f.x_span = 0;
     tq_mve_gemm_run run;
-    tq_mve_gemm_start(&run, g);
+    if (core) core->start(&run, g);
+    else tq_mve_gemm_start(&run, g);
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int8_t *image = input + batch * p->input_height * p->input_width * p->input_depth;
         if (p->bordered_height > 0) image = border_image(p, image, row1 + g->depth);
@@ -160,15 +165,27 @@ tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int
             pixel_row(q, &f, image, &cur, row0);
             if (n + 1 < pixels) {
                 pixel_row(q, &f, image, &cur, row1);
-                tq_mve_gemm_rows2(&run, row0, row1, output, output + c);
+                if (core) core->rows2(&run, row0, row1, output, output + c);
+                else tq_mve_gemm_rows2(&run, row0, row1, output, output + c);
                 output += 2 * c;
             } else {
-                tq_mve_gemm_rows2(&run, row0, NULL, output, NULL);
+                if (core) core->rows2(&run, row0, NULL, output, NULL);
+                else tq_mve_gemm_rows2(&run, row0, NULL, output, NULL);
                 output += c;
             }
         }
     }
     return TQ_OK;
+}
+
+tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
+                                void *scratch) {
+    return im2col_gemm(p, input, output, scratch, NULL);
+}
+
+tq_status tq_mve_im2col(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output, void *scratch,
+                        const tq_mve_gemm_core *core) {
+    return im2col_gemm(p, input, output, scratch, core);
 }
 
 #endif

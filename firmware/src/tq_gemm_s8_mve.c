@@ -22,9 +22,11 @@
 #include <stddef.h>
 
 #include "tq_mve_gemm.h"
+#include "tq_mve_gemm_asm.h"
 
 typedef char tq_mve_gemm_run_layout[offsetof(tq_mve_gemm_run, steps) == 8 && offsetof(tq_mve_gemm_run, w) == 20
-                                    && offsetof(tq_mve_gemm_run, vectors) == 32 ? 1 : -1];
+                                    && offsetof(tq_mve_gemm_run, vectors) == 32
+                                    && offsetof(tq_mve_gemm_run, sums8) == 84 ? 1 : -1];
 
 /* one 16-byte step of both rows: q0/q1 the inputs (loaded before), four weight vectors */
 #define TQ_PAIR_MACS                                                                                           \
@@ -33,123 +35,17 @@ typedef char tq_mve_gemm_run_layout[offsetof(tq_mve_gemm_run, steps) == 8 && off
     "vldrb.8 q2, [r5], #16\n vmladava.s8 r4, q0, q2\n vmladava.s8 r12, q1, q2\n"                             \
     "vldrb.8 q3, [r5], #16\n vmladava.s8 r6, q0, q3\n vmladava.s8 lr, q1, q3\n"
 #define TQ_PAIR_STEP "vldrb.8 q0, [r1], #16\n vldrb.8 q1, [r3], #16\n" TQ_PAIR_MACS
-
-/* the requantization of q0 (and q1) with the block's multiplier and shift at r5 (advanced past them); q4 q5 q6:
- * output offset, act_min, act_max; uses q2 q3. Exactly tq_mve_requant. */
-#define TQ_REQUANT_Q0                                                                                          \
-    "vldrw.32 q3, [r5], #16\n vqrdmulh.s32 q0, q0, q3\n vldrw.32 q3, [r5], #16\n"                             \
-    "vshr.s32 q2, q0, #31\n vadd.i32 q0, q0, q2\n vrshl.s32 q0, q0, q3\n"                                     \
-    "vadd.i32 q0, q0, q4\n vmax.s32 q0, q0, q5\n vmin.s32 q0, q0, q6\n"
-
-/* the prologue: r9 = the run, q4 q5 q6 its vectors, r5 the stream, r11 the channels, 32 bytes of stack */
-#define TQ_CORE_ENTRY                                                                                          \
-    "push {r4-r11, lr}\n vpush {d8-d13}\n sub sp, #32\n mov r9, r0\n"                                          \
-    "vldrw.32 q4, [r9, #32]\n vldrw.32 q5, [r9, #48]\n vldrw.32 q6, [r9, #64]\n"                               \
-    "ldr r5, [r9, #20]\n ldr r11, [r9, #28]\n"
-#define TQ_CORE_EXIT "add sp, #32\n vpop {d8-d13}\n pop {r4-r11, pc}\n"
-
-__asm__(
-    ".syntax unified\n"
-    ".thumb\n"
-    /* void tq_mve_gemm_pair(tq_mve_gemm_run *r): rows x0, x1 -> y0, y1, every block of 4 channels.
-     * r0 r2 r4 r6: row 0's channel sums; r8 r10 r12 lr: row 1's; r1/r3: the input cursors; r5: the stream;
-     * r7: step pairs left; r9: the run; r11: channels left. */
-    ".section .text.tq_mve_gemm_pair,\"ax\",%progbits\n"
-    ".balign 4\n"
-    ".global tq_mve_gemm_pair\n"
-    ".type tq_mve_gemm_pair, %function\n"
-    ".thumb_func\n"
-    "tq_mve_gemm_pair:\n"
-    TQ_CORE_ENTRY
-    "ldr r7, [r9, #24]\n vmsr p0, r7\n" /* the tail mask, kept for the whole call */
-    "1:\n"
-    "ldm r9, {r1, r3, r7}\n"
-    "ldm r5!, {r0, r2, r4, r6, r8, r10, r12, lr}\n"
-    /* steps % 4 first (one, then two), then four a pass */
-    "lsrs r7, r7, #1\n bcc 5f\n"
-    TQ_PAIR_STEP
-    "5:\n"
-    "lsrs r7, r7, #1\n bcc 4f\n"
-    TQ_PAIR_STEP
-    TQ_PAIR_STEP
-    "4:\n"
-    "beq 3f\n" /* Z of the last LSRS: no pass of four (the steps leave the flags alone) */
-    "2:\n"
-    TQ_PAIR_STEP
-    TQ_PAIR_STEP
-    TQ_PAIR_STEP
-    TQ_PAIR_STEP
-    "subs r7, #1\n"
-    "bne 2b\n"
-    "3:\n"
-    "vpstt\n vldrbt.8 q0, [r1]\n vldrbt.8 q1, [r3]\n"
-    TQ_PAIR_MACS
-    "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n"
-    "vldrw.32 q0, [sp]\n vldrw.32 q1, [sp, #16]\n"
-    /* both rows' requantization, interleaved: the same multiplier and shift */
-    "vldrw.32 q3, [r5], #16\n"
-    "vqrdmulh.s32 q0, q0, q3\n vqrdmulh.s32 q1, q1, q3\n"
-    "vldrw.32 q3, [r5], #16\n"
-    "vshr.s32 q2, q0, #31\n vadd.i32 q0, q0, q2\n vshr.s32 q2, q1, #31\n vadd.i32 q1, q1, q2\n"
-    "vrshl.s32 q0, q0, q3\n vrshl.s32 q1, q1, q3\n"
-    "vadd.i32 q0, q0, q4\n vadd.i32 q1, q1, q4\n"
-    "vmax.s32 q0, q0, q5\n vmax.s32 q1, q1, q5\n vmin.s32 q0, q0, q6\n vmin.s32 q1, q1, q6\n"
-    "ldrd r0, r2, [r9, #12]\n"
-    "cmp r11, #4\n"
-    "blt 6f\n" /* a partial last block */
-    "vstrb.32 q0, [r0], #4\n vstrb.32 q1, [r2], #4\n"
-    "strd r0, r2, [r9, #12]\n"
-    "subs r11, #4\n"
-    "bgt 1b\n"
-    TQ_CORE_EXIT
-    "6:\n"
-    "vctp.32 r11\n"
-    "vpstt\n vstrbt.32 q0, [r0]\n vstrbt.32 q1, [r2]\n"
-    TQ_CORE_EXIT
-    ".size tq_mve_gemm_pair, .-tq_mve_gemm_pair\n"
-
-    /* void tq_mve_gemm_one(tq_mve_gemm_run *r): row x0 -> y0. r0 r2 r4 r6: the channel sums; r1: input cursor;
-     * r5: the stream (the second copy of the bias skipped); lr: the low-overhead loop; r9: the run; r11:
-     * channels left. */
-    ".section .text.tq_mve_gemm_one,\"ax\",%progbits\n"
-    ".balign 4\n"
-    ".global tq_mve_gemm_one\n"
-    ".type tq_mve_gemm_one, %function\n"
-    ".thumb_func\n"
-    "tq_mve_gemm_one:\n"
-    TQ_CORE_ENTRY
-    "ldr r8, [r9, #24]\n vmsr p0, r8\n" /* the tail mask, kept for the whole call */
-    "ldr r7, [r9, #8]\n"
-    "1:\n"
-    "ldr r1, [r9, #0]\n"
-    "ldm r5, {r0, r2, r4, r6}\n"
-    "adds r5, #32\n"
-    "wls lr, r7, 3f\n"
-    "2:\n"
-    "vldrb.8 q0, [r1], #16\n"
-    "vldrb.8 q1, [r5], #16\n vldrb.8 q2, [r5], #16\n vmladava.s8 r0, q0, q1\n vmladava.s8 r2, q0, q2\n"
+/* one 16-byte step of one row: q0 the input (loaded before) */
+#define TQ_ONE_MACS                                                                                            \
+    "vldrb.8 q1, [r5], #16\n vldrb.8 q2, [r5], #16\n vmladava.s8 r0, q0, q1\n vmladava.s8 r2, q0, q2\n"      \
     "vldrb.8 q1, [r5], #16\n vldrb.8 q2, [r5], #16\n vmladava.s8 r4, q0, q1\n vmladava.s8 r6, q0, q2\n"
-    "le lr, 2b\n"
-    "3:\n"
-    "vpst\n vldrbt.8 q0, [r1]\n"
-    "vldrb.8 q1, [r5], #16\n vldrb.8 q2, [r5], #16\n vmladava.s8 r0, q0, q1\n vmladava.s8 r2, q0, q2\n"
-    "vldrb.8 q1, [r5], #16\n vldrb.8 q2, [r5], #16\n vmladava.s8 r4, q0, q1\n vmladava.s8 r6, q0, q2\n"
-    "stm sp, {r0, r2, r4, r6}\n vldrw.32 q0, [sp]\n"
-    TQ_REQUANT_Q0
-    "ldr r0, [r9, #12]\n"
-    "cmp r11, #4\n"
-    "blt 6f\n" /* a partial last block */
-    "vstrb.32 q0, [r0], #4\n"
-    "str r0, [r9, #12]\n"
-    "subs r11, #4\n"
-    "bgt 1b\n"
-    TQ_CORE_EXIT
-    "6:\n"
-    "vctp.32 r11\n"
-    "vpst\n vstrbt.32 q0, [r0]\n"
-    TQ_CORE_EXIT
-    ".size tq_mve_gemm_one, .-tq_mve_gemm_one\n"
-    ".text\n");
+
+/* the sums are the accumulators already: no setup, nothing after the last step */
+__asm__(".syntax unified\n"
+        ".thumb\n"
+TQ_MVE_GEMM_PAIR(tq_mve_gemm_pair, "d8-d13", "", TQ_STARTS_TWICE_PAIR, TQ_PAIR_STEP, TQ_PAIR_MACS, "", "")
+TQ_MVE_GEMM_ONE(tq_mve_gemm_one, "d8-d13", "", TQ_STARTS_TWICE_ONE, TQ_ONE_MACS, "", "")
+        ".text\n");
 
 void tq_mve_gemm_start(tq_mve_gemm_run *r, const tq_gemm_s8_mve_params *p) {
     const int32_t steps = p->chunks - 1; /* full 16-byte steps; the last one is predicated */

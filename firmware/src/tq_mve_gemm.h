@@ -1,4 +1,5 @@
-/* The GEMM core shared by tq_gemm_s8_mve.c (FC, conv 1x1) and tq_conv_s8_im2col_mve.c. */
+/* The GEMM core shared by tq_gemm_s8_mve.c (FC, conv 1x1), tq_conv_s8_im2col_mve.c and the int4 weight form's
+ * tq_gemm_s8_int4_mve.c. */
 #ifndef TINYQ_TQ_MVE_GEMM_H
 #define TINYQ_TQ_MVE_GEMM_H
 
@@ -14,7 +15,8 @@ typedef struct {
     uint32_t tail;          /* 24: VPR mask of the last step's input bytes */
     int32_t channels;       /* 28: out_depth */
     int32_t vectors[12];    /* 32, 48, 64: output_offset, act_min, act_max, each in four lanes */
-    const tq_gemm_s8_mve_params *p;
+    const tq_gemm_s8_mve_params *p; /* 80 */
+    int32_t sums8[2];               /* 84, 88: 8 * each input row's sum (the int4 cores only) */
 } tq_mve_gemm_run;
 
 void tq_mve_gemm_start(tq_mve_gemm_run *r, const tq_gemm_s8_mve_params *p);
@@ -29,6 +31,20 @@ static inline void tq_mve_gemm_rows2(tq_mve_gemm_run *r, const int8_t *x0, const
     if (y1) tq_mve_gemm_pair(r);
     else tq_mve_gemm_one(r);
 }
+
+/* A GEMM core as the im2col driver calls it: the per-call setup, then output rows y0 (and y1 unless NULL). */
+typedef struct {
+    void (*start)(tq_mve_gemm_run *r, const tq_gemm_s8_mve_params *p);
+    void (*rows2)(tq_mve_gemm_run *r, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1);
+} tq_mve_gemm_core;
+
+/* tq_conv_s8_im2col_mve's im2col rows (tq_conv_s8_im2col_mve.c) through another core: the int4 form's. */
+tq_status tq_mve_im2col(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output, void *scratch,
+                        const tq_mve_gemm_core *core);
+
+/* tq_mve_gemm through another core (tq_gemm_s8_int4_mve.c): the sub-8-bit weight forms' FC and conv 1x1. */
+void tq_mve_gemm_by(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output,
+                    const tq_mve_gemm_core *core);
 
 /* Every row of a row-major [rows][depth] input into [rows][out_depth], two rows at a time. */
 void tq_mve_gemm(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);

@@ -1,8 +1,9 @@
 """The prepared int4 kernels (tq_conv1x1_s8_int4_dsp, tq_conv_s8_im2col_int4_dsp, tq_fully_connected_s8_int4_dsp,
 tq_depthwise_conv3x3_s8_int4_dsp, tq_depthwise_convkxk_s8_int4_dsp; tinyq/specialize/int4_dsp.py) on the emulated
-Cortex-M4, M33 and M55 (DSP extension; there an explicit --weights int4 takes them, the Helium preparers declining
-packed weights): firmware == simulator == TFLM, exactly, on one model whose weights scripts/rewrite_weights.py
-rewrote to int4 levels, compiled with --weights int4. Its layers reach every path: odd pixel counts (289, 81, 25,
+Cortex-M4 and M33 (DSP extension; an explicit --weights int4 takes them; the M55 runs the Helium int4 GEMM kernels
+instead, tests/firmware/test_int4_gemm_mve.py, and these depthwise ones, the same C as on the M33): firmware ==
+simulator == TFLM, exactly, on one model whose weights scripts/rewrite_weights.py rewrote to int4 levels, compiled
+with --weights int4. Its layers reach every path: odd pixel counts (289, 81, 25,
 9), odd channel counts (7, 5, 3: the last channel paired with a zero one), patches of 27 and 54 taps and 1x1 depths
 6 and 5 (tails of 3, 2 and 1 taps), SAME padding at strides 1 and 2, a dilated window, a strided 1x1; depthwise 3x3
 at strides 2 and 1 (interior and border pixels), 5x5 and dilated 3x3 (the tap list), on 7, 6 and 5 channels (a
@@ -18,7 +19,7 @@ from tests.ops.oplib import convert_keras
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
-BOARDS = ["mps2-an386", "mps2-an505", "mps3-an547"]  # Cortex-M4, M33, M55
+BOARDS = ["mps2-an386", "mps2-an505"]  # Cortex-M4, M33
 CALLS = {"tq_conv_s8_im2col_int4_dsp(": 3, "tq_conv1x1_s8_int4_dsp(": 2, "tq_fully_connected_s8_int4_dsp(": 3,
          "tq_depthwise_conv3x3_s8_int4_dsp(": 2, "tq_depthwise_convkxk_s8_int4_dsp(": 2}
 

@@ -148,6 +148,22 @@ MUTANTS = [
     # its clamp: pixel c's outputs not held to the activation's upper bound
     ("conv-wide3-clamp-hi", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"sel    %[c0], %[b1], %[c0]\\n\\t"',
      '"sel    %[c0], %[c0], %[c0]\\n\\t"', ("pytest", "tests/firmware/test_conv_gemm3.py", "clamped and an386 and not unfolded")),
+    # Helium int4 GEMM: the channels of each pair swapped (the nibble halves); PAIR_SUM's 16 acc_c not shifted
+    # back (one pair of each block); SCALED's second row not shifted back; the row sum's tail one lane short
+    ("int4-mve-nibbles", "tinyq/specialize/int4_mve.py", "    low = w[1::2] + 8 if",
+     "    w = w[np.arange(len(w)) ^ 1]\n    low = w[1::2] + 8 if",
+     ("pytest", "tests/firmware/test_int4_gemm_mve.py", "equals_simulator")),
+    ("int4-mve-shift", "firmware/src/tq_gemm_s8_int4_mve.c", 'asr " HI0 ", " HI0 ", #4\\n', "",
+     ("pytest", "tests/firmware/test_int4_gemm_mve.py", "equals_simulator")),
+    ("int4-mve-scaled-shift", "firmware/src/tq_gemm_s8_int4_mve.c", "vshr.s32 q0, q0, #4\\n vshr.s32 q1, q1, #4\\n",
+     "vshr.s32 q0, q0, #4\\n", ("pytest", "tests/firmware/test_int4_gemm_mve.py", "equals_simulator")),
+    ("int4-mve-sum-tail", "firmware/src/tq_gemm_s8_int4_mve.c", "vctp8q((uint32_t)k)", "vctp8q((uint32_t)k - 1)",
+     ("pytest", "tests/firmware/test_int4_gemm_mve.py", "equals_simulator")),
+    # Helium 2-bit GEMM: the channels of a block packed in reverse order; row 1 not multiplied by the magnitudes
+    ("int2-mve-layout", "tinyq/specialize/lowbit_mve.py", "w[:, i] << (2 * i)", "w[:, i] << (2 * (3 - i))",
+     ("pytest", "tests/firmware/test_int2_gemm_mve.py", "equals_simulator")),
+    ("int2-mve-magnitude", "firmware/src/tq_gemm_s8_int2_mve.c", '"vmul.i32 q1, q1, q2\\n', '"',
+     ("pytest", "tests/firmware/test_int2_gemm_mve.py", "equals_simulator")),
 ]
 
 

@@ -6,6 +6,8 @@ from tinyq.specialize import depthwise_int4_mve  # noqa: F401  int4 weights: tq_
 from tinyq.specialize import depthwise_lowbit_mve  # noqa: F401  2-bit weights (int2, ternary, binary): tq_depthwise_conv_s8_int2_mve
 from tinyq.specialize import add_mve  # noqa: F401  tq_add_s8_table_mve
 from tinyq.specialize import pool_mve  # noqa: F401  tq_avgpool_s8_mve
+from tinyq.specialize import int4_mve  # noqa: F401  int4 weights: tq_fully_connected_s8_int4_mve, tq_conv1x1_s8_int4_mve, tq_conv_s8_im2col_int4_mve
+from tinyq.specialize import lowbit_mve  # noqa: F401  2-bit weights (int2, ternary, binary): tq_fully_connected_s8_int2_mve, tq_conv1x1_s8_int2_mve, tq_conv_s8_im2col_int2_mve
 from tinyq.specialize import s16_mve  # noqa: F401  16x8: tq_fully_connected_s16_mve, tq_conv1x1_s16_mve, tq_conv_s16_im2col_mve, tq_depthwise_conv_s16_mve
 # Arm DSP extension: Cortex-M4, M7, M33, and the M55 where no Helium kernel takes the call
 from tinyq.specialize import add_dsp  # noqa: F401  tq_add_s8_table_dsp

@@ -32,14 +32,15 @@ def padded(n: int, m: int) -> int:
 
 
 def requant_vectors(weight_sums: np.ndarray, bias: np.ndarray | None, input_offset: int, multiplier, shift,
-                    dead: np.ndarray | None = None) -> Requant | None:
+                    dead: np.ndarray | None = None, dead_limit: int = 2**28) -> Requant | None:
     """Vectors for `c` channels (weight_sums int64 [c]) padded to a multiple of 4 lanes, or None when some live
     channel's shift is outside [-31, -1] (a left shift or none: tq_mve_requant does not do those).
 
     A dead channel (`dead`: all its weights zero) has the constant output r = MBQM(bias) whatever its shift: its
     row becomes multiplier 2^30, shift -1 and bias 4r, for which tq_mve_requant gives VQRDMULH(4r, 2^30) = 2r,
     then (2r + 1 - [r < 0]) >> 1 = r exactly. |r| is first clamped to 2^28: past that the output offset
-    (|offset| <= 128) cannot bring it back into the int8 clamp, so the clamped output is the same."""
+    (|offset| <= 128) cannot bring it back into the int8 clamp, so the clamped output is the same (any
+    `dead_limit` >= 2^8 + 128 would do: a kernel that scales the starting sums takes a smaller one)."""
     c = len(weight_sums)
     m = np.asarray(multiplier, np.int64).reshape(-1)
     s = np.asarray(shift, np.int64).reshape(-1)
@@ -58,7 +59,7 @@ def requant_vectors(weight_sums: np.ndarray, bias: np.ndarray | None, input_offs
     if dead.any():  # the kernel's sum is exactly the bias there (all weights 0)
         r = multiply_by_quantized_multiplier(b[dead].astype(np.int32), m[dead].astype(np.int32),
                                              s[dead].astype(np.int32)).astype(np.int64)
-        folded[dead] = 4 * np.clip(r, -2**28, 2**28)
+        folded[dead] = 4 * np.clip(r, -dead_limit, dead_limit)
         m, s = np.where(dead, 1 << 30, m), np.where(dead, -1, s)
     n = padded(c, LANES)
 

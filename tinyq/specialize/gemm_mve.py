@@ -151,25 +151,33 @@ def bordered(call) -> dict:
     return dict(bordered_height=high, bordered_width=wide)
 
 
+def is_pointwise(call) -> bool:
+    """1x1, stride 1, no padding: the pixels are the GEMM's rows, read in place."""
+    return (call.filter_height == call.filter_width == 1 and call.stride_height == call.stride_width == 1
+            and call.pad_height == call.pad_width == 0
+            and (call.output_height, call.output_width) == (call.input_height, call.input_width))
+
+
+def geometry(call) -> dict:
+    """The conv's geometry fields of a ConvIm2colMveCall."""
+    return {n: getattr(call, n) for n in (
+        "batches", "input_height", "input_width", "input_depth", "filter_height", "filter_width", "output_height",
+        "output_width", "stride_height", "stride_width", "dilation_height", "dilation_width", "pad_height",
+        "pad_width")}
+
+
 def prepare_conv(call) -> Prepared | None:
     if call.acc64 or call.packed is not None or call.filter is None or call.filter_input_depth != call.input_depth:
         return None
     w = call.filter.reshape(call.output_depth, -1)  # OHWI: a row in the im2col row's (ky, kx, ci) order
-    pointwise = (call.filter_height == call.filter_width == 1 and call.stride_height == call.stride_width == 1
-                 and call.pad_height == call.pad_width == 0
-                 and (call.output_height, call.output_width) == (call.input_height, call.input_width))
     rows = call.batches * call.output_height * call.output_width
     g = gemm_fields(w, call.bias, call.input_offset, call.multiplier, call.shift, rows, call.output_offset,
                     call.act_min, call.act_max)
     if g is None:
         return None
-    if pointwise:
+    if is_pointwise(call):
         return Prepared(GemmMveCall(**base_fields(call), **g, _source=call.filter), "tq_conv1x1_s8_mve")
-    geometry = {n: getattr(call, n) for n in (
-        "batches", "input_height", "input_width", "input_depth", "filter_height", "filter_width", "output_height",
-        "output_width", "stride_height", "stride_width", "dilation_height", "dilation_width", "pad_height",
-        "pad_width")}
-    record = ConvIm2colMveCall(**base_fields(call), **geometry, pad_value=-call.input_offset, **bordered(call),
+    record = ConvIm2colMveCall(**base_fields(call), **geometry(call), pad_value=-call.input_offset, **bordered(call),
                                gemm=GemmMve(**g), _source=call.filter)
     return Prepared(record, "tq_conv_s8_im2col_mve")
 

@@ -22,7 +22,15 @@ typedef struct {
      * (mod 2^32) twice (both rows' starting sums); int8 weights [chunks][4][16], zero past K and past C;
      * int32 multiplier[4] (Q31) and shift[4] (-right shift, in [-31, -1]: a VRSHL amount) */
     const int8_t *blocked;
+    uint32_t decode; /* int4 weights only (0 in int8 records): TQ_INT4_PAIR_SUM or TQ_INT4_SCALED */
 } tq_gemm_s8_mve_params;
+/* int4 weights (tq_*_s8_int4_mve, tinyq/specialize/int4_mve.py, firmware/src/tq_gemm_s8_int4_mve.c) read the same
+ * record with, per block: int32 starts[4] (once; both rows start there); weights [chunks][2][16], a vector per 16 taps of a channel
+ * pair (c, c + 1), 0 past K; multiplier[4] and shift[4] as above. f: the folded bias (mod 2^32).
+ * TQ_INT4_PAIR_SUM: starts 16 f_c + f_{c+1}, f_{c+1} a pair; bytes (w_c << 4) | (w_{c+1} + 8).
+ * TQ_INT4_SCALED: starts 16 f; bytes (w_c << 4) | (w_{c+1} & 0xF). */
+#define TQ_INT4_PAIR_SUM 0u
+#define TQ_INT4_SCALED 1u
 
 /* CONV_2D through an im2col row per output pixel (two at a time), padded with the input zero point. */
 typedef struct {
@@ -60,6 +68,18 @@ tq_status tq_conv1x1_s8_mve(const tq_gemm_s8_mve_params *p, const int8_t *input,
 /** CONV_2D, any filter: scratch = 2 * gemm->depth bytes (two im2col rows) + the bordered copy, if any. */
 tq_status tq_conv_s8_im2col_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
                                 void *scratch);
+/** FULLY_CONNECTED, CONV_2D 1x1 and im2col CONV_2D as the three above, int4 weights (the int4 blocked layout). */
+tq_status tq_fully_connected_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv1x1_s8_int4_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_im2col_int4_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
+                                     void *scratch);
+/** The same three with 2-bit weights (int2, ternary, binary; tinyq/specialize/lowbit_mve.py), per block: int32
+ * starts[4] (0); weights [chunks][16], byte j = tap j, bits 2i..2i+1 channel i's t in [-2, 1]; int32 m[4]
+ * (the channels' magnitudes), f[4] (folded biases), multiplier[4], shift[4]. */
+tq_status tq_fully_connected_s8_int2_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv1x1_s8_int2_mve(const tq_gemm_s8_mve_params *p, const int8_t *input, int8_t *output);
+tq_status tq_conv_s8_im2col_int2_mve(const tq_conv_s8_im2col_mve_params *p, const int8_t *input, int8_t *output,
+                                     void *scratch);
 /** DEPTHWISE_CONV_2D, depth multiplier 1. */
 tq_status tq_depthwise_conv_s8_mve(const tq_depthwise_conv_s8_mve_params *p, const int8_t *input, int8_t *output,
                                    void *scratch);

@@ -1,0 +1,73 @@
+"""Helium preparers of CONV_2D and FULLY_CONNECTED with 2-bit weights (dense `int2`, `ternary`, `binary`
+encodings, every weight w = m_c * t, t in [-2, 1]; lowbit_dsp.py's lowbit_rows): ConvCall tq_conv_s8_{w2,wt,wb}
+-> tq_conv1x1_s8_int2_mve / tq_conv_s8_im2col_int2_mve, FullyConnectedCall tq_fully_connected_s8_{w2,wt,wb} ->
+tq_fully_connected_s8_int2_mve (firmware/src/tq_gemm_s8_int2_mve.c). The records are gemm_mve.py's
+(tq_gemm_s8_mve_params, tq_conv_s8_im2col_mve_params); the weights stay 2-bit in flash.
+
+Per block of 4 channels: zero starting sums, a 16-byte vector per 16 taps (byte j = tap j, bits 2i..2i+1 =
+channel i's t, two's complement; 0 past K), the magnitudes m, the folded biases f (requant_vectors'), the
+multiplier and shift. The kernel sums 64 T_c = 64 sum(x t_c) and computes m_c T_c + f_c: exact when
+|T_c| < 2^25, i.e. 128 sum|t_c| < 2^25 (raw int8 inputs), proved here, or the call is declined.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinyq.program import KernelCall, const_array
+from tinyq.specialize import Prepared, Preparer, register
+from tinyq.specialize.common_mve import BYTES, LANES, padded, requant_vectors
+from tinyq.specialize.gemm_mve import FEATURE, MACRO
+from tinyq.specialize.int4_mve import gemm_shape, prepared
+from tinyq.specialize.lowbit_dsp import lowbit_rows
+
+FC = "tq_fully_connected_s8_int2_mve"
+CONV1X1 = "tq_conv1x1_s8_int2_mve"
+IM2COL = "tq_conv_s8_im2col_int2_mve"
+SUM_BOUND = 2**25  # |sum(x t)| below this for every channel: 64 times it fits int32
+
+
+def arrange(t: np.ndarray) -> np.ndarray:
+    """t int8 [C, K] in [-2, 1] -> uint8 [blocks][steps * 16] as tq_mve_gemm_pair_int2 reads it: per block of 4
+    channels and 16 taps one vector, byte j = sum_i (t_i[j] & 3) << 2i; channels past C and taps past K are 0."""
+    c, k = t.shape
+    cp, kp = padded(c, LANES), padded(k, BYTES)
+    w = np.zeros((cp, kp), np.int64)
+    w[:c, :k] = t
+    w = (w & 3).reshape(cp // LANES, LANES, kp)
+    return sum(w[:, i] << (2 * i) for i in range(LANES)).astype(np.uint8)
+
+
+def gemm_fields(t: np.ndarray, m: np.ndarray, rows: np.ndarray, call: KernelCall, n_rows: int) -> dict | None:
+    """gemm_mve's _GemmFields for 2-bit t [C, K] and magnitudes m [C] (rows = m * t), or None."""
+    c, k = t.shape
+    rq = requant_vectors(rows.astype(np.int64).sum(axis=1), call.bias, call.input_offset, call.multiplier,
+                         call.shift, dead=~rows.any(axis=1))
+    if rq is None or n_rows < 1 or (128 * np.abs(t.astype(np.int64)).sum(axis=1) >= SUM_BOUND).any():
+        return None
+    blocks = padded(c, LANES) // LANES
+    mags = np.zeros(LANES * blocks, np.int64)
+    mags[:c] = m
+    words = [np.asarray(v, "<i4").reshape(blocks, LANES).view(np.uint8)
+             for v in (np.zeros(LANES * blocks), mags, rq.bias, rq.multiplier, rq.shift)]
+    starts, mag, bias, mult, shift = words
+    blocked = np.concatenate([starts, arrange(t), mag, bias, mult, shift], axis=1).reshape(-1).view(np.int8)
+    return dict(rows=n_rows, depth=k, out_depth=c, blocks=blocks, chunks=padded(k, BYTES) // BYTES,
+                output_offset=call.output_offset, act_min=call.act_min, act_max=call.act_max,
+                blocked=const_array(blocked, np.int8), decode=0)
+
+
+def prepare(call: KernelCall) -> Prepared | None:
+    shape = gemm_shape(call)
+    got = lowbit_rows(call) if shape else None
+    if got is None or got[0].shape != shape[0]:
+        return None
+    rows, t, m = got
+    g = gemm_fields(t, m, rows, call, shape[1])
+    if g is None:
+        return None
+    return prepared(call, rows, g, g["blocks"] * g["chunks"] * BYTES, (FC, CONV1X1, IM2COL))
+
+
+for _w in ("w2", "wt", "wb"):  # the lowered kernels of int2, ternary, binary
+    register(Preparer(kernel=f"tq_conv_s8_{_w}", feature=FEATURE, macro=MACRO, prepare=prepare))
+    register(Preparer(kernel=f"tq_fully_connected_s8_{_w}", feature=FEATURE, macro=MACRO, prepare=prepare))
