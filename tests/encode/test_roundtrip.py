@@ -229,3 +229,25 @@ def test_describe_names_the_parts():
     text = encode(rows, 0, "sparse+codebook:1").describe()
     assert text.startswith("sparse+codebook:1 [4x12, channel axis 0]:") and "row starts 20 B" in text
     assert "\n" not in text
+
+
+def test_the_m55_costs_follow_the_kernel_that_takes_the_call():
+    """On the M55, int4 is priced by its Helium kernels (within the 15 % margin, so auto stores it) when Helium
+    takes the call (int8, right shifts 1..31, depth multiplier 1); a left shift sends the int8 and the packed
+    kernels to the DSP (the DSP figures), and a 16x8 call's packed form runs against the Helium 16x8 kernels."""
+    from types import SimpleNamespace
+
+    from tinyq.encode.select import call_isa
+
+    def call(kernel, shift, **kw):
+        return SimpleNamespace(kernel=kernel, shift=np.array(shift), **kw)
+
+    assert call_isa(call("tq_conv_s8", [-3, -31]), "mve") == "mve"
+    assert call_isa(call("tq_depthwise_conv_s8_w4", [-2], depth_multiplier=1), "mve") == "mve"
+    assert call_isa(call("tq_depthwise_conv_s8", [-2], depth_multiplier=2), "mve") == "dsp"
+    assert call_isa(call("tq_fully_connected_s8", [-4, 0]), "mve") == "dsp"
+    assert call_isa(call("tq_conv_s16", [-3]), "mve") == "mve_packed"
+    assert call_isa(call("tq_conv_s8", [1]), "dsp") == "dsp"
+    rows = np.random.default_rng(2).integers(-8, 8, (8, 64)).astype(np.int8)
+    assert choose(rows, 0, None, "CONV_2D", "mve").encoding == "int4"
+    assert choose(rows, 0, None, "CONV_2D", "mve_packed").encoding == "int8"

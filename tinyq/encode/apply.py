@@ -15,7 +15,7 @@ import numpy as np
 
 from tinyq.encode.codec import encode
 from tinyq.encode.formats import EncodedWeights, rows_view
-from tinyq.encode.select import choose
+from tinyq.encode.select import call_isa, choose
 from tinyq.encode.spec import EncodingError, parse, parse_encoding
 from tinyq.errors import UnsupportedError
 from tinyq.program import ParamStruct, Program
@@ -134,7 +134,8 @@ def apply_encodings(program: Program, weights: str = "auto", layers: Mapping[str
         try:
             if spec in ("auto", "smallest"):
                 pixels = getattr(call, "output_height", 0) * getattr(call, "output_width", 0) * getattr(call, "batches", 1)
-                packed = choose(rows, axis, None if spec == "auto" else float("inf"), op, isa, pixels or None)
+                packed = choose(rows, axis, None if spec == "auto" else float("inf"), op, call_isa(call, isa),
+                                pixels or None)
                 if spec == "auto" and call.layer in int4_layers:
                     as_file = encode(rows, axis, "int4")
                     packed = packed if packed.nbytes <= as_file.nbytes else as_file

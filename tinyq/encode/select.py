@@ -84,8 +84,30 @@ KERNEL_COST = {
 # same instructions on both cores (KWS on mps3-an547, int2/intk/ternary/binary: dsp figure x this within 2 %), so
 # one multiplier per op describes them (was 11x / 6x / 5.7x, against the int8 DSP kernels before tinyq/specialize)
 MVE_INT8_SPEEDUP = {FC: 3.28, CONV: 3.7, DW: 1.49}
-KERNEL_COST["mve"] = {fam: {op: c * MVE_INT8_SPEEDUP[op] for op, c in ops.items()}
-                      for fam, ops in KERNEL_COST["dsp"].items()}
+KERNEL_COST["mve_packed"] = {fam: {op: c * MVE_INT8_SPEEDUP[op] for op, c in ops.items()}
+                             for fam, ops in KERNEL_COST["dsp"].items()}
+# int4 and the 2-bit forms have Helium kernels of their own (tinyq/specialize/int4_mve.py, lowbit_mve.py,
+# depthwise_int4_mve.py, depthwise_lowbit_mve.py), against the prepared int8 Helium kernels on the same layers
+# (tinyq bench, mps3-an547, Dec 2026, MLPerf models rewritten to each form's levels, --patch off): int4 CONV_2D
+# 1.05-1.12 (KWS 1x1 1.123), FULLY_CONNECTED 1.03-1.08 (AD; 1.15-1.18 on the tiny heads), DEPTHWISE_CONV_2D
+# 1.001-1.016 (KWS, VWW); ternary / binary / int2 CONV_2D 1.17-1.23 (two rows), FULLY_CONNECTED about 1.28 (one
+# row), DEPTHWISE_CONV_2D 1.02-1.03 (KWS, VWW)
+KERNEL_COST["mve"] = {**KERNEL_COST["mve_packed"], "int4": {FC: 1.08, CONV: 1.12, DW: 1.02},
+                      **{fam: {FC: 1.28, CONV: 1.2, DW: 1.03} for fam in ("int2", "ternary", "binary")}}
+
+
+def call_isa(call, isa: str) -> str:
+    """The cost table for one call on a CPU of kind `isa`. On the M55 ("mve"), Helium takes a call only with int8
+    activations, every right shift 1..31 (tinyq/specialize/common_mve.py) and depth multiplier 1; otherwise its int8 and its packed
+    forms both run the DSP kernels ("dsp" figures), and 16x8 calls' packed forms run DSP packed kernels against
+    the Helium 16x8 ones ("mve_packed")."""
+    if isa != "mve":
+        return isa
+    if not call.kernel.startswith(("tq_conv_s8", "tq_depthwise_conv_s8", "tq_fully_connected_s8")):
+        return "mve_packed"
+    shift = np.asarray(call.shift).reshape(-1)
+    helium = ((shift <= -1) & (shift >= -31)).all() and getattr(call, "depth_multiplier", 1) == 1
+    return "mve" if helium else "dsp"
 SPARSE_REFERENCE_DENSITY = 0.25  # the sparse figures are at 75 % zeros
 # A sparse CONV_2D kernel decodes each channel's row once per call, then walks it once per output pixel
 # (firmware/src/tq_conv_packed_sparse_dsp.c): the decode weighs as much as about SPARSE_DECODE_PIXELS pixels'
@@ -112,7 +134,8 @@ def family(w: EncodedWeights) -> str:
 
 def kernel_cost(w: EncodedWeights, op: str = FC, isa: str = "portable", density: float = 1.0,
                 pixels: int | None = None) -> float:
-    """Modelled kernel time relative to int8 (1.0) for `op` on a CPU of kind `isa` ("mve", "dsp" or "portable");
+    """Modelled kernel time relative to int8 (1.0) for `op` on a CPU of kind `isa` ("mve", "mve_packed", "dsp" or
+    "portable"; call_isa picks it per call);
     `density`: the tensor's fraction of nonzeros (scales the sparse figures, see above); `pixels`: a CONV_2D's
     output pixels per call, when known (a sparse conv of few pixels pays its per-call decode, see above)."""
     name = family(w)

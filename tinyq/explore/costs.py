@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from tinyq.encode.apply import ENCODABLE
-from tinyq.encode.select import kernel_cost
+from tinyq.encode.select import call_isa, kernel_cost
 
 # --no-bench: instructions ~ MACs x per-MAC + output elements x per-element (fit by eye to the digits model's int8
 # bench on mps2-an386 (M4, DSP kernels) and an385 (M3, portable C); good to a factor of ~2 per layer, no better)
@@ -66,7 +66,7 @@ def relative_costs(program, isa: str) -> list[float]:
         rows = w.decode()
         density = float(np.count_nonzero(rows)) / max(1, rows.size)
         op = ENCODABLE[call.kernel.rsplit("_", 1)[0]][0]
-        out.append(float(kernel_cost(w, op, isa, density)))
+        out.append(float(kernel_cost(w, op, call_isa(call, isa), density)))
     return out
 
 

@@ -217,7 +217,8 @@ def lower_depthwise_conv(ctx: OpContext):
     """int8 (int32 bias) or 16x8 (int16 activations, int64 bias: TFLM reads any bias as int64) with int8
     filters [1, H, W, C*M], per-channel or per-tensor; input and output 4-D, any batch; filter constant with
     zero point 0; 16x8 zero points 0; SAME/VALID padding, any strides and dilations, any depth multiplier M
-    (the option must equal output depth / input depth); fused NONE/RELU/RELU_N1_TO_1/RELU6; optional bias."""
+    (the option must equal output depth / input depth); fused NONE/RELU/RELU_N1_TO_1/RELU6; optional bias. An int8
+    op on a 1-channel input with M > 1 runs as a CONV_2D of M filters (the same integers)."""
     inp, weights = ctx.input(0), ctx.const_input(1, "filter")
     if len(weights.shape) != 4 or weights.shape[0] != 1:
         raise ctx.fail(f"filter {weights.describe()} must be [1, H, W, C*M]")
