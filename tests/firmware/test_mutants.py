@@ -91,9 +91,9 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_int4_depthwise_mve.py", "packed_depthwise_mve and ternary")),
     # Helium GEMM core: the pair of steps of steps % 4 in {2, 3} skipped; a partial last
     # block (C % 4) storing row 0's outputs into row 1
-    ("mve-gemm-steps-two", "firmware/src/tq_gemm_s8_mve.c", '"lsrs r7, r7, #1\\n bcc 4f\\n"',
+    ("mve-gemm-steps-two", "firmware/src/tq_mve_gemm_asm.h", '"lsrs r7, r7, #1\\n bcc 4f\\n"',
      '"lsrs r7, r7, #1\\n b 4f\\n"', ("pytest", "tests/firmware/test_mve_kernels.py", "conv_mve")),
-    ("mve-gemm-partial-row1", "firmware/src/tq_gemm_s8_mve.c", 'vstrbt.32 q1, [r2]\\n"', 'vstrbt.32 q0, [r2]\\n"',
+    ("mve-gemm-partial-row1", "firmware/src/tq_mve_gemm_asm.h", 'vstrbt.32 q1, [r2]\\n"', 'vstrbt.32 q0, [r2]\\n"',
      ("pytest", "tests/firmware/test_mve_kernels.py", "conv_mve")),
     # Helium im2col, a filter row copied as whole vectors: the third vector of each 48 bytes is the second again
     ("mve-im2col-rows48", "firmware/src/tq_conv_s8_im2col_mve.c", "vstrbq_s8(dst + 32, c);", "vstrbq_s8(dst + 32, b);",
