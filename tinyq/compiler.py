@@ -172,7 +172,7 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
     model_name = Path(model).name if isinstance(model, (str, Path)) else "model.tflite"
     graph = read_model(model)
     isa = board_isa(board_obj)  # auto weighs the packed kernels' speed on this board's CPU
-    program, patching = patch_program(lower(graph, weights, layers, isa), patch, in_arena)
+    program, patching = patch_program(lower(graph, weights, layers, isa), patch, in_arena, isa)
     plan = plan_memory(program, in_arena)
     where = str(model) if isinstance(model, (str, Path)) else model_name
     note = ""
@@ -182,7 +182,7 @@ def compile_model(model, out_dir, board: str = "host", prefix: str = "model", pr
         if weights != "auto" or exc.exceeded == ("RAM",):  # smaller weights cannot make RAM fit
             raise
         # flash is the wall: rather than refuse, store every tensor as small as it exactly goes
-        program, patching = patch_program(lower(graph, "smallest", layers, isa), patch, in_arena)
+        program, patching = patch_program(lower(graph, "smallest", layers, isa), patch, in_arena, isa)
         plan = plan_memory(program, in_arena)
         check_fit(where, program, plan, board_obj)
         note = (f"the fast encodings do not fit {board_obj.name}: weights stored as small as they exactly go "

@@ -89,6 +89,26 @@ def test_auto_patches_where_it_lowers_the_arena_within_its_budget():
     assert off is vww and not report.patches
 
 
+def test_on_the_m55_a_depthwise_band_call_is_priced_by_its_channels():
+    """Helium's depthwise pays a bordered copy and line passes per channel a call (tinyq/patch.py
+    MVE_DW_CALL_WORK): KWS's 8-band plan, within the budget in M4 terms, costs more than the whole budget on the
+    M55, so auto leaves KWS with int4 weights unbanded there (it ran 1.6x the instructions in bands)."""
+    kws = as_program(model_path("mlperf_kws_dscnn_int8"))
+    (chain,) = [r for r in patch.chains(kws) if len(r) > 2]
+    calls = patch._convs(kws, chain)
+    dw = sum(isinstance(c, patch.DepthwiseConvCall) for c in calls)
+    m4, m55 = patch.extra_work(calls, 8), patch.extra_work(calls, 8, isa="mve")
+    assert m55 - m4 == patch.MVE_DW_CALL_WORK * 64 * dw * 7
+    work = patch._macs(kws.calls) + patch.OUTPUT_WORK * sum(kws.tensor(i).size for c in kws.calls for i in c.outputs)
+    assert m4 < patch.AUTO_BUDGET * work < m55
+    from tests.encode.helpers import rewrite
+
+    data, _ = rewrite.rewrite_model(model_path("mlperf_kws_dscnn_int8").read_bytes(), "int4", seed=0)
+    int4 = as_program(data, "int4")
+    assert patch.patch_program(int4, "auto")[1].patches  # M4 terms: worth banding
+    assert not patch.patch_program(int4, "auto", isa="mve")[1].patches
+
+
 def test_a_halo_one_row_short_is_caught(monkeypatch):
     program = as_program(model_path("mlperf_kws_dscnn_int8"))
     real = patch.input_rows
