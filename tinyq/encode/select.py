@@ -33,6 +33,7 @@ from tinyq.encode.codec import encode
 from tinyq.encode.formats import EncodedWeights
 from tinyq.encode.sparse import build, kept_blocks, layout_of
 from tinyq.encode.spec import EncodingError, parse
+from tinyq.specialize.common_mve import helium_shifts
 
 SPEED_MARGIN = 0.15  # the issue's goal for int4 / int2 / codebook kernels against int8
 FC, CONV, DW = "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"
@@ -98,15 +99,14 @@ KERNEL_COST["mve"] = {**KERNEL_COST["mve_packed"], "int4": {FC: 1.08, CONV: 1.12
 
 def call_isa(call, isa: str) -> str:
     """The cost table for one call on a CPU of kind `isa`. On the M55 ("mve"), Helium takes a call only with int8
-    activations, every right shift 1..31 (tinyq/specialize/common_mve.py) and depth multiplier 1; otherwise its int8 and its packed
-    forms both run the DSP kernels ("dsp" figures), and 16x8 calls' packed forms run DSP packed kernels against
-    the Helium 16x8 ones ("mve_packed")."""
+    activations, right shifts it does (common_mve.helium_shifts) and depth multiplier 1; otherwise its int8 and
+    its packed forms both run the DSP kernels ("dsp" figures), and 16x8 calls' packed forms run DSP packed
+    kernels against the Helium 16x8 ones ("mve_packed")."""
     if isa != "mve":
         return isa
     if not call.kernel.startswith(("tq_conv_s8", "tq_depthwise_conv_s8", "tq_fully_connected_s8")):
         return "mve_packed"
-    shift = np.asarray(call.shift).reshape(-1)
-    helium = ((shift <= -1) & (shift >= -31)).all() and getattr(call, "depth_multiplier", 1) == 1
+    helium = helium_shifts(call.shift) and getattr(call, "depth_multiplier", 1) == 1
     return "mve" if helium else "dsp"
 SPARSE_REFERENCE_DENSITY = 0.25  # the sparse figures are at 75 % zeros
 # A sparse CONV_2D kernel decodes each channel's row once per call, then walks it once per output pixel

@@ -27,6 +27,12 @@ class Requant:
     shift: np.ndarray  # int32 [n * 4]: -right shift (a VRSHL amount), -1 past the channels
 
 
+def helium_shifts(shift) -> bool:
+    """Whether every shift is a right shift of 1..31, the only kind tq_mve_requant does (a VRSHL amount)."""
+    s = np.asarray(shift, np.int64).reshape(-1)
+    return bool(((s >= -31) & (s <= -1)).all())
+
+
 def padded(n: int, m: int) -> int:
     return -(-n // m) * m
 
@@ -48,7 +54,7 @@ def requant_vectors(weight_sums: np.ndarray, bias: np.ndarray | None, input_offs
         m, s = np.repeat(m, c), np.repeat(s, c)
     dead = np.zeros(c, bool) if dead is None else np.asarray(dead, bool)
     live = ~dead
-    if (c == 0 or len(m) != c or len(s) != c or len(dead) != c or (s[live] > -1).any() or (s[live] < -31).any()
+    if (c == 0 or len(m) != c or len(s) != c or len(dead) != c or not helium_shifts(s[live])
             or (m < 0).any()):
         return None
     b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
