@@ -155,44 +155,43 @@ TQ_INLINE int8_t *span1_3x3(const params *p, const int8_t *base, int32_t count, 
  * a's tap (ky, kx + 1), so per filter row 4 input words and 3 filter words serve 6 taps of each pixel. Two lane
  * passes, P = 0: channels {c, c+2} (SXTB16, the record's w02 words), P = 1: {c+1, c+3} (SXTB16 ROR 8, w13), each
  * with 4 accumulators: a = r0 (low lane), r1 (high lane), b = r2, r3. The sums are those of span1_3x3, in another
- * order (modulo 2^32). M4: about 3.3 estimated cycles a MAC against 4.1 a pixel at a time. */
+ * order (modulo 2^32). M4: about 3.1 estimated cycles a MAC against 4.1 a pixel at a time. */
 #define SX0 ""
 #define SX1 ", ror #8"
 /* the record's filter word of lane pass P for tap T (w02 at byte 16 + 8T, w13 4 bytes on) */
 #define PW(P, T) "[%[blk], #(16 + 8 * (" #T ") + 4 * " #P ")]"
-/* the input word at ADDR, widened to pass P's lanes in e */
-#define PX(P, ADDR) "ldr    %[e], " ADDR "\n\t" "sxtb16 %[e], %[e]" SX##P "\n\t"
-#define PMAC(ACC0, ACC1, W)                                                                                    \
-    "smlabb %[" #ACC0 "], %[e], %[" #W "], %[" #ACC0 "]\n\t" "smlatt %[" #ACC1 "], %[e], %[" #W "], %[" #ACC1 "]\n\t"
-/* columns 2 and 3 of a filter row (r = its column 0, wq = tap T0 + 1's word): column 2 is a's tap T0 + 2 and b's
- * T0 + 1, column 3 b's T0 + 2 */
+#define PMAC(ACC0, ACC1, X, W)                                                                                 \
+    "smlabb %[" #ACC0 "], %[" #X "], %[" #W "], %[" #ACC0 "]\n\t"                                              \
+    "smlatt %[" #ACC1 "], %[" #X "], %[" #W "], %[" #ACC1 "]\n\t"
+/* columns 2 and 3 of a filter row (r = its column 0, wq = tap T0 + 1's word), their three loads back to back
+ * (pipelined): column 2 is a's tap T0 + 2 and b's T0 + 1, column 3 (in t) b's T0 + 2 */
 #define PCOLS23(P, T0)                                                                                         \
     "ldr    %[e], [%[r], %[d], lsl #1]\n\t"                                                                    \
     "ldr    %[wp], " PW(P, T0 + 2) "\n\t"                                                                      \
-    "sxtb16 %[e], %[e]" SX##P "\n\t" PMAC(b0, b1, wq) PMAC(a0, a1, wp) PX(P, "[%[r], %[d3]]") PMAC(b0, b1, wp)
-/* a filter row (taps T0..T0 + 2) after the first */
-#define PROW(P, T0)                                                                                            \
-    "ldr    %[e], [%[r]]\n\t"                                                                                  \
-    "ldr    %[wp], " PW(P, T0) "\n\t"                                                                          \
-    "sxtb16 %[e], %[e]" SX##P "\n\t" PMAC(a0, a1, wp)                                                          \
-    "ldr    %[e], [%[r], %[d]]\n\t"                                                                            \
-    "ldr    %[wq], " PW(P, T0 + 1) "\n\t"                                                                      \
-    "sxtb16 %[e], %[e]" SX##P "\n\t" PMAC(b0, b1, wp) PMAC(a0, a1, wq) PCOLS23(P, T0)
-/* a pass's first row: the biases of its lanes start both pixels' sums (b's first products add to them before a's,
- * column 0 held widened in t) instead of two MOVs */
-#define PROW_FIRST(P, T0)                                                                                      \
-    "ldr    %[a0], [%[blk], #(4 * " #P ")]\n\t"                                                                \
-    "ldr    %[a1], [%[blk], #(8 + 4 * " #P ")]\n\t"                                                            \
+    "ldr    %[t], [%[r], %[d3]]\n\t"                                                                           \
+    "sxtb16 %[e], %[e]" SX##P "\n\t" PMAC(b0, b1, e, wq) PMAC(a0, a1, e, wp)                                   \
+    "sxtb16 %[t], %[t]" SX##P "\n\t" PMAC(b0, b1, t, wp)
+/* columns 0 and 1 of a filter row after its loads (column 0 in t, 1 in e, tap T0's word in wp, T0 + 1's in wq) */
+#define PCOLS01(P)                                                                                             \
+    "sxtb16 %[t], %[t]" SX##P "\n\t" PMAC(a0, a1, t, wp)                                                       \
+    "sxtb16 %[e], %[e]" SX##P "\n\t" PMAC(b0, b1, e, wp) PMAC(a0, a1, e, wq)
+/* the loads of columns 0 and 1 and of taps T0, T0 + 1's words, back to back */
+#define PLOAD01(P, T0)                                                                                         \
     "ldr    %[t], [%[r]]\n\t"                                                                                  \
     "ldr    %[wp], " PW(P, T0) "\n\t"                                                                          \
-    "sxtb16 %[t], %[t]" SX##P "\n\t"                                                                           \
     "ldr    %[e], [%[r], %[d]]\n\t"                                                                            \
-    "ldr    %[wq], " PW(P, T0 + 1) "\n\t"                                                                      \
+    "ldr    %[wq], " PW(P, T0 + 1) "\n\t"
+/* a filter row (taps T0..T0 + 2) after the first */
+#define PROW(P, T0) PLOAD01(P, T0) PCOLS01(P) PCOLS23(P, T0)
+/* a pass's first row: the biases of its lanes start both pixels' sums (b's first products add to them before a's)
+ * instead of two MOVs */
+#define PROW_FIRST(P, T0)                                                                                      \
+    "ldr    %[a0], [%[blk], #(4 * " #P ")]\n\t"                                                                \
+    "ldr    %[a1], [%[blk], #(8 + 4 * " #P ")]\n\t" PLOAD01(P, T0)                                            \
+    "sxtb16 %[t], %[t]" SX##P "\n\t"                                                                           \
     "sxtb16 %[e], %[e]" SX##P "\n\t"                                                                           \
     "smlabb %[b0], %[e], %[wp], %[a0]\n\t"                                                                     \
-    "smlatt %[b1], %[e], %[wp], %[a1]\n\t"                                                                     \
-    "smlabb %[a0], %[t], %[wp], %[a0]\n\t"                                                                     \
-    "smlatt %[a1], %[t], %[wp], %[a1]\n\t" PMAC(a0, a1, wq) PCOLS23(P, T0)
+    "smlatt %[b1], %[e], %[wp], %[a1]\n\t" PMAC(a0, a1, t, wp) PMAC(a0, a1, e, wq) PCOLS23(P, T0)
 /* requantize a's and b's sums of channel c + J (one row read for both: e, wp, wq = multiplier, round, shift),
  * store b's at out + depth and a's at out, then out += STEP */
 #define PREQ(J, A, B, STEP)                                                                                    \

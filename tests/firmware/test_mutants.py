@@ -115,8 +115,8 @@ MUTANTS = [
      "ok2 = (uint32_t)(in_x + 2) <= (uint32_t)w;", ("pytest", "tests/firmware/test_depthwise_fast.py", "an386")),
     # its pixel pairs (span2_3x3): pixel b's right column read from column 2, not 3; the odd pixel out of a row
     # taken one pixel too early (it recomputes the last pair's pixel b and leaves its own output unwritten)
-    ("dw3-pair-b-column", "firmware/src/tq_depthwise_conv_s8_fast_dsp.c", 'PX(P, "[%[r], %[d3]]")',
-     'PX(P, "[%[r], %[d], lsl #1]")', ("pytest", "tests/firmware/test_depthwise_fast.py", "pairs and an386")),
+    ("dw3-pair-b-column", "firmware/src/tq_depthwise_conv_s8_fast_dsp.c", '"ldr    %[t], [%[r], %[d3]]\\n\\t"',
+     '"ldr    %[t], [%[r], %[d], lsl #1]\\n\\t"', ("pytest", "tests/firmware/test_depthwise_fast.py", "pairs and an386")),
     ("dw3-pair-odd-one", "firmware/src/tq_depthwise_conv_s8_fast_dsp.c", "base += (count - 1) * p->depth",
      "base += (count - 2) * p->depth", ("pytest", "tests/firmware/test_depthwise_fast.py", "pairs and an386")),
     # Helium 16x8 GEMM: the last step's input mask one lane short; a partial last block (C % 4) of the two-row
