@@ -213,7 +213,7 @@ TQ_INLINE int8_t *span1_3x3(const params *p, const int8_t *base, int32_t count, 
  * the first pixel's window's top-left pixel. The even pass walks the filter rows down, the odd one back up; the
  * stores go c, c+2, c+1, c+3 by post-indexed steps. 14 registers; the record's end, its start and the pairs left
  * are read from the stack. */
-TQ_INLINE int8_t *span2_3x3(const params *p, const int8_t *base, int32_t pairs, int8_t *out) {
+static __attribute__((noinline)) int8_t *span2_3x3(const params *p, const int8_t *base, int32_t pairs, int8_t *out) {
     const int32_t depth = p->depth;
     const int32_t *const blocks = p->blocks, *const bend = blocks + (depth >> 2) * BLOCK_WORDS(9);
     int32_t left = pairs;
