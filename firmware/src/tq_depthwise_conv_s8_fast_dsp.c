@@ -151,7 +151,7 @@ TQ_INLINE int8_t *span1_3x3(const params *p, const int8_t *base, int32_t count, 
                      : "cc", "memory");
     return o;
 }
-/* Two horizontally adjacent interior pixels a, b (stride 1) of a 4-channel block: pixel b's tap (ky, kx) is pixel
+/* Two horizontally adjacent pixels a, b (stride 1) of a 4-channel block: pixel b's tap (ky, kx) is pixel
  * a's tap (ky, kx + 1), so per filter row 4 input words and 3 filter words serve 6 taps of each pixel. Two lane
  * passes, P = 0: channels {c, c+2} (SXTB16, the record's w02 words), P = 1: {c+1, c+3} (SXTB16 ROR 8, w13), each
  * with 4 accumulators: a = r0 (low lane), r1 (high lane), b = r2, r3. The sums are those of span1_3x3, in another
@@ -241,10 +241,10 @@ TQ_INLINE int8_t *span1_3x3(const params *p, const int8_t *base, int32_t count, 
                      : "cc", "memory")
 enum { PAIR_INNER, PAIR_LEFT, PAIR_RIGHT }; /* span2_3x3's pairs: inside, or the padded column left / right */
 
-/* span2_3x3: pairs >= 1 pixel pairs of a row's interior (stride 1, full range, depth % 4 == 0, depth >= 4), base =
- * the first pixel's window's top-left pixel. The even pass walks the filter rows down, the odd one back up; the
- * stores go c, c+2, c+1, c+3 by post-indexed steps. 14 registers; the record's end, its start and the pairs left
- * are read from the stack. */
+/* span2_3x3: pairs >= 1 pixel pairs of a row (stride 1, full range, depth % 4 == 0, depth >= 4), base = the first
+ * pixel's window's top-left pixel; edge: inside the image, or one pair whose column 0 / 3 is the padding. The even
+ * pass walks the filter rows down, the odd one back up; the stores go c, c+2, c+1, c+3 by post-indexed steps.
+ * 14 registers; the record's end, its start and the pairs left are read from the stack. */
 static __attribute__((noinline)) int8_t *span2_3x3(const params *p, uintptr_t base, int32_t pairs, int8_t *out,
                                                    int edge) {
     const int32_t depth = p->depth;
