@@ -63,7 +63,8 @@ def _blocks_model():
 
 
 def _pairs_model():
-    """Interior pixel pairs (span2_3x3: stride 1, full int8 range, depth % 4 == 0) and the odd pixel out: rows of
+    """Pixel pairs (span2_3x3: stride 1, full int8 range, depth % 4 == 0; a SAME row's border pixel either side
+    paired with its neighbour) and the odd pixel out: rows of
     0..5 interior pixels (widths 1..7 SAME and VALID, a zero-padded VALID one), depths 4, 8, 12 and 6 (a tail,
     one pixel at a time), no activation, so that the range is int8's."""
     import keras
@@ -122,10 +123,10 @@ def test_depthwise_fast_equals_simulator(board, model, tmp_path):
 
 def test_pairs_model_reaches_span2():
     """The pairs model's stride-1 layers take span2_3x3 (full range, whole blocks) with even and odd interior
-    counts of 1..5 and more, and depth 6 does not."""
+    counts of 1..5 and more, SAME ones with both edge pairs, and depth 6 does not."""
     from tinyq.specialize.depthwise_dsp import prepare
 
-    counts = {}
+    counts, edges = {}, {}
     for call in as_program(_pairs_model()).calls:
         got = prepare(call) if call.opcode == "DEPTHWISE_CONV_2D" else None
         if got is None:
@@ -133,6 +134,9 @@ def test_pairs_model_reaches_span2():
         r = got.call
         full = (r.act_min, r.act_max, r.output_offset) == (-128, 127, 0) and r.depth % 4 == 0
         counts.setdefault(r.depth, set()).add(r.inner_x1 - r.inner_x0 if full and r.stride_width == 1 else None)
+        if full and r.stride_width == 1 and r.inner_x0 == 1 and r.inner_x1 == r.output_width - 1:
+            edges.setdefault(r.depth, set()).add(r.inner_x1 - r.inner_x0)  # a border pixel either side
     for depth in (4, 8, 12):
         assert {0, 1, 2, 3, 4, 5}.issubset(counts[depth]), counts
+        assert {1, 2, 3, 4, 5}.issubset(edges[depth]), edges  # (0, 1) 2 (3, 4) and the other counts' splits
     assert counts[6] == {None}
