@@ -148,9 +148,10 @@ TQ_INLINE int8_t *pixel_taps(const params *p, const int8_t *const *taps, int32_t
 /* the full 4-channel blocks of an interior 3x3 pixel (dilation 1): base = its window's top-left pixel */
 TQ_INLINE int8_t *pixel_3x3(const params *p, const int8_t *base, int8_t *out, int full);
 #if defined(TQ_SPAN_3X3)
-/* optional (the including file defines TQ_SPAN_3X3 before including): the full blocks of count >= 1 interior
- * pixels of a row from base, for the full range (count > 1: a depth that is a multiple of 4) */
-TQ_INLINE int8_t *span_3x3(const params *p, const int8_t *base, int32_t count, int8_t *out);
+/* optional (the including file defines TQ_SPAN_3X3 before including): for the full range and a depth that is a
+ * multiple of 4, the pixels of an interior row (row: its input row) from ox (the first interior one or the border
+ * one before it) to *end, at most one past the interior (*end = ox: none, the border path takes ox) */
+TQ_INLINE int8_t *span_3x3(const params *p, const int8_t *row, int32_t ox, int32_t *end, int8_t *out);
 #endif
 
 TQ_INLINE tq_status run(const params *p, const int8_t *input, int8_t *output, void *scratch, int full, int is3x3) {
@@ -163,6 +164,10 @@ TQ_INLINE tq_status run(const params *p, const int8_t *input, int8_t *output, vo
     memset(zp_row, p->input_zero_point, (size_t)depth);
     const int32_t tail_c = depth & ~3;
     const int32_t *tail_blk = p->blocks + (depth >> 2) * BLOCK_WORDS(k);
+#if defined(TQ_SPAN_3X3)
+    /* where span_3x3 takes a row: at the border pixel before the interior at stride 1 (a pair), else inside */
+    const int32_t span_x0 = p->inner_x0 - (p->stride_width == 1 && p->inner_x0 > 0);
+#endif
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *image = input + b * p->input_height * p->input_width * depth;
         for (int32_t oy = 0; oy < p->output_height; ++oy) {
@@ -170,15 +175,17 @@ TQ_INLINE tq_status run(const params *p, const int8_t *input, int8_t *output, vo
             const int inner_y = is3x3 && oy >= p->inner_y0 && oy < p->inner_y1;
             for (int32_t ox = 0; ox < p->output_width; ++ox) {
                 const int32_t in_x = ox * p->stride_width - p->pad_width;
-                if (inner_y && ox >= p->inner_x0 && ox < p->inner_x1) {
 #if defined(TQ_SPAN_3X3)
-                    if (full && tail_c == depth && depth >= 4) { /* the row's interior pixels in one call */
-                        output = span_3x3(p, image + (in_y * p->input_width + in_x) * depth, p->inner_x1 - ox,
-                                          output);
-                        ox = p->inner_x1 - 1;
+                if (inner_y && full && tail_c == depth && depth >= 4 && ox >= span_x0 && ox < p->inner_x1) {
+                    int32_t end; /* the row's interior pixels (and edge ones) in one call */
+                    output = span_3x3(p, image + in_y * p->input_width * depth, ox, &end, output);
+                    if (end > ox) {
+                        ox = end - 1;
                         continue;
                     }
+                }
 #endif
+                if (inner_y && ox >= p->inner_x0 && ox < p->inner_x1) {
                     output = pixel_3x3(p, image + (in_y * p->input_width + in_x) * depth, output, full);
                     if (tail_c == depth) continue;
                     fill_taps3(p, taps, image, zp_row, in_y, in_x);

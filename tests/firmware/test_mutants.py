@@ -113,6 +113,15 @@ MUTANTS = [
      '"sub    %[r], %[r], %[row]\\n\\t"', ("pytest", "tests/firmware/test_depthwise_fast.py", "an386")),
     ("dw3-taps-right-edge", "firmware/src/tq_depthwise_fast_dsp.h", "ok2 = (uint32_t)(in_x + 2) < (uint32_t)w;",
      "ok2 = (uint32_t)(in_x + 2) <= (uint32_t)w;", ("pytest", "tests/firmware/test_depthwise_fast.py", "an386")),
+    # its pixel pairs (span2_3x3): pixel b's right column read from column 2, not 3; the odd pixel out of a row
+    # taken one pixel too early (it recomputes the last pair's pixel b and leaves its own output unwritten)
+    ("dw3-pair-b-column", "firmware/src/tq_depthwise_conv_s8_fast_dsp.c", '#define X3_MEM "[%[r], %[d3]]"',
+     '#define X3_MEM "[%[r], %[d], lsl #1]"', ("pytest", "tests/firmware/test_depthwise_fast.py", "pairs and an386")),
+    # a row's left edge pair reading its padded column from the image (the pixel before the row) for the zero point
+    ("dw3-pair-left-edge", "firmware/src/tq_depthwise_conv_s8_fast_dsp.c", "PAIRS(X_ZP, X3_MEM);",
+     "PAIRS(X0_MEM, X3_MEM);", ("pytest", "tests/firmware/test_depthwise_fast.py", "pairs and an386")),
+    ("dw3-pair-odd-one", "firmware/src/tq_depthwise_conv_s8_fast_dsp.c", "at += (uintptr_t)((n & ~1) * d), n &= 1;",
+     "at += (uintptr_t)((n & ~1) * d - d), n &= 1;", ("pytest", "tests/firmware/test_depthwise_fast.py", "pairs and an386")),
     # Helium 16x8 GEMM: the last step's input mask one lane short; a partial last block (C % 4) of the two-row
     # core storing row 1's outputs into row 0 and back
     ("s16-mve-gemm-tail", "firmware/src/tq_gemm_s16_mve.c", "vctp16q((uint32_t)(k - 8 * p->steps))",
