@@ -63,6 +63,32 @@ static inline void widen3(uint32_t *slot, const int8_t *src, int32_t words) {
     if (words >> 2) widen3_x4(slot, src, words >> 2); /* a tail call: the short rows push no registers */
 }
 
+/* Three consecutive pixels' patches of `depth` taps (depth % 4 == 0: whole words, all inside the three pixels)
+ * into the block's slots, a group a step: 3 LDR, 6 SXTB16 and one STM of the group's six words, 21 M4 cycles
+ * where widen3 takes 3 x 11 in C (the words are {a, b, c} even then odd: ascending registers r4-r6, r8-r10) */
+static void widen3_run(uint32_t *slot, const int8_t *src, int32_t depth) {
+    register uint32_t ae __asm__("r4"), be __asm__("r5"), ce __asm__("r6");
+    register uint32_t ao __asm__("r8"), bo __asm__("r9"), co __asm__("r10");
+    const int8_t *const end = src + depth;
+    __asm__ volatile("1:\n\t"
+                     "ldr    %[be], [%[src], %[d]]\n\t"
+                     "ldr    %[ce], [%[src], %[d2]]\n\t"
+                     "ldr    %[ae], [%[src]], #4\n\t"
+                     "sxtb16 %[ao], %[ae], ror #8\n\t"
+                     "sxtb16 %[ae], %[ae]\n\t"
+                     "sxtb16 %[bo], %[be], ror #8\n\t"
+                     "sxtb16 %[be], %[be]\n\t"
+                     "sxtb16 %[co], %[ce], ror #8\n\t"
+                     "sxtb16 %[ce], %[ce]\n\t"
+                     "stmia  %[slot]!, {%[ae], %[be], %[ce], %[ao], %[bo], %[co]}\n\t"
+                     "cmp    %[src], %[end]\n\t"
+                     "bne    1b"
+                     : [src] "+r"(src), [slot] "+r"(slot), [ae] "=&r"(ae), [be] "=&r"(be), [ce] "=&r"(ce),
+                       [ao] "=&r"(ao), [bo] "=&r"(bo), [co] "=&r"(co)
+                     : [d] "r"(depth), [d2] "r"(2 * depth), [end] "r"(end)
+                     : "cc", "memory");
+}
+
 /* the same for n taps not a multiple of 4: the last group zero-filled (its weights are 0) */
 static void widen3_tail(uint32_t *slot, const int8_t *src, int32_t n) {
     widen3(slot, src, n >> 2);
@@ -324,17 +350,27 @@ tq_status tq_conv1x1_s8_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *in
     TQ_ASSERT(p->filter_height == 1 && p->filter_width == 1 && p->pad_height == 0 && p->pad_width == 0);
     uint32_t *x = (uint32_t *)scratch;
     int8_t *const dummy = dummy3(p, scratch, 0);
-    const int32_t depth = p->input_depth, pixels = p->batches * p->output_height * p->output_width;
+    const int32_t depth = p->input_depth, n = p->output_depth, pixels = p->batches * p->output_height * p->output_width;
     const gemm3_fn gemm = pick_gemm3(p);
-    int32_t batch = 0, y = 0, xo = 0;
-    for (int32_t q = 0; q < pixels; q += 3) {
+    int32_t q = 0;
+    if (p->stride_height == 1 && p->stride_width == 1 && (depth & 3) == 0) { /* pixel q's input at q * depth */
+        for (; q + 3 <= pixels; q += 3) {
+            int8_t *const o[3] = {output + q * n, output + (q + 1) * n, output + (q + 2) * n};
+            widen3_run(x, input + q * depth, depth);
+            gemm(p, x, o);
+        }
+        if (q == pixels) return TQ_OK;
+    }
+    const int32_t plane = p->output_height * p->output_width; /* the rest from pixel q: its (batch, y, x) */
+    int32_t batch = q / plane, y = q % plane / p->output_width, xo = q % p->output_width;
+    for (; q < pixels; q += 3) {
         int8_t *o[3];
         const int8_t *src = NULL;
         for (int k = 0; k < 3; ++k) {
             if (q + k < pixels) { /* else pixel q + k - 1 again (src), its outputs to the dummy row */
                 src = pixel_1x1(p, input, batch, y, xo);
                 next_pixel(p, &batch, &y, &xo);
-                o[k] = output + (q + k) * p->output_depth;
+                o[k] = output + (q + k) * n;
             } else {
                 o[k] = dummy;
             }
@@ -369,6 +405,117 @@ static void load_patch3(const tq_conv_gemm_params *p, const int8_t *image, int32
     widen3(slot, patch, p->patch_padded >> 2);
 }
 
+/* tq_gemm_patch333's 7 words of the window at src (filter rows `row` bytes apart), widened into the pixel's slot
+ * (group g: even word at slot[6 g], odd at slot[6 g + 3]) in registers: 9 loads, 2 ORR joins, 14 SXTB16, 14 STR,
+ * about 43 M4 cycles where the C loop through a stack array took about 100. The 28th tap's odd lane takes
+ * whatever byte SXTB16 ROR #16 gives: its weight is 0 (widen_filter3 pads the patch with zeros). */
+static inline void widen333(uint32_t *slot, const int8_t *src, int32_t row) {
+    uint32_t t0, t1, t2, t3, t4, t5;
+    const int8_t *r;
+    __asm__ volatile("add    %[r], %[src], %[row]\n\t"
+                     "ldr    %[t0], [%[src]]\n\t"
+                     "ldr    %[t1], [%[src], #4]\n\t"
+                     "ldrb   %[t2], [%[src], #8]\n\t"
+                     "ldr    %[t3], [%[r]]\n\t"
+                     "ldr    %[t4], [%[r], #3]\n\t"
+                     "ldrh   %[t5], [%[r], #7]\n\t"
+                     "add    %[r], %[r], %[row]\n\t"
+                     "orr    %[t2], %[t2], %[t3], lsl #8\n\t" /* src[8], row 1's taps 0-2 */
+                     "sxtb16 %[t3], %[t0], ror #8\n\t"
+                     "sxtb16 %[t0], %[t0]\n\t"
+                     "str    %[t0], [%[slot]]\n\t"
+                     "str    %[t3], [%[slot], #12]\n\t"
+                     "sxtb16 %[t3], %[t1], ror #8\n\t"
+                     "sxtb16 %[t1], %[t1]\n\t"
+                     "str    %[t1], [%[slot], #24]\n\t"
+                     "str    %[t3], [%[slot], #36]\n\t"
+                     "sxtb16 %[t3], %[t2], ror #8\n\t"
+                     "sxtb16 %[t2], %[t2]\n\t"
+                     "str    %[t2], [%[slot], #48]\n\t"
+                     "str    %[t3], [%[slot], #60]\n\t"
+                     "sxtb16 %[t3], %[t4], ror #8\n\t"
+                     "sxtb16 %[t4], %[t4]\n\t"
+                     "str    %[t4], [%[slot], #72]\n\t"
+                     "str    %[t3], [%[slot], #84]\n\t"
+                     "ldr    %[t0], [%[r]]\n\t"
+                     "ldr    %[t1], [%[r], #2]\n\t"
+                     "ldr    %[t2], [%[r], #5]\n\t"
+                     "orr    %[t5], %[t5], %[t0], lsl #16\n\t" /* row 1's taps 7-8, row 2's 0-1 */
+                     "sxtb16 %[t3], %[t5], ror #8\n\t"
+                     "sxtb16 %[t5], %[t5]\n\t"
+                     "str    %[t5], [%[slot], #96]\n\t"
+                     "str    %[t3], [%[slot], #108]\n\t"
+                     "sxtb16 %[t3], %[t1], ror #8\n\t"
+                     "sxtb16 %[t1], %[t1]\n\t"
+                     "str    %[t1], [%[slot], #120]\n\t"
+                     "str    %[t3], [%[slot], #132]\n\t"
+                     "sxtb16 %[t3], %[t2], ror #16\n\t" /* row 2's tap 7 and the padding tap */
+                     "sxtb16 %[t2], %[t2], ror #8\n\t"  /* row 2's taps 6, 8 */
+                     "str    %[t2], [%[slot], #144]\n\t"
+                     "str    %[t3], [%[slot], #156]"
+                     : [r] "=&r"(r), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+                       [t5] "=&r"(t5)
+                     : [src] "r"(src), [row] "r"(row), [slot] "r"(slot)
+                     : "memory");
+}
+
+/* A first layer's pixel walk (tq_gemm_is_patch333): the window's first byte and whether the window is inside,
+ * kept up to date pixel by pixel (no multiplies); a window outside goes through load_patch3's gather */
+typedef struct {
+    const int8_t *src;   /* the window's top left tap (may point outside the image: then only for the next one) */
+    int32_t y, x, iy;    /* the output pixel and its window's top row */
+    int row_inside;      /* the window's rows are in the image */
+} walk333;
+
+static inline void walk333_row(const tq_conv_gemm_params *p, const int8_t *input, walk333 *w) {
+    w->iy = w->y * p->stride_height - p->pad_height;
+    w->row_inside = w->iy >= 0 && w->iy + 2 * p->dilation_height < p->input_height;
+    w->src = input + (w->iy * p->input_width - p->pad_width) * 3;
+}
+
+static void conv333(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, uint32_t *x, int8_t *patch,
+                    int8_t *dummy, gemm3_fn gemm) {
+    const int32_t pixels = p->batches * p->output_height * p->output_width, image = p->input_height * p->input_width * 3;
+    const int32_t row = p->dilation_height * p->input_width * 3, step = p->stride_width * 3;
+    /* output columns [x0, x1) have their windows inside the image's columns */
+    const int32_t x0 = (p->pad_width + p->stride_width - 1) / p->stride_width;
+    int32_t x1 = p->input_width - 3 + p->pad_width < 0 ? 0 : (p->input_width - 3 + p->pad_width) / p->stride_width + 1;
+    x1 = x1 > p->output_width ? p->output_width : x1;
+    walk333 w = {NULL, 0, 0, 0, 0};
+    walk333_row(p, input, &w);
+    const int8_t *img = input, *last = NULL;
+    int32_t last_iy = 0, last_ix = 0;
+    for (int32_t q = 0; q < pixels; q += 3) {
+        int8_t *o[3];
+        for (int k = 0; k < 3; ++k) {
+            if (q + k < pixels) { /* else pixel q + k - 1 again, its outputs to the dummy row */
+                o[k] = output + (q + k) * p->output_depth;
+                if (w.row_inside && w.x >= x0 && w.x < x1) {
+                    widen333(x + k, w.src, row);
+                    last = w.src;
+                } else {
+                    last = NULL, last_iy = w.iy, last_ix = w.x * p->stride_width - p->pad_width;
+                    load_patch3(p, img, last_iy, last_ix, x + k, patch, 2);
+                }
+                w.src += step;
+                if (++w.x == p->output_width) {
+                    w.x = 0;
+                    if (++w.y == p->output_height) w.y = 0, img += image, input += image;
+                    walk333_row(p, input, &w);
+                }
+            } else {
+                o[k] = dummy;
+                if (last) {
+                    widen333(x + k, last, row);
+                } else {
+                    load_patch3(p, img, last_iy, last_ix, x + k, patch, 2);
+                }
+            }
+        }
+        gemm(p, x, o);
+    }
+}
+
 tq_status tq_conv_s8_im2col_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
                                       void *scratch) {
     TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
@@ -380,6 +527,10 @@ tq_status tq_conv_s8_im2col_wide3_dsp(const tq_conv_gemm_params *p, const int8_t
     const int rows = tq_gemm_is_patch333(p) ? 2 : p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0;
     const gemm3_fn gemm = pick_gemm3(p);
     fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
+    if (rows == 2) {
+        conv333(p, input, output, x, patch, dummy, gemm);
+        return TQ_OK;
+    }
     int32_t batch = 0, y = 0, xo = 0;
     for (int32_t q = 0; q < pixels; q += 3) {
         int8_t *o[3];
