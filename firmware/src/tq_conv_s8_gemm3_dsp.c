@@ -66,7 +66,7 @@ static inline void widen3(uint32_t *slot, const int8_t *src, int32_t words) {
 /* Three consecutive pixels' patches of `depth` taps (depth % 4 == 0: whole words, all inside the three pixels)
  * into the block's slots, a group a step: 3 LDR, 6 SXTB16 and one STM of the group's six words, 21 M4 cycles
  * where widen3 takes 3 x 11 in C (the words are {a, b, c} even then odd: ascending registers r4-r6, r8-r10) */
-static void widen3_run(uint32_t *slot, const int8_t *src, int32_t depth) {
+static inline __attribute__((always_inline)) void widen3_run(uint32_t *slot, const int8_t *src, int32_t depth) {
     register uint32_t ae __asm__("r4"), be __asm__("r5"), ce __asm__("r6");
     register uint32_t ao __asm__("r8"), bo __asm__("r9"), co __asm__("r10");
     const int8_t *const end = src + depth;
@@ -214,6 +214,39 @@ static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_s
           [xc] "=&r"(xc), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob), [oc] "+m"(s->oc)                  \
         : [x_end] "r"(x_end), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo4] "m"(s->lo4), [hi4] "m"(s->hi4)           \
         : "cc", "memory")
+/* groups <= 4 (no loop): x_end's register keeps the row pointer instead (no LDR / STR of s->row a pair) and the
+ * widened block's pointer steps back by SUB (24 bytes a group) instead of LDR */
+#define TQ_G3_SHORT(GROUPS, STORE)                                                                                  \
+    __asm__ volatile(                                                                                               \
+        "ldrd   %[a0], %[a1], [%[rp]], #8\n\t"                                                                      \
+        "ldr    %[xp], %[x]\n\t"                                                                                   \
+        "1:\n\t" TQ_G3_FIRST GROUPS                                                                                 \
+        "ldm    %[rp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
+        TQ_G3_REQUANT("a0") TQ_G3_REQUANT("b0") TQ_G3_REQUANT("c0")                                                 \
+        "ldm    %[rp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
+        TQ_G3_REQUANT("a1") TQ_G3_REQUANT("b1") TQ_G3_REQUANT("c1")                                                 \
+        STORE                                                                                                       \
+        "str    %[xa], %[oa]\n\t"                                                                                   \
+        "str    %[xb], %[ob]\n\t"                                                                                   \
+        "str    %[xc], %[oc]\n\t"                                                                                   \
+        "sub    %[xp], %[xp], %[xlen]\n\t"                                                                          \
+        "ldr    %[w0], %[row_end]\n\t"                                                                              \
+        "cmp    %[rp], %[w0]\n\t"                                                                                   \
+        "it     ne\n\t" /* the next pair's biases (not past the last pair's rows) */                                 \
+        "ldrdne %[a0], %[a1], [%[rp]], #8\n\t"                                                                      \
+        "bne    1b"                                                                                                 \
+        : [a0] "=&r"(a0), [b0] "=&r"(b0), [c0] "=&r"(c0), [a1] "=&r"(a1), [b1] "=&r"(b1), [c1] "=&r"(c1),          \
+          [xp] "=&r"(xp), [wp] "+r"(wp), [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),          \
+          [xc] "=&r"(xc), [rp] "+r"(rp), [oa] "+m"(s->oa), [ob] "+m"(s->ob), [oc] "+m"(s->oc)                       \
+        : [xlen] "i"(24 * (1 + rest)), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo4] "m"(s->lo4),               \
+          [hi4] "m"(s->hi4)                                                                                         \
+        : "cc", "memory")
+#define TQ_G3_SHORT_CASE(GROUPS)                                                                                    \
+    do {                                                                                                            \
+        const int32_t *rp = s->row;                                                                                 \
+        if (clamp) TQ_G3_SHORT(GROUPS, TQ_G3_STORE_CLAMP);                                                          \
+        else TQ_G3_SHORT(GROUPS, TQ_G3_STORE);                                                                      \
+    } while (0)
 /* after the first group: loop steps of four groups (at least one: no test before it), then `rest` more */
 #define TQ_G3_LOOP(REST)                                                                                            \
     "2:\n\t" TQ_G3 TQ_G3 TQ_G3 TQ_G3                                                                                \
@@ -225,10 +258,10 @@ static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_s
         else TQ_G3_PAIRS(GROUPS, TQ_G3_STORE);                                                                      \
     } while (0)
     if (!loop) { /* groups = 1 + rest */
-        if (rest == 0) TQ_G3_CASE("");
-        else if (rest == 1) TQ_G3_CASE(TQ_G3);
-        else if (rest == 2) TQ_G3_CASE(TQ_G3 TQ_G3);
-        else TQ_G3_CASE(TQ_G3 TQ_G3 TQ_G3);
+        if (rest == 0) TQ_G3_SHORT_CASE("");
+        else if (rest == 1) TQ_G3_SHORT_CASE(TQ_G3);
+        else if (rest == 2) TQ_G3_SHORT_CASE(TQ_G3 TQ_G3);
+        else TQ_G3_SHORT_CASE(TQ_G3 TQ_G3 TQ_G3);
     } else { /* groups = 1 + 4k + rest, k >= 1: x_end is where the loop stops, before the rest */
         x_end -= 6 * rest;
         if (rest == 0) TQ_G3_CASE(TQ_G3_LOOP(""));
@@ -239,6 +272,8 @@ static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_s
 #undef TQ_G3_LOOP
 #undef TQ_G3_CASE
 #undef TQ_G3_PAIRS
+#undef TQ_G3_SHORT_CASE
+#undef TQ_G3_SHORT
     return wp;
 }
 
@@ -309,10 +344,34 @@ static void gemm_3px_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *
 }
 
 typedef void (*gemm3_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]);
+/* `blocks` blocks of a 1x1 layer whose pixels are consecutive (widen3_run), from src to out: the block loop and
+ * the GEMM in one function, no call a block */
+typedef void (*run3_fn)(const tq_conv_gemm_params *p, uint32_t *x, const int8_t *src, int8_t *out, int32_t blocks);
 
+static inline __attribute__((always_inline)) void run_1x1(const tq_conv_gemm_params *p, uint32_t *x,
+                                                          const int8_t *src, int8_t *out, int32_t blocks, int kind,
+                                                          int loop, int rest) {
+    const int32_t depth = p->input_depth, n = p->output_depth;
+    for (; blocks > 0; --blocks, src += 3 * depth, out += 3 * n) {
+        int8_t *const o[3] = {out, out + n, out + 2 * n};
+        widen3_run(x, src, depth);
+        if (kind == 0) gemm_3px_c(p, x, o);
+        else gemm_3px(p, x, o, kind == 1, loop, rest);
+    }
+}
+
+static void run3_c(const tq_conv_gemm_params *p, uint32_t *x, const int8_t *src, int8_t *out, int32_t blocks) {
+    run_1x1(p, x, src, out, blocks, 0, 0, 0);
+}
+
+/* kind: 1 full (the activation range is int8's: SSAT only), 2 clamped */
 #define TQ_G3_FN(full, loop, rest)                                                                                  \
     static void gemm3_##full##_##loop##_##rest(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]) { \
         gemm_3px(p, x, o, full, loop, rest);                                                                        \
+    }                                                                                                               \
+    static void run3_##full##_##loop##_##rest(const tq_conv_gemm_params *p, uint32_t *x, const int8_t *src,        \
+                                              int8_t *out, int32_t blocks) {                                        \
+        run_1x1(p, x, src, out, blocks, 2 - full, loop, rest);                                                      \
     }
 #define TQ_G3_FNS(full, loop)                                                                                       \
     TQ_G3_FN(full, loop, 0) TQ_G3_FN(full, loop, 1) TQ_G3_FN(full, loop, 2) TQ_G3_FN(full, loop, 3)
@@ -323,13 +382,27 @@ TQ_G3_FNS(1, 1)
 #undef TQ_G3_FNS
 #undef TQ_G3_FN
 
+/* the kernel variant of a layer: [full][groups > 4][(groups - 1) % 4], -1 for the C path (an unfolded offset) */
+static int32_t variant3(const tq_conv_gemm_params *p) {
+    if (p->output_offset != 0) return -1;
+    const int32_t groups = p->patch_padded >> 2;
+    return (p->act_min == INT8_MIN && p->act_max == INT8_MAX) * 8 + (groups > 4) * 4 + ((groups - 1) & 3);
+}
+
 static gemm3_fn pick_gemm3(const tq_conv_gemm_params *p) {
-    if (p->output_offset != 0) return gemm_3px_c;
-    static const gemm3_fn table[2][2][4] = {
-        {{gemm3_0_0_0, gemm3_0_0_1, gemm3_0_0_2, gemm3_0_0_3}, {gemm3_0_1_0, gemm3_0_1_1, gemm3_0_1_2, gemm3_0_1_3}},
-        {{gemm3_1_0_0, gemm3_1_0_1, gemm3_1_0_2, gemm3_1_0_3}, {gemm3_1_1_0, gemm3_1_1_1, gemm3_1_1_2, gemm3_1_1_3}}};
-    const int32_t groups = p->patch_padded >> 2; /* full: the activation range is int8's (SSAT only) */
-    return table[p->act_min == INT8_MIN && p->act_max == INT8_MAX][groups > 4][(groups - 1) & 3];
+    static const gemm3_fn table[16] = {gemm3_0_0_0, gemm3_0_0_1, gemm3_0_0_2, gemm3_0_0_3, gemm3_0_1_0, gemm3_0_1_1,
+                                       gemm3_0_1_2, gemm3_0_1_3, gemm3_1_0_0, gemm3_1_0_1, gemm3_1_0_2, gemm3_1_0_3,
+                                       gemm3_1_1_0, gemm3_1_1_1, gemm3_1_1_2, gemm3_1_1_3};
+    const int32_t v = variant3(p);
+    return v < 0 ? gemm_3px_c : table[v];
+}
+
+static run3_fn pick_run3(const tq_conv_gemm_params *p) {
+    static const run3_fn table[16] = {run3_0_0_0, run3_0_0_1, run3_0_0_2, run3_0_0_3, run3_0_1_0, run3_0_1_1,
+                                      run3_0_1_2, run3_0_1_3, run3_1_0_0, run3_1_0_1, run3_1_0_2, run3_1_0_3,
+                                      run3_1_1_0, run3_1_1_1, run3_1_1_2, run3_1_1_3};
+    const int32_t v = variant3(p);
+    return v < 0 ? run3_c : table[v];
 }
 
 /* scratch: [widened block: 6 * patch_padded B][gathered patch: patch_padded B (im2col)][dummy outputs] */
@@ -354,11 +427,8 @@ tq_status tq_conv1x1_s8_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *in
     const gemm3_fn gemm = pick_gemm3(p);
     int32_t q = 0;
     if (p->stride_height == 1 && p->stride_width == 1 && (depth & 3) == 0) { /* pixel q's input at q * depth */
-        for (; q + 3 <= pixels; q += 3) {
-            int8_t *const o[3] = {output + q * n, output + (q + 1) * n, output + (q + 2) * n};
-            widen3_run(x, input + q * depth, depth);
-            gemm(p, x, o);
-        }
+        q = pixels / 3 * 3;
+        pick_run3(p)(p, x, input, output, pixels / 3);
         if (q == pixels) return TQ_OK;
     }
     const int32_t plane = p->output_height * p->output_width; /* the rest from pixel q: its (batch, y, x) */
@@ -384,7 +454,7 @@ tq_status tq_conv1x1_s8_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *in
 /* pixel (iy0, ix0)'s patch widened into slot: straight from the image when its window is inside and each filter
  * row is whole groups of 4 taps (rows: 1) or it is a first layer's 3x3x3 (rows: 2), else gathered into `patch`
  * (padding, odd row lengths) first */
-static void load_patch3(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, uint32_t *slot,
+static __attribute__((noinline)) void load_patch3(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, uint32_t *slot,
                         int8_t *patch, int rows) {
     const int32_t depth = p->input_depth, w = p->input_width, run = p->filter_width * depth;
     const int inside = iy0 >= 0 && iy0 + (p->filter_height - 1) * p->dilation_height < p->input_height && ix0 >= 0 &&
@@ -473,8 +543,11 @@ static inline void walk333_row(const tq_conv_gemm_params *p, const int8_t *input
     w->src = input + (w->iy * p->input_width - p->pad_width) * 3;
 }
 
-static void conv333(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, uint32_t *x, int8_t *patch,
-                    int8_t *dummy, gemm3_fn gemm) {
+/* kind: 0 the C path (an unfolded offset), 1 full, 2 clamped; the GEMM inlined (a first layer's patch is 7 groups:
+ * a loop of one step and 2 groups after it) */
+static inline __attribute__((always_inline)) void conv333(const tq_conv_gemm_params *p, const int8_t *input,
+                                                          int8_t *output, uint32_t *x, int8_t *patch, int8_t *dummy,
+                                                          int kind) {
     const int32_t pixels = p->batches * p->output_height * p->output_width, image = p->input_height * p->input_width * 3;
     const int32_t row = p->dilation_height * p->input_width * 3, step = p->stride_width * 3;
     /* output columns [x0, x1) have their windows inside the image's columns */
@@ -512,25 +585,27 @@ static void conv333(const tq_conv_gemm_params *p, const int8_t *input, int8_t *o
                 }
             }
         }
-        gemm(p, x, o);
+        if (kind == 0) gemm_3px_c(p, x, o);
+        else gemm_3px(p, x, o, kind == 1, 1, 2);
     }
 }
 
-tq_status tq_conv_s8_im2col_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
-                                      void *scratch) {
-    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
-    uint32_t *x = (uint32_t *)scratch;
-    int8_t *const patch = (int8_t *)scratch + 6 * p->patch_padded;
-    int8_t *const dummy = dummy3(p, scratch, 1);
+#define TQ_G3_333(kind)                                                                                             \
+    static void conv333_##kind(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, uint32_t *x,     \
+                               int8_t *patch, int8_t *dummy) {                                                      \
+        conv333(p, input, output, x, patch, dummy, kind);                                                           \
+    }
+TQ_G3_333(0)
+TQ_G3_333(1)
+TQ_G3_333(2)
+#undef TQ_G3_333
+
+/* every other im2col layer: the window's origin from (batch, y, x) a pixel, load_patch3 */
+static __attribute__((noinline)) void im2col3(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
+                                              uint32_t *x, int8_t *patch, int8_t *dummy, int rows) {
     const int32_t pixels = p->batches * p->output_height * p->output_width;
     const int32_t image = p->input_height * p->input_width * p->input_depth;
-    const int rows = tq_gemm_is_patch333(p) ? 2 : p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0;
     const gemm3_fn gemm = pick_gemm3(p);
-    fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
-    if (rows == 2) {
-        conv333(p, input, output, x, patch, dummy, gemm);
-        return TQ_OK;
-    }
     int32_t batch = 0, y = 0, xo = 0;
     for (int32_t q = 0; q < pixels; q += 3) {
         int8_t *o[3];
@@ -548,6 +623,22 @@ tq_status tq_conv_s8_im2col_wide3_dsp(const tq_conv_gemm_params *p, const int8_t
             load_patch3(p, img, iy, ix, x + k, patch, rows);
         }
         gemm(p, x, o);
+    }
+}
+
+tq_status tq_conv_s8_im2col_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
+                                      void *scratch) {
+    TQ_ASSERT(p != NULL && input != NULL && output != NULL && scratch != NULL);
+    uint32_t *x = (uint32_t *)scratch;
+    int8_t *const patch = (int8_t *)scratch + 6 * p->patch_padded;
+    int8_t *const dummy = dummy3(p, scratch, 1);
+    fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
+    if (tq_gemm_is_patch333(p)) {
+        const int32_t v = variant3(p); /* -1 (C), or 8 / 0 + a loop's 4 + 2 groups after it */
+        (v < 0 ? conv333_0 : v >= 8 ? conv333_1 : conv333_2)(p, input, output, x, patch, dummy);
+    } else {
+        im2col3(p, input, output, x, patch, dummy,
+                p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0);
     }
     return TQ_OK;
 }
