@@ -168,16 +168,16 @@ static void widen3_tail(uint32_t *slot, const int8_t *src, int32_t n) {
 /* what pairs3_asm keeps in memory (GCC addresses this local by SP + offset) */
 typedef struct {
     const uint32_t *x;     /* the widened block */
-    const int32_t *row;    /* the next channel pair's 8 row words: 2 biases, 2 tq_requant_rows (as gemm_dsp.c) */
-    const int32_t *row_end;
+    const uint32_t *w_end; /* the end of the channel pairs' records in the stream */
     int8_t *oa, *ob, *oc;  /* the next outputs of pixels a, b and c */
     uint32_t lo4, hi4;     /* the activation range, its bounds in each byte (clamp only) */
 } block3_state;
 
-/* Every channel pair of three pixels in one assembly statement: per pair, the first group (with the biases), then
- * (loop: groups > 4) four a loop step, then `rest` = (groups - 1) % 4 groups, the six requantizations and stores,
- * and the next pair's biases. 16 instructions a group, about 47 a pair besides (+12 with the clamp), for 24
- * multiply-accumulates a group. Returns the weights after the pairs. */
+/* Every channel pair of three pixels in one assembly statement, reading one stream (tinyq/tq_conv_gemm.h "three
+ * output pixels": per pair its 2 biases, its weights, its 2 tq_requant_rows): per pair, the biases, the first
+ * group, then (loop: groups > 4) four a loop step, then `rest` = (groups - 1) % 4 groups, the six requantizations
+ * and stores. 16 instructions a group, about 44 a pair besides (+12 with the clamp), for 24 multiply-accumulates
+ * a group. Returns the stream after the pairs. */
 static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_state *s, const uint32_t *wp,
                                                                         const uint32_t *x_end, int loop,
                                                                         int rest, int clamp) {
@@ -187,63 +187,45 @@ static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_s
     register uint32_t xa __asm__("r8"); /* LDM loads ascending registers */
     register uint32_t xb __asm__("r9");
     register uint32_t xc __asm__("r10");
+#define TQ_G3_TAIL(STORE)                                                                                           \
+    "ldm    %[wp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                      \
+    TQ_G3_REQUANT("a0") TQ_G3_REQUANT("b0") TQ_G3_REQUANT("c0")                                                     \
+    "ldm    %[wp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                      \
+    TQ_G3_REQUANT("a1") TQ_G3_REQUANT("b1") TQ_G3_REQUANT("c1")                                                     \
+    STORE                                                                                                           \
+    "str    %[xa], %[oa]\n\t"                                                                                       \
+    "str    %[xb], %[ob]\n\t"                                                                                       \
+    "str    %[xc], %[oc]\n\t"
+#define TQ_G3_OUTS                                                                                                  \
+    [a0] "=&r"(a0), [b0] "=&r"(b0), [c0] "=&r"(c0), [a1] "=&r"(a1), [b1] "=&r"(b1), [c1] "=&r"(c1),                \
+        [xp] "=&r"(xp), [wp] "+r"(wp), [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
+        [xc] "=&r"(xc), [oa] "+m"(s->oa), [ob] "+m"(s->ob), [oc] "+m"(s->oc)
 #define TQ_G3_PAIRS(GROUPS, STORE)                                                                                  \
     __asm__ volatile(                                                                                               \
-        "ldr    %[xp], %[row]\n\t"                                                                                  \
-        "ldrd   %[a0], %[a1], [%[xp]], #8\n\t"                                                                      \
-        "str    %[xp], %[row]\n\t" /* from here on, row is the pair's requant rows, its biases already loaded */     \
         "1:\n\t"                                                                                                    \
-        "ldr    %[xp], %[x]\n\t" TQ_G3_FIRST GROUPS                                                                 \
-        "ldr    %[xp], %[row]\n\t"                                                                                  \
-        "ldm    %[xp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
-        TQ_G3_REQUANT("a0") TQ_G3_REQUANT("b0") TQ_G3_REQUANT("c0")                                                 \
-        "ldm    %[xp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
-        TQ_G3_REQUANT("a1") TQ_G3_REQUANT("b1") TQ_G3_REQUANT("c1")                                                 \
-        STORE                                                                                                       \
-        "str    %[xa], %[oa]\n\t"                                                                                   \
-        "str    %[xb], %[ob]\n\t"                                                                                   \
-        "str    %[xc], %[oc]\n\t"                                                                                   \
-        "ldr    %[w0], %[row_end]\n\t"                                                                              \
-        "cmp    %[xp], %[w0]\n\t"                                                                                   \
-        "itt    ne\n\t" /* the next pair's biases (not past the last pair's rows) */                                 \
-        "ldrdne %[a0], %[a1], [%[xp]], #8\n\t"                                                                      \
-        "strne  %[xp], %[row]\n\t"                                                                                  \
+        "ldrd   %[a0], %[a1], [%[wp]], #8\n\t"                                                                      \
+        "ldr    %[xp], %[x]\n\t" TQ_G3_FIRST GROUPS TQ_G3_TAIL(STORE)                                               \
+        "ldr    %[w0], %[w_end]\n\t"                                                                                \
+        "cmp    %[wp], %[w0]\n\t"                                                                                   \
         "bne    1b"                                                                                                 \
-        : [a0] "=&r"(a0), [b0] "=&r"(b0), [c0] "=&r"(c0), [a1] "=&r"(a1), [b1] "=&r"(b1), [c1] "=&r"(c1),          \
-          [xp] "=&r"(xp), [wp] "+r"(wp), [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),          \
-          [xc] "=&r"(xc), [row] "+m"(s->row), [oa] "+m"(s->oa), [ob] "+m"(s->ob), [oc] "+m"(s->oc)                  \
-        : [x_end] "r"(x_end), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo4] "m"(s->lo4), [hi4] "m"(s->hi4)           \
+        : TQ_G3_OUTS                                                                                                \
+        : [x_end] "r"(x_end), [x] "m"(s->x), [w_end] "m"(s->w_end), [lo4] "m"(s->lo4), [hi4] "m"(s->hi4)          \
         : "cc", "memory")
-/* groups <= 4 (no loop): x_end's register keeps the row pointer instead (no LDR / STR of s->row a pair) and the
- * widened block's pointer steps back by SUB (24 bytes a group) instead of LDR */
+/* groups <= 4 (no loop): x_end's register keeps the stream's end instead, and the widened block's pointer steps
+ * back by SUB (24 bytes a group) instead of LDR */
 #define TQ_G3_SHORT(GROUPS, STORE)                                                                                  \
     __asm__ volatile(                                                                                               \
-        "ldrd   %[a0], %[a1], [%[rp]], #8\n\t"                                                                      \
-        "ldr    %[xp], %[x]\n\t"                                                                                   \
-        "1:\n\t" TQ_G3_FIRST GROUPS                                                                                 \
-        "ldm    %[rp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
-        TQ_G3_REQUANT("a0") TQ_G3_REQUANT("b0") TQ_G3_REQUANT("c0")                                                 \
-        "ldm    %[rp]!, {%[xa], %[xb], %[xc]}\n\t"                                                                  \
-        TQ_G3_REQUANT("a1") TQ_G3_REQUANT("b1") TQ_G3_REQUANT("c1")                                                 \
-        STORE                                                                                                       \
-        "str    %[xa], %[oa]\n\t"                                                                                   \
-        "str    %[xb], %[ob]\n\t"                                                                                   \
-        "str    %[xc], %[oc]\n\t"                                                                                   \
+        "ldr    %[xp], %[x]\n\t"                                                                                    \
+        "1:\n\t"                                                                                                    \
+        "ldrd   %[a0], %[a1], [%[wp]], #8\n\t" TQ_G3_FIRST GROUPS TQ_G3_TAIL(STORE)                                 \
         "sub    %[xp], %[xp], %[xlen]\n\t"                                                                          \
-        "ldr    %[w0], %[row_end]\n\t"                                                                              \
-        "cmp    %[rp], %[w0]\n\t"                                                                                   \
-        "it     ne\n\t" /* the next pair's biases (not past the last pair's rows) */                                 \
-        "ldrdne %[a0], %[a1], [%[rp]], #8\n\t"                                                                      \
+        "cmp    %[wp], %[we]\n\t"                                                                                   \
         "bne    1b"                                                                                                 \
-        : [a0] "=&r"(a0), [b0] "=&r"(b0), [c0] "=&r"(c0), [a1] "=&r"(a1), [b1] "=&r"(b1), [c1] "=&r"(c1),          \
-          [xp] "=&r"(xp), [wp] "+r"(wp), [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),          \
-          [xc] "=&r"(xc), [rp] "+r"(rp), [oa] "+m"(s->oa), [ob] "+m"(s->ob), [oc] "+m"(s->oc)                       \
-        : [xlen] "i"(24 * (1 + rest)), [x] "m"(s->x), [row_end] "m"(s->row_end), [lo4] "m"(s->lo4),               \
-          [hi4] "m"(s->hi4)                                                                                         \
+        : TQ_G3_OUTS                                                                                                \
+        : [we] "r"(s->w_end), [xlen] "i"(24 * (1 + rest)), [x] "m"(s->x), [lo4] "m"(s->lo4), [hi4] "m"(s->hi4)    \
         : "cc", "memory")
 #define TQ_G3_SHORT_CASE(GROUPS)                                                                                    \
     do {                                                                                                            \
-        const int32_t *rp = s->row;                                                                                 \
         if (clamp) TQ_G3_SHORT(GROUPS, TQ_G3_STORE_CLAMP);                                                          \
         else TQ_G3_SHORT(GROUPS, TQ_G3_STORE);                                                                      \
     } while (0)
@@ -274,22 +256,28 @@ static inline __attribute__((always_inline)) const uint32_t *pairs3_asm(block3_s
 #undef TQ_G3_PAIRS
 #undef TQ_G3_SHORT_CASE
 #undef TQ_G3_SHORT
+#undef TQ_G3_OUTS
+#undef TQ_G3_TAIL
     return wp;
 }
 
-/* an odd last channel (its row: bias, tq_requant_row; weights 2 words a group) of the three pixels, in C */
-static inline __attribute__((always_inline)) void last_channel3(const int32_t *row, const uint32_t *w,
-                                                                const uint32_t *x, const uint32_t *x_end,
-                                                                int8_t *const o[3], int32_t out_off, int full,
-                                                                int32_t lo, int32_t hi) {
-    int32_t acc[3] = {row[0], row[0], row[0]};
+/* an odd last channel (its record: bias, weights 2 words a group, tq_requant_row) of the three pixels, in C */
+static inline __attribute__((always_inline)) void last_channel3(const uint32_t *w, const uint32_t *x,
+                                                                const uint32_t *x_end, int8_t *const o[3],
+                                                                int32_t out_off, int full, int32_t lo, int32_t hi) {
+    const int32_t bias = (int32_t)*w++;
+    int32_t acc[3] = {bias, bias, bias};
     for (const uint32_t *xp = x; xp != x_end; xp += 6, w += 2)
         for (int k = 0; k < 3; ++k)
             acc[k] = __smlad((int16x2_t)xp[k + 3], (int16x2_t)w[1], __smlad((int16x2_t)xp[k], (int16x2_t)w[0], acc[k]));
+    const int32_t *row = (const int32_t *)w;
     int8_t y[3];
-    for (int k = 0; k < 3; ++k) y[k] = clamp(requant(acc[k], row[1], row[2], row[3], out_off), full, lo, hi);
+    for (int k = 0; k < 3; ++k) y[k] = clamp(requant(acc[k], row[0], row[1], row[2], out_off), full, lo, hi);
     for (int k = 0; k < 3; ++k) o[k][0] = y[k]; /* after every read (the dummy row may take two) */
 }
+
+/* words of a channel pair's record in the stream: 2 biases, 4 a group, 2 rows of 3 */
+static inline int32_t pair_words3(const tq_conv_gemm_params *p) { return 8 + (p->patch_padded >> 2) * 4; }
 
 /* Three pixels' patches (x) times every output channel, outputs to o[0..2]; the output offset folded. loop:
  * groups > 4; rest: (groups - 1) % 4 (constants of each caller). */
@@ -300,7 +288,7 @@ static inline __attribute__((always_inline)) void gemm_3px(const tq_conv_gemm_pa
     const uint32_t *w = (const uint32_t *)p->weights;
     if (pairs) {
         block3_state s; /* lo4 and hi4 set (and read) by the clamp only */
-        s.x = x, s.row = p->rows, s.row_end = p->rows + 8 * pairs, s.oa = o[0], s.ob = o[1], s.oc = o[2];
+        s.x = x, s.w_end = w + pairs * pair_words3(p), s.oa = o[0], s.ob = o[1], s.oc = o[2];
         if (!full) {
             s.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
             s.hi4 = (uint32_t)(uint8_t)p->act_max * 0x01010101u;
@@ -309,7 +297,7 @@ static inline __attribute__((always_inline)) void gemm_3px(const tq_conv_gemm_pa
     }
     if (p->output_depth & 1) {
         int8_t *const last[3] = {o[0] + 2 * pairs, o[1] + 2 * pairs, o[2] + 2 * pairs};
-        last_channel3(p->rows + 8 * pairs, w, x, x_end, last, 0, full, p->act_min, p->act_max);
+        last_channel3(w, x, x_end, last, 0, full, p->act_min, p->act_max);
     }
 }
 
@@ -319,59 +307,59 @@ static void gemm_3px_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *
     const int full = lo == INT8_MIN && hi == INT8_MAX;
     const uint32_t *w = (const uint32_t *)p->weights;
     const uint32_t *const x_end = x + 6 * (p->patch_padded >> 2);
-    const int32_t *row = p->rows;
     const int32_t pairs = p->output_depth >> 1;
-    for (int32_t j = 0; j < pairs; ++j, row += 8) {
-        int32_t acc[2][3] = {{row[0], row[0], row[0]}, {row[1], row[1], row[1]}};
-        for (const uint32_t *xp = x; xp != x_end; xp += 6, w += 4)
+    for (int32_t j = 0; j < pairs; ++j) {
+        int32_t acc[2][3] = {{(int32_t)w[0], (int32_t)w[0], (int32_t)w[0]}, {(int32_t)w[1], (int32_t)w[1], (int32_t)w[1]}};
+        for (const uint32_t *xp = x, *wg = w + 2; xp != x_end; xp += 6, wg += 4)
             for (int k = 0; k < 3; ++k) {
-                acc[0][k] = __smlad((int16x2_t)xp[k + 3], (int16x2_t)w[2],
-                                    __smlad((int16x2_t)xp[k], (int16x2_t)w[0], acc[0][k]));
-                acc[1][k] = __smlad((int16x2_t)xp[k + 3], (int16x2_t)w[3],
-                                    __smlad((int16x2_t)xp[k], (int16x2_t)w[1], acc[1][k]));
+                acc[0][k] = __smlad((int16x2_t)xp[k + 3], (int16x2_t)wg[2],
+                                    __smlad((int16x2_t)xp[k], (int16x2_t)wg[0], acc[0][k]));
+                acc[1][k] = __smlad((int16x2_t)xp[k + 3], (int16x2_t)wg[3],
+                                    __smlad((int16x2_t)xp[k], (int16x2_t)wg[1], acc[1][k]));
             }
+        const int32_t *row = (const int32_t *)w + pair_words3(p) - 6;
         int8_t y[2][3];
         for (int k = 0; k < 3; ++k) {
-            y[0][k] = clamp(requant(acc[0][k], row[2], row[3], row[4], out_off), full, lo, hi);
-            y[1][k] = clamp(requant(acc[1][k], row[5], row[6], row[7], out_off), full, lo, hi);
+            y[0][k] = clamp(requant(acc[0][k], row[0], row[1], row[2], out_off), full, lo, hi);
+            y[1][k] = clamp(requant(acc[1][k], row[3], row[4], row[5], out_off), full, lo, hi);
         }
         for (int k = 0; k < 3; ++k) o[k][2 * j] = y[0][k], o[k][2 * j + 1] = y[1][k];
+        w += pair_words3(p);
     }
     if (p->output_depth & 1) {
         int8_t *const last[3] = {o[0] + 2 * pairs, o[1] + 2 * pairs, o[2] + 2 * pairs};
-        last_channel3(row, w, x, x_end, last, out_off, full, lo, hi);
+        last_channel3(w, x, x_end, last, out_off, full, lo, hi);
     }
 }
 
-typedef void (*gemm3_fn)(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]);
-/* `blocks` blocks of a 1x1 layer whose pixels are consecutive (widen3_run), from src to out: the block loop and
- * the GEMM in one function, no call a block */
-typedef void (*run3_fn)(const tq_conv_gemm_params *p, uint32_t *x, const int8_t *src, int8_t *out, int32_t blocks);
+/* One kernel variant, `blocks` blocks: of a 1x1 layer whose pixels are consecutive from src (widen3_run) to out,
+ * or (src NULL) the one block already widened in x, to o. The block loop and the assembly in one function (one
+ * copy of the assembly a variant; no call a block) */
+typedef void (*gemm3_fn)(const tq_conv_gemm_params *p, uint32_t *x, const int8_t *src, int8_t *out, int32_t blocks,
+                         int8_t *const o[3]);
 
-static inline __attribute__((always_inline)) void run_1x1(const tq_conv_gemm_params *p, uint32_t *x,
-                                                          const int8_t *src, int8_t *out, int32_t blocks, int kind,
-                                                          int loop, int rest) {
+static inline __attribute__((always_inline)) void gemm_blocks(const tq_conv_gemm_params *p, uint32_t *x,
+                                                              const int8_t *src, int8_t *out, int32_t blocks,
+                                                              int8_t *const o[3], int kind, int loop, int rest) {
     const int32_t depth = p->input_depth, n = p->output_depth;
-    for (; blocks > 0; --blocks, src += 3 * depth, out += 3 * n) {
-        int8_t *const o[3] = {out, out + n, out + 2 * n};
-        widen3_run(x, src, depth);
-        if (kind == 0) gemm_3px_c(p, x, o);
-        else gemm_3px(p, x, o, kind == 1, loop, rest);
-    }
+    do {
+        int8_t *const o3[3] = {src ? out : o[0], src ? out + n : o[1], src ? out + 2 * n : o[2]};
+        if (src) widen3_run(x, src, depth), src += 3 * depth, out += 3 * n;
+        if (kind == 0) gemm_3px_c(p, x, o3);
+        else gemm_3px(p, x, o3, kind == 1, loop, rest);
+    } while (--blocks > 0);
 }
 
-static void run3_c(const tq_conv_gemm_params *p, uint32_t *x, const int8_t *src, int8_t *out, int32_t blocks) {
-    run_1x1(p, x, src, out, blocks, 0, 0, 0);
+static void gemm3_c(const tq_conv_gemm_params *p, uint32_t *x, const int8_t *src, int8_t *out, int32_t blocks,
+                    int8_t *const o[3]) {
+    gemm_blocks(p, x, src, out, blocks, o, 0, 0, 0);
 }
 
 /* kind: 1 full (the activation range is int8's: SSAT only), 2 clamped */
 #define TQ_G3_FN(full, loop, rest)                                                                                  \
-    static void gemm3_##full##_##loop##_##rest(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *const o[3]) { \
-        gemm_3px(p, x, o, full, loop, rest);                                                                        \
-    }                                                                                                               \
-    static void run3_##full##_##loop##_##rest(const tq_conv_gemm_params *p, uint32_t *x, const int8_t *src,        \
-                                              int8_t *out, int32_t blocks) {                                        \
-        run_1x1(p, x, src, out, blocks, 2 - full, loop, rest);                                                      \
+    static void gemm3_##full##_##loop##_##rest(const tq_conv_gemm_params *p, uint32_t *x, const int8_t *src,       \
+                                               int8_t *out, int32_t blocks, int8_t *const o[3]) {                   \
+        gemm_blocks(p, x, src, out, blocks, o, 2 - full, loop, rest);                                               \
     }
 #define TQ_G3_FNS(full, loop)                                                                                       \
     TQ_G3_FN(full, loop, 0) TQ_G3_FN(full, loop, 1) TQ_G3_FN(full, loop, 2) TQ_G3_FN(full, loop, 3)
@@ -382,27 +370,14 @@ TQ_G3_FNS(1, 1)
 #undef TQ_G3_FNS
 #undef TQ_G3_FN
 
-/* the kernel variant of a layer: [full][groups > 4][(groups - 1) % 4], -1 for the C path (an unfolded offset) */
-static int32_t variant3(const tq_conv_gemm_params *p) {
-    if (p->output_offset != 0) return -1;
-    const int32_t groups = p->patch_padded >> 2;
-    return (p->act_min == INT8_MIN && p->act_max == INT8_MAX) * 8 + (groups > 4) * 4 + ((groups - 1) & 3);
-}
-
+/* the kernel variant of a layer: [full][groups > 4][(groups - 1) % 4]; the C path for an unfolded offset */
 static gemm3_fn pick_gemm3(const tq_conv_gemm_params *p) {
     static const gemm3_fn table[16] = {gemm3_0_0_0, gemm3_0_0_1, gemm3_0_0_2, gemm3_0_0_3, gemm3_0_1_0, gemm3_0_1_1,
                                        gemm3_0_1_2, gemm3_0_1_3, gemm3_1_0_0, gemm3_1_0_1, gemm3_1_0_2, gemm3_1_0_3,
                                        gemm3_1_1_0, gemm3_1_1_1, gemm3_1_1_2, gemm3_1_1_3};
-    const int32_t v = variant3(p);
-    return v < 0 ? gemm_3px_c : table[v];
-}
-
-static run3_fn pick_run3(const tq_conv_gemm_params *p) {
-    static const run3_fn table[16] = {run3_0_0_0, run3_0_0_1, run3_0_0_2, run3_0_0_3, run3_0_1_0, run3_0_1_1,
-                                      run3_0_1_2, run3_0_1_3, run3_1_0_0, run3_1_0_1, run3_1_0_2, run3_1_0_3,
-                                      run3_1_1_0, run3_1_1_1, run3_1_1_2, run3_1_1_3};
-    const int32_t v = variant3(p);
-    return v < 0 ? run3_c : table[v];
+    if (p->output_offset != 0) return gemm3_c;
+    const int32_t groups = p->patch_padded >> 2;
+    return table[(p->act_min == INT8_MIN && p->act_max == INT8_MAX) * 8 + (groups > 4) * 4 + ((groups - 1) & 3)];
 }
 
 /* scratch: [widened block: 6 * patch_padded B][gathered patch: patch_padded B (im2col)][dummy outputs] */
@@ -428,7 +403,7 @@ tq_status tq_conv1x1_s8_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *in
     int32_t q = 0;
     if (p->stride_height == 1 && p->stride_width == 1 && (depth & 3) == 0) { /* pixel q's input at q * depth */
         q = pixels / 3 * 3;
-        pick_run3(p)(p, x, input, output, pixels / 3);
+        if (pixels >= 3) gemm(p, x, input, output, pixels / 3, NULL);
         if (q == pixels) return TQ_OK;
     }
     const int32_t plane = p->output_height * p->output_width; /* the rest from pixel q: its (batch, y, x) */
@@ -446,7 +421,7 @@ tq_status tq_conv1x1_s8_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *in
             }
             widen3_tail(x + k, src, depth);
         }
-        gemm(p, x, o);
+        gemm(p, x, NULL, NULL, 1, o);
     }
     return TQ_OK;
 }
@@ -543,11 +518,11 @@ static inline void walk333_row(const tq_conv_gemm_params *p, const int8_t *input
     w->src = input + (w->iy * p->input_width - p->pad_width) * 3;
 }
 
-/* kind: 0 the C path (an unfolded offset), 1 full, 2 clamped; the GEMM inlined (a first layer's patch is 7 groups:
- * a loop of one step and 2 groups after it) */
+/* inlined: the GEMM of the full activation range with its assembly inlined (a first layer's patch is 7 groups:
+ * a loop of one step and 2 groups after it; one more copy of the assembly, no call a block), else through gemm */
 static inline __attribute__((always_inline)) void conv333(const tq_conv_gemm_params *p, const int8_t *input,
                                                           int8_t *output, uint32_t *x, int8_t *patch, int8_t *dummy,
-                                                          int kind) {
+                                                          gemm3_fn gemm, int inlined) {
     const int32_t pixels = p->batches * p->output_height * p->output_width, image = p->input_height * p->input_width * 3;
     const int32_t row = p->dilation_height * p->input_width * 3, step = p->stride_width * 3;
     /* output columns [x0, x1) have their windows inside the image's columns */
@@ -585,23 +560,20 @@ static inline __attribute__((always_inline)) void conv333(const tq_conv_gemm_par
                 }
             }
         }
-        if (kind == 0) gemm_3px_c(p, x, o);
-        else gemm_3px(p, x, o, kind == 1, 1, 2);
+        if (inlined) gemm_3px(p, x, o, 1, 1, 2);
+        else gemm(p, x, NULL, NULL, 1, o);
     }
 }
 
-#define TQ_G3_333(kind)                                                                                             \
-    static void conv333_##kind(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, uint32_t *x,     \
-                               int8_t *patch, int8_t *dummy) {                                                      \
-        conv333(p, input, output, x, patch, dummy, kind);                                                           \
-    }
-TQ_G3_333(0)
-TQ_G3_333(1)
-TQ_G3_333(2)
-#undef TQ_G3_333
+static void conv333_full(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, uint32_t *x,
+                         int8_t *patch, int8_t *dummy) {
+    conv333(p, input, output, x, patch, dummy, NULL, 1);
+}
 
-/* every other im2col layer: the window's origin from (batch, y, x) a pixel, load_patch3 */
-static __attribute__((noinline)) void im2col3(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
+/* every other im2col layer: the window's origin from (batch, y, x) a pixel, load_patch3 (inlined, as the
+ * clamped or C first layer's walk: the indirect calls stay in the exported function, where the stack bound's
+ * call graph charges them, tinyq's firmware/platform/builder/stack_bound.py) */
+static inline __attribute__((always_inline)) void im2col3(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
                                               uint32_t *x, int8_t *patch, int8_t *dummy, int rows) {
     const int32_t pixels = p->batches * p->output_height * p->output_width;
     const int32_t image = p->input_height * p->input_width * p->input_depth;
@@ -622,7 +594,7 @@ static __attribute__((noinline)) void im2col3(const tq_conv_gemm_params *p, cons
             }
             load_patch3(p, img, iy, ix, x + k, patch, rows);
         }
-        gemm(p, x, o);
+        gemm(p, x, NULL, NULL, 1, o);
     }
 }
 
@@ -634,8 +606,10 @@ tq_status tq_conv_s8_im2col_wide3_dsp(const tq_conv_gemm_params *p, const int8_t
     int8_t *const dummy = dummy3(p, scratch, 1);
     fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
     if (tq_gemm_is_patch333(p)) {
-        const int32_t v = variant3(p); /* -1 (C), or 8 / 0 + a loop's 4 + 2 groups after it */
-        (v < 0 ? conv333_0 : v >= 8 ? conv333_1 : conv333_2)(p, input, output, x, patch, dummy);
+        if (p->output_offset == 0 && p->act_min == INT8_MIN && p->act_max == INT8_MAX) /* VWW's, IC's */
+            conv333_full(p, input, output, x, patch, dummy);
+        else
+            conv333(p, input, output, x, patch, dummy, pick_gemm3(p), 0);
     } else {
         im2col3(p, input, output, x, patch, dummy,
                 p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0);
