@@ -518,11 +518,10 @@ static inline void walk333_row(const tq_conv_gemm_params *p, const int8_t *input
     w->src = input + (w->iy * p->input_width - p->pad_width) * 3;
 }
 
-/* inlined: the GEMM of the full activation range with its assembly inlined (a first layer's patch is 7 groups:
- * a loop of one step and 2 groups after it; one more copy of the assembly, no call a block), else through gemm */
-static inline __attribute__((always_inline)) void conv333(const tq_conv_gemm_params *p, const int8_t *input,
-                                                          int8_t *output, uint32_t *x, int8_t *patch, int8_t *dummy,
-                                                          gemm3_fn gemm, int inlined) {
+/* The full activation range's GEMM with its assembly inlined (a first layer's patch is 7 groups: a loop of one
+ * step and 2 groups after it; one more copy of the assembly, no call a block) */
+static void conv333_full(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, uint32_t *x,
+                         int8_t *patch, int8_t *dummy) {
     const int32_t pixels = p->batches * p->output_height * p->output_width, image = p->input_height * p->input_width * 3;
     const int32_t row = p->dilation_height * p->input_width * 3, step = p->stride_width * 3;
     /* output columns [x0, x1) have their windows inside the image's columns */
@@ -560,19 +559,12 @@ static inline __attribute__((always_inline)) void conv333(const tq_conv_gemm_par
                 }
             }
         }
-        if (inlined) gemm_3px(p, x, o, 1, 1, 2);
-        else gemm(p, x, NULL, NULL, 1, o);
+        gemm_3px(p, x, o, 1, 1, 2);
     }
 }
 
-static void conv333_full(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, uint32_t *x,
-                         int8_t *patch, int8_t *dummy) {
-    conv333(p, input, output, x, patch, dummy, NULL, 1);
-}
-
-/* every other im2col layer: the window's origin from (batch, y, x) a pixel, load_patch3 (inlined, as the
- * clamped or C first layer's walk: the indirect calls stay in the exported function, where the stack bound's
- * call graph charges them, tinyq's firmware/platform/builder/stack_bound.py) */
+/* every other im2col layer: the window's origin from (batch, y, x) a pixel, load_patch3 (inlined: the indirect
+ * call stays in the exported function, as firmware/platform/builder/stack_bound.py's call graph charges it) */
 static inline __attribute__((always_inline)) void im2col3(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
                                               uint32_t *x, int8_t *patch, int8_t *dummy, int rows) {
     const int32_t pixels = p->batches * p->output_height * p->output_width;
@@ -605,15 +597,12 @@ tq_status tq_conv_s8_im2col_wide3_dsp(const tq_conv_gemm_params *p, const int8_t
     int8_t *const patch = (int8_t *)scratch + 6 * p->patch_padded;
     int8_t *const dummy = dummy3(p, scratch, 1);
     fill(patch + p->patch, 0, p->patch_padded - p->patch); /* the row's zero taps: any value, 0 is tidy */
-    if (tq_gemm_is_patch333(p)) {
-        if (p->output_offset == 0 && p->act_min == INT8_MIN && p->act_max == INT8_MAX) /* VWW's, IC's */
-            conv333_full(p, input, output, x, patch, dummy);
-        else
-            conv333(p, input, output, x, patch, dummy, pick_gemm3(p), 0);
-    } else {
+    const int patch333 = tq_gemm_is_patch333(p);
+    if (patch333 && p->output_offset == 0 && p->act_min == INT8_MIN && p->act_max == INT8_MAX) /* VWW's, IC's */
+        conv333_full(p, input, output, x, patch, dummy);
+    else /* a clamped or unfolded first layer too (load_patch3's tq_gemm_patch333): one copy of the fast walk */
         im2col3(p, input, output, x, patch, dummy,
-                p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0);
-    }
+                patch333 ? 2 : p->dilation_width == 1 && (p->filter_width * p->input_depth) % 4 == 0);
     return TQ_OK;
 }
 #else
