@@ -309,7 +309,8 @@ static void gemm_3px_c(const tq_conv_gemm_params *p, const uint32_t *x, int8_t *
     const uint32_t *const x_end = x + 6 * (p->patch_padded >> 2);
     const int32_t pairs = p->output_depth >> 1;
     for (int32_t j = 0; j < pairs; ++j) {
-        int32_t acc[2][3] = {{(int32_t)w[0], (int32_t)w[0], (int32_t)w[0]}, {(int32_t)w[1], (int32_t)w[1], (int32_t)w[1]}};
+        const int32_t b0 = (int32_t)w[0], b1 = (int32_t)w[1];
+        int32_t acc[2][3] = {{b0, b0, b0}, {b1, b1, b1}};
         for (const uint32_t *xp = x, *wg = w + 2; xp != x_end; xp += 6, wg += 4)
             for (int k = 0; k < 3; ++k) {
                 acc[0][k] = __smlad((int16x2_t)xp[k + 3], (int16x2_t)wg[2],
@@ -429,8 +430,8 @@ tq_status tq_conv1x1_s8_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *in
 /* pixel (iy0, ix0)'s patch widened into slot: straight from the image when its window is inside and each filter
  * row is whole groups of 4 taps (rows: 1) or it is a first layer's 3x3x3 (rows: 2), else gathered into `patch`
  * (padding, odd row lengths) first */
-static __attribute__((noinline)) void load_patch3(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0, int32_t ix0, uint32_t *slot,
-                        int8_t *patch, int rows) {
+static __attribute__((noinline)) void load_patch3(const tq_conv_gemm_params *p, const int8_t *image, int32_t iy0,
+                                                  int32_t ix0, uint32_t *slot, int8_t *patch, int rows) {
     const int32_t depth = p->input_depth, w = p->input_width, run = p->filter_width * depth;
     const int inside = iy0 >= 0 && iy0 + (p->filter_height - 1) * p->dilation_height < p->input_height && ix0 >= 0 &&
                        ix0 + p->filter_width <= w;
@@ -507,66 +508,80 @@ static inline void widen333(uint32_t *slot, const int8_t *src, int32_t row) {
 /* A first layer's pixel walk (tq_gemm_is_patch333): the window's first byte and whether the window is inside,
  * kept up to date pixel by pixel (no multiplies); a window outside goes through load_patch3's gather */
 typedef struct {
+    const int8_t *image; /* the batch's image */
     const int8_t *src;   /* the window's top left tap (may point outside the image: then only for the next one) */
     int32_t y, x, iy;    /* the output pixel and its window's top row */
     int row_inside;      /* the window's rows are in the image */
 } walk333;
 
-static inline void walk333_row(const tq_conv_gemm_params *p, const int8_t *input, walk333 *w) {
+static inline void walk333_row(const tq_conv_gemm_params *p, walk333 *w) {
     w->iy = w->y * p->stride_height - p->pad_height;
     w->row_inside = w->iy >= 0 && w->iy + 2 * p->dilation_height < p->input_height;
-    w->src = input + (w->iy * p->input_width - p->pad_width) * 3;
+    w->src = w->image + (w->iy * p->input_width - p->pad_width) * 3;
+}
+
+/* n pixels on, along the row (n > 1 only inside one row) */
+static inline void walk333_next(const tq_conv_gemm_params *p, walk333 *w, int32_t n) {
+    w->src += n * p->stride_width * 3, w->x += n;
+    if (w->x == p->output_width) {
+        w->x = 0;
+        if (++w->y == p->output_height) w->y = 0, w->image += p->input_height * p->input_width * 3;
+        walk333_row(p, w);
+    }
 }
 
 /* The full activation range's GEMM with its assembly inlined (a first layer's patch is 7 groups: a loop of one
  * step and 2 groups after it; one more copy of the assembly, no call a block) */
 static void conv333_full(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, uint32_t *x,
                          int8_t *patch, int8_t *dummy) {
-    const int32_t pixels = p->batches * p->output_height * p->output_width, image = p->input_height * p->input_width * 3;
+    const int32_t pixels = p->batches * p->output_height * p->output_width, n = p->output_depth;
     const int32_t row = p->dilation_height * p->input_width * 3, step = p->stride_width * 3;
     /* output columns [x0, x1) have their windows inside the image's columns */
     const int32_t x0 = (p->pad_width + p->stride_width - 1) / p->stride_width;
-    int32_t x1 = p->input_width - 3 + p->pad_width < 0 ? 0 : (p->input_width - 3 + p->pad_width) / p->stride_width + 1;
-    x1 = x1 > p->output_width ? p->output_width : x1;
-    walk333 w = {NULL, 0, 0, 0, 0};
-    walk333_row(p, input, &w);
-    const int8_t *img = input, *last = NULL;
+    const int32_t right = p->input_width - 3 + p->pad_width; /* the last window's left column, padded */
+    const int32_t inside = right < 0 ? -1 : right / p->stride_width; /* the last column whose window is inside */
+    const int32_t x1 = inside + 1 < p->output_width ? inside + 1 : p->output_width;
+    walk333 w = {input, NULL, 0, 0, 0, 0};
+    walk333_row(p, &w);
+    const int8_t *last = NULL, *last_image = input;
     int32_t last_iy = 0, last_ix = 0;
     for (int32_t q = 0; q < pixels; q += 3) {
         int8_t *o[3];
-        for (int k = 0; k < 3; ++k) {
-            if (q + k < pixels) { /* else pixel q + k - 1 again, its outputs to the dummy row */
-                o[k] = output + (q + k) * p->output_depth;
-                if (w.row_inside && w.x >= x0 && w.x < x1) {
-                    widen333(x + k, w.src, row);
-                    last = w.src;
+        if (w.row_inside && w.x >= x0 && w.x + 3 <= x1 && q + 3 <= pixels) { /* three windows inside, one row */
+            widen333(x, w.src, row);
+            widen333(x + 1, w.src + step, row);
+            widen333(x + 2, w.src + 2 * step, row);
+            o[0] = output + q * n, o[1] = o[0] + n, o[2] = o[1] + n;
+            walk333_next(p, &w, 3);
+        } else {
+            for (int k = 0; k < 3; ++k) {
+                if (q + k < pixels) { /* else pixel q + k - 1 again, its outputs to the dummy row */
+                    o[k] = output + (q + k) * n;
+                    if (w.row_inside && w.x >= x0 && w.x < x1) {
+                        widen333(x + k, w.src, row);
+                        last = w.src;
+                    } else {
+                        last = NULL, last_image = w.image, last_iy = w.iy;
+                        last_ix = w.x * p->stride_width - p->pad_width;
+                        load_patch3(p, last_image, last_iy, last_ix, x + k, patch, 2);
+                    }
+                    walk333_next(p, &w, 1);
                 } else {
-                    last = NULL, last_iy = w.iy, last_ix = w.x * p->stride_width - p->pad_width;
-                    load_patch3(p, img, last_iy, last_ix, x + k, patch, 2);
-                }
-                w.src += step;
-                if (++w.x == p->output_width) {
-                    w.x = 0;
-                    if (++w.y == p->output_height) w.y = 0, img += image, input += image;
-                    walk333_row(p, input, &w);
-                }
-            } else {
-                o[k] = dummy;
-                if (last) {
-                    widen333(x + k, last, row);
-                } else {
-                    load_patch3(p, img, last_iy, last_ix, x + k, patch, 2);
+                    o[k] = dummy;
+                    if (last) widen333(x + k, last, row);
+                    else load_patch3(p, last_image, last_iy, last_ix, x + k, patch, 2);
                 }
             }
         }
-        gemm_3px(p, x, o, 1, 1, 2);
+        gemm_3px(p, x, o, 1, 1, 2); /* one call site: one copy of the assembly */
     }
 }
 
 /* every other im2col layer: the window's origin from (batch, y, x) a pixel, load_patch3 (inlined: the indirect
  * call stays in the exported function, as firmware/platform/builder/stack_bound.py's call graph charges it) */
-static inline __attribute__((always_inline)) void im2col3(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
-                                              uint32_t *x, int8_t *patch, int8_t *dummy, int rows) {
+static inline __attribute__((always_inline)) void im2col3(const tq_conv_gemm_params *p, const int8_t *input,
+                                                          int8_t *output, uint32_t *x, int8_t *patch,
+                                                          int8_t *dummy, int rows) {
     const int32_t pixels = p->batches * p->output_height * p->output_width;
     const int32_t image = p->input_height * p->input_width * p->input_depth;
     const gemm3_fn gemm = pick_gemm3(p);
