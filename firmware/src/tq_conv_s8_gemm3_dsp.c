@@ -7,7 +7,9 @@
  * words {a (0, 2), b (0, 2), c (0, 2), a (1, 3), b (1, 3), c (1, 3)}. Per channel pair and half group: one LDRD
  * of the pair's weight words, one LDM of the three pixels' words, 6 SMLAD: 16 instructions a group,
  * 26 M4 cycles for 24 multiply-accumulates (the two-pixel block: 12 and 20 for 16). 6 accumulators, 2 weight
- * words, 3 input words and 3 pointers fill the 14 registers; the rest of the block's state is in memory.
+ * words, 3 input words and 3 pointers fill the 14 registers; the rest of the block's state is in memory. Biases,
+ * weights and requant rows are one stream (conv_dsp.stream3) read through the weight pointer. Consecutive 1x1
+ * pixels are widened three at a time (widen3_run), a first layer's 3x3x3 windows in registers (widen333).
  *
  * Exactness: as tq_conv_s8_gemm_dsp.c (2 * the folded bias plus the inputs times the doubled weights, |acc| <
  * 2^30 proved, padded taps read the input zero point, the zero taps that pad a patch add 0); the pixel count's
