@@ -88,7 +88,47 @@ def _clamped():
     return convert_keras(build, seed=41, lo=-2.0, hi=2.0), {WIDE3[0]: 4, WIDE3[1]: 1}
 
 
-MODELS = {"pointwise": _pointwise, "im2col": _im2col, "first_layer": _first_layer, "clamped": _clamped}
+def _thin():
+    """Stride-1 1x1 convs on whole words of input (depth % 4 == 0: widened three consecutive pixels at a time), as
+    MobileNet's first pointwise layers: 40 pixels (= 1 mod 3) at input depths 8, 16, 8 and 12 (groups 2, 4, 2, 3),
+    then 24 pixels (= 0) after a (2, 1)-strided 1x1 (the strided walk)."""
+    import keras
+
+    def build():
+        return keras.Sequential([
+            keras.Input((5, 8, 8)),
+            keras.layers.Conv2D(16, 1, activation="relu"),
+            keras.layers.Conv2D(8, 1),
+            keras.layers.Conv2D(12, 1, activation="relu"),
+            keras.layers.Conv2D(8, 1, strides=(2, 1)),
+            keras.layers.Conv2D(16, 1, activation="relu"),
+        ])
+
+    return convert_keras(build, seed=34, lo=-2.0, hi=2.0), {WIDE3[0]: 5}
+
+
+def _first333():
+    """3x3x3 first layers (the walk with windows widened in registers) on 14x16: SAME at stride 2 (56 pixels, = 2
+    mod 3; padding on the bottom and right edges only, the last pixel's window outside), VALID at stride 2 (42,
+    = 0) clamped (a CONCATENATION shares its scale with a wider tensor), and VALID with dilation (2, 1) (140 = 2:
+    the dummy repeats a window inside)."""
+    import keras
+
+    def build():
+        x = keras.Input((14, 16, 3))
+        a = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+        a = keras.layers.Conv2D(8, 2, padding="valid")(a)
+        b = keras.layers.Conv2D(4, 3, strides=2, padding="valid", activation="relu6")(x)
+        c = keras.layers.Lambda(lambda t: t * 8.0)(keras.layers.Conv2D(4, 3, strides=2, padding="valid")(x))
+        d = keras.layers.Conv2D(6, 3, padding="valid", dilation_rate=(2, 1))(x)
+        d = keras.layers.MaxPooling2D((5, 2), strides=(1, 2))(d)
+        return keras.Model(x, keras.layers.Concatenate()([a, b, c, d]))
+
+    return convert_keras(build, seed=35, lo=-1.0, hi=3.0), {WIDE3[1]: 5}
+
+
+MODELS = {"pointwise": _pointwise, "im2col": _im2col, "first_layer": _first_layer, "clamped": _clamped,
+          "thin": _thin, "first333": _first333}
 
 
 @pytest.fixture(scope="module", params=list(MODELS))
@@ -108,6 +148,8 @@ def test_gemm3_equals_simulator(board, model, tmp_path, request):
         assert layers_calling(model_c, symbol) == n, f"{symbol} runs {layers_calling(model_c, symbol)} layers, expected {n}"
     if "clamped" in request.node.name:  # the model reaches the clamp: ranges narrower than int8's
         assert ".act_min = 3," in model_c and ".act_max = 22," in model_c
+    if "first333" in request.node.name:  # a first layer clamped
+        assert any(f".act_max = {v}," in model_c for v in range(-127, 127))
     assert_firmware_equals(tmp_path, program, inputs, sim)
 
 

@@ -147,13 +147,24 @@ MUTANTS = [
      "zero = vdupq_n_s16(1)", ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
     # a first layer's 3x3x3 patch joined in registers: the middle filter row's second word one byte early
     ("conv-patch333-row1", "firmware/src/tq_conv_gemm_dsp.h", "v[3] = load4(r1 + 3);", "v[3] = load4(r1 + 2);",
-     ("pytest", "tests/firmware/test_conv_gemm3.py", "im2col and an386")),
+     ("pytest", "tests/firmware/test_conv_fast.py", "im2col and an386 and int8")),
     # the 16x8 Helium im2col's short filter rows: the next pixel's window one step too far along x
     ("s16-mve-im2col-short", "firmware/src/tq_gemm_s16_mve.c", "else at += across;", "else at += across + c;",
      ("pytest", "tests/firmware/test_s16_mve.py", "kernels_on_m55")),
     # the 3-pixel int16 conv: pixel c loses channel 1's product of each half group after the first
     ("conv-wide3-pixel-c", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"smlad  %[c1], %[xc], %[w1], %[c1]\\n\\t"', '""',
      ("pytest", "tests/firmware/test_conv_gemm3.py", "pointwise and an386 and not unfolded")),
+    # its paths: consecutive 1x1 pixels widened 3 at a time with pixel c read from b's input; groups <= 4 stepping
+    # the block pointer back one group short; a first layer's window widened in registers with the middle row's
+    # second word a byte early, and its walk taking the last column's window (over the right edge) as inside
+    ("conv-wide3-run-c", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"ldr    %[ce], [%[src], %[d2]]\\n\\t"',
+     '"ldr    %[ce], [%[src], %[d]]\\n\\t"', ("pytest", "tests/firmware/test_conv_gemm3.py", "thin and an386 and not unfolded")),
+    ("conv-wide3-short-sub", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"i"(24 * (1 + rest))', '"i"(24 * rest)',
+     ("pytest", "tests/firmware/test_conv_gemm3.py", "thin and an386 and not unfolded")),
+    ("conv-wide3-333-row1", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"ldr    %[t4], [%[r], #3]\\n\\t"',
+     '"ldr    %[t4], [%[r], #2]\\n\\t"', ("pytest", "tests/firmware/test_conv_gemm3.py", "first333 and an386 and not unfolded")),
+    ("conv-wide3-333-edge", "firmware/src/tq_conv_s8_gemm3_dsp.c", "-1 : right / p->stride_width;",
+     "-1 : right / p->stride_width + 1;", ("pytest", "tests/firmware/test_conv_gemm3.py", "first333 and an386 and not unfolded")),
     # its clamp: pixel c's outputs not held to the activation's upper bound
     ("conv-wide3-clamp-hi", "firmware/src/tq_conv_s8_gemm3_dsp.c", '"sel    %[c0], %[b1], %[c0]\\n\\t"',
      '"sel    %[c0], %[c0], %[c0]\\n\\t"', ("pytest", "tests/firmware/test_conv_gemm3.py", "clamped and an386 and not unfolded")),

@@ -158,3 +158,15 @@ def test_pair_rows_layout():
     bias2 = np.array([10, 11, 12], np.int32)
     rows = np.arange(9, dtype=np.int32).reshape(3, 3) + 100
     assert pair_rows(bias2, rows).tolist() == [10, 11, 100, 101, 102, 103, 104, 105, 12, 106, 107, 108]
+
+
+def test_stream3_layout():
+    """The 3-pixel kernels' stream: per pair {2 biases, the pair's weight words, 2 rows}, an odd last channel
+    {bias, its words, row}; and a prepared record's rows are the same array (stored once)."""
+    from tinyq.specialize.conv_dsp import stream3, widen_filter3
+    bias2 = np.array([10, 11, 12], np.int32)
+    rows = np.arange(9, dtype=np.int32).reshape(3, 3) + 100
+    filt = np.arange(15, dtype=np.int8).reshape(3, 5) - 7  # 2 groups: 8 words a pair, 4 the last channel
+    w = widen_filter3(filt).tolist()
+    assert stream3(bias2, rows, widen_filter3(filt)).tolist() == (
+        [10, 11] + w[:8] + [100, 101, 102, 103, 104, 105] + [12] + w[8:] + [106, 107, 108])

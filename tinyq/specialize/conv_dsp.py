@@ -55,7 +55,8 @@ class ConvGemmCall(KernelCall):
     output_offset: int
     act_min: int
     act_max: int
-    rows: np.ndarray  # int32 [output_depth * 4]: per channel pair {2 biases, 2 rows}, an odd last {bias, row} (pair_rows)
+    rows: np.ndarray  # int32 [output_depth * 4]: per channel pair {2 biases, 2 rows}, an odd last {bias, row} (pair_rows;
+    # _block 3: the weights' stream, stream3)
     weights: np.ndarray  # int32 words, tinyq/tq_conv_gemm.h layout
     _filter: np.ndarray | None = None  # the lowered int8 OHWI filter (Python only: weight reports read it)
     _gathers: bool = True  # im2col: a gathered int8 patch in scratch besides the widened pair
@@ -119,6 +120,20 @@ def widen_filter3(rows: np.ndarray) -> np.ndarray:
     words, p = _lanes(rows, 2), c // 2 * 2
     pairs = words[:p].reshape(c // 2, 2, g, 2).transpose(0, 2, 3, 1).reshape(-1)  # [pair, G, half, channel]
     return np.concatenate([pairs, words[p:].reshape(-1)]).astype(np.int32)
+
+
+def stream3(bias2: np.ndarray, requant: np.ndarray, words3: np.ndarray) -> np.ndarray:
+    """The 3-pixel kernels' one stream (tinyq/tq_conv_gemm.h "three output pixels"): per channel pair {bias_c,
+    bias_c+1, the pair's widen_filter3 words, row_c, row_c+1}, an odd last channel {bias, its 2 words a group,
+    row}: the assembly reads biases, weights and requant rows through one pointer. bias2 int32 [C] (doubled,
+    folded), requant int [C, 3] tq_requant_rows, words3 widen_filter3's words."""
+    c, rq, w = len(bias2), np.asarray(requant, np.int64).reshape(-1, 3), np.asarray(words3, np.int64)
+    p, g = c // 2, len(w) // c // 2  # g: groups of 4 taps
+    b = np.asarray(bias2, np.int64)
+    pairs = np.concatenate([b[: 2 * p].reshape(p, 2), w[: 4 * g * p].reshape(p, 4 * g), rq[: 2 * p].reshape(p, 6)],
+                           axis=1).reshape(-1)
+    last = np.concatenate([b[2 * p:], w[4 * g * p:], rq[2 * p:].reshape(-1)])
+    return np.concatenate([pairs, last])
 
 
 def block3_pays(pixels: int, groups: int) -> bool:
@@ -198,12 +213,13 @@ def prepare(call: KernelCall, wide: bool = False, block: int = 2) -> Prepared | 
     requant, out_offset = folded_rows(rows, call, fr)
     fields = gemm_fields(call, rows.shape[1])
     fields["output_offset"] = out_offset
-    record = ConvGemmCall(
-        **fields,
-        rows=const_array(pair_rows(_doubled(fr.bias), np.asarray(requant)), np.int32),
-        weights=const_array(widen_filter3(rows) if block == 3 else widen_filter(rows) if wide else arrange_filter(rows),
-                            np.int32), _filter=call.filter, _gathers=not pointwise, _wide=wide, _block=block,
-    )
+    if block == 3:  # one stream; `rows` is the same array (the emitter stores equal arrays once)
+        table = weights = const_array(stream3(_doubled(fr.bias), requant, widen_filter3(rows)), np.int32)
+    else:
+        table = const_array(pair_rows(_doubled(fr.bias), np.asarray(requant)), np.int32)
+        weights = const_array(widen_filter(rows) if wide else arrange_filter(rows), np.int32)
+    record = ConvGemmCall(**fields, rows=table, weights=weights, _filter=call.filter, _gathers=not pointwise,
+                          _wide=wide, _block=block)
     symbol = CONV1X1 if pointwise else IM2COL
     return Prepared(record, WIDE3[symbol] if block == 3 else WIDE[symbol] if wide else symbol)
 

@@ -53,11 +53,13 @@ tq_status tq_conv1x1_s8_wide_dsp(const tq_conv_gemm_params *p, const int8_t *inp
 tq_status tq_conv_s8_im2col_wide_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output,
                                      void *scratch);
 
-/* int16 weights for three output pixels a block (tq_conv_s8_gemm3_dsp.c; conv_dsp.py widen_filter3, the same
- * struct and rows): per channel pair and group of 4 taps, 4 words {c even, c+1 even, c odd, c+1 odd}, each lane
- * twice the weight (the kernel's inputs are widened, not doubled); an odd last channel 2 words a group {even, odd}. Scratch: 6 * patch_padded bytes for three widened patches, plus
- * patch_padded bytes for the gathered patch (im2col only), plus a dummy output row (output_depth rounded up to a
- * multiple of 4 bytes), 4-byte aligned. */
+/* int16 weights for three output pixels a block (tq_conv_s8_gemm3_dsp.c; conv_dsp.py widen_filter3 and stream3, the
+ * same struct): `weights` is one stream read through one pointer, and `rows` points at the same array: per channel
+ * pair {bias_c, bias_c+1 (doubled, as rows), per group of 4 taps 4 words {c even, c+1 even, c odd, c+1 odd},
+ * row_c, row_c+1 (tq_requant_rows)}, each lane twice the weight (the kernel's inputs are widened, not doubled); an
+ * odd last channel {bias, 2 words a group {even, odd}, row}. Scratch: 6 * patch_padded bytes for three widened
+ * patches, plus patch_padded bytes for the gathered patch (im2col only), plus a dummy output row (output_depth
+ * rounded up to a multiple of 4 bytes), 4-byte aligned. */
 
 /** tq_conv1x1_s8_wide_dsp, three pixels a block (Cortex-M4, M33: LDM's three words beat two LDRD). */
 tq_status tq_conv1x1_s8_wide3_dsp(const tq_conv_gemm_params *p, const int8_t *input, int8_t *output, void *scratch);
