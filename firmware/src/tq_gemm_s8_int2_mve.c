@@ -91,23 +91,31 @@ static void int2_rows2(tq_mve_gemm_run *r, const int8_t *x0, const int8_t *x1, i
 void tq_mve_gemm_pair_int2f(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_pair_int2f");
 void tq_mve_gemm_one_int2f(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_one_int2f");
 
-/* a row's starting sums {0, -2X, -10X, -42X} (mod 2^32): with them the fields' differences are T exactly */
-static void fields_starts(int32_t *s, const int8_t *x, int32_t k) {
-    const uint32_t x2 = (uint32_t)tq_mve_row_sum(x, k) << 1;
+/* a row's starting sums {0, -2X, -10X, -42X} (mod 2^32) from its input sum X: with them the fields' differences
+ * are T exactly */
+static inline void fields_starts(int32_t *s, int32_t x) {
+    const uint32_t x2 = (uint32_t)x << 1;
     s[0] = 0, s[1] = (int32_t)(0u - x2), s[2] = (int32_t)(0u - 5u * x2), s[3] = (int32_t)(0u - 21u * x2);
 }
 
 static void fields_rows2(tq_mve_gemm_run *r, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1) {
-    int32_t starts[8];
+    int32_t starts[8], k = r->p->depth;
     r->x0 = x0, r->x1 = x1, r->y0 = y0, r->y1 = y1;
     r->sums8[0] = (int32_t)(uintptr_t)starts; /* the cores' START loads the sums through it */
-    fields_starts(starts, x0, r->p->depth);
-    if (y1) {
-        fields_starts(starts + 4, x1, r->p->depth);
-        tq_mve_gemm_pair_int2f(r);
-    } else {
+    if (!y1) {
+        fields_starts(starts, tq_mve_row_sum(x0, k));
         tq_mve_gemm_one_int2f(r);
+        return;
     }
+    int32_t a = 0, b = 0; /* both rows' sums in one pass (tq_mve_row_sum's) */
+    for (; k >= 16; k -= 16, x0 += 16, x1 += 16) a = vaddvaq_s8(a, vldrbq_s8(x0)), b = vaddvaq_s8(b, vldrbq_s8(x1));
+    if (k > 0) {
+        const mve_pred16_t tail = vctp8q((uint32_t)k);
+        a = vaddvaq_s8(a, vldrbq_z_s8(x0, tail)), b = vaddvaq_s8(b, vldrbq_z_s8(x1, tail));
+    }
+    fields_starts(starts, a);
+    fields_starts(starts + 4, b);
+    tq_mve_gemm_pair_int2f(r);
 }
 
 /* by the record's decode: TQ_INT2_SCALED, TQ_INT2_FIELDS */

@@ -50,13 +50,13 @@ def arrange(t: np.ndarray, decode: int = SCALED) -> np.ndarray:
 def cost(decode: int, rows: int, chunks: int, blocks: int) -> float:
     """Instructions of the layer's GEMM beyond what both decodes share, counted from the cores' text: per block
     and row pair, the 16-byte steps (SCALED 17, FIELDS 14 as int8), the starts and the sums' fix-up (10; 14) and
-    FIELDS' input sums and starts made once a row pair for all blocks (about 40 + 6 a step); one row: 12 and 9 a
-    step, 6 and 9, 24 + 3 a step."""
+    FIELDS' input sums and starts made once a row pair for all blocks (about 30 + 6 a step); one row: 12 and 9 a
+    step, 6 and 9, 20 + 3 a step."""
     pairs, single = divmod(rows, 2)
     if decode == SCALED:
         two, one = 17 * chunks + 10, 12 * chunks + 6
     else:
-        two, one = 14 * chunks + 14 + (40 + 6 * chunks) / blocks, 9 * chunks + 9 + (24 + 3 * chunks) / blocks
+        two, one = 14 * chunks + 14 + (30 + 6 * chunks) / blocks, 9 * chunks + 9 + (20 + 3 * chunks) / blocks
     return blocks * (pairs * two + single * one)
 
 
