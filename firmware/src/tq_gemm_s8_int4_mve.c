@@ -71,13 +71,8 @@ void tq_mve_gemm_one_int4(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_one_int4");
 void tq_mve_gemm_pair_int4s(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_pair_int4s");
 void tq_mve_gemm_one_int4s(tq_mve_gemm_run *r) __asm__("tq_mve_gemm_one_int4s");
 
-/* 8 * the sum of x[0..k) (the tail lanes read as 0); wraps as int32 */
-static int32_t sum8(const int8_t *x, int32_t k) {
-    int32_t s = 0;
-    for (; k >= 16; k -= 16, x += 16) s = vaddvaq_s8(s, vldrbq_s8(x));
-    if (k > 0) s = vaddvaq_s8(s, vldrbq_z_s8(x, vctp8q((uint32_t)k)));
-    return (int32_t)((uint32_t)s << 3);
-}
+/* 8 * the sum of x[0..k), wrapping as int32 */
+static int32_t sum8(const int8_t *x, int32_t k) { return (int32_t)((uint32_t)tq_mve_row_sum(x, k) << 3); }
 
 static void pair_sum_rows2(tq_mve_gemm_run *r, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1) {
     const int32_t k = r->p->depth;

@@ -3,6 +3,8 @@
 #ifndef TINYQ_TQ_MVE_GEMM_H
 #define TINYQ_TQ_MVE_GEMM_H
 
+#include <arm_mve.h>
+
 #include "tinyq/tq_mve.h"
 
 /* What the assembly core (tq_gemm_s8_mve.c) reads: one layer's constants, set once by tq_mve_gemm_start, and
@@ -16,8 +18,17 @@ typedef struct {
     int32_t channels;       /* 28: out_depth */
     int32_t vectors[12];    /* 32, 48, 64: output_offset, act_min, act_max, each in four lanes */
     const tq_gemm_s8_mve_params *p; /* 80 */
-    int32_t sums8[2];               /* 84, 88: 8 * each input row's sum (the int4 cores only) */
+    int32_t sums8[2]; /* 84, 88: 8 * each input row's sum (the int4 cores); TQ_INT2_FIELDS: [0] the address of
+                       * both rows' starting sums (int32 [8], on the caller's stack) */
 } tq_mve_gemm_run;
+
+/* The sum of x[0..k) (the tail lanes read as 0), wrapping as int32: the sub-8-bit cores' input sums. */
+static inline int32_t tq_mve_row_sum(const int8_t *x, int32_t k) {
+    int32_t s = 0;
+    for (; k >= 16; k -= 16, x += 16) s = vaddvaq_s8(s, vldrbq_s8(x));
+    if (k > 0) s = vaddvaq_s8(s, vldrbq_z_s8(x, vctp8q((uint32_t)k)));
+    return s;
+}
 
 void tq_mve_gemm_start(tq_mve_gemm_run *r, const tq_gemm_s8_mve_params *p);
 

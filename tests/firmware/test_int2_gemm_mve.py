@@ -5,11 +5,13 @@ odd rows, bordered and checked padding, strides, dilation, activations) with its
 ([-2, 1]), ternary and binary ({-a, 0, a} and {-a, a} per channel: the magnitudes multiply the 2-bit sums), each
 compiled with its --weights. model.c must call the three for every conv and FC, except, in int2, the five layers
 whose requantization is a left shift (the int2 levels' large weight scale; tq_mve_requant has no left shift, as
-for int8): they keep the DSP 2-bit kernels."""
+for int8): they keep the DSP 2-bit kernels. Each decode (SCALED, FIELDS; lowbit_mve.cost picks per layer) is also
+forced on every layer."""
 import pytest
 
 from tests.firmware.encoded_runs import firmware_equals_simulator, rewritten
 from tests.firmware.test_int4_gemm_mve import BOARD, CALLS, _layers
+from tinyq.specialize import lowbit_mve
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 
@@ -30,3 +32,22 @@ def test_int2_gemm_mve_equals_simulator(form, prepared, tmp_path):
     tfl, program, inputs, sim = prepared(form)
     model_c = firmware_equals_simulator(tfl, form, program, inputs, sim, BOARD, tmp_path, EXPECTED[form])
     assert form == "int2" or "_int2_dsp(" not in model_c
+
+
+def _decodes(program) -> list[int]:
+    got = [lowbit_mve.prepare(c) for c in program.calls if c.kernel.startswith(("tq_conv_s8_w", "tq_fully_"))]
+    return [getattr(p.call, "gemm", p.call).decode for p in got if p is not None]
+
+
+def test_cost_mixes_the_decodes(prepared):
+    got = _decodes(prepared("ternary")[1])
+    assert lowbit_mve.SCALED in got and lowbit_mve.FIELDS in got
+
+
+@pytest.mark.parametrize("form, decode", [("int2", lowbit_mve.FIELDS), ("ternary", lowbit_mve.FIELDS),
+                                          ("binary", lowbit_mve.FIELDS), ("ternary", lowbit_mve.SCALED)])
+def test_each_decode_on_every_layer(form, decode, prepared, tmp_path, monkeypatch):
+    monkeypatch.setattr(lowbit_mve, "cost", lambda d, *_: 0 if d == decode else 1)
+    tfl, program, inputs, sim = prepared(form)
+    assert set(_decodes(program)) == {decode}
+    firmware_equals_simulator(tfl, form, program, inputs, sim, BOARD, tmp_path, EXPECTED[form])

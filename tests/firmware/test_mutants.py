@@ -177,13 +177,24 @@ MUTANTS = [
      ("pytest", "tests/firmware/test_int4_gemm_mve.py", "equals_simulator")),
     ("int4-mve-scaled-shift", "firmware/src/tq_gemm_s8_int4_mve.c", "vshr.s32 q0, q0, #4\\n vshr.s32 q1, q1, #4\\n",
      "vshr.s32 q0, q0, #4\\n", ("pytest", "tests/firmware/test_int4_gemm_mve.py", "equals_simulator")),
-    ("int4-mve-sum-tail", "firmware/src/tq_gemm_s8_int4_mve.c", "vctp8q((uint32_t)k)", "vctp8q((uint32_t)k - 1)",
+    ("int4-mve-sum-tail", "firmware/src/tq_mve_gemm.h", "vctp8q((uint32_t)k)", "vctp8q((uint32_t)k - 1)",
      ("pytest", "tests/firmware/test_int4_gemm_mve.py", "equals_simulator")),
     # Helium 2-bit GEMM: the channels of a block packed in reverse order; row 1 not multiplied by the magnitudes
-    ("int2-mve-layout", "tinyq/specialize/lowbit_mve.py", "w[:, i] << (2 * i)", "w[:, i] << (2 * (3 - i))",
+    ("int2-mve-layout", "tinyq/specialize/lowbit_mve.py", "(w[:, i] & 3) << (2 * i)",
+     "(w[:, i] & 3) << (2 * (3 - i))",
      ("pytest", "tests/firmware/test_int2_gemm_mve.py", "equals_simulator")),
-    ("int2-mve-magnitude", "firmware/src/tq_gemm_s8_int2_mve.c", '"vmul.i32 q1, q1, q2\\n', '"',
+    ("int2-mve-magnitude", "firmware/src/tq_gemm_s8_int2_mve.c", ' vmul.i32 q1, q1, q2\\n', ' ',
      ("pytest", "tests/firmware/test_int2_gemm_mve.py", "equals_simulator")),
+    # FIELDS: a logical shift loses t_0's sign on top; a wrong start leaves 2X in channel 2; the pair's input
+    # sums one tail lane short
+    ("int2-mve-fields-signed", "firmware/src/tq_gemm_s8_int2_mve.c",
+     "vshr.s8 q7, q2, #4\\n vmladava.s8 r2, q0, q7\\n vmladava.s8 r10",
+     "vshr.u8 q7, q2, #4\\n vmladava.s8 r2, q0, q7\\n vmladava.s8 r10",
+     ("pytest", "tests/firmware/test_int2_gemm_mve.py", "each_decode")),
+    ("int2-mve-fields-starts", "firmware/src/tq_gemm_s8_int2_mve.c", "0u - 5u * x2", "0u - 4u * x2",
+     ("pytest", "tests/firmware/test_int2_gemm_mve.py", "each_decode")),
+    ("int2-mve-fields-sum-tail", "firmware/src/tq_gemm_s8_int2_mve.c", "vctp8q((uint32_t)k)",
+     "vctp8q((uint32_t)k - 1)", ("pytest", "tests/firmware/test_int2_gemm_mve.py", "each_decode")),
 ]
 
 

@@ -91,10 +91,11 @@ KERNEL_COST["mve_packed"] = {fam: {op: c * MVE_INT8_SPEEDUP[op] for op, c in ops
 # depthwise_int4_mve.py, depthwise_lowbit_mve.py), against the prepared int8 Helium kernels on the same layers
 # (tinyq bench, mps3-an547, Dec 2026, MLPerf models rewritten to each form's levels, --patch off): int4 CONV_2D
 # 1.05-1.12 (KWS 1x1 1.123), FULLY_CONNECTED 1.03-1.08 (AD; 1.15-1.18 on the tiny heads), DEPTHWISE_CONV_2D
-# 1.001-1.016 (KWS, VWW); ternary / binary / int2 CONV_2D 1.17-1.23 (two rows), FULLY_CONNECTED about 1.28 (one
-# row), DEPTHWISE_CONV_2D 1.02-1.03 (KWS, VWW)
+# 1.001-1.016 (KWS, VWW); ternary / binary / int2 (lowbit_mve's FIELDS decode where it pays) CONV_2D 1.06-1.24
+# (KWS 1.19, IC 1.18, VWW's deep 1x1 1.06-1.19, its shallow ones 1.24), FULLY_CONNECTED 1.03-1.09 (AD's deep
+# layers; 1.22-1.26 on the tiny heads), DEPTHWISE_CONV_2D 1.02-1.03 (KWS, VWW)
 KERNEL_COST["mve"] = {**KERNEL_COST["mve_packed"], "int4": {FC: 1.08, CONV: 1.12, DW: 1.02},
-                      **{fam: {FC: 1.28, CONV: 1.2, DW: 1.03} for fam in ("int2", "ternary", "binary")}}
+                      **{fam: {FC: 1.1, CONV: 1.17, DW: 1.03} for fam in ("int2", "ternary", "binary")}}
 
 
 def call_isa(call, isa: str) -> str:

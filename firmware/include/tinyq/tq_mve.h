@@ -22,7 +22,7 @@ typedef struct {
      * (mod 2^32) twice (both rows' starting sums); int8 weights [chunks][4][16], zero past K and past C;
      * int32 multiplier[4] (Q31) and shift[4] (-right shift, in [-31, -1]: a VRSHL amount) */
     const int8_t *blocked;
-    uint32_t decode; /* int4 weights only (0 in int8 records): TQ_INT4_PAIR_SUM or TQ_INT4_SCALED */
+    uint32_t decode; /* 0 in int8 records; int4: TQ_INT4_PAIR_SUM or TQ_INT4_SCALED; 2-bit: TQ_INT2_* */
 } tq_gemm_s8_mve_params;
 /* int4 weights (tq_*_s8_int4_mve, tinyq/specialize/int4_mve.py, firmware/src/tq_gemm_s8_int4_mve.c) read the same
  * record with, per block: int32 starts[4] (once; both rows start there); weights [chunks][2][16], a vector per 16 taps of a channel
@@ -31,6 +31,12 @@ typedef struct {
  * TQ_INT4_SCALED: starts 16 f; bytes (w_c << 4) | (w_{c+1} & 0xF). */
 #define TQ_INT4_PAIR_SUM 0u
 #define TQ_INT4_SCALED 1u
+/* 2-bit weights (tq_*_s8_int2_mve, tinyq/specialize/lowbit_mve.py, firmware/src/tq_gemm_s8_int2_mve.c), per block:
+ * TQ_INT2_SCALED: starts[4] (0), weights [chunks][16], then m[4], f[4], multiplier[4], shift[4];
+ * TQ_INT2_FIELDS: no starts (the kernel makes them from each row's sum), weights [chunks][16], m, f, multiplier,
+ * shift. */
+#define TQ_INT2_SCALED 0u
+#define TQ_INT2_FIELDS 1u
 
 /* CONV_2D through an im2col row per output pixel (two at a time), padded with the input zero point. */
 typedef struct {
