@@ -83,6 +83,25 @@ static inline int16_t finish(int32_t acc, const int32_t *row, int32_t clamp, int
     return tq_s16_clamp(tq_s16_smmla(acc, row[0], row[1]) >> row[2], clamp, lo, hi);
 }
 
+/* PAIR_ROW_ASM for a pair at the left edge (pixel a's column 0 is padding: x = pixel a's column 1, taps 1, 2
+ * of a, 0..2 of b) and at the right edge (pixel b's column 2 is padding: x = pixel a's column 0, taps 0..2 of a,
+ * 0, 1 of b); three columns, x left where it was */
+#define PAIR_LEFT_ROW_ASM                                                                                       \
+    "ldr %[u0], [%[w]], #8\n ldr %[u1], [%[w]], #8\n ldr %[u2], [%[w]], #8\n ldr %[t], [%[x]]\n"               \
+    "smlabb %[a0], %[t], %[u1], %[a0]\n smlatt %[a1], %[t], %[u1], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u0], %[b0]\n smlatt %[b1], %[t], %[u0], %[b1]\n ldr %[t], [%[x], %[xs]]\n"          \
+    "smlabb %[a0], %[t], %[u2], %[a0]\n smlatt %[a1], %[t], %[u2], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u1], %[b0]\n smlatt %[b1], %[t], %[u1], %[b1]\n ldr %[t], [%[x], %[xs], lsl #1]\n"  \
+    "smlabb %[b0], %[t], %[u2], %[b0]\n smlatt %[b1], %[t], %[u2], %[b1]\n"
+#define PAIR_RIGHT_ROW_ASM                                                                                      \
+    "ldr %[u0], [%[w]], #8\n ldr %[u1], [%[w]], #8\n ldr %[u2], [%[w]], #8\n ldr %[t], [%[x]]\n"               \
+    "smlabb %[a0], %[t], %[u0], %[a0]\n smlatt %[a1], %[t], %[u0], %[a1]\n ldr %[t], [%[x], %[xs]]\n"          \
+    "smlabb %[a0], %[t], %[u1], %[a0]\n smlatt %[a1], %[t], %[u1], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u0], %[b0]\n smlatt %[b1], %[t], %[u0], %[b1]\n ldr %[t], [%[x], %[xs], lsl #1]\n"  \
+    "smlabb %[a0], %[t], %[u2], %[a0]\n smlatt %[a1], %[t], %[u2], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u1], %[b0]\n smlatt %[b1], %[t], %[u1], %[b1]\n"
+enum { PAIR_INNER, PAIR_LEFT, PAIR_RIGHT }; /* pair_channels' pairs: inside, or a padded column left / right */
+
 /* Channels c, c+1 of the interior pixel pair at x (pixel a's top-left tap, channel c) and x + xs bytes, 3x3:
  * the same products as group_sums, added in another order (every partial sum stays within the preparer's
  * bound, so the int32 sums are the same integers), four sums from the bias, then out[0..1] (pixel a) and
@@ -90,14 +109,19 @@ static inline int16_t finish(int32_t acc, const int32_t *row, int32_t clamp, int
 static inline __attribute__((always_inline)) void pair_channels(const int16_t *x, const int16_t *w, int32_t xs,
                                                                 int32_t ys, const int32_t *bias, const int32_t *row,
                                                                 int16_t *out, int32_t depth, int32_t clamp,
-                                                                int32_t lo, int32_t hi) {
-    const int32_t next_row = ys - xs;
+                                                                int32_t lo, int32_t hi, const int32_t kind) {
+    const int32_t next_row = kind == PAIR_INNER ? ys - xs : ys;
     int32_t a0 = bias[0], a1 = bias[1], b0 = a0, b1 = a1, t, u0, u1, u2;
-    __asm__(PAIR_ROW_ASM "add %[x], %[x], %[ys]\n" PAIR_ROW_ASM "add %[x], %[x], %[ys]\n" PAIR_ROW_ASM
-            : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [x] "+r"(x), [w] "+r"(w), [t] "=&r"(t),
-              [u0] "=&r"(u0), [u1] "=&r"(u1), [u2] "=&r"(u2)
-            : [xs] "r"(xs), [ys] "r"(next_row)
-            : "memory");
+#define PAIR_ASM(ROW)                                                                                           \
+    __asm__(ROW "add %[x], %[x], %[ys]\n" ROW "add %[x], %[x], %[ys]\n" ROW                                      \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [x] "+r"(x), [w] "+r"(w), [t] "=&r"(t),  \
+              [u0] "=&r"(u0), [u1] "=&r"(u1), [u2] "=&r"(u2)                                                   \
+            : [xs] "r"(xs), [ys] "r"(next_row)                                                                  \
+            : "memory")
+    if (kind == PAIR_INNER) PAIR_ASM(PAIR_ROW_ASM);
+    else if (kind == PAIR_LEFT) PAIR_ASM(PAIR_LEFT_ROW_ASM);
+    else PAIR_ASM(PAIR_RIGHT_ROW_ASM);
+#undef PAIR_ASM
     out[0] = finish(a0, row, clamp, lo, hi);
     out[1] = finish(a1, row + 3, clamp, lo, hi);
     out[depth] = finish(b0, row, clamp, lo, hi);
@@ -125,27 +149,38 @@ static inline __attribute__((always_inline)) void rest_channels(const tq_depthwi
     }
 }
 
-/* an interior pixel pair (stride 1, dilation 1 across, 3x3): x = pixel a's top-left tap (channel 0), out =
- * pixel a's outputs; a call of its own, so the outer loops' state does not crowd its registers */
+/* a pixel pair of a row (stride 1, dilation 1 across, 3x3, every filter row valid) of a kind: x = pixel a's
+ * first valid tap (channel 0), out = pixel a's outputs; a call of its own, so the outer loops' state does not
+ * crowd its registers */
 static inline __attribute__((always_inline)) void pair_pixels(const tq_depthwise_conv_s16_dsp_params *p,
-                                                              const int16_t *x, int16_t *out, const int32_t clamp) {
+                                                              const int16_t *x, int16_t *out, const int32_t clamp,
+                                                              const int32_t kind) {
     const int32_t depth = p->input_depth, lo = p->act_min, hi = p->act_max;
     const int32_t xs = 2 * depth, ys = 2 * p->dilation_height * p->input_width * depth, group_step = 4 * 9;
     const int16_t *w = p->filter16, *x_first = x;
     const int32_t *bias = p->bias, *row = p->rows;
     int16_t *output = out;
     for (int32_t g = depth >> 2; g > 0; --g) {
-        pair_channels(x, w, xs, ys, bias, row, out, depth, clamp, lo, hi);
-        pair_channels(x + 2, w + 2, xs, ys, bias + 2, row + 6, out + 2, depth, clamp, lo, hi);
+        pair_channels(x, w, xs, ys, bias, row, out, depth, clamp, lo, hi, kind);
+        pair_channels(x + 2, w + 2, xs, ys, bias + 2, row + 6, out + 2, depth, clamp, lo, hi, kind);
         x += 4, w += group_step, bias += 4, row += 12, out += 4;
     }
-    rest_channels(p, x_first, 0, 3, 3, output, clamp);
-    rest_channels(p, x_first + depth, 0, 3, 3, output + depth, clamp);
+    /* pixel a's valid taps: from kx 1 on the left edge; pixel b's: 2 on the right edge, its first at a's second */
+    rest_channels(p, x_first, kind == PAIR_LEFT, 3, kind == PAIR_LEFT ? 2 : 3, output, clamp);
+    rest_channels(p, kind == PAIR_LEFT ? x_first : x_first + depth, 0, 3, kind == PAIR_RIGHT ? 2 : 3,
+                  output + depth, clamp);
 }
-#define TQ_PAIR_PIXELS(name, kind)                                                                              \
+static inline __attribute__((always_inline)) void pair_kinds(const tq_depthwise_conv_s16_dsp_params *p,
+                                                             const int16_t *x, int16_t *out, const int32_t clamp,
+                                                             int32_t kind) {
+    if (kind == PAIR_INNER) pair_pixels(p, x, out, clamp, PAIR_INNER);
+    else if (kind == PAIR_LEFT) pair_pixels(p, x, out, clamp, PAIR_LEFT);
+    else pair_pixels(p, x, out, clamp, PAIR_RIGHT);
+}
+#define TQ_PAIR_PIXELS(name, clamp)                                                                             \
     static __attribute__((noinline)) void name(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *x,      \
-                                               int16_t *out) {                                                  \
-        pair_pixels(p, x, out, kind);                                                                           \
+                                               int16_t *out, int32_t kind) {                                    \
+        pair_kinds(p, x, out, clamp, kind);                                                                     \
     }
 TQ_PAIR_PIXELS(pair_pixels_int16, TQ_S16_CLAMP_INT16)
 TQ_PAIR_PIXELS(pair_pixels_relu, TQ_S16_CLAMP_RELU)
@@ -180,11 +215,16 @@ static inline __attribute__((always_inline)) void depthwise(const tq_depthwise_c
                 const int16_t *xg = x_first, *wg = p->filter16 + 4 * first_tap;
                 const int32_t *bias = p->bias, *row = p->rows;
                 int16_t *out = output;
-                if (pairs && rows == 3 && in_x0 >= 0 && in_x0 + 4 <= p->input_width && out_x + 1 < p->output_width) {
-                    /* this pixel and the next are interior: their groups in one pass of shared loads */
-                    if (clamp == TQ_S16_CLAMP_INT16) pair_pixels_int16(p, x_first, output);
-                    else if (clamp == TQ_S16_CLAMP_RELU) pair_pixels_relu(p, x_first, output);
-                    else pair_pixels_any(p, x_first, output);
+                /* this pixel and the next, inside or one with the padded column of a border: their groups in
+                 * one pass of shared loads */
+                const int32_t width = p->input_width, next = out_x + 1 < p->output_width;
+                const int32_t kind = in_x0 >= 0 && in_x0 + 4 <= width ? PAIR_INNER
+                                     : in_x0 == -1 && width >= 3      ? PAIR_LEFT
+                                     : in_x0 >= 0 && in_x0 + 3 == width ? PAIR_RIGHT : -1;
+                if (pairs && rows == 3 && next && kind >= 0) {
+                    if (clamp == TQ_S16_CLAMP_INT16) pair_pixels_int16(p, x_first, output, kind);
+                    else if (clamp == TQ_S16_CLAMP_RELU) pair_pixels_relu(p, x_first, output, kind);
+                    else pair_pixels_any(p, x_first, output, kind);
                     output += 2 * depth, ++out_x;
                     continue;
                 }

@@ -1,6 +1,7 @@
-"""tq_depthwise_conv_s16_dsp's interior pixel pairs (stride 1, dilation 1 across, 3x3: two adjacent interior
-pixels share their input columns and weight words): firmware == simulator == TFLM, exactly, for interior
-counts 0..5 (SAME: width 2..7; VALID: width 3..7), odd and even, depths 2 (no 4-channel group: no pairs), 4, 8
+"""tq_depthwise_conv_s16_dsp's pixel pairs (stride 1, dilation 1 across, 3x3: two adjacent pixels share their
+input columns and weight words; inside, or at the left / right edge with one padded column): firmware ==
+simulator == TFLM, exactly, for interior counts 0..5 (SAME: width 2..7, edge pairs from width 3 and a lone
+pixel where the count is odd; VALID: width 3..7), depths 2 (no 4-channel group: no pairs), 4, 8
 and odd (5, 7: a group and a channel tail), ReLU / ReLU6 / none, a dilated column, and a batch."""
 import pytest
 
