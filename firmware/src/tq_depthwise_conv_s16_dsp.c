@@ -149,6 +149,15 @@ static inline __attribute__((always_inline)) void rest_channels(const tq_depthwi
     }
 }
 
+/* the channel tails of a pixel pair (pair_pixels): one copy, not one per clamp and pair kind */
+static __attribute__((noinline)) void rest_pair(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *x_first,
+                                                int16_t *output, int32_t kind) {
+    const int32_t depth = p->input_depth, clamp = tq_s16_clamp_kind(p->act_min, p->act_max);
+    rest_channels(p, x_first, kind == PAIR_LEFT, 3, kind == PAIR_LEFT ? 2 : 3, output, clamp);
+    rest_channels(p, kind == PAIR_LEFT ? x_first : x_first + depth, 0, 3, kind == PAIR_RIGHT ? 2 : 3,
+                  output + depth, clamp);
+}
+
 /* a pixel pair of a row (stride 1, dilation 1 across, 3x3, every filter row valid) of a kind: x = pixel a's
  * first valid tap (channel 0), out = pixel a's outputs; a call of its own, so the outer loops' state does not
  * crowd its registers */
@@ -166,9 +175,7 @@ static inline __attribute__((always_inline)) void pair_pixels(const tq_depthwise
         x += 4, w += group_step, bias += 4, row += 12, out += 4;
     }
     /* pixel a's valid taps: from kx 1 on the left edge; pixel b's: 2 on the right edge, its first at a's second */
-    rest_channels(p, x_first, kind == PAIR_LEFT, 3, kind == PAIR_LEFT ? 2 : 3, output, clamp);
-    rest_channels(p, kind == PAIR_LEFT ? x_first : x_first + depth, 0, 3, kind == PAIR_RIGHT ? 2 : 3,
-                  output + depth, clamp);
+    if ((depth & 3) != 0) rest_pair(p, x_first, output, kind);
 }
 static inline __attribute__((always_inline)) void pair_kinds(const tq_depthwise_conv_s16_dsp_params *p,
                                                              const int16_t *x, int16_t *out, const int32_t clamp,
