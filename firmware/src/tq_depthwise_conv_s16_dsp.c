@@ -4,8 +4,11 @@
  * The weights of each 4-channel group are stored tap by tap (group-major, tinyq/specialize/s16_dsp.py), so
  * one pointer streams them with post-increments; the channels past the last whole group follow, [H][W][rest].
  * The valid taps of an output pixel are found once, so the inner loops carry no padding tests (16x8 zero
- * points are 0: a padding tap adds nothing); a filter row of 3 valid taps runs unrolled. Bit-exact with
- * tq_depthwise_conv_s16. */
+ * points are 0: a padding tap adds nothing); a filter row of 3 valid taps runs unrolled. At stride 1 (3x3,
+ * dilation 1 across, every filter row valid) two adjacent pixels run as a pair, inside or at an edge with one
+ * padded column: pixel b's tap kx is pixel a's tap kx + 1, so each input word and weight word loaded serves
+ * both (LDR lanes into SMLABB / SMLATT, 2 channels x 2 pixels a pass). Bit-exact with tq_depthwise_conv_s16:
+ * the same products summed in another order, every partial sum within the preparer's bound. */
 #include "tinyq/tq_s16_dsp.h"
 #include "tq_s16_dsp_dot.h"
 
@@ -225,9 +228,10 @@ static inline __attribute__((always_inline)) void depthwise(const tq_depthwise_c
                 /* this pixel and the next, inside or one with the padded column of a border: their groups in
                  * one pass of shared loads */
                 const int32_t width = p->input_width, next = out_x + 1 < p->output_width;
-                const int32_t kind = in_x0 >= 0 && in_x0 + 4 <= width ? PAIR_INNER
-                                     : in_x0 == -1 && width >= 3      ? PAIR_LEFT
-                                     : in_x0 >= 0 && in_x0 + 3 == width ? PAIR_RIGHT : -1;
+                const int32_t kind = in_x0 >= 0 && in_x0 + 4 <= width    ? PAIR_INNER
+                                     : in_x0 == -1 && width >= 3        ? PAIR_LEFT
+                                     : in_x0 >= 0 && in_x0 + 3 == width ? PAIR_RIGHT
+                                                                        : -1;
                 if (pairs && rows == 3 && next && kind >= 0) {
                     if (clamp == TQ_S16_CLAMP_INT16) pair_pixels_int16(p, x_first, output, kind);
                     else if (clamp == TQ_S16_CLAMP_RELU) pair_pixels_relu(p, x_first, output, kind);
