@@ -4,8 +4,11 @@
  * The weights of each 4-channel group are stored tap by tap (group-major, tinyq/specialize/s16_dsp.py), so
  * one pointer streams them with post-increments; the channels past the last whole group follow, [H][W][rest].
  * The valid taps of an output pixel are found once, so the inner loops carry no padding tests (16x8 zero
- * points are 0: a padding tap adds nothing); a filter row of 3 valid taps runs unrolled. Bit-exact with
- * tq_depthwise_conv_s16. */
+ * points are 0: a padding tap adds nothing); a filter row of 3 valid taps runs unrolled. At stride 1 (3x3,
+ * dilation 1 across, every filter row valid) two adjacent pixels run as a pair, inside or at an edge with one
+ * padded column: pixel b's tap kx is pixel a's tap kx + 1, so each input word and weight word loaded serves
+ * both (LDR lanes into SMLABB / SMLATT, 2 channels x 2 pixels a pass). Bit-exact with tq_depthwise_conv_s16:
+ * the same products summed in another order, every partial sum within the preparer's bound. */
 #include "tinyq/tq_s16_dsp.h"
 #include "tq_s16_dsp_dot.h"
 
@@ -65,10 +68,133 @@ static inline __attribute__((always_inline)) void group_sums(const int16_t *x, c
     a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;
 }
 
+/* One filter row of a pixel pair (stride 1, dilation 1: pixel b's tap kx is pixel a's tap kx + 1) for one
+ * channel pair: the three weight pairs (LDR, 8-byte steps of the group-major weights), then the four input
+ * columns at x, x + xs, x + 2·xs, x + 3·xs, each read once for the taps of both pixels it serves, into a0/a1
+ * (pixel a, channels c, c+1) and b0/b1 (pixel b). Leaves x one column on (x + xs). */
+#define PAIR_ROW_ASM                                                                                            \
+    "ldr %[u0], [%[w]], #8\n ldr %[u1], [%[w]], #8\n ldr %[u2], [%[w]], #8\n ldr %[t], [%[x]]\n"               \
+    "smlabb %[a0], %[t], %[u0], %[a0]\n smlatt %[a1], %[t], %[u0], %[a1]\n ldr %[t], [%[x], %[xs]]\n"          \
+    "smlabb %[a0], %[t], %[u1], %[a0]\n smlatt %[a1], %[t], %[u1], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u0], %[b0]\n smlatt %[b1], %[t], %[u0], %[b1]\n ldr %[t], [%[x], %[xs], lsl #1]\n"  \
+    "smlabb %[a0], %[t], %[u2], %[a0]\n smlatt %[a1], %[t], %[u2], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u1], %[b0]\n smlatt %[b1], %[t], %[u1], %[b1]\n add %[x], %[x], %[xs]\n"            \
+    "ldr %[t], [%[x], %[xs], lsl #1]\n smlabb %[b0], %[t], %[u2], %[b0]\n smlatt %[b1], %[t], %[u2], %[b1]\n"
+
 /* int64 requantization (TFLM's 16x8 depthwise takes no other): one SMMLA, one shift */
 static inline int16_t finish(int32_t acc, const int32_t *row, int32_t clamp, int32_t lo, int32_t hi) {
     return tq_s16_clamp(tq_s16_smmla(acc, row[0], row[1]) >> row[2], clamp, lo, hi);
 }
+
+/* PAIR_ROW_ASM for a pair at the left edge (pixel a's column 0 is padding: x = pixel a's column 1, taps 1, 2
+ * of a, 0..2 of b) and at the right edge (pixel b's column 2 is padding: x = pixel a's column 0, taps 0..2 of a,
+ * 0, 1 of b); three columns, x left where it was */
+#define PAIR_LEFT_ROW_ASM                                                                                       \
+    "ldr %[u0], [%[w]], #8\n ldr %[u1], [%[w]], #8\n ldr %[u2], [%[w]], #8\n ldr %[t], [%[x]]\n"               \
+    "smlabb %[a0], %[t], %[u1], %[a0]\n smlatt %[a1], %[t], %[u1], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u0], %[b0]\n smlatt %[b1], %[t], %[u0], %[b1]\n ldr %[t], [%[x], %[xs]]\n"          \
+    "smlabb %[a0], %[t], %[u2], %[a0]\n smlatt %[a1], %[t], %[u2], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u1], %[b0]\n smlatt %[b1], %[t], %[u1], %[b1]\n ldr %[t], [%[x], %[xs], lsl #1]\n"  \
+    "smlabb %[b0], %[t], %[u2], %[b0]\n smlatt %[b1], %[t], %[u2], %[b1]\n"
+#define PAIR_RIGHT_ROW_ASM                                                                                      \
+    "ldr %[u0], [%[w]], #8\n ldr %[u1], [%[w]], #8\n ldr %[u2], [%[w]], #8\n ldr %[t], [%[x]]\n"               \
+    "smlabb %[a0], %[t], %[u0], %[a0]\n smlatt %[a1], %[t], %[u0], %[a1]\n ldr %[t], [%[x], %[xs]]\n"          \
+    "smlabb %[a0], %[t], %[u1], %[a0]\n smlatt %[a1], %[t], %[u1], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u0], %[b0]\n smlatt %[b1], %[t], %[u0], %[b1]\n ldr %[t], [%[x], %[xs], lsl #1]\n"  \
+    "smlabb %[a0], %[t], %[u2], %[a0]\n smlatt %[a1], %[t], %[u2], %[a1]\n"                                    \
+    "smlabb %[b0], %[t], %[u1], %[b0]\n smlatt %[b1], %[t], %[u1], %[b1]\n"
+enum { PAIR_INNER, PAIR_LEFT, PAIR_RIGHT }; /* pair_channels' pairs: inside, or a padded column left / right */
+
+/* Channels c, c+1 of the interior pixel pair at x (pixel a's top-left tap, channel c) and x + xs bytes, 3x3:
+ * the same products as group_sums, added in another order (every partial sum stays within the preparer's
+ * bound, so the int32 sums are the same integers), four sums from the bias, then out[0..1] (pixel a) and
+ * out[depth..depth+1] (pixel b). Weights w as in group_sums; ys = bytes between filter rows. 12 registers. */
+static inline __attribute__((always_inline)) void pair_channels(const int16_t *x, const int16_t *w, int32_t xs,
+                                                                int32_t ys, const int32_t *bias, const int32_t *row,
+                                                                int16_t *out, int32_t depth, int32_t clamp,
+                                                                int32_t lo, int32_t hi, const int32_t kind) {
+    const int32_t next_row = kind == PAIR_INNER ? ys - xs : ys;
+    int32_t a0 = bias[0], a1 = bias[1], b0 = a0, b1 = a1, t, u0, u1, u2;
+#define PAIR_ASM(ROW)                                                                                           \
+    __asm__(ROW "add %[x], %[x], %[ys]\n" ROW "add %[x], %[x], %[ys]\n" ROW                                      \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [x] "+r"(x), [w] "+r"(w), [t] "=&r"(t),  \
+              [u0] "=&r"(u0), [u1] "=&r"(u1), [u2] "=&r"(u2)                                                   \
+            : [xs] "r"(xs), [ys] "r"(next_row)                                                                  \
+            : "memory")
+    if (kind == PAIR_INNER) PAIR_ASM(PAIR_ROW_ASM);
+    else if (kind == PAIR_LEFT) PAIR_ASM(PAIR_LEFT_ROW_ASM);
+    else PAIR_ASM(PAIR_RIGHT_ROW_ASM);
+#undef PAIR_ASM
+    out[0] = finish(a0, row, clamp, lo, hi);
+    out[1] = finish(a1, row + 3, clamp, lo, hi);
+    out[depth] = finish(b0, row, clamp, lo, hi);
+    out[depth + 1] = finish(b1, row + 3, clamp, lo, hi);
+}
+
+/* the last depth % 4 channels of one output pixel, one at a time: x_first = its first valid tap (channel 0),
+ * rows x nx valid taps from first_tap */
+static inline __attribute__((always_inline)) void rest_channels(const tq_depthwise_conv_s16_dsp_params *p,
+                                                                const int16_t *x_first, int32_t first_tap,
+                                                                int32_t rows, int32_t nx, int16_t *output,
+                                                                const int32_t clamp) {
+    const int32_t depth = p->input_depth, kw = p->filter_width, whole = depth & ~3, rest = depth - whole;
+    const int32_t x_step = p->dilation_width * depth, y_step = p->dilation_height * p->input_width * depth;
+    const int16_t *w_rest = p->filter16 + whole * p->filter_height * kw; /* [H][W][rest] */
+    for (int32_t r = 0; r < rest; ++r) {
+        const int32_t c = whole + r;
+        int32_t a = p->bias[c];
+        const int16_t *xr = x_first + c, *wr = w_rest + first_tap * rest + r;
+        for (int32_t ky = 0; ky < rows; ++ky, xr += y_step, wr += kw * rest) {
+            const int16_t *x = xr, *w = wr;
+            for (int32_t k = nx; k > 0; --k, x += x_step, w += rest) a += x[0] * w[0];
+        }
+        output[c] = finish(a, p->rows + 3 * c, clamp, p->act_min, p->act_max);
+    }
+}
+
+/* the channel tails of a pixel pair (pair_pixels): one copy, not one per clamp and pair kind */
+static __attribute__((noinline)) void rest_pair(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *x_first,
+                                                int16_t *output, int32_t kind) {
+    const int32_t depth = p->input_depth, clamp = tq_s16_clamp_kind(p->act_min, p->act_max);
+    rest_channels(p, x_first, kind == PAIR_LEFT, 3, kind == PAIR_LEFT ? 2 : 3, output, clamp);
+    rest_channels(p, kind == PAIR_LEFT ? x_first : x_first + depth, 0, 3, kind == PAIR_RIGHT ? 2 : 3,
+                  output + depth, clamp);
+}
+
+/* a pixel pair of a row (stride 1, dilation 1 across, 3x3, every filter row valid) of a kind: x = pixel a's
+ * first valid tap (channel 0), out = pixel a's outputs; a call of its own, so the outer loops' state does not
+ * crowd its registers */
+static inline __attribute__((always_inline)) void pair_pixels(const tq_depthwise_conv_s16_dsp_params *p,
+                                                              const int16_t *x, int16_t *out, const int32_t clamp,
+                                                              const int32_t kind) {
+    const int32_t depth = p->input_depth, lo = p->act_min, hi = p->act_max;
+    const int32_t xs = 2 * depth, ys = 2 * p->dilation_height * p->input_width * depth, group_step = 4 * 9;
+    const int16_t *w = p->filter16, *x_first = x;
+    const int32_t *bias = p->bias, *row = p->rows;
+    int16_t *output = out;
+    for (int32_t g = depth >> 2; g > 0; --g) {
+        pair_channels(x, w, xs, ys, bias, row, out, depth, clamp, lo, hi, kind);
+        pair_channels(x + 2, w + 2, xs, ys, bias + 2, row + 6, out + 2, depth, clamp, lo, hi, kind);
+        x += 4, w += group_step, bias += 4, row += 12, out += 4;
+    }
+    /* pixel a's valid taps: from kx 1 on the left edge; pixel b's: 2 on the right edge, its first at a's second */
+    if ((depth & 3) != 0) rest_pair(p, x_first, output, kind);
+}
+static inline __attribute__((always_inline)) void pair_kinds(const tq_depthwise_conv_s16_dsp_params *p,
+                                                             const int16_t *x, int16_t *out, const int32_t clamp,
+                                                             int32_t kind) {
+    if (kind == PAIR_INNER) pair_pixels(p, x, out, clamp, PAIR_INNER);
+    else if (kind == PAIR_LEFT) pair_pixels(p, x, out, clamp, PAIR_LEFT);
+    else pair_pixels(p, x, out, clamp, PAIR_RIGHT);
+}
+#define TQ_PAIR_PIXELS(name, clamp)                                                                             \
+    static __attribute__((noinline)) void name(const tq_depthwise_conv_s16_dsp_params *p, const int16_t *x,      \
+                                               int16_t *out, int32_t kind) {                                    \
+        pair_kinds(p, x, out, clamp, kind);                                                                     \
+    }
+TQ_PAIR_PIXELS(pair_pixels_int16, TQ_S16_CLAMP_INT16)
+TQ_PAIR_PIXELS(pair_pixels_relu, TQ_S16_CLAMP_RELU)
+TQ_PAIR_PIXELS(pair_pixels_any, TQ_S16_CLAMP_ANY)
 
 /* the kernel for one clamp kind and alignment (constants: each caller below gets its own copy; a variable
  * alignment flag, live across the loops, costs GCC a register there) */
@@ -76,9 +202,11 @@ static inline __attribute__((always_inline)) void depthwise(const tq_depthwise_c
                                                             const int16_t *input, int16_t *output,
                                                             const int32_t clamp, const int32_t aligned) {
     const int32_t depth = p->input_depth, lo = p->act_min, hi = p->act_max;
-    const int32_t kw = p->filter_width, taps = p->filter_height * kw, whole = depth & ~3, rest = depth - whole;
+    const int32_t kw = p->filter_width, taps = p->filter_height * kw, whole = depth & ~3;
     const int32_t x_step = p->dilation_width * depth, y_step = p->dilation_height * p->input_width * depth;
-    const int16_t *w_rest = p->filter16 + whole * taps; /* [H][W][rest] */
+    /* pixel pairs share taps: stride 1, dilation 1 across, a 3x3 filter, a whole group of 4 channels */
+    const int32_t pairs = p->stride_width == 1 && p->dilation_width == 1 && kw == 3 && p->filter_height == 3 &&
+                          whole > 0;
     for (int32_t batch = 0; batch < p->batches; ++batch) {
         const int16_t *image = input + batch * p->input_height * p->input_width * depth;
         for (int32_t out_y = 0; out_y < p->output_height; ++out_y) {
@@ -97,6 +225,20 @@ static inline __attribute__((always_inline)) void depthwise(const tq_depthwise_c
                 const int16_t *xg = x_first, *wg = p->filter16 + 4 * first_tap;
                 const int32_t *bias = p->bias, *row = p->rows;
                 int16_t *out = output;
+                /* this pixel and the next, inside or one with the padded column of a border: their groups in
+                 * one pass of shared loads */
+                const int32_t width = p->input_width, next = out_x + 1 < p->output_width;
+                const int32_t kind = in_x0 >= 0 && in_x0 + 4 <= width    ? PAIR_INNER
+                                     : in_x0 == -1 && width >= 3        ? PAIR_LEFT
+                                     : in_x0 >= 0 && in_x0 + 3 == width ? PAIR_RIGHT
+                                                                        : -1;
+                if (pairs && rows == 3 && next && kind >= 0) {
+                    if (clamp == TQ_S16_CLAMP_INT16) pair_pixels_int16(p, x_first, output, kind);
+                    else if (clamp == TQ_S16_CLAMP_RELU) pair_pixels_relu(p, x_first, output, kind);
+                    else pair_pixels_any(p, x_first, output, kind);
+                    output += 2 * depth, ++out_x;
+                    continue;
+                }
                 if (rows > 0 && nx > 0) {
                     for (int32_t g = whole >> 2; g > 0; --g) { /* pointers step, nothing is recomputed */
                         int32_t a[4] = {bias[0], bias[1], bias[2], bias[3]};
@@ -110,16 +252,7 @@ static inline __attribute__((always_inline)) void depthwise(const tq_depthwise_c
                 } else { /* no valid tap: each output is its requantized bias */
                     for (int32_t c = 0; c < whole; ++c) out[c] = finish(bias[c], row + 3 * c, clamp, lo, hi);
                 }
-                for (int32_t r = 0; r < rest; ++r) { /* the last depth % 4 channels, one at a time */
-                    const int32_t c = whole + r;
-                    int32_t a = p->bias[c];
-                    const int16_t *xr = x_first + c, *wr = w_rest + first_tap * rest + r;
-                    for (int32_t ky = ky0; ky < ky1; ++ky, xr += y_step, wr += kw * rest) {
-                        const int16_t *x = xr, *w = wr;
-                        for (int32_t k = nx; k > 0; --k, x += x_step, w += rest) a += x[0] * w[0];
-                    }
-                    output[c] = finish(a, p->rows + 3 * c, clamp, lo, hi);
-                }
+                rest_channels(p, x_first, first_tap, rows, nx, output, clamp);
                 output += depth; /* NHWC */
             }
         }

@@ -52,6 +52,16 @@ MUTANTS = [
     # the 16x8 depthwise interior tap by LDRD (word-aligned activations): the two activation pairs swapped
     ("s16-dw-ldrd-pairs", "firmware/src/tq_depthwise_conv_s16_dsp.c", '"ldrd %[t0], %[t1], [%[x]]\\n',
      '"ldrd %[t1], %[t0], [%[x]]\\n', ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
+    # the 16x8 depthwise interior pixel pair: pixel b's last tap of a filter row read from column 2, not 3
+    ("s16-dw-pair-column", "firmware/src/tq_depthwise_conv_s16_dsp.c",
+     '"ldr %[t], [%[x], %[xs], lsl #1]\\n smlabb %[b0], %[t], %[u2]',
+     '"ldr %[t], [%[x], %[xs]]\\n smlabb %[b0], %[t], %[u2]',
+     ("pytest", "tests/firmware/test_s16_dw_pairs.py", "pixel_pairs")),
+    # the left-edge pixel pair: pixel a's second tap weighted by its first tap's weights
+    ("s16-dw-pair-left", "firmware/src/tq_depthwise_conv_s16_dsp.c",
+     'ldr %[t], [%[x]]\\n"               \\\n    "smlabb %[a0], %[t], %[u1]',
+     'ldr %[t], [%[x]]\\n"               \\\n    "smlabb %[a0], %[t], %[u0]',
+     ("pytest", "tests/firmware/test_s16_dw_pairs.py", "pixel_pairs")),
     ("s16-clamp-int16", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__ssat(y, 16)", "(int16_t)__ssat(y, 15)",
      ("pytest", "tests/firmware/test_s16_fast.py", "single_op or chain_int64")),
     ("s16-clamp-relu", "firmware/src/tq_s16_dsp_dot.h", "(int16_t)__usat(y, 15)", "(int16_t)__usat(y, 14)",
